@@ -1,0 +1,4 @@
+export * from './errors.js'
+export * from './encoding.js'
+export * from './hash.js'
+export * from './ids.js'

@@ -1,0 +1,20 @@
+/**
+ * RocksDB column families. Each core part owns its columns; keys inside a column are built by
+ * that part's typed key builders (fixed-width concatenations, big-endian counters).
+ */
+export const COLUMNS = [
+  'default',
+  'meta', //         node-level metadata (schema version, node-local settings)
+  'alias', //        node-local aliases: kind ‖ name → id, and the reverse
+  'groupOps', //     governance op log: groupId ‖ opId → signed op bytes
+  'groupMeta', //    per-group derived rows (heads, pending, status, local identities)
+  'invitation', //   invitations issued by this node
+  'context', //      context metadata: contextId → borsh meta
+  'contextKeys', //  context keys and local identities
+  'state', //        CRDT entities: contextId ‖ entityId → entity
+  'delta', //        context DAG deltas: contextId ‖ deltaId → delta
+  'application', //  installed applications: appId → meta
+  'blob', //         blob metadata and reference counts
+] as const
+
+export type Column = (typeof COLUMNS)[number]

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+    // oclif writes through process.stdout; vitest's console interception would swallow it.
+    disableConsoleIntercept: true,
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    // Two cores on CI: e2e files start several daemons each.
+    maxWorkers: 2,
+    globalSetup: ['test/helpers/global-setup.ts'],
+  },
+})
