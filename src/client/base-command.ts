@@ -1,0 +1,116 @@
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import { createInterface } from 'node:readline/promises'
+import { isMeroError, MeroError } from '../core/primitives/errors.js'
+import { DaemonManager } from './daemon-manager.js'
+import { ConnectionError, RpcClient, RpcError } from './rpc-client.js'
+
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof MeroCommand)['baseFlags'] & T['flags']>
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/** Exit codes (DESIGN §10): 0 success, 1 failure, 2 usage error. */
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2
+
+/**
+ * The base of every meroctl command: global flags (--home, --node, --json, --no-start), a
+ * client that starts the daemon when none answers, confirmation of destructive actions, and
+ * uniform errors (a JSON document under --json; a message naming the problem otherwise).
+ */
+export abstract class MeroCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    home: Flags.string({ description: 'mero home directory [default: ~/.mero]', env: 'MERO_HOME', helpGroup: 'GLOBAL' }),
+    node: Flags.string({ description: 'node inside the home [default: default]', env: 'MERO_NODE', helpGroup: 'GLOBAL' }),
+    start: Flags.boolean({ description: 'start the daemon when none answers (--no-start: fail instead)', default: true, allowNo: true, helpGroup: 'GLOBAL' }),
+  }
+
+  protected flags!: CommandFlags<T>
+  protected args!: CommandArgs<T>
+  private rpc?: RpcClient
+  private managerInstance?: DaemonManager
+
+  override async init(): Promise<void> {
+    await super.init()
+    const { args, flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof MeroCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as CommandFlags<T>
+    this.args = args as CommandArgs<T>
+  }
+
+  protected get manager(): DaemonManager {
+    this.managerInstance ??= new DaemonManager(this.flags.home, this.flags.node)
+    return this.managerInstance
+  }
+
+  /** A client to the node's daemon, started first when needed (unless --no-start). */
+  protected async client(): Promise<RpcClient> {
+    this.rpc ??= await this.manager.ensureRunning(this.flags.start)
+    return this.rpc
+  }
+
+  protected async call<R = unknown>(method: string, params: Record<string, unknown> = {}): Promise<R> {
+    return (await this.client()).call<R>(method, params)
+  }
+
+  /** Human output only: nothing but the final JSON document goes to stdout under --json. */
+  protected out(text: string): void {
+    if (!this.jsonEnabled()) this.log(text)
+  }
+
+  /** Destructive actions: ask on a TTY, require --yes otherwise. */
+  protected async confirm(question: string, yes: boolean | undefined): Promise<void> {
+    if (yes) return
+    if (!process.stdin.isTTY || !process.stderr.isTTY || this.jsonEnabled()) {
+      throw new Errors.CLIError(`${question.replace(/\?$/, '')}: refusing without --yes when not on a terminal`, { exit: EXIT_USAGE })
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stderr })
+    try {
+      const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase()
+      if (answer !== 'y' && answer !== 'yes') throw new Errors.CLIError('cancelled', { exit: EXIT_FAILURE })
+    } finally {
+      rl.close()
+    }
+  }
+
+  override async catch(err: Error & { oclif?: { exit?: number }; exitCode?: number }): Promise<unknown> {
+    const { message, kind, code, exit, data } = describeError(err)
+    process.exitCode = exit
+    if (this.jsonEnabled()) {
+      this.logJson({ error: { kind, message, ...(code !== undefined ? { code } : {}), ...(data ? { data } : {}) } })
+      return
+    }
+    if (err instanceof Errors.CLIError && !(err instanceof Errors.ExitError)) throw err
+    if (err instanceof Errors.ExitError) throw err
+    throw new Errors.CLIError(message, { exit })
+  }
+
+  override async finally(err: Error | undefined): Promise<unknown> {
+    this.rpc?.close()
+    return super.finally(err)
+  }
+}
+
+export function describeError(err: Error & { oclif?: { exit?: number } }): { message: string; kind: string; code?: number; exit: number; data?: Record<string, unknown> } {
+  if (err instanceof RpcError) {
+    const usage = err.code === -32602 || err.code === -32601 || err.code === -32600
+    const { kind: _k, ...data } = err.data ?? {}
+    return { message: err.message, kind: err.kind, code: err.code, exit: usage ? EXIT_USAGE : EXIT_FAILURE, data: Object.keys(data).length ? data : undefined }
+  }
+  if (isMeroError(err)) {
+    return { message: err.message, kind: err.kind, code: err.code, exit: err.kind === 'InvalidInput' ? EXIT_USAGE : EXIT_FAILURE, data: err.details }
+  }
+  if (err instanceof ConnectionError) return { message: err.message, kind: 'DaemonNotRunning', exit: EXIT_FAILURE }
+  if (err instanceof Errors.CLIError) {
+    const exit = err.oclif?.exit ?? EXIT_FAILURE
+    return { message: err.message.replace(/\nSee more help with --help$/, ''), kind: exit === EXIT_USAGE ? 'UsageError' : 'Failed', exit }
+  }
+  return { message: err.message || String(err), kind: 'Internal', exit: EXIT_FAILURE }
+}
+
+export { MeroError }

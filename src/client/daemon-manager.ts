@@ -1,0 +1,253 @@
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { MeroError } from '../core/primitives/errors.js'
+import { resolveNodeHome, type NodeHome } from '../daemon/home.js'
+import { isAlive, readLivePid } from '../daemon/pidlock.js'
+import { ConnectionError, RpcClient } from './rpc-client.js'
+
+/** node.status as the daemon returns it. */
+export interface NodeStatus {
+  identity: string
+  peerId: string
+  nodeName: string
+  version: string
+  socket: string
+  home: string
+  uptimeMs: number
+  pid: number
+  peers?: number
+  listenAddresses?: string[]
+  [k: string]: unknown
+}
+
+export const READY_TIMEOUT_MS = 15_000
+export const STOP_TIMEOUT_MS = 8_000
+const MERO_BIN = fileURLToPath(new URL('../../bin/merod.js', import.meta.url))
+
+/**
+ * Finds, starts and stops the merod of a node folder: meroctl's side of the daemon's lifecycle.
+ * (It knows the node folder layout from daemon/home.ts, a paths-only module.)
+ */
+export class DaemonManager {
+  readonly home: NodeHome
+
+  constructor(home?: string, node?: string) {
+    this.home = resolveNodeHome(home, node)
+  }
+
+  get initialized(): boolean {
+    return existsSync(this.home.config) && existsSync(this.home.identityKey)
+  }
+
+  client(timeoutMs?: number): RpcClient {
+    return new RpcClient(this.home.socket, { timeoutMs })
+  }
+
+  /** node.status when a daemon answers, undefined when none does. */
+  async probe(): Promise<NodeStatus | undefined> {
+    if (!existsSync(this.home.socket)) return undefined
+    const client = this.client(3_000)
+    try {
+      return await client.call<NodeStatus>('node.status')
+    } catch (e) {
+      if (e instanceof ConnectionError) return undefined
+      throw e
+    } finally {
+      client.close()
+    }
+  }
+
+  /** A client to a running daemon, starting one (detached) when none answers and `autoStart`. */
+  async ensureRunning(autoStart: boolean): Promise<RpcClient> {
+    if (await this.probe()) return this.client()
+    if (!autoStart) {
+      throw new MeroError('DaemonNotRunning', `no daemon is running for node '${this.home.node}' (${this.home.dir}); start it with \`meroctl node start\`, or drop --no-start`)
+    }
+    await this.start()
+    return this.client()
+  }
+
+  /** Runs `merod init` for this node (same flags); returns what it printed under --json. */
+  async init(opts: { listen?: string[]; bootstrap?: string[]; force?: boolean }): Promise<{ node: string; dir: string; identity: string; peerId: string; listen: string[] }> {
+    const args = [MERO_BIN, '--home', this.home.home, '--node', this.home.node, 'init', '--json']
+    for (const a of opts.listen ?? []) args.push('--listen', a)
+    for (const a of opts.bootstrap ?? []) args.push('--bootstrap', a)
+    if (opts.force) args.push('--force')
+    const { code, stdout, stderr } = await runProcess(process.execPath, args)
+    if (code !== 0) {
+      const message = stderr.trim().replace(/^merod: /, '').split('\n\n')[0]!
+      throw new MeroError(/already exists/.test(message) ? 'NodeAlreadyInitialized' : code === 2 ? 'InvalidInput' : 'Internal', message)
+    }
+    return JSON.parse(stdout)
+  }
+
+  /** Starts a detached daemon and waits until it answers. Returns its status. */
+  async start(): Promise<NodeStatus> {
+    if (!this.initialized) {
+      throw new MeroError('NodeNotInitialized', `node '${this.home.node}' is not initialised in ${this.home.home}; run \`meroctl node init\` first`)
+    }
+    const running = await this.probe()
+    if (running) return running
+    const pid = readLivePid(this.home.pidFile)
+    if (pid !== undefined) {
+      // a daemon is starting up, or hung: give it the ready window
+      const status = await this.waitUntilReady(() => isAlive(pid))
+      if (status) return status
+      throw new MeroError('DaemonStartFailed', `merod (pid ${pid}) holds node '${this.home.node}' but does not answer on ${this.home.socket}; see ${this.home.log}, or stop it with \`kill ${pid}\``)
+    }
+    this.cleanStale()
+
+    const logFd = openSync(this.home.log, 'a', 0o600)
+    const logOffset = statSync(this.home.log).size
+    let exited: { code: number | null } | undefined
+    try {
+      const child = spawn(process.execPath, [MERO_BIN, '--home', this.home.home, '--node', this.home.node, 'run'], {
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+        env: { ...process.env, MERO_HOME: this.home.home, MERO_NODE: this.home.node },
+      })
+      child.once('exit', (code) => (exited = { code }))
+      child.unref()
+    } finally {
+      closeSync(logFd)
+    }
+    const status = await this.waitUntilReady(() => exited === undefined)
+    if (status) return status
+    const tail = this.logTail(logOffset)
+    const why = exited ? `merod exited with code ${exited.code}` : `merod did not answer within ${READY_TIMEOUT_MS / 1000} s`
+    throw new MeroError('DaemonStartFailed', `${why}; see ${this.home.log}${tail ? `:\n${tail}` : ''}`)
+  }
+
+  private async waitUntilReady(stillTrying: () => boolean): Promise<NodeStatus | undefined> {
+    const deadline = Date.now() + READY_TIMEOUT_MS
+    let delay = 10
+    while (Date.now() < deadline && stillTrying()) {
+      const status = await this.probe().catch(() => undefined)
+      if (status) return status
+      await sleep(delay)
+      delay = Math.min(delay * 1.5, 100)
+    }
+    return this.probe().catch(() => undefined)
+  }
+
+  /** Stops the daemon (node.stop, then signals if it does not go). False when none was running. */
+  async stop(): Promise<boolean> {
+    const pid = readLivePid(this.home.pidFile)
+    const status = await this.probe().catch(() => undefined)
+    if (!status && pid === undefined) {
+      this.cleanStale()
+      return false
+    }
+    const target = status?.pid ?? pid!
+    if (status) {
+      const client = this.client(3_000)
+      await client.call('node.stop').catch(() => undefined)
+      client.close()
+    } else {
+      signal(target, 'SIGTERM')
+    }
+    if (!(await waitForExit(target, STOP_TIMEOUT_MS))) {
+      signal(target, 'SIGKILL')
+      await waitForExit(target, 2_000)
+    }
+    this.cleanStale()
+    return true
+  }
+
+  /** Removes a socket and pid file left by a daemon that died (e.g. SIGKILL). */
+  cleanStale(): void {
+    if (readLivePid(this.home.pidFile) !== undefined) return
+    for (const f of [this.home.pidFile, this.home.socket]) {
+      try {
+        unlinkSync(f)
+      } catch {
+        // not there
+      }
+    }
+  }
+
+  logTail(fromOffset = 0, lines = 15): string {
+    try {
+      const text = readFileSync(this.home.log, 'utf8').slice(fromOffset)
+      return text.trimEnd().split('\n').slice(-lines).join('\n')
+    } catch {
+      return ''
+    }
+  }
+}
+
+export interface NodeListing {
+  node: string
+  dir: string
+  identity?: string
+  running: boolean
+  pid?: number
+  listen?: string[]
+}
+
+/** Every node folder of a home, and whether its daemon runs. */
+export async function listNodes(home?: string): Promise<NodeListing[]> {
+  const root = resolveNodeHome(home).home
+  if (!existsSync(root)) return []
+  const out: NodeListing[] = []
+  for (const name of readdirSync(root).sort()) {
+    let manager: DaemonManager
+    try {
+      manager = new DaemonManager(root, name)
+    } catch {
+      continue
+    }
+    if (!existsSync(manager.home.config)) continue
+    let identity: string | undefined
+    try {
+      identity = (JSON.parse(readFileSync(manager.home.identityKey, 'utf8')) as { publicKey?: string }).publicKey
+    } catch {
+      identity = undefined
+    }
+    const status = await manager.probe().catch(() => undefined)
+    out.push({ node: name, dir: manager.home.dir, identity, running: status !== undefined, pid: status?.pid, listen: readListen(manager.home.config) })
+  }
+  return out
+}
+
+function readListen(configPath: string): string[] | undefined {
+  try {
+    const m = /^listen\s*=\s*(\[.*\])/m.exec(readFileSync(configPath, 'utf8'))
+    return m ? (JSON.parse(m[1]!) as string[]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function runProcess(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig)
+  } catch {
+    // already gone
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true
+    await sleep(25)
+  }
+  return !isAlive(pid)
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+

@@ -1,0 +1,80 @@
+import { createRequire } from 'node:module'
+
+/**
+ * Human output helpers shared by every command (DESIGN §10): tables, aligned key/value lines,
+ * durations and colour — colour only on a TTY and never under NO_COLOR.
+ */
+export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return Boolean(stream.isTTY) && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb'
+}
+
+const wrap = (open: number, close: number) => (text: string, stream?: NodeJS.WriteStream) =>
+  colorEnabled(stream) ? `\u001B[${open}m${text}\u001B[${close}m` : text
+
+export const style = {
+  bold: wrap(1, 22),
+  dim: wrap(2, 22),
+  red: wrap(31, 39),
+  green: wrap(32, 39),
+  yellow: wrap(33, 39),
+  cyan: wrap(36, 39),
+}
+
+type Cell = string | number | boolean | null | undefined
+
+function cellText(c: Cell): string {
+  if (c === null || c === undefined || c === '') return '-'
+  return String(c)
+}
+
+const require = createRequire(import.meta.url)
+
+/** A table with a header row; `(none)` when there are no rows. cli-table3 is loaded on first use. */
+export function table(head: string[], rows: Cell[][], opts: { empty?: string } = {}): string {
+  if (rows.length === 0) return opts.empty ?? '(none)'
+  const Table = require('cli-table3') as new (o: object) => { push(...r: string[][]): void; toString(): string }
+  const colored = colorEnabled()
+  const t = new Table({
+    head: head.map((h) => (colored ? style.bold(h) : h)),
+    // cli-table3 colours its borders and head unless told otherwise
+    style: colored ? { head: [], border: ['grey'] } : { head: [], border: [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  })
+  t.push(...rows.map((r) => r.map(cellText)))
+  return t.toString()
+}
+
+/** Aligned `label  value` lines; arrays are shown one per line under their label. */
+export function keyValue(pairs: [string, Cell | Cell[]][]): string {
+  const width = Math.max(0, ...pairs.map(([k]) => k.length))
+  const lines: string[] = []
+  for (const [k, v] of pairs) {
+    const label = style.dim(k.padEnd(width))
+    if (Array.isArray(v)) {
+      if (v.length === 0) lines.push(`${label}  -`)
+      v.forEach((item, i) => lines.push(`${i === 0 ? label : ' '.repeat(width)}  ${cellText(item)}`))
+    } else {
+      lines.push(`${label}  ${cellText(v)}`)
+    }
+  }
+  return lines.join('\n')
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.floor(ms / 1000)
+  if (s < 60) return `${s}s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return `${m}m ${s % 60}s`
+  const h = Math.floor(m / 60)
+  if (h < 48) return `${h}h ${m % 60}m`
+  return `${Math.floor(h / 24)}d ${h % 24}h`
+}
+
+/** `abcdef…7890` for long ids in tables; full ids stay in --json. */
+export function shortId(id: string, keep = 8): string {
+  return id.length <= keep * 2 + 1 ? id : `${id.slice(0, keep)}…${id.slice(-4)}`
+}
+
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')
+}

@@ -1,0 +1,45 @@
+import type { KeyPair } from '../crypto/ed25519.js'
+import { toBase58 } from '../primitives/encoding.js'
+import { peerIdFromPublicKey } from '../primitives/ids.js'
+import type { Store } from '../store/store.js'
+import { EventBus } from './event-bus.js'
+
+export interface NodeOptions {
+  store: Store
+  identity: KeyPair
+  events?: EventBus
+}
+
+/**
+ * The node core: wires the parts (store, governance, contexts, network, sync) and routes events
+ * between them. Knows nothing of HTTP, oclif or processes; the daemon owns one.
+ */
+export class MeroNode {
+  readonly store: Store
+  readonly identity: KeyPair
+  readonly events: EventBus
+  readonly identityBase58: string
+  readonly peerId: string
+  private started = false
+
+  constructor(opts: NodeOptions) {
+    this.store = opts.store
+    this.identity = opts.identity
+    this.events = opts.events ?? new EventBus()
+    this.identityBase58 = toBase58(opts.identity.publicKey)
+    this.peerId = peerIdFromPublicKey(opts.identity.publicKey)
+  }
+
+  async start(): Promise<void> {
+    this.started = true
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return
+    this.started = false
+  }
+
+  status(): { identity: string; peerId: string; peers: number } {
+    return { identity: this.identityBase58, peerId: this.peerId, peers: 0 }
+  }
+}

@@ -1,0 +1,156 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { parse as parseToml } from 'smol-toml'
+import { z } from 'zod'
+import { MeroError } from '../core/primitives/errors.js'
+
+/**
+ * config.toml: every key, its default and its meaning. `merod init` writes this file with
+ * comments; unknown keys and wrong types are refused with the key's name.
+ */
+const positive = (d: number) => z.number().int().positive().default(d)
+
+export const ConfigSchema = z
+  .object({
+    network: z
+      .object({
+        listen: z.array(z.string()).default(['/ip4/0.0.0.0/tcp/2428']),
+        bootstrap: z.array(z.string()).default([]),
+        mdns: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    sync: z
+      .object({
+        group_heartbeat_secs: positive(10),
+        context_heartbeat_secs: positive(10),
+        timeout_secs: positive(30),
+        max_concurrent: positive(8),
+      })
+      .strict()
+      .prefault({}),
+    runtime: z
+      .object({
+        max_memory_pages: positive(1024),
+        instruction_budget: positive(300_000_000),
+        max_module_bytes: positive(20 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    gc: z
+      .object({
+        interval_secs: positive(12 * 3600),
+        tombstone_retention_secs: positive(24 * 3600),
+      })
+      .strict()
+      .prefault({}),
+    rpc: z
+      .object({
+        max_body_bytes: positive(16 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    events: z
+      .object({
+        heartbeat_secs: positive(5),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+
+export type Config = z.infer<typeof ConfigSchema>
+
+export function defaultConfig(): Config {
+  return ConfigSchema.parse({})
+}
+
+export function parseConfig(text: string, path = 'config.toml'): Config {
+  let raw: unknown
+  try {
+    raw = parseToml(text)
+  } catch (e) {
+    throw new MeroError('ConfigInvalid', `${path} is not valid TOML: ${(e as Error).message.split('\n')[0]}`)
+  }
+  const result = ConfigSchema.safeParse(raw)
+  if (!result.success) {
+    const issue = result.error.issues[0]!
+    const key = issue.path.join('.')
+    const what = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${[...issue.path, k].join('.')}'`).join(', ')}` : `'${key}': ${issue.message}`
+    throw new MeroError('ConfigInvalid', `${path}: ${what}`)
+  }
+  return result.data
+}
+
+export function loadConfig(path: string): Config {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch {
+    throw new MeroError('NodeNotInitialized', `no config at ${path}: run \`meroctl node init\` (or \`merod init\`) first`)
+  }
+  return parseConfig(text, path)
+}
+
+const q = (s: string) => JSON.stringify(s)
+const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`
+
+/** The documented config file written by `merod init`. */
+export function renderConfig(c: Config): string {
+  return `# mero node configuration. Every key is shown with its meaning; the default is in [brackets].
+# Edit and restart the node (\`meroctl node restart\`) to apply.
+
+[network]
+# libp2p listen multiaddrs [["/ip4/0.0.0.0/tcp/2428"]; init picks 2428 or the next free port]
+listen = ${list(c.network.listen)}
+# peers dialled at start, as multiaddrs ending in /p2p/<peer id> [[]]
+bootstrap = ${list(c.network.bootstrap)}
+# discover peers on the local network with mDNS [false]
+mdns = ${c.network.mdns}
+
+[sync]
+# how often each group's heads are announced on its topic, seconds [10]
+group_heartbeat_secs = ${c.sync.group_heartbeat_secs}
+# how often each context's root hash and heads are announced, seconds [10]
+context_heartbeat_secs = ${c.sync.context_heartbeat_secs}
+# a sync session is abandoned after this many seconds [30]
+timeout_secs = ${c.sync.timeout_secs}
+# sync sessions running at once [8]
+max_concurrent = ${c.sync.max_concurrent}
+
+[runtime]
+# wasm memory limit in 64 KiB pages [1024 = 64 MiB]
+max_memory_pages = ${c.runtime.max_memory_pages}
+# instruction budget of one method call (metered at function entries and loop headers) [300000000]
+instruction_budget = ${c.runtime.instruction_budget}
+# largest application module accepted by \`app install\`, bytes [20971520]
+max_module_bytes = ${c.runtime.max_module_bytes}
+
+[gc]
+# garbage collection period, seconds [43200]
+interval_secs = ${c.gc.interval_secs}
+# CRDT tombstones older than this are collected, seconds [86400]
+tombstone_retention_secs = ${c.gc.tombstone_retention_secs}
+
+[rpc]
+# largest JSON-RPC request body accepted on the socket, bytes [16777216]
+max_body_bytes = ${c.rpc.max_body_bytes}
+
+[events]
+# period of the heartbeat event on /events, seconds [5]
+heartbeat_secs = ${c.events.heartbeat_secs}
+
+[log]
+# merod.log level: trace, debug, info, warn, error or fatal ["info"]
+level = ${q(c.log.level)}
+`
+}
+
+export function writeConfig(path: string, c: Config): void {
+  writeFileSync(path, renderConfig(c), { mode: 0o600 })
+}

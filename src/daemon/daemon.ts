@@ -1,0 +1,134 @@
+import { statSync } from 'node:fs'
+import { readKeyFile } from '../core/crypto/keyfile.js'
+import { EventBus } from '../core/node/event-bus.js'
+import { MeroNode } from '../core/node/node.js'
+import { MeroError } from '../core/primitives/errors.js'
+import { Store } from '../core/store/store.js'
+import { loadConfig, type Config } from './config.js'
+import { checkSocketPathLength, type NodeHome } from './home.js'
+import { createLogger, type Logger } from './logging.js'
+import { DaemonMetrics } from './metrics.js'
+import { allMethods } from './methods/index.js'
+import type { MethodContext } from './methods/types.js'
+import { PidLock } from './pidlock.js'
+import { RpcServer } from './server.js'
+import { packageVersion } from './version.js'
+
+/** How long a graceful stop may take before the process exits anyway. */
+export const STOP_DEADLINE_MS = 4_500
+
+/**
+ * merod: owns the pid lock, the store, the node core and the socket API; starts them in
+ * dependency order and stops them in reverse.
+ */
+export class Daemon {
+  readonly config: Config
+  readonly log: Logger
+  private readonly flushLog: () => void
+  private readonly lock: PidLock
+  private store?: Store
+  private node?: MeroNode
+  private server?: RpcServer
+  private heartbeat?: NodeJS.Timeout
+  private stopping?: Promise<void>
+  private readonly events = new EventBus()
+  readonly startedAt = Date.now()
+  private resolveStopped!: () => void
+  /** Resolves once the daemon has stopped, whoever asked (signal or `node.stop`). */
+  readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve))
+
+  constructor(readonly home: NodeHome) {
+    checkSocketPathLength(home)
+    checkFolderPermissions(home.dir)
+    this.config = loadConfig(home.config)
+    const { logger, flush } = createLogger(home.log, this.config.log.level)
+    this.log = logger
+    this.flushLog = flush
+    this.lock = new PidLock(home.pidFile)
+  }
+
+  async start(): Promise<void> {
+    this.lock.acquire()
+    try {
+      const identity = readKeyFile(this.home.identityKey)
+      this.store = await Store.open(this.home.data)
+      this.node = new MeroNode({ store: this.store, identity, events: this.events })
+      await this.node.start()
+      const metrics = new DaemonMetrics()
+      this.server = new RpcServer({
+        socketPath: this.home.socket,
+        methods: allMethods(),
+        context: this.methodContext(this.node),
+        events: this.events,
+        metrics,
+        maxBodyBytes: this.config.rpc.max_body_bytes,
+      })
+      await this.server.listen()
+      this.heartbeat = setInterval(() => {
+        this.events.emit({ type: 'heartbeat', uptimeMs: Date.now() - this.startedAt, peers: this.node?.status().peers ?? 0 })
+      }, this.config.events.heartbeat_secs * 1000)
+      this.heartbeat.unref()
+      this.log.info({ socket: this.home.socket, identity: this.node.identityBase58, peerId: this.node.peerId, version: packageVersion() }, 'merod ready')
+    } catch (e) {
+      await this.shutdown()
+      throw e
+    }
+  }
+
+  private methodContext(node: MeroNode): MethodContext {
+    return {
+      node,
+      log: this.log,
+      daemon: {
+        version: packageVersion(),
+        socket: this.home.socket,
+        home: this.home.home,
+        nodeName: this.home.node,
+        startedAt: this.startedAt,
+        requestStop: () => setImmediate(() => void this.stop('rpc')),
+      },
+    }
+  }
+
+  /** Idempotent; resolves when everything is closed. */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info({ reason }, 'merod stopping')
+      this.events.emit({ type: 'node.stopping' })
+      await this.shutdown()
+      this.log.info('merod stopped')
+      this.flushLog()
+      this.resolveStopped()
+    })()
+    return this.stopping
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat)
+    await settle(this.server?.close())
+    await settle(this.node?.stop())
+    await settle(this.store?.close())
+    this.lock.release()
+  }
+}
+
+async function settle(p: Promise<unknown> | undefined): Promise<void> {
+  try {
+    await p
+  } catch {
+    // stopping: keep closing the remaining parts
+  }
+}
+
+/** The node folder holds the identity key and the admin socket: nobody else may write to it. */
+export function checkFolderPermissions(dir: string): void {
+  let mode: number
+  try {
+    mode = statSync(dir).mode & 0o777
+  } catch {
+    throw new MeroError('NodeNotInitialized', `no node folder at ${dir}: run \`meroctl node init\` (or \`merod init\`) first`)
+  }
+  if (mode & 0o022) {
+    throw new MeroError('InsecurePermissions', `refusing to run: the node folder ${dir} is writable by group or others (mode ${mode.toString(8)}); run: chmod 700 ${dir}`)
+  }
+}

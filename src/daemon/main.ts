@@ -1,0 +1,104 @@
+import { parseArgs } from 'node:util'
+import { isMeroError } from '../core/primitives/errors.js'
+import { Daemon, STOP_DEADLINE_MS } from './daemon.js'
+import { resolveNodeHome } from './home.js'
+import { initNode } from './init.js'
+import { packageVersion } from './version.js'
+
+const USAGE = `merod: the mero node daemon
+
+Usage:
+  merod [--home DIR] [--node NAME] init [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--force] [--json]
+  merod [--home DIR] [--node NAME] run
+  merod --version
+
+  --home DIR     the mero home (env MERO_HOME, default ~/.mero)
+  --node NAME    the node inside the home (env MERO_NODE, default "default")
+
+Most people use meroctl, which starts and stops merod: \`meroctl node start\`.
+`
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        home: { type: 'string' },
+        node: { type: 'string' },
+        listen: { type: 'string', multiple: true },
+        bootstrap: { type: 'string', multiple: true },
+        force: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    })
+  } catch (e) {
+    return usage((e as Error).message)
+  }
+  const { values, positionals } = parsed
+  if (values.version) {
+    process.stdout.write(`merod ${packageVersion()}\n`)
+    return 0
+  }
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(USAGE)
+    return values.help ? 0 : 2
+  }
+  const [command, ...rest] = positionals
+  if (rest.length) return usage(`unexpected argument '${rest[0]}'`)
+
+  try {
+    if (command === 'init') {
+      const r = await initNode({ home: values.home, node: values.node, listen: values.listen, bootstrap: values.bootstrap, force: values.force })
+      const out = { node: r.home.node, dir: r.home.dir, identity: r.identity, peerId: r.peerId, listen: r.listen }
+      process.stdout.write(values.json ? JSON.stringify(out) + '\n' : `initialised node '${out.node}' in ${out.dir}\nidentity  ${out.identity}\npeer id   ${out.peerId}\nlisten    ${out.listen.join(', ')}\n`)
+      return 0
+    }
+    if (command === 'run') {
+      if (values.listen || values.bootstrap || values.force) throw new UsageError('--listen, --bootstrap and --force belong to `merod init`')
+      return await run(values.home, values.node)
+    }
+    return usage(`unknown command '${command}'`)
+  } catch (e) {
+    if (e instanceof UsageError) return usage(e.message)
+    process.stderr.write(`merod: ${isMeroError(e) ? e.message : (e as Error).stack ?? String(e)}\n`)
+    return isMeroError(e, 'InvalidInput') ? 2 : 1
+  }
+}
+
+function usage(message: string): number {
+  process.stderr.write(`merod: ${message}\n\n${USAGE}`)
+  return 2
+}
+
+async function run(home?: string, node?: string): Promise<number> {
+  const daemon = new Daemon(resolveNodeHome(home, node))
+  await daemon.start()
+  return new Promise<number>((resolve) => {
+    let signals = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) process.exit(130) // a second ^C: leave now
+      const deadline = setTimeout(() => {
+        daemon.log.error('graceful stop exceeded its deadline; exiting')
+        process.exit(1)
+      }, STOP_DEADLINE_MS)
+      deadline.unref()
+      void daemon.stop(signal).then(() => resolve(0))
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+    process.on('uncaughtException', (err) => {
+      daemon.log.fatal({ err }, 'uncaught exception')
+      void daemon.stop('uncaughtException').then(() => resolve(1))
+    })
+    process.on('unhandledRejection', (err) => {
+      daemon.log.error({ err }, 'unhandled rejection')
+    })
+    void daemon.stopped.then(() => resolve(0))
+  })
+}

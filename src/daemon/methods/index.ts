@@ -1,0 +1,18 @@
+import { z } from 'zod'
+import { nodeMethods } from './node.js'
+import { method, type MethodTable } from './types.js'
+
+/** Every RPC method family, one handler module each, plus `rpc.discover`. */
+export function allMethods(): MethodTable {
+  const table: MethodTable = { ...nodeMethods }
+  table['rpc.discover'] = method({
+    description: 'List the methods this daemon serves',
+    params: z.object({}).strict(),
+    handler: () => ({
+      methods: Object.entries(table)
+        .map(([name, def]) => ({ name, description: def.description }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    }),
+  })
+  return table
+}

@@ -1,0 +1,31 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** The daemon's Prometheus registry and its own RPC metrics; core parts register theirs here. */
+export class DaemonMetrics {
+  readonly registry = new Registry()
+  readonly rpcRequests: Counter<'method' | 'outcome'>
+  readonly rpcDuration: Histogram<'method'>
+  readonly eventSubscribers: Gauge
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'merod_' })
+    this.rpcRequests = new Counter({
+      name: 'merod_rpc_requests_total',
+      help: 'JSON-RPC requests by method and outcome (ok, or the error kind)',
+      labelNames: ['method', 'outcome'],
+      registers: [this.registry],
+    })
+    this.rpcDuration = new Histogram({
+      name: 'merod_rpc_duration_seconds',
+      help: 'JSON-RPC handler duration',
+      labelNames: ['method'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [this.registry],
+    })
+    this.eventSubscribers = new Gauge({
+      name: 'merod_event_subscribers',
+      help: 'Open /events streams',
+      registers: [this.registry],
+    })
+  }
+}

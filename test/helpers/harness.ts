@@ -1,0 +1,154 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { RpcClient } from '../../src/client/rpc-client.js'
+
+/**
+ * Real processes in temp homes: `meroctl` and `merod` run from the built dist/, every daemon a
+ * test starts is killed and every temp folder removed in `cleanup()`, even when the test fails.
+ */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const MEROCTL = join(ROOT, 'bin/run.js')
+export const MEROD = join(ROOT, 'bin/merod.js')
+export const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
+
+export interface RunResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>
+  input?: string
+  timeoutMs?: number
+}
+
+export function run(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, NO_COLOR: '1', MERO_HOME: undefined, MERO_NODE: undefined, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${bin} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, opts.timeoutMs ?? 30_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+    child.stdin.end(opts.input ?? '')
+  })
+}
+
+/** A temp mero home (short path: the socket path must stay under 108 bytes). */
+export class TestHome {
+  readonly home: string
+  private readonly children = new Set<ChildProcess>()
+
+  constructor() {
+    this.home = mkdtempSync('/tmp/mero-t-')
+  }
+
+  nodeDir(node = 'default'): string {
+    return join(this.home, node)
+  }
+
+  /** meroctl with --home set. */
+  cli(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+    return run(MEROCTL, [...args, '--home', this.home], opts)
+  }
+
+  /** meroctl --json, parsed; throws with the output when the exit code is not 0. */
+  async json<T = any>(args: string[], opts: RunOptions = {}): Promise<T> {
+    const r = await this.cli([...args, '--json'], opts)
+    if (r.code !== 0) throw new Error(`meroctl ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
+    return JSON.parse(r.stdout) as T
+  }
+
+  merod(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+    return run(MEROD, ['--home', this.home, ...args], opts)
+  }
+
+  /** Initialises a node on loopback (ephemeral port unless `listen` is given). */
+  async init(node = 'default', extra: string[] = []): Promise<{ identity: string; peerId: string }> {
+    return this.json(['node', 'init', '--node', node, ...(extra.some((a) => a === '--listen') ? [] : ['--listen', LOOPBACK]), ...extra])
+  }
+
+  async start(node = 'default'): Promise<{ identity: string; peerId: string; pid: number; socket: string }> {
+    return this.json(['node', 'start', '--node', node])
+  }
+
+  /** Edits config.toml with a function over its text (the daemon must be restarted to see it). */
+  editConfig(node: string, edit: (text: string) => string): void {
+    const path = join(this.nodeDir(node), 'config.toml')
+    writeFileSync(path, edit(readFileSync(path, 'utf8')))
+  }
+
+  rpc(node = 'default'): RpcClient {
+    return new RpcClient(join(this.nodeDir(node), 'merod.sock'), { timeoutMs: 10_000 })
+  }
+
+  pid(node = 'default'): number | undefined {
+    const p = join(this.nodeDir(node), 'merod.pid')
+    return existsSync(p) ? Number(readFileSync(p, 'utf8').trim()) : undefined
+  }
+
+  /** A long-running process of ours (e.g. `merod run` in the foreground) to kill at cleanup. */
+  track(child: ChildProcess): ChildProcess {
+    this.children.add(child)
+    child.on('exit', () => this.children.delete(child))
+    return child
+  }
+
+  /** Kills every daemon of this home and removes the folder. Safe to call twice. */
+  async cleanup(): Promise<void> {
+    for (const c of this.children) c.kill('SIGKILL')
+    if (existsSync(this.home)) {
+      for (const node of readdirSync(this.home)) {
+        const pid = this.pid(node)
+        if (pid) {
+          try {
+            process.kill(pid, 'SIGKILL')
+          } catch {
+            // already gone
+          }
+        }
+      }
+      await waitFor(() => readdirSync(this.home).every((n) => !this.pid(n) || !alive(this.pid(n)!)), 3_000).catch(() => undefined)
+    }
+    rmSync(this.home, { recursive: true, force: true })
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Polls `check` until it returns a truthy value or the time runs out (then throws). */
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5_000, intervalMs = 25): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  while (Date.now() < deadline) {
+    try {
+      const v = await check()
+      if (v) return v as NonNullable<T>
+    } catch (e) {
+      last = e
+    }
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`)
+}
