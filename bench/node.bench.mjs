@@ -1,0 +1,112 @@
+// Foundation figures (issue 2): meroctl start-up against a running daemon vs `node -e 0`,
+// node.status round trips over the socket, merod spawn-to-ready, and merod idle RSS.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { RpcClient } from '../dist/client/rpc-client.js'
+import { median, report, summarize } from './lib/stats.mjs'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const MEROD = `${root}/bin/merod.js`
+const MEROCTL = `${root}/bin/run.js`
+const home = mkdtempSync('/tmp/mero-bench-')
+const socket = `${home}/default/merod.sock`
+const env = { ...process.env, NO_COLOR: '1' }
+
+function wall(args) {
+  const t = process.hrtime.bigint()
+  const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`)
+  return Number(process.hrtime.bigint() - t) / 1e6
+}
+
+async function waitReady(client, deadlineMs) {
+  const end = Date.now() + deadlineMs
+  while (Date.now() < end) {
+    try {
+      await client.call('node.status')
+      return
+    } catch {
+      await new Promise((r) => setTimeout(r, 5))
+    }
+  }
+  throw new Error('merod did not become ready')
+}
+
+async function startDaemon() {
+  const t = process.hrtime.bigint()
+  const child = spawn(process.execPath, [MEROD, '--home', home, 'run'], { env, stdio: 'ignore' })
+  const client = new RpcClient(socket, { timeoutMs: 5_000 })
+  await waitReady(client, 15_000)
+  return { child, client, readyMs: Number(process.hrtime.bigint() - t) / 1e6 }
+}
+
+async function stopDaemon({ child, client }) {
+  const exited = new Promise((r) => child.once('exit', r))
+  await client.call('node.stop').catch(() => {})
+  client.close()
+  await exited
+}
+
+function rssMb(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return Number(m[1]) / 1024
+}
+
+try {
+  spawnSync(process.execPath, [MEROD, '--home', home, 'init', '--listen', '/ip4/127.0.0.1/tcp/0'], { stdio: 'ignore' })
+
+  // spawn → ready, median of 5 cold starts
+  const readies = []
+  for (let i = 0; i < 5; i++) {
+    const d = await startDaemon()
+    readies.push(d.readyMs)
+    await stopDaemon(d)
+  }
+  report('merod.spawn_to_ready', median(readies), 'ms', { runs: readies.length, target: '<= 1500' })
+
+  const daemon = await startDaemon()
+  await new Promise((r) => setTimeout(r, 3_000))
+  report('merod.idle_rss', rssMb(daemon.child.pid), 'MB', { target: '<= 120' })
+
+  // meroctl node status vs node -e 0, interleaved, median of 20 each
+  const baseline = []
+  const status = []
+  for (let i = 0; i < 20; i++) {
+    baseline.push(wall(['-e', '0']))
+    status.push(wall([MEROCTL, 'node', 'status', '--home', home, '--no-start']))
+  }
+  const b = median(baseline)
+  const s = median(status)
+  report('node_e_0.wall', b, 'ms', { runs: 20 })
+  report('meroctl.node_status.wall', s, 'ms', { runs: 20 })
+  report('meroctl.node_status.ratio_to_node_e_0', s / b, 'x', { target: '<= 4' })
+
+  // RPC round trips: 1,000 sequential, then calls/s with 16 in flight
+  const client = daemon.client
+  for (let i = 0; i < 200; i++) await client.call('node.status') // warm-up
+  const lat = []
+  for (let i = 0; i < 1000; i++) {
+    const t = process.hrtime.bigint()
+    await client.call('node.status')
+    lat.push(Number(process.hrtime.bigint() - t) / 1e6)
+  }
+  const { p50, p99 } = summarize(lat)
+  report('rpc.node_status.p50', p50, 'ms', { calls: 1000, target: '<= 1' })
+  report('rpc.node_status.p99', p99, 'ms', { calls: 1000 })
+
+  const total = 10_000
+  let next = 0
+  const t0 = process.hrtime.bigint()
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next++ < total) await client.call('node.status')
+    }),
+  )
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9
+  report('rpc.node_status.throughput_16_in_flight', total / secs, 'calls/s', { calls: total })
+
+  await stopDaemon(daemon)
+} finally {
+  rmSync(home, { recursive: true, force: true })
+}
