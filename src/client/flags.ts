@@ -8,3 +8,6 @@ export const initFlags = {
   bootstrap: Flags.string({ description: 'bootstrap peer multiaddr ending in /p2p/<peer id> (repeatable)', multiple: true }),
   force: Flags.boolean({ description: "replace an existing node's identity, config and data" }),
 }
+
+/** What an alias names (alias commands). */
+export const kindFlag = Flags.string({ char: 'k', description: 'what the alias names', options: ['context', 'application', 'identity', 'group'], required: true })

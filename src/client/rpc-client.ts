@@ -84,6 +84,49 @@ export class RpcClient {
     })
   }
 
+  /** Streams a readable (a file) to POST /blobs; resolves with the stored blob's id and size. */
+  upload(source: NodeJS.ReadableStream): Promise<{ blobId: string; size: number; chunks: number }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socketPath, path: '/blobs', method: 'POST', agent: this.agent, headers: { 'content-type': 'application/octet-stream' } }, (res) => {
+        readBody(res).then((text) => {
+          const body = JSON.parse(text)
+          if (res.statusCode !== 200) reject(new RpcError(0, body.error?.message ?? `upload failed (HTTP ${res.statusCode})`, body.error?.kind ?? 'Internal'))
+          else resolve(body)
+        }, reject)
+      })
+      req.on('error', (e) => reject(new ConnectionError(`cannot reach the daemon at ${this.socketPath}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, e)))
+      source.on('error', (e) => req.destroy(e))
+      source.pipe(req)
+    })
+  }
+
+  /** Streams GET /blobs/<id> into `sink`; resolves with the byte count. */
+  download(blobId: string, sink: NodeJS.WritableStream): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socketPath, path: `/blobs/${encodeURIComponent(blobId)}`, method: 'GET', agent: this.agent }, (res) => {
+        if (res.statusCode !== 200) {
+          readBody(res).then((text) => {
+            let body: { error?: { kind?: string; message?: string } } = {}
+            try {
+              body = JSON.parse(text)
+            } catch {
+              // not JSON
+            }
+            reject(new RpcError(0, body.error?.message ?? `download failed (HTTP ${res.statusCode})`, body.error?.kind ?? 'Internal'))
+          }, reject)
+          return
+        }
+        let n = 0
+        res.on('data', (c: Buffer) => (n += c.length))
+        res.pipe(sink)
+        res.on('end', () => resolve(n))
+        res.on('error', reject)
+      })
+      req.on('error', (e) => reject(new ConnectionError(`cannot reach the daemon at ${this.socketPath}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, e)))
+      req.end()
+    })
+  }
+
   /**
    * Streams GET /events. Calls `onEvent` for each event; resolves when the stream ends (daemon
    * stopped) or `signal` aborts; rejects when the daemon cannot be reached.

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from './config.js'
 import { checkSocketPathLength, type NodeHome } from './home.js'
 import { createLogger, type Logger } from './logging.js'
 import { DaemonMetrics } from './metrics.js'
+import { blobRoutes } from './blob-routes.js'
 import { allMethods } from './methods/index.js'
 import type { MethodContext } from './methods/types.js'
 import { PidLock } from './pidlock.js'
@@ -52,7 +53,7 @@ export class Daemon {
     try {
       const identity = readKeyFile(this.home.identityKey)
       this.store = await Store.open(this.home.data)
-      this.node = new MeroNode({ store: this.store, identity, events: this.events })
+      this.node = new MeroNode({ store: this.store, identity, blobsDir: this.home.blobs, events: this.events })
       await this.node.start()
       const metrics = new DaemonMetrics()
       this.server = new RpcServer({
@@ -62,6 +63,7 @@ export class Daemon {
         events: this.events,
         metrics,
         maxBodyBytes: this.config.rpc.max_body_bytes,
+        routes: blobRoutes(this.node),
       })
       await this.server.listen()
       this.heartbeat = setInterval(() => {

@@ -14,6 +14,8 @@ export interface RpcServerOptions {
   events: EventBus
   metrics: DaemonMetrics
   maxBodyBytes: number
+  /** Raw (non-JSON-RPC) routes, e.g. streamed blob transfer; return false to fall through. */
+  routes?: (url: URL, req: IncomingMessage, res: ServerResponse) => boolean
 }
 
 /** Largest backlog an /events subscriber may accumulate before it is cut off (slow consumer). */
@@ -92,7 +94,8 @@ export class RpcServer {
     }
     if (url.pathname === '/events' && req.method === 'GET') return this.handleEvents(url, req, res)
     if (url.pathname === '/metrics' && req.method === 'GET') return void this.handleMetrics(res)
-    this.plain(res, 404, 'not found: the socket serves POST /rpc, GET /events and GET /metrics\n')
+    if (this.opts.routes?.(url, req, res)) return
+    this.plain(res, 404, 'not found: the socket serves POST /rpc, GET /events, GET /metrics, POST /blobs and GET /blobs/<id>\n')
   }
 
   private plain(res: ServerResponse, status: number, text: string): void {

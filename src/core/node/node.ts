@@ -1,3 +1,5 @@
+import { AliasStore } from '../aliases/alias-store.js'
+import { BlobStore } from '../blobs/blob-store.js'
 import type { KeyPair } from '../crypto/ed25519.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { peerIdFromPublicKey } from '../primitives/ids.js'
@@ -7,6 +9,8 @@ import { EventBus } from './event-bus.js'
 export interface NodeOptions {
   store: Store
   identity: KeyPair
+  /** Where blob chunks are stored (the node folder's blobs/). */
+  blobsDir: string
   events?: EventBus
 }
 
@@ -20,6 +24,8 @@ export class MeroNode {
   readonly events: EventBus
   readonly identityBase58: string
   readonly peerId: string
+  readonly blobs: BlobStore
+  readonly aliases: AliasStore
   private started = false
 
   constructor(opts: NodeOptions) {
@@ -28,6 +34,8 @@ export class MeroNode {
     this.events = opts.events ?? new EventBus()
     this.identityBase58 = toBase58(opts.identity.publicKey)
     this.peerId = peerIdFromPublicKey(opts.identity.publicKey)
+    this.blobs = new BlobStore(opts.store, opts.blobsDir)
+    this.aliases = new AliasStore(opts.store)
   }
 
   async start(): Promise<void> {

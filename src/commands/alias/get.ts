@@ -1,0 +1,15 @@
+import { Args } from '@oclif/core'
+import { kindFlag } from '../../client/flags.js'
+import { MeroCommand } from '../../client/base-command.js'
+
+export default class AliasGet extends MeroCommand<typeof AliasGet> {
+  static override summary = 'Show the id an alias names'
+  static override args = { alias: Args.string({ description: 'the alias', required: true }) }
+  static override flags = { kind: kindFlag }
+
+  async run() {
+    const r = await this.call<{ kind: string; alias: string; id: string }>('alias.get', { kind: this.flags.kind, alias: this.args.alias })
+    this.out(r.id)
+    return r
+  }
+}

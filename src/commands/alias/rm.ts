@@ -1,0 +1,15 @@
+import { Args } from '@oclif/core'
+import { kindFlag } from '../../client/flags.js'
+import { MeroCommand } from '../../client/base-command.js'
+
+export default class AliasRm extends MeroCommand<typeof AliasRm> {
+  static override summary = 'Remove an alias (the thing it names is untouched)'
+  static override args = { alias: Args.string({ description: 'the alias', required: true }) }
+  static override flags = { kind: kindFlag }
+
+  async run() {
+    const r = await this.call<{ kind: string; alias: string }>('alias.remove', { kind: this.flags.kind, alias: this.args.alias })
+    this.out(`Removed ${r.kind} alias '${r.alias}'`)
+    return r
+  }
+}
