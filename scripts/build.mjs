@@ -11,7 +11,8 @@ const node = process.execPath
 
 function step(name, args) {
   const started = Date.now()
-  const r = spawnSync(node, args, { cwd: root, stdio: 'inherit' })
+  // the oclif dev tool otherwise checks the registry for a newer version of itself
+  const r = spawnSync(node, args, { cwd: root, stdio: 'inherit', env: { ...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true' } })
   if (r.status !== 0) {
     console.error(`build: ${name} failed`)
     process.exit(r.status ?? 1)
