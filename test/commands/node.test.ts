@@ -98,6 +98,17 @@ describe('meroctl node', () => {
     expect(second.pid).toBe(status.pid)
   })
 
+  it('a daemon that fails to start is reported with the tail of its log', async () => {
+    await t.init()
+    t.editConfig('default', (c) => c.replace(/level = "info"/, 'level = "loud"'))
+    const r = await t.cli(['node', 'start', '--json'])
+    expect(r.code).toBe(1)
+    const { error } = JSON.parse(r.stdout)
+    expect(error.kind).toBe('DaemonStartFailed')
+    expect(error.message).toMatch(/merod exited with code 1; see .*merod\.log/)
+    expect(error.message).toMatch(/'log.level'/)
+  })
+
   it('a command on an uninitialised node says how to fix it', async () => {
     const r = await t.cli(['node', 'status', '--json'])
     expect(r.code).toBe(1)

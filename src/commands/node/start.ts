@@ -1,4 +1,5 @@
 import { MeroCommand } from '../../client/base-command.js'
+import { withSpinner } from '../../client/progress.js'
 import { keyValue } from '../../client/render.js'
 
 export default class NodeStart extends MeroCommand<typeof NodeStart> {
@@ -7,7 +8,7 @@ export default class NodeStart extends MeroCommand<typeof NodeStart> {
 
   async run() {
     const before = await this.manager.probe()
-    const status = before ?? (await this.manager.start())
+    const status = before ?? (await withSpinner('starting merod', !this.jsonEnabled(), () => this.manager.start()))
     this.out(`${before ? 'Already running' : 'Started'}: node '${status.nodeName}' (pid ${status.pid})\n` + keyValue([['identity', status.identity], ['peer id', status.peerId], ['socket', status.socket]]))
     return { ...status, alreadyRunning: Boolean(before) }
   }
