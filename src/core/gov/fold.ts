@@ -1,0 +1,522 @@
+import { MeroError } from '../primitives/errors.js'
+import { sha256 } from '../primitives/hash.js'
+import { invitationId, invitationSignatureValid } from './invitation.js'
+import { ALL_CAPABILITIES, Capability, type GroupOp, type Role, type SignedOp, type Visibility } from './ops.js'
+
+/**
+ * The deterministic fold of a group's op DAG (DESIGN §6).
+ *
+ * State is a pure function of the SET of ops: each valid op writes slots; a slot's value is the
+ * write with the highest stamp (generation, op id), generation = 1 + max parent generation, so
+ * an op always beats what it causally follows. Validity is decided against the state at the
+ * op's own causal cut (the fold of its ancestors only), so it does not depend on arrival order:
+ * two replicas holding the same ops hold the same state and the same state hash.
+ *
+ * Authorisation table (signer s, state at the op's cut; "admin" = role admin; admins pass every
+ * capability check; nothing is valid after GroupDeleted; read-only members may only leave, set
+ * their own alias, and join or leave contexts):
+ *
+ * | op                     | who may issue it                                                       |
+ * |------------------------|------------------------------------------------------------------------|
+ * | GroupCreated           | anyone (genesis; s becomes owner and admin)                            |
+ * | MemberAdded{m, role}   | admin; or manage-members when role ≠ admin and m is not an admin; never the owner as m |
+ * | MemberRemoved{m}       | admin; or manage-members when m is not an admin; m a member; never the owner |
+ * | MemberLeft             | any member but the owner                                               |
+ * | RoleSet{m}             | admin; m a member other than the owner                                 |
+ * | CapabilitiesSet{m}     | admin; m a member                                                      |
+ * | DefaultCapabilitiesSet, DefaultVisibilitySet, GroupAliasSet | admin                              |
+ * | ContextRegistered      | admin or create-context; the context not registered yet                |
+ * | ContextDetached        | admin; the context registered                                          |
+ * | ContextVisibilitySet, ContextAllowlistSet, ContextAliasSet | admin or the context's creator      |
+ * | MemberAliasSet{m}      | admin, or m itself                                                     |
+ * | TargetApplicationSet   | admin or manage-application                                            |
+ * | InvitationClaimed      | the joiner s, not a member, not removed (only an admin's MemberAdded re-admits a removed member), not having used this invitation; the invitation signed for this group by an inviter who at the cut is admin, or holds invite-members and invites a non-admin; joinedAt ≤ expiresAt; not revoked in the cut |
+ * | InvitationRevoked      | admin, or the inviter (the op then carries the signed invitation)      |
+ * | OwnershipTransferred   | the owner, to an admin                                                 |
+ * | GroupDeleted           | the owner                                                              |
+ * | ContextJoined{c}       | a member: open contexts need admin or join-open-contexts; restricted ones the allowlist (or admin) |
+ * | ContextLeft{c}         | a member joined to c                                                   |
+ */
+
+type Value = string | number | boolean | null | { [k: string]: string | number | boolean | null }
+
+interface Write {
+  gen: number
+  id: Buffer
+  idHex: string
+  value: Value
+}
+
+export interface OpNode {
+  op: SignedOp
+  idHex: string
+  gen: number
+  parents: string[]
+  status: 'applied' | 'rejected'
+  reason?: string
+  /** Arrival order on this node (display only; never part of the state). */
+  arrival: number
+}
+
+export interface SlotChange {
+  slot: string
+  before: Value | undefined
+  after: Value
+}
+
+export interface ApplyOutcome {
+  node: OpNode
+  changes: SlotChange[]
+  equivocation?: { signer: string; seq: bigint; opIds: string[] }
+}
+
+export type MemberSlot = { role: Role } | { gone: 'removed' | 'left' }
+
+const hex = (b: Buffer) => b.toString('hex')
+
+function stampGreater(a: { gen: number; id: Buffer }, b: { gen: number; id: Buffer }): boolean {
+  return a.gen !== b.gen ? a.gen > b.gen : Buffer.compare(a.id, b.id) > 0
+}
+
+export class GroupState {
+  readonly nodes = new Map<string, OpNode>()
+  readonly heads = new Set<string>()
+  private readonly slots = new Map<string, Write[]>()
+  private readonly seqs = new Map<string, Map<bigint, string[]>>()
+  readonly equivocations: { signer: string; seq: bigint; opIds: string[] }[] = []
+  private arrivals = 0
+
+  constructor(readonly groupId: Buffer) {}
+
+  has(idHex: string): boolean {
+    return this.nodes.has(idHex)
+  }
+
+  /** Current value of a slot (the fold of every op this node holds). */
+  current(slot: string): Value | undefined {
+    return this.slots.get(slot)?.[0]?.value
+  }
+
+  /** Every slot with its current value, in key order. */
+  entries(prefix = ''): [string, Value][] {
+    const out: [string, Value][] = []
+    for (const [k, writes] of this.slots) if (k.startsWith(prefix) && writes.length) out.push([k, writes[0]!.value])
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+  }
+
+  /** SHA-256 over the current slots in key order: equal op sets give equal hashes. */
+  stateHash(): Buffer {
+    const parts: string[] = []
+    for (const [k, v] of this.entries()) parts.push(`${k}=${JSON.stringify(v)}`)
+    return sha256(this.groupId, parts.join('\n'))
+  }
+
+  /** A view of the state at a cut (the fold of the ancestors of `parents`, inclusive). */
+  cut(parents: string[]): CutView {
+    return new CutView(this, parents)
+  }
+
+  /** All writes of a slot, highest stamp first (for CutView). */
+  writesOf(slot: string): readonly Write[] {
+    return this.slots.get(slot) ?? []
+  }
+
+  /**
+   * Applies an op whose parents are all present (the caller's pending queue ensures it).
+   * Decides its validity at its cut, records it, and merges its writes.
+   */
+  apply(op: SignedOp): ApplyOutcome {
+    const idHex = hex(op.id)
+    const parents = op.parents.map(hex)
+    let gen = 0
+    for (const p of parents) {
+      const n = this.nodes.get(p)
+      if (!n) throw new MeroError('Internal', `apply before parent ${p} is known`)
+      if (n.gen + 1 > gen) gen = n.gen + 1
+    }
+    const cut = this.cut(parents)
+    let writes: [string, Value][] = []
+    let reason: string | undefined
+    try {
+      writes = this.decide(op, cut)
+    } catch (e) {
+      if (!(e instanceof Rejection)) throw e
+      reason = e.message
+    }
+    const node: OpNode = { op, idHex, gen, parents, status: reason ? 'rejected' : 'applied', reason, arrival: this.arrivals++ }
+    this.nodes.set(idHex, node)
+    for (const p of parents) this.heads.delete(p)
+    this.heads.add(idHex)
+
+    const changes: SlotChange[] = []
+    for (const [slot, value] of writes) {
+      const change = this.write(slot, { gen, id: op.id, idHex, value })
+      if (change) changes.push(change)
+    }
+    return { node, changes, equivocation: this.trackSeq(op, idHex) }
+  }
+
+  private write(slot: string, w: Write): SlotChange | undefined {
+    let list = this.slots.get(slot)
+    if (!list) this.slots.set(slot, (list = []))
+    let i = 0
+    while (i < list.length && stampGreater(list[i]!, w)) i++
+    list.splice(i, 0, w)
+    if (i !== 0) return undefined
+    const before = list[1]?.value
+    return JSON.stringify(before) === JSON.stringify(w.value) ? undefined : { slot, before, after: w.value }
+  }
+
+  private trackSeq(op: SignedOp, idHex: string): ApplyOutcome['equivocation'] {
+    const signer = hex(op.signer)
+    let bySeq = this.seqs.get(signer)
+    if (!bySeq) this.seqs.set(signer, (bySeq = new Map()))
+    const ids = bySeq.get(op.seq)
+    if (!ids) {
+      bySeq.set(op.seq, [idHex])
+      return undefined
+    }
+    ids.push(idHex)
+    ids.sort()
+    const existing = this.equivocations.find((e) => e.signer === signer && e.seq === op.seq)
+    if (existing) existing.opIds = [...ids]
+    else this.equivocations.push({ signer, seq: op.seq, opIds: [...ids] })
+    return { signer, seq: op.seq, opIds: [...ids] }
+  }
+
+  /** The next seq for a signer on this node: one past the highest it has used. */
+  nextSeq(signer: Buffer): bigint {
+    const bySeq = this.seqs.get(hex(signer))
+    let max = 0n
+    if (bySeq) for (const s of bySeq.keys()) if (s > max) max = s
+    return max + 1n
+  }
+
+  /** Why this op would be rejected if applied now (undefined when valid); changes nothing. */
+  evaluate(op: SignedOp): string | undefined {
+    try {
+      this.decide(op, this.cut(op.parents.map(hex)))
+      return undefined
+    } catch (e) {
+      if (e instanceof Rejection) return e.message
+      throw e
+    }
+  }
+
+  /** The writes of a valid op, or a Rejection with the reason. */
+  private decide(signed: SignedOp, cut: CutView): [string, Value][] {
+    const op = signed.op
+    const s = hex(signed.signer)
+    if (op.kind === 'GroupCreated') {
+      if (this.nodes.size > 0) reject('a group has exactly one GroupCreated op')
+      const writes: [string, Value][] = [
+        ['owner', s],
+        [`member/${s}`, { role: 'admin' }],
+        ['defcaps', op.defaultCapabilities & ALL_CAPABILITIES],
+        ['defvis', op.defaultVisibility],
+      ]
+      if (op.application) writes.push(['target', hex(op.application)])
+      return writes
+    }
+    if (!signed.groupId.equals(this.groupId)) reject('op belongs to another group')
+    if (cut.get('deleted') === true) reject('the group is deleted')
+
+    if (op.kind === 'InvitationClaimed') return this.decideClaim(signed, op, cut)
+
+    const role = cut.role(s)
+    if (!role) reject('signer is not a member of the group')
+    const admin = role === 'admin'
+    const owner = cut.get('owner') as string
+    if (role === 'read-only' && !['MemberLeft', 'MemberAliasSet', 'ContextJoined', 'ContextLeft'].includes(op.kind)) {
+      reject('read-only members cannot issue this op')
+    }
+    const may = (bit: number) => admin || (cut.caps(s) & bit) !== 0
+    const requireAdmin = () => {
+      if (!admin) reject(`${op.kind} requires an admin`)
+    }
+
+    switch (op.kind) {
+      case 'MemberAdded': {
+        const m = hex(op.member)
+        if (m === owner) reject("the owner's role cannot change")
+        if (!admin) {
+          if (!may(Capability.ManageMembers)) reject('MemberAdded requires an admin or the manage-members capability')
+          if (op.role === 'admin') reject('only admins may add admins')
+          if (cut.role(m) === 'admin') reject('only admins may change an admin')
+        }
+        return [
+          [`member/${m}`, { role: op.role }],
+          [`caps/${m}`, op.role === 'admin' ? 0 : (cut.get('defcaps') as number)],
+        ]
+      }
+      case 'MemberRemoved': {
+        const m = hex(op.member)
+        if (m === owner) reject('the owner cannot be removed')
+        const target = cut.role(m)
+        if (!target) reject('not a member of the group')
+        if (!admin && (!may(Capability.ManageMembers) || target === 'admin')) reject('MemberRemoved requires an admin (or manage-members for a non-admin member)')
+        return [
+          [`member/${m}`, { gone: 'removed' }],
+          [`caps/${m}`, 0],
+        ]
+      }
+      case 'MemberLeft':
+        if (s === owner) reject('the owner cannot leave; transfer ownership first')
+        return [
+          [`member/${s}`, { gone: 'left' }],
+          [`caps/${s}`, 0],
+        ]
+      case 'RoleSet': {
+        requireAdmin()
+        const m = hex(op.member)
+        if (m === owner) reject('the owner cannot be demoted')
+        if (!cut.role(m)) reject('not a member of the group')
+        return [[`member/${m}`, { role: op.role }]]
+      }
+      case 'CapabilitiesSet': {
+        requireAdmin()
+        const m = hex(op.member)
+        if (!cut.role(m)) reject('not a member of the group')
+        return [[`caps/${m}`, op.capabilities & ALL_CAPABILITIES]]
+      }
+      case 'DefaultCapabilitiesSet':
+        requireAdmin()
+        return [['defcaps', op.capabilities & ALL_CAPABILITIES]]
+      case 'DefaultVisibilitySet':
+        requireAdmin()
+        return [['defvis', op.visibility]]
+      case 'GroupAliasSet':
+        requireAdmin()
+        return [['alias', op.alias]]
+      case 'TargetApplicationSet':
+        if (!may(Capability.ManageApplication)) reject('TargetApplicationSet requires an admin or the manage-application capability')
+        return [['target', hex(op.application)]]
+      case 'ContextRegistered': {
+        if (!may(Capability.CreateContext)) reject('ContextRegistered requires an admin or the create-context capability')
+        const c = hex(op.contextId)
+        if (cut.context(c)) reject('the context is already registered')
+        const visibility = op.visibility ?? (cut.get('defvis') as Visibility)
+        const writes: [string, Value][] = [
+          [`ctx/${c}`, { app: hex(op.application), creator: s, registered: true }],
+          [`ctxvis/${c}`, visibility],
+          [`joined/${c}/${s}`, true],
+        ]
+        if (visibility === 'restricted') writes.push([`allow/${c}/${s}`, true])
+        return writes
+      }
+      case 'ContextDetached': {
+        requireAdmin()
+        const c = hex(op.contextId)
+        const ctx = cut.context(c)
+        if (!ctx?.registered) reject('the context is not registered in this group')
+        return [[`ctx/${c}`, { ...ctx!, registered: false }]]
+      }
+      case 'ContextVisibilitySet': {
+        const c = this.requireContextManager(cut, op.contextId, s, admin)
+        const writes: [string, Value][] = [[`ctxvis/${c.id}`, op.visibility]]
+        if (op.visibility === 'restricted') writes.push([`allow/${c.id}/${c.creator}`, true])
+        return writes
+      }
+      case 'ContextAllowlistSet': {
+        const c = this.requireContextManager(cut, op.contextId, s, admin)
+        return [...op.add.map((k): [string, Value] => [`allow/${c.id}/${hex(k)}`, true]), ...op.remove.map((k): [string, Value] => [`allow/${c.id}/${hex(k)}`, false])]
+      }
+      case 'ContextAliasSet': {
+        const c = this.requireContextManager(cut, op.contextId, s, admin)
+        return [[`calias/${c.id}`, op.alias]]
+      }
+      case 'MemberAliasSet': {
+        const m = hex(op.member)
+        if (!admin && m !== s) reject('members may set only their own alias')
+        if (!cut.role(m)) reject('not a member of the group')
+        return [[`malias/${m}`, op.alias]]
+      }
+      case 'InvitationRevoked': {
+        const id = hex(op.invitationId)
+        if (!admin) {
+          if (!op.invitation) reject('InvitationRevoked requires an admin, or the inviter with the signed invitation')
+          if (hex(invitationId(op.invitation!)) !== id) reject('the invitation does not match the revoked id')
+          if (hex(op.invitation!.inviter) !== s) reject('only the inviter or an admin may revoke an invitation')
+        }
+        return [[`revoked/${id}`, true]]
+      }
+      case 'OwnershipTransferred': {
+        if (s !== owner) reject('only the owner transfers ownership')
+        const n = hex(op.newOwner)
+        if (cut.role(n) !== 'admin') reject('the new owner must be an admin of the group')
+        return [['owner', n]]
+      }
+      case 'GroupDeleted':
+        if (s !== owner) reject('only the owner deletes the group')
+        return [['deleted', true]]
+      case 'ContextJoined': {
+        const c = hex(op.contextId)
+        const ctx = cut.context(c)
+        if (!ctx?.registered) reject('the context is not registered in this group')
+        const visibility = cut.get(`ctxvis/${c}`) as Visibility
+        if (!admin) {
+          if (visibility === 'restricted' ? cut.get(`allow/${c}/${s}`) !== true : !may(Capability.JoinOpenContexts)) {
+            reject(visibility === 'restricted' ? 'the context is restricted and the signer is not on its allowlist' : 'joining an open context requires the join-open-contexts capability')
+          }
+        }
+        return [[`joined/${c}/${s}`, true]]
+      }
+      case 'ContextLeft': {
+        const c = hex(op.contextId)
+        if (cut.get(`joined/${c}/${s}`) !== true) reject('not a member of the context')
+        return [[`joined/${c}/${s}`, false]]
+      }
+    }
+  }
+
+  private requireContextManager(cut: CutView, contextId: Buffer, s: string, admin: boolean): { id: string; creator: string } {
+    const id = hex(contextId)
+    const ctx = cut.context(id)
+    if (!ctx?.registered) reject('the context is not registered in this group')
+    if (!admin && ctx!.creator !== s) reject("only an admin or the context's creator may change it")
+    return { id, creator: ctx!.creator }
+  }
+
+  private decideClaim(signed: SignedOp, op: Extract<GroupOp, { kind: 'InvitationClaimed' }>, cut: CutView): [string, Value][] {
+    const s = hex(signed.signer)
+    const inv = op.invitation
+    if (!inv.groupId.equals(this.groupId)) reject('the invitation is for another group')
+    if (!invitationSignatureValid(inv)) reject("the invitation's signature does not verify")
+    const id = hex(invitationId(inv))
+    const inviter = hex(inv.inviter)
+    const inviterRole = cut.role(inviter)
+    if (!inviterRole) reject('the inviter is not a member at the claim')
+    if (inviterRole !== 'admin') {
+      if (inv.role === 'admin') reject('only admins may invite admins')
+      if ((cut.caps(inviter) & Capability.InviteMembers) === 0) reject('the inviter may not invite members')
+    }
+    if (op.joinedAt > inv.expiresAt) reject('the invitation had expired when it was claimed')
+    if (cut.get(`revoked/${id}`) === true) reject('the invitation was revoked')
+    const current = cut.member(s)
+    if (current && 'role' in current) reject('already a member')
+    if (current && 'gone' in current && current.gone === 'removed') reject('a removed member can only be re-added by an admin')
+    if (cut.get(`claimed/${id}/${s}`) === true) reject('this identity already used this invitation')
+    return [
+      [`member/${s}`, { role: inv.role }],
+      [`caps/${s}`, inv.role === 'admin' ? 0 : (cut.get('defcaps') as number)],
+      [`claimed/${id}/${s}`, true],
+    ]
+  }
+}
+
+class Rejection extends Error {}
+
+function reject(reason: string): never {
+  throw new Rejection(reason)
+}
+
+/** Max-heap of (generation, id) for the backwards ancestry walk. */
+class GenHeap {
+  private readonly items: { gen: number; id: string }[] = []
+
+  push(item: { gen: number; id: string }): void {
+    const a = this.items
+    a.push(item)
+    let i = a.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (a[p]!.gen >= a[i]!.gen) break
+      ;[a[p], a[i]] = [a[i]!, a[p]!]
+      i = p
+    }
+  }
+
+  peek(): { gen: number; id: string } | undefined {
+    return this.items[0]
+  }
+
+  pop(): { gen: number; id: string } | undefined {
+    const a = this.items
+    const top = a[0]
+    const last = a.pop()
+    if (a.length && last) {
+      a[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < a.length && a[l]!.gen > a[m]!.gen) m = l
+        if (r < a.length && a[r]!.gen > a[m]!.gen) m = r
+        if (m === i) break
+        ;[a[m], a[i]] = [a[i]!, a[m]!]
+        i = m
+      }
+    }
+    return top
+  }
+}
+
+/**
+ * The state at a cut. When the cut is exactly the current heads (the common, linear case) it
+ * is the current state; otherwise a slot's value is its highest-stamped write among the cut's
+ * ancestors, found by walking back from the cut in decreasing generation, never below the
+ * generation of the write being tested.
+ */
+export class CutView {
+  private readonly whole: boolean
+  private readonly visited = new Set<string>()
+  private readonly queued = new Set<string>()
+  private readonly frontier = new GenHeap()
+
+  constructor(
+    private readonly state: GroupState,
+    parents: string[],
+  ) {
+    this.whole = parents.length === state.heads.size && parents.every((p) => state.heads.has(p))
+    if (!this.whole) {
+      for (const p of parents) {
+        const n = state.nodes.get(p)
+        if (n && !this.queued.has(p)) {
+          this.queued.add(p)
+          this.frontier.push({ gen: n.gen, id: p })
+        }
+      }
+    }
+  }
+
+  private contains(idHex: string, gen: number): boolean {
+    if (this.visited.has(idHex)) return true
+    for (let top = this.frontier.peek(); top && top.gen >= gen; top = this.frontier.peek()) {
+      this.frontier.pop()
+      this.visited.add(top.id)
+      for (const p of this.state.nodes.get(top.id)!.parents) {
+        if (this.queued.has(p)) continue
+        this.queued.add(p)
+        this.frontier.push({ gen: this.state.nodes.get(p)!.gen, id: p })
+      }
+    }
+    return this.visited.has(idHex)
+  }
+
+  get(slot: string): Value | undefined {
+    if (this.whole) return this.state.current(slot)
+    for (const w of this.state.writesOf(slot)) if (this.contains(w.idHex, w.gen)) return w.value
+    return undefined
+  }
+
+  member(pk: string): MemberSlot | undefined {
+    return this.get(`member/${pk}`) as MemberSlot | undefined
+  }
+
+  role(pk: string): Role | undefined {
+    const m = this.member(pk)
+    return m && 'role' in m ? m.role : undefined
+  }
+
+  caps(pk: string): number {
+    const role = this.role(pk)
+    if (!role) return 0
+    if (role === 'admin') return ALL_CAPABILITIES
+    return (this.get(`caps/${pk}`) as number | undefined) ?? 0
+  }
+
+  context(id: string): { app: string; creator: string; registered: boolean } | undefined {
+    return this.get(`ctx/${id}`) as { app: string; creator: string; registered: boolean } | undefined
+  }
+}

@@ -1,0 +1,387 @@
+import { randomBytes } from 'node:crypto'
+import type { KeyPair } from '../crypto/ed25519.js'
+import type { EventBus } from '../node/event-bus.js'
+import { toBase58 } from '../primitives/encoding.js'
+import { MeroError } from '../primitives/errors.js'
+import type { Store, WriteBatch } from '../store/store.js'
+import { GroupState, type ApplyOutcome, type MemberSlot } from './fold.js'
+import { decodeSignedOp, groupOf, MAX_PARENTS, signOp, type GroupOp, type Role, type SignedOp, type Visibility, capabilityList, DEFAULT_CAPABILITIES } from './ops.js'
+
+/**
+ * GroupStore (seed 000): the authoritative persistence of governance. Holds each group's op DAG
+ * and fold, persists ops in RocksDB (column 'groupOps': groupId ‖ opId → signed bytes), parks
+ * ops whose parents are missing in a bounded pending queue and applies them when the parents
+ * arrive, authors local ops (sign, check, apply, persist), and emits node events.
+ */
+export const MAX_PENDING_PER_GROUP = 10_000
+
+export interface IngestResult {
+  opId: string
+  groupId?: string
+  status: 'applied' | 'rejected' | 'duplicate' | 'pending' | 'invalid'
+  reason?: string
+  missing?: string[]
+}
+
+export interface MemberInfo {
+  identity: string
+  role: Role
+  capabilities: number
+  capabilityNames: string[]
+  alias: string | null
+}
+
+export interface ContextInfo {
+  contextId: string
+  applicationId: string
+  creator: string
+  visibility: Visibility
+  allowlist: string[]
+  members: string[]
+  alias: string | null
+}
+
+export interface GroupView {
+  groupId: string
+  owner: string
+  alias: string | null
+  stateHash: string
+  heads: string[]
+  members: MemberInfo[]
+  settings: { defaultCapabilities: number; defaultCapabilityNames: string[]; defaultVisibility: Visibility; targetApplication: string | null }
+  contexts: ContextInfo[]
+  equivocations: { signer: string; seq: number; opIds: string[] }[]
+  opCount: number
+  pendingOps: number
+  deleted: boolean
+}
+
+export interface OpRecord {
+  opId: string
+  signer: string
+  seq: number
+  parents: string[]
+  kind: string
+  status: 'applied' | 'rejected'
+  reason: string | null
+  generation: number
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+const b58 = (h: string) => toBase58(Buffer.from(h, 'hex'))
+const META_GROUP = 0x01
+
+interface Pending {
+  op: SignedOp
+  missing: Set<string>
+}
+
+export class GroupStore {
+  private readonly groups = new Map<string, GroupState>()
+  /** group → missing parent → ops waiting for it */
+  private readonly waiting = new Map<string, Map<string, Pending[]>>()
+  private readonly pendingIds = new Map<string, Map<string, Pending>>()
+
+  /** Without a store, a replica lives in memory only (in-process replicas, tests). */
+  constructor(
+    private readonly store?: Store,
+    private readonly events?: EventBus,
+  ) {}
+
+  /** Rebuilds every group from its persisted op log (signatures were checked on the way in). */
+  load(): void {
+    if (!this.store) return
+    for (const [key] of this.store.scanPrefix('groupMeta', Buffer.from([META_GROUP]))) {
+      const groupId = key.subarray(1)
+      const ops = this.store.scanPrefix('groupOps', groupId).map(([, v]) => decodeSignedOp(v, { verify: false }))
+      this.ingestDecoded(ops, { persist: false, emit: false })
+    }
+  }
+
+  // ---- queries -------------------------------------------------------------------------
+
+  groupIds(): string[] {
+    return [...this.groups.keys()]
+  }
+
+  has(groupId: string): boolean {
+    return this.groups.has(groupId)
+  }
+
+  state(groupId: string): GroupState {
+    const g = this.groups.get(groupId)
+    if (!g) throw new MeroError('GroupNotFound', `no group ${groupId} on this node; \`meroctl group list\` shows the groups`)
+    return g
+  }
+
+  heads(groupId: string): string[] {
+    return [...this.state(groupId).heads].sort()
+  }
+
+  /** Parent ids that pending ops of this group wait for. */
+  missing(groupId: string): string[] {
+    return [...(this.waiting.get(groupId)?.keys() ?? [])]
+  }
+
+  pendingCount(groupId: string): number {
+    return this.pendingIds.get(groupId)?.size ?? 0
+  }
+
+  /** Signed op bytes by id (for sync), those this node holds. */
+  getOps(groupId: string, opIds: string[]): Buffer[] {
+    const g = this.groups.get(groupId)
+    if (!g) return []
+    return opIds.flatMap((id) => {
+      const n = g.nodes.get(id)
+      return n ? [n.op.bytes] : []
+    })
+  }
+
+  role(groupId: string, identity: Buffer): Role | undefined {
+    const m = this.groups.get(groupId)?.current(`member/${hex(identity)}`) as MemberSlot | undefined
+    return m && 'role' in m ? m.role : undefined
+  }
+
+  isMember(groupId: string, identity: Buffer): boolean {
+    return this.role(groupId, identity) !== undefined
+  }
+
+  view(groupId: string): GroupView {
+    const g = this.state(groupId)
+    const members: MemberInfo[] = []
+    for (const [slot, value] of g.entries('member/')) {
+      const m = value as MemberSlot
+      if (!('role' in m)) continue
+      const id = slot.slice('member/'.length)
+      const caps = m.role === 'admin' ? 31 : ((g.current(`caps/${id}`) as number | undefined) ?? 0)
+      members.push({ identity: b58(id), role: m.role, capabilities: caps, capabilityNames: capabilityList(caps), alias: (g.current(`malias/${id}`) as string | undefined) ?? null })
+    }
+    const memberSet = new Set(members.map((m) => m.identity))
+    const contexts: ContextInfo[] = []
+    for (const [slot, value] of g.entries('ctx/')) {
+      const c = value as { app: string; creator: string; registered: boolean }
+      if (!c.registered) continue
+      const id = slot.slice('ctx/'.length)
+      const allowlist = g.entries(`allow/${id}/`).filter(([, v]) => v === true).map(([k]) => b58(k.slice(`allow/${id}/`.length)))
+      const joined = g.entries(`joined/${id}/`).filter(([, v]) => v === true).map(([k]) => b58(k.slice(`joined/${id}/`.length)))
+      contexts.push({
+        contextId: b58(id),
+        applicationId: b58(c.app),
+        creator: b58(c.creator),
+        visibility: g.current(`ctxvis/${id}`) as Visibility,
+        allowlist,
+        // a context identity is live only while its holder is a member (the removal cascade)
+        members: joined.filter((j) => memberSet.has(j)),
+        alias: (g.current(`calias/${id}`) as string | undefined) ?? null,
+      })
+    }
+    const defcaps = (g.current('defcaps') as number | undefined) ?? DEFAULT_CAPABILITIES
+    const target = g.current('target') as string | undefined
+    return {
+      groupId,
+      owner: b58(g.current('owner') as string),
+      alias: (g.current('alias') as string | undefined) ?? null,
+      stateHash: hex(g.stateHash()),
+      heads: [...g.heads].sort(),
+      members,
+      settings: { defaultCapabilities: defcaps, defaultCapabilityNames: capabilityList(defcaps), defaultVisibility: (g.current('defvis') as Visibility | undefined) ?? 'open', targetApplication: target ? b58(target) : null },
+      contexts,
+      equivocations: g.equivocations.map((e) => ({ signer: b58(e.signer), seq: Number(e.seq), opIds: e.opIds })),
+      opCount: g.nodes.size,
+      pendingOps: this.pendingCount(groupId),
+      deleted: g.current('deleted') === true,
+    }
+  }
+
+  /** The op log in causal order (generation, then id). */
+  ops(groupId: string): OpRecord[] {
+    const g = this.state(groupId)
+    return [...g.nodes.values()]
+      .sort((a, b) => a.gen - b.gen || (a.idHex < b.idHex ? -1 : 1))
+      .map((n) => ({ opId: n.idHex, signer: toBase58(n.op.signer), seq: Number(n.op.seq), parents: n.parents, kind: n.op.op.kind, status: n.status, reason: n.reason ?? null, generation: n.gen }))
+  }
+
+  // ---- authoring -----------------------------------------------------------------------
+
+  /** Creates a group owned by `owner`; its id is the id of the signed genesis op. */
+  createGroup(owner: KeyPair, settings: { application?: Buffer; defaultCapabilities?: number; defaultVisibility?: Visibility } = {}): { groupId: string; op: SignedOp } {
+    const op = signOp(
+      {
+        groupId: Buffer.alloc(32),
+        parents: [],
+        seq: 1n,
+        op: { kind: 'GroupCreated', application: settings.application, defaultCapabilities: settings.defaultCapabilities ?? DEFAULT_CAPABILITIES, defaultVisibility: settings.defaultVisibility ?? 'open', salt: randomBytes(32) },
+      },
+      owner,
+    )
+    this.ingestDecoded([op], { persist: true, emit: true })
+    return { groupId: hex(op.id), op }
+  }
+
+  /**
+   * Signs `op` as `signer` on top of the group's current heads, checks it would be valid, then
+   * applies and persists it. An op that would be rejected is refused (NotAuthorized) and not
+   * stored. Returns the signed op (to publish).
+   */
+  issue(groupId: string, signer: KeyPair, op: GroupOp): SignedOp {
+    const g = this.state(groupId)
+    const parents = [...g.heads]
+      .map((h) => g.nodes.get(h)!)
+      .sort((a, b) => b.gen - a.gen || (a.idHex < b.idHex ? 1 : -1))
+      .slice(0, MAX_PARENTS)
+      .map((n) => n.op.id)
+    const signed = signOp({ groupId: Buffer.from(groupId, 'hex'), parents, seq: g.nextSeq(signer.publicKey), op }, signer)
+    const reason = g.evaluate(signed)
+    if (reason) throw new MeroError(reason === 'the group is deleted' ? 'GroupDeleted' : 'NotAuthorized', `${op.kind} refused: ${reason}`)
+    this.ingestDecoded([signed], { persist: true, emit: true })
+    return signed
+  }
+
+  // ---- ingest ----------------------------------------------------------------------------
+
+  /** Ingests signed ops from the wire, `group ops apply` or sync; one write batch for all. */
+  ingest(payloads: Uint8Array[]): IngestResult[] {
+    const results: IngestResult[] = new Array(payloads.length)
+    const decoded: SignedOp[] = []
+    const index: number[] = []
+    payloads.forEach((bytes, i) => {
+      try {
+        decoded.push(decodeSignedOp(bytes))
+        index.push(i)
+      } catch (e) {
+        results[i] = { opId: '', status: 'invalid', reason: (e as Error).message }
+      }
+    })
+    const out = this.ingestDecoded(decoded, { persist: true, emit: true })
+    out.forEach((r, j) => (results[index[j]!] = r))
+    return results
+  }
+
+  private ingestDecoded(ops: SignedOp[], opts: { persist: boolean; emit: boolean }): IngestResult[] {
+    const batch = opts.persist ? this.store?.batch() : undefined
+    const results = ops.map((op) => this.ingestOne(op, batch, opts.emit))
+    batch?.write()
+    return results
+  }
+
+  private ingestOne(op: SignedOp, batch: WriteBatch | undefined, emit: boolean): IngestResult {
+    const groupId = hex(groupOf(op))
+    const opId = hex(op.id)
+    const g = this.groups.get(groupId)
+    if (g?.has(opId) || this.pendingIds.get(groupId)?.has(opId)) return { opId, groupId, status: 'duplicate' }
+    if (op.op.kind !== 'GroupCreated' && !g && op.groupId.equals(Buffer.alloc(32))) return { opId, status: 'invalid', reason: 'op has a zero group id' }
+
+    const missing = op.parents.map(hex).filter((p) => !g?.has(p))
+    if (op.op.kind !== 'GroupCreated' && (!g || missing.length)) {
+      this.park(groupId, op, g ? missing : missing.length ? missing : [groupId])
+      if (emit) this.events?.emit({ type: 'group.op.pending', groupId, opId, missing: missing.length })
+      return { opId, groupId, status: 'pending', missing }
+    }
+    const first = this.applyAndRecord(groupId, op, batch, emit)
+    // cascade: ops that waited for this one (iteratively)
+    const queue = [opId, ...(op.op.kind === 'GroupCreated' ? [groupId] : [])]
+    while (queue.length) {
+      const ready = this.unpark(groupId, queue.shift()!)
+      for (const p of ready) {
+        this.applyAndRecord(groupId, p, batch, emit)
+        queue.push(hex(p.id))
+      }
+    }
+    return first
+  }
+
+  private applyAndRecord(groupId: string, op: SignedOp, batch: WriteBatch | undefined, emit: boolean): IngestResult {
+    let g = this.groups.get(groupId)
+    if (!g) {
+      g = new GroupState(Buffer.from(groupId, 'hex'))
+      this.groups.set(groupId, g)
+      batch?.put('groupMeta', Buffer.concat([Buffer.from([META_GROUP]), g.groupId]), Buffer.from('{}'))
+    }
+    const outcome = g.apply(op)
+    batch?.put('groupOps', Buffer.concat([g.groupId, op.id]), op.bytes)
+    if (emit) this.emit(groupId, op, outcome)
+    return { opId: outcome.node.idHex, groupId, status: outcome.node.status, reason: outcome.node.reason }
+  }
+
+  private park(groupId: string, op: SignedOp, missing: string[]): void {
+    let byParent = this.waiting.get(groupId)
+    if (!byParent) this.waiting.set(groupId, (byParent = new Map()))
+    let byId = this.pendingIds.get(groupId)
+    if (!byId) this.pendingIds.set(groupId, (byId = new Map()))
+    if (byId.size >= MAX_PENDING_PER_GROUP) this.evictOldest(groupId)
+    const entry: Pending = { op, missing: new Set(missing) }
+    byId.set(hex(op.id), entry)
+    for (const m of missing) {
+      const list = byParent.get(m)
+      if (list) list.push(entry)
+      else byParent.set(m, [entry])
+    }
+  }
+
+  private unpark(groupId: string, arrived: string): SignedOp[] {
+    const byParent = this.waiting.get(groupId)
+    const list = byParent?.get(arrived)
+    if (!list) return []
+    byParent!.delete(arrived)
+    const ready: SignedOp[] = []
+    for (const entry of list) {
+      entry.missing.delete(arrived)
+      if (entry.missing.size === 0) {
+        this.pendingIds.get(groupId)?.delete(hex(entry.op.id))
+        ready.push(entry.op)
+      }
+    }
+    return ready
+  }
+
+  private evictOldest(groupId: string): void {
+    const byId = this.pendingIds.get(groupId)!
+    const [oldestId, entry] = byId.entries().next().value as [string, Pending]
+    byId.delete(oldestId)
+    const byParent = this.waiting.get(groupId)!
+    for (const m of entry.missing) {
+      const list = byParent.get(m)?.filter((e) => e !== entry)
+      if (list?.length) byParent.set(m, list)
+      else byParent.delete(m)
+    }
+  }
+
+  private emit(groupId: string, op: SignedOp, outcome: ApplyOutcome): void {
+    const bus = this.events
+    if (!bus) return
+    const opId = outcome.node.idHex
+    const signer = toBase58(op.signer)
+    if (op.op.kind === 'GroupCreated' && outcome.node.status === 'applied') bus.emit({ type: 'group.created', groupId, owner: signer })
+    if (outcome.node.status === 'rejected') {
+      bus.emit({ type: 'group.op.rejected', groupId, opId, kind: op.op.kind, signer, reason: outcome.node.reason! })
+      return
+    }
+    bus.emit({ type: 'group.op.applied', groupId, opId, kind: op.op.kind, signer, seq: Number(op.seq) })
+    for (const c of outcome.changes) {
+      if (c.slot.startsWith('member/')) {
+        const identity = b58(c.slot.slice('member/'.length))
+        const after = c.after as MemberSlot
+        const before = c.before as MemberSlot | undefined
+        if ('role' in after) {
+          if (before && 'role' in before) bus.emit({ type: 'group.member.updated', groupId, identity, role: after.role, capabilities: this.capsOf(groupId, c.slot) })
+          else bus.emit({ type: 'group.member.added', groupId, identity, role: after.role })
+        } else if (before && 'role' in before) {
+          bus.emit({ type: 'group.member.removed', groupId, identity, reason: after.gone })
+        }
+      } else if (c.slot.startsWith('caps/')) {
+        const id = c.slot.slice('caps/'.length)
+        const role = this.role(groupId, Buffer.from(id, 'hex'))
+        if (role && op.op.kind === 'CapabilitiesSet') bus.emit({ type: 'group.member.updated', groupId, identity: b58(id), role, capabilities: c.after as number })
+      } else if (c.slot === 'deleted' && c.after === true) {
+        bus.emit({ type: 'group.deleted', groupId })
+      }
+    }
+    if (outcome.equivocation) bus.emit({ type: 'group.equivocation', groupId, signer: b58(outcome.equivocation.signer), seq: Number(outcome.equivocation.seq) })
+  }
+
+  private capsOf(groupId: string, memberSlot: string): number {
+    const id = memberSlot.slice('member/'.length)
+    const role = this.role(groupId, Buffer.from(id, 'hex'))
+    return role === 'admin' ? 31 : ((this.groups.get(groupId)?.current(`caps/${id}`) as number | undefined) ?? 0)
+  }
+}

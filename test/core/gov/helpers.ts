@@ -1,0 +1,30 @@
+import { generateKeyPair, type KeyPair } from '../../../src/core/crypto/ed25519.js'
+import { toBase58 } from '../../../src/core/primitives/encoding.js'
+import { GroupStore } from '../../../src/core/gov/group-store.js'
+import { signOp, type GroupOp, type SignedOp } from '../../../src/core/gov/ops.js'
+
+export const keys = { owner: generateKeyPair(), a: generateKeyPair(), b: generateKeyPair(), c: generateKeyPair(), d: generateKeyPair() }
+export const id58 = (k: KeyPair) => toBase58(k.publicKey)
+
+/** Signs an op on explicit parents WITHOUT the local authorisation check (to test rejection). */
+export function raw(groupId: string, signer: KeyPair, parents: SignedOp[] | Buffer[], seq: bigint, op: GroupOp): SignedOp {
+  return signOp({ groupId: Buffer.from(groupId, 'hex'), parents: parents.map((p) => (Buffer.isBuffer(p) ? p : p.id)), seq, op }, signer)
+}
+
+/** A fresh in-memory group owned by keys.owner, with a, b as members by default. */
+export function fixture(): { store: GroupStore; groupId: string; genesis: SignedOp } {
+  const store = new GroupStore()
+  const { groupId, op } = store.createGroup(keys.owner)
+  return { store, groupId, genesis: op }
+}
+
+export function memberRoles(store: GroupStore, groupId: string): Record<string, string> {
+  return Object.fromEntries(store.view(groupId).members.map((m) => [m.identity, m.role]))
+}
+
+/** Applies `op` on a copy of the current heads by `signer`, skipping the local pre-check; returns the result. */
+export function inject(store: GroupStore, groupId: string, signer: KeyPair, op: GroupOp) {
+  const heads = store.heads(groupId).map((h) => Buffer.from(h, 'hex'))
+  const signed = raw(groupId, signer, heads, store.state(groupId).nextSeq(signer.publicKey), op)
+  return { signed, result: store.ingest([signed.bytes])[0]! }
+}
