@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import { Args, Flags } from '@oclif/core'
 
 /** Flags shared by several commands, declared once. */
 export const yesFlag = Flags.boolean({ char: 'y', description: 'do not ask for confirmation' })
@@ -11,3 +11,31 @@ export const initFlags = {
 
 /** What an alias names (alias commands). */
 export const kindFlag = Flags.string({ char: 'k', description: 'what the alias names', options: ['context', 'application', 'identity', 'group'], required: true })
+
+/** --can-<capability> / --no-can-<capability>: grant or revoke; unspecified ones are left as they are. */
+export const capabilityFlags = {
+  'can-create-context': Flags.boolean({ description: 'may create contexts (bit 1)', allowNo: true }),
+  'can-invite-members': Flags.boolean({ description: 'may invite members (bit 2)', allowNo: true }),
+  'can-join-open-contexts': Flags.boolean({ description: 'may join open contexts (bit 4)', allowNo: true }),
+  'can-manage-members': Flags.boolean({ description: 'may add and remove members (bit 8)', allowNo: true }),
+  'can-manage-application': Flags.boolean({ description: "may change the group's application (bit 16)", allowNo: true }),
+}
+
+/** {grant, revoke} capability names from the --can-* flags that were given. */
+export function capabilityChanges(flags: Record<string, unknown>): { grant: string[]; revoke: string[] } {
+  const grant: string[] = []
+  const revoke: string[] = []
+  for (const key of Object.keys(capabilityFlags)) {
+    const v = flags[key]
+    if (v === true) grant.push(key.slice(4))
+    if (v === false) revoke.push(key.slice(4))
+  }
+  return { grant, revoke }
+}
+
+export const roleFlag = Flags.string({ description: 'role of the new members', options: ['admin', 'member', 'read-only'], default: 'member' })
+
+/** Arguments shared by the group and invitation commands. */
+export const groupArg = Args.string({ description: 'group id (64 hex) or alias', required: true })
+export const identityArg = Args.string({ description: 'identity (base58 public key) or identity alias', required: true })
+export const contextArg = Args.string({ description: 'context id (base58) or alias', required: true })

@@ -53,7 +53,7 @@ export class Daemon {
     try {
       const identity = readKeyFile(this.home.identityKey)
       this.store = await Store.open(this.home.data)
-      this.node = new MeroNode({ store: this.store, identity, blobsDir: this.home.blobs, events: this.events })
+      this.node = new MeroNode({ store: this.store, identity, blobsDir: this.home.blobs, events: this.events, advertisedAddresses: this.config.network.listen })
       await this.node.start()
       const metrics = new DaemonMetrics()
       this.server = new RpcServer({

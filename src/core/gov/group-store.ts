@@ -146,6 +146,14 @@ export class GroupStore {
     return this.role(groupId, identity) !== undefined
   }
 
+  /** Whether an invitation was revoked, and who claimed it, in the current state. */
+  invitationState(groupId: string, invitationId: string): { revoked: boolean; claimedBy: string[] } {
+    const g = this.groups.get(groupId)
+    if (!g) return { revoked: false, claimedBy: [] }
+    const prefix = `claimed/${invitationId}/`
+    return { revoked: g.current(`revoked/${invitationId}`) === true, claimedBy: g.entries(prefix).map(([k]) => b58(k.slice(prefix.length))) }
+  }
+
   view(groupId: string): GroupView {
     const g = this.state(groupId)
     const members: MemberInfo[] = []

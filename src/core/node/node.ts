@@ -1,6 +1,8 @@
 import { AliasStore } from '../aliases/alias-store.js'
 import { BlobStore } from '../blobs/blob-store.js'
 import type { KeyPair } from '../crypto/ed25519.js'
+import { GroupStore } from '../gov/group-store.js'
+import { IssuedInvitations } from '../gov/issued-invitations.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { peerIdFromPublicKey } from '../primitives/ids.js'
 import type { Store } from '../store/store.js'
@@ -11,6 +13,8 @@ export interface NodeOptions {
   identity: KeyPair
   /** Where blob chunks are stored (the node folder's blobs/). */
   blobsDir: string
+  /** Multiaddrs this node tells others to dial (invitation hints). */
+  advertisedAddresses?: string[]
   events?: EventBus
 }
 
@@ -26,6 +30,9 @@ export class MeroNode {
   readonly peerId: string
   readonly blobs: BlobStore
   readonly aliases: AliasStore
+  readonly groups: GroupStore
+  readonly invitations: IssuedInvitations
+  readonly advertisedAddresses: string[]
   private started = false
 
   constructor(opts: NodeOptions) {
@@ -36,9 +43,13 @@ export class MeroNode {
     this.peerId = peerIdFromPublicKey(opts.identity.publicKey)
     this.blobs = new BlobStore(opts.store, opts.blobsDir)
     this.aliases = new AliasStore(opts.store)
+    this.groups = new GroupStore(opts.store, this.events)
+    this.invitations = new IssuedInvitations(opts.store)
+    this.advertisedAddresses = opts.advertisedAddresses ?? []
   }
 
   async start(): Promise<void> {
+    this.groups.load()
     this.started = true
   }
 

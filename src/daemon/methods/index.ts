@@ -1,12 +1,13 @@
 import { z } from 'zod'
 import { aliasMethods } from './alias.js'
 import { blobMethods } from './blob.js'
+import { groupMethods } from './group.js'
 import { nodeMethods } from './node.js'
 import { method, type MethodTable } from './types.js'
 
 /** Every RPC method family, one handler module each, plus `rpc.discover`. */
 export function allMethods(): MethodTable {
-  const table: MethodTable = { ...nodeMethods, ...blobMethods, ...aliasMethods }
+  const table: MethodTable = { ...nodeMethods, ...groupMethods, ...blobMethods, ...aliasMethods }
   table['rpc.discover'] = method({
     description: 'List the methods this daemon serves',
     params: z.object({}).strict(),

@@ -1,5 +1,6 @@
 import type { AliasKind } from '../../core/aliases/alias-store.js'
 import type { MeroNode } from '../../core/node/node.js'
+import { fromBase58 } from '../../core/primitives/encoding.js'
 import { MeroError } from '../../core/primitives/errors.js'
 import { isBase58Id32, isHex32 } from '../../core/primitives/ids.js'
 
@@ -15,5 +16,29 @@ export function resolveId(node: MeroNode, kind: AliasKind, text: string): string
   if (LOOKS_LIKE_ID[kind](text)) return text
   const id = node.aliases.get(kind, text)
   if (id) return id
-  throw new MeroError('AliasNotFound', `'${text}' is neither a ${kind} id nor a ${kind} alias; \`meroctl alias list --kind ${kind}\` lists the aliases`)
+  const a = /^[aeiou]/.test(kind) ? 'an' : 'a'
+  throw new MeroError('AliasNotFound', `'${text}' is neither ${a} ${kind} id nor ${a} ${kind} alias; \`meroctl alias list --kind ${kind}\` lists the aliases`)
+}
+
+/**
+ * A group this node holds, named by id (hex), node-local alias, or the group's replicated alias
+ * (when exactly one group carries it).
+ */
+export function resolveGroup(node: MeroNode, text: string): string {
+  if (isHex32(text)) {
+    const id = text.toLowerCase()
+    if (!node.groups.has(id)) throw new MeroError('GroupNotFound', `no group ${id} on this node; \`meroctl group list\` shows the groups`)
+    return id
+  }
+  const local = node.aliases.get('group', text)
+  if (local && node.groups.has(local)) return local
+  const matches = node.groups.groupIds().filter((g) => node.groups.state(g).current('alias') === text)
+  if (matches.length === 1) return matches[0]!
+  if (matches.length > 1) throw new MeroError('Conflict', `${matches.length} groups are called '${text}'; use the group id`)
+  throw new MeroError('GroupNotFound', `no group '${text}' on this node (neither an id nor an alias); \`meroctl group list\` shows the groups`)
+}
+
+/** An identity: a base58 public key or an identity alias. */
+export function resolveIdentity(node: MeroNode, text: string): Buffer {
+  return fromBase58(resolveId(node, 'identity', text), 'identity', 32)
 }

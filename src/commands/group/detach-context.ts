@@ -1,0 +1,13 @@
+import { MeroCommand } from '../../client/base-command.js'
+import { contextArg, groupArg } from '../../client/flags.js'
+
+export default class GroupDetachContext extends MeroCommand<typeof GroupDetachContext> {
+  static override summary = 'Detach a context from its group (admins)'
+  static override args = { group: groupArg, context: contextArg }
+
+  async run() {
+    const r = await this.call<{ groupId: string; contextId: string; opId: string }>('group.detachContext', { group: this.args.group, context: this.args.context })
+    this.out(`Detached ${r.contextId} from ${r.groupId}`)
+    return r
+  }
+}

@@ -1,0 +1,15 @@
+import { MeroCommand } from '../../client/base-command.js'
+import { groupArg, yesFlag } from '../../client/flags.js'
+
+export default class GroupLeave extends MeroCommand<typeof GroupLeave> {
+  static override summary = 'Leave a group (the owner cannot: transfer ownership first)'
+  static override args = { group: groupArg }
+  static override flags = { yes: yesFlag }
+
+  async run() {
+    await this.confirm(`Leave group ${this.args.group}?`, this.flags.yes)
+    const r = await this.call<{ groupId: string; opId: string }>('group.leave', { group: this.args.group })
+    this.out(`Left group ${r.groupId}`)
+    return r
+  }
+}

@@ -1,0 +1,27 @@
+import { Args } from '@oclif/core'
+import { readFileSync } from 'node:fs'
+import { MeroCommand } from '../../../client/base-command.js'
+import { MeroError } from '../../../core/primitives/errors.js'
+
+export default class GroupOpsApply extends MeroCommand<typeof GroupOpsApply> {
+  static override summary = 'Ingest an externally signed governance op (hex or base64), from a file or stdin (-)'
+  static override examples = ['<%= config.bin %> group ops apply op.hex', 'cat op.hex | <%= config.bin %> group ops apply -']
+  static override args = { file: Args.string({ description: "a file holding the signed op, or '-' for stdin", required: true }) }
+
+  async run() {
+    const text = (this.args.file === '-' ? readFileSync(0, 'utf8') : readFile(this.args.file)).trim()
+    if (!text) throw new MeroError('InvalidInput', 'the signed op is empty')
+    const r = await this.call<{ opId: string; status: string; reason?: string | null; missing?: string[] }>('group.applySignedOp', { op: text })
+    this.out(`op ${r.opId}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`)
+    if (r.status === 'rejected') process.exitCode = 1
+    return r
+  }
+}
+
+function readFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (e) {
+    throw new MeroError('InvalidInput', `cannot read ${path}: ${(e as Error).message}`)
+  }
+}

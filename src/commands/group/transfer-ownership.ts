@@ -1,0 +1,15 @@
+import { MeroCommand } from '../../client/base-command.js'
+import { groupArg, identityArg, yesFlag } from '../../client/flags.js'
+
+export default class GroupTransferOwnership extends MeroCommand<typeof GroupTransferOwnership> {
+  static override summary = 'Make another admin the owner of the group (owner only)'
+  static override args = { group: groupArg, identity: identityArg }
+  static override flags = { yes: yesFlag }
+
+  async run() {
+    await this.confirm(`Transfer ownership of ${this.args.group} to ${this.args.identity}?`, this.flags.yes)
+    const r = await this.call<{ groupId: string; owner: string; opId: string }>('group.transferOwnership', { group: this.args.group, identity: this.args.identity })
+    this.out(`${r.owner} now owns ${r.groupId}`)
+    return r
+  }
+}

@@ -1,0 +1,15 @@
+import { Flags } from '@oclif/core'
+import { MeroCommand } from '../../client/base-command.js'
+import { groupArg } from '../../client/flags.js'
+
+export default class GroupUpgrade extends MeroCommand<typeof GroupUpgrade> {
+  static override summary = 'Move every context of the group to another application (each on its next execution)'
+  static override args = { group: groupArg }
+  static override flags = { app: Flags.string({ char: 'a', description: 'the target application id or alias', required: true }) }
+
+  async run() {
+    const r = await this.call<{ groupId: string; targetApplication: string; contexts: number; opId: string }>('group.upgrade', { group: this.args.group, application: this.flags.app })
+    this.out(`Group ${r.groupId} now targets ${r.targetApplication}; ${r.contexts} context(s) move on their next execution`)
+    return r
+  }
+}

@@ -1,0 +1,25 @@
+import { Flags } from '@oclif/core'
+import { MeroCommand } from '../../client/base-command.js'
+import { groupArg } from '../../client/flags.js'
+import { formatTime, keyValue } from '../../client/render.js'
+import { parseDuration } from '../../client/duration.js'
+
+export default class InvitationCreate extends MeroCommand<typeof InvitationCreate> {
+  static override summary = 'Create a signed invitation into a group: one pasteable token'
+  static override examples = ['<%= config.bin %> invitation create team --expires-in 2d']
+  static override args = { group: groupArg }
+  static override flags = {
+    role: Flags.string({ description: 'role the joiner gets', options: ['admin', 'member', 'read-only'], default: 'member' }),
+    'expires-in': Flags.string({ description: 'validity: a number with s, m, h, d or w', default: '7d' }),
+  }
+
+  async run() {
+    const expiresInSecs = parseDuration(this.flags['expires-in'])
+    const r = await this.call<{ token: string; invitationId: string; groupId: string; expiresAt: number; role: string }>('group.createInvitation', { group: this.args.group, role: this.flags.role, expiresInSecs })
+    if (!this.jsonEnabled()) {
+      this.log(r.token)
+      process.stderr.write(keyValue([['invitation', r.invitationId], ['group', r.groupId], ['role', r.role], ['expires', formatTime(r.expiresAt)]]) + '\n')
+    }
+    return r
+  }
+}
