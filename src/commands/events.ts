@@ -1,0 +1,81 @@
+import { Errors, Flags } from '@oclif/core'
+import { EXIT_FAILURE, EXIT_USAGE, MeroCommand } from '../client/base-command.js'
+import { RpcError } from '../client/rpc-client.js'
+import { clockTime, describeEvent, isNodeEvent } from '../client/tui/describe.js'
+
+const GROUP_ID = /^[0-9a-f]{64}$/i
+const BASE58_ID = /^[1-9A-HJ-NP-Za-km-z]{43,44}$/
+const EVENT_TYPE = /^[a-z][a-z.]*$/
+
+export default class Events extends MeroCommand<typeof Events> {
+  static override summary = "Stream the node's events (for scripts: one JSON object per line with --json)"
+  static override description = `Prints node events as they happen: governance ops applied or rejected, members added or removed, contexts created, state changes, deltas, peers and sync sessions. Ends after --count events, or on ctrl-c.
+Periodic heartbeats are left out unless asked for with --type heartbeat.`
+  static override examples = [
+    '<%= config.bin %> events',
+    '<%= config.bin %> events --group team --json',
+    '<%= config.bin %> events --type group.member.added --type group.member.removed --count 1 --json',
+  ]
+  static override flags = {
+    group: Flags.string({ char: 'g', description: 'only the events of this group (id or alias)' }),
+    context: Flags.string({ char: 'c', description: 'only the events of this context (id or alias)' }),
+    type: Flags.string({ char: 't', description: 'only events of this type, e.g. group.member.added (repeatable)', multiple: true }),
+    count: Flags.integer({ char: 'n', description: 'stop after this many events', min: 1 }),
+  }
+
+  async run() {
+    const types = this.flags.type
+    for (const t of types ?? []) {
+      if (!EVENT_TYPE.test(t)) throw new Errors.CLIError(`--type ${JSON.stringify(t)} is not an event type (expected dotted lowercase words, e.g. group.member.added)`, { exit: EXIT_USAGE })
+    }
+    const client = await this.client()
+    const group = this.flags.group && (await this.resolve('group', this.flags.group))
+    const context = this.flags.context && (await this.resolve('context', this.flags.context))
+    const withHeartbeats = types?.includes('heartbeat') ?? false
+    const json = this.jsonEnabled()
+    const limit = this.flags.count
+    const stop = new AbortController()
+    const interrupt = () => stop.abort()
+    process.once('SIGINT', interrupt)
+    process.once('SIGTERM', interrupt)
+    let received = 0
+    try {
+      await client.events(
+        { group: group || undefined, context: context || undefined, types },
+        (event) => {
+          if (stop.signal.aborted || !isNodeEvent(event)) return
+          if (event.type === 'heartbeat' && !withHeartbeats) return
+          process.stdout.write(json ? `${JSON.stringify(event)}\n` : `${clockTime(event.ts)}  ${event.type.padEnd(24)} ${describeEvent(event).text}\n`)
+          received++
+          if (limit !== undefined && received >= limit) stop.abort()
+        },
+        stop.signal,
+        () => {
+          if (!json && process.stderr.isTTY) process.stderr.write(`listening for events of node '${this.manager.home.node}' (ctrl-c to stop)\n`)
+        },
+      )
+    } finally {
+      process.off('SIGINT', interrupt)
+      process.off('SIGTERM', interrupt)
+    }
+    if (!stop.signal.aborted) {
+      throw new Errors.CLIError(`the daemon closed the event stream after ${received} event${received === 1 ? '' : 's'} (did it stop?)`, { exit: EXIT_FAILURE })
+    }
+  }
+
+  /** An alias (or id) to the id the stream filters on, through the daemon's own resolution. */
+  private async resolve(kind: 'group' | 'context', ref: string): Promise<string> {
+    if (kind === 'group' ? GROUP_ID.test(ref) : BASE58_ID.test(ref)) return ref
+    try {
+      const r = await this.call<{ groupId?: string; contextId?: string }>(`${kind}.get`, { [kind]: ref })
+      const id = kind === 'group' ? r.groupId : r.contextId
+      if (typeof id === 'string' && id) return id
+    } catch (e) {
+      if (e instanceof RpcError && e.code === -32601) {
+        throw new Errors.CLIError(`cannot resolve the ${kind} alias '${ref}': this daemon has no ${kind}.get; pass the ${kind} id instead`, { exit: EXIT_USAGE })
+      }
+      throw e
+    }
+    throw new Errors.CLIError(`cannot resolve the ${kind} '${ref}'`, { exit: EXIT_FAILURE })
+  }
+}
