@@ -106,6 +106,10 @@ describe('meroctl group and invitation', () => {
     expect((await t.json(['group', 'get', 'team'])).alias).toBe('the-team')
     const dup = await t.cli(['group', 'ops', 'apply', '-', '--json'], { input: op.bytes.toString('base64') })
     expect(JSON.parse(dup.stdout).status).toBe('duplicate')
+    const elsewhere = signOp({ groupId: Buffer.alloc(32, 7), parents: heads, seq: 1n, op: { kind: 'MemberLeft' } }, stranger)
+    const wrongGroup = await t.cli(['group', 'ops', 'apply', '-', '--json'], { input: elsewhere.bytes.toString('hex') })
+    expect(wrongGroup.code).toBe(1)
+    expect(JSON.parse(wrongGroup.stdout).error).toMatchObject({ kind: 'GroupNotFound', message: expect.stringMatching(/nothing was stored/) })
     const garbage = await t.cli(['group', 'ops', 'apply', '-', '--json'], { input: 'deadbeef' })
     expect(garbage.code).toBe(1)
     expect(JSON.parse(garbage.stdout).error).toMatchObject({ kind: 'InvalidOp', message: expect.stringMatching(/truncated/) })
@@ -154,6 +158,13 @@ describe('meroctl group and invitation', () => {
     expect(await t.json(['group', 'delete', mine, '--yes'])).toMatchObject({ groupId: mine })
     expect((await t.json(['group', 'get', mine])).deleted).toBe(true)
     expect(JSON.parse((await t.cli(['group', 'set-alias', mine, 'x', '--json'])).stdout).error.kind).toBe('GroupDeleted')
+  })
+
+  it('group upgrade sets the target application, replicated in the group state', async () => {
+    const app = toBase58(Buffer.alloc(32, 0xa7))
+    expect(await t.json(['group', 'upgrade', 'team', '--app', app])).toMatchObject({ groupId, targetApplication: app, contexts: 0 })
+    expect((await t.json(['group', 'get', 'team'])).settings.targetApplication).toBe(app)
+    expect((await t.cli(['group', 'upgrade', 'team', '--app', 'no-such-app', '--json'])).code).toBe(1)
   })
 
   it('bad input gets a usage error naming the parameter', async () => {

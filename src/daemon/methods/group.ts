@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { createInvitation, decodeToken, encodeToken, invitationId, invitationSignatureValid } from '../../core/gov/invitation.js'
-import { capabilityBits, capabilityList, ROLES, VISIBILITIES, type GroupOp } from '../../core/gov/ops.js'
+import { capabilityBits, capabilityList, decodeSignedOp, ROLES, VISIBILITIES, type GroupOp } from '../../core/gov/ops.js'
 import type { MeroNode } from '../../core/node/node.js'
 import { fromBase58, fromHex, toBase58 } from '../../core/primitives/encoding.js'
 import { MeroError } from '../../core/primitives/errors.js'
@@ -214,6 +214,15 @@ export const groupMethods: MethodTable = {
     handler: ({ op }, { node }) => {
       const text = op.trim()
       const bytes = /^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0 ? fromHex(text, 'op') : Buffer.from(text, 'base64')
+      let decoded
+      try {
+        decoded = decodeSignedOp(bytes)
+      } catch (e) {
+        throw new MeroError('InvalidOp', `the op was not accepted: ${(e as Error).message}`)
+      }
+      if (decoded.op.kind !== 'GroupCreated' && !node.groups.has(decoded.groupId.toString('hex'))) {
+        throw new MeroError('GroupNotFound', `the op is for group ${decoded.groupId.toString('hex')}, which this node does not hold; nothing was stored`)
+      }
       const [r] = node.groups.ingest([bytes])
       if (r!.status === 'invalid') throw new MeroError('InvalidOp', `the op was not accepted: ${r!.reason}`)
       return r
