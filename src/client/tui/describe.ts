@@ -28,7 +28,8 @@ export function describeEvent(e: NodeEvent): EventDescription {
     case 'group.op.applied':
       return { text: `op ${s(e.kind)} applied in group ${id(e.groupId)} (${id(e.opId)}, signer ${id(e.signer)} seq ${e.seq})`, level: 'info' }
     case 'group.op.rejected':
-      return { text: `op ${s(e.kind)} REJECTED in group ${id(e.groupId)} (${id(e.opId)}, signer ${id(e.signer)}): ${s(e.reason)}`, level: 'error' }
+      // the reason first: it is what a reader needs and what a narrow terminal must not cut off
+      return { text: `op ${s(e.kind)} REJECTED: ${s(e.reason)} (group ${id(e.groupId)}, op ${id(e.opId)}, signer ${id(e.signer)})`, level: 'error' }
     case 'group.op.pending':
       return { text: `op ${id(e.opId)} pending in group ${id(e.groupId)}: ${e.missing} parent(s) missing`, level: 'warn' }
     case 'group.member.added':
@@ -53,7 +54,7 @@ export function describeEvent(e: NodeEvent): EventDescription {
     case 'context.delta.applied':
       return { text: `delta ${id(e.deltaId)} applied to context ${id(e.contextId)}: root ${id(e.rootHash)}`, level: 'info' }
     case 'context.delta.rejected':
-      return { text: `delta ${id(e.deltaId)} REJECTED for context ${id(e.contextId)}: ${s(e.reason)}`, level: 'error' }
+      return { text: `delta REJECTED: ${s(e.reason)} (context ${id(e.contextId)}, delta ${id(e.deltaId)})`, level: 'error' }
     case 'peer.connected':
       return { text: `peer ${id(e.peerId, 10)} connected`, level: 'good' }
     case 'peer.disconnected':
@@ -63,7 +64,7 @@ export function describeEvent(e: NodeEvent): EventDescription {
     case 'sync.finished':
       return e.ok
         ? { text: `sync with ${id(e.peerId, 10)} finished for ${subject(e)}: ${e.fetched} fetched in ${e.durationMs} ms`, level: 'good' }
-        : { text: `sync with ${id(e.peerId, 10)} FAILED for ${subject(e)}: ${s(e.error ?? 'unknown error')}`, level: 'error' }
+        : { text: `sync FAILED: ${s(e.error ?? 'unknown error')} (${subject(e)}, peer ${id(e.peerId, 10)})`, level: 'error' }
     default: {
       // an event type newer than this CLI: show it rather than drop it
       const other = e as { type: string }

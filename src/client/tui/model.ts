@@ -225,12 +225,18 @@ function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
-const label = (x: { alias?: string | null; groupId?: string; contextId?: string }) => (x.alias ?? '') + '\u0000' + (x.groupId ?? x.contextId ?? '')
+/** By alias (unaliased first), then by id: a total order, so the panes never reshuffle. */
+function byLabel<T>(id: (x: T) => string, alias: (x: T) => string | null | undefined) {
+  const key = (x: T) => `${alias(x) ?? ''}\u0000${id(x)}`
+  return (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)
+}
+const groupOrder = byLabel<GroupItem>((g) => g.groupId, (g) => g.alias)
+const contextOrder = byLabel<ContextItem>((c) => c.contextId, (c) => c.alias)
 function sortGroups(groups: GroupItem[]): GroupItem[] {
-  return groups.sort((a, b) => (label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0))
+  return groups.sort(groupOrder)
 }
 function sortContexts(contexts: ContextItem[]): ContextItem[] {
-  return contexts.sort((a, b) => (label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0))
+  return contexts.sort(contextOrder)
 }
 
 function upsertGroup(groups: GroupItem[], g: GroupItem): GroupItem[] {
@@ -492,7 +498,7 @@ export function detailsItem(state: WatchState): { pane: 'groups'; item: GroupIte
 function applyKey(state: WatchState, input: string, key: KeyInput): WatchState {
   if (state.filterEditing) return filterKey(state, input, key)
   if (state.details) {
-    if (key.escape || key.return || key.backspace || key.leftArrow) return { ...state, details: null }
+    if (key.escape || key.return || key.backspace || key.delete || key.leftArrow) return { ...state, details: null }
     if (input === 'q' && !key.ctrl && !key.meta) return { ...state, quit: true }
     return state
   }

@@ -22,6 +22,7 @@ const memberSchema = z.looseObject({ identity: str, role: str, capabilities: z.n
 const groupRowSchema = z.looseObject({
   groupId: str,
   alias: optStr,
+  localAlias: optStr,
   owner: optStr,
   myRole: optStr,
   members: z.union([z.number(), z.array(memberSchema)]).optional(),
@@ -66,7 +67,7 @@ async function tolerant(call: Call, method: string, params: Record<string, unkno
 
 export function toGroupItem(row: GroupRow): GroupItem {
   const g = emptyGroup(row.groupId)
-  g.alias = row.alias ?? null
+  g.alias = row.alias ?? row.localAlias ?? null
   g.owner = row.owner ?? undefined
   g.myRole = row.myRole ?? null
   if (Array.isArray(row.members)) {

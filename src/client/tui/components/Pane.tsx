@@ -2,12 +2,12 @@ import { Box, Text } from 'ink'
 import type { ReactNode } from 'react'
 import { fit } from '../layout.js'
 
-/** A bordered pane with a title; the border is highlighted when it has the focus. */
+/** A bordered pane with a title; with the focus, its border is highlighted and its title marked (also readable without colour). */
 export function Pane({ title, focused, width, height, children }: { title: string; focused: boolean; width: number; height: number; children?: ReactNode }) {
   return (
     <Box flexDirection="column" borderStyle="round" borderColor={focused ? 'cyan' : 'gray'} width={width} height={height} overflow="hidden">
       <Text bold color={focused ? 'cyan' : undefined} wrap="truncate-end">
-        {fit(title, width - 2)}
+        {fit(`${focused ? '▸ ' : '  '}${title}`, width - 2)}
       </Text>
       {children}
     </Box>
