@@ -62,6 +62,8 @@ export interface ContextItem {
 }
 
 export interface LogEntry {
+  /** Position in the stream as this client received it (unique, increasing); the log's key. */
+  id: number
   seq: number
   ts: number
   type: string
@@ -102,7 +104,7 @@ export interface WatchState {
   totalEvents: number
   unavailable: string[]
   focus: PaneId
-  /** Cursor per pane, by key (group id, context id, event seq); log: undefined = follow the newest. */
+  /** Cursor per pane, by key (group id, context id, log entry id); log: undefined = follow the newest. */
   cursor: { groups?: string; contexts?: string; log?: number }
   filter: string
   filterEditing: boolean
@@ -299,6 +301,7 @@ function applyEvents(state: WatchState, events: NodeEvent[]): WatchState {
   let lastSync = state.lastSync
   let connection = state.connection
   const entries: LogEntry[] = []
+  let index = 0
 
   for (const e of events) {
     switch (e.type) {
@@ -404,7 +407,8 @@ function applyEvents(state: WatchState, events: NodeEvent[]): WatchState {
         break
       }
     }
-    if (e.type !== 'heartbeat') entries.push(toEntry(e))
+    if (e.type !== 'heartbeat') entries.push(toEntry(e, state.totalEvents + index + 1))
+    index++
   }
 
   let log = state.log
@@ -429,9 +433,9 @@ function syncKey(e: { peerId: string; groupId?: string; contextId?: string }): s
   return `${e.peerId}|${e.groupId ?? ''}|${e.contextId ?? ''}`
 }
 
-function toEntry(e: NodeEvent): LogEntry {
+function toEntry(e: NodeEvent, id: number): LogEntry {
   const { text, level } = describeEvent(e)
-  return { seq: e.seq, ts: e.ts, type: e.type, level, text, groupId: e.groupId, contextId: e.contextId, event: e }
+  return { id, seq: e.seq, ts: e.ts, type: e.type, level, text, groupId: e.groupId, contextId: e.contextId, event: e }
 }
 
 // ---------------------------------------------------------------- selectors
@@ -446,7 +450,7 @@ export function visibleLog(state: Pick<WatchState, 'log' | 'filter'>): LogEntry[
 /** Index of the cursor in the visible log (the newest when following). */
 export function logCursorIndex(state: WatchState, visible = visibleLog(state)): number {
   if (state.cursor.log === undefined) return visible.length - 1
-  const i = visible.findIndex((e) => e.seq === state.cursor.log)
+  const i = visible.findIndex((e) => e.id === state.cursor.log)
   return i === -1 ? visible.length - 1 : i
 }
 
@@ -489,7 +493,7 @@ export function detailsItem(state: WatchState): { pane: 'groups'; item: GroupIte
     const item = state.contexts.find((c) => c.contextId === d.key)
     return item && { pane: 'contexts', item }
   }
-  const item = state.log.find((e) => String(e.seq) === d.key)
+  const item = state.log.find((e) => String(e.id) === d.key)
   return item && { pane: 'log', item }
 }
 
@@ -556,7 +560,7 @@ function moveCursor(state: WatchState, by: number): WatchState {
   const i = clampIndex(logCursorIndex(state, visible), by, visible.length)
   if (i === -1) return state
   // reaching the newest entry resumes following the stream
-  return { ...state, cursor: { ...state.cursor, log: i === visible.length - 1 ? undefined : visible[i]!.seq } }
+  return { ...state, cursor: { ...state.cursor, log: i === visible.length - 1 ? undefined : visible[i]!.id } }
 }
 
 function openDetails(state: WatchState): WatchState {
@@ -570,7 +574,7 @@ function openDetails(state: WatchState): WatchState {
   }
   const visible = visibleLog(state)
   const e = visible[logCursorIndex(state, visible)]
-  return e ? { ...state, details: { pane: 'log', key: String(e.seq) }, cursor: { ...state.cursor, log: e.seq } } : state
+  return e ? { ...state, details: { pane: 'log', key: String(e.id) }, cursor: { ...state.cursor, log: e.id } } : state
 }
 
 // ---------------------------------------------------------------- refresh

@@ -141,6 +141,15 @@ describe('events', () => {
     expect(s.groups.find((g) => g.groupId === G1)!.sync).toBe('in sync')
   })
 
+  test('log entries are keyed by arrival, not by the event seq (a payload field may shadow it)', () => {
+    const clash = [1, 1, 1].map((n) => ({ seq: n, ts: n, type: 'peer.connected', peerId: 'P' }) as NodeEvent)
+    let s = apply(initialState(), events(...clash), key('', { tab: true, shift: true }), key('', { upArrow: true }))
+    expect(s.log.map((e) => e.id)).toEqual([1, 2, 3])
+    expect(logCursorIndex(s)).toBe(1)
+    s = apply(s, key('', { upArrow: true }))
+    expect(logCursorIndex(s)).toBe(0)
+  })
+
   test('an event type newer than the CLI is logged, not dropped', () => {
     const s = apply(initialState(), events({ seq: 1, ts: 1, type: 'something.new' } as unknown as NodeEvent))
     expect(s.log.map((e) => e.text)).toEqual(['something.new'])

@@ -20,7 +20,7 @@ export function EventLog({ state, focused, width, height }: { state: WatchState;
       {visible.length === 0 ? (
         <Row text={state.filter ? 'no event matches the filter' : 'waiting for events…'} width={w} dim />
       ) : (
-        visible.slice(start, start + rows).map((e, i) => <Row key={e.seq} text={`${clockTime(e.ts)} ${e.text}`} width={w} selected={focused && start + i === cursor && !following} focused={focused} color={LEVEL_COLOR[e.level]} />)
+        visible.slice(start, start + rows).map((e, i) => <Row key={e.id} text={`${clockTime(e.ts)} ${e.text}`} width={w} selected={focused && start + i === cursor && !following} focused={focused} color={LEVEL_COLOR[e.level]} />)
       )}
     </Pane>
   )
