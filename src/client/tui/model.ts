@@ -209,6 +209,7 @@ function mergeGroup(old: GroupItem | undefined, fresh: GroupItem): GroupItem {
   if (!old) return fresh
   return {
     ...fresh,
+    myRole: fresh.myRole ?? old.myRole, // group.get does not say; group.list does
     members: fresh.members ?? old.members,
     opsApplied: Math.max(old.opsApplied, fresh.opsApplied),
     opsRejected: Math.max(old.opsRejected, fresh.opsRejected),

@@ -27,7 +27,10 @@ export async function runWatch(opts: RunWatchOptions): Promise<void> {
   session = new WatchSession(store, opts.connect, { query: opts.query })
 
   stdout.write(ENTER_ALT_SCREEN)
-  const app = render(<App store={store} />, { stdout, stdin: opts.stdin ?? process.stdin, exitOnCtrlC: true, patchConsole: true, incrementalRendering: true, maxFps: 30 })
+  // not ink's incrementalRendering: in tmux it lost track of lines and left stale copies on
+  // screen (the watch e2e test checks every part is drawn once); whole frames are written inside
+  // synchronized-output brackets where the terminal supports them, and at most maxFps a second
+  const app = render(<App store={store} />, { stdout, stdin: opts.stdin ?? process.stdin, exitOnCtrlC: true, patchConsole: true, maxFps: 30 })
   const stop = () => app.unmount()
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
