@@ -15,6 +15,8 @@ It survives the daemon restarting: it says so on screen and reconnects. It needs
       throw new Errors.CLIError('meroctl watch needs a terminal (stdin and stdout must be a TTY); in scripts use `meroctl events` (with --json for one JSON object per line)', { exit: EXIT_USAGE })
     }
     await this.client() // starts the daemon when none answers (unless --no-start)
+    // ink's colours (chalk) ignore NO_COLOR; chalk reads FORCE_COLOR once, when ink is first loaded
+    if ('NO_COLOR' in process.env) process.env.FORCE_COLOR = '0'
     const { runWatch } = await import('../client/tui/run.js') // ink and react load only here
     await runWatch({ connect: () => this.manager.client(10_000), nodeName: this.manager.home.node })
   }

@@ -500,7 +500,24 @@ export function detailsItem(state: WatchState): { pane: 'groups'; item: GroupIte
 
 // ---------------------------------------------------------------- keys
 
+const SPECIAL_KEYS: (keyof KeyInput)[] = ['upArrow', 'downArrow', 'leftArrow', 'rightArrow', 'pageUp', 'pageDown', 'home', 'end', 'return', 'escape', 'ctrl', 'tab', 'backspace', 'delete', 'meta']
+
+/** A character of a multi-key chunk as the key it stands for. */
+function charKey(ch: string): KeyInput {
+  if (ch === '\t') return { tab: true }
+  if (ch === '\r' || ch === '\n') return { return: true }
+  if (ch === '\u007f' || ch === '\b') return { backspace: true }
+  return {}
+}
+
 function applyKey(state: WatchState, input: string, key: KeyInput): WatchState {
+  // keys read in one chunk (fast typing, key repeat on a loaded machine) arrive as one string:
+  // apply them one by one, so `q` after `tab` still quits and two tabs move twice
+  if (input.length > 1 && !SPECIAL_KEYS.some((k) => key[k])) {
+    let s = state
+    for (const ch of input) s = applyKey(s, ch === '\t' || ch === '\r' || ch === '\n' || ch === '\u007f' || ch === '\b' ? '' : ch, charKey(ch))
+    return s
+  }
   if (state.filterEditing) return filterKey(state, input, key)
   if (state.details) {
     if (key.escape || key.return || key.backspace || key.delete || key.leftArrow) return { ...state, details: null }

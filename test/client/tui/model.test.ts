@@ -297,6 +297,15 @@ describe('keys', () => {
     expect(logCursorIndex(s)).toBe(4)
   })
 
+  test('several keys read in one chunk are applied one by one', () => {
+    let s = apply(withGroups(), key('\t\t'))
+    expect(s.focus).toBe('log')
+    s = apply(s, key('/pe\r'))
+    expect(s).toMatchObject({ filter: 'pe', filterEditing: false })
+    s = apply(s, key('jq'))
+    expect(s.quit).toBe(true)
+  })
+
   test('q quits, also from the details view', () => {
     expect(apply(withGroups(), key('q')).quit).toBe(true)
     expect(apply(withGroups(), key('', { return: true }), key('q')).quit).toBe(true)
