@@ -56,6 +56,10 @@ export interface OpNode {
   reason?: string
   /** Arrival order on this node (display only; never part of the state). */
   arrival: number
+  /** Index of the signer in this replica's signer table. */
+  signer: number
+  /** Version vector: per signer index, the highest seq among this op and its ancestors. */
+  vv: number[]
 }
 
 export interface SlotChange {
@@ -83,6 +87,10 @@ export class GroupState {
   readonly heads = new Set<string>()
   private readonly slots = new Map<string, Write[]>()
   private readonly seqs = new Map<string, Map<bigint, string[]>>()
+  /** Signer table for version vectors (its order is local; ancestry answers do not depend on it). */
+  private readonly signerIndex = new Map<string, number>()
+  /** Signers whose ops do not form one chain (equivocation or a gap): ancestry needs the walk. */
+  readonly forked = new Set<number>()
   readonly equivocations: { signer: string; seq: bigint; opIds: string[] }[] = []
   private arrivals = 0
 
@@ -143,7 +151,13 @@ export class GroupState {
       if (!(e instanceof Rejection)) throw e
       reason = e.message
     }
-    const node: OpNode = { op, idHex, gen, parents, status: reason ? 'rejected' : 'applied', reason, arrival: this.arrivals++ }
+    const signer = this.indexOf(op.signer)
+    const vv = cut.vector().slice()
+    const seq = Number(op.seq)
+    if ((vv[signer] ?? 0) !== seq - 1 || this.seqs.get(hex(op.signer))?.has(op.seq)) this.forked.add(signer)
+    while (vv.length <= signer) vv.push(0)
+    vv[signer] = Math.max(vv[signer]!, seq)
+    const node: OpNode = { op, idHex, gen, parents, status: reason ? 'rejected' : 'applied', reason, arrival: this.arrivals++, signer, vv }
     this.nodes.set(idHex, node)
     for (const p of parents) this.heads.delete(p)
     this.heads.add(idHex)
@@ -182,6 +196,13 @@ export class GroupState {
     if (existing) existing.opIds = [...ids]
     else this.equivocations.push({ signer, seq: op.seq, opIds: [...ids] })
     return { signer, seq: op.seq, opIds: [...ids] }
+  }
+
+  private indexOf(signer: Buffer): number {
+    const k = hex(signer)
+    let i = this.signerIndex.get(k)
+    if (i === undefined) this.signerIndex.set(k, (i = this.signerIndex.size))
+    return i
   }
 
   /** The next seq for a signer on this node: one past the highest it has used. */
@@ -463,10 +484,11 @@ export class CutView {
   private readonly visited = new Set<string>()
   private readonly queued = new Set<string>()
   private readonly frontier = new GenHeap()
+  private vv?: number[]
 
   constructor(
     private readonly state: GroupState,
-    parents: string[],
+    private readonly parents: string[],
   ) {
     this.whole = parents.length === state.heads.size && parents.every((p) => state.heads.has(p))
     if (!this.whole) {
@@ -480,7 +502,27 @@ export class CutView {
     }
   }
 
+  /** The cut's version vector: element-wise max of its parents' vectors. */
+  vector(): number[] {
+    if (!this.vv) {
+      const out: number[] = []
+      for (const p of this.parents) {
+        const v = this.state.nodes.get(p)!.vv
+        for (let i = 0; i < v.length; i++) if ((out[i] ?? 0) < v[i]!) out[i] = v[i]!
+      }
+      for (let i = 0; i < out.length; i++) out[i] ??= 0
+      this.vv = out
+    }
+    return this.vv
+  }
+
+  /**
+   * Is op `idHex` (generation `gen`) the cut or one of its ancestors? When its signer's ops form
+   * one chain, the version vector answers exactly; otherwise walk back from the cut.
+   */
   private contains(idHex: string, gen: number): boolean {
+    const node = this.state.nodes.get(idHex)!
+    if (!this.state.forked.has(node.signer)) return (this.vector()[node.signer] ?? 0) >= Number(node.op.seq)
     if (this.visited.has(idHex)) return true
     for (let top = this.frontier.peek(); top && top.gen >= gen; top = this.frontier.peek()) {
       this.frontier.pop()

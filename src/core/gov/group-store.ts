@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import type { KeyPair } from '../crypto/ed25519.js'
+import { verify as edVerify, type KeyPair } from '../crypto/ed25519.js'
+import type { VerifierPool } from '../crypto/verifier-pool.js'
 import type { EventBus } from '../node/event-bus.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import type { Store, WriteBatch } from '../store/store.js'
 import { GroupState, type ApplyOutcome, type MemberSlot } from './fold.js'
-import { decodeSignedOp, groupOf, MAX_PARENTS, signOp, type GroupOp, type Role, type SignedOp, type Visibility, capabilityList, DEFAULT_CAPABILITIES } from './ops.js'
+import { decodeSignedOp, groupOf, signedMessage, MAX_PARENTS, signOp, type GroupOp, type Role, type SignedOp, type Visibility, capabilityList, DEFAULT_CAPABILITIES } from './ops.js'
 
 /**
  * GroupStore (seed 000): the authoritative persistence of governance. Holds each group's op DAG
@@ -94,7 +95,7 @@ export class GroupStore {
     for (const [key] of this.store.scanPrefix('groupMeta', Buffer.from([META_GROUP]))) {
       const groupId = key.subarray(1)
       const ops = this.store.scanPrefix('groupOps', groupId).map(([, v]) => decodeSignedOp(v, { verify: false }))
-      this.ingestDecoded(ops, { persist: false, emit: false })
+      this.ingestDecoded(causalOrder(ops), { persist: false, emit: false })
     }
   }
 
@@ -265,6 +266,40 @@ export class GroupStore {
     return results
   }
 
+  /**
+   * The same as `ingest`, with signatures checked on a worker pool first (catch-up of many ops):
+   * an op whose signature fails is reported invalid and not applied.
+   */
+  async ingestVerified(payloads: Uint8Array[], pool: VerifierPool): Promise<IngestResult[]> {
+    const results: IngestResult[] = new Array(payloads.length)
+    const decoded: SignedOp[] = []
+    const index: number[] = []
+    payloads.forEach((bytes, i) => {
+      try {
+        decoded.push(decodeSignedOp(bytes, { verify: false }))
+        index.push(i)
+      } catch (e) {
+        results[i] = { opId: '', status: 'invalid', reason: (e as Error).message }
+      }
+    })
+    const valid = await pool.verify(
+      decoded.map((op) => ({ publicKey: op.signer, message: signedMessage(op), signature: op.signature })),
+      (j) => edVerify(j.publicKey, j.message, j.signature),
+    )
+    const good: SignedOp[] = []
+    const goodIndex: number[] = []
+    decoded.forEach((op, j) => {
+      if (valid[j]) {
+        good.push(op)
+        goodIndex.push(index[j]!)
+      } else {
+        results[index[j]!] = { opId: hex(op.id), status: 'invalid', reason: 'op signature does not verify against its signer' }
+      }
+    })
+    this.ingestDecoded(good, { persist: true, emit: true }).forEach((r, j) => (results[goodIndex[j]!] = r))
+    return results
+  }
+
   private ingestDecoded(ops: SignedOp[], opts: { persist: boolean; emit: boolean }): IngestResult[] {
     const batch = opts.persist ? this.store?.batch() : undefined
     const results = ops.map((op) => this.ingestOne(op, batch, opts.emit))
@@ -392,4 +427,39 @@ export class GroupStore {
     const role = this.role(groupId, Buffer.from(id, 'hex'))
     return role === 'admin' ? 31 : ((this.groups.get(groupId)?.current(`caps/${id}`) as number | undefined) ?? 0)
   }
+}
+
+/** Parents before children (Kahn's algorithm); ops whose parents are absent come last. */
+export function causalOrder(ops: SignedOp[]): SignedOp[] {
+  const byId = new Map(ops.map((o) => [hex(o.id), o]))
+  const children = new Map<string, string[]>()
+  const waiting = new Map<string, number>()
+  const ready: SignedOp[] = []
+  for (const [id, op] of byId) {
+    let n = 0
+    for (const p of op.parents) {
+      const ph = hex(p)
+      if (!byId.has(ph)) continue
+      n++
+      const list = children.get(ph)
+      if (list) list.push(id)
+      else children.set(ph, [id])
+    }
+    if (n === 0) ready.push(op)
+    else waiting.set(id, n)
+  }
+  const out: SignedOp[] = []
+  while (ready.length) {
+    const op = ready.pop()!
+    out.push(op)
+    for (const c of children.get(hex(op.id)) ?? []) {
+      const left = waiting.get(c)! - 1
+      if (left === 0) {
+        waiting.delete(c)
+        ready.push(byId.get(c)!)
+      } else waiting.set(c, left)
+    }
+  }
+  for (const id of waiting.keys()) out.push(byId.get(id)!)
+  return out
 }

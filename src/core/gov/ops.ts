@@ -356,6 +356,11 @@ function checkShape(e: Envelope): void {
   if (e.seq < 1n) throw new MeroError('InvalidOp', 'op seq starts at 1')
 }
 
+/** The bytes an op's signature covers (for batch verification). */
+export function signedMessage(op: SignedOp): Buffer {
+  return Buffer.concat([DOMAIN, op.bytes.subarray(0, op.bytes.length - 64)])
+}
+
 /** The group an op belongs to: its group id, or its own id for the genesis. */
 export function groupOf(op: SignedOp): Buffer {
   return op.op.kind === 'GroupCreated' ? op.id : op.groupId

@@ -1,0 +1,91 @@
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+
+/**
+ * Ed25519 verification of batches on worker threads. Catch-up ingests thousands of ops whose
+ * signatures dominate the cost; spreading them over the cores lets a node apply ops faster
+ * than one thread can verify them. Small batches are verified inline (a round trip to a worker
+ * costs more than a few verifications).
+ */
+export interface VerifyJob {
+  publicKey: Uint8Array
+  message: Uint8Array
+  signature: Uint8Array
+}
+
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads')
+const { createPublicKey, verify } = require('node:crypto')
+const SPKI = Buffer.from('302a300506032b6570032100', 'hex')
+const keys = new Map()
+parentPort.on('message', ({ id, jobs }) => {
+  const out = new Uint8Array(jobs.length)
+  for (let i = 0; i < jobs.length; i++) {
+    const j = jobs[i]
+    try {
+      const k = Buffer.from(j.publicKey).toString('latin1')
+      let key = keys.get(k)
+      if (!key) {
+        if (keys.size > 4096) keys.clear()
+        key = createPublicKey({ key: Buffer.concat([SPKI, j.publicKey]), format: 'der', type: 'spki' })
+        keys.set(k, key)
+      }
+      out[i] = verify(null, j.message, key, j.signature) ? 1 : 0
+    } catch {
+      out[i] = 0
+    }
+  }
+  parentPort.postMessage({ id, out })
+})
+`
+
+export const INLINE_BELOW = 32
+
+export class VerifierPool {
+  private readonly workers: Worker[] = []
+  private readonly waiting = new Map<number, (out: Uint8Array) => void>()
+  private nextId = 0
+  private closed = false
+
+  constructor(readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
+
+  private start(): void {
+    if (this.workers.length || this.closed) return
+    for (let i = 0; i < this.size; i++) {
+      const w = new Worker(WORKER_SOURCE, { eval: true })
+      w.unref()
+      w.on('message', ({ id, out }: { id: number; out: Uint8Array }) => {
+        this.waiting.get(id)?.(out)
+        this.waiting.delete(id)
+      })
+      this.workers.push(w)
+    }
+  }
+
+  /** One boolean per job, in order. */
+  async verify(jobs: VerifyJob[], inline: (job: VerifyJob) => boolean): Promise<boolean[]> {
+    if (jobs.length < INLINE_BELOW || this.closed) return jobs.map(inline)
+    this.start()
+    const per = Math.ceil(jobs.length / this.workers.length)
+    const parts = await Promise.all(
+      this.workers.map((w, i) => {
+        const slice = jobs.slice(i * per, (i + 1) * per)
+        if (!slice.length) return Promise.resolve(new Uint8Array(0))
+        const id = this.nextId++
+        return new Promise<Uint8Array>((resolve) => {
+          this.waiting.set(id, resolve)
+          w.postMessage({ id, jobs: slice })
+        })
+      }),
+    )
+    const out: boolean[] = []
+    for (const p of parts) for (const v of p) out.push(v === 1)
+    return out
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all(this.workers.map((w) => w.terminate()))
+    this.workers.length = 0
+  }
+}
