@@ -26,7 +26,7 @@ export function describeEvent(e: NodeEvent): EventDescription {
     case 'group.deleted':
       return { text: `group ${id(e.groupId)} deleted`, level: 'warn' }
     case 'group.op.applied':
-      return { text: `op ${s(e.kind)} applied in group ${id(e.groupId)} (${id(e.opId)}, signer ${id(e.signer)} seq ${e.seq})`, level: 'info' }
+      return { text: `op ${s(e.kind)} applied in group ${id(e.groupId)} (${id(e.opId)}, signer ${id(e.signer)} seq ${e.opSeq})`, level: 'info' }
     case 'group.op.rejected':
       // the reason first: it is what a reader needs and what a narrow terminal must not cut off
       return { text: `op ${s(e.kind)} REJECTED: ${s(e.reason)} (group ${id(e.groupId)}, op ${id(e.opId)}, signer ${id(e.signer)})`, level: 'error' }
@@ -39,7 +39,7 @@ export function describeEvent(e: NodeEvent): EventDescription {
     case 'group.member.updated':
       return { text: `member ${id(e.identity)} of group ${id(e.groupId)} is now ${s(e.role)} (capabilities ${e.capabilities})`, level: 'info' }
     case 'group.equivocation':
-      return { text: `EQUIVOCATION in group ${id(e.groupId)}: signer ${id(e.signer)} signed two ops with seq ${e.seq}`, level: 'error' }
+      return { text: `EQUIVOCATION in group ${id(e.groupId)}: signer ${id(e.signer)} signed two ops with seq ${e.opSeq}`, level: 'error' }
     case 'context.created':
       return { text: `context ${id(e.contextId)} created in group ${id(e.groupId)} (app ${id(e.applicationId)})`, level: 'good' }
     case 'context.deleted':

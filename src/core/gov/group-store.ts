@@ -399,7 +399,7 @@ export class GroupStore {
       bus.emit({ type: 'group.op.rejected', groupId, opId, kind: op.op.kind, signer, reason: outcome.node.reason! })
       return
     }
-    bus.emit({ type: 'group.op.applied', groupId, opId, kind: op.op.kind, signer, seq: Number(op.seq) })
+    bus.emit({ type: 'group.op.applied', groupId, opId, kind: op.op.kind, signer, opSeq: Number(op.seq) })
     for (const c of outcome.changes) {
       if (c.slot.startsWith('member/')) {
         const identity = b58(c.slot.slice('member/'.length))
@@ -419,7 +419,7 @@ export class GroupStore {
         bus.emit({ type: 'group.deleted', groupId })
       }
     }
-    if (outcome.equivocation) bus.emit({ type: 'group.equivocation', groupId, signer: b58(outcome.equivocation.signer), seq: Number(outcome.equivocation.seq) })
+    if (outcome.equivocation) bus.emit({ type: 'group.equivocation', groupId, signer: b58(outcome.equivocation.signer), opSeq: Number(outcome.equivocation.seq) })
   }
 
   private capsOf(groupId: string, memberSlot: string): number {

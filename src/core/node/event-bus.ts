@@ -8,7 +8,8 @@ export class EventBus {
   private readonly listeners = new Set<Listener>()
 
   emit(payload: NodeEventPayload & { groupId?: string; contextId?: string }): NodeEvent {
-    const event = { seq: ++this.seq, ts: Date.now(), ...payload } as NodeEvent
+    // stream fields last: a payload can never overwrite the event's own seq and ts
+    const event = { ...payload, seq: ++this.seq, ts: Date.now() } as NodeEvent
     for (const l of this.listeners) {
       try {
         l(event)

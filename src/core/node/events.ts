@@ -17,13 +17,13 @@ export type NodeEventPayload =
   // governance
   | { type: 'group.created'; groupId: string; owner: string }
   | { type: 'group.deleted'; groupId: string }
-  | { type: 'group.op.applied'; groupId: string; opId: string; kind: string; signer: string; seq: number }
+  | { type: 'group.op.applied'; groupId: string; opId: string; kind: string; signer: string; opSeq: number }
   | { type: 'group.op.rejected'; groupId: string; opId: string; kind: string; signer: string; reason: string }
   | { type: 'group.op.pending'; groupId: string; opId: string; missing: number }
   | { type: 'group.member.added'; groupId: string; identity: string; role: string }
   | { type: 'group.member.removed'; groupId: string; identity: string; reason: 'removed' | 'left' }
   | { type: 'group.member.updated'; groupId: string; identity: string; role: string; capabilities: number }
-  | { type: 'group.equivocation'; groupId: string; signer: string; seq: number }
+  | { type: 'group.equivocation'; groupId: string; signer: string; opSeq: number }
   // contexts and state
   | { type: 'context.created'; contextId: string; groupId: string; applicationId: string }
   | { type: 'context.deleted'; contextId: string; groupId?: string }

@@ -162,7 +162,7 @@ const payloadArb: fc.Arbitrary<NodeEventPayload> = fc.oneof(
   fc.record({ type: fc.constant('heartbeat' as const), uptimeMs: fc.nat(), peers: fc.nat(10) }),
   fc.record({ type: fc.constant('group.member.added' as const), groupId: fc.constantFrom(G1, G2), identity: fc.constantFrom(OWNER, ALICE, BOB), role: fc.constantFrom('admin', 'member', 'read-only') }),
   fc.record({ type: fc.constant('group.member.removed' as const), groupId: fc.constantFrom(G1, G2), identity: fc.constantFrom(OWNER, ALICE, BOB), reason: fc.constantFrom('removed' as const, 'left' as const) }),
-  fc.record({ type: fc.constant('group.op.applied' as const), groupId: fc.constantFrom(G1, G2), opId: fc.constant('00'), kind: fc.constant('MemberAdded'), signer: fc.constant(OWNER), seq: fc.nat() }),
+  fc.record({ type: fc.constant('group.op.applied' as const), groupId: fc.constantFrom(G1, G2), opId: fc.constant('00'), kind: fc.constant('MemberAdded'), signer: fc.constant(OWNER), opSeq: fc.nat() }),
   fc.record({ type: fc.constant('group.op.rejected' as const), groupId: fc.constantFrom(G1, G2), opId: fc.constant('00'), kind: fc.constant('MemberAdded'), signer: fc.constant(BOB), reason: fc.string() }),
   fc.record({ type: fc.constant('context.created' as const), contextId: fc.constantFrom('C1', 'C2'), groupId: fc.constantFrom(G1, G2), applicationId: fc.constant('A') }),
   fc.record({ type: fc.constant('context.state.mutated' as const), contextId: fc.constantFrom('C1', 'C2'), rootHash: fc.string(), deltaId: fc.string(), events: fc.constant([]) }),
