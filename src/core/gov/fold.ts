@@ -491,13 +491,11 @@ export class CutView {
     private readonly parents: string[],
   ) {
     this.whole = parents.length === state.heads.size && parents.every((p) => state.heads.has(p))
-    if (!this.whole) {
-      for (const p of parents) {
-        const n = state.nodes.get(p)
-        if (n && !this.queued.has(p)) {
-          this.queued.add(p)
-          this.frontier.push({ gen: n.gen, id: p })
-        }
+    for (const p of parents) {
+      const n = state.nodes.get(p)
+      if (n && !this.queued.has(p)) {
+        this.queued.add(p)
+        this.frontier.push({ gen: n.gen, id: p })
       }
     }
   }
@@ -514,6 +512,12 @@ export class CutView {
       this.vv = out
     }
     return this.vv
+  }
+
+  /** Is this op (held by the replica) the cut or one of its ancestors? */
+  includes(idHex: string): boolean {
+    const n = this.state.nodes.get(idHex)
+    return n !== undefined && this.contains(idHex, n.gen)
   }
 
   /**

@@ -138,6 +138,25 @@ export class GroupStore {
     })
   }
 
+  /** Does this node hold op `opId` of the group (applied or rejected)? */
+  knows(groupId: string, opId: string): boolean {
+    return this.groups.get(groupId)?.has(opId) ?? false
+  }
+
+  /**
+   * Every op of the group that is not an ancestor of `have` (a peer's heads), in causal order:
+   * what that peer lacks. Heads this node does not know are ignored.
+   */
+  missingFor(groupId: string, have: string[]): Buffer[] {
+    const g = this.state(groupId)
+    const known = have.filter((h) => g.has(h))
+    const cut = known.length ? g.cut(known) : undefined
+    return [...g.nodes.values()]
+      .filter((n) => !cut || !cut.includes(n.idHex))
+      .sort((a, b) => a.gen - b.gen || (a.idHex < b.idHex ? -1 : 1))
+      .map((n) => n.op.bytes)
+  }
+
   role(groupId: string, identity: Buffer): Role | undefined {
     const m = this.groups.get(groupId)?.current(`member/${hex(identity)}`) as MemberSlot | undefined
     return m && 'role' in m ? m.role : undefined

@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto'
+import { sign as edSign, verify as edVerify, type KeyPair } from '../crypto/ed25519.js'
+import type { VerifierPool } from '../crypto/verifier-pool.js'
+import type { GroupStore } from '../gov/group-store.js'
+import { invitationId, invitationSignatureValid } from '../gov/invitation.js'
+import type { SignedInvitation } from '../gov/ops.js'
+import { toBase58 } from '../primitives/encoding.js'
+import { MeroError } from '../primitives/errors.js'
+import { decodeFrame, encodeFrame, type SyncAuth, type SyncFrame } from './wire.js'
+
+/**
+ * Group catch-up over a sync stream (DESIGN §9, seed 001's convergence step).
+ *
+ *   requester                       server
+ *   Hello{groupId}            →
+ *                             ←     Challenge{nonce}
+ *   Auth{member | invitation} →     (a signature over the fresh nonce; or a valid invitation)
+ *                             ←     Denied{reason}  (then the stream ends)
+ *   HeadsRequest              →
+ *                             ←     Heads{heads, opCount}
+ *   DiffRequest{have}         →
+ *                             ←     Ops{…, more} … Ops{…, more: false}
+ *   Bye                       →
+ *
+ * The server serves a group's ops only to a member that signs the challenge, or to a joiner that
+ * presents a valid, unexpired, unrevoked invitation and signs the challenge with the key it will
+ * claim with.
+ */
+export interface FrameChannel {
+  send(frame: Uint8Array): Promise<void>
+  /** Rejects when the stream ends or the timeout passes. */
+  receive(timeoutMs: number): Promise<Uint8Array>
+  close(): void
+}
+
+export const AUTH_DOMAIN = Buffer.from('mero.sync.v1')
+export const PAGE_OPS = 500
+export const FRAME_TIMEOUT_MS = 10_000
+
+export function authMessage(nonce: Buffer, groupId: Buffer, identity: Buffer): Buffer {
+  return Buffer.concat([AUTH_DOMAIN, nonce, groupId, identity])
+}
+
+async function send(ch: FrameChannel, f: SyncFrame): Promise<void> {
+  await ch.send(encodeFrame(f))
+}
+
+async function receive(ch: FrameChannel, timeoutMs = FRAME_TIMEOUT_MS): Promise<SyncFrame> {
+  return decodeFrame(await ch.receive(timeoutMs))
+}
+
+/** Why a requester may not read the group, or undefined when it may. */
+export function checkAuth(groups: GroupStore, groupIdHex: string, nonce: Buffer, auth: SyncAuth, now = Date.now()): string | undefined {
+  const groupId = Buffer.from(groupIdHex, 'hex')
+  if (!edVerify(auth.identity, authMessage(nonce, groupId, auth.identity), auth.signature)) return 'the challenge signature does not verify'
+  if (auth.kind === 'member') return groups.isMember(groupIdHex, auth.identity) ? undefined : 'not a member of the group'
+  const inv = auth.invitation
+  if (!inv.groupId.equals(groupId)) return 'the invitation is for another group'
+  if (!invitationSignatureValid(inv)) return "the invitation's signature does not verify"
+  if (Number(inv.expiresAt) < now) return 'the invitation has expired'
+  const state = groups.invitationState(groupIdHex, invitationId(inv).toString('hex'))
+  if (state.revoked) return 'the invitation was revoked'
+  const inviter = groups.view(groupIdHex).members.find((m) => m.identity === toBase58(inv.inviter))
+  if (!inviter) return 'the inviter is no longer a member'
+  if (inviter.role !== 'admin' && !inviter.capabilityNames.includes('invite-members')) return 'the inviter may no longer invite'
+  return undefined
+}
+
+
+/** Serves one sync stream; returns when the requester says Bye, is denied, or goes silent. */
+export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts: { timeoutMs?: number } = {}): Promise<{ groupId?: string; served: number; denied?: string }> {
+  const timeout = opts.timeoutMs ?? FRAME_TIMEOUT_MS
+  let served = 0
+  try {
+    const hello = await receive(ch, timeout)
+    if (hello.type !== 'Hello') throw new MeroError('InvalidInput', `expected Hello, got ${hello.type}`)
+    const groupId = hello.groupId.toString('hex')
+    if (!groups.has(groupId)) {
+      await send(ch, { type: 'Denied', reason: 'this node does not hold the group' })
+      return { groupId, served, denied: 'unknown group' }
+    }
+    const nonce = randomBytes(32)
+    await send(ch, { type: 'Challenge', nonce })
+    const auth = await receive(ch, timeout)
+    if (auth.type !== 'Auth') throw new MeroError('InvalidInput', `expected Auth, got ${auth.type}`)
+    const denied = checkAuth(groups, groupId, nonce, auth.auth)
+    if (denied) {
+      await send(ch, { type: 'Denied', reason: denied })
+      return { groupId, served, denied }
+    }
+    for (;;) {
+      const req = await receive(ch, timeout)
+      if (req.type === 'Bye') return { groupId, served }
+      if (req.type === 'HeadsRequest') {
+        await send(ch, { type: 'Heads', heads: groups.heads(groupId).map((h) => Buffer.from(h, 'hex')), opCount: groups.view(groupId).opCount })
+      } else if (req.type === 'DiffRequest') {
+        const missing = groups.missingFor(groupId, req.have.map((h) => h.toString('hex')))
+        for (let i = 0; i < missing.length || i === 0; i += PAGE_OPS) {
+          const page = missing.slice(i, i + PAGE_OPS)
+          served += page.length
+          await send(ch, { type: 'Ops', ops: page, notFound: [], more: i + PAGE_OPS < missing.length })
+        }
+      } else if (req.type === 'OpsRequest') {
+        const found = groups.getOps(groupId, req.ids.map((h) => h.toString('hex')))
+        const have = new Set(found.map((b) => b.toString('hex')))
+        served += found.length
+        await send(ch, { type: 'Ops', ops: found, notFound: req.ids.filter((id) => !groups.knows(groupId, id.toString('hex')) && !have.has(id.toString('hex'))), more: false })
+      } else {
+        throw new MeroError('InvalidInput', `unexpected ${req.type}`)
+      }
+    }
+  } finally {
+    ch.close()
+  }
+}
+
+export type AuthProvider = (nonce: Buffer, groupId: Buffer) => SyncAuth
+
+/** Proves membership with `key`. */
+export function memberAuth(key: KeyPair): AuthProvider {
+  return (nonce, groupId) => ({ kind: 'member', identity: key.publicKey, signature: edSign(key.privateKey, authMessage(nonce, groupId, key.publicKey)) })
+}
+
+/** Presents an invitation, signing the challenge with the key that will claim it. */
+export function invitationAuth(key: KeyPair, invitation: SignedInvitation): AuthProvider {
+  return (nonce, groupId) => ({ kind: 'invitation', invitation, identity: key.publicKey, signature: edSign(key.privateKey, authMessage(nonce, groupId, key.publicKey)) })
+}
+
+export interface CatchUpResult {
+  groupId: string
+  fetched: number
+  applied: number
+  rejected: number
+  invalid: number
+  remoteHeads: string[]
+}
+
+/**
+ * Fetches what this node lacks of a group from one peer and applies it (signatures verified on
+ * the pool when given). Throws NotAuthorized when the peer denies access.
+ */
+export async function catchUpGroup(ch: FrameChannel, groups: GroupStore, groupIdHex: string, auth: AuthProvider, opts: { pool?: VerifierPool; timeoutMs?: number; maxOps?: number } = {}): Promise<CatchUpResult> {
+  const timeout = opts.timeoutMs ?? FRAME_TIMEOUT_MS
+  const maxOps = opts.maxOps ?? 1_000_000
+  const groupId = Buffer.from(groupIdHex, 'hex')
+  const result: CatchUpResult = { groupId: groupIdHex, fetched: 0, applied: 0, rejected: 0, invalid: 0, remoteHeads: [] }
+  try {
+    await send(ch, { type: 'Hello', groupId })
+    const challenge = await receive(ch, timeout)
+    if (challenge.type === 'Denied') throw new MeroError('NotAuthorized', `the peer refused: ${challenge.reason}`)
+    if (challenge.type !== 'Challenge') throw new MeroError('SyncFailed', `expected Challenge, got ${challenge.type}`)
+    await send(ch, { type: 'Auth', auth: auth(challenge.nonce, groupId) })
+    await send(ch, { type: 'HeadsRequest' })
+    const heads = await receive(ch, timeout)
+    if (heads.type === 'Denied') throw new MeroError('NotAuthorized', `the peer refused: ${heads.reason}`)
+    if (heads.type !== 'Heads') throw new MeroError('SyncFailed', `expected Heads, got ${heads.type}`)
+    result.remoteHeads = heads.heads.map((h) => h.toString('hex'))
+    const lacking = result.remoteHeads.some((h) => !groups.knows(groupIdHex, h))
+    if (lacking) {
+      const have = groups.has(groupIdHex) ? groups.heads(groupIdHex) : []
+      await send(ch, { type: 'DiffRequest', have: have.map((h) => Buffer.from(h, 'hex')) })
+      for (;;) {
+        const page = await receive(ch, timeout)
+        if (page.type !== 'Ops') throw new MeroError('SyncFailed', `expected Ops, got ${page.type}`)
+        result.fetched += page.ops.length
+        if (result.fetched > maxOps) throw new MeroError('LimitExceeded', `the peer sent more than ${maxOps} ops`)
+        const outcomes = opts.pool ? await groups.ingestVerified(page.ops, opts.pool) : groups.ingest(page.ops)
+        for (const o of outcomes) {
+          if (o.status === 'applied') result.applied++
+          else if (o.status === 'rejected') result.rejected++
+          else if (o.status === 'invalid') result.invalid++
+        }
+        if (!page.more) break
+      }
+    }
+    await send(ch, { type: 'Bye' })
+    return result
+  } finally {
+    ch.close()
+  }
+}

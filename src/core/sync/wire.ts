@@ -1,0 +1,153 @@
+import { MeroError } from '../primitives/errors.js'
+import { Reader, Writer } from '../gov/codec.js'
+import { readInvitation, writeInvitationBody, type SignedInvitation } from '../gov/ops.js'
+
+/**
+ * Wire formats (DESIGN §9), borsh-tagged unions:
+ * - gossip on `mero/group/<hex>` and `mero/ctx/<base58>`: TopicMessage;
+ * - frames on the `/mero/sync/1.0.0` stream: SyncFrame (length-prefixed by the transport).
+ * Every decoder refuses unknown tags, truncation, trailing bytes and oversized fields.
+ */
+export const SYNC_PROTOCOL = '/mero/sync/1.0.0'
+export const MAX_TOPIC_MESSAGE = 256 * 1024
+export const MAX_FRAME = 8 * 1024 * 1024
+export const MAX_IDS_PER_REQUEST = 1024
+export const groupTopic = (groupIdHex: string) => `mero/group/${groupIdHex}`
+
+export type TopicMessage =
+  | { type: 'GroupOp'; op: Buffer }
+  | { type: 'GroupHeartbeat'; groupId: Buffer; heads: Buffer[]; opCount: number }
+
+const TOPIC_TAGS = ['GroupOp', 'GroupHeartbeat'] as const
+
+export function encodeTopicMessage(m: TopicMessage): Buffer {
+  const w = new Writer().u8(TOPIC_TAGS.indexOf(m.type))
+  if (m.type === 'GroupOp') w.bytes(m.op)
+  else w.fixed(m.groupId, 32).vec(m.heads, (h) => w.fixed(h, 32)).u32(m.opCount)
+  return w.finish()
+}
+
+export function decodeTopicMessage(data: Uint8Array): TopicMessage {
+  if (data.length > MAX_TOPIC_MESSAGE) throw new MeroError('InvalidInput', `message of ${data.length} bytes exceeds ${MAX_TOPIC_MESSAGE}`)
+  const r = new Reader(Buffer.from(data.buffer, data.byteOffset, data.byteLength), 'message')
+  const tag = r.u8()
+  let m: TopicMessage
+  switch (TOPIC_TAGS[tag]) {
+    case 'GroupOp':
+      m = { type: 'GroupOp', op: Buffer.from(r.bytes(64 * 1024)) }
+      break
+    case 'GroupHeartbeat':
+      m = { type: 'GroupHeartbeat', groupId: Buffer.from(r.fixed(32)), heads: r.vec(() => Buffer.from(r.fixed(32)), 256, 'heads'), opCount: r.u32() }
+      break
+    default:
+      throw new MeroError('InvalidInput', `unknown message tag ${tag}`)
+  }
+  r.end()
+  return m
+}
+
+/** How a requester proves it may read a group's ops. */
+export type SyncAuth =
+  | { kind: 'member'; identity: Buffer; signature: Buffer }
+  | { kind: 'invitation'; invitation: SignedInvitation; identity: Buffer; signature: Buffer }
+
+export type SyncFrame =
+  | { type: 'Hello'; groupId: Buffer }
+  | { type: 'Challenge'; nonce: Buffer }
+  | { type: 'Auth'; auth: SyncAuth }
+  | { type: 'Denied'; reason: string }
+  | { type: 'HeadsRequest' }
+  | { type: 'Heads'; heads: Buffer[]; opCount: number }
+  | { type: 'OpsRequest'; ids: Buffer[] }
+  | { type: 'Ops'; ops: Buffer[]; notFound: Buffer[]; more: boolean }
+  | { type: 'Bye' }
+  /** "Send me every op that is not an ancestor of these heads", answered by pages of Ops. */
+  | { type: 'DiffRequest'; have: Buffer[] }
+
+const FRAME_TAGS = ['Hello', 'Challenge', 'Auth', 'Denied', 'HeadsRequest', 'Heads', 'OpsRequest', 'Ops', 'Bye', 'DiffRequest'] as const
+
+export function encodeFrame(f: SyncFrame): Buffer {
+  const w = new Writer().u8(FRAME_TAGS.indexOf(f.type))
+  switch (f.type) {
+    case 'Hello':
+      w.fixed(f.groupId, 32)
+      break
+    case 'Challenge':
+      w.fixed(f.nonce, 32)
+      break
+    case 'Auth':
+      if (f.auth.kind === 'member') w.u8(0).fixed(f.auth.identity, 32).fixed(f.auth.signature, 64)
+      else {
+        w.u8(1)
+        writeInvitationBody(w, f.auth.invitation)
+        w.fixed(f.auth.invitation.signature, 64).fixed(f.auth.identity, 32).fixed(f.auth.signature, 64)
+      }
+      break
+    case 'Denied':
+      w.string(f.reason)
+      break
+    case 'HeadsRequest':
+    case 'Bye':
+      break
+    case 'Heads':
+      w.vec(f.heads, (h) => w.fixed(h, 32)).u32(f.opCount)
+      break
+    case 'OpsRequest':
+      w.vec(f.ids, (h) => w.fixed(h, 32))
+      break
+    case 'Ops':
+      w.vec(f.ops, (o) => w.bytes(o)).vec(f.notFound, (h) => w.fixed(h, 32)).u8(f.more ? 1 : 0)
+      break
+    case 'DiffRequest':
+      w.vec(f.have, (h) => w.fixed(h, 32))
+      break
+  }
+  return w.finish()
+}
+
+export function decodeFrame(data: Uint8Array): SyncFrame {
+  if (data.length > MAX_FRAME) throw new MeroError('InvalidInput', `frame of ${data.length} bytes exceeds ${MAX_FRAME}`)
+  const r = new Reader(Buffer.from(data.buffer, data.byteOffset, data.byteLength), 'frame')
+  const tag = r.u8()
+  let f: SyncFrame
+  switch (FRAME_TAGS[tag]) {
+    case 'Hello':
+      f = { type: 'Hello', groupId: Buffer.from(r.fixed(32)) }
+      break
+    case 'Challenge':
+      f = { type: 'Challenge', nonce: Buffer.from(r.fixed(32)) }
+      break
+    case 'Auth': {
+      const kind = r.u8()
+      if (kind === 0) f = { type: 'Auth', auth: { kind: 'member', identity: Buffer.from(r.fixed(32)), signature: Buffer.from(r.fixed(64)) } }
+      else if (kind === 1) f = { type: 'Auth', auth: { kind: 'invitation', invitation: readInvitation(r), identity: Buffer.from(r.fixed(32)), signature: Buffer.from(r.fixed(64)) } }
+      else throw new MeroError('InvalidInput', `unknown auth kind ${kind}`)
+      break
+    }
+    case 'Denied':
+      f = { type: 'Denied', reason: r.string(1024) }
+      break
+    case 'HeadsRequest':
+      f = { type: 'HeadsRequest' }
+      break
+    case 'Bye':
+      f = { type: 'Bye' }
+      break
+    case 'Heads':
+      f = { type: 'Heads', heads: r.vec(() => Buffer.from(r.fixed(32)), 4096, 'heads'), opCount: r.u32() }
+      break
+    case 'OpsRequest':
+      f = { type: 'OpsRequest', ids: r.vec(() => Buffer.from(r.fixed(32)), MAX_IDS_PER_REQUEST, 'ids') }
+      break
+    case 'Ops':
+      f = { type: 'Ops', ops: r.vec(() => Buffer.from(r.bytes(64 * 1024)), MAX_IDS_PER_REQUEST, 'ops'), notFound: r.vec(() => Buffer.from(r.fixed(32)), MAX_IDS_PER_REQUEST, 'ids'), more: r.bool() }
+      break
+    case 'DiffRequest':
+      f = { type: 'DiffRequest', have: r.vec(() => Buffer.from(r.fixed(32)), 4096, 'heads') }
+      break
+    default:
+      throw new MeroError('InvalidInput', `unknown frame tag ${tag}`)
+  }
+  r.end()
+  return f
+}

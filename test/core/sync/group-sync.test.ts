@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
+import { VerifierPool } from '../../../src/core/crypto/verifier-pool.js'
+import { GroupStore } from '../../../src/core/gov/group-store.js'
+import { createInvitation, invitationId } from '../../../src/core/gov/invitation.js'
+import { catchUpGroup, invitationAuth, memberAuth, serveGroupSync } from '../../../src/core/sync/group-sync.js'
+import { decodeFrame, decodeTopicMessage, encodeTopicMessage } from '../../../src/core/sync/wire.js'
+import { framePair } from '../../helpers/frame-pair.js'
+
+const owner = generateKeyPair()
+const member = generateKeyPair()
+const joiner = generateKeyPair()
+const stranger = generateKeyPair()
+
+function history(n: number) {
+  const a = new GroupStore()
+  const { groupId } = a.createGroup(owner)
+  a.issue(groupId, owner, { kind: 'MemberAdded', member: member.publicKey, role: 'member' })
+  for (let i = 0; i < n; i++) a.issue(groupId, owner, { kind: 'GroupAliasSet', alias: `g${i}` })
+  return { a, groupId }
+}
+
+function sync(server: GroupStore, client: GroupStore, groupId: string, auth = memberAuth(member), pool?: VerifierPool) {
+  const [c, s] = framePair()
+  const served = serveGroupSync(s, server, { timeoutMs: 2_000 })
+  const fetched = catchUpGroup(c, client, groupId, auth, { pool, timeoutMs: 2_000 })
+  return Promise.all([fetched, served])
+}
+
+describe('group catch-up protocol', () => {
+  const pool = new VerifierPool(2)
+  afterAll(() => pool.close())
+
+  it('a member that missed 1,200 ops catches up to the same state in pages', async () => {
+    const { a, groupId } = history(1200)
+    const b = new GroupStore()
+    b.ingest(a.getOps(groupId, a.ops(groupId).slice(0, 10).map((o) => o.opId)))
+    const [res, served] = await sync(a, b, groupId, memberAuth(member), pool)
+    expect(res).toMatchObject({ applied: 1192, rejected: 0, invalid: 0 })
+    expect(served.served).toBe(1192)
+    expect(b.view(groupId).stateHash).toBe(a.view(groupId).stateHash)
+    // nothing to do the second time
+    expect((await sync(a, b, groupId))[0].fetched).toBe(0)
+  })
+
+  it('both sides converge when each holds ops the other lacks', async () => {
+    const { a, groupId } = history(5)
+    const b = new GroupStore()
+    await sync(a, b, groupId)
+    a.issue(groupId, owner, { kind: 'GroupAliasSet', alias: 'from-a' })
+    b.issue(groupId, member, { kind: 'MemberAliasSet', member: member.publicKey, alias: 'from-b' })
+    await sync(a, b, groupId)
+    await sync(b, a, groupId, memberAuth(owner))
+    expect(a.view(groupId).stateHash).toBe(b.view(groupId).stateHash)
+    expect(a.view(groupId).heads).toHaveLength(2)
+  })
+
+  it('a joiner with a valid invitation gets the history; its claim then applies everywhere', async () => {
+    const { a, groupId } = history(20)
+    const inv = createInvitation(owner, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
+    const c = new GroupStore()
+    await sync(a, c, groupId, invitationAuth(joiner, inv))
+    expect(c.view(groupId).stateHash).toBe(a.view(groupId).stateHash)
+    const claim = c.issue(groupId, joiner, { kind: 'InvitationClaimed', invitation: inv, joinedAt: BigInt(Date.now()) })
+    expect(a.ingest([claim.bytes])[0]!.status).toBe('applied')
+    expect(a.isMember(groupId, joiner.publicKey)).toBe(true)
+  })
+
+  it('refuses strangers, expired and revoked invitations, and a forged challenge signature', async () => {
+    const { a, groupId } = history(3)
+    const gid = Buffer.from(groupId, 'hex')
+    await expect(sync(a, new GroupStore(), groupId, memberAuth(stranger))).rejects.toThrow(/refused: not a member/)
+    const expired = createInvitation(owner, gid, 'member', Date.now() - 1)
+    await expect(sync(a, new GroupStore(), groupId, invitationAuth(joiner, expired))).rejects.toThrow(/expired/)
+    const revoked = createInvitation(owner, gid, 'member', Date.now() + 60_000)
+    a.issue(groupId, owner, { kind: 'InvitationRevoked', invitationId: invitationId(revoked) })
+    await expect(sync(a, new GroupStore(), groupId, invitationAuth(joiner, revoked))).rejects.toThrow(/revoked/)
+    const forged = (nonce: Buffer, g: Buffer) => ({ ...memberAuth(member)(nonce, g), signature: Buffer.alloc(64, 1) })
+    await expect(sync(a, new GroupStore(), groupId, forged)).rejects.toThrow(/challenge signature does not verify/)
+    const other = new GroupStore()
+    await expect(sync(other, new GroupStore(), groupId)).rejects.toThrow(/does not hold the group/)
+  })
+
+  it('wire decoders refuse garbage, unknown tags and trailing bytes', () => {
+    expect(() => decodeFrame(Buffer.from([99]))).toThrow(/unknown frame tag 99/)
+    expect(() => decodeFrame(Buffer.from([0, 1, 2]))).toThrow(/truncated/)
+    const msg = encodeTopicMessage({ type: 'GroupHeartbeat', groupId: Buffer.alloc(32), heads: [Buffer.alloc(32, 1)], opCount: 3 })
+    expect(decodeTopicMessage(msg)).toMatchObject({ type: 'GroupHeartbeat', opCount: 3 })
+    expect(() => decodeTopicMessage(Buffer.concat([msg, Buffer.from([0])]))).toThrow(/trailing/)
+    expect(() => decodeTopicMessage(Buffer.alloc(300 * 1024))).toThrow(/exceeds/)
+  })
+})
