@@ -68,7 +68,7 @@ export function checkAuth(groups: GroupStore, groupIdHex: string, nonce: Buffer,
 
 
 /** Serves one sync stream; returns when the requester says Bye, is denied, or goes silent. */
-export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts: { timeoutMs?: number } = {}): Promise<{ groupId?: string; served: number; denied?: string }> {
+export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts: { timeoutMs?: number; onAnnounce?: (groupId: string, heads: string[]) => void } = {}): Promise<{ groupId?: string; served: number; denied?: string }> {
   const timeout = opts.timeoutMs ?? FRAME_TIMEOUT_MS
   let served = 0
   try {
@@ -100,6 +100,8 @@ export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts:
           served += page.length
           await send(ch, { type: 'Ops', ops: page, notFound: [], more: i + PAGE_OPS < missing.length })
         }
+      } else if (req.type === 'Announce') {
+        opts.onAnnounce?.(groupId, req.heads.map((h) => h.toString('hex')))
       } else if (req.type === 'OpsRequest') {
         const found = groups.getOps(groupId, req.ids.map((h) => h.toString('hex')))
         const have = new Set(found.map((b) => b.toString('hex')))
@@ -124,6 +126,21 @@ export function memberAuth(key: KeyPair): AuthProvider {
 /** Presents an invitation, signing the challenge with the key that will claim it. */
 export function invitationAuth(key: KeyPair, invitation: SignedInvitation): AuthProvider {
   return (nonce, groupId) => ({ kind: 'invitation', invitation, identity: key.publicKey, signature: edSign(key.privateKey, authMessage(nonce, groupId, key.publicKey)) })
+}
+
+/** Tells a peer which heads this node holds, so that it pulls what it lacks (see Announce). */
+export async function announceHeads(ch: FrameChannel, groups: GroupStore, groupIdHex: string, auth: AuthProvider, timeoutMs = FRAME_TIMEOUT_MS): Promise<void> {
+  const groupId = Buffer.from(groupIdHex, 'hex')
+  try {
+    await send(ch, { type: 'Hello', groupId })
+    const challenge = await receive(ch, timeoutMs)
+    if (challenge.type !== 'Challenge') throw new MeroError('NotAuthorized', challenge.type === 'Denied' ? `the peer refused: ${challenge.reason}` : `expected Challenge, got ${challenge.type}`)
+    await send(ch, { type: 'Auth', auth: auth(challenge.nonce, groupId) })
+    await send(ch, { type: 'Announce', heads: groups.heads(groupIdHex).map((h) => Buffer.from(h, 'hex')) })
+    await send(ch, { type: 'Bye' })
+  } finally {
+    ch.close()
+  }
 }
 
 export interface CatchUpResult {

@@ -63,8 +63,10 @@ export type SyncFrame =
   | { type: 'Bye' }
   /** "Send me every op that is not an ancestor of these heads", answered by pages of Ops. */
   | { type: 'DiffRequest'; have: Buffer[] }
+  /** "I hold these heads: pull from me" (a joiner tells its inviter before gossip reaches it). */
+  | { type: 'Announce'; heads: Buffer[] }
 
-const FRAME_TAGS = ['Hello', 'Challenge', 'Auth', 'Denied', 'HeadsRequest', 'Heads', 'OpsRequest', 'Ops', 'Bye', 'DiffRequest'] as const
+const FRAME_TAGS = ['Hello', 'Challenge', 'Auth', 'Denied', 'HeadsRequest', 'Heads', 'OpsRequest', 'Ops', 'Bye', 'DiffRequest', 'Announce'] as const
 
 export function encodeFrame(f: SyncFrame): Buffer {
   const w = new Writer().u8(FRAME_TAGS.indexOf(f.type))
@@ -100,6 +102,9 @@ export function encodeFrame(f: SyncFrame): Buffer {
       break
     case 'DiffRequest':
       w.vec(f.have, (h) => w.fixed(h, 32))
+      break
+    case 'Announce':
+      w.vec(f.heads, (h) => w.fixed(h, 32))
       break
   }
   return w.finish()
@@ -144,6 +149,9 @@ export function decodeFrame(data: Uint8Array): SyncFrame {
       break
     case 'DiffRequest':
       f = { type: 'DiffRequest', have: r.vec(() => Buffer.from(r.fixed(32)), 4096, 'heads') }
+      break
+    case 'Announce':
+      f = { type: 'Announce', heads: r.vec(() => Buffer.from(r.fixed(32)), 4096, 'heads') }
       break
     default:
       throw new MeroError('InvalidInput', `unknown frame tag ${tag}`)

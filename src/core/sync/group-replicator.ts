@@ -1,0 +1,229 @@
+import type { KeyPair } from '../crypto/ed25519.js'
+import type { VerifierPool } from '../crypto/verifier-pool.js'
+import type { GroupStore } from '../gov/group-store.js'
+import { decodeToken } from '../gov/invitation.js'
+import { decodeSignedOp, groupOf, type GroupOp, type SignedOp } from '../gov/ops.js'
+import type { EventBus } from '../node/event-bus.js'
+import { toBase58 as toB58 } from '../primitives/encoding.js'
+import { MeroError } from '../primitives/errors.js'
+import { announceHeads, catchUpGroup, invitationAuth, memberAuth, serveGroupSync, type CatchUpResult } from './group-sync.js'
+import type { PeerNetwork, TopicMessageEvent } from './transport.js'
+import { decodeTopicMessage, encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from './wire.js'
+
+/**
+ * Seed 001's governance data flow across nodes: sign and apply locally, gossip on the group
+ * topic, verify and ingest remotely, catch up through heartbeats and the sync stream.
+ *
+ * - Every locally authored op is published on `mero/group/<hex>`.
+ * - A received op is size-checked, decoded, verified, matched to its topic and ingested; when its
+ *   parents are missing, a catch-up from the sender is scheduled.
+ * - Heartbeats carry each group's heads; an unknown head schedules a catch-up.
+ * - Catch-ups are debounced per group, bounded in number, retried with backoff.
+ * - A node leaves a group's topic when its identity is no longer a member.
+ */
+export interface ReplicatorOptions {
+  heartbeatMs: number
+  maxConcurrentSyncs?: number
+  syncTimeoutMs?: number
+  pool?: VerifierPool
+}
+
+export type DropReason = 'malformed' | 'oversized' | 'bad_signature' | 'wrong_topic' | 'invalid_op' | 'unknown_group'
+
+export class GroupReplicator {
+  private heartbeat?: NodeJS.Timeout
+  private readonly subscribed = new Set<string>()
+  private readonly scheduled = new Map<string, NodeJS.Timeout>()
+  private readonly running = new Set<string>()
+  private readonly failures = new Map<string, number>()
+  private active = 0
+  private offMessages?: () => void
+  private offEvents?: () => void
+  private stopped = false
+  readonly dropped: Record<DropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, wrong_topic: 0, invalid_op: 0, unknown_group: 0 }
+  received = 0
+
+  constructor(
+    private readonly groups: GroupStore,
+    private readonly identity: KeyPair,
+    private readonly network: PeerNetwork,
+    private readonly events: EventBus,
+    private readonly opts: ReplicatorOptions,
+  ) {}
+
+  start(): void {
+    this.offMessages = this.network.onMessage((m) => this.onMessage(m))
+    this.network.handle(SYNC_PROTOCOL, (channel, peerId) => {
+      const onAnnounce = (groupId: string, heads: string[]) => {
+        if (heads.some((h) => !this.groups.knows(groupId, h))) this.schedule(groupId, peerId, 'announced', 0)
+      }
+      void serveGroupSync(channel, this.groups, { timeoutMs: this.opts.syncTimeoutMs, onAnnounce }).catch(() => undefined)
+    })
+    for (const g of this.groups.groupIds()) this.follow(g)
+    this.offEvents = this.events.on((e) => {
+      if (e.type === 'group.member.removed' && e.identity === this.myId()) this.unfollow(e.groupId)
+      if (e.type === 'group.deleted') this.unfollow(e.groupId)
+    })
+    this.heartbeat = setInterval(() => void this.beat(), this.opts.heartbeatMs)
+    this.heartbeat.unref()
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.heartbeat) clearInterval(this.heartbeat)
+    for (const t of this.scheduled.values()) clearTimeout(t)
+    this.scheduled.clear()
+    this.offMessages?.()
+    this.offEvents?.()
+  }
+
+  private myId(): string {
+    return toB58(this.identity.publicKey)
+  }
+
+  /** Subscribes to a group's topic while this node's identity is a member of it. */
+  follow(groupId: string): void {
+    if (this.subscribed.has(groupId) || !this.groups.isMember(groupId, this.identity.publicKey) || this.groups.view(groupId).deleted) return
+    this.subscribed.add(groupId)
+    this.network.subscribe(groupTopic(groupId))
+  }
+
+  private unfollow(groupId: string): void {
+    if (!this.subscribed.delete(groupId)) return
+    this.network.unsubscribe(groupTopic(groupId))
+  }
+
+  /** Signs, applies and publishes an op of this node (sign_apply_and_publish). */
+  async issue(groupId: string, op: GroupOp): Promise<SignedOp> {
+    const signed = this.groups.issue(groupId, this.identity, op)
+    await this.publish(groupId, signed)
+    return signed
+  }
+
+  async publish(groupId: string, op: SignedOp): Promise<void> {
+    this.follow(groupId)
+    await this.network.publish(groupTopic(groupId), encodeTopicMessage({ type: 'GroupOp', op: op.bytes })).catch(() => undefined)
+  }
+
+  private onMessage(m: TopicMessageEvent): void {
+    if (!m.topic.startsWith('mero/group/')) return
+    this.received++
+    const topicGroup = m.topic.slice('mero/group/'.length)
+    let msg
+    try {
+      msg = decodeTopicMessage(m.data)
+    } catch (e) {
+      this.dropped[/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed']++
+      return
+    }
+    if (msg.type === 'GroupHeartbeat') {
+      const groupId = msg.groupId.toString('hex')
+      if (groupId !== topicGroup) return void this.dropped.wrong_topic++
+      if (!this.groups.has(groupId)) return void this.dropped.unknown_group++
+      if (msg.heads.some((h) => !this.groups.knows(groupId, h.toString('hex')))) this.schedule(groupId, m.from, 'heartbeat')
+      return
+    }
+    let op: SignedOp
+    try {
+      op = decodeSignedOp(msg.op)
+    } catch (e) {
+      this.dropped[(e as MeroError).kind === 'InvalidSignature' ? 'bad_signature' : 'invalid_op']++
+      return
+    }
+    const groupId = groupOf(op).toString('hex')
+    if (groupId !== topicGroup) return void this.dropped.wrong_topic++
+    if (!this.groups.has(groupId)) return void this.dropped.unknown_group++
+    const [r] = this.groups.ingest([op.bytes])
+    if (r!.status === 'pending') this.schedule(groupId, m.from, 'missing parents')
+    // a node learns it was added to a group it already holds: follow it
+    if (r!.status === 'applied') this.follow(groupId)
+  }
+
+  private async beat(): Promise<void> {
+    for (const groupId of this.subscribed) {
+      const heads = this.groups.heads(groupId).map((h) => Buffer.from(h, 'hex'))
+      const msg = encodeTopicMessage({ type: 'GroupHeartbeat', groupId: Buffer.from(groupId, 'hex'), heads, opCount: this.groups.view(groupId).opCount })
+      await this.network.publish(groupTopic(groupId), msg).catch(() => undefined)
+    }
+  }
+
+  /** Debounced, bounded catch-up of a group from a peer. */
+  schedule(groupId: string, peerId: string, reason: string, delayMs = 20): void {
+    if (this.stopped || this.scheduled.has(groupId) || this.running.has(groupId)) return
+    const timer = setTimeout(() => {
+      this.scheduled.delete(groupId)
+      void this.catchUp(groupId, peerId, reason).catch(() => undefined)
+    }, delayMs)
+    timer.unref()
+    this.scheduled.set(groupId, timer)
+  }
+
+  /** Catches a group up from one peer now. */
+  async catchUp(groupId: string, peerId: string, reason: string): Promise<CatchUpResult> {
+    if (this.active >= (this.opts.maxConcurrentSyncs ?? 8)) {
+      this.schedule(groupId, peerId, reason, 200)
+      throw new MeroError('Unavailable', 'too many sync sessions; retrying')
+    }
+    this.active++
+    this.running.add(groupId)
+    const started = Date.now()
+    this.events.emit({ type: 'sync.started', groupId, peerId, reason })
+    try {
+      const channel = await this.network.open(peerId, SYNC_PROTOCOL)
+      const r = await catchUpGroup(channel, this.groups, groupId, memberAuth(this.identity), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
+      this.failures.delete(groupId)
+      this.events.emit({ type: 'sync.finished', groupId, peerId, ok: true, fetched: r.fetched, durationMs: Date.now() - started })
+      this.follow(groupId)
+      return r
+    } catch (e) {
+      const n = (this.failures.get(groupId) ?? 0) + 1
+      this.failures.set(groupId, n)
+      this.events.emit({ type: 'sync.finished', groupId, peerId, ok: false, fetched: 0, durationMs: Date.now() - started, error: (e as Error).message })
+      if (n < 6 && !this.stopped) this.schedule(groupId, peerId, `retry ${n}`, Math.min(200 * 2 ** n, 10_000))
+      throw e
+    } finally {
+      this.active--
+      this.running.delete(groupId)
+    }
+  }
+
+  /** Syncs a group now from every connected peer subscribed to it (SyncGroup). */
+  async syncNow(groupId: string): Promise<{ peers: number; fetched: number; errors: string[] }> {
+    const peers = this.network.topicPeers(groupTopic(groupId))
+    const candidates = peers.length ? peers : this.network.connectedPeers()
+    let fetched = 0
+    const errors: string[] = []
+    for (const p of candidates) {
+      try {
+        fetched += (await this.catchUp(groupId, p, 'requested')).fetched
+      } catch (e) {
+        errors.push(`${p}: ${(e as Error).message}`)
+      }
+    }
+    return { peers: candidates.length, fetched, errors }
+  }
+
+  /**
+   * JoinGroup: dial the inviter from the token, fetch and verify the group's history presenting
+   * the invitation, then author and publish the claim.
+   */
+  async join(token: string): Promise<{ groupId: string; opId: string; fetched: number }> {
+    const { invitation, hints } = decodeToken(token)
+    if (Number(invitation.expiresAt) < Date.now()) throw new MeroError('InvitationExpired', `the invitation expired at ${new Date(Number(invitation.expiresAt)).toISOString()}`)
+    const groupId = invitation.groupId.toString('hex')
+    if (this.groups.isMember(groupId, this.identity.publicKey)) throw new MeroError('Conflict', `this node's identity is already a member of ${groupId}`)
+    if (!hints.peerId) throw new MeroError('InvitationInvalid', "the token does not name the inviter's peer; ask for a new one")
+    const channel = await this.network.open(hints.peerId, SYNC_PROTOCOL, hints.addresses).catch((e) => {
+      throw new MeroError('PeerUnreachable', `cannot reach the inviter ${hints.peerId} at ${hints.addresses.join(', ') || '(no address)'}: ${(e as Error).message}`)
+    })
+    const r = await catchUpGroup(channel, this.groups, groupId, invitationAuth(this.identity, invitation), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
+    if (!this.groups.has(groupId)) throw new MeroError('SyncFailed', 'the inviter sent no history of the group')
+    const claim = this.groups.issue(groupId, this.identity, { kind: 'InvitationClaimed', invitation, joinedAt: BigInt(Date.now()) })
+    this.follow(groupId)
+    await this.publish(groupId, claim)
+    // gossip meshes take a moment to form: tell the inviter directly, so it pulls the claim now
+    const back = await this.network.open(hints.peerId, SYNC_PROTOCOL, hints.addresses)
+    await announceHeads(back, this.groups, groupId, invitationAuth(this.identity, invitation), this.opts.syncTimeoutMs).catch(() => undefined)
+    return { groupId, opId: claim.id.toString('hex'), fetched: r.fetched }
+  }
+}

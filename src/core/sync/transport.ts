@@ -1,0 +1,28 @@
+import type { FrameChannel } from './group-sync.js'
+
+/**
+ * What replication needs from the p2p layer (core/network implements it over libp2p; tests may
+ * use an in-memory hub). Messages are opaque bytes; topics are strings.
+ */
+export interface TopicMessageEvent {
+  topic: string
+  /** The peer that relayed or published the message. */
+  from: string
+  data: Uint8Array
+}
+
+export interface PeerNetwork {
+  readonly peerId: string
+  publish(topic: string, data: Uint8Array): Promise<void>
+  subscribe(topic: string): void
+  unsubscribe(topic: string): void
+  onMessage(handler: (m: TopicMessageEvent) => void): () => void
+  /** Serves a stream protocol: one FrameChannel per inbound stream. */
+  handle(protocol: string, handler: (channel: FrameChannel, peerId: string) => void): void
+  /** Opens a stream to a peer (dialling its addresses first when given). */
+  open(peerId: string, protocol: string, addresses?: string[]): Promise<FrameChannel>
+  /** Peers currently connected. */
+  connectedPeers(): string[]
+  /** Peers subscribed to a topic, as far as this node knows. */
+  topicPeers(topic: string): string[]
+}

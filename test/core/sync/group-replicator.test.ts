@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { generateKeyPair, type KeyPair } from '../../../src/core/crypto/ed25519.js'
+import { GroupStore } from '../../../src/core/gov/group-store.js'
+import { createInvitation, encodeToken } from '../../../src/core/gov/invitation.js'
+import { signOp } from '../../../src/core/gov/ops.js'
+import { EventBus } from '../../../src/core/node/event-bus.js'
+import { toBase58 } from '../../../src/core/primitives/encoding.js'
+import { GroupReplicator } from '../../../src/core/sync/group-replicator.js'
+import { encodeTopicMessage, groupTopic } from '../../../src/core/sync/wire.js'
+import { MemoryHub, type MemoryPeer } from '../../helpers/memory-network.js'
+import { waitFor } from '../../helpers/harness.js'
+
+interface Replica {
+  key: KeyPair
+  groups: GroupStore
+  net: MemoryPeer
+  rep: GroupReplicator
+}
+
+describe('group replication between in-process replicas', () => {
+  const started: GroupReplicator[] = []
+  afterEach(() => {
+    for (const r of started.splice(0)) r.stop()
+  })
+
+  function replica(hub: MemoryHub, name: string): Replica {
+    const key = generateKeyPair()
+    const events = new EventBus()
+    const groups = new GroupStore(undefined, events)
+    const net = hub.peer(name)
+    const rep = new GroupReplicator(groups, key, net, events, { heartbeatMs: 100, syncTimeoutMs: 2_000 })
+    rep.start()
+    started.push(rep)
+    return { key, groups, net, rep }
+  }
+
+  async function trio() {
+    const hub = new MemoryHub()
+    const [a, b, c] = [replica(hub, 'A'), replica(hub, 'B'), replica(hub, 'C')]
+    const { groupId } = a.groups.createGroup(a.key)
+    a.rep.follow(groupId)
+    for (const x of [b, c]) {
+      const inv = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'admin', Date.now() + 60_000)
+      await x.rep.join(encodeToken(inv, { peerId: 'A', addresses: [] }))
+    }
+    const same = () => new Set([a, b, c].map((x) => (x.groups.has(groupId) ? x.groups.view(groupId).stateHash : x.net.peerId))).size === 1
+    await waitFor(same, 3_000)
+    return { hub, a, b, c, groupId, same }
+  }
+
+  it('two nodes join by invitation; all three converge on the same members', async () => {
+    const { a, b, c, groupId } = await trio()
+    const members = a.groups.view(groupId).members.map((m) => m.identity).sort()
+    expect(members).toEqual([a, b, c].map((x) => toBase58(x.key.publicKey)).sort())
+    expect(b.groups.view(groupId).members.map((m) => m.identity).sort()).toEqual(members)
+  })
+
+  it('concurrent conflicting admin ops converge on every node', async () => {
+    const { a, b, c, groupId, same } = await trio()
+    const d = generateKeyPair().publicKey
+    await Promise.all([
+      a.rep.issue(groupId, { kind: 'MemberAdded', member: d, role: 'member' }),
+      b.rep.issue(groupId, { kind: 'MemberRemoved', member: c.key.publicKey }),
+      c.rep.issue(groupId, { kind: 'RoleSet', member: b.key.publicKey, role: 'member' }),
+    ])
+    await waitFor(same, 3_000)
+    expect(a.groups.view(groupId).heads.length).toBeGreaterThanOrEqual(1)
+  })
+
+  it('a node offline while 300 ops are authored catches up on its return', async () => {
+    const { a, b, c, groupId, same } = await trio()
+    c.net.online = false
+    for (let i = 0; i < 150; i++) {
+      await a.rep.issue(groupId, { kind: 'GroupAliasSet', alias: `a${i}` })
+      await b.rep.issue(groupId, { kind: 'MemberAliasSet', member: b.key.publicKey, alias: `b${i}` })
+    }
+    await waitFor(() => a.groups.view(groupId).stateHash === b.groups.view(groupId).stateHash, 3_000)
+    c.net.online = true
+    await waitFor(same, 3_000) // heartbeats reveal the gap
+    expect(c.groups.view(groupId).opCount).toBe(a.groups.view(groupId).opCount)
+  })
+
+  it('a removed member cannot get further ops accepted, and a stranger is refused the ops', async () => {
+    const { a, b, c, groupId } = await trio()
+    await a.rep.issue(groupId, { kind: 'MemberRemoved', member: c.key.publicKey })
+    await waitFor(() => !c.groups.isMember(groupId, c.key.publicKey), 3_000)
+    // c authors on its own state anyway (skipping the local check) and publishes
+    const heads = c.groups.heads(groupId).map((h) => Buffer.from(h, 'hex'))
+    const late = signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads, seq: 99n, op: { kind: 'GroupAliasSet', alias: 'mine' } }, c.key)
+    for (const x of [a, b]) x.net.deliver({ topic: groupTopic(groupId), from: 'C', data: encodeTopicMessage({ type: 'GroupOp', op: late.bytes }) })
+    await waitFor(() => a.groups.ops(groupId).some((o) => o.opId === late.id.toString('hex')), 2_000)
+    for (const x of [a, b]) expect(x.groups.ops(groupId).find((o) => o.opId === late.id.toString('hex'))).toMatchObject({ status: 'rejected', reason: 'signer is not a member of the group' })
+    expect(a.groups.view(groupId).alias).toBeNull()
+
+    const hub = (a.net as unknown as { hub: MemoryHub }).hub
+    const stranger = replica(hub, 'S')
+    await expect(stranger.rep.catchUp(groupId, 'A', 'test')).rejects.toThrow(/refused: not a member of the group/)
+    expect(stranger.groups.has(groupId)).toBe(false)
+    expect(b.groups.isMember(groupId, b.key.publicKey)).toBe(true)
+  })
+
+  it('drops and counts garbage, oversized, forged and wrong-topic messages', async () => {
+    const { a, groupId } = await trio()
+    const topic = groupTopic(groupId)
+    const good = a.groups.getOps(groupId, [a.groups.heads(groupId)[0]!])[0]!
+    const forged = Buffer.from(good)
+    forged[forged.length - 1]! ^= 1
+    const before = a.groups.view(groupId).stateHash
+    a.net.deliver({ topic, from: 'X', data: Buffer.from('garbage') })
+    a.net.deliver({ topic, from: 'X', data: Buffer.alloc(300 * 1024) })
+    a.net.deliver({ topic, from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: forged }) })
+    a.net.deliver({ topic: groupTopic('ab'.repeat(32)), from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: good }) })
+    expect(a.rep.dropped).toMatchObject({ malformed: 1, oversized: 1, bad_signature: 1, wrong_topic: 1 })
+    expect(a.groups.view(groupId).stateHash).toBe(before)
+  })
+})
