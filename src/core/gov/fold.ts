@@ -19,8 +19,16 @@ import { ALL_CAPABILITIES, Capability, type GroupOp, type Role, type SignedOp, t
  * | op                     | who may issue it                                                       |
  * |------------------------|------------------------------------------------------------------------|
  * | GroupCreated           | anyone (genesis; s becomes owner and admin)                            |
- * | MemberAdded{m, role}   | admin; or manage-members when role ≠ admin and m is not an admin; never the owner as m |
+ * | MemberAdded{m, role}   | admin; or manage-members when role ≠ admin, m is not an admin and m was not removed; never the owner as m |
  * | MemberRemoved{m}       | admin; or manage-members when m is not an admin; m a member; never the owner |
+ *
+ * Two derived rules keep concurrent histories inside the invariants:
+ * - The owner is always an admin member, whatever its member slot says: a transfer to b merged
+ *   with a concurrent demotion or removal of b (valid at its own cut, where b was not the owner)
+ *   must not leave an owner who cannot act and whom nobody may re-add.
+ * - Re-entry block: MemberRemoved sets `blocked/m`, only an admin's MemberAdded clears it, and
+ *   no invitation claim (nor a manage-members add) admits a blocked identity. It is a slot of its
+ *   own so that a concurrent MemberLeft winning the member slot does not erase the removal.
  * | MemberLeft             | any member but the owner                                               |
  * | RoleSet{m}             | admin; m a member other than the owner                                 |
  * | CapabilitiesSet{m}     | admin; m a member                                                      |
@@ -102,13 +110,18 @@ export class GroupState {
 
   /** Current value of a slot (the fold of every op this node holds). */
   current(slot: string): Value | undefined {
-    return this.slots.get(slot)?.[0]?.value
+    return this.ownerIsAdmin(slot, this.slots.get(slot)?.[0]?.value)
+  }
+
+  /** The owner's member slot always reads as admin (see the derived rules above). */
+  private ownerIsAdmin(slot: string, value: Value | undefined): Value | undefined {
+    return slot.startsWith('member/') && slot.slice('member/'.length) === this.slots.get('owner')?.[0]?.value ? { role: 'admin' } : value
   }
 
   /** Every slot with its current value, in key order. */
   entries(prefix = ''): [string, Value][] {
     const out: [string, Value][] = []
-    for (const [k, writes] of this.slots) if (k.startsWith(prefix) && writes.length) out.push([k, writes[0]!.value])
+    for (const [k, writes] of this.slots) if (k.startsWith(prefix) && writes.length) out.push([k, this.ownerIsAdmin(k, writes[0]!.value)!])
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
   }
 
@@ -264,11 +277,14 @@ export class GroupState {
           if (!may(Capability.ManageMembers)) reject('MemberAdded requires an admin or the manage-members capability')
           if (op.role === 'admin') reject('only admins may add admins')
           if (cut.role(m) === 'admin') reject('only admins may change an admin')
+          if (cut.get(`blocked/${m}`) === true) reject('a removed member can only be re-added by an admin')
         }
-        return [
+        const writes: [string, Value][] = [
           [`member/${m}`, { role: op.role }],
           [`caps/${m}`, op.role === 'admin' ? 0 : (cut.get('defcaps') as number)],
         ]
+        if (admin) writes.push([`blocked/${m}`, false])
+        return writes
       }
       case 'MemberRemoved': {
         const m = hex(op.member)
@@ -279,6 +295,7 @@ export class GroupState {
         return [
           [`member/${m}`, { gone: 'removed' }],
           [`caps/${m}`, 0],
+          [`blocked/${m}`, true],
         ]
       }
       case 'MemberLeft':
@@ -415,7 +432,7 @@ export class GroupState {
     if (cut.get(`revoked/${id}`) === true) reject('the invitation was revoked')
     const current = cut.member(s)
     if (current && 'role' in current) reject('already a member')
-    if (current && 'gone' in current && current.gone === 'removed') reject('a removed member can only be re-added by an admin')
+    if (cut.get(`blocked/${s}`) === true) reject('a removed member can only be re-added by an admin')
     if (cut.get(`claimed/${id}/${s}`) === true) reject('this identity already used this invitation')
     return [
       [`member/${s}`, { role: inv.role }],
@@ -547,6 +564,7 @@ export class CutView {
   }
 
   member(pk: string): MemberSlot | undefined {
+    if (pk === this.get('owner')) return { role: 'admin' }
     return this.get(`member/${pk}`) as MemberSlot | undefined
   }
 
