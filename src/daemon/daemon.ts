@@ -1,5 +1,7 @@
 import { statSync } from 'node:fs'
 import { readKeyFile } from '../core/crypto/keyfile.js'
+import { VerifierPool } from '../core/crypto/verifier-pool.js'
+import { Libp2pNetwork } from '../core/network/libp2p-network.js'
 import { EventBus } from '../core/node/event-bus.js'
 import { MeroNode } from '../core/node/node.js'
 import { MeroError } from '../core/primitives/errors.js'
@@ -29,6 +31,7 @@ export class Daemon {
   private readonly lock: PidLock
   private store?: Store
   private node?: MeroNode
+  private pool?: VerifierPool
   private server?: RpcServer
   private heartbeat?: NodeJS.Timeout
   private stopping?: Promise<void>
@@ -53,9 +56,23 @@ export class Daemon {
     try {
       const identity = readKeyFile(this.home.identityKey)
       this.store = await Store.open(this.home.data)
-      this.node = new MeroNode({ store: this.store, identity, blobsDir: this.home.blobs, events: this.events, advertisedAddresses: this.config.network.listen })
+      this.pool = new VerifierPool(2)
+      const network = new Libp2pNetwork({ seed: identity.privateKey, listen: this.config.network.listen, bootstrap: this.config.network.bootstrap })
+      this.node = new MeroNode({
+        store: this.store,
+        identity,
+        blobsDir: this.home.blobs,
+        events: this.events,
+        advertisedAddresses: this.config.network.listen,
+        network,
+        verifierPool: this.pool,
+        groupHeartbeatMs: this.config.sync.group_heartbeat_secs * 1000,
+        syncTimeoutMs: this.config.sync.timeout_secs * 1000,
+        maxConcurrentSyncs: this.config.sync.max_concurrent,
+      })
       await this.node.start()
       const metrics = new DaemonMetrics()
+      metrics.watchReplication(this.node)
       this.server = new RpcServer({
         socketPath: this.home.socket,
         methods: allMethods(),
@@ -109,6 +126,7 @@ export class Daemon {
     if (this.heartbeat) clearInterval(this.heartbeat)
     await settle(this.server?.close())
     await settle(this.node?.stop())
+    await settle(this.pool?.close())
     await settle(this.store?.close())
     this.lock.release()
   }

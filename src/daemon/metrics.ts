@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { MeroNode } from '../core/node/node.js'
 
 /** The daemon's Prometheus registry and its own RPC metrics; core parts register theirs here. */
 export class DaemonMetrics {
@@ -26,6 +27,37 @@ export class DaemonMetrics {
       name: 'merod_event_subscribers',
       help: 'Open /events streams',
       registers: [this.registry],
+    })
+  }
+
+  /** Gossip counters of the node's replication (read at scrape time). */
+  watchReplication(node: MeroNode): void {
+    const rep = node.replicator
+    if (!rep) return
+    new Gauge({
+      name: 'merod_gossip_dropped',
+      help: 'Gossip messages dropped since start, by reason',
+      labelNames: ['reason'],
+      registers: [this.registry],
+      collect() {
+        for (const [reason, n] of Object.entries(rep.dropped)) this.set({ reason }, n)
+      },
+    })
+    new Gauge({
+      name: 'merod_gossip_received',
+      help: 'Group gossip messages received since start',
+      registers: [this.registry],
+      collect() {
+        this.set(rep.received)
+      },
+    })
+    new Gauge({
+      name: 'merod_peers',
+      help: 'Connected peers',
+      registers: [this.registry],
+      collect() {
+        this.set(node.network?.connectedPeers().length ?? 0)
+      },
     })
   }
 }

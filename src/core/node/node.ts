@@ -6,6 +6,10 @@ import { IssuedInvitations } from '../gov/issued-invitations.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { peerIdFromPublicKey } from '../primitives/ids.js'
 import type { Store } from '../store/store.js'
+import type { VerifierPool } from '../crypto/verifier-pool.js'
+import type { GroupOp, SignedOp } from '../gov/ops.js'
+import { GroupReplicator } from '../sync/group-replicator.js'
+import type { NodeNetwork } from '../sync/transport.js'
 import { EventBus } from './event-bus.js'
 
 export interface NodeOptions {
@@ -16,6 +20,13 @@ export interface NodeOptions {
   /** Multiaddrs this node tells others to dial (invitation hints). */
   advertisedAddresses?: string[]
   events?: EventBus
+  /** The p2p node; without one the node works alone (tests, offline use). */
+  network?: NodeNetwork
+  /** Verifies signatures of catch-up batches on worker threads. */
+  verifierPool?: VerifierPool
+  groupHeartbeatMs?: number
+  syncTimeoutMs?: number
+  maxConcurrentSyncs?: number
 }
 
 /**
@@ -32,7 +43,10 @@ export class MeroNode {
   readonly aliases: AliasStore
   readonly groups: GroupStore
   readonly invitations: IssuedInvitations
-  readonly advertisedAddresses: string[]
+  readonly network?: NodeNetwork
+  readonly replicator?: GroupReplicator
+  private readonly configuredAddresses: string[]
+  private offPeers?: () => void
   private started = false
 
   constructor(opts: NodeOptions) {
@@ -45,20 +59,56 @@ export class MeroNode {
     this.aliases = new AliasStore(opts.store)
     this.groups = new GroupStore(opts.store, this.events)
     this.invitations = new IssuedInvitations(opts.store)
-    this.advertisedAddresses = opts.advertisedAddresses ?? []
+    this.configuredAddresses = opts.advertisedAddresses ?? []
+    this.network = opts.network
+    if (opts.network) {
+      this.replicator = new GroupReplicator(this.groups, opts.identity, opts.network, this.events, {
+        heartbeatMs: opts.groupHeartbeatMs ?? 10_000,
+        syncTimeoutMs: opts.syncTimeoutMs,
+        maxConcurrentSyncs: opts.maxConcurrentSyncs,
+        pool: opts.verifierPool,
+      })
+    }
+  }
+
+  /** The addresses others should dial: what the network listens on, else what is configured. */
+  get advertisedAddresses(): string[] {
+    const live = this.network?.listenAddresses() ?? []
+    return live.length ? live : this.configuredAddresses
   }
 
   async start(): Promise<void> {
     this.groups.load()
+    if (this.network) {
+      await this.network.start()
+      this.offPeers = this.network.onPeer(({ peerId, connected }) => this.events.emit(connected ? { type: 'peer.connected', peerId } : { type: 'peer.disconnected', peerId }))
+      this.replicator!.start()
+    }
     this.started = true
   }
 
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.replicator?.stop()
+    this.offPeers?.()
+    await this.network?.stop()
   }
 
-  status(): { identity: string; peerId: string; peers: number } {
-    return { identity: this.identityBase58, peerId: this.peerId, peers: 0 }
+  /** Signs, applies and (with a network) publishes a governance op of this node's identity. */
+  async issueGroupOp(groupId: string, op: GroupOp): Promise<SignedOp> {
+    if (this.replicator) return this.replicator.issue(groupId, op)
+    return this.groups.issue(groupId, this.identity, op)
+  }
+
+  /** Creates a group owned by this node's identity and follows its topic. */
+  createGroup(settings: Parameters<GroupStore['createGroup']>[1] = {}): string {
+    const { groupId } = this.groups.createGroup(this.identity, settings)
+    this.replicator?.follow(groupId)
+    return groupId
+  }
+
+  status(): { identity: string; peerId: string; peers: number; listenAddresses: string[] } {
+    return { identity: this.identityBase58, peerId: this.peerId, peers: this.network?.connectedPeers().length ?? 0, listenAddresses: this.network?.listenAddresses() ?? [] }
   }
 }

@@ -26,3 +26,14 @@ export interface PeerNetwork {
   /** Peers subscribed to a topic, as far as this node knows. */
   topicPeers(topic: string): string[]
 }
+
+/** The p2p node as the node core drives it: PeerNetwork plus lifecycle and peer management. */
+export interface NodeNetwork extends PeerNetwork {
+  start(): Promise<void>
+  stop(): Promise<void>
+  listenAddresses(): string[]
+  /** Dials a multiaddr (ending in /p2p/<peer id>); resolves with the peer id. */
+  connect(address: string): Promise<string>
+  peers(): { peerId: string; addresses: string[] }[]
+  onPeer(handler: (e: { peerId: string; connected: boolean }) => void): () => void
+}

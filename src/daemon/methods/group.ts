@@ -20,8 +20,13 @@ const role = z.enum(ROLES)
 const capabilityName = z.enum(['create-context', 'invite-members', 'join-open-contexts', 'manage-members', 'manage-application'])
 const MAX_MEMBERS_PER_CALL = 1000
 
-function issue(node: MeroNode, groupId: string, op: GroupOp): string {
-  return node.groups.issue(groupId, node.identity, op).id.toString('hex')
+async function issue(node: MeroNode, groupId: string, op: GroupOp): Promise<string> {
+  return (await node.issueGroupOp(groupId, op)).id.toString('hex')
+}
+
+function requireReplicator(node: MeroNode) {
+  if (!node.replicator) throw new MeroError('Unavailable', 'this node runs without a p2p network')
+  return node.replicator
 }
 
 function groupSummary(node: MeroNode, groupId: string) {
@@ -38,9 +43,9 @@ export const groupMethods: MethodTable = {
   'group.create': method({
     description: "Create a group owned by this node's identity (CreateGroup)",
     params: z.object({ alias: aliasName.optional(), application: idOrAlias('application').optional() }).strict(),
-    handler: ({ alias, application }, { node }) => {
+    handler: async ({ alias, application }, { node }) => {
       const app = application ? fromBase58(resolveId(node, 'application', application), 'application id', 32) : undefined
-      const { groupId } = node.groups.createGroup(node.identity, { application: app })
+      const groupId = node.createGroup({ application: app })
       if (alias) node.aliases.create('group', alias, groupId)
       return { groupId, owner: node.identityBase58 }
     },
@@ -48,12 +53,12 @@ export const groupMethods: MethodTable = {
   'group.list': method({
     description: 'The groups this node holds',
     params: z.object({}).strict(),
-    handler: (_p, { node }) => ({ groups: node.groups.groupIds().sort().map((g) => groupSummary(node, g)) }),
+    handler: async (_p, { node }) => ({ groups: node.groups.groupIds().sort().map((g) => groupSummary(node, g)) }),
   }),
   'group.get': method({
     description: 'A group: owner, state hash, heads, members, settings, contexts, equivocations',
     params: z.object({ group }).strict(),
-    handler: ({ group }, { node }) => {
+    handler: async ({ group }, { node }) => {
       const id = resolveGroup(node, group)
       return { ...node.groups.view(id), localAlias: node.aliases.aliasesOf('group', id)[0] ?? null }
     },
@@ -61,7 +66,7 @@ export const groupMethods: MethodTable = {
   'group.members': method({
     description: "A group's members with their roles and capabilities",
     params: z.object({ group }).strict(),
-    handler: ({ group }, { node }) => {
+    handler: async ({ group }, { node }) => {
       const v = node.groups.view(resolveGroup(node, group))
       return { groupId: v.groupId, owner: v.owner, members: v.members }
     },
@@ -69,66 +74,68 @@ export const groupMethods: MethodTable = {
   'group.delete': method({
     description: 'Delete the group and its contexts (DeleteGroup; owner only)',
     params: z.object({ group }).strict(),
-    handler: ({ group }, { node }) => {
+    handler: async ({ group }, { node }) => {
       const id = resolveGroup(node, group)
-      return { groupId: id, opId: issue(node, id, { kind: 'GroupDeleted' }) }
+      return { groupId: id, opId: await issue(node, id, { kind: 'GroupDeleted' }) }
     },
   }),
   'group.addMembers': method({
     description: 'Add identities to the group (AddGroupMembers)',
     params: z.object({ group, identities: z.array(identity).min(1).max(MAX_MEMBERS_PER_CALL), role: role.default('member') }).strict(),
-    handler: ({ group, identities, role }, { node }) => {
+    handler: async ({ group, identities, role }, { node }) => {
       const id = resolveGroup(node, group)
       const keys = identities.map((i) => resolveIdentity(node, i))
-      const opIds = keys.map((k) => issue(node, id, { kind: 'MemberAdded', member: k, role }))
+      const opIds: string[] = []
+      for (const k of keys) opIds.push(await issue(node, id, { kind: 'MemberAdded', member: k, role }))
       return { groupId: id, added: keys.map((k) => toBase58(k)), role, opIds }
     },
   }),
   'group.removeMembers': method({
     description: 'Remove identities from the group and its contexts (RemoveGroupMembers)',
     params: z.object({ group, identities: z.array(identity).min(1).max(MAX_MEMBERS_PER_CALL) }).strict(),
-    handler: ({ group, identities }, { node }) => {
+    handler: async ({ group, identities }, { node }) => {
       const id = resolveGroup(node, group)
       const keys = identities.map((i) => resolveIdentity(node, i))
-      const opIds = keys.map((k) => issue(node, id, { kind: 'MemberRemoved', member: k }))
+      const opIds: string[] = []
+      for (const k of keys) opIds.push(await issue(node, id, { kind: 'MemberRemoved', member: k }))
       return { groupId: id, removed: keys.map((k) => toBase58(k)), opIds }
     },
   }),
   'group.leave': method({
     description: 'Leave the group (the owner cannot)',
     params: z.object({ group }).strict(),
-    handler: ({ group }, { node }) => {
+    handler: async ({ group }, { node }) => {
       const id = resolveGroup(node, group)
-      return { groupId: id, opId: issue(node, id, { kind: 'MemberLeft' }) }
+      return { groupId: id, opId: await issue(node, id, { kind: 'MemberLeft' }) }
     },
   }),
   'group.updateMemberRole': method({
     description: "Change a member's role (UpdateMemberRole)",
     params: z.object({ group, identity, role }).strict(),
-    handler: ({ group, identity, role }, { node }) => {
+    handler: async ({ group, identity, role }, { node }) => {
       const id = resolveGroup(node, group)
       const key = resolveIdentity(node, identity)
-      return { groupId: id, identity: toBase58(key), role, opId: issue(node, id, { kind: 'RoleSet', member: key, role }) }
+      return { groupId: id, identity: toBase58(key), role, opId: await issue(node, id, { kind: 'RoleSet', member: key, role }) }
     },
   }),
   'group.setMemberCapabilities': method({
     description: "Grant or revoke a member's capabilities (SetMemberCapabilities)",
     params: z.object({ group, identity, grant: z.array(capabilityName).default([]), revoke: z.array(capabilityName).default([]) }).strict(),
-    handler: ({ group, identity, grant, revoke }, { node }) => {
+    handler: async ({ group, identity, grant, revoke }, { node }) => {
       const id = resolveGroup(node, group)
       const key = resolveIdentity(node, identity)
       const member = node.groups.view(id).members.find((m) => m.identity === toBase58(key))
       if (!member) throw new MeroError('MemberNotFound', `${toBase58(key)} is not a member of ${id}`)
       const current = (node.groups.state(id).current(`caps/${key.toString('hex')}`) as number | undefined) ?? 0
       const capabilities = capsChange(current, grant, revoke)
-      const opId = issue(node, id, { kind: 'CapabilitiesSet', member: key, capabilities })
+      const opId = await issue(node, id, { kind: 'CapabilitiesSet', member: key, capabilities })
       return { groupId: id, identity: toBase58(key), capabilities, capabilityNames: capabilityList(capabilities), opId }
     },
   }),
   'group.getCapabilities': method({
     description: "A member's role and capabilities",
     params: z.object({ group, identity }).strict(),
-    handler: ({ group, identity }, { node }) => {
+    handler: async ({ group, identity }, { node }) => {
       const id = resolveGroup(node, group)
       const key = toBase58(resolveIdentity(node, identity))
       const m = node.groups.view(id).members.find((x) => x.identity === key)
@@ -139,70 +146,87 @@ export const groupMethods: MethodTable = {
   'group.setDefaultCapabilities': method({
     description: 'Capabilities new members get (SetDefaultCapabilities)',
     params: z.object({ group, grant: z.array(capabilityName).default([]), revoke: z.array(capabilityName).default([]) }).strict(),
-    handler: ({ group, grant, revoke }, { node }) => {
+    handler: async ({ group, grant, revoke }, { node }) => {
       const id = resolveGroup(node, group)
       const defaultCapabilities = capsChange(node.groups.view(id).settings.defaultCapabilities, grant, revoke)
-      const opId = issue(node, id, { kind: 'DefaultCapabilitiesSet', capabilities: defaultCapabilities })
+      const opId = await issue(node, id, { kind: 'DefaultCapabilitiesSet', capabilities: defaultCapabilities })
       return { groupId: id, defaultCapabilities, defaultCapabilityNames: capabilityList(defaultCapabilities), opId }
     },
   }),
   'group.setDefaultVisibility': method({
     description: 'Visibility of new contexts (SetDefaultVisibility)',
     params: z.object({ group, visibility: z.enum(VISIBILITIES) }).strict(),
-    handler: ({ group, visibility }, { node }) => {
+    handler: async ({ group, visibility }, { node }) => {
       const id = resolveGroup(node, group)
-      return { groupId: id, visibility, opId: issue(node, id, { kind: 'DefaultVisibilitySet', visibility }) }
+      return { groupId: id, visibility, opId: await issue(node, id, { kind: 'DefaultVisibilitySet', visibility }) }
     },
   }),
   'group.setAlias': method({
     description: "The group's replicated alias (SetGroupAlias)",
     params: z.object({ group, alias: aliasName }).strict(),
-    handler: ({ group, alias }, { node }) => {
+    handler: async ({ group, alias }, { node }) => {
       const id = resolveGroup(node, group)
-      return { groupId: id, alias, opId: issue(node, id, { kind: 'GroupAliasSet', alias }) }
+      return { groupId: id, alias, opId: await issue(node, id, { kind: 'GroupAliasSet', alias }) }
     },
   }),
   'group.setMemberAlias': method({
     description: "A member's replicated alias (SetMemberAlias)",
     params: z.object({ group, identity, alias: aliasName }).strict(),
-    handler: ({ group, identity, alias }, { node }) => {
+    handler: async ({ group, identity, alias }, { node }) => {
       const id = resolveGroup(node, group)
       const key = resolveIdentity(node, identity)
-      return { groupId: id, identity: toBase58(key), alias, opId: issue(node, id, { kind: 'MemberAliasSet', member: key, alias }) }
+      return { groupId: id, identity: toBase58(key), alias, opId: await issue(node, id, { kind: 'MemberAliasSet', member: key, alias }) }
     },
   }),
   'group.transferOwnership': method({
     description: 'Make an admin the owner (owner only)',
     params: z.object({ group, identity }).strict(),
-    handler: ({ group, identity }, { node }) => {
+    handler: async ({ group, identity }, { node }) => {
       const id = resolveGroup(node, group)
       const key = resolveIdentity(node, identity)
-      return { groupId: id, owner: toBase58(key), opId: issue(node, id, { kind: 'OwnershipTransferred', newOwner: key }) }
+      return { groupId: id, owner: toBase58(key), opId: await issue(node, id, { kind: 'OwnershipTransferred', newOwner: key }) }
     },
   }),
   'group.upgrade': method({
     description: "Set the group's target application; each context moves on its next execution (UpgradeGroup)",
     params: z.object({ group, application: idOrAlias('application') }).strict(),
-    handler: ({ group, application }, { node }) => {
+    handler: async ({ group, application }, { node }) => {
       const id = resolveGroup(node, group)
       const app = fromBase58(resolveId(node, 'application', application), 'application id', 32)
-      const opId = issue(node, id, { kind: 'TargetApplicationSet', application: app })
+      const opId = await issue(node, id, { kind: 'TargetApplicationSet', application: app })
       return { groupId: id, targetApplication: toBase58(app), contexts: node.groups.view(id).contexts.length, opId }
     },
   }),
   'group.detachContext': method({
     description: 'Detach a context from the group (DetachContextFromGroup)',
     params: z.object({ group, context: idOrAlias('context') }).strict(),
-    handler: ({ group, context }, { node }) => {
+    handler: async ({ group, context }, { node }) => {
       const id = resolveGroup(node, group)
       const ctx = fromBase58(resolveId(node, 'context', context), 'context id', 32)
-      return { groupId: id, contextId: toBase58(ctx), opId: issue(node, id, { kind: 'ContextDetached', contextId: ctx }) }
+      return { groupId: id, contextId: toBase58(ctx), opId: await issue(node, id, { kind: 'ContextDetached', contextId: ctx }) }
+    },
+  }),
+  'group.join': method({
+    description: 'Join a group with an invitation token: fetch its history from the inviter, then claim (JoinGroup)',
+    params: z.object({ token: z.string().min(1).max(10_000) }).strict(),
+    handler: async ({ token }, { node }) => {
+      const r = await requireReplicator(node).join(token)
+      return { ...r, identity: node.identityBase58 }
+    },
+  }),
+  'group.sync': method({
+    description: "Catch up a group's ops from its peers now (SyncGroup)",
+    params: z.object({ group }).strict(),
+    handler: async ({ group }, { node }) => {
+      const id = resolveGroup(node, group)
+      const r = await requireReplicator(node).syncNow(id)
+      return { groupId: id, ...r, stateHash: node.groups.view(id).stateHash }
     },
   }),
   'group.ops': method({
     description: 'The op log: id, signer, seq, parents, kind, applied or rejected and why',
     params: z.object({ group, limit: z.number().int().positive().max(100_000).optional() }).strict(),
-    handler: ({ group, limit }, { node }) => {
+    handler: async ({ group, limit }, { node }) => {
       const id = resolveGroup(node, group)
       const ops = node.groups.ops(id)
       return { groupId: id, total: ops.length, pending: node.groups.pendingCount(id), ops: limit ? ops.slice(-limit) : ops }
@@ -211,7 +235,7 @@ export const groupMethods: MethodTable = {
   'group.applySignedOp': method({
     description: 'Ingest an externally signed op, hex or base64 (ApplySignedGroupOp)',
     params: z.object({ op: z.string().min(1).max(200_000) }).strict(),
-    handler: ({ op }, { node }) => {
+    handler: async ({ op }, { node }) => {
       const text = op.trim()
       const bytes = /^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0 ? fromHex(text, 'op') : Buffer.from(text, 'base64')
       let decoded
@@ -231,7 +255,7 @@ export const groupMethods: MethodTable = {
   'group.createInvitation': method({
     description: 'A signed invitation token (CreateGroupInvitation)',
     params: z.object({ group, role: role.default('member'), expiresInSecs: z.number().int().positive().max(10 * 365 * 86_400).default(7 * 86_400) }).strict(),
-    handler: ({ group, role, expiresInSecs }, { node }) => {
+    handler: async ({ group, role, expiresInSecs }, { node }) => {
       const id = resolveGroup(node, group)
       const v = node.groups.view(id)
       const me = v.members.find((m) => m.identity === node.identityBase58)
@@ -250,7 +274,7 @@ export const groupMethods: MethodTable = {
   'group.inspectInvitation': method({
     description: 'Decode a token: group, inviter, role, expiry, signature validity',
     params: z.object({ token: z.string().min(1).max(10_000) }).strict(),
-    handler: ({ token }, { node }) => {
+    handler: async ({ token }, { node }) => {
       const d = decodeToken(token)
       const groupId = d.invitation.groupId.toString('hex')
       const id = d.id.toString('hex')
@@ -273,7 +297,7 @@ export const groupMethods: MethodTable = {
   'group.revokeInvitation': method({
     description: 'Revoke an invitation by token or id',
     params: z.object({ invitation: z.string().min(1).max(10_000) }).strict(),
-    handler: ({ invitation }, { node }) => {
+    handler: async ({ invitation }, { node }) => {
       let signed
       if (isHex32(invitation)) {
         const issued = node.invitations.get(invitation.toLowerCase())
@@ -285,14 +309,14 @@ export const groupMethods: MethodTable = {
       const groupId = signed.groupId.toString('hex')
       if (!node.groups.has(groupId)) throw new MeroError('GroupNotFound', `no group ${groupId} on this node`)
       const invitationIdBuf = invitationId(signed)
-      const opId = issue(node, groupId, { kind: 'InvitationRevoked', invitationId: invitationIdBuf, invitation: signed.inviter.equals(node.identity.publicKey) ? signed : undefined })
+      const opId = await issue(node, groupId, { kind: 'InvitationRevoked', invitationId: invitationIdBuf, invitation: signed.inviter.equals(node.identity.publicKey) ? signed : undefined })
       return { invitationId: invitationIdBuf.toString('hex'), groupId, opId }
     },
   }),
   'group.listInvitations': method({
     description: 'Invitations this node issued, with their state',
     params: z.object({}).strict(),
-    handler: (_p, { node }) => ({
+    handler: async (_p, { node }) => ({
       invitations: node.invitations.list().map((i) => {
         const s = node.groups.invitationState(i.groupId, i.invitationId)
         const state = s.revoked ? 'revoked' : i.expiresAt < Date.now() ? 'expired' : s.claimedBy.length ? `active, claimed by ${s.claimedBy.length}` : 'active'

@@ -3,11 +3,12 @@ import { aliasMethods } from './alias.js'
 import { blobMethods } from './blob.js'
 import { groupMethods } from './group.js'
 import { nodeMethods } from './node.js'
+import { peersMethods } from './peers.js'
 import { method, type MethodTable } from './types.js'
 
 /** Every RPC method family, one handler module each, plus `rpc.discover`. */
 export function allMethods(): MethodTable {
-  const table: MethodTable = { ...nodeMethods, ...groupMethods, ...blobMethods, ...aliasMethods }
+  const table: MethodTable = { ...nodeMethods, ...peersMethods, ...groupMethods, ...blobMethods, ...aliasMethods }
   table['rpc.discover'] = method({
     description: 'List the methods this daemon serves',
     params: z.object({}).strict(),
