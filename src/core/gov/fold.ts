@@ -179,6 +179,9 @@ export class GroupState {
     for (const [slot, value] of writes) {
       const change = this.write(slot, { gen, id: op.id, idHex, value })
       if (change) changes.push(change)
+      // a new owner whose member slot lost a concurrent demotion or removal becomes an admin here
+      const raw = change?.slot === 'owner' ? this.slots.get(`member/${change.after as string}`)?.[0]?.value : undefined
+      if (raw && !(typeof raw === 'object' && raw.role === 'admin')) changes.push({ slot: `member/${change!.after as string}`, before: raw, after: { role: 'admin' } })
     }
     return { node, changes, equivocation: this.trackSeq(op, idHex) }
   }
@@ -190,8 +193,9 @@ export class GroupState {
     while (i < list.length && stampGreater(list[i]!, w)) i++
     list.splice(i, 0, w)
     if (i !== 0) return undefined
-    const before = list[1]?.value
-    return JSON.stringify(before) === JSON.stringify(w.value) ? undefined : { slot, before, after: w.value }
+    const before = this.ownerIsAdmin(slot, list[1]?.value)
+    const after = this.ownerIsAdmin(slot, w.value)!
+    return JSON.stringify(before) === JSON.stringify(after) ? undefined : { slot, before, after }
   }
 
   private trackSeq(op: SignedOp, idHex: string): ApplyOutcome['equivocation'] {

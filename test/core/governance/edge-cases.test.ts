@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { EventBus } from '../../../src/core/node/event-bus.js'
+import type { NodeEvent } from '../../../src/core/node/events.js'
 import { GroupStore } from '../../../src/core/gov/group-store.js'
 import { createInvitation } from '../../../src/core/gov/invitation.js'
 import { Capability, type SignedOp } from '../../../src/core/gov/ops.js'
@@ -52,6 +54,26 @@ describe('governance edge cases (reference §8)', () => {
       expect(hashes[0]).toBe(hashes[1])
     })
   }
+
+  it("member events follow the owner's derived admin role in every delivery order", () => {
+    const f = base()
+    const cut = f.heads()
+    const transfer = raw(f.groupId, keys.owner, cut, 4n, { kind: 'OwnershipTransferred', newOwner: keys.b.publicKey })
+    const removal = raw(f.groupId, keys.a, cut, 1n, { kind: 'MemberRemoved', member: keys.b.publicKey })
+    for (const order of [[transfer, removal], [removal, transfer]]) {
+      const bus = new EventBus()
+      const seen: NodeEvent[] = []
+      bus.on((e) => seen.push(e))
+      new GroupStore(undefined, bus).ingest(bytes([...f.ops, ...order]))
+      // fold b's member events: b must end up a member (the owner), as the view says
+      let bIsMember = false
+      for (const e of seen) {
+        if ((e.type === 'group.member.added' || e.type === 'group.member.updated') && e.identity === id58(keys.b)) bIsMember = e.role === 'admin'
+        if (e.type === 'group.member.removed' && e.identity === id58(keys.b)) bIsMember = false
+      }
+      expect(bIsMember).toBe(true)
+    }
+  })
 
   it('a member removed while concurrently leaving stays blocked: a fresh invitation does not readmit them', () => {
     const f = base()
