@@ -38,7 +38,7 @@ import { ALL_CAPABILITIES, Capability, type GroupOp, type Role, type SignedOp, t
  * | ContextVisibilitySet, ContextAllowlistSet, ContextAliasSet | admin or the context's creator      |
  * | MemberAliasSet{m}      | admin, or m itself                                                     |
  * | TargetApplicationSet   | admin or manage-application                                            |
- * | InvitationClaimed      | the joiner s, not a member, not removed (only an admin's MemberAdded re-admits a removed member), not having used this invitation; the invitation signed for this group by an inviter who at the cut is admin, or holds invite-members and invites a non-admin; joinedAt ≤ expiresAt; not revoked in the cut |
+ * | InvitationClaimed      | the joiner s, not a member, not removed (only an admin's MemberAdded re-admits a removed member), not having used this invitation; the invitation signed for this group by an inviter who at the cut is admin, or a (not read-only) member who holds invite-members and invites a non-admin; joinedAt ≤ expiresAt; not revoked in the cut |
  * | InvitationRevoked      | admin, or the inviter (the op then carries the signed invitation)      |
  * | OwnershipTransferred   | the owner, to an admin                                                 |
  * | GroupDeleted           | the owner                                                              |
@@ -430,6 +430,7 @@ export class GroupState {
     if (!inviterRole) reject('the inviter is not a member at the claim')
     if (inviterRole !== 'admin') {
       if (inv.role === 'admin') reject('only admins may invite admins')
+      if (inviterRole === 'read-only') reject('read-only members may not invite')
       if ((cut.caps(inviter) & Capability.InviteMembers) === 0) reject('the inviter may not invite members')
     }
     if (op.joinedAt > inv.expiresAt) reject('the invitation had expired when it was claimed')

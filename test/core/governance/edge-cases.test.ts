@@ -111,6 +111,18 @@ describe('governance edge cases (reference §8)', () => {
     expect(f.store.isMember(f.groupId, keys.c.publicKey)).toBe(true)
   })
 
+  it('a read-only member holding invite-members cannot admit anyone (read-only members only leave, alias themselves and join contexts)', () => {
+    const f = base()
+    f.store.issue(f.groupId, keys.owner, { kind: 'RoleSet', member: keys.c.publicKey, role: 'read-only' })
+    f.store.issue(f.groupId, keys.owner, { kind: 'CapabilitiesSet', member: keys.c.publicKey, capabilities: Capability.InviteMembers })
+    const inv = createInvitation(keys.c, Buffer.from(f.groupId, 'hex'), 'member', Date.now() + 60_000)
+    const claim = inject(f.store, f.groupId, keys.d, { kind: 'InvitationClaimed', invitation: inv, joinedAt: BigInt(Date.now()) })
+    expect(claim.result).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/read-only members may not invite/) })
+    // the same capability on a full member admits the joiner
+    f.store.issue(f.groupId, keys.owner, { kind: 'RoleSet', member: keys.c.publicKey, role: 'member' })
+    expect(inject(f.store, f.groupId, keys.d, { kind: 'InvitationClaimed', invitation: inv, joinedAt: BigInt(Date.now()) }).result.status).toBe('applied')
+  })
+
   it('a concurrent admin re-add and removal resolve to the same winner in membership and re-entry', () => {
     const f = base()
     f.ops.push(f.store.issue(f.groupId, keys.a, { kind: 'MemberRemoved', member: keys.c.publicKey }))
