@@ -2,6 +2,7 @@ import { statSync } from 'node:fs'
 import { readKeyFile } from '../core/crypto/keyfile.js'
 import { VerifierPool } from '../core/crypto/verifier-pool.js'
 import { Libp2pNetwork } from '../core/network/libp2p-network.js'
+import { PeerBook } from '../core/network/peer-book.js'
 import { EventBus } from '../core/node/event-bus.js'
 import { MeroNode } from '../core/node/node.js'
 import { MeroError } from '../core/primitives/errors.js'
@@ -57,7 +58,7 @@ export class Daemon {
       const identity = readKeyFile(this.home.identityKey)
       this.store = await Store.open(this.home.data)
       this.pool = new VerifierPool(2)
-      const network = new Libp2pNetwork({ seed: identity.privateKey, listen: this.config.network.listen, bootstrap: this.config.network.bootstrap })
+      const network = new Libp2pNetwork({ seed: identity.privateKey, listen: this.config.network.listen, bootstrap: this.config.network.bootstrap, peerBook: new PeerBook(this.store) })
       this.node = new MeroNode({
         store: this.store,
         identity,

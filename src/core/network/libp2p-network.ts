@@ -15,6 +15,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Stream } from '@libp2p/interface'
 import type { FrameChannel } from '../sync/group-sync.js'
 import type { NodeNetwork, TopicMessageEvent } from '../sync/transport.js'
+import type { PeerBook } from './peer-book.js'
 import { MAX_FRAME, MAX_TOPIC_MESSAGE } from '../sync/wire.js'
 
 /**
@@ -31,6 +32,9 @@ export interface Libp2pNetworkOptions {
   listen: string[]
   bootstrap?: string[]
   dialTimeoutMs?: number
+  /** Remembers peers across restarts; they are redialled at start and while no peer is connected. */
+  peerBook?: PeerBook
+  redialMs?: number
 }
 
 type Services = { pubsub: ReturnType<ReturnType<typeof gossipsub>> }
@@ -41,6 +45,7 @@ export class Libp2pNetwork implements NodeNetwork {
   private readonly peerListeners = new Set<(e: { peerId: string; connected: boolean }) => void>()
   private readonly pendingHandlers: [string, (c: FrameChannel, peerId: string) => void][] = []
   private _peerId = ''
+  private redial?: NodeJS.Timeout
 
   constructor(private readonly opts: Libp2pNetworkOptions) {}
 
@@ -65,7 +70,9 @@ export class Libp2pNetwork implements NodeNetwork {
           allowPublishToZeroTopicPeers: true,
           emitSelf: false,
           floodPublish: true,
-          maxInboundDataLength: MAX_TOPIC_MESSAGE + 4096,
+          // above our own message limit, so that oversized messages reach the core and are
+          // counted; larger RPCs are refused by gossipsub itself
+          maxInboundDataLength: 4 * MAX_TOPIC_MESSAGE,
         }),
         dht: kadDHT({ protocol: '/mero/kad/1.0.0', clientMode: false, peerInfoMapper: passthroughMapper }),
       },
@@ -79,11 +86,42 @@ export class Libp2pNetwork implements NodeNetwork {
     })
     node.addEventListener('peer:connect', (evt) => this.emitPeer(evt.detail.toString(), true))
     node.addEventListener('peer:disconnect', (evt) => this.emitPeer(evt.detail.toString(), false))
+    node.addEventListener('peer:identify', (evt) => {
+      const { peerId, listenAddrs } = evt.detail
+      this.opts.peerBook?.remember(peerId.toString(), listenAddrs.map((a) => a.toString()))
+    })
     for (const [protocol, handler] of this.pendingHandlers.splice(0)) await this.register(protocol, handler)
+    this.dialKnown()
+    this.redial = setInterval(() => {
+      if (this.connectedPeers().length === 0) this.dialKnown()
+    }, this.opts.redialMs ?? 5_000)
+    this.redial.unref()
+  }
+
+  /** Dials the bootstrap peers and every peer of the peer book, in the background. */
+  private dialKnown(): void {
     for (const addr of this.opts.bootstrap ?? []) void this.connect(addr).catch(() => undefined)
+    for (const p of this.opts.peerBook?.list() ?? []) {
+      if (p.peerId === this._peerId) continue
+      void this.dialAny(p.peerId, p.addresses).catch(() => undefined)
+    }
+  }
+
+  private async dialAny(peerId: string, addresses: string[]): Promise<void> {
+    let lastError: unknown = new Error(`no address for ${peerId}`)
+    for (const a of addresses) {
+      try {
+        await this.host.dial(multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peerId}`), { signal: AbortSignal.timeout(this.opts.dialTimeoutMs ?? 5_000) })
+        return
+      } catch (e) {
+        lastError = e
+      }
+    }
+    throw lastError
   }
 
   async stop(): Promise<void> {
+    if (this.redial) clearInterval(this.redial)
     const node = this.node
     this.node = undefined
     await node?.stop()
@@ -160,18 +198,9 @@ export class Libp2pNetwork implements NodeNetwork {
   async open(peerId: string, protocol: string, addresses: string[] = []): Promise<FrameChannel> {
     const signal = AbortSignal.timeout(this.opts.dialTimeoutMs ?? 5_000)
     const target = peerIdFromString(peerId)
-    if (!this.host.getPeers().some((p) => p.equals(target))) {
-      let lastError: unknown
-      for (const a of addresses) {
-        try {
-          await this.host.dial(multiaddr(a), { signal })
-          lastError = undefined
-          break
-        } catch (e) {
-          lastError = e
-        }
-      }
-      if (lastError) throw lastError
+    if (!this.host.getPeers().some((p) => p.equals(target)) && addresses.length) {
+      await this.dialAny(peerId, addresses)
+      this.opts.peerBook?.remember(peerId, addresses.map((a) => a.replace(`/p2p/${peerId}`, '')))
     }
     const stream = await this.host.dialProtocol(target, protocol, { signal })
     return frameChannel(stream)

@@ -81,7 +81,10 @@ export class MeroNode {
     this.groups.load()
     if (this.network) {
       await this.network.start()
-      this.offPeers = this.network.onPeer(({ peerId, connected }) => this.events.emit(connected ? { type: 'peer.connected', peerId } : { type: 'peer.disconnected', peerId }))
+      this.offPeers = this.network.onPeer(({ peerId, connected }) => {
+        this.events.emit(connected ? { type: 'peer.connected', peerId } : { type: 'peer.disconnected', peerId })
+        if (connected) this.replicator?.peerConnected(peerId)
+      })
       this.replicator!.start()
     }
     this.started = true

@@ -15,6 +15,7 @@ export const COLUMNS = [
   'delta', //        context DAG deltas: contextId ‖ deltaId → delta
   'application', //  installed applications: appId → meta
   'blob', //         blob metadata and reference counts
+  'peers', //        the peer book: peer id → listen addresses, for reconnecting after a restart
 ] as const
 
 export type Column = (typeof COLUMNS)[number]

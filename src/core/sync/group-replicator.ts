@@ -179,12 +179,19 @@ export class GroupReplicator {
       const n = (this.failures.get(groupId) ?? 0) + 1
       this.failures.set(groupId, n)
       this.events.emit({ type: 'sync.finished', groupId, peerId, ok: false, fetched: 0, durationMs: Date.now() - started, error: (e as Error).message })
-      if (n < 6 && !this.stopped) this.schedule(groupId, peerId, `retry ${n}`, Math.min(200 * 2 ** n, 10_000))
+      // a peer that refuses (it does not hold the group, or we are not a member) is not retried
+      const refused = (e as MeroError).kind === 'NotAuthorized'
+      if (!refused && n < 6 && !this.stopped) this.schedule(groupId, peerId, `retry ${n}`, Math.min(200 * 2 ** n, 10_000))
       throw e
     } finally {
       this.active--
       this.running.delete(groupId)
     }
+  }
+
+  /** A peer connected: compare every followed group with it now, without waiting for gossip. */
+  peerConnected(peerId: string): void {
+    for (const groupId of this.subscribed) this.schedule(groupId, peerId, 'peer connected', 100)
   }
 
   /** Syncs a group now from every connected peer subscribed to it (SyncGroup). */

@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RpcClient } from '../../src/client/rpc-client.js'
+import { generateKeyPair, keyPairFromSeed } from '../../src/core/crypto/ed25519.js'
+import { signOp } from '../../src/core/gov/ops.js'
+import { Libp2pNetwork } from '../../src/core/network/libp2p-network.js'
+import { fromBase58, toBase58 as toB58 } from '../../src/core/primitives/encoding.js'
+import { GroupStore } from '../../src/core/gov/group-store.js'
+import { catchUpGroup, memberAuth } from '../../src/core/sync/group-sync.js'
+import { encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from '../../src/core/sync/wire.js'
+import { TestHome, waitFor } from '../helpers/harness.js'
+
+/** Three real merod processes on loopback (issue 4's acceptance). */
+describe('governance across three daemons', () => {
+  const t = new TestHome()
+  const rpc: Record<string, RpcClient> = {}
+  const ids: Record<string, string> = {}
+  let groupId: string
+
+  const get = (n: string) => rpc[n]!.call<{ stateHash: string; members: { identity: string; role: string }[]; opCount: number }>('group.get', { group: groupId })
+  const hashes = async () => Promise.all(['a', 'b', 'c'].map(async (n) => (await get(n).catch(() => ({ stateHash: n }))).stateHash))
+  const converged = async () => new Set(await hashes()).size === 1
+
+  beforeAll(async () => {
+    for (const n of ['a', 'b', 'c']) {
+      await t.init(n)
+      t.editConfig(n, (c) => c.replace(/group_heartbeat_secs = \d+/, 'group_heartbeat_secs = 1'))
+      ids[n] = (await t.start(n)).identity
+      rpc[n] = t.rpc(n)
+    }
+  }, 60_000)
+  afterAll(async () => {
+    for (const c of Object.values(rpc)) c.close()
+    await t.cleanup()
+  })
+
+  it('B and C join with invitations from A; all three agree within 3 s', async () => {
+    groupId = (await rpc.a!.call<{ groupId: string }>('group.create', { alias: 'team' })).groupId
+    const forB = await rpc.a!.call<{ token: string }>('group.createInvitation', { group: groupId, role: 'admin' })
+    const forC = await rpc.a!.call<{ token: string }>('group.createInvitation', { group: groupId, role: 'member' })
+    const started = Date.now()
+    const joinB = await t.json(['group', 'join', forB.token, '--node', 'b'])
+    expect(joinB).toMatchObject({ groupId, identity: ids.b })
+    await t.json(['group', 'join', forC.token, '--node', 'c'])
+    await waitFor(converged, 3_000)
+    expect(Date.now() - started).toBeLessThan(3_000 + 2_000) // two CLI joins included
+    for (const n of ['a', 'b', 'c']) {
+      const g = await get(n)
+      expect(Object.fromEntries(g.members.map((m) => [m.identity, m.role]))).toEqual({ [ids.a!]: 'admin', [ids.b!]: 'admin', [ids.c!]: 'member' })
+    }
+  })
+
+  it('concurrent conflicting admin ops from A and B converge on all three', async () => {
+    const d = generateKeyPair()
+    const e = generateKeyPair()
+    await rpc.a!.call('group.addMembers', { group: groupId, identities: [fromB58(e)] })
+    await waitFor(converged, 3_000)
+    await Promise.all([
+      rpc.a!.call('group.addMembers', { group: groupId, identities: [fromB58(d)], role: 'member' }),
+      rpc.b!.call('group.removeMembers', { group: groupId, identities: [fromB58(e)] }),
+      rpc.a!.call('group.updateMemberRole', { group: groupId, identity: ids.c, role: 'read-only' }),
+      rpc.b!.call('group.updateMemberRole', { group: groupId, identity: ids.c, role: 'admin' }),
+    ])
+    await waitFor(converged, 5_000)
+    const roles = Object.fromEntries((await get('c')).members.map((m) => [m.identity, m.role]))
+    expect(roles[fromB58(d)]).toBe('member')
+    expect(roles[fromB58(e)]).toBeUndefined()
+  })
+
+  it('C, stopped while A and B author 300 ops, catches up after restart', async () => {
+    await t.json(['node', 'stop', '--node', 'c'])
+    await Promise.all([
+      (async () => {
+        for (let i = 0; i < 150; i++) await rpc.a!.call('group.setAlias', { group: groupId, alias: `a-${i}` })
+      })(),
+      (async () => {
+        for (let i = 0; i < 150; i++) await rpc.b!.call('group.setMemberAlias', { group: groupId, identity: ids.b, alias: `b-${i}` })
+      })(),
+    ])
+    await waitFor(async () => (await get('a')).stateHash === (await get('b')).stateHash, 5_000)
+    const target = (await get('a')).opCount
+    rpc.c!.close()
+    await t.start('c')
+    rpc.c = t.rpc('c')
+    await waitFor(converged, 10_000)
+    expect((await get('c')).opCount).toBe(target)
+  })
+
+  it('a removed member cannot get ops accepted; a stranger is refused the ops', async () => {
+    await rpc.a!.call('group.removeMembers', { group: groupId, identities: [ids.c] })
+    await waitFor(converged, 3_000)
+    // C's key signs an op anyway, on top of what it holds, and hands it to A and B
+    const cKey = keyPairFromSeed(fromBase58(JSON.parse(readFileSync(join(t.nodeDir('c'), 'identity.key'), 'utf8')).privateKey))
+    const heads = (await rpc.c!.call<{ heads: string[] }>('group.get', { group: groupId })).heads.map((h) => Buffer.from(h, 'hex'))
+    const late = signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads, seq: 1000n, op: { kind: 'GroupAliasSet', alias: 'c-was-here' } }, cKey)
+    for (const n of ['a', 'b']) {
+      expect(await rpc[n]!.call('group.applySignedOp', { op: late.bytes.toString('hex') })).toMatchObject({ status: 'rejected', reason: 'signer is not a member of the group' })
+    }
+    // the local check refuses it on C too
+    await expect(rpc.c!.call('group.setAlias', { group: groupId, alias: 'x' })).rejects.toThrow(/not a member/)
+
+    // a libp2p peer that is not a member and holds no invitation is refused
+    const stranger = new Libp2pNetwork({ seed: generateKeyPair().privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+    await stranger.start()
+    try {
+      const status = await rpc.a!.call<{ peerId: string; listenAddresses: string[] }>('node.status')
+      const channel = await stranger.open(status.peerId, SYNC_PROTOCOL, status.listenAddresses.map((a) => `${a}/p2p/${status.peerId}`))
+      await expect(catchUpGroup(channel, new GroupStore(), groupId, memberAuth(generateKeyPair()))).rejects.toThrow(/refused: not a member/)
+    } finally {
+      await stranger.stop()
+    }
+  })
+
+  it('drops and counts garbage, oversized, forged and wrong-topic messages, and keeps running', async () => {
+    const peer = new Libp2pNetwork({ seed: generateKeyPair().privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+    await peer.start()
+    try {
+      const status = await rpc.a!.call<{ peerId: string; listenAddresses: string[] }>('node.status')
+      await peer.connect(`${status.listenAddresses[0]}/p2p/${status.peerId}`)
+      const topic = groupTopic(groupId)
+      peer.subscribe(topic)
+      await waitFor(() => peer.topicPeers(topic).includes(status.peerId), 5_000)
+      const good = Buffer.from((await rpc.a!.call<{ ops: { opId: string }[] }>('group.ops', { group: groupId, limit: 1 })).ops[0]!.opId, 'hex')
+      const heads = [good]
+      const op = signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads, seq: 1n, op: { kind: 'MemberLeft' } }, generateKeyPair())
+      const forged = Buffer.from(op.bytes)
+      forged[forged.length - 1]! ^= 1
+      await peer.publish(topic, Buffer.from('garbage'))
+      await peer.publish(topic, encodeTopicMessage({ type: 'GroupOp', op: forged }))
+      await peer.publish(topic, Buffer.alloc(300 * 1024, 1))
+      // an op of another group, sent on this group's topic
+      const elsewhere = signOp({ groupId: Buffer.alloc(32, 0xab), parents: heads, seq: 1n, op: { kind: 'MemberLeft' } }, generateKeyPair())
+      await peer.publish(topic, encodeTopicMessage({ type: 'GroupOp', op: elsewhere.bytes }))
+      const metric = (text: string, reason: string) => Number(new RegExp(`merod_gossip_dropped\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0)
+      let last = ''
+      await waitFor(async () => {
+        last = await rpc.a!.get('/metrics')
+        return ['malformed', 'bad_signature', 'oversized', 'wrong_topic'].every((r) => metric(last, r) >= 1)
+      }, 5_000).catch((e) => {
+        throw new Error(`${(e as Error).message}; metrics: ${last.split('\n').filter((l) => l.startsWith('merod_gossip')).join(' | ')}`)
+      })
+      expect((await rpc.a!.call<{ pid: number }>('node.status')).pid).toBeGreaterThan(0)
+    } finally {
+      await peer.stop()
+    }
+  })
+})
+
+function fromB58(k: { publicKey: Buffer }): string {
+  return toB58(k.publicKey)
+}
