@@ -17,6 +17,9 @@ It survives the daemon restarting: it says so on screen and reconnects. It needs
     await this.client() // starts the daemon when none answers (unless --no-start)
     // ink's colours (chalk) ignore NO_COLOR; chalk reads FORCE_COLOR once, when ink is first loaded
     if ('NO_COLOR' in process.env) process.env.FORCE_COLOR = '0'
+    // ink renders only a final frame when it believes it runs in CI (is-in-ci reads CI and
+    // CONTINUOUS_INTEGRATION when ink loads); watch has a terminal, so it always renders live
+    for (const k of ['CI', 'CONTINUOUS_INTEGRATION']) delete process.env[k]
     const { runWatch } = await import('../client/tui/run.js') // ink and react load only here
     await runWatch({ connect: () => this.manager.client(10_000), nodeName: this.manager.home.node })
   }
