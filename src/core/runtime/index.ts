@@ -1,0 +1,8 @@
+export { Runtime, type LoadedModule, type ExecutionRequest, type ExecutionOutcome, type RuntimeOptions } from './runtime.js'
+export { validateModule, type ValidatedModule, type ValidationOptions } from './validate.js'
+export { DEFAULT_LIMITS, resolveLimits, type RuntimeLimits } from './limits.js'
+export { ABI_SECTION, readAbiSection, type ModuleAbi } from './abi-section.js'
+export { HOST_ABI, HOST_MODULE } from './host-abi.js'
+export { encodeCustomSection } from './wasm-binary.js'
+export type { AppEvent } from './session.js'
+export type { HostState } from './host-state.js'

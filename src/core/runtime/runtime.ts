@@ -1,0 +1,216 @@
+import { MeroError } from '../primitives/errors.js'
+import { sha256 } from '../primitives/hash.js'
+import type { ModuleAbi } from './abi-section.js'
+import { METER_GAS, METER_GROW_DENIED, METER_MODULE, HOST_MODULE } from './host-abi.js'
+import type { HostState } from './host-state.js'
+import { DEFAULT_LIMITS, resolveLimits, type RuntimeLimits } from './limits.js'
+import { ModuleCache } from './module-cache.js'
+import { ExecutionSession, type AppEvent } from './session.js'
+import { validateModule, type ValidatedModule } from './validate.js'
+
+/** A validated, instrumented and compiled module, ready to instantiate. */
+export interface LoadedModule {
+  applicationId: Buffer
+  abi?: ModuleAbi
+  entryPoints: ReadonlySet<string>
+  readOnlyMethods: ReadonlySet<string>
+  maxMemoryPages: number
+  compiled: WebAssembly.Module
+}
+
+export interface ExecutionRequest {
+  module: LoadedModule
+  method: string
+  /** JSON bytes (an object, or empty / `null` for no arguments); the guest reads them with `input`. */
+  args?: Uint8Array
+  state: HostState
+  contextId: Uint8Array
+  /** The executing identity's 32-byte public key. */
+  executor: Uint8Array
+  /** Per-call overrides (the memory cap is fixed when the module is loaded). */
+  limits?: Partial<RuntimeLimits>
+  /** Forces a read-only call; methods the ABI marks readOnly are always read-only. */
+  readOnly?: boolean
+}
+
+export interface ExecutionOutcome {
+  /** The value_return Ok payload (JSON from the SDK), empty when the method returned nothing. */
+  result: Uint8Array
+  events: AppEvent[]
+  logs: string[]
+  /** Metering points charged. */
+  instructions: number
+  readOnly: boolean
+}
+
+export interface RuntimeOptions {
+  limits?: Partial<RuntimeLimits>
+  /** Compiled modules kept in memory. */
+  cacheSize?: number
+  /** Unix time in nanoseconds for time_now (tests pin it). */
+  clock?: () => bigint
+}
+
+const METHOD_NAME = /^[A-Za-z0-9_]{1,256}$/
+
+/**
+ * The wasm runtime: validates and compiles modules (cached by application id) and executes
+ * methods, each in a fresh instance with the "env" host functions over a HostState. Execution is
+ * synchronous (host functions cannot await). Any failure throws a MeroError (ExecutionFailed,
+ * LimitExceeded, MethodNotFound or InvalidInput) and the caller then commits nothing.
+ */
+export class Runtime {
+  readonly limits: Readonly<RuntimeLimits>
+  private readonly cache: ModuleCache<LoadedModule>
+  private readonly loading = new Map<string, Promise<LoadedModule>>()
+  private readonly clock: () => bigint
+
+  constructor(options: RuntimeOptions = {}) {
+    this.limits = Object.freeze(resolveLimits(DEFAULT_LIMITS, options.limits))
+    this.cache = new ModuleCache(options.cacheSize ?? 64)
+    this.clock = options.clock ?? (() => BigInt(Date.now()) * 1_000_000n)
+  }
+
+  /** Install-time validation (fits ApplicationStore's ModuleValidator). */
+  validate(bytes: Uint8Array): Promise<ValidatedModule> {
+    return validateModule(bytes, this.limits)
+  }
+
+  /** The compiled module for these bytes, from the cache or validated and compiled now. */
+  async load(bytes: Uint8Array): Promise<LoadedModule> {
+    const key = sha256(bytes).toString('hex')
+    const hit = this.cache.get(key)
+    if (hit) return hit
+    let pending = this.loading.get(key)
+    if (!pending) {
+      pending = this.compile(bytes).finally(() => this.loading.delete(key))
+      this.loading.set(key, pending)
+    }
+    return pending
+  }
+
+  /** A module already compiled, by application id. */
+  cached(applicationId: Uint8Array): LoadedModule | undefined {
+    return this.cache.get(Buffer.from(applicationId).toString('hex'))
+  }
+
+  evict(applicationId: Uint8Array): void {
+    this.cache.delete(Buffer.from(applicationId).toString('hex'))
+  }
+
+  private async compile(bytes: Uint8Array): Promise<LoadedModule> {
+    const v = await this.validate(bytes)
+    const compiled = await WebAssembly.compile(v.instrumented)
+    const loaded: LoadedModule = {
+      applicationId: v.applicationId,
+      ...(v.abi ? { abi: v.abi } : {}),
+      entryPoints: new Set(v.entryPoints),
+      readOnlyMethods: new Set(v.abi?.methods.filter((m) => m.readOnly).map((m) => m.name) ?? []),
+      maxMemoryPages: v.maxMemoryPages,
+      compiled,
+    }
+    this.cache.set(v.applicationId.toString('hex'), loaded)
+    return loaded
+  }
+
+  execute(req: ExecutionRequest): ExecutionOutcome {
+    const { module, method } = req
+    const limits = req.limits ? resolveLimits(this.limits, req.limits) : this.limits
+    checkMethod(module, method)
+    const input = checkArgs(method, req.args)
+    if (req.contextId.length !== 32) throw new MeroError('InvalidInput', `contextId must be 32 bytes, got ${req.contextId.length}`)
+    if (req.executor.length !== 32) throw new MeroError('InvalidInput', `executor must be 32 bytes, got ${req.executor.length}`)
+    const readOnly = req.readOnly === true || module.readOnlyMethods.has(method)
+
+    const session = new ExecutionSession({
+      method, input, state: req.state, contextId: req.contextId, executor: req.executor,
+      limits, readOnly, now: this.clock,
+    })
+    const budget = BigInt(limits.instructionBudget)
+    const gas = new WebAssembly.Global({ value: 'i64', mutable: true }, budget)
+    const growDenied = new WebAssembly.Global({ value: 'i32', mutable: true }, 0)
+    const imports: WebAssembly.Imports = {
+      [HOST_MODULE]: session.imports() as WebAssembly.Imports[string],
+      [METER_MODULE]: { [METER_GAS]: gas, [METER_GROW_DENIED]: growDenied },
+    }
+    const fail = (e: unknown): never => {
+      throw classify(e, session, gas.value, growDenied.value, limits, module, method)
+    }
+    let instance: WebAssembly.Instance
+    try {
+      instance = new WebAssembly.Instance(module.compiled, imports)
+    } catch (e) {
+      return fail(e)
+    }
+    const memory = instance.exports['memory']
+    if (!(memory instanceof WebAssembly.Memory)) throw new MeroError('ExecutionFailed', 'the module does not export its memory')
+    session.attachMemory(memory)
+    // A start function ran in the constructor before the memory was attached: it could not call the host.
+    try {
+      ;(instance.exports[method] as () => void)()
+    } catch (e) {
+      return fail(e)
+    }
+    if (session.fatal) throw session.fatal
+    const instructions = Number(budget - gas.value)
+    if (session.returned && !session.returned.ok) {
+      const text = Buffer.from(session.returned.bytes).toString('utf8')
+      let error: unknown = text
+      try {
+        error = JSON.parse(text)
+      } catch {
+        // a plain string error
+      }
+      throw new MeroError('ExecutionFailed', `method '${method}' returned an error: ${abbreviate(text)}`, { error, logs: session.logs })
+    }
+    return { result: session.returned?.bytes ?? new Uint8Array(0), events: session.events, logs: session.logs, instructions, readOnly }
+  }
+}
+
+function checkMethod(module: LoadedModule, method: string): void {
+  if (typeof method !== 'string' || !METHOD_NAME.test(method)) {
+    throw new MeroError('MethodNotFound', `'${abbreviate(String(method))}' is not a method name (1-256 characters of [A-Za-z0-9_])`)
+  }
+  const declared = module.abi ? module.abi.methods.some((m) => m.name === method) : true
+  if (!module.entryPoints.has(method) || !declared || method.startsWith('__')) {
+    const known = module.abi ? module.abi.methods.map((m) => m.name) : [...module.entryPoints].filter((m) => !m.startsWith('__'))
+    throw new MeroError('MethodNotFound', `the application has no method '${method}'${known.length ? `; it has: ${known.slice(0, 20).join(', ')}` : ''}`)
+  }
+}
+
+function checkArgs(method: string, args: Uint8Array | undefined): Uint8Array {
+  if (!args || args.length === 0) return new Uint8Array(0)
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(args))
+  } catch (e) {
+    throw new MeroError('InvalidInput', `the arguments of '${method}' are not valid JSON: ${(e as Error).message}`)
+  }
+  if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+    throw new MeroError('InvalidInput', `the arguments of '${method}' must be a JSON object of named arguments, got ${Array.isArray(value) ? 'an array' : typeof value}`)
+  }
+  return args
+}
+
+function classify(e: unknown, session: ExecutionSession, gasLeft: bigint, growDenied: number, limits: RuntimeLimits, module: LoadedModule, method: string): MeroError {
+  if (session.fatal) return session.fatal
+  if (e instanceof MeroError) return e
+  if (gasLeft < 0n) {
+    return new MeroError('LimitExceeded', `method '${method}' exhausted its instruction budget of ${limits.instructionBudget}`, { limit: 'instructionBudget' })
+  }
+  if (e instanceof WebAssembly.RuntimeError) {
+    if (growDenied) {
+      return new MeroError('LimitExceeded', `method '${method}' needed more memory than the limit of ${module.maxMemoryPages} pages (${module.maxMemoryPages * 64} KiB) and trapped`, { limit: 'maxMemoryPages' })
+    }
+    return new MeroError('ExecutionFailed', `method '${method}' trapped: ${e.message}`)
+  }
+  if (e instanceof RangeError && /call stack/i.test(e.message)) {
+    return new MeroError('ExecutionFailed', `method '${method}' overflowed the call stack`)
+  }
+  if (e instanceof WebAssembly.LinkError) return new MeroError('ExecutionFailed', `the module could not be instantiated: ${e.message}`)
+  return new MeroError('ExecutionFailed', `method '${method}' failed: ${(e as Error)?.message ?? String(e)}`)
+}
+
+function abbreviate(s: string, max = 500): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s
+}

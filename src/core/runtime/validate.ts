@@ -1,0 +1,62 @@
+import { MeroError } from '../primitives/errors.js'
+import { sha256 } from '../primitives/hash.js'
+import { readAbiSection, type ModuleAbi } from './abi-section.js'
+import { HOST_ABI, HOST_MODULE } from './host-abi.js'
+import { instrumentModule } from './instrument.js'
+import { DEFAULT_LIMITS } from './limits.js'
+import { isWasm } from './wasm-binary.js'
+
+export interface ValidationOptions {
+  maxModuleBytes?: number
+  maxMemoryPages?: number
+}
+
+export interface ValidatedModule {
+  /** SHA-256 of the original bytes. */
+  applicationId: Buffer
+  size: number
+  abi?: ModuleAbi
+  /** Exported functions of type () -> (): the callable methods. */
+  entryPoints: string[]
+  /** The metered module (what is compiled and run). */
+  instrumented: Uint8Array
+  maxMemoryPages: number
+}
+
+/**
+ * Install-time checks (reference §1.1): a wasm module within the size cap, exporting `memory`,
+ * importing no memory, exporting no `_start` (a WASI command), importing only host ABI functions
+ * from "env", with a well-formed ABI section if it has one; then instrumented for metering.
+ * Throws MeroError InvalidModule naming the first problem.
+ */
+export async function validateModule(bytes: Uint8Array, options: ValidationOptions = {}): Promise<ValidatedModule> {
+  const maxBytes = options.maxModuleBytes ?? DEFAULT_LIMITS.maxModuleBytes
+  const maxPages = options.maxMemoryPages ?? DEFAULT_LIMITS.maxMemoryPages
+  if (!(bytes instanceof Uint8Array)) throw new MeroError('InvalidModule', 'the module must be given as bytes')
+  if (bytes.length > maxBytes) throw new MeroError('InvalidModule', `the module is ${bytes.length} bytes, more than the ${maxBytes} allowed`)
+  if (!isWasm(bytes)) throw new MeroError('InvalidModule', 'the file is not a WebAssembly module (it does not start with the \\0asm magic number)')
+  let module: WebAssembly.Module
+  try {
+    module = await WebAssembly.compile(bytes)
+  } catch (e) {
+    throw new MeroError('InvalidModule', `the module is not valid WebAssembly: ${(e as Error).message}`)
+  }
+  for (const imp of WebAssembly.Module.imports(module)) {
+    const name = `${imp.module}.${imp.name}`
+    if (imp.kind === 'memory') throw new MeroError('InvalidModule', `the module imports its memory (${name}); it must define and export it instead`)
+    if (imp.module !== HOST_MODULE) throw new MeroError('InvalidModule', `the module imports '${name}': imports must come from module "${HOST_MODULE}"`)
+    if (imp.kind !== 'function') throw new MeroError('InvalidModule', `the module imports a ${imp.kind} '${name}'; the host provides only functions`)
+    if (!Object.hasOwn(HOST_ABI, imp.name)) throw new MeroError('InvalidModule', `the module imports unknown host function '${name}'`)
+  }
+  const exports = WebAssembly.Module.exports(module)
+  if (!exports.some((e) => e.name === 'memory' && e.kind === 'memory')) throw new MeroError('InvalidModule', 'the module does not export its memory as "memory"')
+  if (exports.some((e) => e.name === '_start')) throw new MeroError('InvalidModule', 'the module exports _start: it is a WASI command, not an application')
+  const abi = readAbiSection(bytes)
+  const { bytes: instrumented, entryPoints, maxMemoryPages } = await instrumentModule(bytes, maxPages)
+  if (abi) {
+    for (const m of abi.methods) {
+      if (!entryPoints.includes(m.name)) throw new MeroError('InvalidModule', `the ABI declares method '${m.name}', which the module does not export as a function () -> ()`)
+    }
+  }
+  return { applicationId: sha256(bytes), size: bytes.length, ...(abi ? { abi } : {}), entryPoints, instrumented, maxMemoryPages }
+}
