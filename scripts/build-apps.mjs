@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// Builds the example apps (apps/<name>/assembly/index.ts → apps/<name>/build/<name>.wasm, with
+// apps/<name>/abi.json embedded as the "mero_abi_v1" custom section) and the test-only wasm
+// modules (test/fixtures/wasm/*.wat and *.ts → test/fixtures/wasm/build/), with the project's own
+// devDependencies (assemblyscript, wabt) and no network. Outputs newer than their inputs are kept.
+// Usage: node scripts/build-apps.mjs [--force]
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url))
+export const ABI_SECTION = 'mero_abi_v1'
+const SDK_DIR = join(ROOT, 'sdk/assemblyscript')
+export const FIXTURES_DIR = join(ROOT, 'test/fixtures/wasm')
+export const FIXTURES_BUILD = join(FIXTURES_DIR, 'build')
+
+function leb(n) {
+  const out = []
+  do {
+    let b = n & 0x7f
+    n >>>= 7
+    if (n !== 0) b |= 0x80
+    out.push(b)
+  } while (n !== 0)
+  return out
+}
+
+/** Appends a custom section to a wasm module. */
+export function withCustomSection(wasm, name, payload) {
+  const nameBytes = Buffer.from(name, 'utf8')
+  const body = Buffer.concat([Buffer.from(leb(nameBytes.length)), nameBytes, Buffer.from(payload)])
+  return Buffer.concat([Buffer.from(wasm), Buffer.from([0, ...leb(body.length)]), body])
+}
+
+function abiPayload(file) {
+  if (!existsSync(file)) return undefined
+  const text = readFileSync(file, 'utf8')
+  JSON.parse(text) // fail the build on a malformed ABI file, naming it
+  return Buffer.from(JSON.stringify(JSON.parse(text)), 'utf8')
+}
+
+function newestMtime(paths) {
+  let t = 0
+  for (const p of paths) {
+    if (!existsSync(p)) continue
+    const s = statSync(p)
+    if (s.isDirectory()) t = Math.max(t, newestMtime(readdirSync(p).map((f) => join(p, f))))
+    else t = Math.max(t, s.mtimeMs)
+  }
+  return t
+}
+
+const upToDate = (out, inputs, force) => !force && existsSync(out) && statSync(out).mtimeMs >= newestMtime(inputs)
+
+let wabtPromise
+/** WAT text → wasm bytes (wabt's JS API). */
+export async function watToWasm(file) {
+  wabtPromise ??= import('wabt').then((m) => m.default())
+  const wabt = await wabtPromise
+  const mod = wabt.parseWat(basename(file), readFileSync(file, 'utf8'), { multi_value: true, bulk_memory: true, sign_extension: true })
+  try {
+    return Buffer.from(mod.toBinary({}).buffer)
+  } finally {
+    mod.destroy()
+  }
+}
+
+/** AssemblyScript entry → wasm bytes, with the SDK's abort routing and the stub runtime. */
+export async function assemblyScriptToWasm(entry) {
+  const { default: asc } = await import('assemblyscript/asc')
+  const rel = (p) => p.slice(ROOT.length).replace(/^\/+/, '')
+  const outFile = 'out.wasm'
+  let wasm
+  const stderr = []
+  const { error } = await asc.main(
+    [rel(entry), '--outFile', outFile, '-O3', '--runtime', 'stub', '--noAssert', '--use', 'abort=sdk/assemblyscript/host/abortHandler', '--baseDir', ROOT, '--noColors'],
+    {
+      writeFile: (name, contents) => {
+        if (name.endsWith('.wasm')) wasm = Buffer.from(contents)
+      },
+      stderr: { write: (s) => stderr.push(String(s)) },
+      stdout: { write: () => {} },
+    },
+  )
+  if (error || !wasm) throw new Error(`assemblyscript failed for ${rel(entry)}:\n${stderr.join('')}${error ? error.message : ''}`)
+  return wasm
+}
+
+function write(out, bytes) {
+  mkdirSync(dirname(out), { recursive: true })
+  writeFileSync(out, bytes)
+}
+
+export async function buildApps({ force = false, log = () => {} } = {}) {
+  const appsDir = join(ROOT, 'apps')
+  if (!existsSync(appsDir)) return []
+  const built = []
+  for (const name of readdirSync(appsDir)) {
+    const entry = join(appsDir, name, 'assembly/index.ts')
+    if (!existsSync(entry)) continue
+    const out = join(appsDir, name, 'build', `${name}.wasm`)
+    const abiFile = join(appsDir, name, 'abi.json')
+    if (!upToDate(out, [join(appsDir, name, 'assembly'), abiFile, SDK_DIR, fileURLToPath(import.meta.url)], force)) {
+      let wasm = await assemblyScriptToWasm(entry)
+      const abi = abiPayload(abiFile)
+      if (abi) wasm = withCustomSection(wasm, ABI_SECTION, abi)
+      write(out, wasm)
+      log(`built ${out.slice(ROOT.length)} (${wasm.length} bytes)`)
+    }
+    built.push(out)
+  }
+  return built
+}
+
+export async function buildFixtures({ force = false, log = () => {} } = {}) {
+  if (!existsSync(FIXTURES_DIR)) return []
+  const built = []
+  for (const file of readdirSync(FIXTURES_DIR)) {
+    const src = join(FIXTURES_DIR, file)
+    const stem = file.replace(/\.(wat|ts|bin)$/, '')
+    if (stem === file || file.endsWith('.d.ts')) continue
+    const out = join(FIXTURES_BUILD, `${stem}.wasm`)
+    const abiFile = join(FIXTURES_DIR, `${stem}.abi.json`)
+    const inputs = [src, abiFile, fileURLToPath(import.meta.url), ...(file.endsWith('.ts') ? [SDK_DIR] : [])]
+    if (!upToDate(out, inputs, force)) {
+      let wasm = file.endsWith('.wat') ? await watToWasm(src) : file.endsWith('.ts') ? await assemblyScriptToWasm(src) : readFileSync(src)
+      const abi = abiPayload(abiFile)
+      if (abi) wasm = withCustomSection(wasm, ABI_SECTION, abi)
+      write(out, wasm)
+      log(`built ${out.slice(ROOT.length)} (${wasm.length} bytes)`)
+    }
+    built.push(out)
+  }
+  return built
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const force = process.argv.includes('--force')
+  const log = (m) => console.error(`build-apps: ${m}`)
+  try {
+    await buildApps({ force, log })
+    await buildFixtures({ force, log })
+  } catch (e) {
+    console.error(`build-apps: ${e.message}`)
+    process.exit(1)
+  }
+}

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+// @ts-expect-error plain ESM build script without typings
+import { buildApps, buildFixtures, FIXTURES_BUILD, ROOT } from '../../../scripts/build-apps.mjs'
+
+let built: Promise<unknown> | undefined
+
+/** Builds the apps and test modules (kept when up to date) once per test file. */
+export function ensureBuilt(): Promise<unknown> {
+  built ??= (async () => {
+    await buildApps()
+    await buildFixtures()
+  })()
+  return built
+}
+
+export function fixture(name: string): Buffer {
+  return readFileSync(join(FIXTURES_BUILD as string, `${name}.wasm`))
+}
+
+export function kvStoreWasm(): Buffer {
+  return readFileSync(join(ROOT as string, 'apps/kv-store/build/kv-store.wasm'))
+}
+
+export const CONTEXT_ID = Buffer.alloc(32, 0xc1)
+export const EXECUTOR = Buffer.alloc(32, 0xe2)
+
+export const json = (v: unknown) => Buffer.from(JSON.stringify(v))
+export const parse = (b: Uint8Array) => (b.length ? JSON.parse(Buffer.from(b).toString('utf8')) : undefined)
