@@ -64,6 +64,8 @@ export interface OpNode {
   reason?: string
   /** Arrival order on this node (display only; never part of the state). */
   arrival: number
+  /** When this node applied it: wall-clock ms with µs resolution (display only). */
+  appliedAt: number
   /** Index of the signer in this replica's signer table. */
   signer: number
   /** Version vector: per signer index, the highest seq among this op and its ancestors. */
@@ -170,7 +172,7 @@ export class GroupState {
     if ((vv[signer] ?? 0) !== seq - 1 || this.seqs.get(hex(op.signer))?.has(op.seq)) this.forked.add(signer)
     while (vv.length <= signer) vv.push(0)
     vv[signer] = Math.max(vv[signer]!, seq)
-    const node: OpNode = { op, idHex, gen, parents, status: reason ? 'rejected' : 'applied', reason, arrival: this.arrivals++, signer, vv }
+    const node: OpNode = { op, idHex, gen, parents, status: reason ? 'rejected' : 'applied', reason, arrival: this.arrivals++, appliedAt: Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000, signer, vv }
     this.nodes.set(idHex, node)
     for (const p of parents) this.heads.delete(p)
     this.heads.add(idHex)

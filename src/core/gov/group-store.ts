@@ -66,6 +66,8 @@ export interface OpRecord {
   status: 'applied' | 'rejected'
   reason: string | null
   generation: number
+  /** When this node applied the op (ms since the epoch; local, not replicated). */
+  appliedAt: number
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -226,7 +228,7 @@ export class GroupStore {
     const g = this.state(groupId)
     return [...g.nodes.values()]
       .sort((a, b) => a.gen - b.gen || (a.idHex < b.idHex ? -1 : 1))
-      .map((n) => ({ opId: n.idHex, signer: toBase58(n.op.signer), seq: Number(n.op.seq), parents: n.parents, kind: n.op.op.kind, status: n.status, reason: n.reason ?? null, generation: n.gen }))
+      .map((n) => ({ opId: n.idHex, signer: toBase58(n.op.signer), seq: Number(n.op.seq), parents: n.parents, kind: n.op.op.kind, status: n.status, reason: n.reason ?? null, generation: n.gen, appliedAt: n.appliedAt }))
   }
 
   // ---- authoring -----------------------------------------------------------------------
@@ -283,6 +285,11 @@ export class GroupStore {
     const out = this.ingestDecoded(decoded, { persist: true, emit: true })
     out.forEach((r, j) => (results[index[j]!] = r))
     return results
+  }
+
+  /** Ingests ops already decoded and verified (by decodeSignedOp) by the caller. */
+  ingestVerifiedOps(ops: SignedOp[]): IngestResult[] {
+    return this.ingestDecoded(ops, { persist: true, emit: true })
   }
 
   /**

@@ -2,6 +2,9 @@ import type { NodeEvent, NodeEventPayload } from './events.js'
 
 type Listener = (event: NodeEvent) => void
 
+/** Wall-clock milliseconds with microsecond resolution (comparable between processes on one machine). */
+const now = () => Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000
+
 /** Fan-out of node events to in-process listeners (the SSE endpoint, metrics, the sync loop). */
 export class EventBus {
   private seq = 0
@@ -9,7 +12,7 @@ export class EventBus {
 
   emit(payload: NodeEventPayload & { groupId?: string; contextId?: string }): NodeEvent {
     // stream fields last: a payload can never overwrite the event's own seq and ts
-    const event = { ...payload, seq: ++this.seq, ts: Date.now() } as NodeEvent
+    const event = { ...payload, seq: ++this.seq, ts: now() } as NodeEvent
     for (const l of this.listeners) {
       try {
         l(event)

@@ -133,7 +133,7 @@ export class GroupReplicator {
     const groupId = groupOf(op).toString('hex')
     if (groupId !== topicGroup) return void this.dropped.wrong_topic++
     if (!this.groups.has(groupId)) return void this.dropped.unknown_group++
-    const [r] = this.groups.ingest([op.bytes])
+    const [r] = this.groups.ingestVerifiedOps([op])
     if (r!.status === 'pending') this.schedule(groupId, m.from, 'missing parents')
     // a node learns it was added to a group it already holds: follow it
     if (r!.status === 'applied') this.follow(groupId)
