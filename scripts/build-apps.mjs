@@ -4,7 +4,7 @@
 // modules (test/fixtures/wasm/*.wat and *.ts → test/fixtures/wasm/build/), with the project's own
 // devDependencies (assemblyscript, wabt) and no network. Outputs newer than their inputs are kept.
 // Usage: node scripts/build-apps.mjs [--force]
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -73,7 +73,7 @@ export async function assemblyScriptToWasm(entry) {
   let wasm
   const stderr = []
   const { error } = await asc.main(
-    [rel(entry), '--outFile', outFile, '-O3', '--runtime', 'stub', '--noAssert', '--use', 'abort=sdk/assemblyscript/host/abortHandler', '--baseDir', ROOT, '--noColors'],
+    [rel(entry), '--outFile', outFile, '-O3', '--runtime', 'stub', '--use', 'abort=sdk/assemblyscript/host/abortHandler', '--baseDir', ROOT, '--noColors'],
     {
       writeFile: (name, contents) => {
         if (name.endsWith('.wasm')) wasm = Buffer.from(contents)
@@ -86,9 +86,13 @@ export async function assemblyScriptToWasm(entry) {
   return wasm
 }
 
+// Written under a temporary name, then renamed: a concurrent reader (a parallel test file) never
+// sees half a module.
 function write(out, bytes) {
   mkdirSync(dirname(out), { recursive: true })
-  writeFileSync(out, bytes)
+  const tmp = `${out}.${process.pid}.tmp`
+  writeFileSync(tmp, bytes)
+  renameSync(tmp, out)
 }
 
 export async function buildApps({ force = false, log = () => {} } = {}) {

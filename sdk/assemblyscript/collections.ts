@@ -38,7 +38,7 @@ export class UnorderedMap {
   /** Live entries, ordered by key bytes. */
   entries(): Entry[] {
     env.map_entries(buf(0, this.nameBytes), DATA_REGISTER)
-    const items = decodeList(readRegister(DATA_REGISTER)!)
+    const items = decodeList(readRegister(DATA_REGISTER)!, 2)
     const out = new Array<Entry>()
     for (let i = 0; i + 1 < items.length; i += 2) out.push(new Entry(fromUtf8(items[i]), fromUtf8(items[i + 1])))
     return out

@@ -103,10 +103,13 @@ export function randomBytes(n: i32): ArrayBuffer {
   return out
 }
 
-/** Splits a listing register (count:u32, then len:u32 ‖ bytes per item) into its items. */
-export function decodeList(data: ArrayBuffer): ArrayBuffer[] {
+/**
+ * Splits a listing register into its items: count:u32, then per element `parts` items of
+ * len:u32 ‖ bytes (set_values: one part per element; map_entries: two, key then value).
+ */
+export function decodeList(data: ArrayBuffer, parts: u32 = 1): ArrayBuffer[] {
   const base = changetype<usize>(data)
-  const count = load<u32>(base)
+  const count = load<u32>(base) * parts
   const out = new Array<ArrayBuffer>()
   let pos: usize = 4
   for (let i: u32 = 0; i < count; i++) {

@@ -1,4 +1,4 @@
-// The mero AssemblyScript SDK. Build apps with `--runtime stub --use abort=<this file>/abortHandler`
+// The mero AssemblyScript SDK. Build apps with `--runtime stub --use abort=sdk/assemblyscript/host/abortHandler`
 // (scripts/build-apps.mjs does), then each exported `function name(): void` is a method.
 import { inputBytes, fromUtf8 } from "./host"
 import { JSONValue, parse } from "./json"

@@ -1,0 +1,117 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { MeroError } from '../../../src/core/primitives/errors.js'
+import { Runtime, type LoadedModule } from '../../../src/core/runtime/index.js'
+import { MemoryHostState } from '../../helpers/memory-host-state.js'
+import { CONTEXT_ID, EXECUTOR, ensureBuilt, json, kvStoreWasm, parse } from './fixtures.js'
+
+/** kv-store end to end in-process: the AssemblyScript app, the SDK and the runtime together. */
+const runtime = new Runtime()
+let kv: LoadedModule
+
+function session(state: MemoryHostState) {
+  return (method: string, args?: unknown) => {
+    const overlay = state.overlay()
+    const out = runtime.execute({ module: kv, method, args: args === undefined ? undefined : json(args), state: overlay, contextId: CONTEXT_ID, executor: EXECUTOR })
+    overlay.commit()
+    return { value: parse(out.result), events: out.events.map((e) => ({ kind: e.kind, data: parse(e.data) })), readOnly: out.readOnly, instructions: out.instructions }
+  }
+}
+
+describe('kv-store', () => {
+  beforeAll(async () => {
+    await ensureBuilt()
+    kv = await runtime.load(kvStoreWasm())
+  }, 120_000)
+
+  it('init, set, get, entries, len, remove, clear with their events', () => {
+    const state = new MemoryHostState()
+    const call = session(state)
+    expect(call('init').events).toEqual([])
+    expect(call('set', { key: 'a', value: '1' }).events).toEqual([{ kind: 'Inserted', data: { key: 'a', value: '1' } }])
+    expect(call('set', { key: 'a', value: '2' }).events).toEqual([{ kind: 'Updated', data: { key: 'a', value: '2' } }])
+    call('set', { key: 'b', value: 'x "quoted" \n ü' })
+    expect(call('get', { key: 'a' })).toMatchObject({ value: '2', readOnly: true })
+    expect(call('get', { key: 'zz' }).value).toBeNull()
+    expect(call('entries').value).toEqual({ a: '2', b: 'x "quoted" \n ü' })
+    expect(call('len').value).toBe(2)
+    expect(call('remove', { key: 'a' })).toMatchObject({ value: '2', events: [{ kind: 'Removed', data: { key: 'a' } }] })
+    expect(call('remove', { key: 'a' })).toMatchObject({ value: null, events: [] })
+    expect(call('entries').value).toEqual({ b: 'x "quoted" \n ü' })
+    const cleared = call('clear')
+    expect(cleared.events).toEqual([{ kind: 'Cleared', data: undefined }])
+    expect(call('len').value).toBe(0)
+    expect(call('entries').value).toEqual({})
+  })
+
+  it('the same calls give the same root hash; views leave it unchanged', () => {
+    const a = new MemoryHostState()
+    const b = new MemoryHostState()
+    for (const s of [a, b]) {
+      session(s)('set', { key: 'k', value: 'v' })
+    }
+    expect(a.rootHash().equals(b.rootHash())).toBe(true)
+    const before = a.rootHash()
+    session(a)('get', { key: 'k' })
+    session(a)('entries')
+    expect(a.rootHash().equals(before)).toBe(true)
+  })
+
+  it('refuses unknown and missing arguments, and unknown methods, without writing', () => {
+    const state = new MemoryHostState()
+    const call = session(state)
+    const before = state.rootHash()
+    const kind = (f: () => unknown) => {
+      try {
+        f()
+      } catch (e) {
+        return `${(e as MeroError).kind}: ${(e as MeroError).message}`
+      }
+      return 'no error'
+    }
+    expect(kind(() => call('set', { key: 'a', value: '1', extra: true }))).toMatch(/^ExecutionFailed: .*unknown argument 'extra'/)
+    expect(kind(() => call('set', { key: 'a' }))).toMatch(/^ExecutionFailed: .*argument 'value' must be a string/)
+    expect(kind(() => call('sett', { key: 'a' }))).toMatch(/^MethodNotFound: .*no method 'sett'; it has: init, set, get/)
+    expect(state.rootHash().equals(before)).toBe(true)
+    expect(() => call('set', { key: 'a', value: '1' })).not.toThrow()
+    expect(state.rootHash().equals(before)).toBe(false)
+  })
+
+  it('matches a model map under random operation sequences', () => {
+    const key = fc.constantFrom('a', 'b', 'c', 'ключ', '🙂', '')
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('set' as const), key, value: fc.string({ maxLength: 20, unit: 'grapheme' }) }),
+      fc.record({ op: fc.constant('remove' as const), key }),
+      fc.record({ op: fc.constant('clear' as const) }),
+    )
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 25 }), (ops) => {
+        const call = session(new MemoryHostState())
+        const model = new Map<string, string>()
+        for (const o of ops) {
+          if (o.op === 'set') {
+            const existed = model.has(o.key)
+            model.set(o.key, o.value)
+            expect(call('set', { key: o.key, value: o.value }).events[0]?.kind).toBe(existed ? 'Updated' : 'Inserted')
+          } else if (o.op === 'remove') {
+            expect(call('remove', { key: o.key }).value).toBe(model.get(o.key) ?? null)
+            model.delete(o.key)
+          } else {
+            call('clear')
+            model.clear()
+          }
+        }
+        const sorted = [...model].sort(([x], [y]) => Buffer.compare(Buffer.from(x), Buffer.from(y)))
+        expect(Object.entries(call('entries').value as object)).toEqual(sorted)
+        expect(call('len').value).toBe(model.size)
+      }),
+      { numRuns: 40 },
+    )
+  })
+
+  it('the compiled module is cached by application id', async () => {
+    const again = await runtime.load(kvStoreWasm())
+    expect(again).toBe(kv)
+    expect(runtime.cached(kv.applicationId)).toBe(kv)
+  })
+})
