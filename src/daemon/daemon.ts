@@ -67,6 +67,7 @@ export class Daemon {
         advertisedAddresses: this.config.network.listen,
         network,
         verifierPool: this.pool,
+        runtimeLimits: { maxMemoryPages: this.config.runtime.max_memory_pages, instructionBudget: this.config.runtime.instruction_budget, maxModuleBytes: this.config.runtime.max_module_bytes },
         groupHeartbeatMs: this.config.sync.group_heartbeat_secs * 1000,
         syncTimeoutMs: this.config.sync.timeout_secs * 1000,
         maxConcurrentSyncs: this.config.sync.max_concurrent,

@@ -7,6 +7,8 @@ import { toBase58 } from '../primitives/encoding.js'
 import { peerIdFromPublicKey } from '../primitives/ids.js'
 import type { Store } from '../store/store.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
+import { ApplicationStore, type ApplicationAbi } from '../context/applications.js'
+import { Runtime, type RuntimeLimits } from '../runtime/index.js'
 import type { GroupOp, SignedOp } from '../gov/ops.js'
 import { GroupReplicator } from '../sync/group-replicator.js'
 import type { NodeNetwork } from '../sync/transport.js'
@@ -24,6 +26,8 @@ export interface NodeOptions {
   network?: NodeNetwork
   /** Verifies signatures of catch-up batches on worker threads. */
   verifierPool?: VerifierPool
+  /** Runtime limits (memory pages, instruction budget, module size, ...). */
+  runtimeLimits?: Partial<RuntimeLimits>
   groupHeartbeatMs?: number
   syncTimeoutMs?: number
   maxConcurrentSyncs?: number
@@ -43,6 +47,8 @@ export class MeroNode {
   readonly aliases: AliasStore
   readonly groups: GroupStore
   readonly invitations: IssuedInvitations
+  readonly runtime: Runtime
+  readonly applications: ApplicationStore
   readonly network?: NodeNetwork
   readonly replicator?: GroupReplicator
   private readonly configuredAddresses: string[]
@@ -59,6 +65,13 @@ export class MeroNode {
     this.aliases = new AliasStore(opts.store)
     this.groups = new GroupStore(opts.store, this.events)
     this.invitations = new IssuedInvitations(opts.store)
+    this.runtime = new Runtime({ limits: opts.runtimeLimits })
+    this.applications = new ApplicationStore(
+      opts.store,
+      this.blobs,
+      async (bytes) => ({ abi: (await this.runtime.validate(bytes)).abi as ApplicationAbi | undefined }),
+      this.runtime.limits.maxModuleBytes,
+    )
     this.configuredAddresses = opts.advertisedAddresses ?? []
     this.network = opts.network
     if (opts.network) {
@@ -96,6 +109,11 @@ export class MeroNode {
     this.replicator?.stop()
     this.offPeers?.()
     await this.network?.stop()
+  }
+
+  /** Contexts, in any group this node holds, that run an application (base58 ids). */
+  contextsUsing(applicationId: string): string[] {
+    return this.groups.groupIds().flatMap((g) => this.groups.view(g).contexts.filter((c) => c.applicationId === applicationId).map((c) => c.contextId))
   }
 
   /** Signs, applies and (with a network) publishes a governance op of this node's identity. */

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { aliasMethods } from './alias.js'
+import { appMethods } from './app.js'
 import { blobMethods } from './blob.js'
 import { groupMethods } from './group.js'
 import { nodeMethods } from './node.js'
@@ -8,7 +9,7 @@ import { method, type MethodTable } from './types.js'
 
 /** Every RPC method family, one handler module each, plus `rpc.discover`. */
 export function allMethods(): MethodTable {
-  const table: MethodTable = { ...nodeMethods, ...peersMethods, ...groupMethods, ...blobMethods, ...aliasMethods }
+  const table: MethodTable = { ...nodeMethods, ...peersMethods, ...groupMethods, ...appMethods, ...blobMethods, ...aliasMethods }
   table['rpc.discover'] = method({
     description: 'List the methods this daemon serves',
     params: z.object({}).strict(),

@@ -1,0 +1,75 @@
+import { formatTime, keyValue, shortId, table } from '../render.js'
+
+/** Shapes of the context and application RPC results. */
+export interface ApplicationView {
+  applicationId: string
+  size: number
+  installedAt: number
+  source?: string
+  alias?: string | null
+  abi?: { methods: { name: string; readOnly?: boolean }[]; events?: unknown[] }
+}
+
+export interface ContextView {
+  contextId: string
+  groupId: string
+  applicationId: string
+  alias?: string | null
+  rootHash: string
+  heads: string[]
+  visibility?: 'open' | 'restricted'
+  allowlist?: string[]
+  members?: string[]
+  createdAt?: number
+  pendingUpgrade?: string | null
+  sync?: { state: string; peers?: number; lastSync?: number | null; pendingDeltas?: number; failures?: number; lastError?: string | null }
+}
+
+export interface ExecutionView {
+  result: unknown
+  events: { kind: string; data: unknown }[]
+  logs?: string[]
+  rootHash: string
+  deltaId?: string | null
+}
+
+export function renderApplication(a: ApplicationView): string {
+  const methods = a.abi?.methods.map((m) => `${m.name}${m.readOnly ? ' (view)' : ''}`) ?? []
+  return keyValue([['application', a.applicationId], ['alias', a.alias ?? undefined], ['size', `${a.size} bytes`], ['installed', formatTime(a.installedAt)], ['source', a.source], ['methods', methods.length ? methods : ['(no ABI section)']]])
+}
+
+export function renderContext(c: ContextView): string {
+  return keyValue([
+    ['context', c.contextId],
+    ['alias', c.alias ?? undefined],
+    ['group', c.groupId],
+    ['application', c.applicationId],
+    ...(c.pendingUpgrade ? ([['upgrade to', c.pendingUpgrade]] as [string, string][]) : []),
+    ['root hash', c.rootHash],
+    ['heads', c.heads.map((h) => shortId(h, 12))],
+    ['visibility', c.visibility],
+    ...(c.visibility === 'restricted' ? ([['allowlist', c.allowlist ?? []]] as [string, string[]][]) : []),
+    ...(c.members ? ([['members', c.members.length]] as [string, number][]) : []),
+    ...(c.sync
+      ? ([
+          ['sync', `${c.sync.state}${c.sync.peers !== undefined ? `, ${c.sync.peers} peer(s)` : ''}${c.sync.pendingDeltas ? `, ${c.sync.pendingDeltas} pending` : ''}${c.sync.failures ? `, ${c.sync.failures} failure(s)` : ''}`],
+          ['last sync', c.sync.lastSync ? formatTime(c.sync.lastSync) : 'never'],
+        ] as [string, string][])
+      : []),
+  ])
+}
+
+export function renderContexts(contexts: ContextView[]): string {
+  return table(['context', 'alias', 'group', 'application', 'root hash'], contexts.map((c) => [c.contextId, c.alias, shortId(c.groupId, 10), shortId(c.applicationId), shortId(c.rootHash, 10)]), { empty: 'no contexts; create one with `meroctl context create --group <g> --app <a>`' })
+}
+
+/** A JSON value rendered readably: strings bare, the rest as indented JSON. */
+export function renderValue(v: unknown): string {
+  if (v === null || v === undefined) return '(no result)'
+  if (typeof v === 'string') return v
+  return JSON.stringify(v, null, 2)
+}
+
+export function renderEvents(events: { kind: string; data: unknown }[]): string {
+  return events.map((e) => `event ${e.kind}${e.data === null || e.data === undefined || e.data === '' ? '' : ` ${JSON.stringify(e.data)}`}`).join('\n')
+}

@@ -1,0 +1,16 @@
+import { Args } from '@oclif/core'
+import { MeroCommand } from '../../client/base-command.js'
+import { yesFlag } from '../../client/flags.js'
+
+export default class AppUninstall extends MeroCommand<typeof AppUninstall> {
+  static override summary = 'Uninstall an application (refused while a context uses it)'
+  static override args = { app: Args.string({ description: 'application id or alias', required: true }) }
+  static override flags = { yes: yesFlag }
+
+  async run() {
+    await this.confirm(`Uninstall application ${this.args.app}?`, this.flags.yes)
+    const r = await this.call<{ applicationId: string }>('app.uninstall', { application: this.args.app })
+    this.out(`Uninstalled ${r.applicationId}`)
+    return r
+  }
+}

@@ -1,0 +1,92 @@
+import { MeroError } from '../primitives/errors.js'
+import { toBase58 } from '../primitives/encoding.js'
+import { sha256 } from '../primitives/hash.js'
+import type { BlobStore } from '../blobs/blob-store.js'
+import type { Store } from '../store/store.js'
+
+/**
+ * Installed applications: wasm modules stored as blobs (the application id is the SHA-256 of the
+ * bytes, hence also the blob id), validated at install, with the ABI their custom section
+ * declares. The blob is held as "app:<id>" while the application is installed.
+ */
+export interface ApplicationAbi {
+  methods: { name: string; params?: unknown; readOnly?: boolean }[]
+  events?: unknown[]
+  [k: string]: unknown
+}
+
+export interface ApplicationMeta {
+  applicationId: string
+  size: number
+  installedAt: number
+  source?: string
+  abi?: ApplicationAbi
+}
+
+/** Checks a module and returns what it declares; throws a MeroError (InvalidModule) otherwise. */
+export type ModuleValidator = (bytes: Uint8Array) => { abi?: ApplicationAbi } | Promise<{ abi?: ApplicationAbi }>
+
+export class ApplicationStore {
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+    private readonly validate: ModuleValidator,
+    private readonly maxModuleBytes: number,
+  ) {}
+
+  /** Installs a module from a blob already on this node (e.g. uploaded with POST /blobs). */
+  async installFromBlob(blobId: Buffer, source?: string): Promise<ApplicationMeta> {
+    const bytes = await this.blobs.readAll(blobId, this.maxModuleBytes).catch((e) => {
+      if ((e as MeroError).kind === 'LimitExceeded') throw new MeroError('InvalidModule', `the module is larger than the ${this.maxModuleBytes} bytes allowed (runtime.max_module_bytes)`)
+      throw e
+    })
+    return this.install(bytes, source)
+  }
+
+  async install(bytes: Uint8Array, source?: string): Promise<ApplicationMeta> {
+    if (bytes.length > this.maxModuleBytes) throw new MeroError('InvalidModule', `the module is ${bytes.length} bytes, more than the ${this.maxModuleBytes} allowed (runtime.max_module_bytes)`)
+    const { abi } = await this.validate(bytes)
+    const id = sha256(bytes)
+    const existing = this.get(id)
+    if (existing) return existing
+    const blob = await this.blobs.add(bytes, holderOf(id))
+    if (blob.blobId !== toBase58(id)) throw new MeroError('Internal', 'blob id and application id disagree')
+    const meta: ApplicationMeta = { applicationId: toBase58(id), size: bytes.length, installedAt: Date.now(), ...(source ? { source } : {}), ...(abi ? { abi } : {}) }
+    this.store.put('application', id, Buffer.from(JSON.stringify(meta)))
+    return meta
+  }
+
+  get(id: Buffer): ApplicationMeta | undefined {
+    const v = this.store.get('application', id)
+    return v ? (JSON.parse(v.toString('utf8')) as ApplicationMeta) : undefined
+  }
+
+  require(id: Buffer): ApplicationMeta {
+    const meta = this.get(id)
+    if (!meta) throw new MeroError('ApplicationNotFound', `application ${toBase58(id)} is not installed on this node; \`meroctl app list\` shows what is`)
+    return meta
+  }
+
+  list(): ApplicationMeta[] {
+    return this.store.scan('application').map(([, v]) => JSON.parse(v.toString('utf8')) as ApplicationMeta)
+  }
+
+  /** The module bytes (from the blob store). */
+  bytes(id: Buffer): Promise<Buffer> {
+    this.require(id)
+    return this.blobs.readAll(id)
+  }
+
+  /** Removes an application; `inUseBy` lists what still uses it (then it is refused). */
+  uninstall(id: Buffer, inUseBy: string[] = []): void {
+    this.require(id)
+    if (inUseBy.length) {
+      throw new MeroError('ApplicationInUse', `application ${toBase58(id)} is used by ${inUseBy.length} context(s) (${inUseBy.slice(0, 3).join(', ')}${inUseBy.length > 3 ? ', …' : ''}); delete them or move them to another application first`, { contexts: inUseBy })
+    }
+    this.store.del('application', id)
+    this.blobs.release(id, holderOf(id))
+  }
+}
+
+const holderOf = (id: Buffer) => `app:${toBase58(id)}`
+
