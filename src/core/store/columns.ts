@@ -12,6 +12,7 @@ export const COLUMNS = [
   'context', //      context metadata: contextId → borsh meta
   'contextKeys', //  context keys and local identities
   'state', //        CRDT entities: contextId ‖ entityId → entity
+  'stateIndex', //   CRDT live children: contextId ‖ parentId ‖ sort key → childId
   'delta', //        context DAG deltas: contextId ‖ deltaId → delta
   'application', //  installed applications: appId → meta
   'blob', //         blob metadata and reference counts
