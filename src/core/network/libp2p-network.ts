@@ -1,4 +1,4 @@
-import './promise-shim.js'
+import './shim.js'
 import { createHash } from 'node:crypto'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { gossipsub, StrictNoSign } from '@libp2p/gossipsub'

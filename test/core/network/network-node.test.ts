@@ -1,0 +1,355 @@
+import { createServer } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { Registry } from 'prom-client'
+import { afterEach, describe, expect, it } from 'vitest'
+import { keyPairFromSeed } from '../../../src/core/crypto/ed25519.js'
+import { NetworkMetrics } from '../../../src/core/network/metrics.js'
+import { NetworkNode } from '../../../src/core/network/network-node.js'
+import { MeroError } from '../../../src/core/primitives/errors.js'
+import { peerIdFromPublicKey } from '../../../src/core/primitives/ids.js'
+import { addressOf, inbox, meshOn, Nodes, sleep, waitFor } from './helpers.js'
+
+const nodes = new Nodes()
+afterEach(() => nodes.stopAll())
+
+const bytes = (s: string) => new Uint8Array(Buffer.from(s))
+const text = (b: Uint8Array) => Buffer.from(b).toString('utf8')
+
+async function rejection(p: Promise<unknown>): Promise<MeroError> {
+  try {
+    await p
+  } catch (e) {
+    expect(e).toBeInstanceOf(MeroError)
+    return e as MeroError
+  }
+  throw new Error('expected a rejection')
+}
+
+describe('NetworkNode: identity, connections, peers', () => {
+  it('uses the node key as its peer id, listens on an ephemeral port and connects', async () => {
+    const seed = randomBytes(32)
+    const a = await nodes.start({ seed })
+    const b = await nodes.start()
+    expect(a.peerId).toBe(peerIdFromPublicKey(keyPairFromSeed(seed).publicKey))
+    expect(a.listenAddresses()[0]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/[1-9]\d*$/)
+
+    const connected: string[] = []
+    b.on('peer:connected', (e) => connected.push(e.peerId))
+    expect(await a.connect(addressOf(b))).toBe(b.peerId)
+    await waitFor(() => connected.includes(a.peerId), 'b to see a connect')
+    expect(a.peers().map((p) => p.peerId)).toEqual([b.peerId])
+    expect(a.peers()[0]!.addresses[0]).toContain('/tcp/')
+    expect(b.connectedPeers()).toEqual([a.peerId])
+    const rtt = await a.ping(b.peerId)
+    expect(rtt).toBeGreaterThanOrEqual(0)
+    expect(rtt).toBeLessThan(1_000)
+
+    const gone: string[] = []
+    a.on('peer:disconnected', (e) => gone.push(e.peerId))
+    await b.stop()
+    await waitFor(() => gone.includes(b.peerId), 'a to see b disconnect')
+  })
+
+  it('refuses bad keys, addresses and peer ids with errors that name them', async () => {
+    expect(() => new NetworkNode({ seed: new Uint8Array(31), listen: [] })).toThrow(/32-byte/)
+    expect(() => new NetworkNode({ seed: randomBytes(32), listen: ['not-a-multiaddr'] })).toThrow(/listen address "not-a-multiaddr"/)
+    expect(() => new NetworkNode({ seed: randomBytes(32), listen: [], bootstrap: ['/ip4/1.2.3'] })).toThrow(/bootstrap address/)
+    const a = await nodes.start()
+    expect((await rejection(a.connect('garbage'))).kind).toBe('InvalidInput')
+    expect((await rejection(a.request('not-a-peer-id', '/x/1', []))).kind).toBe('InvalidInput')
+    expect(() => a.subscribe('')).toThrow(/topic/)
+  })
+
+  it('dials a peer from invitation hints: tries each address, appends the peer id, checks who answers', async () => {
+    const a = await nodes.start({ dialTimeoutMs: 1_000 })
+    const b = await nodes.start()
+    const c = await nodes.start()
+    const dead = '/ip4/127.0.0.1/tcp/1'
+    // c's address, claimed to be b's: the handshake refuses the wrong key
+    const wrong = await rejection(a.dialPeer({ peerId: b.peerId, addresses: [c.listenAddresses()[0]!] }))
+    expect(wrong.kind).toBe('PeerUnreachable')
+    expect(a.connectedPeers()).not.toContain(b.peerId)
+    expect(await a.dialPeer({ peerId: b.peerId, addresses: [dead, b.listenAddresses()[0]!] })).toBe(b.peerId)
+    expect(a.connectedPeers()).toContain(b.peerId)
+    const unreachable = await rejection(a.dialPeer({ addresses: [dead] }))
+    expect(unreachable.kind).toBe('PeerUnreachable')
+    expect(unreachable.message).toContain('cannot reach')
+    expect((await rejection(a.dialPeer({ addresses: [] }))).kind).toBe('PeerUnreachable')
+  })
+
+  it('dials its bootstrap peers at start', async () => {
+    const a = await nodes.start()
+    const b = await nodes.start({ bootstrap: [addressOf(a)] })
+    await waitFor(() => b.connectedPeers().includes(a.peerId), 'the bootstrap connection')
+  })
+
+  it('stops quickly, even with peers connected, and frees its port', async () => {
+    const port = await freePort()
+    const a = await nodes.start({ listen: [`/ip4/127.0.0.1/tcp/${port}`] })
+    const b = await nodes.start()
+    const c = await nodes.start()
+    await b.connect(addressOf(a))
+    await c.connect(addressOf(a))
+    a.subscribe('t')
+    const t0 = performance.now()
+    await a.stop()
+    expect(performance.now() - t0).toBeLessThan(3_000)
+    expect(a.listenAddresses()).toEqual([])
+    expect((await rejection(a.publish('t', bytes('x')))).kind).toBe('Unavailable')
+    const again = await nodes.start({ listen: [`/ip4/127.0.0.1/tcp/${port}`] })
+    expect(again.listenAddresses()[0]).toBe(`/ip4/127.0.0.1/tcp/${port}`)
+  })
+})
+
+describe('NetworkNode: gossip', () => {
+  it('delivers both ways on a topic, and across a relay node with three nodes', async () => {
+    const [a, b, c] = [await nodes.start(), await nodes.start(), await nodes.start()]
+    const [inA, inB, inC] = [inbox(a), inbox(b), inbox(c)]
+    for (const n of [a, b, c]) n.subscribe('mero/group/t1')
+    await meshOn('mero/group/t1', a, b)
+    await meshOn('mero/group/t1', b, c) // a and c are not connected: b relays
+    expect(a.connectedPeers()).not.toContain(c.peerId)
+
+    expect(await a.publish('mero/group/t1', bytes('from a'))).toBeGreaterThanOrEqual(1)
+    await b.publish('mero/group/t1', bytes('from b'))
+    await waitFor(() => inB.length === 1 && inA.length === 1 && inC.length === 2, 'three deliveries')
+    expect(text(inB[0]!.data)).toBe('from a')
+    expect(inB[0]).toMatchObject({ topic: 'mero/group/t1', from: a.peerId })
+    expect(inB[0]!.msgId).toBeTruthy()
+    expect(text(inA[0]!.data)).toBe('from b')
+    expect(inC.map((m) => text(m.data)).sort()).toEqual(['from a', 'from b'])
+    expect(inC.find((m) => text(m.data) === 'from a')!.from).toBe(b.peerId)
+    expect(a.metrics.snapshot().messagesOut).toBe(1)
+    expect(c.metrics.snapshot().messagesIn).toBe(2)
+  })
+
+  it('treats identical payloads as one message, and lets a node alone in a topic publish', async () => {
+    const [a, b] = [await nodes.start(), await nodes.start()]
+    expect(await a.publish('alone', bytes('nobody listens'))).toBe(0)
+    const [inA, inB] = [inbox(a), inbox(b)]
+    for (const n of [a, b]) n.subscribe('dup')
+    await meshOn('dup', a, b)
+    await a.publish('dup', bytes('same'))
+    await a.publish('dup', bytes('same'))
+    await waitFor(() => inB.length > 0, 'the first payload')
+    // the same payload published by b: b has it already, a too (its own message)
+    await b.publish('dup', bytes('same'))
+    await a.publish('dup', bytes('other'))
+    await b.publish('dup', bytes('from b'))
+    await waitFor(() => inB.some((m) => text(m.data) === 'other') && inA.length > 0, 'the later payloads')
+    await sleep(100)
+    expect(inB.map((m) => text(m.data))).toEqual(['same', 'other'])
+    expect(inA.map((m) => text(m.data))).toEqual(['from b'])
+  })
+
+  it('stops delivering after unsubscribe (while a still-subscribed peer keeps receiving)', async () => {
+    const [a, b, c] = [await nodes.start(), await nodes.start(), await nodes.start()]
+    const [inB, inC] = [inbox(b), inbox(c)]
+    for (const n of [a, b, c]) n.subscribe('u')
+    await meshOn('u', a, b)
+    await meshOn('u', a, c)
+    await a.publish('u', bytes('1'))
+    await waitFor(() => inB.length === 1 && inC.length === 1, 'first message')
+
+    b.unsubscribe('u')
+    expect(b.subscriptions()).toEqual([])
+    await waitFor(() => !a.topicPeers('u').includes(b.peerId), 'a to learn b left the topic')
+    await a.publish('u', bytes('2'))
+    await waitFor(() => inC.length === 2, 'c to get the second message')
+    await sleep(150)
+    expect(inB.map((m) => text(m.data))).toEqual(['1'])
+  })
+
+  it('runs the validation hook: rejected and ignored messages are not delivered, and are counted', async () => {
+    const [a, b] = [await nodes.start(), await nodes.start()]
+    const seen: string[] = []
+    b.setValidator((m) => {
+      seen.push(`${m.topic}:${text(m.data)}:${m.from === a.peerId}`)
+      const t = text(m.data)
+      return t.startsWith('bad') ? 'reject' : t.startsWith('meh') ? 'ignore' : 'accept'
+    })
+    const inB = inbox(b)
+    for (const n of [a, b]) n.subscribe('v')
+    await meshOn('v', a, b)
+    for (const m of ['bad 1', 'meh 1', 'good 1']) await a.publish('v', bytes(m))
+    await waitFor(() => inB.length === 1, 'the accepted message')
+    expect(text(inB[0]!.data)).toBe('good 1')
+    expect(seen).toEqual(['v:bad 1:true', 'v:meh 1:true', 'v:good 1:true'])
+    expect(b.metrics.snapshot().dropped).toEqual({ rejected: 1, ignored: 1 })
+  })
+
+  it('caps message size: publish refuses, and a receiver with a smaller cap drops and counts', async () => {
+    const a = await nodes.start({ maxMessageBytes: 4096 })
+    const b = await nodes.start({ maxMessageBytes: 1024 })
+    const inB = inbox(b)
+    for (const n of [a, b]) n.subscribe('big')
+    await meshOn('big', a, b)
+    const refused = await rejection(a.publish('big', new Uint8Array(4097)))
+    expect(refused.kind).toBe('LimitExceeded')
+    expect(refused.message).toContain('4097')
+    await a.publish('big', new Uint8Array(2048).fill(1))
+    await a.publish('big', new Uint8Array(1024).fill(2))
+    await waitFor(() => inB.length === 1, 'the message within the cap')
+    expect(inB[0]!.data.byteLength).toBe(1024)
+    await waitFor(() => b.metrics.snapshot().dropped.oversize === 1, 'the oversize drop to be counted')
+  })
+
+  it('mirrors its counters on a prom-client registry', async () => {
+    const registry = new Registry()
+    const a = await nodes.start({ metrics: new NetworkMetrics(registry) })
+    a.subscribe('mero/ctx/abc')
+    await a.publish('mero/ctx/abc', bytes('x'))
+    const text = await registry.metrics()
+    expect(text).toContain('merod_gossip_messages_out_total{topic="mero/ctx"} 1')
+  })
+})
+
+describe('NetworkNode: request/response over streams', () => {
+  it('round-trips several frames, including empty ones, and reports handler errors by kind', async () => {
+    const [a, b] = [await nodes.start(), await nodes.start()]
+    await b.handle('/test/echo/1.0.0', ({ frames, peerId, protocol }) => {
+      if (text(frames[0] ?? new Uint8Array()) === 'deny') throw new MeroError('NotAuthorized', 'not a member')
+      return [bytes(`${protocol} from ${peerId === a.peerId ? 'a' : '?'}`), ...frames.reverse()]
+    })
+    await a.connect(addressOf(b))
+    const out = await a.request(b.peerId, '/test/echo/1.0.0', [bytes('one'), new Uint8Array(0), bytes('three')])
+    expect(out.map(text)).toEqual(['/test/echo/1.0.0 from a', 'three', '', 'one'])
+    expect(await a.request(b.peerId, '/test/echo/1.0.0', [])).toHaveLength(1)
+
+    const denied = await rejection(a.request(b.peerId, '/test/echo/1.0.0', [bytes('deny')]))
+    expect(denied.kind).toBe('NotAuthorized')
+    expect(denied.message).toContain('not a member')
+    expect(b.metrics.snapshot().requests).toMatchObject({ 'inbound /test/echo/1.0.0 ok': 2, 'inbound /test/echo/1.0.0 error': 1 })
+    expect(a.metrics.snapshot().requests).toMatchObject({ 'outbound /test/echo/1.0.0 ok': 2, 'outbound /test/echo/1.0.0 refused': 1 })
+  })
+
+  it('dials the given addresses when the peer is not connected, and fails cleanly on an unknown protocol', async () => {
+    const [a, b] = [await nodes.start(), await nodes.start()]
+    await b.handle('/test/one/1.0.0', () => [bytes('ok')])
+    const out = await a.request(b.peerId, '/test/one/1.0.0', [], { addresses: b.listenAddresses() })
+    expect(out.map(text)).toEqual(['ok'])
+    const e = await rejection(a.request(b.peerId, '/test/none/1.0.0', []))
+    expect(e.kind).toBe('PeerUnreachable')
+  })
+
+  it('refuses oversized frames on both sides', async () => {
+    const a = await nodes.start({ maxFrameBytes: 64 * 1024 })
+    const b = await nodes.start({ maxFrameBytes: 1024 })
+    let handled = 0
+    await b.handle('/test/size/1.0.0', ({ frames }) => {
+      handled++
+      return frames[0]!.byteLength === 1 ? [new Uint8Array(2048)] : [bytes('ok')]
+    })
+    await a.handle('/test/size/1.0.0', () => [new Uint8Array(64 * 1024 + 1)])
+    await a.connect(addressOf(b))
+    // b refuses to read a 2 KiB frame: the stream is aborted, the handler never runs
+    const tooBig = await rejection(a.request(b.peerId, '/test/size/1.0.0', [new Uint8Array(2048)]))
+    expect(['PeerUnreachable', 'Unavailable']).toContain(tooBig.kind)
+    expect(handled).toBe(0)
+    await waitFor(() => b.metrics.snapshot().requests['inbound /test/size/1.0.0 error'] === 1, 'b to count the failed request')
+    // the sender refuses to write a frame over its own limit, before anything is sent
+    expect((await rejection(a.request(b.peerId, '/test/size/1.0.0', [new Uint8Array(64 * 1024 + 1)]))).kind).toBe('LimitExceeded')
+    // b's handler answers with a frame over b's limit: refused on b's side, a gets an error
+    const e = await rejection(a.request(b.peerId, '/test/size/1.0.0', [new Uint8Array(1)]))
+    expect(['PeerUnreachable', 'Unavailable', 'Internal']).toContain(e.kind)
+    // and a frame within the limits still goes through on the same connection
+    expect((await a.request(b.peerId, '/test/size/1.0.0', [new Uint8Array(100)])).map(text)).toEqual(['ok'])
+  })
+
+  it('times out on a silent handler, aborting the handler signal', async () => {
+    const [a, b] = [await nodes.start(), await nodes.start()]
+    let aborted = false
+    await b.handle(
+      '/test/silent/1.0.0',
+      ({ signal }) =>
+        new Promise<Uint8Array[]>(() => {
+          signal.addEventListener('abort', () => (aborted = true))
+        }),
+      { timeoutMs: 400 },
+    )
+    await a.connect(addressOf(b))
+    const t0 = performance.now()
+    const e = await rejection(a.request(b.peerId, '/test/silent/1.0.0', [bytes('?')], { timeoutMs: 300 }))
+    const took = performance.now() - t0
+    expect(e.kind).toBe('Timeout')
+    expect(e.message).toContain('300 ms')
+    expect(took).toBeGreaterThanOrEqual(290)
+    expect(took).toBeLessThan(2_000)
+    await waitFor(() => aborted, 'the handler signal to abort', 2_000)
+    await waitFor(() => b.metrics.snapshot().requests['inbound /test/silent/1.0.0 timeout'] === 1, 'b to count the timeout', 2_000)
+  })
+
+  it('bounds concurrent inbound requests per protocol: the extra one is told the protocol is busy', async () => {
+    const [a, b] = [await nodes.start(), await nodes.start()]
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let running = 0
+    await b.handle(
+      '/test/slow/1.0.0',
+      async () => {
+        running++
+        await gate
+        return [bytes('done')]
+      },
+      { maxConcurrent: 2 },
+    )
+    await a.connect(addressOf(b))
+    const first = [a.request(b.peerId, '/test/slow/1.0.0', []), a.request(b.peerId, '/test/slow/1.0.0', [])]
+    await waitFor(() => running === 2, 'two handlers running')
+    const busy = await rejection(a.request(b.peerId, '/test/slow/1.0.0', []))
+    expect(busy.kind).toBe('Unavailable')
+    expect(busy.message).toContain('busy')
+    expect(b.metrics.snapshot().dropped.busy).toBe(1)
+    release()
+    expect((await Promise.all(first)).map((r) => text(r[0]!))).toEqual(['done', 'done'])
+    expect((await a.request(b.peerId, '/test/slow/1.0.0', []))[0]).toBeDefined()
+  })
+
+  it('carries a conversation on a frame channel', async () => {
+    const [a, b] = [await nodes.start(), await nodes.start()]
+    await b.handleChannel('/test/chat/1.0.0', async (ch, peerId) => {
+      expect(peerId).toBe(a.peerId)
+      for (;;) {
+        const f = text(await ch.receive(2_000))
+        if (f === 'bye') break
+        await ch.send(bytes(f.toUpperCase()))
+      }
+      ch.close()
+    })
+    const ch = await a.openChannel(b.peerId, '/test/chat/1.0.0', { addresses: b.listenAddresses() })
+    const replies: string[] = []
+    for (const w of ['hello', 'mero']) {
+      await ch.send(bytes(w))
+      replies.push(text(await ch.receive(2_000)))
+    }
+    await ch.send(bytes('bye'))
+    expect(replies).toEqual(['HELLO', 'MERO'])
+    const end = await rejection(ch.receive(2_000))
+    expect(end.kind).toBe('Unavailable')
+    ch.close()
+  })
+
+  it('cuts in-flight requests short when the node stops', async () => {
+    const [a, b] = [await nodes.start(), await nodes.start()]
+    await b.handle('/test/never/1.0.0', () => new Promise<Uint8Array[]>(() => undefined), { timeoutMs: 5_000 })
+    await a.connect(addressOf(b))
+    const pending = rejection(a.request(b.peerId, '/test/never/1.0.0', [], { timeoutMs: 5_000 }))
+    await sleep(50)
+    const t0 = performance.now()
+    await a.stop()
+    const e = await pending
+    expect(e.kind).toBe('Unavailable')
+    expect(performance.now() - t0).toBeLessThan(3_000)
+  })
+})
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => resolve(port))
+    })
+  })
+}
