@@ -73,6 +73,18 @@ describe('runtime edge cases', () => {
     fails(edge, 'spin', 'LimitExceeded', /budget of 1000\b/, { limits: { instructionBudget: 1000 } })
   })
 
+  it('the default budget stops an infinite loop too', () => {
+    const defaults = new Runtime()
+    let err: unknown
+    try {
+      defaults.execute({ module: edge, method: 'spin', state: base.overlay(), contextId: CONTEXT_ID, executor: EXECUTOR })
+    } catch (e) {
+      err = e
+    }
+    expect((err as MeroError).kind).toBe('LimitExceeded')
+    expect((err as MeroError).message).toMatch(/budget of 200000000/)
+  })
+
   it('memory growth past the limit (raw memory.grow, and an AssemblyScript allocator)', () => {
     fails(edge, 'grow', 'LimitExceeded', /more memory than the limit of 1024 pages/)
     fails(asEdge, 'alloc_forever', 'LimitExceeded', /more memory than the limit of 1024 pages/)
