@@ -10,12 +10,16 @@ import { capMemory, readMemoryLimits } from './wasm-binary.js'
  *    count), and traps with `unreachable` once it goes below zero;
  *  - every memory.grow first checks the request against the memory cap and raises a flag global
  *    when it would fail, so a trap that follows can be reported as the memory limit;
- *  - the memory's maximum is capped to the configured number of pages.
+ *  - the memory's maximum is capped to the configured number of pages;
+ *  - a start function becomes the export `__mero_start`, which the host calls after instantiation,
+ *    when the guest's memory is attached and host functions can read it.
  * It also checks the import signatures against the host ABI and lists the callable entry points
  * (exported functions of type () -> ()), which needs the same parse.
  */
 export interface InstrumentedModule {
   bytes: Uint8Array
+  /** The module's start function, moved to this export so the host runs it once memory is attached. */
+  start?: string
   /** Exported functions with no params and no results: the methods a caller may name. */
   entryPoints: string[]
   /** Effective memory cap in pages. */
@@ -25,6 +29,7 @@ export interface InstrumentedModule {
 const GAS = '__mero_meter_gas'
 const GROW_DENIED = '__mero_meter_grow_denied'
 const GROW_CHECK = '__mero_meter_grow_check'
+export const START_EXPORT = '__mero_start'
 
 // Features V8 (Node 20) accepts and that the walker below understands.
 const FEATURE_NAMES = ['MutableGlobals', 'NontrappingFPToInt', 'SIMD128', 'BulkMemory', 'SignExt', 'Multivalue', 'ReferenceTypes', 'TailCall', 'BulkMemoryOpt', 'CallIndirectOverlong'] as const
@@ -60,6 +65,9 @@ interface BModule {
   getMemoryInfo(name?: string): { initial: number; max?: number; module: string | null }
   addGlobalImport(internal: string, mod: string, base: string, type: number, mutable?: boolean): void
   addFunction(name: string, params: number, results: number, vars: number[], body: Ref): Ref
+  addFunctionExport(internalName: string, externalName: string): Ref
+  getStart(): Ref
+  setStart(start: Ref): void
   block(label: string | null, children: Ref[], type?: number): Ref
   if(cond: Ref, ifTrue: Ref, ifFalse?: Ref): Ref
   call(name: string, operands: Ref[], type: number): Ref
@@ -106,8 +114,13 @@ export async function instrumentModule(bytes: Uint8Array, maxMemoryPages: number
     m.setFeatures(FEATURE_NAMES.reduce((acc, n) => acc | (b.Features[n] ?? 0), 0))
     const entryPoints = inspect(b, m)
     instrument(b, m, cap)
+    const start = m.getStart()
+    if (start) {
+      m.setStart(0)
+      m.addFunctionExport(b.getFunctionInfo(start).name, START_EXPORT)
+    }
     const out = m.emitBinary()
-    return { bytes: capMemory(out, maxMemoryPages), entryPoints, maxMemoryPages: cap }
+    return { bytes: capMemory(out, maxMemoryPages), entryPoints, maxMemoryPages: cap, ...(start ? { start: START_EXPORT } : {}) }
   } finally {
     m.dispose()
   }

@@ -15,6 +15,8 @@ export interface LoadedModule {
   entryPoints: ReadonlySet<string>
   readOnlyMethods: ReadonlySet<string>
   maxMemoryPages: number
+  /** Export holding the module's start function, run before each method. */
+  start?: string
   compiled: WebAssembly.Module
 }
 
@@ -107,6 +109,7 @@ export class Runtime {
       entryPoints: new Set(v.entryPoints),
       readOnlyMethods: new Set(v.abi?.methods.filter((m) => m.readOnly).map((m) => m.name) ?? []),
       maxMemoryPages: v.maxMemoryPages,
+      ...(v.start ? { start: v.start } : {}),
       compiled,
     }
     this.cache.set(v.applicationId.toString('hex'), loaded)
@@ -145,8 +148,8 @@ export class Runtime {
     const memory = instance.exports['memory']
     if (!(memory instanceof WebAssembly.Memory)) throw new MeroError('ExecutionFailed', 'the module does not export its memory')
     session.attachMemory(memory)
-    // A start function ran in the constructor before the memory was attached: it could not call the host.
     try {
+      if (module.start) (instance.exports[module.start] as () => void)()
       ;(instance.exports[method] as () => void)()
     } catch (e) {
       return fail(e)

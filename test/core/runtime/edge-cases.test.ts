@@ -133,6 +133,13 @@ describe('runtime edge cases', () => {
   it('an argument of the wrong type', () =>
     fails(asEdge, 'needs_string', 'ExecutionFailed', /argument 'key' must be a string/, { args: json({ key: 1 }) }))
 
+  it('a start function runs before the method, with the host available', async () => {
+    const started = await runtime.load(fixture('start-function'))
+    expect(started.start).toBe('__mero_start')
+    expect(call(started, 'run').logs).toEqual(['started', 'run'])
+    fails(started, '__mero_start', 'MethodNotFound', /no method '__mero_start'; it has: run/)
+  })
+
   it('limits given to execute are validated', () => {
     fails(edge, 'ok', 'InvalidInput', /'instructionBudget' must be a positive integer/, { limits: { instructionBudget: -1 } })
   })
