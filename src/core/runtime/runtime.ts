@@ -91,6 +91,19 @@ export class Runtime {
     return pending
   }
 
+  /**
+   * The compiled module for an application id: from the cache, or `bytes()` is called (e.g. to read
+   * the blob) and the result, which must hash to the id, is compiled. Saves reading and hashing the
+   * module on every call.
+   */
+  async loadById(applicationId: Uint8Array, bytes: () => Promise<Uint8Array> | Uint8Array): Promise<LoadedModule> {
+    const hit = this.cached(applicationId)
+    if (hit) return hit
+    const data = await bytes()
+    if (!sha256(data).equals(applicationId)) throw new MeroError('InvalidModule', 'the module bytes do not hash to the application id')
+    return this.load(data)
+  }
+
   /** A module already compiled, by application id. */
   cached(applicationId: Uint8Array): LoadedModule | undefined {
     return this.cache.get(Buffer.from(applicationId).toString('hex'))

@@ -113,5 +113,12 @@ describe('kv-store', () => {
     const again = await runtime.load(kvStoreWasm())
     expect(again).toBe(kv)
     expect(runtime.cached(kv.applicationId)).toBe(kv)
+    let reads = 0
+    expect(await runtime.loadById(kv.applicationId, () => (reads++, kvStoreWasm()))).toBe(kv)
+    expect(reads).toBe(0)
+    const fresh = new Runtime()
+    expect((await fresh.loadById(kv.applicationId, () => (reads++, kvStoreWasm()))).applicationId.equals(kv.applicationId)).toBe(true)
+    expect(reads).toBe(1)
+    await expect(fresh.loadById(Buffer.alloc(32), () => kvStoreWasm())).rejects.toThrow(/do not hash to the application id/)
   })
 })
