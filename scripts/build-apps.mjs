@@ -57,7 +57,7 @@ let wabtPromise
 export async function watToWasm(file) {
   wabtPromise ??= import('wabt').then((m) => m.default())
   const wabt = await wabtPromise
-  const mod = wabt.parseWat(basename(file), readFileSync(file, 'utf8'), { multi_value: true, bulk_memory: true, sign_extension: true })
+  const mod = wabt.parseWat(basename(file), readFileSync(file, 'utf8'), { multi_value: true, bulk_memory: true, sign_extension: true, exceptions: true, simd: true, tail_call: true, reference_types: true })
   try {
     return Buffer.from(mod.toBinary({}).buffer)
   } finally {

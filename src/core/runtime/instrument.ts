@@ -189,7 +189,8 @@ function instrument(b: Binaryen, m: BModule, capPages: number): void {
     if (!e) return 0
     const kind = b.getExpressionId(e)
     if (kind !== LOOP && kind !== GROW && !childFields.has(kind)) {
-      throw new MeroError('InvalidModule', `the module uses an instruction the runtime cannot meter (binaryen expression id ${kind})`)
+      const name = Object.keys(b).find((k) => k.endsWith('Id') && b[k] === kind)?.slice(0, -2) ?? `#${kind}`
+      throw new MeroError('InvalidModule', `the module uses an instruction the runtime cannot meter (${name}); exceptions, GC, threads and stack switching are not supported`)
     }
     // leaves: no need to ask (binaryen.js's getExpressionInfo even throws for `unreachable`)
     if (childFields.get(kind)?.length === 0) return 1

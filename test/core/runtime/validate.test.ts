@@ -40,6 +40,7 @@ describe('validateModule', () => {
   it('refuses a module that does not export memory', () => invalid(fixture('no-memory-export'), /export its memory/))
   it('refuses a host import with the wrong signature', () => invalid(fixture('wrong-signature'), /env\.log_utf8.*\(i32\).*\(i64\)/))
   it('refuses an initial memory above the page limit', () => invalid(fixture('huge-initial-memory'), /2000 pages.*1024/))
+  it('refuses an instruction the metering cannot handle, naming it', () => invalid(fixture('uses-exceptions'), /cannot meter \(Try\)/))
   it('refuses a module over the size cap', () => invalid(kvStoreWasm(), /more than the 1000 allowed/, { maxModuleBytes: 1000 }))
 
   it('refuses a malformed ABI section', async () => {
