@@ -134,7 +134,9 @@ export class NetworkNode {
       maxInboundStreams: 64,
       redialMs: 5_000,
       stopTimeoutMs: 2_000,
-      ...options,
+      ...definedOnly(options),
+      seed: options.seed,
+      listen: options.listen,
     }
     this.metrics = options.metrics ?? new NetworkMetrics()
     this.validator = options.validator
@@ -524,6 +526,10 @@ export class NetworkNode {
       void this.dialPeer(p).catch(() => undefined)
     }
   }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
 function parseMultiaddr(address: string, what: string): Multiaddr {

@@ -77,9 +77,9 @@ describe('NetworkNode: identity, connections, peers', () => {
     expect((await rejection(a.dialPeer({ addresses: [] }))).kind).toBe('PeerUnreachable')
   })
 
-  it('dials its bootstrap peers at start', async () => {
-    const a = await nodes.start()
-    const b = await nodes.start({ bootstrap: [addressOf(a)] })
+  it('dials its bootstrap peers at start (options left undefined take their defaults)', async () => {
+    const a = await nodes.start({ bootstrap: undefined, dialTimeoutMs: undefined, requestTimeoutMs: undefined })
+    const b = await nodes.start({ bootstrap: [addressOf(a)], dialTimeoutMs: undefined, redialMs: undefined })
     await waitFor(() => b.connectedPeers().includes(a.peerId), 'the bootstrap connection')
   })
 
@@ -215,12 +215,17 @@ describe('NetworkNode: request/response over streams', () => {
     const out = await a.request(b.peerId, '/test/echo/1.0.0', [bytes('one'), new Uint8Array(0), bytes('three')])
     expect(out.map(text)).toEqual(['/test/echo/1.0.0 from a', 'three', '', 'one'])
     expect(await a.request(b.peerId, '/test/echo/1.0.0', [])).toHaveLength(1)
+    // frames above lpStream's default 4 MiB read buffer, within our 8 MiB frame limit
+    const big = new Uint8Array(5 * 1024 * 1024).fill(7)
+    const echoed = await a.request(b.peerId, '/test/echo/1.0.0', [big, big])
+    expect(echoed.slice(1).map((f) => f.byteLength)).toEqual([big.byteLength, big.byteLength])
+    expect(echoed[2]!.every((x) => x === 7)).toBe(true)
 
     const denied = await rejection(a.request(b.peerId, '/test/echo/1.0.0', [bytes('deny')]))
     expect(denied.kind).toBe('NotAuthorized')
     expect(denied.message).toContain('not a member')
-    expect(b.metrics.snapshot().requests).toMatchObject({ 'inbound /test/echo/1.0.0 ok': 2, 'inbound /test/echo/1.0.0 error': 1 })
-    expect(a.metrics.snapshot().requests).toMatchObject({ 'outbound /test/echo/1.0.0 ok': 2, 'outbound /test/echo/1.0.0 refused': 1 })
+    expect(b.metrics.snapshot().requests).toMatchObject({ 'inbound /test/echo/1.0.0 ok': 3, 'inbound /test/echo/1.0.0 error': 1 })
+    expect(a.metrics.snapshot().requests).toMatchObject({ 'outbound /test/echo/1.0.0 ok': 3, 'outbound /test/echo/1.0.0 refused': 1 })
   })
 
   it('dials the given addresses when the peer is not connected, and fails cleanly on an unknown protocol', async () => {
