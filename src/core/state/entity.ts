@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto'
+import { Reader, Writer } from '../gov/codec.js'
+import { MeroError } from '../primitives/errors.js'
+import type { HlcTimestamp } from '../primitives/hlc.js'
+import { CollectionKind } from './ids.js'
+import { emptyLtHash, LTHASH_BYTES, ltBytes, ltFromBytes } from './lthash.js'
+
+/**
+ * One node of the state tree, as stored in the 'state' column. The tree: root → collections and
+ * counters → entries (map/set/storage entries, vector elements).
+ *
+ * An entry is a multi-value register compacted per node: `live` holds at most one stamped value
+ * per node (a node's later write always observed its earlier ones), `removed` the highest retired
+ * stamp per node. Its state is a join-semilattice: join = per node, the higher live stamp and the
+ * higher retired stamp; a live stamp at or below its node's retired stamp is gone. Reads take the
+ * live value with the highest (time, node): last writer wins. An entry with no live value is a
+ * tombstone, kept until `collectTombstones`.
+ *
+ * A counter holds per-node grow and shrink totals (join = max per node). Collections and the root
+ * hold derived data only (live child count, LtHash digest of their live children).
+ *
+ * Hashes cover live state only, so tombstones, their collection, and metadata (created/updated)
+ * never change a hash: replicas that collected tombstones at different times still agree.
+ */
+export const EntityKind = { Root: 0, Collection: 1, Counter: 2, Entry: 3 } as const
+export type EntityKind = (typeof EntityKind)[keyof typeof EntityKind]
+
+export interface LiveValue {
+  node: Buffer
+  time: bigint
+  value: Buffer
+}
+
+export interface Retired {
+  node: Buffer
+  time: bigint
+}
+
+export interface Slot {
+  node: Buffer
+  grow: bigint
+  shrink: bigint
+}
+
+export interface Entity {
+  id: Buffer
+  kind: EntityKind
+  /** The collection kind for collections, counters (Counter) and entries. */
+  ckind: CollectionKind
+  parent: Buffer
+  /** Collection or counter: the name (UTF-8); entry: the key, set element, or vector sort key. */
+  key: Buffer
+  created: HlcTimestamp
+  updated: HlcTimestamp
+  /** This entity's hash while it is live (contributes to its parent), else undefined. */
+  hash: Buffer | undefined
+  live: LiveValue[]
+  removed: Retired[]
+  slots: Slot[]
+  liveCount: number
+  digest: Uint16Array | undefined
+  /** Vectors: the highest element position seen. */
+  maxPosition: bigint
+}
+
+const RECORD_VERSION = 1
+const ZERO_NODE = Buffer.alloc(32)
+export const ZERO_STAMP: HlcTimestamp = { time: 0n, node: ZERO_NODE }
+
+export function newEntity(id: Buffer, kind: EntityKind, ckind: CollectionKind, parent: Buffer, key: Buffer, stamp: HlcTimestamp): Entity {
+  return {
+    id,
+    kind,
+    ckind,
+    parent,
+    key,
+    created: stamp,
+    updated: stamp,
+    hash: undefined,
+    live: [],
+    removed: [],
+    slots: [],
+    liveCount: 0,
+    digest: kind === EntityKind.Root || kind === EntityKind.Collection ? emptyLtHash() : undefined,
+    maxPosition: 0n,
+  }
+}
+
+export function touch(e: Entity, stamp: HlcTimestamp): void {
+  if (cmpStamp(stamp, e.created) < 0 || e.created.time === 0n) e.created = stamp
+  if (cmpStamp(stamp, e.updated) > 0) e.updated = stamp
+}
+
+function cmpStamp(a: HlcTimestamp, b: HlcTimestamp): number {
+  if (a.time !== b.time) return a.time < b.time ? -1 : 1
+  return Buffer.compare(a.node, b.node)
+}
+
+function findNode<T extends { node: Buffer }>(list: T[], node: Uint8Array): number {
+  for (let i = 0; i < list.length; i++) if (list[i]!.node.equals(node)) return i
+  return -1
+}
+
+function insertSorted<T extends { node: Buffer }>(list: T[], item: T): void {
+  let i = 0
+  while (i < list.length && Buffer.compare(list[i]!.node, item.node) < 0) i++
+  list.splice(i, 0, item)
+}
+
+export function retiredTime(e: Entity, node: Uint8Array): bigint | undefined {
+  const i = findNode(e.removed, node)
+  return i < 0 ? undefined : e.removed[i]!.time
+}
+
+/** Join a stamped value into an entry. */
+export function joinLive(e: Entity, node: Buffer, time: bigint, value: Buffer): void {
+  const gone = retiredTime(e, node)
+  if (gone !== undefined && time <= gone) return
+  const i = findNode(e.live, node)
+  if (i < 0) return insertSorted(e.live, { node, time, value })
+  const cur = e.live[i]!
+  // Equal stamps carry equal values unless an author equivocated; the larger bytes win so that
+  // replicas still agree.
+  if (time > cur.time || (time === cur.time && Buffer.compare(value, cur.value) > 0)) e.live[i] = { node, time, value }
+}
+
+/** Join a retired stamp into an entry. */
+export function joinRetired(e: Entity, node: Buffer, time: bigint): void {
+  const i = findNode(e.removed, node)
+  if (i < 0) insertSorted(e.removed, { node, time })
+  else if (e.removed[i]!.time < time) e.removed[i] = { node, time }
+  else return
+  const j = findNode(e.live, node)
+  if (j >= 0 && e.live[j]!.time <= time) e.live.splice(j, 1)
+}
+
+export function joinSlot(e: Entity, node: Buffer, grow: bigint, shrink: bigint): void {
+  const i = findNode(e.slots, node)
+  if (i < 0) return insertSorted(e.slots, { node, grow, shrink })
+  const s = e.slots[i]!
+  if (grow > s.grow || shrink > s.shrink) e.slots[i] = { node, grow: grow > s.grow ? grow : s.grow, shrink: shrink > s.shrink ? shrink : s.shrink }
+}
+
+/** The value a read sees: the live value with the highest (time, node). */
+export function winner(e: Entity): LiveValue | undefined {
+  let best: LiveValue | undefined
+  for (const v of e.live) if (!best || v.time > best.time || (v.time === best.time && Buffer.compare(v.node, best.node) > 0)) best = v
+  return best
+}
+
+export function counterValue(e: Entity | undefined): bigint {
+  if (!e) return 0n
+  let v = 0n
+  for (const s of e.slots) v += s.grow - s.shrink
+  return v
+}
+
+const ENTRY_TAG = Buffer.from('mero.state.entry-hash\0')
+const COUNTER_TAG = Buffer.from('mero.state.counter-hash\0')
+const COLLECTION_TAG = Buffer.from('mero.state.collection-hash\0')
+const ROOT_TAG = Buffer.from('mero.state.root-hash\0')
+
+function u32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4)
+  b.writeUInt32LE(n)
+  return b
+}
+
+function u64(n: bigint): Buffer {
+  const b = Buffer.allocUnsafe(8)
+  b.writeBigUInt64LE(n)
+  return b
+}
+
+/** The entity's hash if it is live (undefined otherwise). The root always has a hash. */
+export function computeHash(e: Entity): Buffer | undefined {
+  switch (e.kind) {
+    case EntityKind.Entry: {
+      // A vector element whose insertion has not arrived yet has no position: not live.
+      if (e.live.length === 0 || (e.ckind === CollectionKind.Vector && e.key.length === 0)) return undefined
+      const h = createHash('sha256').update(ENTRY_TAG).update(e.id).update(u32(e.key.length)).update(e.key).update(u32(e.live.length))
+      for (const v of e.live) h.update(v.node).update(u64(v.time)).update(u32(v.value.length)).update(v.value)
+      return h.digest()
+    }
+    case EntityKind.Counter: {
+      if (e.slots.length === 0) return undefined
+      const h = createHash('sha256').update(COUNTER_TAG).update(e.id).update(u32(e.slots.length))
+      for (const s of e.slots) h.update(s.node).update(u64(s.grow)).update(u64(s.shrink))
+      return h.digest()
+    }
+    case EntityKind.Collection:
+      if (e.liveCount === 0) return undefined
+      return createHash('sha256').update(COLLECTION_TAG).update(e.id).update(u64(BigInt(e.liveCount))).update(ltBytes(e.digest!)).digest()
+    case EntityKind.Root:
+      return createHash('sha256').update(ROOT_TAG).update(u64(BigInt(e.liveCount))).update(ltBytes(e.digest!)).digest()
+  }
+}
+
+/** The root hash of an empty state. */
+export const EMPTY_ROOT_HASH: Buffer = computeHash(newEntity(Buffer.alloc(32), EntityKind.Root, CollectionKind.Storage, Buffer.alloc(32), Buffer.alloc(0), ZERO_STAMP))!
+
+const MAX_RECORD_FIELD = 64 * 1024 * 1024
+
+export function encodeEntity(e: Entity): Buffer {
+  const w = new Writer()
+  w.u8(RECORD_VERSION)
+  w.fixed(e.id, 32)
+  w.u8(e.kind)
+  w.u8(e.ckind)
+  w.fixed(e.parent, 32)
+  w.bytes(e.key)
+  w.u64(e.created.time).fixed(e.created.node, 32)
+  w.u64(e.updated.time).fixed(e.updated.node, 32)
+  w.option(e.hash, (h) => w.fixed(h, 32))
+  switch (e.kind) {
+    case EntityKind.Entry:
+      w.vec(e.live, (v) => w.fixed(v.node, 32).u64(v.time).bytes(v.value))
+      w.vec(e.removed, (v) => w.fixed(v.node, 32).u64(v.time))
+      break
+    case EntityKind.Counter:
+      w.vec(e.slots, (s) => w.fixed(s.node, 32).u64(s.grow).u64(s.shrink))
+      break
+    case EntityKind.Collection:
+    case EntityKind.Root:
+      w.u32(e.liveCount)
+      w.fixed(ltBytes(e.digest!), LTHASH_BYTES)
+      w.u64(e.maxPosition)
+      break
+  }
+  return w.finish()
+}
+
+/** Decodes a stored (or snapshot) entity record; refuses anything malformed. */
+export function decodeEntity(bytes: Uint8Array, what = 'state entity'): Entity {
+  const r = new Reader(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), what)
+  const version = r.u8()
+  if (version !== RECORD_VERSION) throw new MeroError('InvalidInput', `${what}: unknown record version ${version}`)
+  const id = Buffer.from(r.fixed(32))
+  const kind = r.u8()
+  if (kind > EntityKind.Entry) throw new MeroError('InvalidInput', `${what}: unknown entity kind ${kind}`)
+  const ckind = r.u8()
+  if (ckind > CollectionKind.Counter) throw new MeroError('InvalidInput', `${what}: unknown collection kind ${ckind}`)
+  const parent = Buffer.from(r.fixed(32))
+  const key = Buffer.from(r.bytes(MAX_RECORD_FIELD))
+  const created = { time: r.u64(), node: Buffer.from(r.fixed(32)) }
+  const updated = { time: r.u64(), node: Buffer.from(r.fixed(32)) }
+  const hash = r.option(() => Buffer.from(r.fixed(32)))
+  const e = newEntity(id, kind as EntityKind, ckind as CollectionKind, parent, key, created)
+  e.updated = updated
+  e.hash = hash
+  const MAX_NODES = 1 << 20
+  switch (kind) {
+    case EntityKind.Entry:
+      e.live = r.vec(() => ({ node: Buffer.from(r.fixed(32)), time: r.u64(), value: Buffer.from(r.bytes(MAX_RECORD_FIELD)) }), MAX_NODES, 'live values')
+      e.removed = r.vec(() => ({ node: Buffer.from(r.fixed(32)), time: r.u64() }), MAX_NODES, 'retired stamps')
+      checkSorted(e.live, what)
+      checkSorted(e.removed, what)
+      break
+    case EntityKind.Counter:
+      e.slots = r.vec(() => ({ node: Buffer.from(r.fixed(32)), grow: r.u64(), shrink: r.u64() }), MAX_NODES, 'counter slots')
+      checkSorted(e.slots, what)
+      break
+    default:
+      e.liveCount = r.u32()
+      e.digest = ltFromBytes(r.fixed(LTHASH_BYTES))
+      e.maxPosition = r.u64()
+  }
+  r.end()
+  return e
+}
+
+function checkSorted(list: { node: Buffer }[], what: string): void {
+  for (let i = 1; i < list.length; i++) {
+    if (Buffer.compare(list[i - 1]!.node, list[i]!.node) >= 0) throw new MeroError('InvalidInput', `${what}: per-node values are not sorted by node`)
+  }
+}

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto'
+
+/**
+ * Entity ids are deterministic, so every replica names the same entity the same way:
+ * - the root is 32 zero bytes (keys are prefixed by the context id anyway);
+ * - a collection (or counter) is H(kind ‖ name): a map "x" and a set "x" are different entities;
+ * - a map, set or storage entry is H(collection ‖ key bytes);
+ * - a vector element is H(vector ‖ element ref), where the ref is the (HLC time, node, seq) of the
+ *   insertion that created it: deterministic per insertion and unique across replicas.
+ */
+export const ROOT_ID: Buffer = Buffer.alloc(32)
+
+/** What an app names; the numbers are part of ids and of the wire format. */
+export const CollectionKind = { Storage: 0, Map: 1, Set: 2, Vector: 3, Counter: 4 } as const
+export type CollectionKind = (typeof CollectionKind)[keyof typeof CollectionKind]
+
+export const COLLECTION_KIND_NAMES: Record<CollectionKind, string> = ['storage', 'map', 'set', 'vector', 'counter'] as Record<CollectionKind, string>
+
+/** The storage_read/write/remove registers live in one implicit collection with an empty name. */
+export const STORAGE_NAME = ''
+
+export const ELEMENT_REF_BYTES = 44
+
+const COLLECTION_TAG = Buffer.from('mero.state.collection\0')
+const ENTRY_TAG = Buffer.from('mero.state.entry\0')
+const ELEMENT_TAG = Buffer.from('mero.state.element\0')
+
+const collectionIds = new Map<string, Buffer>()
+
+export function collectionId(kind: CollectionKind, name: string): Buffer {
+  const memo = `${kind}:${name}`
+  let id = collectionIds.get(memo)
+  if (id === undefined) {
+    id = createHash('sha256').update(COLLECTION_TAG).update(Uint8Array.of(kind)).update(name, 'utf8').digest()
+    if (collectionIds.size > 10_000) collectionIds.clear()
+    collectionIds.set(memo, id)
+  }
+  return id
+}
+
+export function entryId(collection: Uint8Array, key: Uint8Array): Buffer {
+  return createHash('sha256').update(ENTRY_TAG).update(collection).update(key).digest()
+}
+
+export function elementId(vector: Uint8Array, ref: Uint8Array): Buffer {
+  return createHash('sha256').update(ELEMENT_TAG).update(vector).update(ref).digest()
+}
+
+/** An element ref: time (u64 BE) ‖ node (32) ‖ seq (u32 BE). Big-endian so refs sort by time. */
+export function elementRef(time: bigint, node: Uint8Array, seq: number): Buffer {
+  const out = Buffer.allocUnsafe(ELEMENT_REF_BYTES)
+  out.writeBigUInt64BE(time, 0)
+  out.set(node, 8)
+  out.writeUInt32BE(seq, 40)
+  return out
+}
+
+/** A vector element's sort key: position (u64 BE) ‖ ref. Concurrent pushes at one position order by ref. */
+export function elementSortKey(position: bigint, ref: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(8 + ELEMENT_REF_BYTES)
+  out.writeBigUInt64BE(position, 0)
+  out.set(ref, 8)
+  return out
+}
+
+export function positionOfSortKey(sortKey: Uint8Array): bigint {
+  return Buffer.from(sortKey.buffer, sortKey.byteOffset, 8).readBigUInt64BE(0)
+}
+
+export function refOfSortKey(sortKey: Uint8Array): Buffer {
+  return Buffer.from(sortKey.buffer, sortKey.byteOffset + 8, ELEMENT_REF_BYTES)
+}

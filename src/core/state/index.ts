@@ -1,0 +1,5 @@
+export * from './actions.js'
+export * from './context-state.js'
+export { EMPTY_ROOT_HASH, decodeEntity, type Entity, EntityKind } from './entity.js'
+export * from './ids.js'
+export { StateSession, type SessionResult } from './session.js'

@@ -1,0 +1,396 @@
+import { MeroError } from '../primitives/errors.js'
+import type { Hlc, HlcTimestamp } from '../primitives/hlc.js'
+import type { HostState } from '../runtime/host-state.js'
+import type { WriteBatch } from '../store/store.js'
+import type { Action, Dot, Target } from './actions.js'
+import type { ContextState } from './context-state.js'
+import { type Entity, winner } from './entity.js'
+import { CollectionKind, collectionId, entryId, refOfSortKey, STORAGE_NAME } from './ids.js'
+import type { WorkingSet } from './working-set.js'
+
+const EMPTY = Buffer.alloc(0)
+const U64_MAX = (1n << 64n) - 1n
+
+type EntryKind = Target['kind']
+
+interface CollDraft {
+  id: Buffer
+  kind: CollectionKind
+  name: string
+  base: Entity | undefined
+  lenDelta: number
+  /** Entries whose liveness changed in this session, by sort key. */
+  changes: Map<string, { sortKey: Buffer; id: Buffer; live: boolean }>
+  /** Vectors: the live elements in order, loaded on first indexed access. */
+  elements?: VectorItem[]
+  nextPosition: bigint
+  /** Vectors: elements pushed before `elements` was loaded. */
+  pushed: NewElement[]
+}
+
+interface EntryDraft {
+  type: 'entry'
+  id: Buffer
+  coll: CollDraft
+  target: Target
+  sortKey: Buffer
+  observed: Dot[]
+  value: Buffer | undefined
+  written: boolean
+}
+
+interface NewElement {
+  type: 'new'
+  coll: CollDraft
+  seq: number
+  position: bigint
+  value: Buffer | undefined
+}
+
+interface CounterDraft {
+  type: 'counter'
+  name: string
+  others: bigint
+  grow: bigint
+  shrink: bigint
+  changed: boolean
+}
+
+type VectorItem = EntryDraft | NewElement
+
+export interface SessionResult {
+  /** Empty when the execution wrote nothing: then there is no delta to make. */
+  actions: Action[]
+  /** The root hash after these actions. */
+  rootHash: Buffer
+  /** The delta's stamp (taken from the clock at the first call that needed it). */
+  hlc: HlcTimestamp | undefined
+  author: Buffer
+}
+
+/**
+ * One execution's view of a context's state (the HostState the wasm host functions call).
+ * Reads go to the store, through an overlay of this execution's writes (only touched entries are
+ * held, never a copy of the state). Writes are recorded per entity; `finish()` turns them into
+ * one action per entity, merges them through the same engine as remote deltas and returns the
+ * new root hash; `commitInto(batch)` adds the state rows to the caller's batch, so that state,
+ * delta and DAG heads are written at once. A session that is dropped writes nothing.
+ */
+export class StateSession implements HostState {
+  private readonly colls = new Map<string, CollDraft>()
+  private readonly entries = new Map<string, EntryDraft>()
+  private readonly counters = new Map<string, CounterDraft>()
+  /** Written drafts in first-write order: the order of the delta's actions. */
+  private readonly writes: (EntryDraft | NewElement | CounterDraft)[] = []
+  private readonly writeSet = new Set<object>()
+  private seq = 0
+  private stamp: HlcTimestamp | undefined
+  private result: { res: SessionResult; working: WorkingSet | undefined; version: number } | undefined
+
+  constructor(
+    private readonly state: ContextState,
+    readonly author: Buffer,
+    private readonly clock: Hlc,
+  ) {}
+
+  // storage_read / storage_write / storage_remove: LWW registers in the implicit storage collection
+  read(key: Uint8Array): Uint8Array | undefined {
+    return this.entry(CollectionKind.Storage, STORAGE_NAME, key).value
+  }
+  write(key: Uint8Array, value: Uint8Array): Uint8Array | undefined {
+    return this.put(this.entry(CollectionKind.Storage, STORAGE_NAME, key), buf(value))
+  }
+  remove(key: Uint8Array): Uint8Array | undefined {
+    return this.put(this.entry(CollectionKind.Storage, STORAGE_NAME, key), undefined)
+  }
+
+  mapGet(map: string, key: Uint8Array): Uint8Array | undefined {
+    return this.entry(CollectionKind.Map, map, key).value
+  }
+  mapInsert(map: string, key: Uint8Array, value: Uint8Array): Uint8Array | undefined {
+    return this.put(this.entry(CollectionKind.Map, map, key), buf(value))
+  }
+  mapRemove(map: string, key: Uint8Array): Uint8Array | undefined {
+    return this.put(this.entry(CollectionKind.Map, map, key), undefined)
+  }
+  mapContains(map: string, key: Uint8Array): boolean {
+    return this.entry(CollectionKind.Map, map, key).value !== undefined
+  }
+  mapLen(map: string): number {
+    return this.len(this.coll(CollectionKind.Map, map))
+  }
+  mapEntries(map: string): [Uint8Array, Uint8Array][] {
+    return this.list(this.coll(CollectionKind.Map, map)).map((d) => [d.target.key, d.value!] as [Uint8Array, Uint8Array])
+  }
+  mapClear(map: string): number {
+    const live = this.list(this.coll(CollectionKind.Map, map))
+    for (const d of live) this.put(d, undefined)
+    return live.length
+  }
+
+  setAdd(set: string, value: Uint8Array): boolean {
+    const d = this.entry(CollectionKind.Set, set, value)
+    if (d.value !== undefined) return false
+    this.put(d, EMPTY)
+    return true
+  }
+  setRemove(set: string, value: Uint8Array): boolean {
+    const d = this.entry(CollectionKind.Set, set, value)
+    if (d.value === undefined) return false
+    this.put(d, undefined)
+    return true
+  }
+  setContains(set: string, value: Uint8Array): boolean {
+    return this.entry(CollectionKind.Set, set, value).value !== undefined
+  }
+  setLen(set: string): number {
+    return this.len(this.coll(CollectionKind.Set, set))
+  }
+  setValues(set: string): Uint8Array[] {
+    return this.list(this.coll(CollectionKind.Set, set)).map((d) => d.target.key)
+  }
+
+  counterAdd(counter: string, delta: bigint): bigint {
+    const c = this.counter(counter)
+    if (delta >= 0n) c.grow += delta
+    else c.shrink += -delta
+    if (c.grow > U64_MAX || c.shrink > U64_MAX) throw new MeroError('LimitExceeded', `counter '${counter}': this node's total exceeds 2^64 - 1`)
+    if (delta !== 0n) {
+      c.changed = true
+      this.recordWrite(c)
+    }
+    return c.others + c.grow - c.shrink
+  }
+  counterValue(counter: string): bigint {
+    const c = this.counter(counter)
+    return c.others + c.grow - c.shrink
+  }
+
+  vectorPush(vector: string, value: Uint8Array): number {
+    const coll = this.coll(CollectionKind.Vector, vector)
+    const el: NewElement = { type: 'new', coll, seq: this.seq++, position: coll.nextPosition++, value: buf(value) }
+    if (coll.elements) coll.elements.push(el)
+    else coll.pushed.push(el)
+    coll.lenDelta++
+    this.recordWrite(el)
+    return this.len(coll)
+  }
+  vectorGet(vector: string, index: number): Uint8Array | undefined {
+    return this.elements(vector)[index]?.value
+  }
+  vectorSet(vector: string, index: number, value: Uint8Array): Uint8Array | undefined {
+    const item = this.elements(vector)[index]
+    if (!item) return undefined
+    const prev = item.value
+    if (item.type === 'new') {
+      item.value = buf(value)
+      return prev
+    }
+    return this.put(item, buf(value))
+  }
+  vectorPop(vector: string): Uint8Array | undefined {
+    const list = this.elements(vector)
+    const item = list.pop()
+    if (!item) return undefined
+    const prev = item.value
+    if (item.type === 'new') {
+      item.value = undefined
+      item.coll.lenDelta--
+    } else this.put(item, undefined)
+    return prev
+  }
+  vectorLen(vector: string): number {
+    return this.len(this.coll(CollectionKind.Vector, vector))
+  }
+
+  rootHash(): Uint8Array {
+    if (this.writes.length === 0) return this.state.rootHash()
+    const { working } = this.merge()
+    return working.rootHash!
+  }
+
+  /** The actions and the root hash after them. Further writes are refused. */
+  finish(): SessionResult {
+    if (this.result) return this.result.res
+    const version = this.state.version
+    const actions = this.actions()
+    if (actions.length === 0) {
+      this.result = { res: { actions, rootHash: this.state.rootHash(), hlc: undefined, author: this.author }, working: undefined, version }
+    } else {
+      const { working, stamp } = this.merge(actions)
+      this.result = { res: { actions, rootHash: working.rootHash!, hlc: stamp, author: this.author }, working, version }
+    }
+    return this.result.res
+  }
+
+  /**
+   * Adds this execution's state rows to `batch` and returns the root hash. If the state changed
+   * since `finish()` (another commit went in first), the actions are merged again on top of it:
+   * they are joins, so the result is still right.
+   */
+  commitInto(batch: WriteBatch): Buffer {
+    const { res, working, version } = this.result ?? { ...this.finishAndGet() }
+    if (res.actions.length === 0) return res.rootHash
+    let ws = working
+    if (!ws || version !== this.state.version || this.state.hasUnwrittenBatch(batch)) {
+      ws = this.state.workingFor(batch)
+      ws.applyActions(res.actions, res.hlc!)
+    }
+    const root = this.state.commitWorking(ws, batch)
+    this.result = { res: { ...res, rootHash: root }, working: undefined, version: -1 }
+    return root
+  }
+
+  private finishAndGet() {
+    this.finish()
+    return this.result!
+  }
+
+  private merge(actions = this.actions()): { working: WorkingSet; stamp: HlcTimestamp } {
+    this.stamp ??= this.clock.now()
+    const working = this.state.workingFor(undefined)
+    working.applyActions(actions, this.stamp)
+    working.finalize()
+    return { working, stamp: this.stamp }
+  }
+
+  private actions(): Action[] {
+    const out: Action[] = []
+    for (const w of this.writes) {
+      if (w.type === 'entry') {
+        if (w.value !== undefined) out.push({ type: 'update', target: w.target, value: w.value, removes: w.observed })
+        else if (w.observed.length > 0) out.push({ type: 'delete', target: w.target, removes: w.observed })
+      } else if (w.type === 'new') {
+        if (w.value !== undefined) out.push({ type: 'insert', vector: w.coll.name, seq: w.seq, position: w.position, value: w.value })
+      } else if (w.changed) out.push({ type: 'counter', counter: w.name, grow: w.grow, shrink: w.shrink })
+    }
+    return out
+  }
+
+  private recordWrite(w: EntryDraft | NewElement | CounterDraft): void {
+    if (this.result) throw new MeroError('Internal', 'state session: a write after finish()')
+    if (this.writeSet.has(w)) return
+    this.writeSet.add(w)
+    this.writes.push(w)
+  }
+
+  private coll(kind: CollectionKind, name: string): CollDraft {
+    const memo = `${kind}:${name}`
+    let c = this.colls.get(memo)
+    if (!c) {
+      const id = collectionId(kind, name)
+      const base = this.state.load(id)
+      c = { id, kind, name, base, lenDelta: 0, changes: new Map(), nextPosition: (base?.maxPosition ?? 0n) + 1n, pushed: [] }
+      this.colls.set(memo, c)
+    }
+    return c
+  }
+
+  private len(c: CollDraft): number {
+    return (c.base?.liveCount ?? 0) + c.lenDelta
+  }
+
+  private entry(kind: EntryKind, name: string, key: Uint8Array): EntryDraft {
+    const coll = this.coll(kind, name)
+    const k = buf(key)
+    const id = entryId(coll.id, k)
+    const memo = id.toString('latin1')
+    let d = this.entries.get(memo)
+    if (!d) {
+      d = this.draftFor(coll, id, this.state.load(id), k)
+      d.target = { kind, collection: name, key: k }
+      this.entries.set(memo, d)
+    }
+    return d
+  }
+
+  private draftFor(coll: CollDraft, id: Buffer, base: Entity | undefined, sortKey: Buffer): EntryDraft {
+    const live = base !== undefined && base.hash !== undefined
+    return {
+      type: 'entry',
+      id,
+      coll,
+      target: { kind: coll.kind as EntryKind, collection: coll.name, key: sortKey },
+      sortKey,
+      observed: base ? base.live.map((v) => ({ node: v.node, time: v.time })) : [],
+      value: live ? winner(base)!.value : undefined,
+      written: false,
+    }
+  }
+
+  private put(d: EntryDraft, value: Buffer | undefined): Buffer | undefined {
+    const prev = d.value
+    const wasLive = prev !== undefined
+    const isLive = value !== undefined
+    d.value = value
+    d.written = true
+    this.recordWrite(d)
+    if (wasLive !== isLive) {
+      d.coll.lenDelta += isLive ? 1 : -1
+      d.coll.changes.set(d.sortKey.toString('latin1'), { sortKey: d.sortKey, id: d.id, live: isLive })
+    }
+    return prev
+  }
+
+  private counter(name: string): CounterDraft {
+    let c = this.counters.get(name)
+    if (!c) {
+      const base = this.state.load(collectionId(CollectionKind.Counter, name))
+      let others = 0n
+      let grow = 0n
+      let shrink = 0n
+      for (const s of base?.slots ?? []) {
+        if (s.node.equals(this.clock.node)) {
+          grow = s.grow
+          shrink = s.shrink
+        } else others += s.grow - s.shrink
+      }
+      c = { type: 'counter', name, others, grow, shrink, changed: false }
+      this.counters.set(name, c)
+    }
+    return c
+  }
+
+  /** Live entries of a map or set in key order: the stored index, patched by this session. */
+  private list(coll: CollDraft): EntryDraft[] {
+    const rows = new Map<string, { sortKey: Buffer; id: Buffer }>()
+    for (const r of this.state.children(coll.id)) rows.set(r.sortKey.toString('latin1'), r)
+    for (const [k, ch] of coll.changes) {
+      if (ch.live) rows.set(k, ch)
+      else rows.delete(k)
+    }
+    const sorted = [...rows.values()].sort((a, b) => Buffer.compare(a.sortKey, b.sortKey))
+    const missing = sorted.filter((r) => !this.entries.has(r.id.toString('latin1')))
+    const loaded = this.state.loadMany(missing.map((r) => r.id))
+    for (let i = 0; i < missing.length; i++) {
+      const r = missing[i]!
+      const d = this.draftFor(coll, r.id, loaded[i], r.sortKey)
+      this.entries.set(r.id.toString('latin1'), d)
+    }
+    return sorted.map((r) => this.entries.get(r.id.toString('latin1'))!).filter((d) => d.value !== undefined)
+  }
+
+  /** A vector's live elements in order (loaded once per session, then kept up to date). */
+  private elements(vector: string): VectorItem[] {
+    const coll = this.coll(CollectionKind.Vector, vector)
+    if (!coll.elements) {
+      const rows = this.state.children(coll.id)
+      const loaded = this.state.loadMany(rows.map((r) => r.id))
+      const items: VectorItem[] = []
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!
+        const d = this.draftFor(coll, r.id, loaded[i], r.sortKey)
+        d.target = { kind: CollectionKind.Vector, collection: vector, key: refOfSortKey(r.sortKey) }
+        this.entries.set(r.id.toString('latin1'), d)
+        if (d.value !== undefined) items.push(d)
+      }
+      coll.elements = [...items, ...coll.pushed.filter((p) => p.value !== undefined)]
+      coll.pushed = []
+    }
+    return coll.elements
+  }
+}
+
+function buf(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b)
+}

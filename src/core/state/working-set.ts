@@ -1,0 +1,297 @@
+import { MeroError } from '../primitives/errors.js'
+import type { HlcTimestamp } from '../primitives/hlc.js'
+import type { Store, WriteBatch } from '../store/store.js'
+import type { Action } from './actions.js'
+import {
+  computeHash,
+  decodeEntity,
+  encodeEntity,
+  type Entity,
+  EntityKind,
+  joinLive,
+  joinRetired,
+  joinSlot,
+  newEntity,
+  touch,
+} from './entity.js'
+import { CollectionKind, collectionId, elementId, elementRef, elementSortKey, entryId, refOfSortKey, ROOT_ID } from './ids.js'
+import { indexKey, stateKey } from './keys.js'
+import { ltAdd, ltSub } from './lthash.js'
+
+interface Touched {
+  entity: Entity
+  /** Hash and index sort key when first touched in this round (what the parent holds now). */
+  oldHash: Buffer | undefined
+  oldSortKey: Buffer
+}
+
+const latin1 = (b: Buffer) => b.toString('latin1')
+
+/**
+ * The merge engine: applies actions (or joins remote entity records) to the entities they touch,
+ * read through from the store, then recomputes hashes bottom-up (entries → collections → root),
+ * maintains the live-children index, and writes everything into one WriteBatch. Local executions
+ * and remote deltas go through the same code, so a replica's own writes and a peer's copy of them
+ * end in the same bytes.
+ */
+export class WorkingSet {
+  private readonly entities = new Map<string, Entity | null>()
+  private readonly touched = new Map<string, Touched>()
+  private readonly indexOps = new Map<string, { key: Buffer; childId: Buffer | null }>()
+  rootHash: Buffer | undefined
+
+  constructor(
+    private readonly store: Store,
+    private readonly contextId: Buffer,
+  ) {}
+
+  get(id: Buffer): Entity | undefined {
+    const k = latin1(id)
+    const cached = this.entities.get(k)
+    if (cached !== undefined) return cached ?? undefined
+    const raw = this.store.get('state', stateKey(this.contextId, id))
+    const e = raw ? decodeEntity(raw) : undefined
+    this.entities.set(k, e ?? null)
+    return e
+  }
+
+  /** Loads many entities in one synchronous multi-get. */
+  prefetch(ids: Buffer[]): void {
+    const want: Buffer[] = []
+    const seen = new Set<string>()
+    for (const id of ids) {
+      const k = latin1(id)
+      if (this.entities.has(k) || seen.has(k)) continue
+      seen.add(k)
+      want.push(id)
+    }
+    if (want.length === 0) return
+    const rows = this.store.getMany('state', want.map((id) => stateKey(this.contextId, id)))
+    for (let i = 0; i < want.length; i++) {
+      const raw = rows[i]
+      this.entities.set(latin1(want[i]!), raw ? decodeEntity(raw) : null)
+    }
+  }
+
+  private mark(e: Entity): void {
+    const k = latin1(e.id)
+    this.rootHash = undefined
+    if (!this.touched.has(k)) this.touched.set(k, { entity: e, oldHash: e.hash, oldSortKey: sortKeyOf(e) })
+  }
+
+  private create(e: Entity): Entity {
+    this.entities.set(latin1(e.id), e)
+    return e
+  }
+
+  root(): Entity {
+    return this.get(ROOT_ID) ?? this.create(newEntity(ROOT_ID, EntityKind.Root, CollectionKind.Storage, ROOT_ID, Buffer.alloc(0), { time: 0n, node: ROOT_ID }))
+  }
+
+  private collection(kind: CollectionKind, name: string, stamp: HlcTimestamp): Entity {
+    const id = collectionId(kind, name)
+    let c = this.get(id)
+    if (!c) c = this.create(newEntity(id, kind === CollectionKind.Counter ? EntityKind.Counter : EntityKind.Collection, kind, ROOT_ID, Buffer.from(name, 'utf8'), stamp))
+    else if (c.key.length === 0 && name.length > 0) {
+      this.mark(c)
+      c.key = Buffer.from(name, 'utf8')
+    }
+    this.mark(c)
+    touch(c, stamp)
+    return c
+  }
+
+  private entry(coll: Entity, id: Buffer, key: Buffer, stamp: HlcTimestamp): Entity {
+    const e = this.get(id) ?? this.create(newEntity(id, EntityKind.Entry, coll.ckind, coll.id, key, stamp))
+    this.mark(e)
+    touch(e, stamp)
+    return e
+  }
+
+  /** Applies one delta's actions, all stamped with the delta's HLC. */
+  applyActions(actions: readonly Action[], stamp: HlcTimestamp): void {
+    const node = Buffer.from(stamp.node)
+    const ids: Buffer[] = []
+    for (const a of actions) {
+      if (a.type === 'update' || a.type === 'delete') {
+        const c = collectionId(a.target.kind, a.target.collection)
+        ids.push(c, a.target.kind === CollectionKind.Vector ? elementId(c, a.target.key) : entryId(c, a.target.key))
+      } else if (a.type === 'insert') {
+        const c = collectionId(CollectionKind.Vector, a.vector)
+        ids.push(c, elementId(c, elementRef(stamp.time, node, a.seq)))
+      } else ids.push(collectionId(CollectionKind.Counter, a.counter))
+    }
+    this.prefetch(ids)
+    let i = 0
+    for (const a of actions) {
+      switch (a.type) {
+        case 'update':
+        case 'delete': {
+          const coll = this.collection(a.target.kind, a.target.collection, stamp)
+          const e = this.entry(coll, ids[i + 1]!, a.target.kind === CollectionKind.Vector ? Buffer.alloc(0) : a.target.key, stamp)
+          for (const d of a.removes) joinRetired(e, d.node, d.time)
+          if (a.type === 'update') joinLive(e, node, stamp.time, a.value)
+          i += 2
+          break
+        }
+        case 'insert': {
+          const coll = this.collection(CollectionKind.Vector, a.vector, stamp)
+          const ref = elementRef(stamp.time, node, a.seq)
+          const e = this.entry(coll, ids[i + 1]!, Buffer.alloc(0), stamp)
+          joinElementKey(e, elementSortKey(a.position, ref))
+          if (a.position > coll.maxPosition) coll.maxPosition = a.position
+          joinLive(e, node, stamp.time, a.value)
+          i += 2
+          break
+        }
+        case 'counter': {
+          const c = this.collection(CollectionKind.Counter, a.counter, stamp)
+          joinSlot(c, node, a.grow, a.shrink)
+          i += 1
+          break
+        }
+      }
+    }
+  }
+
+  /**
+   * Joins a peer's entity record (snapshot page, tree repair). The record's derived parts (hash,
+   * digest, counts) are ignored and recomputed here; its id must match its content.
+   */
+  joinRecord(remote: Entity): void {
+    verifyIdentity(remote)
+    if (remote.kind === EntityKind.Root) return
+    let local = this.get(remote.id)
+    if (remote.kind === EntityKind.Entry) {
+      let parent = this.get(remote.parent)
+      if (!parent) parent = this.create(newEntity(remote.parent, EntityKind.Collection, remote.ckind, ROOT_ID, Buffer.alloc(0), remote.created))
+      if (parent.kind !== EntityKind.Collection || parent.ckind !== remote.ckind) {
+        throw new MeroError('InvalidInput', 'state record: an entry does not match its collection')
+      }
+      this.mark(parent)
+      touch(parent, remote.updated)
+    }
+    if (!local) local = this.create(newEntity(remote.id, remote.kind, remote.ckind, remote.parent, remote.kind === EntityKind.Entry && remote.ckind === CollectionKind.Vector ? Buffer.alloc(0) : remote.key, remote.created))
+    if (local.kind !== remote.kind || local.ckind !== remote.ckind) throw new MeroError('InvalidInput', 'state record: kind does not match the local entity')
+    this.mark(local)
+    touch(local, remote.created)
+    touch(local, remote.updated)
+    switch (remote.kind) {
+      case EntityKind.Entry:
+        if (remote.ckind === CollectionKind.Vector) joinElementKey(local, remote.key)
+        for (const r of remote.removed) joinRetired(local, r.node, r.time)
+        for (const v of remote.live) joinLive(local, v.node, v.time, v.value)
+        if (remote.ckind === CollectionKind.Vector && local.key.length > 0) {
+          const parent = this.get(local.parent)!
+          const pos = local.key.readBigUInt64BE(0)
+          if (pos > parent.maxPosition) parent.maxPosition = pos
+        }
+        break
+      case EntityKind.Counter:
+        for (const s of remote.slots) joinSlot(local, s.node, s.grow, s.shrink)
+        break
+      case EntityKind.Collection:
+        if (local.key.length === 0) local.key = remote.key
+        if (remote.maxPosition > local.maxPosition) local.maxPosition = remote.maxPosition
+        break
+    }
+  }
+
+  /** Recomputes hashes bottom-up and returns the new root hash. */
+  finalize(): Buffer {
+    const root = this.root()
+    for (const level of [EntityKind.Entry, EntityKind.Collection]) {
+      const batch = [...this.touched.values()].filter((t) => t.entity.kind === level || (level === EntityKind.Collection && t.entity.kind === EntityKind.Counter))
+      for (const t of batch) {
+        const e = t.entity
+        const next = computeHash(e)
+        const newKey = sortKeyOf(e)
+        const sameHash = next === t.oldHash || (next !== undefined && t.oldHash !== undefined && next.equals(t.oldHash))
+        const sameKey = newKey.equals(t.oldSortKey)
+        const prevHash = t.oldHash
+        const prevKey = t.oldSortKey
+        e.hash = next
+        t.oldHash = next
+        t.oldSortKey = newKey
+        if (sameHash && sameKey) continue
+        const parent = e.kind === EntityKind.Entry ? this.get(e.parent) : root
+        if (!parent) throw new MeroError('Internal', 'state: an entry lost its collection')
+        this.mark(parent)
+        if (prevHash) {
+          ltSub(parent.digest!, e.id, prevHash)
+          parent.liveCount--
+          this.indexOp(parent.id, prevKey, null)
+        }
+        if (next) {
+          ltAdd(parent.digest!, e.id, next)
+          parent.liveCount++
+          this.indexOp(parent.id, newKey, e.id)
+        }
+      }
+    }
+    this.mark(root)
+    root.hash = computeHash(root)
+    this.rootHash = root.hash
+    return root.hash!
+  }
+
+  private indexOp(parent: Buffer, sortKey: Buffer, childId: Buffer | null): void {
+    const key = indexKey(this.contextId, parent, sortKey)
+    this.indexOps.set(latin1(key), { key, childId })
+  }
+
+  /** Writes every touched entity and index row into the batch; the set stays usable afterwards. */
+  flushInto(batch: WriteBatch): number {
+    if (this.rootHash === undefined) this.finalize()
+    let n = 0
+    for (const t of this.touched.values()) {
+      batch.put('state', stateKey(this.contextId, t.entity.id), encodeEntity(t.entity))
+      n++
+    }
+    for (const op of this.indexOps.values()) {
+      if (op.childId) batch.put('stateIndex', op.key, op.childId)
+      else batch.del('stateIndex', op.key)
+    }
+    this.touched.clear()
+    this.indexOps.clear()
+    this.rootHash = undefined
+    return n
+  }
+
+  get dirty(): boolean {
+    return this.touched.size > 0
+  }
+}
+
+/** Where an entity sits in its parent's index: entries by key (elements by sort key), others by id. */
+export function sortKeyOf(e: Entity): Buffer {
+  return e.kind === EntityKind.Entry ? e.key : e.id
+}
+
+function joinElementKey(e: Entity, sortKey: Buffer): void {
+  if (e.key.length === 0 || Buffer.compare(sortKey, e.key) < 0) e.key = sortKey
+}
+
+function verifyIdentity(e: Entity): void {
+  const bad = (why: string) => new MeroError('InvalidInput', `state record: ${why}`)
+  switch (e.kind) {
+    case EntityKind.Root:
+      if (!e.id.equals(ROOT_ID)) throw bad('a root with a non-root id')
+      return
+    case EntityKind.Collection:
+    case EntityKind.Counter: {
+      const isCounter = e.kind === EntityKind.Counter
+      if (isCounter !== (e.ckind === CollectionKind.Counter)) throw bad('collection kind does not match')
+      const name = e.key.toString('utf8')
+      if (!Buffer.from(name, 'utf8').equals(e.key)) throw bad('a collection name is not UTF-8')
+      if (!e.parent.equals(ROOT_ID) || !collectionId(e.ckind, name).equals(e.id)) throw bad('id does not match the collection')
+      return
+    }
+    case EntityKind.Entry: {
+      if (e.ckind === CollectionKind.Counter || e.parent.equals(ROOT_ID)) throw bad('an entry outside a collection')
+      const expected = e.ckind === CollectionKind.Vector ? (e.key.length === 52 ? elementId(e.parent, refOfSortKey(e.key)) : undefined) : entryId(e.parent, e.key)
+      if (!expected || !expected.equals(e.id)) throw bad('id does not match the entry key')
+      return
+    }
+  }
+}
