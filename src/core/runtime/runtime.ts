@@ -149,8 +149,10 @@ export class Runtime {
       [HOST_MODULE]: session.imports() as WebAssembly.Imports[string],
       [METER_MODULE]: { [METER_GAS]: gas, [METER_GROW_DENIED]: growDenied },
     }
+    // the guest's log lines go with the error: they are often what explains it
+    const withLogs = (e: MeroError): MeroError => (session.logs.length ? new MeroError(e.kind, e.message, { ...e.details, logs: session.logs }) : e)
     const fail = (e: unknown): never => {
-      throw classify(e, session, gas.value, growDenied.value, limits, module, method)
+      throw withLogs(classify(e, session, gas.value, growDenied.value, limits, module, method))
     }
     let instance: WebAssembly.Instance
     try {
@@ -167,7 +169,7 @@ export class Runtime {
     } catch (e) {
       return fail(e)
     }
-    if (session.fatal) throw session.fatal
+    if (session.fatal) throw withLogs(session.fatal)
     const instructions = Number(budget - gas.value)
     if (session.returned && !session.returned.ok) {
       const text = Buffer.from(session.returned.bytes).toString('utf8')

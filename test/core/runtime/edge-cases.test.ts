@@ -96,7 +96,10 @@ describe('runtime edge cases', () => {
 
   it('an oversized return value', () => fails(edge, 'big_return', 'LimitExceeded', /return value is 16777217 bytes, more than the 16777216 allowed/))
   it('an oversized key', () => fails(edge, 'big_key', 'LimitExceeded', /key is 1048577 bytes, more than the 1048576 allowed/))
-  it('too many logs', () => fails(edge, 'many_logs', 'LimitExceeded', /more than 1024 log lines/))
+  it('too many logs (the lines logged so far go with the error)', () => {
+    const e = fails(edge, 'many_logs', 'LimitExceeded', /more than 1024 log lines/)
+    expect((e.details?.['logs'] as string[]).length).toBe(1024)
+  })
   it('too many events', () => fails(edge, 'many_events', 'LimitExceeded', /more than 100 events/))
 
   it('a write inside a read-only view (from the ABI, and forced by the caller)', () => {

@@ -51,6 +51,8 @@ describe('kv-store', () => {
       session(s)('set', { key: 'k', value: 'v' })
     }
     expect(a.rootHash().equals(b.rootHash())).toBe(true)
+    // metering is deterministic: the same call on the same state costs the same
+    expect(session(a)('get', { key: 'k' }).instructions).toBe(session(b)('get', { key: 'k' }).instructions)
     const before = a.rootHash()
     session(a)('get', { key: 'k' })
     session(a)('entries')
