@@ -40,8 +40,9 @@ export class Replica {
     readonly store: Store,
     readonly node: Buffer,
     now?: () => number,
+    readonly ctx: Buffer = CTX,
   ) {
-    this.state = new ContextState(store, CTX)
+    this.state = new ContextState(store, ctx)
     this.clock = new Hlc(node, { now, maxDriftMs: 10 * 365 * 24 * 3600 * 1000 })
   }
 
@@ -51,11 +52,11 @@ export class Replica {
     fn(session)
     const res = session.finish()
     if (res.actions.length === 0) return undefined
-    const delta: Delta = { contextId: CTX, parents: this.heads, hlc: res.hlc!, author: res.author, actions: res.actions }
+    const delta: Delta = { contextId: this.ctx, parents: this.heads, hlc: res.hlc!, author: res.author, actions: res.actions }
     const bytes = encodeDelta(delta)
     const batch = this.store.batch()
     const root = session.commitInto(batch)
-    batch.put('delta', Buffer.concat([CTX, deltaId(bytes)]), bytes)
+    batch.put('delta', Buffer.concat([this.ctx, deltaId(bytes)]), bytes)
     batch.write()
     if (!root.equals(this.state.rootHash())) throw new Error('commitInto returned a different root than the store holds')
     this.heads = [deltaId(bytes)]
