@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     // oclif writes through process.stdout; vitest's console interception would swallow it.
     disableConsoleIntercept: true,
-    testTimeout: 30_000,
+    // command and e2e tests drive real processes; a loaded 2-core machine makes each CLI call slow
+    testTimeout: 90_000,
     hookTimeout: 30_000,
     pool: 'forks',
     // Two cores on CI: e2e files start several daemons each.
