@@ -12,7 +12,10 @@ import { validateModule, type ValidatedModule } from './validate.js'
 export interface LoadedModule {
   applicationId: Buffer
   abi?: ModuleAbi
+  /** Exported functions of type () -> (). */
   entryPoints: ReadonlySet<string>
+  /** What a caller may name: the entry points the ABI declares (all of them without an ABI), minus `__` internals. */
+  methods: ReadonlySet<string>
   readOnlyMethods: ReadonlySet<string>
   maxMemoryPages: number
   /** Export holding the module's start function, run before each method. */
@@ -120,6 +123,7 @@ export class Runtime {
       applicationId: v.applicationId,
       ...(v.abi ? { abi: v.abi } : {}),
       entryPoints: new Set(v.entryPoints),
+      methods: new Set(v.entryPoints.filter((m) => !m.startsWith('__') && (!v.abi || v.abi.methods.some((d) => d.name === m)))),
       readOnlyMethods: new Set(v.abi?.methods.filter((m) => m.readOnly).map((m) => m.name) ?? []),
       maxMemoryPages: v.maxMemoryPages,
       ...(v.start ? { start: v.start } : {}),
@@ -189,9 +193,8 @@ function checkMethod(module: LoadedModule, method: string): void {
   if (typeof method !== 'string' || !METHOD_NAME.test(method)) {
     throw new MeroError('MethodNotFound', `'${abbreviate(String(method))}' is not a method name (1-256 characters of [A-Za-z0-9_])`)
   }
-  const declared = module.abi ? module.abi.methods.some((m) => m.name === method) : true
-  if (!module.entryPoints.has(method) || !declared || method.startsWith('__')) {
-    const known = module.abi ? module.abi.methods.map((m) => m.name) : [...module.entryPoints].filter((m) => !m.startsWith('__'))
+  if (!module.methods.has(method)) {
+    const known = [...module.methods]
     throw new MeroError('MethodNotFound', `the application has no method '${method}'${known.length ? `; it has: ${known.slice(0, 20).join(', ')}` : ''}`)
   }
 }

@@ -90,6 +90,13 @@ describe('runtime edge cases', () => {
     fails(asEdge, 'alloc_forever', 'LimitExceeded', /more memory than the limit of 1024 pages/)
   })
 
+  it("a module's own lower memory maximum is kept, and reported the same way", async () => {
+    const small = await runtime.load(fixture('own-memory-max'))
+    expect(small.maxMemoryPages).toBe(4)
+    expect(() => call(small, 'grow_once')).not.toThrow()
+    fails(small, 'grow', 'LimitExceeded', /limit of 4 pages/)
+  })
+
   it('a growth the guest handles itself is not an error', () => {
     expect(parse(call(edge, 'grow_quietly').result)).toEqual({})
   })

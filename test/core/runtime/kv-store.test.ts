@@ -111,6 +111,17 @@ describe('kv-store', () => {
     )
   })
 
+  it('callable methods are the ABI-declared entry points', () => {
+    expect([...kv.methods].sort()).toEqual(['clear', 'entries', 'get', 'init', 'len', 'remove', 'set'])
+    expect([...kv.readOnlyMethods].sort()).toEqual(['entries', 'get', 'len'])
+  })
+
+  it('concurrent loads of the same module compile it once', async () => {
+    const fresh = new Runtime()
+    const [a, b] = await Promise.all([fresh.load(kvStoreWasm()), fresh.load(kvStoreWasm())])
+    expect(a).toBe(b)
+  })
+
   it('the compiled module is cached by application id', async () => {
     const again = await runtime.load(kvStoreWasm())
     expect(again).toBe(kv)
