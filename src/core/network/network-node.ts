@@ -408,7 +408,8 @@ export class NetworkNode {
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.lifetime.signal])
     let ch: FramedStream | undefined
     try {
-      ch = new FramedStream(await this.openStream(peerId, protocol, signal, options.addresses), this.opts.maxFrameBytes)
+      // the request travels with the protocol proposal (one round trip less than negotiating first)
+      ch = new FramedStream(await this.openStream(peerId, protocol, signal, options.addresses, false), this.opts.maxFrameBytes)
       await writeMessage(ch, frames, signal)
       ch.close()
       const response = await readMessage(ch, this.opts.maxFramesPerMessage, signal)
@@ -441,10 +442,14 @@ export class NetworkNode {
     }
   }
 
-  private async openStream(peerId: string, protocol: string, signal: AbortSignal, addresses?: string[]): Promise<Stream> {
+  private async openStream(peerId: string, protocol: string, signal: AbortSignal, addresses?: string[], negotiateFully = true): Promise<Stream> {
     const id = parsePeerId(peerId)
-    if (addresses?.length && this.host.getConnections(id).length === 0) await this.dialPeer({ peerId, addresses }, signal)
-    return this.host.dialProtocol(id, protocol, { signal })
+    const open = this.host.getConnections(id).find((c) => c.status === 'open')
+    // an open connection takes the stream directly: the connection manager's dial path costs
+    // more than the stream itself on loopback
+    if (open) return open.newStream(protocol, { signal, negotiateFully })
+    if (addresses?.length) await this.dialPeer({ peerId, addresses }, signal)
+    return this.host.dialProtocol(id, protocol, { signal, negotiateFully })
   }
 
   private async addHandler(protocol: string, entry: HandlerEntry): Promise<void> {

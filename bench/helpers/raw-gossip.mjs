@@ -1,0 +1,135 @@
+// Raw gossipsub between two libp2p nodes in two processes on loopback (this process publishes,
+// a child process receives), with mero's own NetworkNode and gossip settings. Later benchmarks
+// (group op propagation, delta propagation) call measureRawGossip() in the same run and report
+// their latency as a ratio to it.
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { NetworkNode } from '../../dist/core/network/network-node.js'
+
+const CHILD = fileURLToPath(new URL('./gossip-child.mjs', import.meta.url))
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const PHASE = { warmup: 0, paced: 1, burst: 2 }
+
+function percentile(sorted, p) {
+  if (!sorted.length) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
+}
+
+function stats(values) {
+  const s = [...values].sort((a, b) => a - b)
+  return { p50: percentile(s, 50), p99: percentile(s, 99), min: s[0], max: s.at(-1), count: s.length }
+}
+
+function payload(size, seq, phase) {
+  const buf = Buffer.alloc(Math.max(13, size))
+  buf.writeUInt32LE(seq, 8)
+  buf.writeUInt8(phase, 12)
+  buf.fill(seq % 251, 13)
+  // the time last, just before publishing
+  buf.writeBigUInt64LE(process.hrtime.bigint(), 0)
+  return buf
+}
+
+/**
+ * @param {object} [o]
+ * @param {number} [o.count=2000]    paced messages for the latency figures
+ * @param {number} [o.intervalMs=1]  pause between paced messages
+ * @param {number} [o.size=200]      payload bytes
+ * @param {number} [o.burst=5000]    messages published back to back for the throughput figure
+ * @param {number} [o.rttSamples=500] sequential request/response round trips
+ * @returns {Promise<{latencyMs, lost, throughput: {msgPerSec, count, lost}, requestRttMs, channelRttMs}>}
+ *   latencies as {p50, p99, min, max, count} in ms; requestRttMs opens a stream per request
+ *   (NetworkNode.request), channelRttMs echoes frames on one long-lived stream
+ */
+export async function measureRawGossip({ count = 2000, intervalMs = 1, size = 200, burst = 5000, rttSamples = 500 } = {}) {
+  const topic = `bench/raw/${randomBytes(4).toString('hex')}`
+  const protocol = '/mero/bench/echo/1.0.0'
+  const child = spawn(process.execPath, [CHILD, topic, protocol], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: child.stdout })
+  const queue = []
+  const waiting = []
+  lines.on('line', (l) => {
+    const v = JSON.parse(l)
+    const w = waiting.shift()
+    if (w) w(v)
+    else queue.push(v)
+  })
+  const exited = new Promise((r) => child.once('exit', r))
+  const next = (ms = 60_000) =>
+    new Promise((resolve, reject) => {
+      if (queue.length) return resolve(queue.shift())
+      const t = setTimeout(() => reject(new Error('the gossip child did not answer in time')), ms)
+      waiting.push((v) => {
+        clearTimeout(t)
+        resolve(v)
+      })
+    })
+  const send = (cmd) => child.stdin.write(JSON.stringify(cmd) + '\n')
+
+  const node = new NetworkNode({ seed: randomBytes(32), listen: ['/ip4/127.0.0.1/tcp/0'] })
+  try {
+    const { peerId, address } = await next(30_000)
+    await node.start()
+    node.subscribe(topic)
+    await node.connect(address)
+    for (let i = 0; i < 400 && !node.topicPeers(topic).includes(peerId); i++) await sleep(10)
+    if (!node.topicPeers(topic).includes(peerId)) throw new Error('the child never appeared on the topic')
+
+    // warm-up: JIT, stream set-up
+    for (let i = 0; i < 100; i++) {
+      await node.publish(topic, payload(size, i, PHASE.warmup))
+      await sleep(1)
+    }
+    send({ cmd: 'report', phase: PHASE.warmup, expected: 100, timeoutMs: 5_000 })
+    await next()
+
+    for (let i = 0; i < count; i++) {
+      await node.publish(topic, payload(size, i, PHASE.paced))
+      if (intervalMs > 0) await sleep(intervalMs)
+    }
+    send({ cmd: 'report', phase: PHASE.paced, expected: count, timeoutMs: 10_000 })
+    const paced = await next()
+
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < burst; i++) await node.publish(topic, payload(size, i, PHASE.burst))
+    send({ cmd: 'report', phase: PHASE.burst, expected: burst, timeoutMs: 20_000 })
+    const b = await next()
+    const seconds = Number(BigInt(b.lastNs) - t0) / 1e9
+
+    const rtts = []
+    const frame = new Uint8Array(32)
+    for (let i = 0; i < rttSamples; i++) {
+      const s = process.hrtime.bigint()
+      await node.request(peerId, protocol, [frame])
+      rtts.push(Number(process.hrtime.bigint() - s) / 1e6)
+    }
+
+    const channelRtts = []
+    const ch = await node.openChannel(peerId, `${protocol}/channel`)
+    for (let i = 0; i < rttSamples; i++) {
+      const s = process.hrtime.bigint()
+      await ch.send(frame)
+      await ch.receive(5_000)
+      channelRtts.push(Number(process.hrtime.bigint() - s) / 1e6)
+    }
+    ch.close()
+
+    send({ cmd: 'stop' })
+    await next(10_000).catch(() => undefined)
+    return {
+      latencyMs: stats(paced.latenciesMs),
+      lost: count - paced.count,
+      throughput: { msgPerSec: b.count / seconds, count: b.count, lost: burst - b.count },
+      requestRttMs: stats(rtts),
+      channelRttMs: stats(channelRtts),
+    }
+  } finally {
+    await node.stop()
+    child.stdin.end()
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+    await exited
+    clearTimeout(killer)
+  }
+}
