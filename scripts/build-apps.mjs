@@ -45,7 +45,7 @@ function newestMtime(paths) {
     if (!existsSync(p)) continue
     const s = statSync(p)
     if (s.isDirectory()) t = Math.max(t, newestMtime(readdirSync(p).map((f) => join(p, f))))
-    else t = Math.max(t, s.mtimeMs)
+    else if (!p.endsWith('.md')) t = Math.max(t, s.mtimeMs)
   }
   return t
 }
