@@ -82,6 +82,20 @@ export class ContextState {
     return this.applyRemote(delta.actions, delta.hlc, batch)
   }
 
+  /**
+   * Merges many deltas into one batch with one hash pass at the end (catch-up): an entity touched
+   * by several of them is rehashed once. Returns the root hash after all of them.
+   */
+  applyDeltas(deltas: readonly Delta[], batch: WriteBatch, clock?: Hlc): Buffer {
+    const ws = this.workingFor(batch)
+    for (const d of deltas) {
+      if (!d.contextId.equals(this.contextId)) throw new MeroError('InvalidInput', 'a delta belongs to another context')
+      clock?.receive(d.hlc)
+    }
+    for (const d of deltas) ws.applyActions(d.actions, d.hlc)
+    return this.commitWorking(ws, batch)
+  }
+
   /** A tree node with its live children's hashes, for tree comparison. */
   readNode(id: Uint8Array, options: { after?: Uint8Array; limit?: number } = {}): TreeNode | undefined {
     const raw = this.store.get('state', stateKey(this.contextId, id))

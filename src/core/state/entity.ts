@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 import { Reader, Writer } from '../gov/codec.js'
 import { MeroError } from '../primitives/errors.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
@@ -178,9 +178,9 @@ export function computeHash(e: Entity): Buffer | undefined {
     case EntityKind.Entry: {
       // A vector element whose insertion has not arrived yet has no position: not live.
       if (e.live.length === 0 || (e.ckind === CollectionKind.Vector && e.key.length === 0)) return undefined
-      const h = createHash('sha256').update(ENTRY_TAG).update(e.id).update(u32(e.key.length)).update(e.key).update(u32(e.live.length))
-      for (const v of e.live) h.update(v.node).update(u64(v.time)).update(u32(v.value.length)).update(v.value)
-      return h.digest()
+      const parts: Buffer[] = [ENTRY_TAG, e.id, u32(e.key.length), e.key, u32(e.live.length)]
+      for (const v of e.live) parts.push(v.node, u64(v.time), u32(v.value.length), v.value)
+      return hash('sha256', Buffer.concat(parts), 'buffer') as Buffer
     }
     case EntityKind.Counter: {
       if (e.slots.length === 0) return undefined

@@ -19,12 +19,14 @@ export function emptyLtHash(): Uint16Array {
   return new Uint16Array(LTHASH_COORDS)
 }
 
+const scratch = new Uint16Array(LTHASH_COORDS)
+const scratchBytes = new Uint8Array(scratch.buffer)
+
+/** The pair's expansion, in a shared scratch array (valid until the next call). */
 function expand(id: Uint8Array, hash: Uint8Array): Uint16Array {
-  const bytes = createHash('shake128', { outputLength: LTHASH_BYTES }).update(id).update(hash).digest()
-  // Copy into an aligned array (a Buffer may sit at an odd offset of a shared pool).
-  const out = new Uint16Array(LTHASH_COORDS)
-  new Uint8Array(out.buffer).set(bytes)
-  return out
+  // Copied into an aligned array: a Buffer may sit at an odd offset of a shared pool.
+  scratchBytes.set(createHash('shake128', { outputLength: LTHASH_BYTES }).update(id).update(hash).digest())
+  return scratch
 }
 
 export function ltAdd(digest: Uint16Array, id: Uint8Array, hash: Uint8Array): void {

@@ -246,6 +246,14 @@ describe('sessions', () => {
     batch.write()
     expect(a.state.rootHash()).toEqual(c.state.rootHash())
     expect(a.state.begin(a.node, a.clock).mapLen('m')).toBe(1)
+    // The same with one hash pass for all of them, in reverse order.
+    const fresh = new ContextState(a.store, Buffer.alloc(32, 5))
+    const rebased = c.authored.map((d) => ({ ...decodeDelta(d), contextId: Buffer.alloc(32, 5) })).reverse()
+    const batch2 = a.store.batch()
+    expect(fresh.applyDeltas(rebased, batch2)).toEqual(c.state.rootHash())
+    batch2.write()
+    expect(fresh.rootHash()).toEqual(c.state.rootHash())
+    expect(() => fresh.applyDeltas(c.authored.map((d) => decodeDelta(d)), a.store.batch())).toThrow(/another context/)
   })
 })
 

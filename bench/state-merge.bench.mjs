@@ -1,0 +1,129 @@
+// State (core/state) throughput, in process over a real RocksDB in a temp dir:
+// - merge of remote actions: deltas authored on one replica, decoded and merged on another
+//   (decode + merge + one WriteBatch per delta), as actions/s (target ≥ 50,000);
+// - the same with 100-delta batches (one WriteBatch for many deltas);
+// - local executions through a session (begin → writes → finish → commitInto → write), per second.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Hlc } from '../dist/core/primitives/hlc.js'
+import { Store } from '../dist/core/store/store.js'
+import { ContextState, decodeDelta, deltaId, encodeDelta } from '../dist/core/state/index.js'
+
+const print = (bench, value, unit, extra = {}) => console.log(JSON.stringify({ bench, value: Math.round(value * 100) / 100, unit, ...extra }))
+const dir = mkdtempSync(join(tmpdir(), 'mero-bench-state-'))
+const CTX = Buffer.alloc(32, 7)
+
+function author(store, ctx, node, deltas, actionsPerDelta, keySpace) {
+  const state = new ContextState(store, ctx)
+  const clock = new Hlc(node)
+  const out = []
+  let parents = []
+  let k = 0
+  for (let d = 0; d < deltas; d++) {
+    const s = state.begin(node, clock)
+    for (let i = 0; i < actionsPerDelta; i++) {
+      const key = Buffer.from(`key-${(k++ * 7919) % keySpace}`)
+      if (i % 10 === 9) s.counterAdd('hits', 1n)
+      else s.mapInsert('items', key, Buffer.from(`value-${d}-${i}-xxxxxxxxxxxxxxxxxxxxxxxx`))
+    }
+    const res = s.finish()
+    const bytes = encodeDelta({ contextId: ctx, parents, hlc: res.hlc, author: node, actions: res.actions })
+    const batch = store.batch()
+    s.commitInto(batch)
+    batch.write()
+    parents = [deltaId(bytes)]
+    out.push(bytes)
+  }
+  return { deltas: out, root: state.rootHash() }
+}
+
+let store
+try {
+  store = await Store.open(join(dir, 'data'))
+  const A = Buffer.alloc(32, 1)
+  const B = Buffer.alloc(32, 2)
+
+  // Author 20,000 actions (2,000 deltas × 10 actions: 9 map writes over 10,000 keys + 1 counter).
+  const t0 = performance.now()
+  const { deltas, root } = author(store, Buffer.alloc(32, 1), A, 2000, 10, 10_000)
+  const authorMs = performance.now() - t0
+  const actions = deltas.reduce((n, d) => n + decodeDelta(d).actions.length, 0)
+  print('state-local-exec-10-writes', 2000 / (authorMs / 1000), 'executions/s', { actionsPerExecution: 10 })
+
+  // Merge them into a fresh replica, one batch per delta.
+  for (const [label, perBatch, ctxByte] of [['state-merge-remote', 1, 2], ['state-merge-remote-batched', 100, 3]]) {
+    const ctx = Buffer.alloc(32, ctxByte)
+    const rebased = deltas.map((d) => {
+      const x = decodeDelta(d)
+      return encodeDelta({ ...x, contextId: ctx })
+    })
+    const replica = new ContextState(store, ctx)
+    const clock = new Hlc(B)
+    const t1 = performance.now()
+    const batch = store.batch()
+    if (perBatch === 1) {
+      for (const bytes of rebased) {
+        replica.applyDelta(decodeDelta(bytes), batch, clock)
+        batch.write()
+      }
+    } else {
+      for (let i = 0; i < rebased.length; i += perBatch) {
+        replica.applyDeltas(rebased.slice(i, i + perBatch).map((b) => decodeDelta(b)), batch, clock)
+        batch.write()
+      }
+    }
+    const ms = performance.now() - t1
+    if (!replica.rootHash().equals(root)) throw new Error('bench: the replica did not converge to the author root hash')
+    print(label, actions / (ms / 1000), 'actions/s', { actions, deltasPerBatch: perBatch, ms: Math.round(ms) })
+  }
+
+  // Idempotence path: re-merging deltas already applied.
+  {
+    const replica = new ContextState(store, Buffer.alloc(32, 1))
+    const t2 = performance.now()
+    for (const d of deltas.slice(0, 500)) {
+      const batch = store.batch()
+      replica.applyRemote(decodeDelta(d).actions, decodeDelta(d).hlc, batch)
+      batch.write()
+    }
+    const ms = performance.now() - t2
+    print('state-merge-duplicate', (500 * 10) / (ms / 1000), 'actions/s')
+  }
+
+  // Local single-write executions (a kv-store `set`): begin, one insert, finish, commit.
+  {
+    const ctx = Buffer.alloc(32, 4)
+    const state = new ContextState(store, ctx)
+    const clock = new Hlc(A)
+    const n = 5000
+    const t3 = performance.now()
+    for (let i = 0; i < n; i++) {
+      const s = state.begin(A, clock)
+      s.mapInsert('items', Buffer.from(`k${i % 2000}`), Buffer.from(`v${i}`))
+      const res = s.finish()
+      const bytes = encodeDelta({ contextId: ctx, parents: [], hlc: res.hlc, author: A, actions: res.actions })
+      const batch = store.batch()
+      s.commitInto(batch)
+      batch.put('delta', Buffer.concat([ctx, deltaId(bytes)]), bytes)
+      batch.write()
+    }
+    const ms = performance.now() - t3
+    print('state-local-exec-1-write', n / (ms / 1000), 'executions/s', { p_mean_us: Math.round((ms * 1000) / n) })
+  }
+
+  // Reads through a session: mapGet of existing keys.
+  {
+    const state = new ContextState(store, Buffer.alloc(32, 4))
+    const clock = new Hlc(A)
+    const s = state.begin(A, clock)
+    const n = 50_000
+    const t4 = performance.now()
+    for (let i = 0; i < n; i++) s.mapGet('items', Buffer.from(`k${i % 2000}`))
+    const ms = performance.now() - t4
+    print('state-session-map-get', n / (ms / 1000), 'reads/s')
+  }
+} finally {
+  await store?.close()
+  rmSync(dir, { recursive: true, force: true })
+}
