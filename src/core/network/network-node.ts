@@ -1,4 +1,5 @@
 import './shim.js'
+import { setMaxListeners } from 'node:events'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { gossipsub, TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -41,6 +42,8 @@ export interface NetworkNodeOptions {
   maxMessageBytes?: number
   /** Concurrent inbound streams per protocol across all peers (libp2p also bounds them per connection). */
   maxInboundStreams?: number
+  /** Requests in flight per (peer, protocol); more wait for a slot (within their timeout). */
+  maxOutboundRequests?: number
   gossip?: Partial<GossipTuning>
   dht?: { protocol?: string; clientMode?: boolean }
   metrics?: NetworkMetrics
@@ -112,6 +115,7 @@ export class NetworkNode {
   private readonly listeners = new Map<keyof NetworkEvents, Set<(e: never) => void>>()
   private readonly handlers = new Map<string, HandlerEntry>()
   private readonly topics = new Set<string>()
+  private readonly outbound = new Map<string, { active: number; waiting: (() => void)[] }>()
   private lifetime = new AbortController()
   private redial?: NodeJS.Timeout
   private _peerId = ''
@@ -132,6 +136,7 @@ export class NetworkNode {
       maxFramesPerMessage: 1024,
       maxMessageBytes: 1024 * 1024,
       maxInboundStreams: 64,
+      maxOutboundRequests: 16,
       redialMs: 5_000,
       stopTimeoutMs: 2_000,
       ...definedOnly(options),
@@ -174,6 +179,8 @@ export class NetworkNode {
     })
     this.node = node as unknown as Libp2p<Services>
     this.lifetime = new AbortController()
+    // one listener per request in flight
+    setMaxListeners(Infinity, this.lifetime.signal)
     this._peerId = node.peerId.toString()
     const pubsub = this.node.services.pubsub
     pubsub.addEventListener('gossipsub:message', (evt) => {
@@ -405,9 +412,11 @@ export class NetworkNode {
     if (frames.length > this.opts.maxFramesPerMessage) {
       throw new MeroError('LimitExceeded', `a request of ${frames.length} frames exceeds the maximum of ${this.opts.maxFramesPerMessage}`)
     }
-    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.lifetime.signal])
+    const { signal, done } = this.deadline(timeoutMs)
     let ch: FramedStream | undefined
+    let release: (() => void) | undefined
     try {
+      release = await this.outboundSlot(`${peerId} ${protocol}`, signal)
       // the request travels with the protocol proposal (one round trip less than negotiating first)
       ch = new FramedStream(await this.openStream(peerId, protocol, signal, options.addresses, false), this.opts.maxFrameBytes)
       await writeMessage(ch, frames, signal)
@@ -428,6 +437,38 @@ export class NetworkNode {
       this.metrics.request(protocol, 'outbound', isMeroError(e) && e.details?.remote ? 'refused' : 'error')
       if (isMeroError(e)) throw e
       throw new MeroError('PeerUnreachable', `request to ${peerId} on ${protocol} failed: ${(e as Error).message}`)
+    } finally {
+      release?.()
+      done()
+    }
+  }
+
+  /**
+   * Waits for one of the `maxOutboundRequests` slots of a (peer, protocol): requests beyond it
+   * queue here instead of overrunning the peer's inbound limit or libp2p's stream limit.
+   */
+  private async outboundSlot(key: string, signal: AbortSignal): Promise<() => void> {
+    let slot = this.outbound.get(key)
+    if (!slot) this.outbound.set(key, (slot = { active: 0, waiting: [] }))
+    const s = slot
+    if (s.active >= this.opts.maxOutboundRequests) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          s.waiting.splice(s.waiting.indexOf(wake), 1)
+          reject(signal.reason)
+        }
+        const wake = () => {
+          signal.removeEventListener('abort', onAbort)
+          resolve()
+        }
+        s.waiting.push(wake)
+        signal.addEventListener('abort', onAbort, { once: true })
+      })
+    } else s.active++
+    return () => {
+      const next = s.waiting.shift()
+      if (next) next() // the slot passes on
+      else if (--s.active === 0) this.outbound.delete(key)
     }
   }
 
@@ -486,7 +527,7 @@ export class NetworkNode {
       }
       return
     }
-    const signal = AbortSignal.any([AbortSignal.timeout(entry.timeoutMs), this.lifetime.signal])
+    const { signal, done } = this.deadline(entry.timeoutMs)
     try {
       const frames = await readMessage(ch, this.opts.maxFramesPerMessage, signal)
       let response: Uint8Array[]
@@ -506,6 +547,7 @@ export class NetworkNode {
       ch.abort('request failed')
       this.metrics.request(protocol, 'inbound', signal.aborted ? 'timeout' : 'error')
     } finally {
+      done()
       entry.active--
     }
   }
@@ -515,6 +557,25 @@ export class NetworkNode {
   private get host(): Libp2p<Services> {
     if (!this.node) throw new MeroError('Unavailable', 'the p2p network is not started')
     return this.node
+  }
+
+  /**
+   * A signal aborted after `ms` or when the node stops; `done()` releases the timer and the
+   * listener as soon as the exchange is over (AbortSignal.timeout would hold them until it fires).
+   */
+  private deadline(ms: number): { signal: AbortSignal; done: () => void } {
+    const ctrl = new AbortController()
+    const lifetime = this.lifetime.signal
+    const timer = setTimeout(() => ctrl.abort(new MeroError('Timeout', `timed out after ${ms} ms`)), ms)
+    const onStop = () => ctrl.abort(lifetime.reason)
+    lifetime.addEventListener('abort', onStop, { once: true })
+    return {
+      signal: ctrl.signal,
+      done: () => {
+        clearTimeout(timer)
+        lifetime.removeEventListener('abort', onStop)
+      },
+    }
   }
 
   private dialSignal(signal?: AbortSignal): AbortSignal {

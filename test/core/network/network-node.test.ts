@@ -310,6 +310,28 @@ describe('NetworkNode: request/response over streams', () => {
     expect((await a.request(b.peerId, '/test/slow/1.0.0', []))[0]).toBeDefined()
   })
 
+  it('queues outbound requests beyond maxOutboundRequests per peer instead of overrunning the peer', async () => {
+    const a = await nodes.start({ maxOutboundRequests: 4 })
+    const b = await nodes.start()
+    let running = 0
+    let most = 0
+    await b.handle('/test/many/1.0.0', async ({ frames }) => {
+      most = Math.max(most, ++running)
+      await sleep(2)
+      running--
+      return frames
+    })
+    await a.connect(addressOf(b))
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => a.request(b.peerId, '/test/many/1.0.0', [bytes(String(i))])))
+    expect(replies.map((r) => text(r[0]!))).toEqual(Array.from({ length: 100 }, (_, i) => String(i)))
+    expect(most).toBeLessThanOrEqual(4)
+    expect(most).toBeGreaterThan(1)
+    // a queued request still times out on its own clock
+    await b.handle('/test/stuck/1.0.0', () => new Promise<Uint8Array[]>(() => undefined), { timeoutMs: 2_000 })
+    const stuck = Array.from({ length: 5 }, () => rejection(a.request(b.peerId, '/test/stuck/1.0.0', [], { timeoutMs: 300 })))
+    expect((await Promise.all(stuck)).map((e) => e.kind)).toEqual(Array(5).fill('Timeout'))
+  })
+
   it('carries a conversation on a frame channel', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
     await b.handleChannel('/test/chat/1.0.0', async (ch, peerId) => {
