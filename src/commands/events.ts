@@ -1,7 +1,7 @@
 import { Errors, Flags } from '@oclif/core'
 import { EXIT_FAILURE, EXIT_USAGE, MeroCommand } from '../client/base-command.js'
+import { printEvents } from '../client/event-stream.js'
 import { RpcError } from '../client/rpc-client.js'
-import { clockTime, describeEvent, isNodeEvent } from '../client/tui/describe.js'
 
 const GROUP_ID = /^[0-9a-f]{64}$/i
 const BASE58_ID = /^[1-9A-HJ-NP-Za-km-z]{43,44}$/
@@ -31,36 +31,13 @@ Periodic heartbeats are left out unless asked for with --type heartbeat.`
     const client = await this.client()
     const group = this.flags.group && (await this.resolve('group', this.flags.group))
     const context = this.flags.context && (await this.resolve('context', this.flags.context))
-    const withHeartbeats = types?.includes('heartbeat') ?? false
-    const json = this.jsonEnabled()
-    const limit = this.flags.count
-    const stop = new AbortController()
-    const interrupt = () => stop.abort()
-    process.once('SIGINT', interrupt)
-    process.once('SIGTERM', interrupt)
-    let received = 0
-    try {
-      await client.events(
-        { group: group || undefined, context: context || undefined, types },
-        (event) => {
-          if (stop.signal.aborted || !isNodeEvent(event)) return
-          if (event.type === 'heartbeat' && !withHeartbeats) return
-          process.stdout.write(json ? `${JSON.stringify(event)}\n` : `${clockTime(event.ts)}  ${event.type.padEnd(24)} ${describeEvent(event).text}\n`)
-          received++
-          if (limit !== undefined && received >= limit) stop.abort()
-        },
-        stop.signal,
-        () => {
-          if (!json && process.stderr.isTTY) process.stderr.write(`listening for events of node '${this.manager.home.node}' (ctrl-c to stop)\n`)
-        },
-      )
-    } finally {
-      process.off('SIGINT', interrupt)
-      process.off('SIGTERM', interrupt)
-    }
-    if (!stop.signal.aborted) {
-      throw new Errors.CLIError(`the daemon closed the event stream after ${received} event${received === 1 ? '' : 's'} (did it stop?)`, { exit: EXIT_FAILURE })
-    }
+    await printEvents(client, { group: group || undefined, context: context || undefined, types }, {
+      json: this.jsonEnabled(),
+      count: this.flags.count,
+      onOpen: () => {
+        if (!this.jsonEnabled() && process.stderr.isTTY) process.stderr.write(`listening for events of node '${this.manager.home.node}' (ctrl-c to stop)\n`)
+      },
+    })
   }
 
   /** An alias (or id) to the id the stream filters on, through the daemon's own resolution. */

@@ -8,6 +8,7 @@ import { peerIdFromPublicKey } from '../primitives/ids.js'
 import type { Store } from '../store/store.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { ApplicationStore, type ApplicationAbi } from '../context/applications.js'
+import { ContextManager } from '../context/context-manager.js'
 import { Runtime, type RuntimeLimits } from '../runtime/index.js'
 import type { GroupOp, SignedOp } from '../gov/ops.js'
 import { GroupReplicator } from '../sync/group-replicator.js'
@@ -49,6 +50,7 @@ export class MeroNode {
   readonly invitations: IssuedInvitations
   readonly runtime: Runtime
   readonly applications: ApplicationStore
+  readonly contexts: ContextManager
   readonly network?: NodeNetwork
   readonly replicator?: GroupReplicator
   private readonly configuredAddresses: string[]
@@ -72,6 +74,15 @@ export class MeroNode {
       async (bytes) => ({ abi: (await this.runtime.validate(bytes)).abi as ApplicationAbi | undefined }),
       this.runtime.limits.maxModuleBytes,
     )
+    this.contexts = new ContextManager({
+      store: opts.store,
+      groups: this.groups,
+      applications: this.applications,
+      runtime: this.runtime,
+      events: this.events,
+      identity: opts.identity,
+      issue: (groupId, op) => this.issueGroupOp(groupId, op),
+    })
     this.configuredAddresses = opts.advertisedAddresses ?? []
     this.network = opts.network
     if (opts.network) {

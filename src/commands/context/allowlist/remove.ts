@@ -1,0 +1,15 @@
+import { Args } from '@oclif/core'
+import { MeroCommand } from '../../../client/base-command.js'
+import { contextArg } from '../../../client/flags.js'
+
+export default class ContextAllowlistRemove extends MeroCommand<typeof ContextAllowlistRemove> {
+  static override summary = "Remove identities from a context's allowlist"
+  static override strict = false
+  static override args = { context: contextArg, identities: Args.string({ description: 'identities (base58) or identity aliases', required: true }) }
+
+  async run() {
+    const r = await this.call<{ contextId: string; allowlist: string[] }>('context.manageAllowlist', { context: this.args.context, remove: this.positionals.slice(1) })
+    this.out(`Allowlist of ${r.contextId}: ${r.allowlist.length ? r.allowlist.join(', ') : '(empty)'}`)
+    return r
+  }
+}

@@ -1,0 +1,15 @@
+import { MeroCommand } from '../../client/base-command.js'
+import { contextArg, yesFlag } from '../../client/flags.js'
+
+export default class ContextDelete extends MeroCommand<typeof ContextDelete> {
+  static override summary = "Delete a context's local state from this node"
+  static override args = { context: contextArg }
+  static override flags = { yes: yesFlag }
+
+  async run() {
+    await this.confirm(`Delete context ${this.args.context} and its state on this node?`, this.flags.yes)
+    const r = await this.call<{ contextId: string }>('context.delete', { context: this.args.context })
+    this.out(`Deleted context ${r.contextId}`)
+    return r
+  }
+}

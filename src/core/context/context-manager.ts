@@ -1,0 +1,237 @@
+import { randomBytes } from 'node:crypto'
+import type { KeyPair } from '../crypto/ed25519.js'
+import type { GroupStore } from '../gov/group-store.js'
+import type { GroupOp, SignedOp, Visibility } from '../gov/ops.js'
+import type { EventBus } from '../node/event-bus.js'
+import { fromBase58, toBase58 } from '../primitives/encoding.js'
+import { MeroError } from '../primitives/errors.js'
+import { Hlc } from '../primitives/hlc.js'
+import type { Runtime } from '../runtime/index.js'
+import { ContextState, deltaId as deltaIdOf, encodeDelta, type SessionResult, type StateSession } from '../state/index.js'
+import type { Store, WriteBatch } from '../store/store.js'
+import type { ApplicationStore } from './applications.js'
+
+/**
+ * ContextManager (seed 000's context lifecycle and seed 001's method-execution flow): creates
+ * contexts in groups (registered by a governance op), executes methods in the wasm runtime over
+ * the context's CRDT state, and commits state, delta and heads in one write batch. A failed call
+ * commits nothing.
+ */
+export interface ContextMeta {
+  contextId: string
+  groupId: string
+  applicationId: string
+  creator: string
+  createdAt: number
+  heads: string[]
+  rootHash: string
+  deltas: number
+}
+
+export interface ExecutionResult {
+  result: unknown
+  events: { kind: string; data: unknown }[]
+  logs: string[]
+  rootHash: string
+  deltaId: string | null
+  readOnly: boolean
+}
+
+export interface ContextDeps {
+  store: Store
+  groups: GroupStore
+  applications: ApplicationStore
+  runtime: Runtime
+  events: EventBus
+  identity: KeyPair
+  issue: (groupId: string, op: GroupOp) => Promise<SignedOp>
+}
+
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+export class ContextManager {
+  private readonly states = new Map<string, ContextState>()
+  private readonly clock: Hlc
+
+  constructor(private readonly d: ContextDeps) {
+    this.clock = new Hlc(d.identity.publicKey)
+  }
+
+  /** The CRDT state of a context (one instance per context, so that commits are ordered). */
+  state(contextId: Buffer): ContextState {
+    const k = contextId.toString('hex')
+    let st = this.states.get(k)
+    if (!st) this.states.set(k, (st = new ContextState(this.d.store, contextId)))
+    return st
+  }
+
+  // ---- storage ---------------------------------------------------------------------------
+
+  get(contextId: Buffer): ContextMeta | undefined {
+    const v = this.d.store.get('context', contextId)
+    return v ? (JSON.parse(v.toString('utf8')) as ContextMeta) : undefined
+  }
+
+  require(contextId: Buffer): ContextMeta {
+    const meta = this.get(contextId)
+    if (!meta) throw new MeroError('ContextNotFound', `no context ${toBase58(contextId)} on this node; \`meroctl context list\` shows the contexts`)
+    return meta
+  }
+
+  list(groupId?: string): ContextMeta[] {
+    return this.d.store
+      .scan('context')
+      .map(([, v]) => JSON.parse(v.toString('utf8')) as ContextMeta)
+      .filter((m) => !groupId || m.groupId === groupId)
+  }
+
+  /** The context's 32-byte key (encrypts its deltas on the wire). */
+  key(contextId: Buffer): Buffer | undefined {
+    return this.d.store.get('contextKeys', contextId)
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------
+
+  /**
+   * CreateContext: runs the application's `init` (when it has one) on a fresh state, registers the
+   * context in the group (ContextRegistered; needs the create-context capability), then commits.
+   */
+  async create(groupId: string, applicationId: Buffer, params: unknown, visibility?: Visibility): Promise<ContextMeta> {
+    const app = this.d.applications.require(applicationId)
+    const view = this.d.groups.view(groupId)
+    if (view.deleted) throw new MeroError('GroupDeleted', `group ${groupId} is deleted`)
+    const contextId = randomBytes(32)
+    const module = await this.d.runtime.loadById(applicationId, () => this.d.applications.bytes(applicationId))
+    const session = this.state(contextId).begin(this.d.identity.publicKey, this.clock)
+    let events: { kind: string; data: unknown }[] = []
+    if (module.methods.has('init')) {
+      const outcome = this.d.runtime.execute({ module, method: 'init', args: Buffer.from(JSON.stringify(params ?? {})), state: session, contextId, executor: this.d.identity.publicKey })
+      events = outcome.events.map(decodeEvent)
+    }
+    const result = session.finish()
+    // register only once init succeeded: a failed init leaves nothing behind
+    await this.d.issue(groupId, { kind: 'ContextRegistered', contextId, application: applicationId, ...(visibility ? { visibility } : {}) })
+    let meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId: app.applicationId, creator: toBase58(this.d.identity.publicKey), createdAt: Date.now(), heads: [], rootHash: hex(result.rootHash), deltas: 0 }
+    const batch = this.d.store.batch()
+    batch.put('contextKeys', contextId, randomBytes(32))
+    const committed = this.commit(batch, contextId, meta, session, result)
+    meta = committed.meta
+    const deltaId = committed.deltaId
+    batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
+    batch.write()
+    this.d.events.emit({ type: 'context.created', contextId: meta.contextId, groupId, applicationId: meta.applicationId })
+    if (deltaId) this.d.events.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId, rootHash: meta.rootHash, deltaId, events })
+    return meta
+  }
+
+  /** Execute: runs a method; a mutating call that changed state commits a delta. */
+  async execute(contextId: Buffer, method: string, args: unknown): Promise<ExecutionResult> {
+    let meta = this.require(contextId)
+    const executor = this.d.identity.publicKey
+    const access = this.access(meta, executor)
+    meta = await this.upgradeIfTargeted(contextId, meta)
+    const appId = fromBase58(meta.applicationId, 'application id', 32)
+    const module = await this.d.runtime.loadById(appId, () => this.d.applications.bytes(appId))
+    const session = this.state(contextId).begin(executor, this.clock)
+    const readOnly = module.readOnlyMethods.has(method) || access === 'read-only'
+    const outcome = this.d.runtime.execute({ module, method, args: Buffer.from(JSON.stringify(args ?? {})), state: session, contextId, executor, readOnly })
+    const events = outcome.events.map(decodeEvent)
+    let deltaId: string | null = null
+    if (!outcome.readOnly) {
+      const result = session.finish()
+      if (result.actions.length > 0) {
+        const batch = this.d.store.batch()
+        ;({ meta, deltaId } = this.commit(batch, contextId, meta, session, result))
+        batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
+        batch.write()
+        this.d.events.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId: meta.groupId, rootHash: meta.rootHash, deltaId: deltaId!, events })
+      }
+    }
+    return { result: decodeJson(outcome.result), events, logs: outcome.logs, rootHash: meta.rootHash, deltaId, readOnly: outcome.readOnly }
+  }
+
+  /** UpdateApplication: the context runs another installed application; its state is kept. */
+  updateApplication(contextId: Buffer, applicationId: Buffer): ContextMeta {
+    const meta = this.require(contextId)
+    this.d.applications.require(applicationId)
+    const next = { ...meta, applicationId: toBase58(applicationId) }
+    this.d.store.put('context', contextId, Buffer.from(JSON.stringify(next)))
+    return next
+  }
+
+  /** DeleteContext: removes the context's state, deltas, key and metadata from this node. */
+  delete(contextId: Buffer): void {
+    this.require(contextId)
+    const batch = this.d.store.batch()
+    this.state(contextId).clearInto(batch)
+    for (const [k] of this.d.store.scanPrefix('delta', contextId)) batch.del('delta', k)
+    batch.del('contextKeys', contextId)
+    batch.del('context', contextId)
+    batch.write()
+    this.states.delete(contextId.toString('hex'))
+    this.d.events.emit({ type: 'context.deleted', contextId: toBase58(contextId) })
+  }
+
+  /** What the group's governance says of this context (visibility, allowlist, members, alias). */
+  governance(meta: ContextMeta) {
+    const view = this.d.groups.view(meta.groupId)
+    const c = view.contexts.find((x) => x.contextId === meta.contextId)
+    const target = view.settings.targetApplication
+    return {
+      registered: Boolean(c),
+      visibility: c?.visibility,
+      allowlist: c?.allowlist ?? [],
+      members: c?.members ?? [],
+      alias: c?.alias ?? null,
+      pendingUpgrade: target && target !== meta.applicationId ? target : null,
+      groupDeleted: view.deleted,
+    }
+  }
+
+  // ---- internals -----------------------------------------------------------------------
+
+  /** The executor must be a member of the group joined to the context; read-only members only read. */
+  private access(meta: ContextMeta, executor: Buffer): 'write' | 'read-only' {
+    const g = this.governance(meta)
+    if (g.groupDeleted) throw new MeroError('GroupDeleted', `the group of context ${meta.contextId} is deleted`)
+    if (!g.registered) throw new MeroError('ContextNotFound', `context ${meta.contextId} is no longer registered in group ${meta.groupId}`)
+    const role = this.d.groups.role(meta.groupId, executor)
+    if (!role) throw new MeroError('NotAuthorized', `${toBase58(executor)} is not a member of group ${meta.groupId}`)
+    if (!g.members.includes(toBase58(executor))) throw new MeroError('NotAuthorized', `${toBase58(executor)} has not joined context ${meta.contextId}`)
+    return role === 'read-only' ? 'read-only' : 'write'
+  }
+
+  /** UpgradeGroup, lazily: a context moves to the group's target application on its next execution. */
+  private async upgradeIfTargeted(contextId: Buffer, meta: ContextMeta): Promise<ContextMeta> {
+    const target = this.governance(meta).pendingUpgrade
+    if (!target || !this.d.applications.get(fromBase58(target, 'application id', 32))) return meta
+    return this.updateApplication(contextId, fromBase58(target, 'application id', 32))
+  }
+
+  /** Adds the session's state rows and its delta (parents = the heads) to the batch. */
+  private commit(batch: WriteBatch, contextId: Buffer, meta: ContextMeta, session: StateSession, result: SessionResult): { meta: ContextMeta; deltaId: string | null } {
+    if (result.actions.length === 0) return { meta, deltaId: null }
+    const rootHash = session.commitInto(batch)
+    const bytes = encodeDelta({ contextId, parents: meta.heads.map((h) => Buffer.from(h, 'hex')), hlc: result.hlc!, author: result.author, actions: result.actions })
+    const id = deltaIdOf(bytes)
+    batch.put('delta', Buffer.concat([contextId, id]), bytes)
+    return { meta: { ...meta, rootHash: hex(rootHash), heads: [hex(id)], deltas: meta.deltas + 1 }, deltaId: hex(id) }
+  }
+
+}
+
+function decodeJson(bytes: Uint8Array): unknown {
+  if (!bytes.length) return null
+  const text = Buffer.from(bytes).toString('utf8')
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+function decodeEvent(e: { kind: string; data: Uint8Array }): { kind: string; data: unknown } {
+  return { kind: e.kind, data: decodeJson(e.data) }
+}
+
