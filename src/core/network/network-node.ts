@@ -10,6 +10,8 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { CID } from 'multiformats/cid'
+import { create as createDigest } from 'multiformats/hashes/digest'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { MeroError, isMeroError } from '../primitives/errors.js'
@@ -319,6 +321,44 @@ export class NetworkNode {
     }
   }
 
+  // ---- content routing (kad-dht)
+
+  /** Announces in the DHT that this node holds the content with this 32-byte id (e.g. a blob id). */
+  async provide(contentId: Uint8Array, timeoutMs = 10_000): Promise<void> {
+    const cid = contentCid(contentId)
+    try {
+      await this.host.contentRouting.provide(cid, { signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.lifetime.signal]) })
+    } catch (e) {
+      throw new MeroError('Unavailable', `cannot announce ${Buffer.from(contentId).toString('hex')} in the DHT: ${(e as Error).message}`)
+    }
+  }
+
+  /**
+   * Peers that announced the content (this node excluded), with their addresses, found through
+   * the DHT within `timeoutMs`; at most `limit`. An empty list when none was found in time.
+   */
+  async findProviders(contentId: Uint8Array, options: { timeoutMs?: number; limit?: number } = {}): Promise<{ peerId: string; addresses: string[] }[]> {
+    const cid = contentCid(contentId)
+    const limit = options.limit ?? 8
+    const found = new Map<string, string[]>()
+    const ctrl = new AbortController()
+    const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? 5_000), this.lifetime.signal, ctrl.signal])
+    try {
+      for await (const p of this.host.contentRouting.findProviders(cid, { signal })) {
+        const id = p.id.toString()
+        if (id === this._peerId) continue
+        const addresses = p.multiaddrs.map((a) => a.toString())
+        found.set(id, [...new Set([...(found.get(id) ?? []), ...addresses])])
+        if (found.size >= limit) break
+      }
+    } catch (e) {
+      if (!signal.aborted) throw new MeroError('Unavailable', `the DHT lookup failed: ${(e as Error).message}`)
+    } finally {
+      ctrl.abort()
+    }
+    return [...found].map(([peerId, addresses]) => ({ peerId, addresses }))
+  }
+
   // ---- topics
 
   setValidator(validator: MessageValidator | undefined): void {
@@ -592,6 +632,12 @@ export class NetworkNode {
       void this.dialPeer(p).catch(() => undefined)
     }
   }
+}
+
+/** The CID under which content is announced: raw codec, the 32-byte id as a SHA-256 digest. */
+function contentCid(contentId: Uint8Array): CID {
+  if (!(contentId instanceof Uint8Array) || contentId.byteLength !== 32) throw new MeroError('InvalidInput', 'a content id is 32 bytes')
+  return CID.createV1(0x55, createDigest(0x12, contentId))
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -83,6 +83,23 @@ describe('NetworkNode: identity, connections, peers', () => {
     await waitFor(() => b.connectedPeers().includes(a.peerId), 'the bootstrap connection')
   })
 
+  it('finds content providers through the DHT (a and c only know each other through b)', async () => {
+    const [a, b, c] = [await nodes.start(), await nodes.start(), await nodes.start()]
+    await a.connect(addressOf(b))
+    await c.connect(addressOf(b))
+    const blob = randomBytes(32)
+    // the DHT learns its peers through identify, just after the connection
+    await waitFor(() => a.peers().length === 1 && c.peers().length === 1, 'connections')
+    await sleep(200)
+    await a.provide(blob)
+    const found = await c.findProviders(blob, { timeoutMs: 3_000 })
+    expect(found.map((p) => p.peerId)).toEqual([a.peerId])
+    expect(found[0]!.addresses).toContain(a.listenAddresses()[0])
+    expect(await c.dialPeer(found[0]!)).toBe(a.peerId)
+    expect(await c.findProviders(randomBytes(32), { timeoutMs: 1_000 })).toEqual([])
+    await expect(c.findProviders(new Uint8Array(5))).rejects.toThrow(/32 bytes/)
+  })
+
   it('stops quickly, even with peers connected, and frees its port', async () => {
     const port = await freePort()
     const a = await nodes.start({ listen: [`/ip4/127.0.0.1/tcp/${port}`] })
