@@ -373,6 +373,20 @@ describe('NetworkNode: request/response over streams', () => {
     ch.close()
   })
 
+  it('keeps its handlers and topics across a stop and a start', async () => {
+    const [a, b] = [await nodes.start(), await nodes.start()]
+    await b.handle('/test/again/1.0.0', () => [bytes('yes')])
+    b.subscribe('again')
+    await b.stop()
+    await b.start()
+    a.subscribe('again')
+    const inB = inbox(b)
+    await meshOn('again', a, b)
+    expect(text((await a.request(b.peerId, '/test/again/1.0.0', []))[0]!)).toBe('yes')
+    await a.publish('again', bytes('hi'))
+    await waitFor(() => inB.length === 1, 'delivery after the restart')
+  })
+
   it('cuts in-flight requests short when the node stops', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
     await b.handle('/test/never/1.0.0', () => new Promise<Uint8Array[]>(() => undefined), { timeoutMs: 5_000 })
