@@ -553,13 +553,15 @@ export class NetworkNode {
     if (entry.active >= entry.maxActive) {
       this.metrics.dropped('busy')
       this.metrics.request(protocol, 'inbound', 'refused')
+      if (entry.kind === 'channel') return ch.abort(`${protocol} is busy`)
       await writeError(ch, new MeroError('Unavailable', `${protocol} is busy (${entry.maxActive} streams in progress); retry later`)).catch(() => undefined)
       ch.close()
       return
     }
     entry.active++
     if (entry.kind === 'channel') {
-      stream.addEventListener('close', () => entry.active--, { once: true })
+      if (stream.status !== 'open') entry.active--
+      else stream.addEventListener('close', () => entry.active--, { once: true })
       try {
         await entry.channel!(ch, peerId)
       } catch {
@@ -573,6 +575,7 @@ export class NetworkNode {
       let response: Uint8Array[]
       try {
         response = await raceAbort(Promise.resolve(entry.request!({ peerId, protocol, frames, signal })), signal)
+        this.checkResponse(response)
       } catch (e) {
         if (signal.aborted) throw e
         await writeError(ch, e, signal)
@@ -589,6 +592,17 @@ export class NetworkNode {
     } finally {
       done()
       entry.active--
+    }
+  }
+
+  /** A handler's response must fit the limits the requester applies (it gets a typed error otherwise). */
+  private checkResponse(response: unknown): asserts response is Uint8Array[] {
+    if (!Array.isArray(response) || !response.every((f) => f instanceof Uint8Array)) throw new MeroError('Internal', 'the handler returned no frames')
+    if (response.length > this.opts.maxFramesPerMessage) {
+      throw new MeroError('LimitExceeded', `a response of ${response.length} frames exceeds the maximum of ${this.opts.maxFramesPerMessage}`)
+    }
+    for (const f of response) {
+      if (f.byteLength > this.opts.maxFrameBytes) throw new MeroError('LimitExceeded', `a response frame of ${f.byteLength} bytes exceeds the maximum of ${this.opts.maxFrameBytes}`)
     }
   }
 

@@ -262,7 +262,7 @@ describe('NetworkNode: request/response over streams', () => {
       handled++
       return frames[0]!.byteLength === 1 ? [new Uint8Array(2048)] : [bytes('ok')]
     })
-    await a.handle('/test/size/1.0.0', () => [new Uint8Array(64 * 1024 + 1)])
+    await a.handle('/test/size/1.0.0', () => [new Uint8Array(2048)])
     await a.connect(addressOf(b))
     // b refuses to read a 2 KiB frame: the stream is aborted, the handler never runs
     const tooBig = await rejection(a.request(b.peerId, '/test/size/1.0.0', [new Uint8Array(2048)]))
@@ -271,9 +271,14 @@ describe('NetworkNode: request/response over streams', () => {
     await waitFor(() => b.metrics.snapshot().requests['inbound /test/size/1.0.0 error'] === 1, 'b to count the failed request')
     // the sender refuses to write a frame over its own limit, before anything is sent
     expect((await rejection(a.request(b.peerId, '/test/size/1.0.0', [new Uint8Array(64 * 1024 + 1)]))).kind).toBe('LimitExceeded')
-    // b's handler answers with a frame over b's limit: refused on b's side, a gets an error
+    // b's handler answers with a frame over b's limit: b sends a typed error instead
     const e = await rejection(a.request(b.peerId, '/test/size/1.0.0', [new Uint8Array(1)]))
-    expect(['PeerUnreachable', 'Unavailable', 'Internal']).toContain(e.kind)
+    expect(e.kind).toBe('LimitExceeded')
+    expect(e.message).toContain('response frame of 2048 bytes')
+    // a answers b with a frame within a's limit but over b's: b refuses to read it
+    const over = await rejection(b.request(a.peerId, '/test/size/1.0.0', []))
+    expect(over.kind).toBe('LimitExceeded')
+    expect(over.message).toContain('larger than 1024 bytes')
     // and a frame within the limits still goes through on the same connection
     expect((await a.request(b.peerId, '/test/size/1.0.0', [new Uint8Array(100)])).map(text)).toEqual(['ok'])
   })
