@@ -195,7 +195,8 @@ export class GroupState {
     while (i < list.length && stampGreater(list[i]!, w)) i++
     list.splice(i, 0, w)
     if (i !== 0) return undefined
-    const before = this.ownerIsAdmin(slot, list[1]?.value)
+    // no earlier write: nothing before (the owner rule must not invent a previous membership)
+    const before = list[1] ? this.ownerIsAdmin(slot, list[1].value) : undefined
     const after = this.ownerIsAdmin(slot, w.value)!
     return JSON.stringify(before) === JSON.stringify(after) ? undefined : { slot, before, after }
   }

@@ -272,3 +272,14 @@ describe('the DAG', () => {
     }
   })
 })
+
+describe('events', () => {
+  it('creating a group reports the owner as an added admin member', () => {
+    const bus = new EventBus()
+    const seen: { type: string; identity?: string; role?: string }[] = []
+    bus.on((e) => seen.push(e as never))
+    new GroupStore(undefined, bus).createGroup(keys.owner)
+    expect(seen.map((e) => e.type)).toEqual(['group.created', 'group.op.applied', 'group.member.added'])
+    expect(seen[2]).toMatchObject({ identity: id58(keys.owner), role: 'admin' })
+  })
+})
