@@ -195,6 +195,21 @@ describe('NetworkNode: gossip', () => {
     expect(b.metrics.snapshot().dropped).toEqual({ rejected: 1, ignored: 1 })
   })
 
+  it('does not forward what its validator rejects', async () => {
+    const [a, b, c] = [await nodes.start(), await nodes.start(), await nodes.start()]
+    b.setValidator((m) => (text(m.data).startsWith('bad') ? 'reject' : 'accept'))
+    const inC = inbox(c)
+    for (const n of [a, b, c]) n.subscribe('fwd')
+    await meshOn('fwd', a, b)
+    await meshOn('fwd', b, c) // c hears a only through b
+    await a.publish('fwd', bytes('bad one'))
+    await a.publish('fwd', bytes('good one'))
+    await waitFor(() => inC.length === 1, 'the good message at c')
+    await sleep(150)
+    expect(inC.map((m) => text(m.data))).toEqual(['good one'])
+    expect(b.metrics.snapshot().dropped.rejected).toBe(1)
+  })
+
   it('caps message size: publish refuses, and a receiver with a smaller cap drops and counts', async () => {
     const a = await nodes.start({ maxMessageBytes: 4096 })
     const b = await nodes.start({ maxMessageBytes: 1024 })
