@@ -14,7 +14,9 @@ import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { keyPairFromSeed } from '../crypto/ed25519.js'
 import { MeroError, isMeroError } from '../primitives/errors.js'
+import { peerIdFromPublicKey } from '../primitives/ids.js'
 import { DEFAULT_MAX_FRAME_BYTES, FramedStream, readMessage, writeError, writeMessage } from './frames.js'
 import { gossipsubOptions, type GossipTuning } from './gossip-options.js'
 import { NetworkMetrics } from './metrics.js'
@@ -120,7 +122,7 @@ export class NetworkNode {
   private readonly outbound = new Map<string, { active: number; waiting: (() => void)[] }>()
   private lifetime = new AbortController()
   private redial?: NodeJS.Timeout
-  private _peerId = ''
+  private readonly _peerId: string
   /** Listener exceptions (a listener must not break libp2p's dispatch). */
   listenerErrors = 0
 
@@ -147,8 +149,10 @@ export class NetworkNode {
     }
     this.metrics = options.metrics ?? new NetworkMetrics()
     this.validator = options.validator
+    this._peerId = peerIdFromPublicKey(keyPairFromSeed(options.seed).publicKey)
   }
 
+  /** Known from the seed, before start. */
   get peerId(): string {
     return this._peerId
   }
@@ -183,7 +187,6 @@ export class NetworkNode {
     this.lifetime = new AbortController()
     // one listener per request in flight
     setMaxListeners(Infinity, this.lifetime.signal)
-    this._peerId = node.peerId.toString()
     const pubsub = this.node.services.pubsub
     pubsub.addEventListener('gossipsub:message', (evt) => {
       const { propagationSource, msg, msgId } = evt.detail

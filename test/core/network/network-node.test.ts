@@ -28,7 +28,9 @@ async function rejection(p: Promise<unknown>): Promise<MeroError> {
 describe('NetworkNode: identity, connections, peers', () => {
   it('uses the node key as its peer id, listens on an ephemeral port and connects', async () => {
     const seed = randomBytes(32)
+    const before = new NetworkNode({ seed, listen: [] }).peerId
     const a = await nodes.start({ seed })
+    expect(before).toBe(a.peerId)
     const b = await nodes.start()
     expect(a.peerId).toBe(peerIdFromPublicKey(keyPairFromSeed(seed).publicKey))
     expect(a.listenAddresses()[0]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/[1-9]\d*$/)
