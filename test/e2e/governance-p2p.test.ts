@@ -6,6 +6,7 @@ import { generateKeyPair, keyPairFromSeed } from '../../src/core/crypto/ed25519.
 import { signOp } from '../../src/core/gov/ops.js'
 import { Libp2pNetwork } from '../../src/core/network/libp2p-network.js'
 import { fromBase58, toBase58 as toB58 } from '../../src/core/primitives/encoding.js'
+import { peerIdFromPublicKey } from '../../src/core/primitives/ids.js'
 import { GroupStore } from '../../src/core/gov/group-store.js'
 import { catchUpGroup, memberAuth } from '../../src/core/sync/group-sync.js'
 import { encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from '../../src/core/sync/wire.js'
@@ -49,6 +50,24 @@ describe('governance across three daemons', () => {
       const g = await get(n)
       expect(Object.fromEntries(g.members.map((m) => [m.identity, m.role]))).toEqual({ [ids.a!]: 'admin', [ids.b!]: 'admin', [ids.c!]: 'member' })
     }
+  })
+
+  it('node status shows listen addresses and peers; peers list and peers connect', async () => {
+    const a = await t.json(['node', 'status', '--node', 'a'])
+    expect(a.listenAddresses[0]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+$/)
+    expect(a.peers).toBeGreaterThanOrEqual(1)
+    const listed = await t.json(['peers', 'list', '--node', 'a'])
+    const b = await t.json(['node', 'status', '--node', 'b'])
+    expect(listed.peers.map((p: { peerId: string }) => p.peerId)).toContain(b.peerId)
+    expect((await t.cli(['peers', 'list', '--node', 'a'])).stdout).toContain(b.peerId)
+    const c = await t.json(['node', 'status', '--node', 'c'])
+    expect(await t.json(['peers', 'connect', `${b.listenAddresses[0]}/p2p/${b.peerId}`, '--node', 'c'])).toMatchObject({ peerId: b.peerId })
+    expect((await t.json(['peers', 'list', '--node', 'c'])).peers.map((p: { peerId: string }) => p.peerId)).toContain(b.peerId)
+    const bad = await t.cli(['peers', 'connect', 'not-a-multiaddr', '--node', 'c', '--json'])
+    expect(bad.code).toBe(2)
+    const nobody = peerIdFromPublicKey(generateKeyPair().publicKey)
+    const unreachable = await t.cli(['peers', 'connect', `/ip4/127.0.0.1/tcp/1/p2p/${nobody}`, '--node', 'b', '--json'])
+    expect(JSON.parse(unreachable.stdout).error.kind).toBe('PeerUnreachable')
   })
 
   it('concurrent conflicting admin ops from A and B converge on all three', async () => {
