@@ -129,12 +129,12 @@ export class ContextManager {
   async execute(contextId: Buffer, method: string, args: unknown): Promise<ExecutionResult> {
     let meta = this.require(contextId)
     const executor = this.d.identity.publicKey
-    const access = this.access(meta, executor)
-    meta = await this.upgradeIfTargeted(contextId, meta)
+    const access = this.access(meta, contextId, executor)
+    meta = this.upgradeIfTargeted(contextId, meta, access.target)
     const appId = fromBase58(meta.applicationId, 'application id', 32)
     const module = await this.d.runtime.loadById(appId, () => this.d.applications.bytes(appId))
     const session = this.state(contextId).begin(executor, this.clock)
-    const readOnly = module.readOnlyMethods.has(method) || access === 'read-only'
+    const readOnly = module.readOnlyMethods.has(method) || access.mode === 'read-only'
     const outcome = this.d.runtime.execute({ module, method, args: Buffer.from(JSON.stringify(args ?? {})), state: session, contextId, executor, readOnly })
     const events = outcome.events.map(decodeEvent)
     let deltaId: string | null = null
@@ -192,20 +192,18 @@ export class ContextManager {
   // ---- internals -----------------------------------------------------------------------
 
   /** The executor must be a member of the group joined to the context; read-only members only read. */
-  private access(meta: ContextMeta, executor: Buffer): 'write' | 'read-only' {
-    const g = this.governance(meta)
-    if (g.groupDeleted) throw new MeroError('GroupDeleted', `the group of context ${meta.contextId} is deleted`)
-    if (!g.registered) throw new MeroError('ContextNotFound', `context ${meta.contextId} is no longer registered in group ${meta.groupId}`)
-    const role = this.d.groups.role(meta.groupId, executor)
-    if (!role) throw new MeroError('NotAuthorized', `${toBase58(executor)} is not a member of group ${meta.groupId}`)
-    if (!g.members.includes(toBase58(executor))) throw new MeroError('NotAuthorized', `${toBase58(executor)} has not joined context ${meta.contextId}`)
-    return role === 'read-only' ? 'read-only' : 'write'
+  private access(meta: ContextMeta, contextId: Buffer, executor: Buffer): { mode: 'write' | 'read-only'; target?: string } {
+    const a = this.d.groups.contextAccess(meta.groupId, contextId.toString('hex'), executor.toString('hex'))
+    if (a.deleted) throw new MeroError('GroupDeleted', `the group of context ${meta.contextId} is deleted`)
+    if (!a.registered) throw new MeroError('ContextNotFound', `context ${meta.contextId} is no longer registered in group ${meta.groupId}`)
+    if (!a.role) throw new MeroError('NotAuthorized', `${toBase58(executor)} is not a member of group ${meta.groupId}`)
+    if (!a.joined) throw new MeroError('NotAuthorized', `${toBase58(executor)} has not joined context ${meta.contextId}`)
+    return { mode: a.role === 'read-only' ? 'read-only' : 'write', target: a.target && toBase58(Buffer.from(a.target, 'hex')) }
   }
 
   /** UpgradeGroup, lazily: a context moves to the group's target application on its next execution. */
-  private async upgradeIfTargeted(contextId: Buffer, meta: ContextMeta): Promise<ContextMeta> {
-    const target = this.governance(meta).pendingUpgrade
-    if (!target || !this.d.applications.get(fromBase58(target, 'application id', 32))) return meta
+  private upgradeIfTargeted(contextId: Buffer, meta: ContextMeta, target: string | undefined): ContextMeta {
+    if (!target || target === meta.applicationId || !this.d.applications.get(fromBase58(target, 'application id', 32))) return meta
     return this.updateApplication(contextId, fromBase58(target, 'application id', 32))
   }
 

@@ -168,6 +168,24 @@ export class GroupStore {
     return this.role(groupId, identity) !== undefined
   }
 
+  /**
+   * What execution in a context needs from governance, read straight from the current slots
+   * (no view is built): the group deleted? the context registered? the identity's role, whether
+   * it joined the context, and the group's target application (hex).
+   */
+  contextAccess(groupId: string, contextIdHex: string, identityHex: string): { deleted: boolean; registered: boolean; role?: Role; joined: boolean; target?: string } {
+    const g = this.state(groupId)
+    const ctx = g.current(`ctx/${contextIdHex}`) as { registered: boolean } | undefined
+    const m = g.current(`member/${identityHex}`) as MemberSlot | undefined
+    return {
+      deleted: g.current('deleted') === true,
+      registered: ctx?.registered === true,
+      role: m && 'role' in m ? m.role : undefined,
+      joined: g.current(`joined/${contextIdHex}/${identityHex}`) === true,
+      target: g.current('target') as string | undefined,
+    }
+  }
+
   /** Whether an invitation was revoked, and who claimed it, in the current state. */
   invitationState(groupId: string, invitationId: string): { revoked: boolean; claimedBy: string[] } {
     const g = this.groups.get(groupId)

@@ -1,0 +1,57 @@
+// Contexts (issue 5): a kv-store `set` called over the daemon's socket (context.execute): p50
+// latency of sequential calls and throughput with 16 calls in flight, each committing a delta.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { RpcClient } from '../dist/client/rpc-client.js'
+import { report, summarize } from './lib/stats.mjs'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const home = mkdtempSync('/tmp/mero-bench-ctx-')
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+spawnSync(process.execPath, [`${root}/bin/merod.js`, '--home', home, 'init', '--listen', '/ip4/127.0.0.1/tcp/0'], { stdio: 'ignore' })
+const daemon = spawn(process.execPath, [`${root}/bin/merod.js`, '--home', home, 'run'], { stdio: 'ignore' })
+const rpc = new RpcClient(`${home}/default/merod.sock`, { timeoutMs: 30_000 })
+try {
+  for (let i = 0; i < 400; i++) {
+    try {
+      await rpc.call('node.status')
+      break
+    } catch {
+      await sleep(25)
+    }
+  }
+  const cli = spawnSync(process.execPath, [`${root}/bin/run.js`, 'app', 'install', `${root}/apps/kv-store/build/kv-store.wasm`, '--home', home, '--json'], { encoding: 'utf8' })
+  const { applicationId } = JSON.parse(cli.stdout)
+  const { groupId } = await rpc.call('group.create', {})
+  const { contextId } = await rpc.call('context.create', { group: groupId, application: applicationId })
+  const set = (i) => rpc.call('context.execute', { context: contextId, method: 'set', args: { key: `k${i % 500}`, value: `v${i}` } })
+
+  for (let i = 0; i < 200; i++) await set(i) // warm-up: module compiled, caches filled
+  const lat = []
+  for (let i = 0; i < 1000; i++) {
+    const t = performance.now()
+    await set(i)
+    lat.push(performance.now() - t)
+  }
+  const s = summarize(lat)
+  report('context.call_set.p50', s.p50, 'ms', { calls: 1000, target: '<= 2' })
+  report('context.call_set.p99', s.p99, 'ms')
+
+  const total = 3000
+  let next = 0
+  const t0 = performance.now()
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < total) await set(next++)
+    }),
+  )
+  report('context.call_set.throughput_16_in_flight', total / ((performance.now() - t0) / 1000), 'calls/s', { calls: total, target: '>= 3000' })
+  const get = await rpc.call('context.execute', { context: contextId, method: 'len', args: {} })
+  if (get.result !== 500) throw new Error(`expected 500 keys, got ${get.result}`)
+} finally {
+  await rpc.call('node.stop').catch(() => {})
+  rpc.close()
+  await new Promise((r) => daemon.once('exit', r))
+  rmSync(home, { recursive: true, force: true })
+}
