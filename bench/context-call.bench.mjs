@@ -5,12 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { RpcClient } from '../dist/client/rpc-client.js'
 import { report, summarize } from './lib/stats.mjs'
+import { MEROD_NODE_FLAGS } from '../dist/client/daemon-manager.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const home = mkdtempSync('/tmp/mero-bench-ctx-')
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 spawnSync(process.execPath, [`${root}/bin/merod.js`, '--home', home, 'init', '--listen', '/ip4/127.0.0.1/tcp/0'], { stdio: 'ignore' })
-const daemon = spawn(process.execPath, [`${root}/bin/merod.js`, '--home', home, 'run'], { stdio: 'ignore' })
+const daemon = spawn(process.execPath, [...MEROD_NODE_FLAGS, `${root}/bin/merod.js`, '--home', home, 'run'], { stdio: 'ignore' })
 const rpc = new RpcClient(`${home}/default/merod.sock`, { timeoutMs: 30_000 })
 try {
   for (let i = 0; i < 400; i++) {

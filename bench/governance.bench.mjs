@@ -11,6 +11,7 @@ import { GroupStore } from '../dist/core/gov/group-store.js'
 import { toBase58 } from '../dist/core/primitives/encoding.js'
 import { Store } from '../dist/core/store/store.js'
 import { report } from './lib/stats.mjs'
+import { MEROD_NODE_FLAGS } from '../dist/client/daemon-manager.js'
 
 const N = 10_000
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -97,7 +98,7 @@ try {
   const env = { ...process.env, NO_COLOR: '1' }
   const cli = (...args) => spawnSync(process.execPath, [`${root}/bin/run.js`, ...args, '--home', home], { env, encoding: 'utf8' })
   spawnSync(process.execPath, [`${root}/bin/merod.js`, '--home', home, '--node', 'n', 'init', '--listen', '/ip4/127.0.0.1/tcp/0'], { stdio: 'ignore' })
-  const daemon = spawn(process.execPath, [`${root}/bin/merod.js`, '--home', home, '--node', 'n', 'run'], { stdio: 'ignore' })
+  const daemon = spawn(process.execPath, [...MEROD_NODE_FLAGS, `${root}/bin/merod.js`, '--home', home, '--node', 'n', 'run'], { stdio: 'ignore' })
   try {
     for (let i = 0; i < 200 && cli('node', 'status', '--node', 'n', '--no-start', '--json').status !== 0; i++) await new Promise((r) => setTimeout(r, 25))
     const gid = JSON.parse(cli('group', 'create', '--node', 'n', '--json').stdout).groupId

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { RpcClient } from '../dist/client/rpc-client.js'
 import { median, report, summarize } from './lib/stats.mjs'
+import { MEROD_NODE_FLAGS } from '../dist/client/daemon-manager.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const MEROD = `${root}/bin/merod.js`
@@ -35,7 +36,7 @@ async function waitReady(client, deadlineMs) {
 
 async function startDaemon() {
   const t = process.hrtime.bigint()
-  const child = spawn(process.execPath, [MEROD, '--home', home, 'run'], { env, stdio: 'ignore' })
+  const child = spawn(process.execPath, [...MEROD_NODE_FLAGS, MEROD, '--home', home, 'run'], { env, stdio: 'ignore' })
   const client = new RpcClient(socket, { timeoutMs: 5_000 })
   await waitReady(client, 15_000)
   return { child, client, readyMs: Number(process.hrtime.bigint() - t) / 1e6 }

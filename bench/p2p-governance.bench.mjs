@@ -9,6 +9,7 @@ import { RpcClient } from '../dist/client/rpc-client.js'
 import { generateKeyPair } from '../dist/core/crypto/ed25519.js'
 import { Libp2pNetwork } from '../dist/core/network/libp2p-network.js'
 import { report, summarize } from './lib/stats.mjs'
+import { MEROD_NODE_FLAGS } from '../dist/client/daemon-manager.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const home = mkdtempSync('/tmp/mero-bench-p2p-')
@@ -42,7 +43,7 @@ function merod(node, ...args) {
 }
 
 async function startDaemon(node) {
-  const child = spawn(process.execPath, [`${root}/bin/merod.js`, '--home', home, '--node', node, 'run'], { stdio: 'ignore' })
+  const child = spawn(process.execPath, [...MEROD_NODE_FLAGS, `${root}/bin/merod.js`, '--home', home, '--node', node, 'run'], { stdio: 'ignore' })
   const rpc = new RpcClient(`${home}/${node}/merod.sock`, { timeoutMs: 30_000 })
   for (let i = 0; i < 400; i++) {
     try {

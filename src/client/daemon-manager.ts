@@ -22,6 +22,11 @@ export interface NodeStatus {
 }
 
 export const READY_TIMEOUT_MS = 15_000
+/**
+ * V8 flags merod runs with. A 4 MiB young generation (V8's default is 16 MiB) keeps an idle
+ * node near 110 MB instead of about 122 MB.
+ */
+export const MEROD_NODE_FLAGS = ['--max-semi-space-size=4']
 export const STOP_TIMEOUT_MS = 8_000
 const MERO_BIN = fileURLToPath(new URL('../../bin/merod.js', import.meta.url))
 
@@ -102,7 +107,7 @@ export class DaemonManager {
     const logOffset = statSync(this.home.log).size
     let exited: { code: number | null } | undefined
     try {
-      const child = spawn(process.execPath, [MERO_BIN, '--home', this.home.home, '--node', this.home.node, 'run'], {
+      const child = spawn(process.execPath, [...MEROD_NODE_FLAGS, MERO_BIN, '--home', this.home.home, '--node', this.home.node, 'run'], {
         detached: true,
         stdio: ['ignore', logFd, logFd],
         env: { ...process.env, MERO_HOME: this.home.home, MERO_NODE: this.home.node },
