@@ -1,27 +1,17 @@
 // Contexts (issue 5): a kv-store `set` called over the daemon's socket (context.execute): p50
 // latency of sequential calls and throughput with 16 calls in flight, each committing a delta.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { RpcClient } from '../dist/client/rpc-client.js'
+import { startMerod, stopMerod } from './lib/merod.mjs'
 import { report, summarize } from './lib/stats.mjs'
-import { MEROD_NODE_FLAGS } from '../dist/client/daemon-manager.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const home = mkdtempSync('/tmp/mero-bench-ctx-')
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 spawnSync(process.execPath, [`${root}/bin/merod.js`, '--home', home, 'init', '--listen', '/ip4/127.0.0.1/tcp/0'], { stdio: 'ignore' })
-const daemon = spawn(process.execPath, [...MEROD_NODE_FLAGS, `${root}/bin/merod.js`, '--home', home, 'run'], { stdio: 'ignore' })
-const rpc = new RpcClient(`${home}/default/merod.sock`, { timeoutMs: 30_000 })
+const daemon = await startMerod(home)
+const { rpc } = daemon
 try {
-  for (let i = 0; i < 400; i++) {
-    try {
-      await rpc.call('node.status')
-      break
-    } catch {
-      await sleep(25)
-    }
-  }
   const cli = spawnSync(process.execPath, [`${root}/bin/run.js`, 'app', 'install', `${root}/apps/kv-store/build/kv-store.wasm`, '--home', home, '--json'], { encoding: 'utf8' })
   const { applicationId } = JSON.parse(cli.stdout)
   const { groupId } = await rpc.call('group.create', {})
@@ -51,8 +41,6 @@ try {
   const get = await rpc.call('context.execute', { context: contextId, method: 'len', args: {} })
   if (get.result !== 500) throw new Error(`expected 500 keys, got ${get.result}`)
 } finally {
-  await rpc.call('node.stop').catch(() => {})
-  rpc.close()
-  await new Promise((r) => daemon.once('exit', r))
+  await stopMerod(daemon)
   rmSync(home, { recursive: true, force: true })
 }

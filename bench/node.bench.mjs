@@ -1,17 +1,15 @@
 // Foundation figures (issue 2): meroctl start-up against a running daemon vs `node -e 0`,
 // node.status round trips over the socket, merod spawn-to-ready, and merod idle RSS.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { RpcClient } from '../dist/client/rpc-client.js'
+import { startMerod, stopMerod } from './lib/merod.mjs'
 import { median, report, summarize } from './lib/stats.mjs'
-import { MEROD_NODE_FLAGS } from '../dist/client/daemon-manager.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const MEROD = `${root}/bin/merod.js`
 const MEROCTL = `${root}/bin/run.js`
 const home = mkdtempSync('/tmp/mero-bench-')
-const socket = `${home}/default/merod.sock`
 const env = { ...process.env, NO_COLOR: '1' }
 
 function wall(args) {
@@ -21,33 +19,8 @@ function wall(args) {
   return Number(process.hrtime.bigint() - t) / 1e6
 }
 
-async function waitReady(client, deadlineMs) {
-  const end = Date.now() + deadlineMs
-  while (Date.now() < end) {
-    try {
-      await client.call('node.status')
-      return
-    } catch {
-      await new Promise((r) => setTimeout(r, 5))
-    }
-  }
-  throw new Error('merod did not become ready')
-}
-
-async function startDaemon() {
-  const t = process.hrtime.bigint()
-  const child = spawn(process.execPath, [...MEROD_NODE_FLAGS, MEROD, '--home', home, 'run'], { env, stdio: 'ignore' })
-  const client = new RpcClient(socket, { timeoutMs: 5_000 })
-  await waitReady(client, 15_000)
-  return { child, client, readyMs: Number(process.hrtime.bigint() - t) / 1e6 }
-}
-
-async function stopDaemon({ child, client }) {
-  const exited = new Promise((r) => child.once('exit', r))
-  await client.call('node.stop').catch(() => {})
-  client.close()
-  await exited
-}
+const startDaemon = () => startMerod(home, 'default', env)
+const stopDaemon = stopMerod
 
 function rssMb(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -84,7 +57,7 @@ try {
   report('meroctl.node_status.ratio_to_node_e_0', s / b, 'x', { target: '<= 4' })
 
   // RPC round trips: 1,000 sequential, then calls/s with 16 in flight
-  const client = daemon.client
+  const client = daemon.rpc
   for (let i = 0; i < 200; i++) await client.call('node.status') // warm-up
   const lat = []
   for (let i = 0; i < 1000; i++) {

@@ -5,11 +5,10 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { RpcClient } from '../dist/client/rpc-client.js'
 import { generateKeyPair } from '../dist/core/crypto/ed25519.js'
 import { Libp2pNetwork } from '../dist/core/network/libp2p-network.js'
+import { startMerod, stopMerod } from './lib/merod.mjs'
 import { report, summarize } from './lib/stats.mjs'
-import { MEROD_NODE_FLAGS } from '../dist/client/daemon-manager.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const home = mkdtempSync('/tmp/mero-bench-p2p-')
@@ -43,26 +42,13 @@ function merod(node, ...args) {
 }
 
 async function startDaemon(node) {
-  const child = spawn(process.execPath, [...MEROD_NODE_FLAGS, `${root}/bin/merod.js`, '--home', home, '--node', node, 'run'], { stdio: 'ignore' })
-  const rpc = new RpcClient(`${home}/${node}/merod.sock`, { timeoutMs: 30_000 })
-  for (let i = 0; i < 400; i++) {
-    try {
-      await rpc.call('node.status')
-      break
-    } catch {
-      await sleep(25)
-    }
-  }
-  const d = { node, child, rpc }
+  const d = await startMerod(home, node)
   daemons.push(d)
   return d
 }
 
 async function stopDaemon(d) {
-  const exited = new Promise((r) => d.child.once('exit', r))
-  await d.rpc.call('node.stop').catch(() => {})
-  d.rpc.close()
-  await exited
+  await stopMerod(d)
   daemons.splice(daemons.indexOf(d), 1)
 }
 

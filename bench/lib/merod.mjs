@@ -1,0 +1,33 @@
+// Starting and stopping a real merod for the benchmarks, with the flags meroctl launches it with.
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { MEROD_NODE_FLAGS } from '../../dist/client/daemon-manager.js'
+import { RpcClient } from '../../dist/client/rpc-client.js'
+
+const MEROD = fileURLToPath(new URL('../../bin/merod.js', import.meta.url))
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** Spawns `merod run` for a node of `home` and resolves once node.status answers. */
+export async function startMerod(home, node = 'default', env = process.env) {
+  const t = performance.now()
+  const child = spawn(process.execPath, [...MEROD_NODE_FLAGS, MEROD, '--home', home, '--node', node, 'run'], { env, stdio: 'ignore' })
+  const rpc = new RpcClient(`${home}/${node}/merod.sock`, { timeoutMs: 30_000 })
+  for (let i = 0; i < 3000; i++) {
+    try {
+      await rpc.call('node.status')
+      return { node, child, rpc, readyMs: performance.now() - t }
+    } catch {
+      await sleep(5)
+    }
+  }
+  child.kill('SIGKILL')
+  throw new Error(`merod ${node} did not become ready`)
+}
+
+/** node.stop, then waits for the process to exit. */
+export async function stopMerod(d) {
+  const exited = new Promise((r) => d.child.once('exit', r))
+  await d.rpc.call('node.stop').catch(() => {})
+  d.rpc.close()
+  await exited
+}
