@@ -3,7 +3,7 @@ import { sign as edSign, verify as edVerify, type KeyPair } from '../crypto/ed25
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
-import { Reader, Writer } from './codec.js'
+import { Reader, Writer } from '../primitives/borsh.js'
 import { readInvitation, writeInvitationBody, type Role, type SignedInvitation } from './ops.js'
 
 /**

@@ -1,7 +1,7 @@
 import { sign as edSign, verify as edVerify, type KeyPair } from '../crypto/ed25519.js'
 import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
-import { Reader, Writer } from './codec.js'
+import { Reader, Writer } from '../primitives/borsh.js'
 
 /**
  * Governance ops (DESIGN §6, seed 000's handler map) and their signed envelope:

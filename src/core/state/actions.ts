@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { Reader, Writer } from '../gov/codec.js'
+import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
 import { CollectionKind, ELEMENT_REF_BYTES, STORAGE_NAME } from './ids.js'

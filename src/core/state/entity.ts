@@ -1,5 +1,5 @@
 import { createHash, hash } from 'node:crypto'
-import { Reader, Writer } from '../gov/codec.js'
+import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
 import { CollectionKind } from './ids.js'

@@ -1,5 +1,5 @@
 import { MeroError } from '../primitives/errors.js'
-import { Reader, Writer } from '../gov/codec.js'
+import { Reader, Writer } from '../primitives/borsh.js'
 import { readInvitation, writeInvitationBody, type SignedInvitation } from '../gov/ops.js'
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { sign } from '../../../src/core/crypto/ed25519.js'
-import { Writer } from '../../../src/core/gov/codec.js'
+import { Writer } from '../../../src/core/primitives/borsh.js'
 import { createInvitation, decodeToken, encodeToken } from '../../../src/core/gov/invitation.js'
 import { decodeSignedOp, encodeEnvelope, OP_KINDS, signOp, type GroupOp } from '../../../src/core/gov/ops.js'
 import { fixture, keys, raw } from './helpers.js'

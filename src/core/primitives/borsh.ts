@@ -1,4 +1,4 @@
-import { MeroError } from '../primitives/errors.js'
+import { MeroError } from './errors.js'
 
 /**
  * A small, exact borsh writer/reader (little-endian integers, u32-length-prefixed byte strings,
