@@ -105,15 +105,19 @@ export async function buildApps({ force = false, log = () => {} } = {}) {
     const out = join(appsDir, name, 'build', `${name}.wasm`)
     const abiFile = join(appsDir, name, 'abi.json')
     if (!upToDate(out, [join(appsDir, name, 'assembly'), abiFile, SDK_DIR, fileURLToPath(import.meta.url)], force)) {
-      let wasm = await assemblyScriptToWasm(entry)
-      const abi = abiPayload(abiFile)
-      if (abi) wasm = withCustomSection(wasm, ABI_SECTION, abi)
-      write(out, wasm)
-      log(`built ${out.slice(ROOT.length)} (${wasm.length} bytes)`)
+      writeModule(out, await assemblyScriptToWasm(entry), abiFile, log)
     }
     built.push(out)
   }
   return built
+}
+
+/** Embeds the ABI section (when an ABI file exists) and writes the module. */
+function writeModule(out, wasm, abiFile, log) {
+  const abi = abiPayload(abiFile)
+  const bytes = abi ? withCustomSection(wasm, ABI_SECTION, abi) : wasm
+  write(out, bytes)
+  log(`built ${out.slice(ROOT.length)} (${bytes.length} bytes)`)
 }
 
 export async function buildFixtures({ force = false, log = () => {} } = {}) {
@@ -127,11 +131,8 @@ export async function buildFixtures({ force = false, log = () => {} } = {}) {
     const abiFile = join(FIXTURES_DIR, `${stem}.abi.json`)
     const inputs = [src, abiFile, fileURLToPath(import.meta.url), ...(file.endsWith('.ts') ? [SDK_DIR] : [])]
     if (!upToDate(out, inputs, force)) {
-      let wasm = file.endsWith('.wat') ? await watToWasm(src) : file.endsWith('.ts') ? await assemblyScriptToWasm(src) : readFileSync(src)
-      const abi = abiPayload(abiFile)
-      if (abi) wasm = withCustomSection(wasm, ABI_SECTION, abi)
-      write(out, wasm)
-      log(`built ${out.slice(ROOT.length)} (${wasm.length} bytes)`)
+      const wasm = file.endsWith('.wat') ? await watToWasm(src) : file.endsWith('.ts') ? await assemblyScriptToWasm(src) : readFileSync(src)
+      writeModule(out, wasm, abiFile, log)
     }
     built.push(out)
   }
