@@ -25,6 +25,7 @@ export const ConfigSchema = z
         context_heartbeat_secs: positive(10),
         timeout_secs: positive(30),
         max_concurrent: positive(8),
+        snapshot_threshold: positive(1000),
       })
       .strict()
       .prefault({}),
@@ -122,6 +123,8 @@ context_heartbeat_secs = ${c.sync.context_heartbeat_secs}
 timeout_secs = ${c.sync.timeout_secs}
 # sync sessions running at once [8]
 max_concurrent = ${c.sync.max_concurrent}
+# a fresh node joining a context takes a snapshot when a peer holds at least this many deltas [1000]
+snapshot_threshold = ${c.sync.snapshot_threshold}
 
 [runtime]
 # wasm memory limit in 64 KiB pages [1024 = 64 MiB]

@@ -71,10 +71,13 @@ export class Daemon {
         groupHeartbeatMs: this.config.sync.group_heartbeat_secs * 1000,
         syncTimeoutMs: this.config.sync.timeout_secs * 1000,
         maxConcurrentSyncs: this.config.sync.max_concurrent,
+        contextHeartbeatMs: this.config.sync.context_heartbeat_secs * 1000,
+        snapshotThreshold: this.config.sync.snapshot_threshold,
       })
       await this.node.start()
       const metrics = new DaemonMetrics()
       metrics.watchReplication(this.node)
+      metrics.watchContextReplication(this.node)
       this.server = new RpcServer({
         socketPath: this.home.socket,
         methods: allMethods(),

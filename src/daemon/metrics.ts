@@ -60,4 +60,37 @@ export class DaemonMetrics {
       },
     })
   }
+  /** Context replication counters (read at scrape time). */
+  watchContextReplication(node: MeroNode): void {
+    const rep = node.contextReplicator
+    if (!rep) return
+    const remote = node.remoteDeltas
+    new Gauge({
+      name: 'merod_context_deltas_dropped',
+      help: 'Context deltas dropped since start, by reason (rejected: the author may not write at its governance position)',
+      labelNames: ['reason'],
+      registers: [this.registry],
+      collect() {
+        for (const [reason, n] of Object.entries(rep.dropped)) this.set({ reason }, n)
+        this.set({ reason: 'rejected' }, remote.rejected)
+        this.set({ reason: 'evicted' }, remote.evicted)
+      },
+    })
+    new Gauge({
+      name: 'merod_context_gossip_received',
+      help: 'Context gossip messages received since start',
+      registers: [this.registry],
+      collect() {
+        this.set(rep.received)
+      },
+    })
+    new Gauge({
+      name: 'merod_context_deltas_published',
+      help: 'Locally authored deltas published on context topics since start',
+      registers: [this.registry],
+      collect() {
+        this.set(rep.published)
+      },
+    })
+  }
 }

@@ -22,7 +22,17 @@ export interface ContextView {
   members?: string[]
   createdAt?: number
   pendingUpgrade?: string | null
-  sync?: { state: string; peers?: number; lastSync?: number | null; pendingDeltas?: number; failures?: number; lastError?: string | null }
+  sync?: { state: string; peers?: number; lastSync?: LastSync | null; pendingDeltas?: number; failures?: number }
+}
+
+export interface LastSync {
+  at: number
+  peerId: string
+  ok: boolean
+  method: string
+  fetched: number
+  durationMs: number
+  error?: string
 }
 
 export interface ExecutionView {
@@ -53,7 +63,7 @@ export function renderContext(c: ContextView): string {
     ...(c.sync
       ? ([
           ['sync', `${c.sync.state}${c.sync.peers !== undefined ? `, ${c.sync.peers} peer(s)` : ''}${c.sync.pendingDeltas ? `, ${c.sync.pendingDeltas} pending` : ''}${c.sync.failures ? `, ${c.sync.failures} failure(s)` : ''}`],
-          ['last sync', c.sync.lastSync ? formatTime(c.sync.lastSync) : 'never'],
+          ['last sync', c.sync.lastSync ? describeSync(c.sync.lastSync) : 'never'],
         ] as [string, string][])
       : []),
   ])
@@ -72,4 +82,9 @@ export function renderValue(v: unknown): string {
 
 export function renderEvents(events: { kind: string; data: unknown }[]): string {
   return events.map((e) => `event ${e.kind}${e.data === null || e.data === undefined || e.data === '' ? '' : ` ${JSON.stringify(e.data)}`}`).join('\n')
+}
+
+function describeSync(s: LastSync): string {
+  const what = s.ok ? `${s.fetched} fetched (${s.method}) in ${s.durationMs} ms` : `failed: ${s.error ?? 'unknown error'}`
+  return `${formatTime(s.at)} with ${shortId(s.peerId, 12)}, ${what}`
 }

@@ -5,11 +5,14 @@ import type { GroupOp, SignedOp, Visibility } from '../gov/ops.js'
 import type { EventBus } from '../node/event-bus.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
-import { Hlc } from '../primitives/hlc.js'
+import { Hlc, type HlcTimestamp } from '../primitives/hlc.js'
 import type { Runtime } from '../runtime/index.js'
 import { ContextState, deltaId as deltaIdOf, encodeDelta, type SessionResult, type StateSession } from '../state/index.js'
 import type { Store, WriteBatch } from '../store/store.js'
+import { signDelta, type VerifiedDelta } from '../sync/delta-envelope.js'
+import type { SignedDeltaWire } from '../sync/wire.js'
 import type { ApplicationStore } from './applications.js'
+import { DeltaLog } from './delta-log.js'
 
 /**
  * ContextManager (seed 000's context lifecycle and seed 001's method-execution flow): creates
@@ -45,6 +48,14 @@ export interface ContextDeps {
   events: EventBus
   identity: KeyPair
   issue: (groupId: string, op: GroupOp) => Promise<SignedOp>
+  /** Called after a locally authored delta is committed (replication publishes it). */
+  onCommitted?: (meta: ContextMeta, deltaId: Buffer, wire: SignedDeltaWire) => void
+}
+
+/** A remote delta ready to merge: verified, authorised, its parents held. */
+export interface ReadyDelta {
+  verified: VerifiedDelta
+  depth: number
 }
 
 
@@ -53,9 +64,16 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 export class ContextManager {
   private readonly states = new Map<string, ContextState>()
   private readonly clock: Hlc
+  readonly log: DeltaLog
 
   constructor(private readonly d: ContextDeps) {
     this.clock = new Hlc(d.identity.publicKey)
+    this.log = new DeltaLog(d.store)
+  }
+
+  /** Throws when a remote timestamp is further ahead of this node's clock than the drift bound. */
+  checkClock(hlc: HlcTimestamp): void {
+    this.clock.check(hlc)
   }
 
   /** The CRDT state of a context (one instance per context, so that commits are ordered). */
@@ -115,13 +133,16 @@ export class ContextManager {
     let meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId: app.applicationId, creator: toBase58(this.d.identity.publicKey), createdAt: Date.now(), heads: [], rootHash: hex(result.rootHash), deltas: 0 }
     const batch = this.d.store.batch()
     batch.put('contextKeys', contextId, randomBytes(32))
-    const committed = this.commit(batch, contextId, meta, session, result)
+    const committed = this.commit(batch, contextId, meta, session, result, events)
     meta = committed.meta
     const deltaId = committed.deltaId
     batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
     batch.write()
     this.d.events.emit({ type: 'context.created', contextId: meta.contextId, groupId, applicationId: meta.applicationId })
-    if (deltaId) this.d.events.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId, rootHash: meta.rootHash, deltaId, events })
+    if (deltaId) {
+      this.d.events.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId, rootHash: meta.rootHash, deltaId, events })
+      this.d.onCommitted?.(meta, Buffer.from(deltaId, 'hex'), committed.wire!)
+    }
     return meta
   }
 
@@ -142,10 +163,12 @@ export class ContextManager {
       const result = session.finish()
       if (result.actions.length > 0) {
         const batch = this.d.store.batch()
-        ;({ meta, deltaId } = this.commit(batch, contextId, meta, session, result))
+        let wire: SignedDeltaWire | undefined
+        ;({ meta, deltaId, wire } = this.commit(batch, contextId, meta, session, result, events))
         batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
         batch.write()
         this.d.events.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId: meta.groupId, rootHash: meta.rootHash, deltaId: deltaId!, events })
+        this.d.onCommitted?.(meta, Buffer.from(deltaId!, 'hex'), wire!)
       }
     }
     return { result: decodeJson(outcome.result), events, logs: outcome.logs, rootHash: meta.rootHash, deltaId, readOnly: outcome.readOnly }
@@ -165,7 +188,7 @@ export class ContextManager {
     this.require(contextId)
     const batch = this.d.store.batch()
     this.state(contextId).clearInto(batch)
-    for (const [k] of this.d.store.scanPrefix('delta', contextId)) batch.del('delta', k)
+    this.log.deleteAll(batch, contextId)
     batch.del('contextKeys', contextId)
     batch.del('context', contextId)
     batch.write()
@@ -207,14 +230,75 @@ export class ContextManager {
     return this.updateApplication(contextId, fromBase58(target, 'application id', 32))
   }
 
-  /** Adds the session's state rows and its delta (parents = the heads) to the batch. */
-  private commit(batch: WriteBatch, contextId: Buffer, meta: ContextMeta, session: StateSession, result: SessionResult): { meta: ContextMeta; deltaId: string | null } {
+  /**
+   * Adds the session's state rows and its signed delta (parents = the heads; governance position
+   * = the group's heads) to the batch.
+   */
+  private commit(batch: WriteBatch, contextId: Buffer, meta: ContextMeta, session: StateSession, result: SessionResult, events: { kind: string; data: unknown }[]): { meta: ContextMeta; deltaId: string | null; wire?: SignedDeltaWire } {
     if (result.actions.length === 0) return { meta, deltaId: null }
     const rootHash = session.commitInto(batch)
-    const bytes = encodeDelta({ contextId, parents: meta.heads.map((h) => Buffer.from(h, 'hex')), hlc: result.hlc!, author: result.author, actions: result.actions })
+    const parents = meta.heads.map((h) => Buffer.from(h, 'hex'))
+    const bytes = encodeDelta({ contextId, parents, hlc: result.hlc!, author: result.author, actions: result.actions })
     const id = deltaIdOf(bytes)
-    batch.put('delta', Buffer.concat([contextId, id]), bytes)
-    return { meta: { ...meta, rootHash: hex(rootHash), heads: [hex(id)], deltas: meta.deltas + 1 }, deltaId: hex(id) }
+    const position = this.d.groups.heads(meta.groupId).map((h) => Buffer.from(h, 'hex'))
+    const wire = signDelta(this.d.identity, contextId, position, { delta: bytes, events: JSON.stringify(events) })
+    this.log.put(batch, contextId, id, { depth: this.log.depthOf(contextId, parents), parents, checkpoint: false }, wire)
+    return { meta: { ...meta, rootHash: hex(rootHash), heads: [hex(id)], deltas: meta.deltas + 1 }, deltaId: hex(id), wire }
+  }
+
+  /**
+   * Merges remote deltas (verified, authorised, parents held, in causal order) into the state in
+   * one write batch with their records and the new heads. Returns the root hash after them.
+   */
+  commitRemote(contextId: Buffer, ready: ReadyDelta[]): ContextMeta {
+    let meta = this.require(contextId)
+    const batch = this.d.store.batch()
+    const rootHash = this.state(contextId).applyDeltas(ready.map((r) => r.verified.delta), batch, this.clock)
+    const heads = new Set(meta.heads)
+    for (const { verified, depth } of ready) {
+      for (const p of verified.delta.parents) heads.delete(hex(p))
+      heads.add(hex(verified.id))
+      this.log.put(batch, contextId, verified.id, { depth, parents: verified.delta.parents, checkpoint: false }, verified.wire)
+    }
+    meta = { ...meta, rootHash: hex(rootHash), heads: [...heads].sort(), deltas: meta.deltas + ready.length }
+    batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
+    batch.write()
+    return meta
+  }
+
+  /**
+   * A context this node joins (JoinContext): its metadata and key, with an empty state. Its
+   * deltas (or a snapshot) follow by sync.
+   */
+  adopt(contextId: Buffer, groupId: string, applicationId: string, creator: string, key: Buffer): ContextMeta {
+    const existing = this.get(contextId)
+    if (existing) return existing
+    const meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId, creator, createdAt: Date.now(), heads: [], rootHash: hex(this.state(contextId).rootHash()), deltas: 0 }
+    const batch = this.d.store.batch()
+    batch.put('contextKeys', contextId, key)
+    batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
+    batch.write()
+    return meta
+  }
+
+  /**
+   * Installs a snapshot on a context with no state yet: the entity records, the boundary heads as
+   * checkpoints, in one batch. The resulting root hash must be the peer's, or nothing is written.
+   */
+  installSnapshot(contextId: Buffer, records: Buffer[], boundary: { heads: Buffer[]; depths: number[]; rootHash: Buffer; deltaCount: number }): ContextMeta {
+    const meta = this.require(contextId)
+    if (meta.heads.length || meta.deltas) throw new MeroError('Conflict', `context ${meta.contextId} already has state; a snapshot only goes onto a fresh context`)
+    const batch = this.d.store.batch()
+    const rootHash = this.state(contextId).importRecords(records, batch)
+    if (!rootHash.equals(boundary.rootHash)) {
+      this.states.delete(contextId.toString('hex')) // drop the unwritten working set
+      throw new MeroError('SyncFailed', `the snapshot's root hash ${hex(rootHash)} is not the peer's ${hex(boundary.rootHash)}`)
+    }
+    boundary.heads.forEach((h, i) => this.log.put(batch, contextId, h, { depth: boundary.depths[i]!, parents: [], checkpoint: true }))
+    const next = { ...meta, rootHash: hex(rootHash), heads: boundary.heads.map(hex).sort(), deltas: boundary.deltaCount }
+    batch.put('context', contextId, Buffer.from(JSON.stringify(next)))
+    batch.write()
+    return next
   }
 
 }

@@ -6,7 +6,7 @@ import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import type { Store, WriteBatch } from '../store/store.js'
 import { GroupState, type ApplyOutcome, type MemberSlot } from './fold.js'
-import { decodeSignedOp, groupOf, signedMessage, MAX_PARENTS, signOp, type GroupOp, type Role, type SignedOp, type Visibility, capabilityList, DEFAULT_CAPABILITIES } from './ops.js'
+import { decodeSignedOp, groupOf, signedMessage, MAX_PARENTS, signOp, type GroupOp, type Role, type SignedOp, type Visibility, capabilityList, DEFAULT_CAPABILITIES, Capability } from './ops.js'
 
 /**
  * GroupStore (seed 000): the authoritative persistence of governance. Holds each group's op DAG
@@ -184,6 +184,44 @@ export class GroupStore {
       joined: g.current(`joined/${contextIdHex}/${identityHex}`) === true,
       target: g.current('target') as string | undefined,
     }
+  }
+
+  /**
+   * May `identityHex` write context `contextIdHex` at a governance position (a set of op ids of
+   * the group)? Decided on the fold of the position's ancestors only, so every node decides the
+   * same. 'unknown' while this node lacks an op of the position.
+   */
+  writerAt(groupId: string, contextIdHex: string, identityHex: string, position: string[]): { ok: true } | { ok: false; reason: string } | 'unknown' {
+    const g = this.groups.get(groupId)
+    if (!g || position.some((p) => !g.has(p))) return 'unknown'
+    if (position.length === 0) return { ok: false, reason: 'the delta names no governance position' }
+    const cut = g.cut(position)
+    if (cut.get('deleted') === true) return { ok: false, reason: 'the group is deleted at the delta\'s position' }
+    if (!cut.context(contextIdHex)?.registered) return { ok: false, reason: 'the context is not registered at the delta\'s position' }
+    const role = cut.role(identityHex)
+    if (!role) return { ok: false, reason: 'the author is not a member of the group at the delta\'s position' }
+    if (role === 'read-only') return { ok: false, reason: 'the author is a read-only member at the delta\'s position' }
+    if (cut.get(`joined/${contextIdHex}/${identityHex}`) !== true) return { ok: false, reason: 'the author has not joined the context at the delta\'s position' }
+    return { ok: true }
+  }
+
+  /**
+   * May this identity read a context now (receive its key, deltas, snapshots)? A member joined to
+   * it, or one that may join it: open contexts need admin or join-open-contexts, restricted ones
+   * the allowlist (or admin). Undefined when it may; otherwise why not.
+   */
+  whyNotReader(groupId: string, contextIdHex: string, identityHex: string): string | undefined {
+    const g = this.groups.get(groupId)
+    if (!g) return 'this node does not hold the group'
+    if (g.current('deleted') === true) return 'the group is deleted'
+    const ctx = g.current(`ctx/${contextIdHex}`) as { registered: boolean } | undefined
+    if (!ctx?.registered) return 'the context is not registered in its group'
+    const m = g.current(`member/${identityHex}`) as MemberSlot | undefined
+    const role = m && 'role' in m ? m.role : g.current('owner') === identityHex ? 'admin' : undefined
+    if (!role) return 'not a member of the group'
+    if (g.current(`joined/${contextIdHex}/${identityHex}`) === true || role === 'admin') return undefined
+    if (g.current(`ctxvis/${contextIdHex}`) === 'restricted') return g.current(`allow/${contextIdHex}/${identityHex}`) === true ? undefined : 'the context is restricted and the identity is not on its allowlist'
+    return ((this.capsOf(groupId, `member/${identityHex}`) & Capability.JoinOpenContexts) !== 0) ? undefined : 'joining an open context requires the join-open-contexts capability'
   }
 
   /** Whether an invitation was revoked, and who claimed it, in the current state. */

@@ -35,7 +35,7 @@ export type NodeEventPayload =
   | { type: 'peer.connected'; peerId: string }
   | { type: 'peer.disconnected'; peerId: string }
   | { type: 'sync.started'; groupId?: string; contextId?: string; peerId: string; reason: string }
-  | { type: 'sync.finished'; groupId?: string; contextId?: string; peerId: string; ok: boolean; fetched: number; durationMs: number; error?: string }
+  | { type: 'sync.finished'; groupId?: string; contextId?: string; peerId: string; ok: boolean; fetched: number; durationMs: number; error?: string; method?: string }
 
 export type NodeEvent = NodeEventBase & NodeEventPayload
 export type NodeEventType = NodeEventPayload['type']

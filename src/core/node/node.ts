@@ -12,6 +12,9 @@ import { ContextManager } from '../context/context-manager.js'
 import { Runtime, type RuntimeLimits } from '../runtime/index.js'
 import type { GroupOp, SignedOp } from '../gov/ops.js'
 import { GroupReplicator } from '../sync/group-replicator.js'
+import { ContextReplicator } from '../sync/context-replicator.js'
+import { registerSyncServer } from '../sync/sync-server.js'
+import { RemoteDeltas } from '../context/remote-deltas.js'
 import type { NodeNetwork } from '../sync/transport.js'
 import { EventBus } from './event-bus.js'
 
@@ -32,6 +35,9 @@ export interface NodeOptions {
   groupHeartbeatMs?: number
   syncTimeoutMs?: number
   maxConcurrentSyncs?: number
+  contextHeartbeatMs?: number
+  /** A fresh node takes a snapshot when a peer holds at least this many deltas of a context. */
+  snapshotThreshold?: number
 }
 
 /**
@@ -53,6 +59,8 @@ export class MeroNode {
   readonly contexts: ContextManager
   readonly network?: NodeNetwork
   readonly replicator?: GroupReplicator
+  readonly remoteDeltas: RemoteDeltas
+  readonly contextReplicator?: ContextReplicator
   private readonly configuredAddresses: string[]
   private offPeers?: () => void
   private started = false
@@ -82,7 +90,9 @@ export class MeroNode {
       events: this.events,
       identity: opts.identity,
       issue: (groupId, op) => this.issueGroupOp(groupId, op),
+      onCommitted: (meta, id, wire) => this.contextReplicator?.onCommitted(meta, id, wire),
     })
+    this.remoteDeltas = new RemoteDeltas({ contexts: this.contexts, groups: this.groups, events: this.events, checkClock: (hlc) => this.contexts.checkClock(hlc) })
     this.configuredAddresses = opts.advertisedAddresses ?? []
     this.network = opts.network
     if (opts.network) {
@@ -91,7 +101,12 @@ export class MeroNode {
         syncTimeoutMs: opts.syncTimeoutMs,
         maxConcurrentSyncs: opts.maxConcurrentSyncs,
         pool: opts.verifierPool,
+        serveSync: false,
       })
+      this.contextReplicator = new ContextReplicator(
+        { contexts: this.contexts, remote: this.remoteDeltas, groups: this.groups, identity: opts.identity, network: opts.network, events: this.events, issue: (groupId, op) => this.issueGroupOp(groupId, op) },
+        { heartbeatMs: opts.contextHeartbeatMs ?? 10_000, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold },
+      )
     }
   }
 
@@ -107,9 +122,17 @@ export class MeroNode {
       await this.network.start()
       this.offPeers = this.network.onPeer(({ peerId, connected }) => {
         this.events.emit(connected ? { type: 'peer.connected', peerId } : { type: 'peer.disconnected', peerId })
-        if (connected) this.replicator?.peerConnected(peerId)
+        if (connected) {
+          this.replicator?.peerConnected(peerId)
+          this.contextReplicator?.peerConnected(peerId)
+        }
+      })
+      registerSyncServer(this.network, {
+        group: (channel, peerId) => this.replicator!.serve(channel, peerId),
+        context: (channel, hello) => this.contextReplicator!.serve(channel, hello),
       })
       this.replicator!.start()
+      this.contextReplicator!.start()
     }
     this.started = true
   }
@@ -118,6 +141,7 @@ export class MeroNode {
     if (!this.started) return
     this.started = false
     this.replicator?.stop()
+    this.contextReplicator?.stop()
     this.offPeers?.()
     await this.network?.stop()
   }

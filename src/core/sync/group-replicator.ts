@@ -6,7 +6,7 @@ import { decodeSignedOp, groupOf, type GroupOp, type SignedOp } from '../gov/ops
 import type { EventBus } from '../node/event-bus.js'
 import { toBase58 as toB58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
-import { announceHeads, catchUpGroup, invitationAuth, memberAuth, serveGroupSync, type CatchUpResult } from './group-sync.js'
+import { announceHeads, catchUpGroup, invitationAuth, memberAuth, serveGroupSync, type CatchUpResult, type FrameChannel } from './group-sync.js'
 import type { PeerNetwork, TopicMessageEvent } from './transport.js'
 import { decodeTopicMessage, encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from './wire.js'
 
@@ -26,6 +26,8 @@ export interface ReplicatorOptions {
   maxConcurrentSyncs?: number
   syncTimeoutMs?: number
   pool?: VerifierPool
+  /** Register the sync protocol handler (default); false when a SyncServer dispatches to serve(). */
+  serveSync?: boolean
 }
 
 export type DropReason = 'malformed' | 'oversized' | 'bad_signature' | 'wrong_topic' | 'invalid_op' | 'unknown_group'
@@ -53,12 +55,8 @@ export class GroupReplicator {
 
   start(): void {
     this.offMessages = this.network.onMessage((m) => this.onMessage(m))
-    this.network.handle(SYNC_PROTOCOL, (channel, peerId) => {
-      const onAnnounce = (groupId: string, heads: string[]) => {
-        if (heads.some((h) => !this.groups.knows(groupId, h))) this.schedule(groupId, peerId, 'announced', 0)
-      }
-      void serveGroupSync(channel, this.groups, { timeoutMs: this.opts.syncTimeoutMs, onAnnounce }).catch(() => undefined)
-    })
+    // with context replication the node's SyncServer owns the protocol and hands group streams here
+    if (this.opts.serveSync !== false) this.network.handle(SYNC_PROTOCOL, (channel, peerId) => this.serve(channel, peerId))
     for (const g of this.groups.groupIds()) this.follow(g)
     this.offEvents = this.events.on((e) => {
       if (e.type === 'group.member.removed' && e.identity === this.myId()) this.unfollow(e.groupId)
@@ -66,6 +64,14 @@ export class GroupReplicator {
     })
     this.heartbeat = setInterval(() => void this.beat(), this.opts.heartbeatMs)
     this.heartbeat.unref()
+  }
+
+  /** Serves one inbound group sync stream. */
+  serve(channel: FrameChannel, peerId: string): void {
+    const onAnnounce = (groupId: string, heads: string[]) => {
+      if (heads.some((h) => !this.groups.knows(groupId, h))) this.schedule(groupId, peerId, 'announced', 0)
+    }
+    void serveGroupSync(channel, this.groups, { timeoutMs: this.opts.syncTimeoutMs, onAnnounce }).catch(() => undefined)
   }
 
   stop(): void {
@@ -123,6 +129,7 @@ export class GroupReplicator {
       if (msg.heads.some((h) => !this.groups.knows(groupId, h.toString('hex')))) this.schedule(groupId, m.from, 'heartbeat')
       return
     }
+    if (msg.type !== 'GroupOp') return void this.dropped.wrong_topic++ // a context message on a group topic
     let op: SignedOp
     try {
       op = decodeSignedOp(msg.op)

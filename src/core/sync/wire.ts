@@ -12,18 +12,48 @@ export const SYNC_PROTOCOL = '/mero/sync/1.0.0'
 export const MAX_TOPIC_MESSAGE = 256 * 1024
 export const MAX_FRAME = 8 * 1024 * 1024
 export const MAX_IDS_PER_REQUEST = 1024
+export const MAX_HEADS = 4096
+export const MAX_GOV_POSITION = 256
 export const groupTopic = (groupIdHex: string) => `mero/group/${groupIdHex}`
+export const contextTopic = (contextIdBase58: string) => `mero/ctx/${contextIdBase58}`
+
+/**
+ * A context delta as it travels: the author's signature over the plaintext payload (see
+ * delta-envelope.ts) and the governance position (group heads) it was authored at. On gossip the
+ * payload is sealed with the context key; on the (member-only) sync stream it is sent as is.
+ */
+export interface SignedDeltaWire {
+  author: Buffer
+  govPosition: Buffer[]
+  signature: Buffer
+  payload: Buffer
+}
 
 export type TopicMessage =
   | { type: 'GroupOp'; op: Buffer }
   | { type: 'GroupHeartbeat'; groupId: Buffer; heads: Buffer[]; opCount: number }
+  /** keyId = SHA-256 of the context key; sealed = AES-256-GCM(key, payload). */
+  | { type: 'StateDelta'; contextId: Buffer; author: Buffer; govPosition: Buffer[]; keyId: Buffer; sealed: Buffer; signature: Buffer }
+  | { type: 'ContextHeartbeat'; contextId: Buffer; rootHash: Buffer; heads: Buffer[]; deltaCount: number }
 
-const TOPIC_TAGS = ['GroupOp', 'GroupHeartbeat'] as const
+const TOPIC_TAGS = ['GroupOp', 'GroupHeartbeat', 'StateDelta', 'ContextHeartbeat'] as const
 
 export function encodeTopicMessage(m: TopicMessage): Buffer {
   const w = new Writer().u8(TOPIC_TAGS.indexOf(m.type))
-  if (m.type === 'GroupOp') w.bytes(m.op)
-  else w.fixed(m.groupId, 32).vec(m.heads, (h) => w.fixed(h, 32)).u32(m.opCount)
+  switch (m.type) {
+    case 'GroupOp':
+      w.bytes(m.op)
+      break
+    case 'GroupHeartbeat':
+      w.fixed(m.groupId, 32).vec(m.heads, (h) => w.fixed(h, 32)).u32(m.opCount)
+      break
+    case 'StateDelta':
+      w.fixed(m.contextId, 32).fixed(m.author, 32).vec(m.govPosition, (h) => w.fixed(h, 32)).fixed(m.keyId, 32).bytes(m.sealed).fixed(m.signature, 64)
+      break
+    case 'ContextHeartbeat':
+      w.fixed(m.contextId, 32).fixed(m.rootHash, 32).vec(m.heads, (h) => w.fixed(h, 32)).u32(m.deltaCount)
+      break
+  }
   return w.finish()
 }
 
@@ -38,6 +68,20 @@ export function decodeTopicMessage(data: Uint8Array): TopicMessage {
       break
     case 'GroupHeartbeat':
       m = { type: 'GroupHeartbeat', groupId: Buffer.from(r.fixed(32)), heads: r.vec(() => Buffer.from(r.fixed(32)), 256, 'heads'), opCount: r.u32() }
+      break
+    case 'StateDelta':
+      m = {
+        type: 'StateDelta',
+        contextId: Buffer.from(r.fixed(32)),
+        author: Buffer.from(r.fixed(32)),
+        govPosition: r.vec(() => Buffer.from(r.fixed(32)), MAX_GOV_POSITION, 'governance position'),
+        keyId: Buffer.from(r.fixed(32)),
+        sealed: Buffer.from(r.bytes(MAX_TOPIC_MESSAGE)),
+        signature: Buffer.from(r.fixed(64)),
+      }
+      break
+    case 'ContextHeartbeat':
+      m = { type: 'ContextHeartbeat', contextId: Buffer.from(r.fixed(32)), rootHash: Buffer.from(r.fixed(32)), heads: r.vec(() => Buffer.from(r.fixed(32)), 256, 'heads'), deltaCount: r.u32() }
       break
     default:
       throw new MeroError('InvalidInput', `unknown message tag ${tag}`)
@@ -65,8 +109,41 @@ export type SyncFrame =
   | { type: 'DiffRequest'; have: Buffer[] }
   /** "I hold these heads: pull from me" (a joiner tells its inviter before gossip reaches it). */
   | { type: 'Announce'; heads: Buffer[] }
+  // context sync (context-sync.ts): opened by ContextHello, then Challenge/Auth as for groups
+  | { type: 'ContextHello'; contextId: Buffer }
+  | { type: 'ContextHeadsRequest' }
+  /** depths[i] is the DAG depth of heads[i] (a snapshot's boundary is stored with it). */
+  | { type: 'ContextHeads'; heads: Buffer[]; depths: number[]; rootHash: Buffer; deltaCount: number }
+  /** "Send me every delta that is not an ancestor of these heads", answered by pages of Deltas. */
+  | { type: 'DeltaDiffRequest'; have: Buffer[] }
+  | { type: 'DeltasRequest'; ids: Buffer[] }
+  | { type: 'Deltas'; deltas: SignedDeltaWire[]; more: boolean }
+  | { type: 'KeyRequest' }
+  | { type: 'ContextKey'; key: Buffer; applicationId: Buffer }
+  /** A snapshot of the entity tree, paged; the first page names its boundary (heads and root). */
+  | { type: 'SnapshotRequest' }
+  | { type: 'SnapshotPage'; records: Buffer[]; more: boolean }
 
-const FRAME_TAGS = ['Hello', 'Challenge', 'Auth', 'Denied', 'HeadsRequest', 'Heads', 'OpsRequest', 'Ops', 'Bye', 'DiffRequest', 'Announce'] as const
+const FRAME_TAGS = [
+  'Hello', 'Challenge', 'Auth', 'Denied', 'HeadsRequest', 'Heads', 'OpsRequest', 'Ops', 'Bye', 'DiffRequest', 'Announce',
+  'ContextHello', 'ContextHeadsRequest', 'ContextHeads', 'DeltaDiffRequest', 'DeltasRequest', 'Deltas', 'KeyRequest', 'ContextKey', 'SnapshotRequest', 'SnapshotPage',
+] as const
+
+export const MAX_DELTAS_PER_PAGE = 2048
+export const MAX_SNAPSHOT_RECORDS_PER_PAGE = 8192
+
+function writeSignedDelta(w: Writer, d: SignedDeltaWire): void {
+  w.fixed(d.author, 32).vec(d.govPosition, (h) => w.fixed(h, 32)).fixed(d.signature, 64).bytes(d.payload)
+}
+
+function readSignedDelta(r: Reader): SignedDeltaWire {
+  return {
+    author: Buffer.from(r.fixed(32)),
+    govPosition: r.vec(() => Buffer.from(r.fixed(32)), MAX_GOV_POSITION, 'governance position'),
+    signature: Buffer.from(r.fixed(64)),
+    payload: Buffer.from(r.bytes(MAX_FRAME)),
+  }
+}
 
 export function encodeFrame(f: SyncFrame): Buffer {
   const w = new Writer().u8(FRAME_TAGS.indexOf(f.type))
@@ -105,6 +182,31 @@ export function encodeFrame(f: SyncFrame): Buffer {
       break
     case 'Announce':
       w.vec(f.heads, (h) => w.fixed(h, 32))
+      break
+    case 'ContextHello':
+      w.fixed(f.contextId, 32)
+      break
+    case 'ContextHeadsRequest':
+    case 'KeyRequest':
+    case 'SnapshotRequest':
+      break
+    case 'ContextHeads':
+      w.vec(f.heads, (h) => w.fixed(h, 32)).vec(f.depths, (d) => w.u64(BigInt(d))).fixed(f.rootHash, 32).u32(f.deltaCount)
+      break
+    case 'DeltaDiffRequest':
+      w.vec(f.have, (h) => w.fixed(h, 32))
+      break
+    case 'DeltasRequest':
+      w.vec(f.ids, (h) => w.fixed(h, 32))
+      break
+    case 'Deltas':
+      w.vec(f.deltas, (d) => writeSignedDelta(w, d)).u8(f.more ? 1 : 0)
+      break
+    case 'ContextKey':
+      w.fixed(f.key, 32).fixed(f.applicationId, 32)
+      break
+    case 'SnapshotPage':
+      w.vec(f.records, (rec) => w.bytes(rec)).u8(f.more ? 1 : 0)
       break
   }
   return w.finish()
@@ -152,6 +254,37 @@ export function decodeFrame(data: Uint8Array): SyncFrame {
       break
     case 'Announce':
       f = { type: 'Announce', heads: r.vec(() => Buffer.from(r.fixed(32)), 4096, 'heads') }
+      break
+    case 'ContextHello':
+      f = { type: 'ContextHello', contextId: Buffer.from(r.fixed(32)) }
+      break
+    case 'ContextHeadsRequest':
+    case 'KeyRequest':
+    case 'SnapshotRequest':
+      f = { type: FRAME_TAGS[tag] as 'ContextHeadsRequest' | 'KeyRequest' | 'SnapshotRequest' }
+      break
+    case 'ContextHeads': {
+      const heads = r.vec(() => Buffer.from(r.fixed(32)), MAX_HEADS, 'heads')
+      const depths = r.vec(() => Number(r.u64()), MAX_HEADS, 'depths')
+      if (depths.length !== heads.length) throw new MeroError('InvalidInput', 'frame: one depth per head expected')
+      if (depths.some((d) => !Number.isSafeInteger(d))) throw new MeroError('InvalidInput', 'frame: a head depth is out of range')
+      f = { type: 'ContextHeads', heads, depths, rootHash: Buffer.from(r.fixed(32)), deltaCount: r.u32() }
+      break
+    }
+    case 'DeltaDiffRequest':
+      f = { type: 'DeltaDiffRequest', have: r.vec(() => Buffer.from(r.fixed(32)), MAX_HEADS, 'heads') }
+      break
+    case 'DeltasRequest':
+      f = { type: 'DeltasRequest', ids: r.vec(() => Buffer.from(r.fixed(32)), MAX_IDS_PER_REQUEST, 'ids') }
+      break
+    case 'Deltas':
+      f = { type: 'Deltas', deltas: r.vec(() => readSignedDelta(r), MAX_DELTAS_PER_PAGE, 'deltas'), more: r.bool() }
+      break
+    case 'ContextKey':
+      f = { type: 'ContextKey', key: Buffer.from(r.fixed(32)), applicationId: Buffer.from(r.fixed(32)) }
+      break
+    case 'SnapshotPage':
+      f = { type: 'SnapshotPage', records: r.vec(() => Buffer.from(r.bytes(MAX_FRAME)), MAX_SNAPSHOT_RECORDS_PER_PAGE, 'records'), more: r.bool() }
       break
     default:
       throw new MeroError('InvalidInput', `unknown frame tag ${tag}`)

@@ -1,0 +1,13 @@
+import { MeroCommand } from '../../client/base-command.js'
+import { contextArg } from '../../client/flags.js'
+
+export default class ContextSync extends MeroCommand<typeof ContextSync> {
+  static override summary = "Sync a context's state with its peers now"
+  static override args = { context: contextArg }
+
+  async run() {
+    const r = await this.call<{ contextId: string; peers: number; fetched: number; errors: string[]; rootHash: string }>('context.sync', { context: this.args.context })
+    this.out(`Synced ${r.contextId} with ${r.peers} peer(s): ${r.fetched} record(s) fetched; root hash ${r.rootHash}${r.errors.length ? `\n${r.errors.join('\n')}` : ''}`)
+    return r
+  }
+}

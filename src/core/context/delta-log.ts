@@ -1,0 +1,166 @@
+import { Reader, Writer } from '../primitives/borsh.js'
+import type { Store, WriteBatch } from '../store/store.js'
+import { MAX_FRAME, MAX_GOV_POSITION, type SignedDeltaWire } from '../sync/wire.js'
+
+/**
+ * The applied deltas of each context (column 'delta': contextId ‖ deltaId → record), the
+ * context's DAG as this node holds it:
+ *
+ *   record = borsh{depth u64, parents [32][], kind u8, signed delta (kind 0)}
+ *
+ * depth = 1 + the largest parent depth (0 for a delta without parents), so walking the DAG in
+ * decreasing depth visits children before parents. kind 1 is a checkpoint: a boundary head of a
+ * snapshot this node installed, known by id and depth but without its body (it is never served).
+ */
+export interface DeltaHeader {
+  depth: number
+  parents: Buffer[]
+  checkpoint: boolean
+}
+
+const MAX_PARENTS = 256
+
+function key(contextId: Buffer, id: Buffer): Buffer {
+  return Buffer.concat([contextId, id])
+}
+
+function readHeader(r: Reader): DeltaHeader {
+  const depth = Number(r.u64())
+  const parents = r.vec(() => Buffer.from(r.fixed(32)), MAX_PARENTS, 'parents')
+  const checkpoint = r.u8() === 1
+  return { depth, parents, checkpoint }
+}
+
+export class DeltaLog {
+  constructor(private readonly store: Store) {}
+
+  has(contextId: Buffer, id: Buffer): boolean {
+    return this.store.get('delta', key(contextId, id)) !== undefined
+  }
+
+  header(contextId: Buffer, id: Buffer): DeltaHeader | undefined {
+    const raw = this.store.get('delta', key(contextId, id))
+    return raw ? readHeader(new Reader(raw, 'delta record')) : undefined
+  }
+
+  /** Signed deltas by id, those held with a body (checkpoints and unknown ids are left out). */
+  signed(contextId: Buffer, ids: Buffer[]): { id: Buffer; wire: SignedDeltaWire }[] {
+    const raws = this.store.getMany('delta', ids.map((id) => key(contextId, id)))
+    const out: { id: Buffer; wire: SignedDeltaWire }[] = []
+    raws.forEach((raw, i) => {
+      if (!raw) return
+      const r = new Reader(raw, 'delta record')
+      if (readHeader(r).checkpoint) return
+      const wire: SignedDeltaWire = {
+        author: Buffer.from(r.fixed(32)),
+        govPosition: r.vec(() => Buffer.from(r.fixed(32)), MAX_GOV_POSITION, 'governance position'),
+        signature: Buffer.from(r.fixed(64)),
+        payload: Buffer.from(r.bytes(MAX_FRAME)),
+      }
+      out.push({ id: ids[i]!, wire })
+    })
+    return out
+  }
+
+  put(batch: WriteBatch, contextId: Buffer, id: Buffer, header: DeltaHeader, wire?: SignedDeltaWire): void {
+    const w = new Writer().u64(BigInt(header.depth))
+    w.vec(header.parents, (p) => w.fixed(p, 32)).u8(wire ? 0 : 1)
+    if (wire) w.fixed(wire.author, 32).vec(wire.govPosition, (h) => w.fixed(h, 32)).fixed(wire.signature, 64).bytes(wire.payload)
+    batch.put('delta', key(contextId, id), w.finish())
+  }
+
+  /** The depth a delta with these parents gets (every parent must be held). */
+  depthOf(contextId: Buffer, parents: Buffer[], pending?: Map<string, number>): number {
+    let depth = 0
+    for (const p of parents) {
+      const d = pending?.get(p.toString('hex')) ?? this.header(contextId, p)?.depth
+      if (d === undefined) throw new Error(`depth of an unknown parent ${p.toString('hex')}`)
+      if (d + 1 > depth) depth = d + 1
+    }
+    return depth
+  }
+
+  deleteAll(batch: WriteBatch, contextId: Buffer): void {
+    for (const [k] of this.store.scanPrefix('delta', contextId)) batch.del('delta', k)
+  }
+
+  /**
+   * Every delta held here that is not an ancestor of `have` (a peer's heads), walking back from
+   * `heads` (ours) in decreasing depth (git's negotiation): a delta reached from one of `have`
+   * is known to the peer, and so are its ancestors. Returned in increasing depth (parents first).
+   * Heads of `have` this node does not hold are ignored; checkpoints end the walk.
+   */
+  missingFor(contextId: Buffer, heads: Buffer[], have: Buffer[], limit = Number.POSITIVE_INFINITY): Buffer[] {
+    type Item = { id: Buffer; depth: number; parents: Buffer[]; known: boolean; checkpoint: boolean }
+    const items = new Map<string, Item>()
+    const queue: Item[] = []
+    const push = (id: Buffer, known: boolean) => {
+      const k = id.toString('hex')
+      const seen = items.get(k)
+      if (seen) {
+        if (known) seen.known = true
+        return
+      }
+      const h = this.header(contextId, id)
+      if (!h) return
+      const item = { id, depth: h.depth, parents: h.parents, known, checkpoint: h.checkpoint }
+      items.set(k, item)
+      heapPush(queue, item)
+    }
+    for (const h of have) push(h, true)
+    for (const h of heads) push(h, false)
+    const out: Item[] = []
+    let unknownQueued = queue.filter((i) => !i.known).length
+    while (queue.length && unknownQueued > 0) {
+      const item = heapPop(queue)!
+      if (!item.known) unknownQueued--
+      if (!item.known && !item.checkpoint) out.push(item)
+      for (const p of item.parents) {
+        const before = items.get(p.toString('hex'))
+        if (before) {
+          if (item.known && !before.known) {
+            before.known = true
+            unknownQueued--
+          }
+          continue
+        }
+        push(p, item.known)
+        if (!item.known && items.has(p.toString('hex'))) unknownQueued++
+      }
+    }
+    out.sort((a, b) => a.depth - b.depth || Buffer.compare(a.id, b.id))
+    return out.slice(0, limit).map((i) => i.id)
+  }
+}
+
+// a max-heap by depth
+function heapPush<T extends { depth: number }>(h: T[], x: T): void {
+  h.push(x)
+  let i = h.length - 1
+  while (i > 0) {
+    const p = (i - 1) >> 1
+    if (h[p]!.depth >= h[i]!.depth) break
+    ;[h[p], h[i]] = [h[i]!, h[p]!]
+    i = p
+  }
+}
+
+function heapPop<T extends { depth: number }>(h: T[]): T | undefined {
+  const top = h[0]
+  const last = h.pop()
+  if (h.length && last) {
+    h[0] = last
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = i
+      if (l < h.length && h[l]!.depth > h[m]!.depth) m = l
+      if (r < h.length && h[r]!.depth > h[m]!.depth) m = r
+      if (m === i) break
+      ;[h[m], h[i]] = [h[i]!, h[m]!]
+      i = m
+    }
+  }
+  return top
+}

@@ -1,0 +1,209 @@
+import type { GroupStore } from '../gov/group-store.js'
+import type { EventBus } from '../node/event-bus.js'
+import type { HlcTimestamp } from '../primitives/hlc.js'
+import type { VerifiedDelta } from '../sync/delta-envelope.js'
+import type { ContextManager, ReadyDelta } from './context-manager.js'
+
+/**
+ * The receiving half of a context's DAG (seed 001's DagStore): verified deltas from gossip or
+ * sync are checked against governance and merged once their parents are held.
+ *
+ * - A delta whose parents are not all held waits, indexed by what it misses, and is applied in a
+ *   cascade when they arrive. So does a delta whose governance position names group ops this
+ *   node lacks (retried when group ops arrive), or whose timestamp is ahead of our clock.
+ * - Its author must be a (writing) member of the group, joined to the context, at the delta's
+ *   governance position: decided on the fold of that position, so every node decides the same,
+ *   and a member removed there cannot write after its removal.
+ * - Pending deltas are bounded per context (oldest evicted first) and expire; sync repairs both.
+ */
+export const MAX_PENDING_PER_CONTEXT = 10_000
+export const PENDING_TTL_MS = 300_000
+
+export type ReceiveStatus = 'applied' | 'duplicate' | 'pending' | 'rejected'
+export type PendingReason = 'parents' | 'governance' | 'clock'
+
+interface Pending {
+  verified: VerifiedDelta
+  reason: PendingReason
+  missing: Set<string>
+  since: number
+  from?: string
+}
+
+interface ContextPending {
+  byId: Map<string, Pending>
+  /** missing parent id → ids of pending deltas that wait for it */
+  waiting: Map<string, Set<string>>
+}
+
+export interface RemoteDeltaDeps {
+  contexts: ContextManager
+  groups: GroupStore
+  events: EventBus
+  /** Throws when a timestamp is too far ahead of this node's clock. */
+  checkClock: (hlc: HlcTimestamp) => void
+  maxPending?: number
+}
+
+const hex = (b: Buffer) => b.toString('hex')
+
+export class RemoteDeltas {
+  private readonly pending = new Map<string, ContextPending>()
+  evicted = 0
+  rejected = 0
+
+  constructor(private readonly d: RemoteDeltaDeps) {}
+
+  pendingCount(contextId: Buffer): number {
+    return this.pending.get(hex(contextId))?.byId.size ?? 0
+  }
+
+  /** Parent ids that pending deltas of the context wait for (what sync should fetch). */
+  missing(contextId: Buffer): Buffer[] {
+    const p = this.pending.get(hex(contextId))
+    if (!p) return []
+    return [...p.waiting.keys()].filter((id) => !p.byId.has(id)).map((id) => Buffer.from(id, 'hex'))
+  }
+
+  isPending(contextId: Buffer, id: Buffer): boolean {
+    return this.pending.get(hex(contextId))?.byId.has(hex(id)) ?? false
+  }
+
+  /** Receives verified deltas of one context; applies what it can in one write batch. */
+  receive(contextId: Buffer, deltas: VerifiedDelta[], from?: string): { status: ReceiveStatus; id: string; reason?: string }[] {
+    const meta = this.d.contexts.require(contextId)
+    const ctxHex = hex(contextId)
+    const p = this.contextPending(ctxHex)
+    const results: { status: ReceiveStatus; id: string; reason?: string }[] = []
+    const ready: ReadyDelta[] = []
+    const readyDepth = new Map<string, number>()
+    const queue: { verified: VerifiedDelta; from?: string; since: number }[] = []
+    const seen = new Set<string>()
+    for (const v of deltas) {
+      const id = hex(v.id)
+      if (seen.has(id) || p.byId.has(id) || this.d.contexts.log.has(contextId, v.id)) {
+        results.push({ status: 'duplicate', id })
+        continue
+      }
+      seen.add(id)
+      queue.push({ verified: v, from, since: Date.now() })
+      results.push({ status: 'pending', id })
+    }
+    const outcome = new Map<string, { status: ReceiveStatus; reason?: string }>()
+    while (queue.length) {
+      const item = queue.shift()!
+      const v = item.verified
+      const id = hex(v.id)
+      if (readyDepth.has(id)) continue
+      const missing = v.delta.parents.filter((q) => !readyDepth.has(hex(q)) && !this.d.contexts.log.has(contextId, q)).map(hex)
+      if (missing.length) {
+        this.park(p, { verified: v, reason: 'parents', missing: new Set(missing), since: item.since, from: item.from })
+        outcome.set(id, { status: 'pending' })
+        continue
+      }
+      const access = this.d.groups.writerAt(meta.groupId, ctxHex, hex(v.wire.author), v.wire.govPosition.map(hex))
+      if (access === 'unknown') {
+        this.park(p, { verified: v, reason: 'governance', missing: new Set(), since: item.since, from: item.from })
+        outcome.set(id, { status: 'pending', reason: 'governance position not held yet' })
+        continue
+      }
+      if (!access.ok) {
+        this.rejected++
+        this.unpark(p, id)
+        outcome.set(id, { status: 'rejected', reason: access.reason })
+        this.d.events.emit({ type: 'context.delta.rejected', contextId: meta.contextId, deltaId: id, reason: access.reason })
+        continue
+      }
+      try {
+        this.d.checkClock(v.delta.hlc)
+      } catch {
+        this.park(p, { verified: v, reason: 'clock', missing: new Set(), since: item.since, from: item.from })
+        outcome.set(id, { status: 'pending', reason: 'timestamp ahead of this node' })
+        continue
+      }
+      this.unpark(p, id)
+      let depth = 0
+      for (const q of v.delta.parents) depth = Math.max(depth, (readyDepth.get(hex(q)) ?? this.d.contexts.log.header(contextId, q)!.depth) + 1)
+      readyDepth.set(id, depth)
+      ready.push({ verified: v, depth })
+      outcome.set(id, { status: 'applied' })
+      // the cascade: children that waited only for this one
+      for (const child of p.waiting.get(id) ?? []) {
+        const c = p.byId.get(child)
+        if (!c) continue
+        c.missing.delete(id)
+        if (c.missing.size === 0) queue.push({ verified: c.verified, from: c.from, since: c.since })
+      }
+      p.waiting.delete(id)
+    }
+    if (ready.length) {
+      const after = this.d.contexts.commitRemote(contextId, ready)
+      for (const r of ready) this.d.events.emit({ type: 'context.delta.applied', contextId: after.contextId, deltaId: hex(r.verified.id), rootHash: after.rootHash })
+      const events = ready.flatMap((r) => r.verified.events)
+      this.d.events.emit({ type: 'context.state.mutated', contextId: after.contextId, groupId: after.groupId, rootHash: after.rootHash, deltaId: hex(ready[ready.length - 1]!.verified.id), events })
+    }
+    return results.map((r) => ({ ...r, ...(outcome.get(r.id) ?? {}) }))
+  }
+
+  /** Group ops arrived: deltas that waited for governance (or the clock) are tried again. */
+  retry(contextId: Buffer): void {
+    const p = this.pending.get(hex(contextId))
+    if (!p) return
+    const again = [...p.byId.values()].filter((x) => x.reason !== 'parents')
+    if (!again.length) return
+    for (const x of again) this.unpark(p, hex(x.verified.id))
+    this.receive(contextId, again.map((x) => x.verified), again[0]!.from)
+  }
+
+  /** Drops pending deltas older than the TTL; returns how many. */
+  expire(now = Date.now(), ttlMs = PENDING_TTL_MS): number {
+    let n = 0
+    for (const p of this.pending.values()) {
+      for (const [id, x] of p.byId) {
+        if (now - x.since > ttlMs) {
+          this.unpark(p, id)
+          n++
+        }
+      }
+    }
+    this.evicted += n
+    return n
+  }
+
+  forget(contextId: Buffer): void {
+    this.pending.delete(hex(contextId))
+  }
+
+  private contextPending(ctxHex: string): ContextPending {
+    let p = this.pending.get(ctxHex)
+    if (!p) this.pending.set(ctxHex, (p = { byId: new Map(), waiting: new Map() }))
+    return p
+  }
+
+  private park(p: ContextPending, x: Pending): void {
+    const id = hex(x.verified.id)
+    const max = this.d.maxPending ?? MAX_PENDING_PER_CONTEXT
+    while (p.byId.size >= max) {
+      const oldest = p.byId.keys().next().value as string
+      this.unpark(p, oldest)
+      this.evicted++
+    }
+    p.byId.set(id, x)
+    for (const m of x.missing) {
+      let s = p.waiting.get(m)
+      if (!s) p.waiting.set(m, (s = new Set()))
+      s.add(id)
+    }
+  }
+
+  private unpark(p: ContextPending, id: string): void {
+    const x = p.byId.get(id)
+    if (!x) return
+    p.byId.delete(id)
+    for (const m of x.missing) {
+      const s = p.waiting.get(m)
+      s?.delete(id)
+      if (s && s.size === 0) p.waiting.delete(m)
+    }
+  }
+}

@@ -1,0 +1,463 @@
+import type { ContextManager, ContextMeta } from '../context/context-manager.js'
+import type { RemoteDeltas } from '../context/remote-deltas.js'
+import type { KeyPair } from '../crypto/ed25519.js'
+import type { GroupStore } from '../gov/group-store.js'
+import type { GroupOp, SignedOp } from '../gov/ops.js'
+import type { EventBus } from '../node/event-bus.js'
+import { fromBase58, toBase58 } from '../primitives/encoding.js'
+import { MeroError } from '../primitives/errors.js'
+import { ContextSyncClient, serveContextSync } from './context-sync.js'
+import { openDelta, sealDelta, verifyDelta, DeltaRejected, type VerifiedDelta } from './delta-envelope.js'
+import { memberAuth, type FrameChannel } from './group-sync.js'
+import type { PeerNetwork, TopicMessageEvent } from './transport.js'
+import { contextTopic, decodeTopicMessage, encodeTopicMessage, groupTopic, MAX_TOPIC_MESSAGE, SYNC_PROTOCOL, type SignedDeltaWire, type SyncFrame, type TopicMessage } from './wire.js'
+
+/**
+ * Seed 001's "gossip broadcast → remote apply → convergence" for contexts, and its SyncManager:
+ *
+ * - every locally committed delta is signed, sealed with the context key and published on
+ *   `mero/ctx/<base58>`;
+ * - received deltas go through a bounded inbound queue (overflow is dropped, counted and repaired
+ *   by sync), are opened, verified and handed to the context's DAG (RemoteDeltas);
+ * - heartbeats carry each context's root hash and heads; an unknown head, missing parents, a
+ *   peer connecting or `context sync` start a sync session: the peer's heads, then every delta
+ *   we lack (one request; the peer walks its DAG), then any parents still missing by id. A fresh
+ *   node behind a long history takes a snapshot of the entity tree first;
+ * - sessions are bounded in number and time and retried with backoff; their outcome is kept
+ *   per context (`status`) and reported as events.
+ */
+export interface ContextReplicatorOptions {
+  heartbeatMs: number
+  syncTimeoutMs?: number
+  maxConcurrentSyncs?: number
+  /** Received messages waiting to be processed; beyond this they are dropped (and synced later). */
+  inboundQueue?: number
+  /** A fresh node takes a snapshot when the peer holds at least this many deltas. */
+  snapshotThreshold?: number
+  /** Whole-session bound. */
+  sessionTimeoutMs?: number
+  /** Fetches an application's bytes from peers and installs them (JoinContext without the app). */
+  fetchApplication?: (applicationId: Buffer, peers: string[]) => Promise<void>
+}
+
+export type ContextDropReason = 'malformed' | 'oversized' | 'bad_signature' | 'undecryptable' | 'unknown_context' | 'wrong_topic' | 'queue_full' | 'wrong_context'
+
+export interface ContextSyncStatus {
+  syncing: boolean
+  peers: number
+  pendingDeltas: number
+  failures: number
+  lastSync?: { at: number; peerId: string; ok: boolean; method: string; fetched: number; durationMs: number; error?: string }
+}
+
+export interface ContextReplicatorDeps {
+  contexts: ContextManager
+  remote: RemoteDeltas
+  groups: GroupStore
+  identity: KeyPair
+  network: PeerNetwork
+  events: EventBus
+  issue: (groupId: string, op: GroupOp) => Promise<SignedOp>
+}
+
+type Inbound = { msg: Extract<TopicMessage, { type: 'StateDelta' }>; from: string }
+
+const hex = (b: Buffer) => b.toString('hex')
+
+export class ContextReplicator {
+  private readonly subscribed = new Set<string>()
+  private readonly inbound: Inbound[] = []
+  private draining = false
+  private readonly scheduled = new Map<string, NodeJS.Timeout>()
+  private readonly running = new Set<string>()
+  private readonly failures = new Map<string, number>()
+  private readonly last = new Map<string, ContextSyncStatus['lastSync']>()
+  /** Deltas received while a snapshot of their context is being installed. */
+  private readonly held = new Map<string, { deltas: VerifiedDelta[]; from: string }[]>()
+  private readonly retryGroups = new Set<string>()
+  private active = 0
+  private timers: NodeJS.Timeout[] = []
+  private offMessages?: () => void
+  private offEvents?: () => void
+  private stopped = false
+  readonly dropped: Record<ContextDropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, undecryptable: 0, unknown_context: 0, wrong_topic: 0, queue_full: 0, wrong_context: 0 }
+  received = 0
+  published = 0
+  divergences = 0
+
+  constructor(
+    private readonly d: ContextReplicatorDeps,
+    private readonly opts: ContextReplicatorOptions,
+  ) {}
+
+  start(): void {
+    this.offMessages = this.d.network.onMessage((m) => this.onMessage(m))
+    for (const meta of this.d.contexts.list()) this.follow(meta)
+    this.offEvents = this.d.events.on((e) => {
+      if (e.type === 'context.deleted') {
+        this.unfollow(e.contextId)
+        this.d.remote.forget(fromBase58(e.contextId, 'context id', 32))
+      } else if (e.type === 'context.created') {
+        const meta = this.d.contexts.get(fromBase58(e.contextId, 'context id', 32))
+        if (meta) this.follow(meta)
+      } else if (e.type === 'group.op.applied') {
+        this.retryGovernance(e.groupId)
+      } else if (e.type === 'group.member.removed' && e.identity === toBase58(this.d.identity.publicKey)) {
+        for (const meta of this.d.contexts.list(e.groupId)) this.unfollow(meta.contextId)
+      }
+    })
+    const beat = setInterval(() => void this.beat(), this.opts.heartbeatMs)
+    const expire = setInterval(() => this.d.remote.expire(), 60_000)
+    beat.unref()
+    expire.unref()
+    this.timers = [beat, expire]
+  }
+
+  stop(): void {
+    this.stopped = true
+    for (const t of this.timers) clearInterval(t)
+    for (const t of this.scheduled.values()) clearTimeout(t)
+    this.scheduled.clear()
+    this.offMessages?.()
+    this.offEvents?.()
+  }
+
+  /** Subscribes to a context's topic (a context this node holds with its key). */
+  follow(meta: ContextMeta): void {
+    if (this.subscribed.has(meta.contextId) || !this.d.contexts.key(fromBase58(meta.contextId, 'context id', 32))) return
+    this.subscribed.add(meta.contextId)
+    this.d.network.subscribe(contextTopic(meta.contextId))
+  }
+
+  private unfollow(contextIdB58: string): void {
+    if (!this.subscribed.delete(contextIdB58)) return
+    this.d.network.unsubscribe(contextTopic(contextIdB58))
+  }
+
+  // ---- publishing ----------------------------------------------------------------------------
+
+  /** ContextManager's onCommitted: seal and publish a locally authored delta. */
+  onCommitted(meta: ContextMeta, _deltaId: Buffer, wire: SignedDeltaWire): void {
+    const contextId = fromBase58(meta.contextId, 'context id', 32)
+    const key = this.d.contexts.key(contextId)
+    if (!key) return
+    this.follow(meta)
+    const bytes = encodeTopicMessage(sealDelta(contextId, key, wire))
+    // a delta too large for gossip reaches peers by sync, announced by the next heartbeat
+    if (bytes.length > MAX_TOPIC_MESSAGE) return
+    this.published++
+    void this.d.network.publish(contextTopic(meta.contextId), bytes).catch(() => undefined)
+  }
+
+  // ---- receiving -----------------------------------------------------------------------------
+
+  private onMessage(m: TopicMessageEvent): void {
+    if (!m.topic.startsWith('mero/ctx/')) return
+    this.received++
+    const topicContext = m.topic.slice('mero/ctx/'.length)
+    let msg: TopicMessage
+    try {
+      msg = decodeTopicMessage(m.data)
+    } catch (e) {
+      this.dropped[/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed']++
+      return
+    }
+    if (msg.type !== 'StateDelta' && msg.type !== 'ContextHeartbeat') return void this.dropped.wrong_topic++
+    if (toBase58(msg.contextId) !== topicContext) return void this.dropped.wrong_topic++
+    if (!this.d.contexts.get(msg.contextId) || !this.d.contexts.key(msg.contextId)) return void this.dropped.unknown_context++
+    if (msg.type === 'ContextHeartbeat') return this.onHeartbeat(msg, m.from)
+    if (this.inbound.length >= (this.opts.inboundQueue ?? 8192)) {
+      this.dropped.queue_full++
+      this.schedule(msg.contextId, m.from, 'inbound queue overflow', 500)
+      return
+    }
+    this.inbound.push({ msg, from: m.from })
+    if (!this.draining) {
+      this.draining = true
+      setImmediate(() => this.drain())
+    }
+  }
+
+  /** Processes queued deltas, a bounded slice at a time, one write batch per context per slice. */
+  private drain(): void {
+    const slice = this.inbound.splice(0, 512)
+    const byContext = new Map<string, { contextId: Buffer; deltas: VerifiedDelta[]; from: string }>()
+    for (const { msg, from } of slice) {
+      const key = this.d.contexts.key(msg.contextId)
+      if (!key) {
+        this.dropped.unknown_context++
+        continue
+      }
+      try {
+        const verified = verifyDelta(msg.contextId, openDelta(msg, key))
+        const k = hex(msg.contextId)
+        let group = byContext.get(k)
+        if (!group) byContext.set(k, (group = { contextId: msg.contextId, deltas: [], from }))
+        group.deltas.push(verified)
+      } catch (e) {
+        this.countFault(e)
+      }
+    }
+    for (const { contextId, deltas, from } of byContext.values()) this.ingest(contextId, deltas, from)
+    if (this.inbound.length && !this.stopped) setImmediate(() => this.drain())
+    else this.draining = false
+  }
+
+  private countFault(e: unknown): void {
+    if (e instanceof DeltaRejected) {
+      const f = e.fault === 'unknown_key' ? 'undecryptable' : e.fault
+      this.dropped[f]++
+    } else this.dropped.malformed++
+  }
+
+  /** Hands verified deltas to the DAG; schedules a sync when parents are missing. */
+  private ingest(contextId: Buffer, deltas: VerifiedDelta[], from: string): number {
+    const k = hex(contextId)
+    const hold = this.held.get(k)
+    if (hold) {
+      hold.push({ deltas, from })
+      return 0
+    }
+    if (!this.d.contexts.get(contextId)) return 0
+    const results = this.d.remote.receive(contextId, deltas, from)
+    if (results.some((r) => r.status === 'pending' && !r.reason)) this.schedule(contextId, from, 'missing parents')
+    return results.filter((r) => r.status === 'applied').length
+  }
+
+  private onHeartbeat(msg: Extract<TopicMessage, { type: 'ContextHeartbeat' }>, from: string): void {
+    const meta = this.d.contexts.get(msg.contextId)!
+    const unknown = msg.heads.some((h) => !this.d.contexts.log.has(msg.contextId, h) && !this.d.remote.isPending(msg.contextId, h))
+    if (unknown) return this.schedule(msg.contextId, from, 'heartbeat')
+    const same = msg.heads.length === meta.heads.length && msg.heads.every((h) => meta.heads.includes(hex(h)))
+    if (same && hex(msg.rootHash) !== meta.rootHash) this.divergences++
+  }
+
+  private async beat(): Promise<void> {
+    for (const b58 of this.subscribed) {
+      const meta = this.d.contexts.get(fromBase58(b58, 'context id', 32))
+      if (!meta) continue
+      const msg = encodeTopicMessage({ type: 'ContextHeartbeat', contextId: fromBase58(b58, 'context id', 32), rootHash: Buffer.from(meta.rootHash, 'hex'), heads: meta.heads.slice(0, 256).map((h) => Buffer.from(h, 'hex')), deltaCount: meta.deltas })
+      await this.d.network.publish(contextTopic(b58), msg).catch(() => undefined)
+    }
+  }
+
+  private retryGovernance(groupId: string): void {
+    if (this.retryGroups.has(groupId)) return
+    this.retryGroups.add(groupId)
+    setImmediate(() => {
+      this.retryGroups.delete(groupId)
+      for (const meta of this.d.contexts.list(groupId)) {
+        const id = fromBase58(meta.contextId, 'context id', 32)
+        if (this.d.remote.pendingCount(id)) this.d.remote.retry(id)
+      }
+    })
+  }
+
+  // ---- serving -------------------------------------------------------------------------------
+
+  /** Serves an inbound context sync stream (the SyncServer routes ContextHello here). */
+  serve(channel: FrameChannel, hello: Extract<SyncFrame, { type: 'ContextHello' }>): void {
+    void serveContextSync(channel, hello, { contexts: this.d.contexts, groups: this.d.groups }, { timeoutMs: this.opts.syncTimeoutMs }).catch(() => undefined)
+  }
+
+  // ---- sync sessions -------------------------------------------------------------------------
+
+  /** Debounced, bounded sync of a context from a peer. */
+  schedule(contextId: Buffer, peerId: string, reason: string, delayMs = 20): void {
+    const k = hex(contextId)
+    if (this.stopped || this.scheduled.has(k) || this.running.has(k)) return
+    const timer = setTimeout(() => {
+      this.scheduled.delete(k)
+      void this.catchUp(contextId, peerId, reason).catch(() => undefined)
+    }, delayMs)
+    timer.unref()
+    this.scheduled.set(k, timer)
+  }
+
+  /** Syncs a context from one peer now. */
+  async catchUp(contextId: Buffer, peerId: string, reason: string): Promise<{ fetched: number; method: string }> {
+    const k = hex(contextId)
+    const b58 = toBase58(contextId)
+    if (this.running.has(k)) throw new MeroError('Conflict', `a sync of context ${b58} is already running`)
+    if (this.active >= (this.opts.maxConcurrentSyncs ?? 4)) {
+      this.schedule(contextId, peerId, reason, 200)
+      throw new MeroError('Unavailable', 'too many sync sessions; retrying')
+    }
+    this.active++
+    this.running.add(k)
+    const started = Date.now()
+    this.d.events.emit({ type: 'sync.started', contextId: b58, peerId, reason })
+    let client: ContextSyncClient | undefined
+    const deadline = setTimeout(() => client?.close(), this.opts.sessionTimeoutMs ?? 120_000)
+    deadline.unref()
+    try {
+      const channel = await this.d.network.open(peerId, SYNC_PROTOCOL)
+      client = await ContextSyncClient.open(channel, contextId, memberAuth(this.d.identity), this.opts.syncTimeoutMs)
+      const r = await this.session(client, contextId, peerId)
+      await client.close()
+      this.failures.delete(k)
+      const durationMs = Date.now() - started
+      this.last.set(k, { at: Date.now(), peerId, ok: true, method: r.method, fetched: r.fetched, durationMs })
+      this.d.events.emit({ type: 'sync.finished', contextId: b58, peerId, ok: true, fetched: r.fetched, durationMs, method: r.method })
+      return r
+    } catch (e) {
+      client?.close().catch(() => undefined)
+      const n = (this.failures.get(k) ?? 0) + 1
+      this.failures.set(k, n)
+      const durationMs = Date.now() - started
+      this.last.set(k, { at: Date.now(), peerId, ok: false, method: 'none', fetched: 0, durationMs, error: (e as Error).message })
+      this.d.events.emit({ type: 'sync.finished', contextId: b58, peerId, ok: false, fetched: 0, durationMs, error: (e as Error).message })
+      const refused = (e as MeroError).kind === 'NotAuthorized'
+      if (!refused && n < 6 && !this.stopped) this.schedule(contextId, peerId, `retry ${n}`, Math.min(200 * 2 ** n, 10_000))
+      throw e
+    } finally {
+      clearTimeout(deadline)
+      this.active--
+      this.running.delete(k)
+    }
+  }
+
+  /** One session: snapshot when fresh and far behind, then the deltas we lack, then missing parents. */
+  private async session(client: ContextSyncClient, contextId: Buffer, peerId: string): Promise<{ fetched: number; method: string }> {
+    const heads = await client.heads()
+    let meta = this.d.contexts.require(contextId)
+    let fetched = 0
+    const methods: string[] = []
+    const fresh = meta.heads.length === 0 && meta.deltas === 0
+    if (fresh && heads.deltaCount >= (this.opts.snapshotThreshold ?? 1000)) {
+      const k = hex(contextId)
+      this.held.set(k, [])
+      try {
+        const snap = await client.snapshot()
+        meta = this.d.contexts.installSnapshot(contextId, snap.records, snap.boundary)
+        fetched += snap.records.length
+        methods.push('snapshot')
+      } finally {
+        const held = this.held.get(k) ?? []
+        this.held.delete(k)
+        for (const h of held) this.ingest(contextId, h.deltas, h.from)
+      }
+    }
+    const lacking = heads.heads.some((h) => !this.d.contexts.log.has(contextId, h))
+    if (lacking) {
+      const have = this.d.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+      fetched += await client.diff(have, (page) => void this.ingestWire(contextId, page, peerId), 10_000_000)
+      methods.push('deltas')
+    }
+    // parents still missing (a peer that lacked some, or a pruned walk): ask by id, a few rounds
+    for (let round = 0; round < 16; round++) {
+      const missing = this.d.remote.missing(contextId).filter((id) => !this.d.contexts.log.has(contextId, id))
+      if (!missing.length) break
+      const n = await client.fetch(missing.slice(0, 1024), (page) => void this.ingestWire(contextId, page, peerId))
+      if (n === 0) break
+      fetched += n
+      if (!methods.includes('by-id')) methods.push('by-id')
+    }
+    return { fetched, method: methods.join('+') || 'none' }
+  }
+
+  private ingestWire(contextId: Buffer, page: SignedDeltaWire[], from: string): void {
+    const verified: VerifiedDelta[] = []
+    for (const w of page) {
+      try {
+        verified.push(verifyDelta(contextId, w))
+      } catch (e) {
+        this.countFault(e)
+      }
+    }
+    if (verified.length) this.ingest(contextId, verified, from)
+  }
+
+  /** Candidate peers for a context: its topic's, then its group's, then every connected peer. */
+  private candidates(meta: { contextId: string; groupId: string }): string[] {
+    const out = new Set([...this.d.network.topicPeers(contextTopic(meta.contextId)), ...this.d.network.topicPeers(groupTopic(meta.groupId)), ...this.d.network.connectedPeers()])
+    return [...out]
+  }
+
+  /** A peer connected: compare every followed context with it. */
+  peerConnected(peerId: string): void {
+    for (const b58 of this.subscribed) this.schedule(fromBase58(b58, 'context id', 32), peerId, 'peer connected', 150)
+  }
+
+  /** SyncContext: a session now with every candidate peer (until one succeeds when `firstOnly`). */
+  async syncNow(contextId: Buffer): Promise<{ peers: number; fetched: number; errors: string[] }> {
+    const meta = this.d.contexts.require(contextId)
+    const peers = this.candidates(meta)
+    let fetched = 0
+    const errors: string[] = []
+    for (const p of peers) {
+      try {
+        fetched += (await this.catchUp(contextId, p, 'requested')).fetched
+      } catch (e) {
+        errors.push(`${p}: ${(e as Error).message}`)
+      }
+    }
+    return { peers: peers.length, fetched, errors }
+  }
+
+  /**
+   * JoinContext: a member of the context's group that may read it gets the context key (and the
+   * application, when missing) from a peer that holds it, registers its joining in the group
+   * (ContextJoined), follows the topic and syncs the state.
+   */
+  async join(contextId: Buffer): Promise<{ contextId: string; groupId: string; fetched: number; method: string }> {
+    const b58 = toBase58(contextId)
+    const groupId = this.d.groups.groupIds().find((g) => this.d.groups.view(g).contexts.some((c) => c.contextId === b58))
+    if (!groupId) throw new MeroError('ContextNotFound', `no group held by this node registers context ${b58}; join its group first (\`meroctl group join\`)`)
+    const me = hex(Buffer.from(this.d.identity.publicKey))
+    const why = this.d.groups.whyNotReader(groupId, hex(contextId), me)
+    if (why) throw new MeroError('NotAuthorized', `cannot join context ${b58}: ${why}`)
+    const registered = this.d.groups.view(groupId).contexts.find((c) => c.contextId === b58)!
+    const peers = this.candidates({ contextId: b58, groupId })
+    let source: string | undefined
+    if (!this.d.contexts.key(contextId)) {
+      const errors: string[] = []
+      for (const p of peers) {
+        try {
+          const client = await ContextSyncClient.open(await this.d.network.open(p, SYNC_PROTOCOL), contextId, memberAuth(this.d.identity), this.opts.syncTimeoutMs)
+          const { key, applicationId } = await client.key()
+          await client.close()
+          if (toBase58(applicationId) !== registered.applicationId && !this.d.groups.view(groupId).settings.targetApplication) {
+            throw new MeroError('SyncFailed', `the peer runs application ${toBase58(applicationId)}, not the registered ${registered.applicationId}`)
+          }
+          this.d.contexts.adopt(contextId, groupId, toBase58(applicationId), registered.creator ?? '', key)
+          source = p
+          break
+        } catch (e) {
+          errors.push(`${p}: ${(e as Error).message}`)
+        }
+      }
+      if (!source) throw new MeroError('PeerUnreachable', `no peer gave the key of context ${b58}${errors.length ? `: ${errors.join('; ')}` : ' (no connected peer holds it)'}`)
+    }
+    const meta = this.d.contexts.require(contextId)
+    const appId = fromBase58(meta.applicationId, 'application id', 32)
+    if (this.opts.fetchApplication) await this.opts.fetchApplication(appId, source ? [source, ...peers.filter((p) => p !== source)] : peers)
+    if (this.d.groups.contextAccess(groupId, hex(contextId), me).joined !== true) await this.d.issue(groupId, { kind: 'ContextJoined', contextId })
+    this.follow(meta)
+    let fetched = 0
+    let method = 'none'
+    for (const p of source ? [source, ...peers.filter((x) => x !== source)] : peers) {
+      try {
+        const r = await this.catchUp(contextId, p, 'joined')
+        fetched += r.fetched
+        method = r.method
+        break
+      } catch {
+        // try the next peer; background sync repairs the rest
+      }
+    }
+    return { contextId: b58, groupId, fetched, method }
+  }
+
+  status(contextId: Buffer): ContextSyncStatus {
+    const k = hex(contextId)
+    const meta = this.d.contexts.get(contextId)
+    return {
+      syncing: this.running.has(k),
+      peers: meta ? this.d.network.topicPeers(contextTopic(meta.contextId)).length : 0,
+      pendingDeltas: this.d.remote.pendingCount(contextId),
+      failures: this.failures.get(k) ?? 0,
+      ...(this.last.get(k) ? { lastSync: this.last.get(k) } : {}),
+    }
+  }
+}
