@@ -4,13 +4,13 @@ import { withSpinner } from '../../client/progress.js'
 import { keyValue } from '../../client/render.js'
 
 export default class GroupJoin extends MeroCommand<typeof GroupJoin> {
-  static override summary = "Join a group with an invitation token: fetch its history from the inviter's node, then claim"
+  static override summary = "Join a group with an invitation token: fetch its history from the inviter's node, then claim (and join the context the invitation names, if any)"
   static override examples = ['<%= config.bin %> group join mero-inv1-…']
   static override args = { token: Args.string({ description: 'the invitation token', required: true }) }
 
   async run() {
-    const r = await withSpinner('joining', !this.jsonEnabled(), () => this.call<{ groupId: string; opId: string; fetched: number; identity: string }>('group.join', { token: this.args.token }))
-    this.out(`Joined\n${keyValue([['group', r.groupId], ['as', r.identity], ['history', `${r.fetched} ops fetched`]])}`)
+    const r = await withSpinner('joining', !this.jsonEnabled(), () => this.call<{ groupId: string; opId: string; fetched: number; identity: string; contextId?: string }>('group.join', { token: this.args.token }))
+    this.out(`Joined\n${keyValue([['group', r.groupId], ['as', r.identity], ['history', `${r.fetched} ops fetched`], ['context', r.contextId]])}`)
     return r
   }
 }

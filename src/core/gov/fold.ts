@@ -38,7 +38,7 @@ import { ALL_CAPABILITIES, Capability, type GroupOp, type Role, type SignedOp, t
  * | ContextVisibilitySet, ContextAllowlistSet, ContextAliasSet | admin or the context's creator      |
  * | MemberAliasSet{m}      | admin, or m itself                                                     |
  * | TargetApplicationSet   | admin or manage-application                                            |
- * | InvitationClaimed      | the joiner s, not a member, not removed (only an admin's MemberAdded re-admits a removed member), not having used this invitation; the invitation signed for this group by an inviter who at the cut is admin, or a (not read-only) member who holds invite-members and invites a non-admin; joinedAt ≤ expiresAt; not revoked in the cut |
+ * | InvitationClaimed      | the joiner s, not a member, not removed (only an admin's MemberAdded re-admits a removed member), not having used this invitation; the invitation signed for this group by an inviter who at the cut is admin, or a (not read-only) member who holds invite-members and invites a non-admin; joinedAt ≤ expiresAt; not revoked in the cut. An invitation naming a context c also joins s to c (and allowlists s when c is restricted): c registered, and the inviter an admin, the creator of restricted c, or joined to open c |
  * | InvitationRevoked      | admin, or the inviter (the op then carries the signed invitation)      |
  * | OwnershipTransferred   | the owner, to an admin                                                 |
  * | GroupDeleted           | the owner                                                              |
@@ -442,11 +442,29 @@ export class GroupState {
     if (current && 'role' in current) reject('already a member')
     if (cut.get(`blocked/${s}`) === true) reject('a removed member can only be re-added by an admin')
     if (cut.get(`claimed/${id}/${s}`) === true) reject('this identity already used this invitation')
-    return [
+    const writes: [string, Value][] = [
       [`member/${s}`, { role: inv.role }],
       [`caps/${s}`, inv.role === 'admin' ? 0 : (cut.get('defcaps') as number)],
       [`claimed/${id}/${s}`, true],
     ]
+    if (inv.context) writes.push(...this.admitToContext(cut, hex(inv.context), inviter, inviterRole, s))
+    return writes
+  }
+
+  /**
+   * An invitation naming a context admits the joiner to it too (JoinGroupContext): the inviter
+   * must, at the claim's cut, be able to let someone in: an admin, the creator of a restricted
+   * context (who manages its allowlist), or a member joined to an open one.
+   */
+  private admitToContext(cut: CutView, c: string, inviter: string, inviterRole: Role, s: string): [string, Value][] {
+    const ctx = cut.context(c)
+    if (!ctx?.registered) reject("the invitation's context is not registered in this group")
+    const restricted = cut.get(`ctxvis/${c}`) === 'restricted'
+    if (inviterRole !== 'admin') {
+      if (restricted && ctx!.creator !== inviter) reject("only an admin or the context's creator may invite into a restricted context")
+      if (!restricted && cut.get(`joined/${c}/${inviter}`) !== true) reject('the inviter has not joined the context')
+    }
+    return restricted ? [[`allow/${c}/${s}`, true], [`joined/${c}/${s}`, true]] : [[`joined/${c}/${s}`, true]]
   }
 }
 

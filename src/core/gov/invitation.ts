@@ -33,8 +33,8 @@ function signedBytes(inv: Omit<SignedInvitation, 'signature'>): Buffer {
   return Buffer.concat([INVITE_DOMAIN, w.finish()])
 }
 
-export function createInvitation(inviter: KeyPair, groupId: Buffer, role: Role, expiresAtMs: number): SignedInvitation {
-  const body = { groupId, inviter: inviter.publicKey, role, expiresAt: BigInt(expiresAtMs), salt: randomBytes(32) }
+export function createInvitation(inviter: KeyPair, groupId: Buffer, role: Role, expiresAtMs: number, context?: Buffer): SignedInvitation {
+  const body = { groupId, inviter: inviter.publicKey, role, expiresAt: BigInt(expiresAtMs), salt: randomBytes(32), ...(context ? { context } : {}) }
   return { ...body, signature: edSign(inviter.privateKey, signedBytes(body)) }
 }
 

@@ -56,6 +56,8 @@ export interface SignedInvitation {
   role: Role
   expiresAt: bigint
   salt: Key
+  /** A context of the group the joiner is admitted to as well (JoinGroupContext). */
+  context?: Key
   signature: Buffer
 }
 
@@ -133,6 +135,7 @@ const MAX_ALIAS = 50
 
 export function writeInvitationBody(w: Writer, inv: Omit<SignedInvitation, 'signature'>): void {
   w.fixed(inv.groupId, 32).fixed(inv.inviter, 32).u8(ROLES.indexOf(inv.role)).u64(inv.expiresAt).fixed(inv.salt, 32)
+  w.option(inv.context, (c) => w.fixed(c, 32))
 }
 
 function writeInvitation(w: Writer, inv: SignedInvitation): void {
@@ -146,8 +149,9 @@ export function readInvitation(r: Reader): SignedInvitation {
   const role = readRole(r)
   const expiresAt = r.u64()
   const salt = r.fixed(32)
+  const context = r.option(() => r.fixed(32))
   const signature = r.fixed(64)
-  return { groupId, inviter, role, expiresAt, salt, signature }
+  return { groupId, inviter, role, expiresAt, salt, ...(context ? { context } : {}), signature }
 }
 
 function readRole(r: Reader): Role {

@@ -4,6 +4,8 @@ import type { KeyPair } from '../crypto/ed25519.js'
 import { GroupStore } from '../gov/group-store.js'
 import { IssuedInvitations } from '../gov/issued-invitations.js'
 import { toBase58 } from '../primitives/encoding.js'
+import { MeroError } from '../primitives/errors.js'
+import { decodeToken } from '../gov/invitation.js'
 import { peerIdFromPublicKey } from '../primitives/ids.js'
 import type { Store } from '../store/store.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
@@ -155,6 +157,19 @@ export class MeroNode {
   async issueGroupOp(groupId: string, op: GroupOp): Promise<SignedOp> {
     if (this.replicator) return this.replicator.issue(groupId, op)
     return this.groups.issue(groupId, this.identity, op)
+  }
+
+  /**
+   * JoinGroup with a token; when the invitation names a context, joins it too (JoinGroupContext):
+   * the claim admits this identity to it, and the context's key, app and state follow.
+   */
+  async joinGroup(token: string): Promise<{ groupId: string; opId: string; fetched: number; contextId?: string }> {
+    if (!this.replicator) throw new MeroError('Unavailable', 'this node runs without a network')
+    const r = await this.replicator.join(token)
+    const context = decodeToken(token).invitation.context
+    if (!context || !this.contextReplicator) return r
+    const c = await this.contextReplicator.join(context, { retryForMs: 10_000 })
+    return { ...r, contextId: c.contextId }
   }
 
   /** Creates a group owned by this node's identity and follows its topic. */

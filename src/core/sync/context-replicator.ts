@@ -400,7 +400,7 @@ export class ContextReplicator {
    * application, when missing) from a peer that holds it, registers its joining in the group
    * (ContextJoined), follows the topic and syncs the state.
    */
-  async join(contextId: Buffer): Promise<{ contextId: string; groupId: string; fetched: number; method: string }> {
+  async join(contextId: Buffer, opts: { retryForMs?: number } = {}): Promise<{ contextId: string; groupId: string; fetched: number; method: string }> {
     const b58 = toBase58(contextId)
     const groupId = this.d.groups.groupIds().find((g) => this.d.groups.view(g).contexts.some((c) => c.contextId === b58))
     if (!groupId) throw new MeroError('ContextNotFound', `no group held by this node registers context ${b58}; join its group first (\`meroctl group join\`)`)
@@ -410,9 +410,11 @@ export class ContextReplicator {
     const registered = this.d.groups.view(groupId).contexts.find((c) => c.contextId === b58)!
     const peers = this.candidates({ contextId: b58, groupId })
     let source: string | undefined
-    if (!this.d.contexts.key(contextId)) {
+    // a peer that has not seen our membership yet refuses; with retryForMs, ask again a while
+    const deadline = Date.now() + (opts.retryForMs ?? 0)
+    for (let attempt = 0; !this.d.contexts.key(contextId); attempt++) {
       const errors: string[] = []
-      for (const p of peers) {
+      for (const p of this.candidates({ contextId: b58, groupId })) {
         try {
           const client = await ContextSyncClient.open(await this.d.network.open(p, SYNC_PROTOCOL), contextId, memberAuth(this.d.identity), this.opts.syncTimeoutMs)
           const { key, applicationId } = await client.key()
@@ -427,7 +429,9 @@ export class ContextReplicator {
           errors.push(`${p}: ${(e as Error).message}`)
         }
       }
-      if (!source) throw new MeroError('PeerUnreachable', `no peer gave the key of context ${b58}${errors.length ? `: ${errors.join('; ')}` : ' (no connected peer holds it)'}`)
+      if (source) break
+      if (Date.now() >= deadline) throw new MeroError('PeerUnreachable', `no peer gave the key of context ${b58}${errors.length ? `: ${errors.join('; ')}` : ' (no connected peer holds it)'}`)
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)))
     }
     const meta = this.d.contexts.require(contextId)
     const appId = fromBase58(meta.applicationId, 'application id', 32)
