@@ -1,0 +1,225 @@
+import fc from 'fast-check'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
+import { MeroNode } from '../../../src/core/node/node.js'
+import { fromBase58 } from '../../../src/core/primitives/encoding.js'
+import { Hlc } from '../../../src/core/primitives/hlc.js'
+import { encodeDelta } from '../../../src/core/state/index.js'
+import { Store } from '../../../src/core/store/store.js'
+import { openDelta, sealDelta, signDelta, verifyDelta, type VerifiedDelta } from '../../../src/core/sync/delta-envelope.js'
+import { decodeFrame, decodeTopicMessage, encodeFrame, encodeTopicMessage, type SyncFrame } from '../../../src/core/sync/wire.js'
+import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
+
+/**
+ * The receiving half of context replication, in process over real stores and the real runtime:
+ * three nodes author kv-store writes; each receives the others' signed deltas in any order.
+ */
+const opened: { store: Store; dir: string }[] = []
+
+async function newNode(): Promise<MeroNode> {
+  const dir = mkdtempSync(join(tmpdir(), 'mero-repl-'))
+  const store = await Store.open(join(dir, 'data'))
+  opened.push({ store, dir })
+  return new MeroNode({ store, identity: generateKeyPair(), blobsDir: join(dir, 'blobs') })
+}
+
+afterEach(async () => {
+  for (const { store, dir } of opened.splice(0)) {
+    await store.close().catch(() => {})
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+/** Copies every group op `from` holds to `to`. */
+function shareOps(from: MeroNode, to: MeroNode, groupId: string): void {
+  to.groups.ingest(from.groups.getOps(groupId, from.groups.ops(groupId).map((o) => o.opId)))
+}
+
+/** A group of three nodes with a kv-store context that all three joined. */
+async function cluster(): Promise<{ nodes: MeroNode[]; groupId: string; contextId: Buffer }> {
+  const nodes = [await newNode(), await newNode(), await newNode()]
+  for (const n of nodes) await n.applications.install(kvStoreWasm())
+  const [a, b, c] = nodes as [MeroNode, MeroNode, MeroNode]
+  const groupId = a.createGroup()
+  await a.issueGroupOp(groupId, { kind: 'MemberAdded', member: b.identity.publicKey, role: 'member' })
+  await a.issueGroupOp(groupId, { kind: 'MemberAdded', member: c.identity.publicKey, role: 'member' })
+  const appId = fromBase58((a.applications.list()[0] as { applicationId: string }).applicationId, 'application id', 32)
+  const meta = await a.contexts.create(groupId, appId, {})
+  const contextId = fromBase58(meta.contextId, 'context id', 32)
+  const key = a.contexts.key(contextId)!
+  for (const n of [b, c]) {
+    shareOps(a, n, groupId)
+    n.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, key)
+    await n.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
+  }
+  for (const x of nodes) for (const y of nodes) if (x !== y) shareOps(x, y, groupId)
+  // the creator's init delta, to everyone
+  for (const n of [b, c]) n.remoteDeltas.receive(contextId, own(a, contextId))
+  return { nodes, groupId, contextId }
+}
+
+/** The deltas a node authored (from its log, parents first), verified as a receiver would. */
+function own(n: MeroNode, contextId: Buffer): VerifiedDelta[] {
+  const ids = n.store
+    .scanPrefix('delta', contextId)
+    .map(([k]) => k.subarray(32))
+    .sort((x, y) => n.contexts.log.header(contextId, x)!.depth - n.contexts.log.header(contextId, y)!.depth)
+  return n.contexts.log
+    .signed(contextId, ids)
+    .map(({ wire }) => verifyDelta(contextId, wire))
+    .filter((v) => v.delta.author.equals(n.identity.publicKey))
+}
+
+const entries = async (n: MeroNode, contextId: Buffer) => (await n.contexts.execute(contextId, 'entries', {})).result
+const root = (n: MeroNode, contextId: Buffer) => n.contexts.require(contextId).rootHash
+
+describe('context replication (in process)', () => {
+  beforeAll(async () => {
+    await ensureBuilt()
+  }, 120_000)
+
+  it('any delivery order of the same deltas gives the same root hash and entries', async () => {
+    const write = fc.record({ node: fc.integer({ min: 0, max: 2 }), key: fc.constantFrom('a', 'b', 'c', 'd', 'e'), remove: fc.boolean(), value: fc.string({ maxLength: 6 }) })
+    let withPending = 0
+    await fc.assert(
+      fc.asyncProperty(fc.array(write, { minLength: 1, maxLength: 24 }), fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 3, maxLength: 3 }), fc.integer({ min: 1, max: 5 }), async (writes, seeds, chunk) => {
+        const { nodes, contextId } = await cluster()
+        for (const w of writes) {
+          const n = nodes[w.node]!
+          await n.contexts.execute(contextId, w.remove ? 'remove' : 'set', w.remove ? { key: w.key } : { key: w.key, value: w.value })
+        }
+        const authored = nodes.map((n) => own(n, contextId))
+        for (let i = 0; i < 3; i++) {
+          const incoming = authored.filter((_, j) => j !== i).flat()
+          // a seeded shuffle: children may well arrive before their parents
+          const order = incoming.map((d, k) => ({ d, r: Math.sin(seeds[i]! + k * 7919) })).sort((x, y) => x.r - y.r).map((x) => x.d)
+          for (let k = 0; k < order.length; k += chunk) {
+            nodes[i]!.remoteDeltas.receive(contextId, order.slice(k, k + chunk))
+            if (nodes[i]!.remoteDeltas.pendingCount(contextId) > 0) withPending++
+          }
+          expect(nodes[i]!.remoteDeltas.pendingCount(contextId)).toBe(0)
+        }
+        const roots = nodes.map((n) => root(n, contextId))
+        expect(new Set(roots).size).toBe(1)
+        const e = await Promise.all(nodes.map((n) => entries(n, contextId)))
+        expect(e[1]).toEqual(e[0])
+        expect(e[2]).toEqual(e[0])
+        for (const { store, dir } of opened.splice(0)) {
+          await store.close()
+          rmSync(dir, { recursive: true, force: true })
+        }
+      }),
+      { numRuns: 25 },
+    )
+    // the generator really exercised out-of-order delivery (parked, then cascaded)
+    expect(withPending).toBeGreaterThan(5)
+  }, 120_000)
+
+  it("rejects a removed member's deltas authored after the removal, on every node", async () => {
+    const { nodes, groupId, contextId } = await cluster()
+    const [a, b, c] = nodes as [MeroNode, MeroNode, MeroNode]
+    await a.issueGroupOp(groupId, { kind: 'MemberRemoved', member: c.identity.publicKey })
+    for (const n of [b, c]) shareOps(a, n, groupId)
+    // C's node refuses to execute for a removed identity …
+    await expect(c.contexts.execute(contextId, 'set', { key: 'x', value: 'y' })).rejects.toThrow(/not a member/)
+    // … and a delta C signs anyway, at a position that includes its removal, is rejected by all
+    const forged = signDelta(c.identity, contextId, c.groups.heads(groupId).map((h) => Buffer.from(h, 'hex')), { delta: craftDelta(c, contextId), events: '[]' })
+    for (const n of [a, b]) {
+      const before = root(n, contextId)
+      const [r] = n.remoteDeltas.receive(contextId, [verifyDelta(contextId, forged)])
+      expect(r).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/not a member/) })
+      expect(root(n, contextId)).toBe(before)
+    }
+  })
+
+  it('waits for governance it lacks, then applies', async () => {
+    const { nodes, groupId, contextId } = await cluster()
+    const [a, b] = nodes as [MeroNode, MeroNode]
+    const d = await newNode()
+    await d.applications.install(kvStoreWasm())
+    await a.issueGroupOp(groupId, { kind: 'MemberAdded', member: d.identity.publicKey, role: 'member' })
+    shareOps(a, d, groupId)
+    const meta = a.contexts.require(contextId)
+    d.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, a.contexts.key(contextId)!)
+    await d.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
+    d.remoteDeltas.receive(contextId, own(a, contextId))
+    await d.contexts.execute(contextId, 'set', { key: 'from-d', value: '1' })
+    // B has not seen D's admission nor its joining: the delta waits for them
+    const [r] = b.remoteDeltas.receive(contextId, own(d, contextId))
+    expect(r!.status).toBe('pending')
+    expect(b.remoteDeltas.pendingCount(contextId)).toBe(1)
+    shareOps(d, b, groupId)
+    b.remoteDeltas.retry(contextId)
+    expect(b.remoteDeltas.pendingCount(contextId)).toBe(0)
+    expect((await b.contexts.execute(contextId, 'get', { key: 'from-d' })).result).toBe('1')
+  })
+
+  it('finds what a peer lacks by walking the DAG from both ends', async () => {
+    const { nodes, contextId } = await cluster()
+    const [a, b] = nodes as [MeroNode, MeroNode]
+    for (let i = 0; i < 5; i++) await a.contexts.execute(contextId, 'set', { key: `k${i}`, value: 'a' })
+    b.remoteDeltas.receive(contextId, own(a, contextId).slice(0, 3))
+    const bHeads = b.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+    const aHeads = a.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+    const missing = a.contexts.log.missingFor(contextId, aHeads, bHeads)
+    expect(missing.length).toBe(3) // the two later sets, and none B has
+    b.remoteDeltas.receive(contextId, a.contexts.log.signed(contextId, missing).map(({ wire }) => verifyDelta(contextId, wire)))
+    expect(root(b, contextId)).toBe(root(a, contextId))
+    expect(a.contexts.log.missingFor(contextId, aHeads, aHeads)).toEqual([])
+  })
+
+  it('refuses forged, re-targeted, undecryptable and malformed deltas with a named fault', async () => {
+    const { nodes, contextId } = await cluster()
+    const [a] = nodes as [MeroNode]
+    await a.contexts.execute(contextId, 'set', { key: 'k', value: 'v' })
+    const [v] = own(a, contextId).slice(-1)
+    const key = a.contexts.key(contextId)!
+    const msg = decodeTopicMessage(encodeTopicMessage(sealDelta(contextId, key, v!.wire)))
+    if (msg.type !== 'StateDelta') throw new Error('expected a StateDelta')
+    expect(verifyDelta(contextId, openDelta(msg, key)).id).toEqual(v!.id)
+    const bad = { ...v!.wire, signature: Buffer.from(v!.wire.signature) }
+    bad.signature[3]! ^= 1
+    expect(() => verifyDelta(contextId, bad)).toThrow(expect.objectContaining({ fault: 'bad_signature' }))
+    expect(() => verifyDelta(Buffer.alloc(32, 9), v!.wire)).toThrow(expect.objectContaining({ fault: 'bad_signature' }))
+    expect(() => openDelta(msg, Buffer.alloc(32, 1))).toThrow(expect.objectContaining({ fault: 'unknown_key' }))
+    const sealed = Buffer.from(msg.sealed)
+    sealed[sealed.length - 1]! ^= 1
+    expect(() => openDelta({ ...msg, sealed }, key)).toThrow(expect.objectContaining({ fault: 'undecryptable' }))
+    const garbage = signDelta(a.identity, contextId, [], { delta: Buffer.from('not a delta'), events: '[]' })
+    expect(() => verifyDelta(contextId, garbage)).toThrow(expect.objectContaining({ fault: 'malformed' }))
+  })
+
+  it('encodes and strictly decodes the context frames', () => {
+    const frames: SyncFrame[] = [
+      { type: 'ContextHello', contextId: Buffer.alloc(32, 1) },
+      { type: 'ContextHeadsRequest' },
+      { type: 'ContextHeads', heads: [Buffer.alloc(32, 2)], depths: [7], rootHash: Buffer.alloc(32, 3), deltaCount: 9 },
+      { type: 'DeltaDiffRequest', have: [Buffer.alloc(32, 4)] },
+      { type: 'DeltasRequest', ids: [Buffer.alloc(32, 5)] },
+      { type: 'Deltas', deltas: [{ author: Buffer.alloc(32, 6), govPosition: [Buffer.alloc(32, 7)], signature: Buffer.alloc(64, 8), payload: Buffer.from('p') }], more: true },
+      { type: 'KeyRequest' },
+      { type: 'ContextKey', key: Buffer.alloc(32, 9), applicationId: Buffer.alloc(32, 10) },
+      { type: 'SnapshotRequest' },
+      { type: 'SnapshotPage', records: [Buffer.from('r')], more: false },
+    ]
+    for (const f of frames) {
+      const bytes = encodeFrame(f)
+      expect(decodeFrame(bytes)).toEqual(f)
+      expect(() => decodeFrame(Buffer.concat([bytes, Buffer.from([0])]))).toThrow(/trailing|bytes/)
+      if (bytes.length > 1) expect(() => decodeFrame(bytes.subarray(0, bytes.length - 1))).toThrow()
+    }
+    expect(() => decodeFrame(encodeFrame({ type: 'ContextHeads', heads: [Buffer.alloc(32)], depths: [], rootHash: Buffer.alloc(32), deltaCount: 0 }))).toThrow(/one depth per head/)
+  })
+})
+
+/** A syntactically valid delta of `n` writing one entry (what a modified node could send). */
+function craftDelta(n: MeroNode, contextId: Buffer): Buffer {
+  const session = n.contexts.state(contextId).begin(n.identity.publicKey, new Hlc(n.identity.publicKey))
+  session.mapInsert('items', Buffer.from('x'), Buffer.from('y'))
+  const res = session.finish()
+  const parents = n.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+  return encodeDelta({ contextId, parents, hlc: res.hlc!, author: n.identity.publicKey, actions: res.actions })
+}
