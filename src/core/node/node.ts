@@ -106,7 +106,7 @@ export class MeroNode {
         serveSync: false,
       })
       this.contextReplicator = new ContextReplicator(
-        { contexts: this.contexts, remote: this.remoteDeltas, groups: this.groups, identity: opts.identity, network: opts.network, events: this.events, issue: (groupId, op) => this.issueGroupOp(groupId, op) },
+        { contexts: this.contexts, remote: this.remoteDeltas, groups: this.groups, identity: opts.identity, network: opts.network, events: this.events, issue: (groupId, op) => this.issueGroupOp(groupId, op), pool: opts.verifierPool },
         { heartbeatMs: opts.contextHeartbeatMs ?? 10_000, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold },
       )
     }

@@ -1,13 +1,14 @@
 import type { ContextManager, ContextMeta } from '../context/context-manager.js'
 import type { RemoteDeltas } from '../context/remote-deltas.js'
 import type { KeyPair } from '../crypto/ed25519.js'
+import type { VerifierPool } from '../crypto/verifier-pool.js'
 import type { GroupStore } from '../gov/group-store.js'
 import type { GroupOp, SignedOp } from '../gov/ops.js'
 import type { EventBus } from '../node/event-bus.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { ContextSyncClient, serveContextSync } from './context-sync.js'
-import { openDelta, sealDelta, verifyDelta, DeltaRejected, type VerifiedDelta } from './delta-envelope.js'
+import { openDelta, sealDelta, verifyDelta, verifyDeltas, DeltaRejected, type VerifiedDelta } from './delta-envelope.js'
 import { memberAuth, type FrameChannel } from './group-sync.js'
 import type { PeerNetwork, TopicMessageEvent } from './transport.js'
 import { contextTopic, decodeTopicMessage, encodeTopicMessage, groupTopic, MAX_TOPIC_MESSAGE, SYNC_PROTOCOL, type SignedDeltaWire, type SyncFrame, type TopicMessage } from './wire.js'
@@ -58,6 +59,8 @@ export interface ContextReplicatorDeps {
   network: PeerNetwork
   events: EventBus
   issue: (groupId: string, op: GroupOp) => Promise<SignedOp>
+  /** Verifies catch-up pages on worker threads. */
+  pool?: VerifierPool
 }
 
 type Inbound = { msg: Extract<TopicMessage, { type: 'StateDelta' }>; from: string }
@@ -341,14 +344,14 @@ export class ContextReplicator {
     const lacking = heads.heads.some((h) => !this.d.contexts.log.has(contextId, h))
     if (lacking) {
       const have = this.d.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
-      fetched += await client.diff(have, (page) => void this.ingestWire(contextId, page, peerId), 10_000_000)
+      fetched += await client.diff(have, (page) => this.ingestWire(contextId, page, peerId), 10_000_000)
       methods.push('deltas')
     }
     // parents still missing (a peer that lacked some, or a pruned walk): ask by id, a few rounds
     for (let round = 0; round < 16; round++) {
       const missing = this.d.remote.missing(contextId).filter((id) => !this.d.contexts.log.has(contextId, id))
       if (!missing.length) break
-      const n = await client.fetch(missing.slice(0, 1024), (page) => void this.ingestWire(contextId, page, peerId))
+      const n = await client.fetch(missing.slice(0, 1024), (page) => this.ingestWire(contextId, page, peerId))
       if (n === 0) break
       fetched += n
       if (!methods.includes('by-id')) methods.push('by-id')
@@ -356,15 +359,9 @@ export class ContextReplicator {
     return { fetched, method: methods.join('+') || 'none' }
   }
 
-  private ingestWire(contextId: Buffer, page: SignedDeltaWire[], from: string): void {
-    const verified: VerifiedDelta[] = []
-    for (const w of page) {
-      try {
-        verified.push(verifyDelta(contextId, w))
-      } catch (e) {
-        this.countFault(e)
-      }
-    }
+  private async ingestWire(contextId: Buffer, page: SignedDeltaWire[], from: string): Promise<void> {
+    const { verified, faults } = await verifyDeltas(contextId, page, this.d.pool)
+    for (const f of faults) this.countFault(f)
     if (verified.length) this.ingest(contextId, verified, from)
   }
 
@@ -376,7 +373,7 @@ export class ContextReplicator {
 
   /** A peer connected: compare every followed context with it. */
   peerConnected(peerId: string): void {
-    for (const b58 of this.subscribed) this.schedule(fromBase58(b58, 'context id', 32), peerId, 'peer connected', 150)
+    for (const b58 of this.subscribed) this.schedule(fromBase58(b58, 'context id', 32), peerId, 'peer connected', 20)
   }
 
   /** SyncContext: a session now with every candidate peer (until one succeeds when `firstOnly`). */

@@ -1,5 +1,6 @@
 import { open as aeadOpen, seal as aeadSeal } from '../crypto/aead.js'
 import { sign as edSign, verify as edVerify, type KeyPair } from '../crypto/ed25519.js'
+import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
@@ -74,6 +75,42 @@ export function verifyDelta(contextId: Buffer, wire: SignedDeltaWire): VerifiedD
   if (!edVerify(wire.author, signedMessage(contextId, wire.author, wire.govPosition, wire.payload), wire.signature)) {
     throw new DeltaRejected('bad_signature', "the delta's signature does not verify")
   }
+  return decodeSigned(contextId, wire)
+}
+
+/**
+ * verifyDelta for a batch, the signatures checked on the pool's worker threads (catch-up pages):
+ * the verified deltas, and the faults of the others.
+ */
+export async function verifyDeltas(contextId: Buffer, wires: SignedDeltaWire[], pool?: VerifierPool): Promise<{ verified: VerifiedDelta[]; faults: DeltaRejected[] }> {
+  if (!pool) {
+    const verified: VerifiedDelta[] = []
+    const faults: DeltaRejected[] = []
+    for (const w of wires) {
+      try {
+        verified.push(verifyDelta(contextId, w))
+      } catch (e) {
+        faults.push(e instanceof DeltaRejected ? e : new DeltaRejected('malformed', (e as Error).message))
+      }
+    }
+    return { verified, faults }
+  }
+  const jobs = wires.map((w) => ({ publicKey: w.author, message: signedMessage(contextId, w.author, w.govPosition, w.payload), signature: w.signature }))
+  const ok = await pool.verify(jobs, (j) => edVerify(j.publicKey, j.message, j.signature))
+  const verified: VerifiedDelta[] = []
+  const faults: DeltaRejected[] = []
+  wires.forEach((w, i) => {
+    try {
+      if (!ok[i]) throw new DeltaRejected('bad_signature', "the delta's signature does not verify")
+      verified.push(decodeSigned(contextId, w))
+    } catch (e) {
+      faults.push(e instanceof DeltaRejected ? e : new DeltaRejected('malformed', (e as Error).message))
+    }
+  })
+  return { verified, faults }
+}
+
+function decodeSigned(contextId: Buffer, wire: SignedDeltaWire): VerifiedDelta {
   let payload: DeltaPayload
   let delta: Delta
   try {
