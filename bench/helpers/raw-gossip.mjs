@@ -35,15 +35,16 @@ function payload(size, seq, phase) {
 /**
  * @param {object} [o]
  * @param {number} [o.count=2000]    paced messages for the latency figures
+ * @param {number} [o.warmup=100]    paced messages before them, not measured (JIT, stream set-up)
  * @param {number} [o.intervalMs=1]  pause between paced messages
  * @param {number} [o.size=200]      payload bytes
- * @param {number} [o.burst=5000]    messages published back to back for the throughput figure
- * @param {number} [o.rttSamples=500] sequential request/response round trips
- * @returns {Promise<{latencyMs, lost, throughput: {msgPerSec, count, lost}, requestRttMs, channelRttMs}>}
+ * @param {number} [o.burst=5000]    messages published back to back for the throughput figure (0: none)
+ * @param {number} [o.rttSamples=500] sequential request/response round trips (0: none)
+ * @returns {Promise<{latencyMs, lost, gapMs, throughput: {msgPerSec, count, lost}, requestRttMs, channelRttMs}>}
  *   latencies as {p50, p99, min, max, count} in ms; requestRttMs opens a stream per request
  *   (NetworkNode.request), channelRttMs echoes frames on one long-lived stream
  */
-export async function measureRawGossip({ count = 2000, intervalMs = 1, size = 200, burst = 5000, rttSamples = 500 } = {}) {
+export async function measureRawGossip({ count = 2000, intervalMs = 1, size = 200, burst = 5000, rttSamples = 500, warmup = 100 } = {}) {
   const topic = `bench/raw/${randomBytes(4).toString('hex')}`
   const protocol = '/mero/bench/echo/1.0.0'
   const child = spawn(process.execPath, [CHILD, topic, protocol], { stdio: ['pipe', 'pipe', 'inherit'] })
@@ -78,11 +79,11 @@ export async function measureRawGossip({ count = 2000, intervalMs = 1, size = 20
     if (!node.topicPeers(topic).includes(peerId)) throw new Error('the child never appeared on the topic')
 
     // warm-up: JIT, stream set-up
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < warmup; i++) {
       await node.publish(topic, payload(size, i, PHASE.warmup))
-      await sleep(1)
+      await sleep(intervalMs)
     }
-    send({ cmd: 'report', phase: PHASE.warmup, expected: 100, timeoutMs: 5_000 })
+    send({ cmd: 'report', phase: PHASE.warmup, expected: warmup, timeoutMs: 5_000 })
     await next()
 
     for (let i = 0; i < count; i++) {
@@ -92,11 +93,15 @@ export async function measureRawGossip({ count = 2000, intervalMs = 1, size = 20
     send({ cmd: 'report', phase: PHASE.paced, expected: count, timeoutMs: 10_000 })
     const paced = await next()
 
+    // the throughput and round-trip phases are skipped when their count is 0
+    let b = { count: 0, lastNs: '0' }
     const t0 = process.hrtime.bigint()
-    for (let i = 0; i < burst; i++) await node.publish(topic, payload(size, i, PHASE.burst))
-    send({ cmd: 'report', phase: PHASE.burst, expected: burst, timeoutMs: 20_000 })
-    const b = await next()
-    const seconds = Number(BigInt(b.lastNs) - t0) / 1e9
+    if (burst > 0) {
+      for (let i = 0; i < burst; i++) await node.publish(topic, payload(size, i, PHASE.burst))
+      send({ cmd: 'report', phase: PHASE.burst, expected: burst, timeoutMs: 20_000 })
+      b = await next()
+    }
+    const seconds = burst > 0 ? Number(BigInt(b.lastNs) - t0) / 1e9 : NaN
 
     const rtts = []
     const frame = new Uint8Array(32)
@@ -107,20 +112,24 @@ export async function measureRawGossip({ count = 2000, intervalMs = 1, size = 20
     }
 
     const channelRtts = []
-    const ch = await node.openChannel(peerId, `${protocol}/channel`)
-    for (let i = 0; i < rttSamples; i++) {
-      const s = process.hrtime.bigint()
-      await ch.send(frame)
-      await ch.receive(5_000)
-      channelRtts.push(Number(process.hrtime.bigint() - s) / 1e6)
+    if (rttSamples > 0) {
+      const ch = await node.openChannel(peerId, `${protocol}/channel`)
+      for (let i = 0; i < rttSamples; i++) {
+        const s = process.hrtime.bigint()
+        await ch.send(frame)
+        await ch.receive(5_000)
+        channelRtts.push(Number(process.hrtime.bigint() - s) / 1e6)
+      }
+      ch.close()
     }
-    ch.close()
 
     send({ cmd: 'stop' })
     await next(10_000).catch(() => undefined)
     return {
       latencyMs: stats(paced.latenciesMs),
       lost: count - paced.count,
+      // the actual mean time between paced messages (as received), for comparisons at equal rates
+      gapMs: paced.count > 1 ? Number(BigInt(paced.lastNs) - BigInt(paced.firstNs)) / 1e6 / (paced.count - 1) : NaN,
       throughput: { msgPerSec: b.count / seconds, count: b.count, lost: burst - b.count },
       requestRttMs: stats(rtts),
       channelRttMs: stats(channelRtts),

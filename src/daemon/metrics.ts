@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Libp2pNetwork } from '../core/network/libp2p-network.js'
 import type { MeroNode } from '../core/node/node.js'
 
 /** The daemon's Prometheus registry and its own RPC metrics; core parts register theirs here. */
@@ -30,8 +31,13 @@ export class DaemonMetrics {
     })
   }
 
-  /** Gossip counters of the node's replication (read at scrape time). */
+  /**
+   * Gossip counters of the node's replication (read at scrape time), and the network layer's own
+   * counters (merod_gossip_messages_{in,out}_total, merod_network_dropped_total,
+   * merod_stream_requests_total).
+   */
   watchReplication(node: MeroNode): void {
+    this.watchNetwork(node)
     const rep = node.replicator
     if (!rep) return
     new Gauge({
@@ -92,5 +98,10 @@ export class DaemonMetrics {
         this.set(rep.published)
       },
     })
+  }
+
+  /** The libp2p network's counters, mirrored on this registry from now on (those so far included). */
+  watchNetwork(node: MeroNode): void {
+    if (node.network instanceof Libp2pNetwork) node.network.metrics.register(this.registry)
   }
 }

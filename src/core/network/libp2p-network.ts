@@ -47,6 +47,11 @@ export class Libp2pNetwork implements NodeNetwork {
     return this.node.peerId
   }
 
+  /** The network's counters (gossip in/out, drops, stream requests). */
+  get metrics(): NetworkMetrics {
+    return this.node.metrics
+  }
+
   start(): Promise<void> {
     return this.node.start()
   }
@@ -94,6 +99,10 @@ export class Libp2pNetwork implements NodeNetwork {
 
   onMessage(handler: (m: TopicMessageEvent) => void): () => void {
     return this.node.on('message', (m) => handler({ topic: m.topic, from: m.from, data: m.data }))
+  }
+
+  setTopicValidator(topicPrefix: string, validator: (m: TopicMessageEvent) => 'accept' | 'reject' | 'ignore'): () => void {
+    return this.node.addValidator(topicPrefix, validator)
   }
 
   handle(protocol: string, handler: (c: FrameChannel, peerId: string) => void): void {

@@ -2,8 +2,8 @@ import { Counter, type Registry } from 'prom-client'
 
 /**
  * Counters of the network layer. They are always kept in memory (so tests and `node.status`
- * can read them synchronously) and, when a prom-client registry is given, mirrored as
- * Prometheus counters on it.
+ * can read them synchronously) and, once a prom-client registry is given (at construction or
+ * later with register()), exposed as Prometheus counters on it.
  *
  * Topics are labelled by family (`mero/group`, `mero/ctx`: the topic without its last
  * segment) so that the number of series does not grow with the number of groups.
@@ -31,55 +31,81 @@ export interface NetworkCounts {
 
 export class NetworkMetrics {
   private readonly counts: NetworkCounts = { messagesIn: 0, messagesOut: 0, dropped: {}, requests: {} }
-  private readonly promIn?: Counter<'topic'>
-  private readonly promOut?: Counter<'topic'>
-  private readonly promDropped?: Counter<'reason' | 'topic'>
-  private readonly promRequests?: Counter<'protocol' | 'direction' | 'outcome'>
+  /** The same counts by Prometheus labels (read by the registry at scrape time). */
+  private readonly labelled = { in: new Map<string, number>(), out: new Map<string, number>(), dropped: new Map<string, number>(), requests: new Map<string, number>() }
+  private registered = false
 
   constructor(registry?: Registry, prefix = 'merod_') {
-    if (!registry) return
+    if (registry) this.register(registry, prefix)
+  }
+
+  /**
+   * Exposes the counters on a prom-client registry (e.g. the daemon's, created after the
+   * network), counts so far included. They are read at scrape time, so that counting costs the
+   * message path nothing more than a map update. Once: a second call is ignored.
+   */
+  register(registry: Registry, prefix = 'merod_'): void {
+    if (this.registered) return
+    this.registered = true
     const registers = [registry]
-    this.promIn = new Counter({ name: `${prefix}gossip_messages_in_total`, help: 'Gossip messages delivered to this node, by topic family', labelNames: ['topic'], registers })
-    this.promOut = new Counter({ name: `${prefix}gossip_messages_out_total`, help: 'Gossip messages published by this node, by topic family', labelNames: ['topic'], registers })
-    this.promDropped = new Counter({
+    const mirror = <L extends string>(counts: Map<string, number>, labels: (key: string) => Partial<Record<L, string>>) =>
+      function (this: Counter<L>) {
+        this.reset()
+        for (const [key, n] of counts) this.inc(labels(key), n)
+      }
+    new Counter({ name: `${prefix}gossip_messages_in_total`, help: 'Gossip messages delivered to this node, by topic family', labelNames: ['topic'], registers, collect: mirror(this.labelled.in, (topic) => ({ topic })) })
+    new Counter({ name: `${prefix}gossip_messages_out_total`, help: 'Gossip messages published by this node, by topic family', labelNames: ['topic'], registers, collect: mirror(this.labelled.out, (topic) => ({ topic })) })
+    new Counter({
       name: `${prefix}network_dropped_total`,
       help: 'Inbound gossip messages or streams dropped by the network layer, by reason',
       labelNames: ['reason', 'topic'],
       registers,
+      collect: mirror(this.labelled.dropped, (key) => {
+        const [reason, topic] = JSON.parse(key) as [string, string]
+        return { reason, topic }
+      }),
     })
-    this.promRequests = new Counter({
+    new Counter({
       name: `${prefix}stream_requests_total`,
       help: 'Request/response exchanges over streams, by protocol, direction and outcome',
       labelNames: ['protocol', 'direction', 'outcome'],
       registers,
+      collect: mirror(this.labelled.requests, (key) => {
+        const [protocol, direction, outcome] = JSON.parse(key) as [string, string, string]
+        return { protocol, direction, outcome }
+      }),
     })
   }
 
   messageIn(topic: string): void {
     this.counts.messagesIn++
-    this.promIn?.inc({ topic: topicFamily(topic) })
+    bump(this.labelled.in, topicFamily(topic))
   }
 
   messageOut(topic: string): void {
     this.counts.messagesOut++
-    this.promOut?.inc({ topic: topicFamily(topic) })
+    bump(this.labelled.out, topicFamily(topic))
   }
 
   dropped(reason: DropReason, topic = ''): void {
     this.counts.dropped[reason] = (this.counts.dropped[reason] ?? 0) + 1
-    this.promDropped?.inc({ reason, topic: topicFamily(topic) })
+    bump(this.labelled.dropped, JSON.stringify([reason, topicFamily(topic)]))
   }
 
   request(protocol: string, direction: 'inbound' | 'outbound', outcome: RequestOutcome): void {
     const key = `${direction} ${protocol} ${outcome}`
     this.counts.requests[key] = (this.counts.requests[key] ?? 0) + 1
-    this.promRequests?.inc({ protocol, direction, outcome })
+    bump(this.labelled.requests, JSON.stringify([protocol, direction, outcome]))
   }
 
   /** A copy of the in-memory counts. */
   snapshot(): NetworkCounts {
     return { messagesIn: this.counts.messagesIn, messagesOut: this.counts.messagesOut, dropped: { ...this.counts.dropped }, requests: { ...this.counts.requests } }
   }
+}
+
+function bump(m: Map<string, number>, key: string): void {
+  m.set(key, (m.get(key) ?? 0) + 1)
 }
 
 export function topicFamily(topic: string): string {

@@ -116,6 +116,8 @@ export class NetworkNode {
   private readonly opts: Required<Omit<NetworkNodeOptions, 'validator' | 'knownPeers' | 'metrics' | 'gossip' | 'dht'>> & NetworkNodeOptions
   readonly metrics: NetworkMetrics
   private validator?: MessageValidator
+  /** Validators of a topic family (by topic prefix), e.g. each replicator's for its topics. */
+  private readonly prefixValidators = new Map<string, MessageValidator>()
   private readonly listeners = new Map<keyof NetworkEvents, Set<(e: never) => void>>()
   private readonly handlers = new Map<string, HandlerEntry>()
   private readonly topics = new Set<string>()
@@ -368,6 +370,18 @@ export class NetworkNode {
     this.validator = validator
   }
 
+  /**
+   * Validates the messages of the topics starting with `topicPrefix` (one validator per prefix;
+   * a later one replaces it), before they are delivered or forwarded. The node-wide validator of
+   * setValidator, when set, runs as well; the strictest verdict wins. Returns the removal.
+   */
+  addValidator(topicPrefix: string, validator: MessageValidator): () => void {
+    this.prefixValidators.set(topicPrefix, validator)
+    return () => {
+      if (this.prefixValidators.get(topicPrefix) === validator) this.prefixValidators.delete(topicPrefix)
+    }
+  }
+
   /** Publishes to a topic; resolves with how many peers it was sent to (0 when alone). */
   async publish(topic: string, data: Uint8Array): Promise<number> {
     checkTopic(topic)
@@ -413,10 +427,18 @@ export class NetworkNode {
       this.metrics.dropped('oversize', msg.topic)
       return TopicValidatorResult.Reject
     }
-    if (!this.validator) return TopicValidatorResult.Accept
-    let result: ValidationResult
+    let result: ValidationResult = 'accept'
     try {
-      result = await this.validator({ topic: msg.topic, from: peer.toString(), data: msg.data })
+      for (const [prefix, v] of this.prefixValidators) {
+        if (!msg.topic.startsWith(prefix)) continue
+        const r = v({ topic: msg.topic, from: peer.toString(), data: msg.data })
+        // a synchronous verdict costs no extra turn of the microtask queue
+        result = stricter(result, r instanceof Promise ? await r : r)
+      }
+      if (this.validator && result !== 'reject') {
+        const r = this.validator({ topic: msg.topic, from: peer.toString(), data: msg.data })
+        result = stricter(result, r instanceof Promise ? await r : r)
+      }
     } catch {
       this.metrics.dropped('validator-error', msg.topic)
       return TopicValidatorResult.Ignore
@@ -649,6 +671,13 @@ export class NetworkNode {
       void this.dialPeer(p).catch(() => undefined)
     }
   }
+}
+
+/** reject > ignore > accept; anything else a validator returns counts as ignore. */
+function stricter(a: ValidationResult, b: ValidationResult): ValidationResult {
+  if (a === 'reject' || b === 'reject') return 'reject'
+  if (a === 'ignore' || b !== 'accept') return 'ignore'
+  return 'accept'
 }
 
 /** The CID under which content is announced: raw codec, the 32-byte id as a SHA-256 digest. */

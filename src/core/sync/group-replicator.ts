@@ -32,6 +32,16 @@ export interface ReplicatorOptions {
 
 export type DropReason = 'malformed' | 'oversized' | 'bad_signature' | 'wrong_topic' | 'invalid_op' | 'unknown_group'
 
+const GROUP_TOPIC_PREFIX = 'mero/group/'
+
+/** A group topic message, checked: decoded and verified, or why it is not delivered. */
+type Inspected =
+  | { verdict: 'accept'; kind: 'op'; groupId: string; op: SignedOp }
+  | { verdict: 'accept'; kind: 'heartbeat'; groupId: string; heads: Buffer[] }
+  | { verdict: 'reject' | 'ignore' }
+const REJECT: Inspected = { verdict: 'reject' }
+const IGNORE: Inspected = { verdict: 'ignore' }
+
 export class GroupReplicator {
   private heartbeat?: NodeJS.Timeout
   private readonly subscribed = new Set<string>()
@@ -41,6 +51,9 @@ export class GroupReplicator {
   private active = 0
   private offMessages?: () => void
   private offEvents?: () => void
+  private offValidator?: () => void
+  /** Messages the validation hook accepted, decoded, until their delivery (keyed by their bytes). */
+  private readonly checked = new WeakMap<Uint8Array, Inspected>()
   private stopped = false
   readonly dropped: Record<DropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, wrong_topic: 0, invalid_op: 0, unknown_group: 0 }
   received = 0
@@ -55,6 +68,8 @@ export class GroupReplicator {
 
   start(): void {
     this.offMessages = this.network.onMessage((m) => this.onMessage(m))
+    // where the network has a validation hook, messages are checked before gossipsub forwards them
+    this.offValidator = this.network.setTopicValidator?.(GROUP_TOPIC_PREFIX, (m) => this.validate(m))
     // with context replication the node's SyncServer owns the protocol and hands group streams here
     if (this.opts.serveSync !== false) this.network.handle(SYNC_PROTOCOL, (channel, peerId) => this.serve(channel, peerId))
     for (const g of this.groups.groupIds()) this.follow(g)
@@ -80,6 +95,7 @@ export class GroupReplicator {
     for (const t of this.scheduled.values()) clearTimeout(t)
     this.scheduled.clear()
     this.offMessages?.()
+    this.offValidator?.()
     this.offEvents?.()
   }
 
@@ -111,39 +127,69 @@ export class GroupReplicator {
     await this.network.publish(groupTopic(groupId), encodeTopicMessage({ type: 'GroupOp', op: op.bytes })).catch(() => undefined)
   }
 
+  /**
+   * Gossipsub's validation hook for group topics: decodes and verifies the message before it is
+   * delivered or forwarded, so that peers never relay garbage, forgeries or ops of another
+   * group (the sender is reported to the router). What passes is handed to onMessage decoded,
+   * so the signature is checked once.
+   */
+  private validate(m: TopicMessageEvent): 'accept' | 'reject' | 'ignore' {
+    const r = this.inspect(m)
+    if (r.verdict === 'accept') this.checked.set(m.data, r)
+    return r.verdict
+  }
+
   private onMessage(m: TopicMessageEvent): void {
-    if (!m.topic.startsWith('mero/group/')) return
+    if (!m.topic.startsWith(GROUP_TOPIC_PREFIX)) return
+    let r = this.checked.get(m.data)
+    if (r) this.checked.delete(m.data)
+    else r = this.inspect(m)
+    if (r.verdict !== 'accept') return
+    const { groupId } = r
+    if (r.kind === 'heartbeat') {
+      if (r.heads.some((h) => !this.groups.knows(groupId, h.toString('hex')))) this.schedule(groupId, m.from, 'heartbeat')
+      return
+    }
+    const [res] = this.groups.ingestVerifiedOps([r.op])
+    if (res!.status === 'pending') this.schedule(groupId, m.from, 'missing parents')
+    // a node learns it was added to a group it already holds: follow it
+    if (res!.status === 'applied') this.follow(groupId)
+  }
+
+  /** Decodes and checks a group topic message (size, shape, signature, topic, group held); counts drops. */
+  private inspect(m: TopicMessageEvent): Inspected {
     this.received++
-    const topicGroup = m.topic.slice('mero/group/'.length)
+    const topicGroup = m.topic.slice(GROUP_TOPIC_PREFIX.length)
     let msg
     try {
       msg = decodeTopicMessage(m.data)
     } catch (e) {
       this.dropped[/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed']++
-      return
+      return REJECT
     }
     if (msg.type === 'GroupHeartbeat') {
       const groupId = msg.groupId.toString('hex')
-      if (groupId !== topicGroup) return void this.dropped.wrong_topic++
-      if (!this.groups.has(groupId)) return void this.dropped.unknown_group++
-      if (msg.heads.some((h) => !this.groups.knows(groupId, h.toString('hex')))) this.schedule(groupId, m.from, 'heartbeat')
-      return
+      if (groupId !== topicGroup) return this.drop('wrong_topic')
+      if (!this.groups.has(groupId)) return this.drop('unknown_group')
+      return { verdict: 'accept', kind: 'heartbeat', groupId, heads: msg.heads }
     }
-    if (msg.type !== 'GroupOp') return void this.dropped.wrong_topic++ // a context message on a group topic
+    if (msg.type !== 'GroupOp') return this.drop('wrong_topic') // a context message on a group topic
     let op: SignedOp
     try {
       op = decodeSignedOp(msg.op)
     } catch (e) {
-      this.dropped[(e as MeroError).kind === 'InvalidSignature' ? 'bad_signature' : 'invalid_op']++
-      return
+      return this.drop((e as MeroError).kind === 'InvalidSignature' ? 'bad_signature' : 'invalid_op')
     }
     const groupId = groupOf(op).toString('hex')
-    if (groupId !== topicGroup) return void this.dropped.wrong_topic++
-    if (!this.groups.has(groupId)) return void this.dropped.unknown_group++
-    const [r] = this.groups.ingestVerifiedOps([op])
-    if (r!.status === 'pending') this.schedule(groupId, m.from, 'missing parents')
-    // a node learns it was added to a group it already holds: follow it
-    if (r!.status === 'applied') this.follow(groupId)
+    if (groupId !== topicGroup) return this.drop('wrong_topic')
+    if (!this.groups.has(groupId)) return this.drop('unknown_group')
+    return { verdict: 'accept', kind: 'op', groupId, op }
+  }
+
+  /** Counts a drop; a group this node does not hold is ignored, anything else is the sender's fault. */
+  private drop(reason: DropReason): Inspected {
+    this.dropped[reason]++
+    return reason === 'unknown_group' ? IGNORE : REJECT
   }
 
   private async beat(): Promise<void> {

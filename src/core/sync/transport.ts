@@ -25,6 +25,13 @@ export interface PeerNetwork {
   connectedPeers(): string[]
   /** Peers subscribed to a topic, as far as this node knows. */
   topicPeers(topic: string): string[]
+  /**
+   * Validates the messages of the topics starting with `topicPrefix` before they are delivered
+   * or forwarded to other peers ('reject' also tells the router the sender misbehaved). Optional:
+   * without it, every message is delivered and the replicators check it on delivery. Returns the
+   * removal.
+   */
+  setTopicValidator?(topicPrefix: string, validator: (m: TopicMessageEvent) => 'accept' | 'reject' | 'ignore'): () => void
 }
 
 /** The p2p node as the node core drives it: PeerNetwork plus lifecycle and peer management. */

@@ -212,6 +212,52 @@ describe('NetworkNode: gossip', () => {
     expect(b.metrics.snapshot().dropped.rejected).toBe(1)
   })
 
+  it('runs a validator per topic prefix, with the node-wide one; the strictest verdict wins; removal stops it', async () => {
+    const [a, b] = [await nodes.start(), await nodes.start()]
+    const seen: string[] = []
+    const off = b.addValidator('grp/', (m) => {
+      seen.push(`grp:${text(m.data)}`)
+      return text(m.data).startsWith('bad') ? 'reject' : 'accept'
+    })
+    b.setValidator((m) => (text(m.data).startsWith('meh') ? 'ignore' : 'accept'))
+    const inB = inbox(b)
+    for (const n of [a, b]) {
+      n.subscribe('grp/1')
+      n.subscribe('other')
+    }
+    await meshOn('grp/1', a, b)
+    await meshOn('other', a, b)
+    for (const m of ['bad 1', 'meh 1', 'good 1']) await a.publish('grp/1', bytes(m))
+    await a.publish('other', bytes('bad but not a group topic'))
+    await waitFor(() => inB.length === 2, 'the accepted messages')
+    expect(inB.map((m) => `${m.topic}:${text(m.data)}`).sort()).toEqual(['grp/1:good 1', 'other:bad but not a group topic'])
+    // the prefix validator saw only its topics; the node-wide one is not asked after a reject
+    expect(seen).toEqual(['grp:bad 1', 'grp:meh 1', 'grp:good 1'])
+    expect(b.metrics.snapshot().dropped).toEqual({ rejected: 1, ignored: 1 })
+
+    off()
+    await a.publish('grp/1', bytes('bad 2'))
+    await waitFor(() => inB.length === 3, 'the message once the prefix validator is removed')
+    expect(text(inB[2]!.data)).toBe('bad 2')
+    expect(seen).toHaveLength(3)
+  })
+
+  it('counts an async validator that throws as validator-error and does not deliver', async () => {
+    const [a, b] = [await nodes.start(), await nodes.start()]
+    b.addValidator('t', async (m) => {
+      if (text(m.data) === 'boom') throw new Error('boom')
+      return 'accept'
+    })
+    const inB = inbox(b)
+    for (const n of [a, b]) n.subscribe('t1')
+    await meshOn('t1', a, b)
+    await a.publish('t1', bytes('boom'))
+    await a.publish('t1', bytes('fine'))
+    await waitFor(() => inB.length === 1, 'the good message')
+    expect(text(inB[0]!.data)).toBe('fine')
+    expect(b.metrics.snapshot().dropped).toEqual({ 'validator-error': 1 })
+  })
+
   it('caps message size: publish refuses, and a receiver with a smaller cap drops and counts', async () => {
     const a = await nodes.start({ maxMessageBytes: 4096 })
     const b = await nodes.start({ maxMessageBytes: 1024 })
@@ -235,6 +281,25 @@ describe('NetworkNode: gossip', () => {
     await a.publish('mero/ctx/abc', bytes('x'))
     const text = await registry.metrics()
     expect(text).toContain('merod_gossip_messages_out_total{topic="mero/ctx"} 1')
+  })
+
+  it('mirrors on a registry given later, starting from what was counted before', async () => {
+    const metrics = new NetworkMetrics()
+    const a = await nodes.start({ metrics })
+    a.subscribe('mero/group/abc')
+    await a.publish('mero/group/abc', bytes('x'))
+    await a.publish('mero/group/abc', bytes('y'))
+    metrics.dropped('busy')
+    metrics.request('/p/1', 'inbound', 'ok')
+    const registry = new Registry()
+    metrics.register(registry)
+    metrics.register(new Registry()) // once: a second registry is ignored
+    await a.publish('mero/group/abc', bytes('z'))
+    const out = await registry.metrics()
+    expect(out).toContain('merod_gossip_messages_out_total{topic="mero/group"} 3')
+    expect(out).toContain('merod_network_dropped_total{reason="busy",topic=""} 1')
+    expect(out).toContain('merod_stream_requests_total{protocol="/p/1",direction="inbound",outcome="ok"} 1')
+    expect(metrics.snapshot().messagesOut).toBe(3)
   })
 })
 

@@ -7,7 +7,8 @@ import { EventBus } from '../../../src/core/node/event-bus.js'
 import { toBase58 } from '../../../src/core/primitives/encoding.js'
 import { GroupReplicator } from '../../../src/core/sync/group-replicator.js'
 import { encodeTopicMessage, groupTopic } from '../../../src/core/sync/wire.js'
-import { MemoryHub, type MemoryPeer } from '../../helpers/memory-network.js'
+import type { TopicMessageEvent } from '../../../src/core/sync/transport.js'
+import { MemoryHub, MemoryPeer } from '../../helpers/memory-network.js'
 import { waitFor } from '../../helpers/harness.js'
 
 interface Replica {
@@ -112,5 +113,61 @@ describe('group replication between in-process replicas', () => {
     a.net.deliver({ topic: groupTopic('ab'.repeat(32)), from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: good }) })
     expect(a.rep.dropped).toMatchObject({ malformed: 1, oversized: 1, bad_signature: 1, wrong_topic: 1 })
     expect(a.groups.view(groupId).stateHash).toBe(before)
+  })
+
+  it('with a validation hook, checks messages before delivery: rejects faults, ignores unknown groups, verifies once', async () => {
+    type Verdict = 'accept' | 'reject' | 'ignore'
+    /** A memory peer whose topic validators run before delivery, as gossipsub's do. */
+    class ValidatingPeer extends MemoryPeer {
+      readonly validators = new Map<string, (m: TopicMessageEvent) => Verdict>()
+      readonly verdicts: Verdict[] = []
+      setTopicValidator(prefix: string, v: (m: TopicMessageEvent) => Verdict): () => void {
+        this.validators.set(prefix, v)
+        return () => this.validators.delete(prefix)
+      }
+      override deliver(m: TopicMessageEvent): void {
+        for (const [prefix, v] of this.validators) {
+          if (!m.topic.startsWith(prefix)) continue
+          const verdict = v(m)
+          this.verdicts.push(verdict)
+          if (verdict !== 'accept') return
+        }
+        super.deliver(m)
+      }
+    }
+    const hub = new MemoryHub()
+    const key = generateKeyPair()
+    const events = new EventBus()
+    const groups = new GroupStore(undefined, events)
+    const net = new ValidatingPeer(hub, 'V')
+    hub.nodes.set('V', net)
+    const rep = new GroupReplicator(groups, key, net, events, { heartbeatMs: 60_000, syncTimeoutMs: 2_000 })
+    rep.start()
+    started.push(rep)
+    const other = generateKeyPair()
+    const source = new GroupStore()
+    const { groupId, op: genesis } = source.createGroup(other)
+    groups.ingestVerifiedOps([genesis])
+    const topic = groupTopic(groupId)
+    const next = source.issue(groupId, other, { kind: 'GroupAliasSet', alias: 'checked-once' })
+    const forged = Buffer.from(next.bytes)
+    forged[forged.length - 1]! ^= 1
+    const elsewhere = new GroupStore().createGroup(other)
+
+    net.deliver({ topic, from: 'X', data: Buffer.from('garbage') })
+    net.deliver({ topic, from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: forged }) })
+    net.deliver({ topic, from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: elsewhere.op.bytes }) })
+    net.deliver({ topic: groupTopic(elsewhere.groupId), from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: elsewhere.op.bytes }) })
+    expect(net.verdicts).toEqual(['reject', 'reject', 'reject', 'ignore'])
+    expect(rep.dropped).toMatchObject({ malformed: 1, bad_signature: 1, wrong_topic: 1, unknown_group: 1 })
+    expect(rep.received).toBe(4)
+
+    net.deliver({ topic, from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: next.bytes }) })
+    expect(net.verdicts.at(-1)).toBe('accept')
+    expect(groups.view(groupId).stateHash).toBe(source.view(groupId).stateHash)
+    // decoded and verified by the hook, ingested from its result: inspected once
+    expect(rep.received).toBe(5)
+    rep.stop()
+    expect(net.validators.size).toBe(0)
   })
 })
