@@ -1,6 +1,7 @@
 // Context replication across real daemons (issue 6):
-// - delta propagation latency, author's commit → receiver's apply, with 2 and with 3 nodes, and
-//   raw gossipsub latency between two processes measured in the same run, and the ratio;
+// - delta propagation latency, author's commit → receiver's apply (event timestamps: one clock
+//   anchored on the shared monotonic clock in every daemon), with 2 and with 3 nodes, after a
+//   warm-up, at the pace of the raw gossipsub baseline measured in the same run; and the ratio;
 // - catch-up of a node that missed 1,000 deltas, and 10,000 deltas (from the daemon being ready
 //   to the same root hash);
 // - sustained replicated writes: all three nodes write at once; deltas/s until all converged.
@@ -8,13 +9,14 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { startMerod, stopMerod } from './lib/merod.mjs'
-import { rawGossip } from './lib/raw-gossip.mjs'
+import { measureRawGossip } from './helpers/raw-gossip.mjs'
 import { report, summarize } from './lib/stats.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const home = mkdtempSync('/tmp/mero-bench-ctx-')
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const daemons = new Map()
+const GAP_MS = 3
 
 async function waitFor(check, ms, what) {
   const end = Date.now() + ms
@@ -46,13 +48,17 @@ function watch(d, contextId, type) {
 }
 
 async function propagation(author, receivers, contextId, count) {
+  for (let i = 0; i < 200; i++) {
+    await author.rpc.call('context.execute', { context: contextId, method: 'set', args: { key: `warm-${i % 100}`, value: `${i}` } })
+    await sleep(GAP_MS)
+  }
   const sent = watch(author, contextId, 'context.state.mutated')
   const got = receivers.map((r) => watch(r, contextId, 'context.delta.applied'))
   await Promise.all([sent.opened, ...got.map((g) => g.opened)])
   const ids = []
   for (let i = 0; i < count; i++) {
     ids.push((await author.rpc.call('context.execute', { context: contextId, method: 'set', args: { key: `lat-${i % 100}`, value: `${i}` } })).deltaId)
-    await sleep(3)
+    await sleep(GAP_MS)
   }
   await waitFor(() => got.every((g) => ids.every((id) => g.at.has(id))), 20_000, 'propagation')
   const lat = got.flatMap((g) => ids.map((id) => g.at.get(id) - sent.at.get(id)))
@@ -86,8 +92,9 @@ async function catchUp(n, contextId, count, label) {
 }
 
 try {
-  const raw = await rawGossip(1000)
-  report('gossip.raw_one_way.p50', raw.p50, 'ms', { messages: 1000, processes: 2 })
+  // the baseline: same payload order of size, the same pacing as the deltas below, warmed up
+  const raw = (await measureRawGossip({ count: 1000, intervalMs: GAP_MS, size: 400, burst: 0, rttSamples: 0, warmup: 200 })).latencyMs
+  report('gossip.raw_one_way.p50', raw.p50, 'ms', { messages: 1000, processes: 2, gap_ms: GAP_MS })
   report('gossip.raw_one_way.p99', raw.p99, 'ms')
 
   for (const n of ['a', 'b', 'c']) {

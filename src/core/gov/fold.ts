@@ -1,3 +1,4 @@
+import { preciseNowMs } from '../primitives/clock.js'
 import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
 import { invitationId, invitationSignatureValid } from './invitation.js'
@@ -172,7 +173,7 @@ export class GroupState {
     if ((vv[signer] ?? 0) !== seq - 1 || this.seqs.get(hex(op.signer))?.has(op.seq)) this.forked.add(signer)
     while (vv.length <= signer) vv.push(0)
     vv[signer] = Math.max(vv[signer]!, seq)
-    const node: OpNode = { op, idHex, gen, parents, status: reason ? 'rejected' : 'applied', reason, arrival: this.arrivals++, appliedAt: Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000, signer, vv }
+    const node: OpNode = { op, idHex, gen, parents, status: reason ? 'rejected' : 'applied', reason, arrival: this.arrivals++, appliedAt: preciseNowMs(), signer, vv }
     this.nodes.set(idHex, node)
     for (const p of parents) this.heads.delete(p)
     this.heads.add(idHex)

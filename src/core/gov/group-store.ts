@@ -317,6 +317,8 @@ export class GroupStore {
       .slice(0, MAX_PARENTS)
       .map((n) => n.op.id)
     const signed = signOp({ groupId: Buffer.from(groupId, 'hex'), parents, seq: g.nextSeq(signer.publicKey), op }, signer)
+    // what peers will decode: an op they would drop as malformed is refused here, not applied alone
+    decodeSignedOp(signed.bytes, { verify: false })
     const reason = g.evaluate(signed)
     if (reason) throw new MeroError(reason === 'the group is deleted' ? 'GroupDeleted' : 'NotAuthorized', `${op.kind} refused: ${reason}`)
     this.ingestDecoded([signed], { persist: true, emit: true })

@@ -1,9 +1,9 @@
+import { preciseNowMs } from '../primitives/clock.js'
 import type { NodeEvent, NodeEventPayload } from './events.js'
 
 type Listener = (event: NodeEvent) => void
 
-/** Wall-clock milliseconds with microsecond resolution (comparable between processes on one machine). */
-const now = () => Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000
+const now = preciseNowMs
 
 /** Fan-out of node events to in-process listeners (the SSE endpoint, metrics, the sync loop). */
 export class EventBus {
