@@ -63,7 +63,13 @@ export interface ContextReplicatorDeps {
   pool?: VerifierPool
 }
 
-type Inbound = { msg: Extract<TopicMessage, { type: 'StateDelta' }>; from: string }
+type Inbound = { contextId: Buffer; verified: VerifiedDelta; from: string }
+type Inspected =
+  | { verdict: 'accept'; kind: 'heartbeat'; msg: Extract<TopicMessage, { type: 'ContextHeartbeat' }> }
+  | { verdict: 'accept'; kind: 'delta'; contextId: Buffer; verified: VerifiedDelta }
+  | { verdict: 'reject' | 'ignore' }
+
+const CONTEXT_TOPIC_PREFIX = 'mero/ctx/'
 
 const hex = (b: Buffer) => b.toString('hex')
 
@@ -81,6 +87,9 @@ export class ContextReplicator {
   private active = 0
   private timers: NodeJS.Timeout[] = []
   private offMessages?: () => void
+  private offValidator?: () => void
+  /** Messages the validation hook accepted, decoded and verified, until their delivery. */
+  private readonly checked = new WeakMap<Uint8Array, Inspected>()
   private offEvents?: () => void
   private stopped = false
   readonly dropped: Record<ContextDropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, undecryptable: 0, unknown_context: 0, wrong_topic: 0, queue_full: 0, wrong_context: 0 }
@@ -95,6 +104,12 @@ export class ContextReplicator {
 
   start(): void {
     this.offMessages = this.d.network.onMessage((m) => this.onMessage(m))
+    // where the network has a validation hook, deltas are checked before gossipsub forwards them
+    this.offValidator = this.d.network.setTopicValidator?.(CONTEXT_TOPIC_PREFIX, (m) => {
+      const r = this.inspect(m)
+      if (r.verdict === 'accept') this.checked.set(m.data, r)
+      return r.verdict
+    })
     for (const meta of this.d.contexts.list()) this.follow(meta)
     this.offEvents = this.d.events.on((e) => {
       if (e.type === 'context.deleted') {
@@ -122,6 +137,7 @@ export class ContextReplicator {
     for (const t of this.scheduled.values()) clearTimeout(t)
     this.scheduled.clear()
     this.offMessages?.()
+    this.offValidator?.()
     this.offEvents?.()
   }
 
@@ -155,51 +171,66 @@ export class ContextReplicator {
   // ---- receiving -----------------------------------------------------------------------------
 
   private onMessage(m: TopicMessageEvent): void {
-    if (!m.topic.startsWith('mero/ctx/')) return
-    this.received++
-    const topicContext = m.topic.slice('mero/ctx/'.length)
-    let msg: TopicMessage
-    try {
-      msg = decodeTopicMessage(m.data)
-    } catch (e) {
-      this.dropped[/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed']++
-      return
-    }
-    if (msg.type !== 'StateDelta' && msg.type !== 'ContextHeartbeat') return void this.dropped.wrong_topic++
-    if (toBase58(msg.contextId) !== topicContext) return void this.dropped.wrong_topic++
-    if (!this.d.contexts.get(msg.contextId) || !this.d.contexts.key(msg.contextId)) return void this.dropped.unknown_context++
-    if (msg.type === 'ContextHeartbeat') return this.onHeartbeat(msg, m.from)
+    if (!m.topic.startsWith(CONTEXT_TOPIC_PREFIX)) return
+    let r = this.checked.get(m.data)
+    if (r) this.checked.delete(m.data)
+    else r = this.inspect(m)
+    if (r.verdict !== 'accept') return
+    if (r.kind === 'heartbeat') return this.onHeartbeat(r.msg, m.from)
     if (this.inbound.length >= (this.opts.inboundQueue ?? 8192)) {
       this.dropped.queue_full++
-      this.schedule(msg.contextId, m.from, 'inbound queue overflow', 500)
+      this.schedule(r.contextId, m.from, 'inbound queue overflow', 500)
       return
     }
-    this.inbound.push({ msg, from: m.from })
+    this.inbound.push({ contextId: r.contextId, verified: r.verified, from: m.from })
     if (!this.draining) {
       this.draining = true
       setImmediate(() => this.drain())
     }
   }
 
-  /** Processes queued deltas, a bounded slice at a time, one write batch per context per slice. */
+  /**
+   * Decodes a context topic message, checks its topic, opens it with the context key and verifies
+   * it; counts drops. A context this node does not hold is ignored; anything else is the sender's
+   * fault.
+   */
+  private inspect(m: TopicMessageEvent): Inspected {
+    this.received++
+    const topicContext = m.topic.slice(CONTEXT_TOPIC_PREFIX.length)
+    let msg: TopicMessage
+    try {
+      msg = decodeTopicMessage(m.data)
+    } catch (e) {
+      this.dropped[/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed']++
+      return { verdict: 'reject' }
+    }
+    if (msg.type !== 'StateDelta' && msg.type !== 'ContextHeartbeat') return this.drop('wrong_topic')
+    if (toBase58(msg.contextId) !== topicContext) return this.drop('wrong_topic')
+    const key = this.d.contexts.key(msg.contextId)
+    if (!key || !this.d.contexts.get(msg.contextId)) return this.drop('unknown_context')
+    if (msg.type === 'ContextHeartbeat') return { verdict: 'accept', kind: 'heartbeat', msg }
+    try {
+      return { verdict: 'accept', kind: 'delta', contextId: msg.contextId, verified: verifyDelta(msg.contextId, openDelta(msg, key)) }
+    } catch (e) {
+      this.countFault(e)
+      return { verdict: 'reject' }
+    }
+  }
+
+  private drop(reason: ContextDropReason): Inspected {
+    this.dropped[reason]++
+    return { verdict: reason === 'unknown_context' ? 'ignore' : 'reject' }
+  }
+
+  /** Applies queued deltas, a bounded slice at a time, one write batch per context per slice. */
   private drain(): void {
     const slice = this.inbound.splice(0, 512)
     const byContext = new Map<string, { contextId: Buffer; deltas: VerifiedDelta[]; from: string }>()
-    for (const { msg, from } of slice) {
-      const key = this.d.contexts.key(msg.contextId)
-      if (!key) {
-        this.dropped.unknown_context++
-        continue
-      }
-      try {
-        const verified = verifyDelta(msg.contextId, openDelta(msg, key))
-        const k = hex(msg.contextId)
-        let group = byContext.get(k)
-        if (!group) byContext.set(k, (group = { contextId: msg.contextId, deltas: [], from }))
-        group.deltas.push(verified)
-      } catch (e) {
-        this.countFault(e)
-      }
+    for (const { contextId, verified, from } of slice) {
+      const k = hex(contextId)
+      let group = byContext.get(k)
+      if (!group) byContext.set(k, (group = { contextId, deltas: [], from }))
+      group.deltas.push(verified)
     }
     for (const { contextId, deltas, from } of byContext.values()) this.ingest(contextId, deltas, from)
     if (this.inbound.length && !this.stopped) setImmediate(() => this.drain())
