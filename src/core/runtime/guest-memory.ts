@@ -25,11 +25,19 @@ export class GuestMemory {
   }
 
   u64(ptr: number, what: string): bigint {
-    return new DataView(this.memory.buffer, 0).getBigUint64(this.checked(ptr, 8, what), true)
+    return this.dataView().getBigUint64(this.checked(ptr, 8, what), true)
   }
 
   u32(ptr: number, what: string): number {
-    return new DataView(this.memory.buffer, 0).getUint32(this.checked(ptr, 4, what), true)
+    return this.dataView().getUint32(this.checked(ptr, 4, what), true)
+  }
+
+  private dv?: DataView
+  /** A DataView over the current buffer (a new one only after memory.grow replaced the buffer). */
+  private dataView(): DataView {
+    const buffer = this.memory.buffer
+    if (this.dv?.buffer !== buffer) this.dv = new DataView(buffer)
+    return this.dv
   }
 
   /** Reads a Buffer struct {ptr: u64, len: u64} at `structPtr`: where its bytes are. */

@@ -67,3 +67,5 @@ export const HOST_MODULE = 'env'
 export const METER_MODULE = 'mero_meter'
 export const METER_GAS = 'gas'
 export const METER_GROW_DENIED = 'grow_denied'
+/** The instrumented module imports its memory from here; the runtime supplies a zeroed one per call. */
+export const METER_MEMORY = 'memory'

@@ -1,6 +1,6 @@
 import { MeroError } from '../primitives/errors.js'
-import { HOST_ABI, HOST_MODULE, METER_GAS, METER_GROW_DENIED, METER_MODULE, type WasmValType } from './host-abi.js'
-import { capMemory, readMemoryLimits } from './wasm-binary.js'
+import { HOST_ABI, HOST_MODULE, METER_GAS, METER_GROW_DENIED, METER_MEMORY, METER_MODULE, type WasmValType } from './host-abi.js'
+import { capMemory, importMemory, readMemoryLimits } from './wasm-binary.js'
 
 /**
  * Install-time instrumentation with binaryen (V8 has no metering of its own):
@@ -24,6 +24,8 @@ export interface InstrumentedModule {
   entryPoints: string[]
   /** Effective memory cap in pages. */
   maxMemoryPages: number
+  /** Pages the memory starts with. */
+  initialMemoryPages: number
 }
 
 const GAS = '__mero_meter_gas'
@@ -120,7 +122,10 @@ export async function instrumentModule(bytes: Uint8Array, maxMemoryPages: number
       m.addFunctionExport(b.getFunctionInfo(start).name, START_EXPORT)
     }
     const out = m.emitBinary()
-    return { bytes: capMemory(out, maxMemoryPages), entryPoints, maxMemoryPages: cap, ...(start ? { start: START_EXPORT } : {}) }
+    // the memory is imported (METER_MODULE.memory) so that the runtime can hand each call a zeroed
+    // memory from its pool: mapping a fresh one cost more than half of the instantiation
+    const imported = importMemory(capMemory(out, maxMemoryPages), METER_MODULE, METER_MEMORY)
+    return { bytes: imported.bytes, entryPoints, maxMemoryPages: cap, initialMemoryPages: imported.limits.initial, ...(start ? { start: START_EXPORT } : {}) }
   } finally {
     m.dispose()
   }

@@ -27,6 +27,9 @@ const ABSENT = -1n
 const I64_MIN = -(1n << 63n)
 const I64_MAX = (1n << 63n) - 1n
 
+// host functions take the guest's i64 arguments as bigint; `any` lets each declare its own arity
+type HostFunction = (x: ExecutionSession, ...args: any[]) => unknown
+
 /**
  * One execution's host side: the "env" functions, the registers, and what the guest produced
  * (logs, events, the return value). A host function that refuses (limit, bad pointer, write in a
@@ -50,26 +53,30 @@ export class ExecutionSession {
     this.mem = new GuestMemory(memory)
   }
 
-  /** The functions for import module "env". */
-  imports(): Record<string, Function> {
-    const impl = this.implementations()
-    const out: Record<string, Function> = {}
-    for (const [name, fn] of Object.entries(impl)) {
-      const writes = HOST_ABI[name]?.writes === true
-      out[name] = (...args: unknown[]) => {
-        if (this.fatal) throw this.fatal
-        this.hostCalls++
-        try {
-          if (writes && this.s.readOnly) {
-            throw new MeroError('ExecutionFailed', `method '${this.s.method}' is a read-only view and cannot write state (it called ${name})`)
-          }
-          return (fn as (...a: unknown[]) => unknown)(...args)
-        } catch (e) {
-          this.fatal = asMeroError(e, name)
-          throw this.fatal
-        }
+  /**
+   * Runs host function `name` for the guest: the "env" import of that name calls this (the
+   * runtime binds its imports once and routes them to the executing session).
+   */
+  call(name: string, args: unknown[]): unknown {
+    if (this.fatal) throw this.fatal
+    this.hostCalls++
+    try {
+      const fn = HOST_FUNCTIONS[name]
+      if (!fn) throw new MeroError('ExecutionFailed', `unknown host function ${name}`)
+      if (this.s.readOnly && HOST_ABI[name]?.writes === true) {
+        throw new MeroError('ExecutionFailed', `method '${this.s.method}' is a read-only view and cannot write state (it called ${name})`)
       }
+      return fn(this, ...args)
+    } catch (e) {
+      this.fatal = asMeroError(e, name)
+      throw this.fatal
     }
+  }
+
+  /** Functions for import module "env" bound to this session alone (one closure per host function). */
+  imports(): Record<string, Function> {
+    const out: Record<string, Function> = {}
+    for (const name of Object.keys(HOST_FUNCTIONS)) out[name] = (...args: unknown[]) => this.call(name, args)
     return out
   }
 
@@ -110,112 +117,112 @@ export class ExecutionSession {
     return 1
   }
 
-  private implementations(): Record<string, Function> {
-    const s = this.s
-    const L = s.limits
-    return {
-      panic: (loc: bigint) => {
-        throw new MeroError('ExecutionFailed', `the application panicked${this.location(loc)}`)
-      },
-      panic_utf8: (msg: bigint, loc: bigint) => {
-        const text = this.memory.readUtf8(msg, L.maxLogBytes, 'panic message')
-        throw new MeroError('ExecutionFailed', `the application panicked: ${text}${this.location(loc)}`, { panic: text })
-      },
-      register_len: (reg: bigint) => {
-        const r = this.registers.get(reg)
-        return r ? BigInt(r.length) : ABSENT
-      },
-      read_register: (reg: bigint, dst: bigint) => {
-        const r = this.registers.get(reg)
-        if (!r) throw new MeroError('ExecutionFailed', `read_register: register ${BigInt.asUintN(64, reg)} is empty`)
-        const { ptr, len } = this.memory.buffer(dst, 'read_register destination')
-        if (len !== r.length) return 0
-        this.memory.view(ptr, len, 'read_register destination').set(r)
-        return 1
-      },
-      input: (reg: bigint) => this.setRegister(reg, s.input),
-      value_return: (ptr: bigint) => {
-        const at = toOffset(ptr, 'value_return')
-        const tag = this.memory.u64(at, 'value_return')
-        if (tag !== 0n && tag !== 1n) throw new MeroError('ExecutionFailed', `value_return: tag must be 0 (Ok) or 1 (Err), got ${tag}`)
-        const bytes = this.memory.readBuffer(at + 8, L.maxReturnBytes, 'return value')
-        this.returned = { ok: tag === 0n, bytes }
-      },
-      log_utf8: (ptr: bigint) => {
-        if (this.logs.length >= L.maxLogs) throw new MeroError('LimitExceeded', `more than ${L.maxLogs} log lines`)
-        this.logs.push(this.memory.readUtf8(ptr, L.maxLogBytes, 'log line'))
-      },
-      emit: (ptr: bigint) => {
-        if (this.events.length >= L.maxEvents) throw new MeroError('LimitExceeded', `more than ${L.maxEvents} events`)
-        const at = toOffset(ptr, 'event')
-        const kind = this.memory.readUtf8(at, L.maxEventKindBytes, 'event kind')
-        if (kind.length === 0) throw new MeroError('ExecutionFailed', 'event kind is empty')
-        const data = this.memory.readBuffer(at + 16, L.maxEventDataBytes, 'event data')
-        this.events.push({ kind, data })
-      },
-      context_id: (reg: bigint) => this.setRegister(reg, s.contextId),
-      executor_id: (reg: bigint) => this.setRegister(reg, s.executor),
-      time_now: (dst: bigint) => {
-        const b = Buffer.alloc(8)
-        b.writeBigUInt64LE(BigInt.asUintN(64, s.now()))
-        this.memory.writeExact(dst, b, 'time_now buffer')
-      },
-      random_bytes: (dst: bigint) => {
-        const { ptr, len } = this.memory.buffer(dst, 'random_bytes buffer')
-        if (len > L.maxRandomBytes) throw new MeroError('LimitExceeded', `random_bytes: ${len} bytes requested, at most ${L.maxRandomBytes} per call`)
-        randomFillSync(this.memory.view(ptr, len, 'random_bytes buffer'))
-      },
+  /**
+   * The host functions, one per HOST_ABI entry, written against the session `x` so that no
+   * closure is created per execution.
+   */
+  static readonly functions: Readonly<Record<string, HostFunction>> = Object.freeze<Record<string, HostFunction>>({
+    panic: (x, loc: bigint) => {
+      throw new MeroError('ExecutionFailed', `the application panicked${x.location(loc)}`)
+    },
+    panic_utf8: (x, msg: bigint, loc: bigint) => {
+      const text = x.memory.readUtf8(msg, x.s.limits.maxLogBytes, 'panic message')
+      throw new MeroError('ExecutionFailed', `the application panicked: ${text}${x.location(loc)}`, { panic: text })
+    },
+    register_len: (x, reg: bigint) => {
+      const r = x.registers.get(reg)
+      return r ? BigInt(r.length) : ABSENT
+    },
+    read_register: (x, reg: bigint, dst: bigint) => {
+      const r = x.registers.get(reg)
+      if (!r) throw new MeroError('ExecutionFailed', `read_register: register ${BigInt.asUintN(64, reg)} is empty`)
+      const { ptr, len } = x.memory.buffer(dst, 'read_register destination')
+      if (len !== r.length) return 0
+      x.memory.view(ptr, len, 'read_register destination').set(r)
+      return 1
+    },
+    input: (x, reg: bigint) => x.setRegister(reg, x.s.input),
+    value_return: (x, ptr: bigint) => {
+      const at = toOffset(ptr, 'value_return')
+      const tag = x.memory.u64(at, 'value_return')
+      if (tag !== 0n && tag !== 1n) throw new MeroError('ExecutionFailed', `value_return: tag must be 0 (Ok) or 1 (Err), got ${tag}`)
+      const bytes = x.memory.readBuffer(at + 8, x.s.limits.maxReturnBytes, 'return value')
+      x.returned = { ok: tag === 0n, bytes }
+    },
+    log_utf8: (x, ptr: bigint) => {
+      if (x.logs.length >= x.s.limits.maxLogs) throw new MeroError('LimitExceeded', `more than ${x.s.limits.maxLogs} log lines`)
+      x.logs.push(x.memory.readUtf8(ptr, x.s.limits.maxLogBytes, 'log line'))
+    },
+    emit: (x, ptr: bigint) => {
+      if (x.events.length >= x.s.limits.maxEvents) throw new MeroError('LimitExceeded', `more than ${x.s.limits.maxEvents} events`)
+      const at = toOffset(ptr, 'event')
+      const kind = x.memory.readUtf8(at, x.s.limits.maxEventKindBytes, 'event kind')
+      if (kind.length === 0) throw new MeroError('ExecutionFailed', 'event kind is empty')
+      const data = x.memory.readBuffer(at + 16, x.s.limits.maxEventDataBytes, 'event data')
+      x.events.push({ kind, data })
+    },
+    context_id: (x, reg: bigint) => x.setRegister(reg, x.s.contextId),
+    executor_id: (x, reg: bigint) => x.setRegister(reg, x.s.executor),
+    time_now: (x, dst: bigint) => {
+      const b = Buffer.alloc(8)
+      b.writeBigUInt64LE(BigInt.asUintN(64, x.s.now()))
+      x.memory.writeExact(dst, b, 'time_now buffer')
+    },
+    random_bytes: (x, dst: bigint) => {
+      const { ptr, len } = x.memory.buffer(dst, 'random_bytes buffer')
+      if (len > x.s.limits.maxRandomBytes) throw new MeroError('LimitExceeded', `random_bytes: ${len} bytes requested, at most ${x.s.limits.maxRandomBytes} per call`)
+      randomFillSync(x.memory.view(ptr, len, 'random_bytes buffer'))
+    },
 
-      storage_read: (key: bigint, reg: bigint) => this.found(reg, s.state.read(this.key(key))),
-      storage_write: (key: bigint, val: bigint, reg: bigint) => this.found(reg, s.state.write(this.key(key), this.value(val))),
-      storage_remove: (key: bigint, reg: bigint) => this.found(reg, s.state.remove(this.key(key))),
+    storage_read: (x, key: bigint, reg: bigint) => x.found(reg, x.s.state.read(x.key(key))),
+    storage_write: (x, key: bigint, val: bigint, reg: bigint) => x.found(reg, x.s.state.write(x.key(key), x.value(val))),
+    storage_remove: (x, key: bigint, reg: bigint) => x.found(reg, x.s.state.remove(x.key(key))),
 
-      map_get: (name: bigint, key: bigint, reg: bigint) => this.found(reg, s.state.mapGet(this.name(name), this.key(key))),
-      map_insert: (name: bigint, key: bigint, val: bigint, reg: bigint) => {
-        const n = this.name(name)
-        return this.found(reg, s.state.mapInsert(n, this.key(key), this.value(val)))
-      },
-      map_remove: (name: bigint, key: bigint, reg: bigint) => this.found(reg, s.state.mapRemove(this.name(name), this.key(key))),
-      map_contains: (name: bigint, key: bigint) => (s.state.mapContains(this.name(name), this.key(key)) ? 1 : 0),
-      map_len: (name: bigint) => BigInt(s.state.mapLen(this.name(name))),
-      map_entries: (name: bigint, reg: bigint) => {
-        const entries = s.state.mapEntries(this.name(name))
-        this.setRegister(reg, encodeList(entries.flat(), entries.length, L.maxRegisterBytes))
-        return BigInt(entries.length)
-      },
-      map_clear: (name: bigint) => BigInt(s.state.mapClear(this.name(name))),
+    map_get: (x, name: bigint, key: bigint, reg: bigint) => x.found(reg, x.s.state.mapGet(x.name(name), x.key(key))),
+    map_insert: (x, name: bigint, key: bigint, val: bigint, reg: bigint) => {
+      const n = x.name(name)
+      return x.found(reg, x.s.state.mapInsert(n, x.key(key), x.value(val)))
+    },
+    map_remove: (x, name: bigint, key: bigint, reg: bigint) => x.found(reg, x.s.state.mapRemove(x.name(name), x.key(key))),
+    map_contains: (x, name: bigint, key: bigint) => (x.s.state.mapContains(x.name(name), x.key(key)) ? 1 : 0),
+    map_len: (x, name: bigint) => BigInt(x.s.state.mapLen(x.name(name))),
+    map_entries: (x, name: bigint, reg: bigint) => {
+      const entries = x.s.state.mapEntries(x.name(name))
+      x.setRegister(reg, encodeList(entries.flat(), entries.length, x.s.limits.maxRegisterBytes))
+      return BigInt(entries.length)
+    },
+    map_clear: (x, name: bigint) => BigInt(x.s.state.mapClear(x.name(name))),
 
-      set_add: (name: bigint, val: bigint) => (s.state.setAdd(this.name(name), this.value(val, 'set element')) ? 1 : 0),
-      set_remove: (name: bigint, val: bigint) => (s.state.setRemove(this.name(name), this.value(val, 'set element')) ? 1 : 0),
-      set_contains: (name: bigint, val: bigint) => (s.state.setContains(this.name(name), this.value(val, 'set element')) ? 1 : 0),
-      set_len: (name: bigint) => BigInt(s.state.setLen(this.name(name))),
-      set_values: (name: bigint, reg: bigint) => {
-        const values = s.state.setValues(this.name(name))
-        this.setRegister(reg, encodeList(values, values.length, L.maxRegisterBytes))
-        return BigInt(values.length)
-      },
+    set_add: (x, name: bigint, val: bigint) => (x.s.state.setAdd(x.name(name), x.value(val, 'set element')) ? 1 : 0),
+    set_remove: (x, name: bigint, val: bigint) => (x.s.state.setRemove(x.name(name), x.value(val, 'set element')) ? 1 : 0),
+    set_contains: (x, name: bigint, val: bigint) => (x.s.state.setContains(x.name(name), x.value(val, 'set element')) ? 1 : 0),
+    set_len: (x, name: bigint) => BigInt(x.s.state.setLen(x.name(name))),
+    set_values: (x, name: bigint, reg: bigint) => {
+      const values = x.s.state.setValues(x.name(name))
+      x.setRegister(reg, encodeList(values, values.length, x.s.limits.maxRegisterBytes))
+      return BigInt(values.length)
+    },
 
-      counter_add: (name: bigint, delta: bigint) => i64(s.state.counterAdd(this.name(name), delta), 'counter value'),
-      counter_value: (name: bigint) => i64(s.state.counterValue(this.name(name)), 'counter value'),
+    counter_add: (x, name: bigint, delta: bigint) => i64(x.s.state.counterAdd(x.name(name), delta), 'counter value'),
+    counter_value: (x, name: bigint) => i64(x.s.state.counterValue(x.name(name)), 'counter value'),
 
-      vector_push: (name: bigint, val: bigint) => BigInt(s.state.vectorPush(this.name(name), this.value(val))),
-      vector_get: (name: bigint, index: bigint, reg: bigint) => {
-        const n = this.name(name)
-        const i = BigInt.asUintN(64, index)
-        if (i >= BigInt(s.state.vectorLen(n))) return 0
-        return this.found(reg, s.state.vectorGet(n, Number(i)))
-      },
-      vector_set: (name: bigint, index: bigint, val: bigint, reg: bigint) => {
-        const n = this.name(name)
-        const i = BigInt.asUintN(64, index)
-        const len = s.state.vectorLen(n)
-        if (i >= BigInt(len)) throw new MeroError('ExecutionFailed', `vector_set: index ${i} is out of range for vector '${n}' of length ${len}`)
-        return this.found(reg, s.state.vectorSet(n, Number(i), this.value(val)))
-      },
-      vector_pop: (name: bigint, reg: bigint) => this.found(reg, s.state.vectorPop(this.name(name))),
-      vector_len: (name: bigint) => BigInt(s.state.vectorLen(this.name(name))),
-    }
-  }
+    vector_push: (x, name: bigint, val: bigint) => BigInt(x.s.state.vectorPush(x.name(name), x.value(val))),
+    vector_get: (x, name: bigint, index: bigint, reg: bigint) => {
+      const n = x.name(name)
+      const i = BigInt.asUintN(64, index)
+      if (i >= BigInt(x.s.state.vectorLen(n))) return 0
+      return x.found(reg, x.s.state.vectorGet(n, Number(i)))
+    },
+    vector_set: (x, name: bigint, index: bigint, val: bigint, reg: bigint) => {
+      const n = x.name(name)
+      const i = BigInt.asUintN(64, index)
+      const len = x.s.state.vectorLen(n)
+      if (i >= BigInt(len)) throw new MeroError('ExecutionFailed', `vector_set: index ${i} is out of range for vector '${n}' of length ${len}`)
+      return x.found(reg, x.s.state.vectorSet(n, Number(i), x.value(val)))
+    },
+    vector_pop: (x, name: bigint, reg: bigint) => x.found(reg, x.s.state.vectorPop(x.name(name))),
+    vector_len: (x, name: bigint) => BigInt(x.s.state.vectorLen(x.name(name))),
+  })
 
   private location(loc: bigint): string {
     if (loc === 0n) return ''
@@ -256,3 +263,5 @@ function asMeroError(e: unknown, fn: string): MeroError {
   if (e instanceof MeroError) return e
   return new MeroError('ExecutionFailed', `host function ${fn} failed: ${(e as Error)?.message ?? String(e)}`)
 }
+
+const HOST_FUNCTIONS: Readonly<Record<string, HostFunction>> = ExecutionSession.functions

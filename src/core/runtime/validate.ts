@@ -21,6 +21,8 @@ export interface ValidatedModule {
   /** The metered module (what is compiled and run). */
   instrumented: Uint8Array
   maxMemoryPages: number
+  /** Pages the memory starts with (the instrumented module imports a memory of initial..max pages). */
+  initialMemoryPages: number
   /** Export to call before the method (the module's former start function). */
   start?: string
 }
@@ -55,11 +57,11 @@ export async function validateModule(bytes: Uint8Array, options: ValidationOptio
   if (exports.some((e) => e.name === '_start')) throw new MeroError('InvalidModule', 'the module exports _start: it is a WASI command, not an application')
   const abi = readAbiSection(bytes)
   if (exports.some((e) => e.name.startsWith('__mero_'))) throw new MeroError('InvalidModule', 'export names starting with __mero_ are reserved for the runtime')
-  const { bytes: instrumented, entryPoints, maxMemoryPages, start } = await instrumentModule(bytes, maxPages)
+  const { bytes: instrumented, entryPoints, maxMemoryPages, initialMemoryPages, start } = await instrumentModule(bytes, maxPages)
   if (abi) {
     for (const m of abi.methods) {
       if (!entryPoints.includes(m.name)) throw new MeroError('InvalidModule', `the ABI declares method '${m.name}', which the module does not export as a function () -> ()`)
     }
   }
-  return { applicationId: sha256(bytes), size: bytes.length, ...(abi ? { abi } : {}), entryPoints, instrumented, maxMemoryPages, ...(start ? { start } : {}) }
+  return { applicationId: sha256(bytes), size: bytes.length, ...(abi ? { abi } : {}), entryPoints, instrumented, maxMemoryPages, initialMemoryPages, ...(start ? { start } : {}) }
 }

@@ -17,6 +17,7 @@ export interface Section {
 }
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d]
+export const SECTION_IMPORT = 2
 export const SECTION_MEMORY = 5
 
 export function readU32Leb(bytes: Uint8Array, pos: number): [value: number, next: number] {
@@ -127,6 +128,57 @@ export function capMemory(bytes: Uint8Array, maxPages: number): Uint8Array {
   const payload = [...u32Leb(1), 0x01, ...u32Leb(limits.initial), ...u32Leb(maximum)]
   const section = [SECTION_MEMORY, ...u32Leb(payload.length), ...payload]
   return Buffer.concat([bytes.subarray(0, s.headerStart), Buffer.from(section), bytes.subarray(s.end)])
+}
+
+/**
+ * Returns a copy of the module whose memory is imported as `module`.`name` instead of defined:
+ * the memory section's one memory becomes the last import (it stays memory 0, so exports and
+ * data segments are unchanged). The runtime then instantiates each call with a zeroed memory of
+ * exactly these limits from its pool instead of mapping a new one.
+ */
+export function importMemory(bytes: Uint8Array, module: string, name: string): { bytes: Uint8Array; limits: MemoryLimits } {
+  const sections = readSections(bytes)
+  const mem = sections.find((x) => x.id === SECTION_MEMORY)
+  if (!mem) throw invalid('the module defines no memory')
+  const { limits } = parseMemorySection(bytes, mem)
+  const imp = sections.find((x) => x.id === SECTION_IMPORT)
+  const str = (t: string) => {
+    const b = Buffer.from(t, 'utf8')
+    return [...u32Leb(b.length), ...b]
+  }
+  const limitBytes = limits.maximum === undefined ? [0x00, ...u32Leb(limits.initial)] : [0x01, ...u32Leb(limits.initial), ...u32Leb(limits.maximum)]
+  const entry = Buffer.from([...str(module), ...str(name), 0x02, ...limitBytes])
+  let count = 0
+  let entries: Uint8Array = new Uint8Array(0)
+  if (imp) {
+    let pos: number
+    ;[count, pos] = readU32Leb(bytes, imp.start)
+    entries = bytes.subarray(pos, imp.end)
+  }
+  const payload = Buffer.concat([Buffer.from(u32Leb(count + 1)), entries, entry])
+  const importSection = Buffer.concat([Buffer.from([SECTION_IMPORT, ...u32Leb(payload.length)]), payload])
+  // the import section precedes the memory section; a module without imports gets one where it
+  // belongs: after the type section (id 1) and any custom sections before the first later one
+  const parts: Uint8Array[] = []
+  let pos = 8
+  let placed = false
+  parts.push(bytes.subarray(0, 8))
+  for (const s of sections) {
+    if (!placed && !imp && s.id !== 0 && s.id !== 1) {
+      parts.push(importSection)
+      placed = true
+    }
+    if (s === imp) {
+      parts.push(importSection)
+      placed = true
+    } else if (s !== mem) {
+      parts.push(bytes.subarray(s.headerStart, s.end))
+    }
+    pos = s.end
+  }
+  if (!placed) parts.push(importSection)
+  if (pos !== bytes.length) throw invalid('trailing bytes after the last section')
+  return { bytes: Buffer.concat(parts), limits }
 }
 
 function invalid(message: string): MeroError {
