@@ -63,6 +63,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 export class ContextManager {
   private readonly states = new Map<string, ContextState>()
+  /** Per context (hex): the id and depth of the last delta `commit` made (see commit). */
+  private readonly lastLocal = new Map<string, { id: string; depth: number }>()
   private readonly clock: Hlc
   readonly log: DeltaLog
 
@@ -242,8 +244,15 @@ export class ContextManager {
     const id = deltaIdOf(bytes)
     const position = this.d.groups.heads(meta.groupId).map((h) => Buffer.from(h, 'hex'))
     const wire = signDelta(this.d.identity, contextId, position, { delta: bytes, events: JSON.stringify(events) })
-    this.log.put(batch, contextId, id, { depth: this.log.depthOf(contextId, parents), parents, checkpoint: false }, wire)
-    return { meta: { ...meta, rootHash: hex(rootHash), heads: [hex(id)], deltas: meta.deltas + 1 }, deltaId: hex(id), wire }
+    // the depth of the delta this node committed last is remembered: when it is still the only
+    // head (the common case), its record need not be read back
+    const ctx = contextId.toString('hex')
+    const last = this.lastLocal.get(ctx)
+    const depth = last && meta.heads.length === 1 && last.id === meta.heads[0] ? last.depth + 1 : this.log.depthOf(contextId, parents)
+    const idHex = hex(id)
+    this.lastLocal.set(ctx, { id: idHex, depth })
+    this.log.put(batch, contextId, id, { depth, parents, checkpoint: false }, wire)
+    return { meta: { ...meta, rootHash: hex(rootHash), heads: [idHex], deltas: meta.deltas + 1 }, deltaId: idHex, wire }
   }
 
   /**
