@@ -32,11 +32,22 @@ export class RpcServer {
   private readonly hooks: DispatchHooks
 
   constructor(private readonly opts: RpcServerOptions) {
+    // the labelled children are looked up once per method and outcome (prom-client hashes the
+    // labels on every inc/observe otherwise)
+    const counters = new Map<string, { inc(): void }>()
+    const histograms = new Map<string, { observe(v: number): void }>()
     this.hooks = {
       onCall: (method, outcome, seconds) => {
         const known = Object.hasOwn(opts.methods, method) ? method : 'unknown'
-        opts.metrics.rpcRequests.inc({ method: known, outcome })
-        if (outcome !== 'InvalidParams') opts.metrics.rpcDuration.observe({ method: known }, seconds)
+        const key = `${known}\0${outcome}`
+        let counter = counters.get(key)
+        if (!counter) counters.set(key, (counter = opts.metrics.rpcRequests.labels({ method: known, outcome })))
+        counter.inc()
+        if (outcome !== 'InvalidParams') {
+          let histogram = histograms.get(known)
+          if (!histogram) histograms.set(known, (histogram = opts.metrics.rpcDuration.labels({ method: known })))
+          histogram.observe(seconds)
+        }
       },
       onInternalError: (method, error) => opts.context.log.error({ err: error, method }, 'rpc handler failed'),
     }
@@ -87,6 +98,7 @@ export class RpcServer {
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
+    if (req.url === '/rpc' && req.method === 'POST') return void this.handleRpc(req, res) // the hot path: no URL parse
     const url = new URL(req.url ?? '/', 'http://merod')
     if (url.pathname === '/rpc') {
       if (req.method !== 'POST') return this.plain(res, 405, 'use POST for /rpc\n')
@@ -115,18 +127,14 @@ export class RpcServer {
       res.setHeader('connection', 'close')
       return this.json(res, 413, errorResponse(null, INVALID_REQUEST, `invalid request: the body is ${declared} bytes, more than the ${limit} bytes allowed (rpc.max_body_bytes)`, 'InvalidRequest'))
     }
-    const chunks: Buffer[] = []
-    let size = 0
-    let tooBig = false
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length
-      if (size > limit) {
-        tooBig = true
-        break
-      }
-      chunks.push(chunk)
+    let raw: Buffer | undefined
+    try {
+      raw = await readBody(req, limit)
+    } catch {
+      res.destroy() // the client aborted mid-body: nobody is left to answer
+      return
     }
-    if (tooBig) {
+    if (raw === undefined) {
       res.setHeader('connection', 'close')
       this.json(res, 413, errorResponse(null, INVALID_REQUEST, `invalid request: the body is more than the ${limit} bytes allowed (rpc.max_body_bytes)`, 'InvalidRequest'))
       req.destroy()
@@ -134,7 +142,7 @@ export class RpcServer {
     }
     let body: unknown
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+      body = JSON.parse(raw.toString('utf8'))
     } catch (e) {
       return this.json(res, 200, errorResponse(null, PARSE_ERROR, `parse error: the body is not valid JSON (${(e as Error).message})`, 'ParseError'))
     }
@@ -176,4 +184,47 @@ export class RpcServer {
     const text = await this.opts.metrics.registry.metrics()
     res.writeHead(200, { 'content-type': this.opts.metrics.registry.contentType }).end(text)
   }
+}
+
+/**
+ * The request body, or undefined once it passes `limit` bytes (the rest is not read). Plain
+ * 'data'/'end' listeners: an async iterator over the request cost more than parsing a small call.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        cleanup()
+        resolve(undefined)
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
+    }
+    const onError = (e: Error) => {
+      cleanup()
+      reject(e)
+    }
+    // the client went away before the body was complete
+    const onClose = () => {
+      cleanup()
+      reject(new Error('the request was aborted'))
+    }
+    const cleanup = () => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+      req.off('close', onClose)
+    }
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onError)
+    req.on('close', onClose)
+  })
 }

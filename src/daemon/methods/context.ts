@@ -17,8 +17,24 @@ function contexts(node: MeroNode): ContextManager {
   return node.contexts
 }
 
+/**
+ * Context ids named by id (not alias), decoded: a call names the same few contexts again and
+ * again, and each base58 decode (twice: check, then decode) cost more than the lookup. Bounded;
+ * cleared when full. Aliases are resolved on every call (they can be re-pointed).
+ */
+const decodedIds = new Map<string, Buffer>()
+const MAX_DECODED_IDS = 4096
+
 function resolveContext(node: MeroNode, text: string): Buffer {
-  return fromBase58(resolveId(node, 'context', text), 'context id', 32)
+  const hit = decodedIds.get(text)
+  if (hit) return Buffer.from(hit)
+  const id = resolveId(node, 'context', text)
+  const bytes = fromBase58(id, 'context id', 32)
+  if (id === text) {
+    if (decodedIds.size >= MAX_DECODED_IDS) decodedIds.clear()
+    decodedIds.set(text, Buffer.from(bytes))
+  }
+  return bytes
 }
 
 function view(node: MeroNode, meta: ContextMeta) {
