@@ -1,6 +1,6 @@
 import './shim.js'
 import type { FrameChannel } from './frames.js'
-import type { NodeNetwork, TopicMessageEvent } from '../sync/transport.js'
+import type { ContentRouting, NodeNetwork, TopicMessageEvent } from '../sync/transport.js'
 import type { PeerBook } from './peer-book.js'
 import { MAX_FRAME, MAX_TOPIC_MESSAGE } from '../sync/wire.js'
 import { NetworkMetrics } from './metrics.js'
@@ -45,6 +45,11 @@ export class Libp2pNetwork implements NodeNetwork {
 
   get peerId(): string {
     return this.node.peerId
+  }
+
+  /** kad-dht content routing (blob providers). */
+  get routing(): ContentRouting {
+    return { provide: (id) => this.node.provide(id), findProviders: (id, options) => this.node.findProviders(id, options) }
   }
 
   /** The network's counters (gossip in/out, drops, stream requests). */

@@ -37,8 +37,11 @@ export interface ContextReplicatorOptions {
   snapshotThreshold?: number
   /** Whole-session bound. */
   sessionTimeoutMs?: number
-  /** Fetches an application's bytes from peers and installs them (JoinContext without the app). */
-  fetchApplication?: (applicationId: Buffer, peers: string[]) => Promise<void>
+  /**
+   * Installs an application this node lacks, fetched from `peers` (in order) or other providers,
+   * proving membership of the group that uses it (JoinContext without the app).
+   */
+  fetchApplication?: (applicationId: Buffer, peers: string[], groupId: string) => Promise<void>
 }
 
 export type ContextDropReason = 'malformed' | 'oversized' | 'bad_signature' | 'undecryptable' | 'unknown_context' | 'wrong_topic' | 'queue_full' | 'wrong_context'
@@ -463,7 +466,7 @@ export class ContextReplicator {
     }
     const meta = this.d.contexts.require(contextId)
     const appId = fromBase58(meta.applicationId, 'application id', 32)
-    if (this.opts.fetchApplication) await this.opts.fetchApplication(appId, source ? [source, ...peers.filter((p) => p !== source)] : peers)
+    if (this.opts.fetchApplication) await this.opts.fetchApplication(appId, source ? [source, ...peers.filter((p) => p !== source)] : peers, groupId)
     if (this.d.groups.contextAccess(groupId, hex(contextId), me).joined !== true) await this.d.issue(groupId, { kind: 'ContextJoined', contextId })
     this.follow(meta)
     let fetched = 0

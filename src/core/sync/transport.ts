@@ -34,8 +34,18 @@ export interface PeerNetwork {
   setTopicValidator?(topicPrefix: string, validator: (m: TopicMessageEvent) => 'accept' | 'reject' | 'ignore'): () => void
 }
 
+/** Content routing (kad-dht): which peers hold a 32-byte content id, such as a blob id. */
+export interface ContentRouting {
+  /** Announces that this node holds the content. */
+  provide(contentId: Uint8Array): Promise<void>
+  /** Peers that announced it (this node excluded), with their addresses; empty when none in time. */
+  findProviders(contentId: Uint8Array, options?: { timeoutMs?: number; limit?: number }): Promise<{ peerId: string; addresses: string[] }[]>
+}
+
 /** The p2p node as the node core drives it: PeerNetwork plus lifecycle and peer management. */
 export interface NodeNetwork extends PeerNetwork {
+  /** The DHT, when the network has one. */
+  readonly routing?: ContentRouting
   start(): Promise<void>
   stop(): Promise<void>
   listenAddresses(): string[]
