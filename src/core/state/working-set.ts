@@ -197,8 +197,9 @@ export class WorkingSet {
     }
   }
 
-  /** Recomputes hashes bottom-up and returns the new root hash. */
+  /** Recomputes hashes bottom-up and returns the new root hash (at once if nothing changed since). */
   finalize(): Buffer {
+    if (this.rootHash !== undefined) return this.rootHash
     const root = this.root()
     for (const level of [EntityKind.Entry, EntityKind.Collection]) {
       const batch = [...this.touched.values()].filter((t) => t.entity.kind === level || (level === EntityKind.Collection && t.entity.kind === EntityKind.Counter))
@@ -220,13 +221,15 @@ export class WorkingSet {
         if (prevHash) {
           ltSub(parent.digest!, e.id, prevHash)
           parent.liveCount--
-          this.indexOp(parent.id, prevKey, null)
         }
         if (next) {
           ltAdd(parent.digest!, e.id, next)
           parent.liveCount++
-          this.indexOp(parent.id, newKey, e.id)
         }
+        // An index row maps a live child's sort key to its id: a child that stays live under the
+        // same key keeps its row as it is.
+        if (prevHash && !(next && sameKey)) this.indexOp(parent.id, prevKey, null)
+        if (next && !(prevHash && sameKey)) this.indexOp(parent.id, newKey, e.id)
       }
     }
     this.mark(root)
