@@ -3,7 +3,7 @@ import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
 import { CollectionKind } from './ids.js'
-import { emptyLtHash, LTHASH_BYTES, ltBytes, ltFromBytes } from './lthash.js'
+import { emptyLtHash, LTHASH_BYTES, type LtHash, ltBytes, ltFromBytes } from './lthash.js'
 
 /**
  * One node of the state tree, as stored in the 'state' column. The tree: root → collections and
@@ -58,7 +58,7 @@ export interface Entity {
   removed: Retired[]
   slots: Slot[]
   liveCount: number
-  digest: Uint16Array | undefined
+  digest: LtHash | undefined
   /** Vectors: the highest element position seen. */
   maxPosition: bigint
 }
