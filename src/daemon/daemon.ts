@@ -73,11 +73,14 @@ export class Daemon {
         maxConcurrentSyncs: this.config.sync.max_concurrent,
         contextHeartbeatMs: this.config.sync.context_heartbeat_secs * 1000,
         snapshotThreshold: this.config.sync.snapshot_threshold,
+        gc: { intervalMs: this.config.gc.interval_secs * 1000, tombstoneRetentionMs: this.config.gc.tombstone_retention_secs * 1000 },
       })
       await this.node.start()
       const metrics = new DaemonMetrics()
       metrics.watchReplication(this.node)
       metrics.watchContextReplication(this.node)
+      metrics.watchBlobs(this.node)
+      metrics.watchGc(this.node)
       this.server = new RpcServer({
         socketPath: this.home.socket,
         methods: allMethods(),

@@ -100,6 +100,71 @@ export class DaemonMetrics {
     })
   }
 
+  /** Blob transfer counters (read at scrape time): served, refused, fetched, DHT announcements. */
+  watchBlobs(node: MeroNode): void {
+    const providers = node.blobProviders
+    if (!providers) return
+    new Gauge({
+      name: 'merod_blob_transfers',
+      help: 'Blob transfers since start over /mero/blob/1.0.0, by outcome (served, refused, fetched, fetch_failed)',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        const s = providers.stats
+        this.set({ outcome: 'served' }, s.served)
+        this.set({ outcome: 'refused' }, s.refused)
+        this.set({ outcome: 'fetched' }, s.fetched)
+        this.set({ outcome: 'fetch_failed' }, s.fetchFailures)
+      },
+    })
+    new Gauge({
+      name: 'merod_blob_transfer_bytes',
+      help: 'Blob bytes since start over /mero/blob/1.0.0, by direction (served, fetched)',
+      labelNames: ['direction'],
+      registers: [this.registry],
+      collect() {
+        this.set({ direction: 'served' }, providers.stats.servedBytes)
+        this.set({ direction: 'fetched' }, providers.stats.fetchedBytes)
+      },
+    })
+    new Gauge({
+      name: 'merod_blob_announcements',
+      help: 'DHT provider announcements of blobs since start, by outcome (ok, failed, pending)',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        this.set({ outcome: 'ok' }, providers.stats.announced)
+        this.set({ outcome: 'failed' }, providers.stats.announceFailures)
+        this.set({ outcome: 'pending' }, providers.pendingAnnouncements)
+      },
+    })
+  }
+
+  /** Garbage collection: runs, and what they collected, since start. */
+  watchGc(node: MeroNode): void {
+    const gc = node.gc
+    new Gauge({
+      name: 'merod_gc_runs',
+      help: 'Garbage collection runs since start, by outcome (ok, failed)',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        this.set({ outcome: 'ok' }, gc.totals.runs)
+        this.set({ outcome: 'failed' }, gc.totals.failures)
+      },
+    })
+    new Gauge({
+      name: 'merod_gc_collected',
+      help: 'What garbage collection removed since start, by kind (tombstones, blobs)',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        this.set({ kind: 'tombstones' }, gc.totals.tombstones)
+        this.set({ kind: 'blobs' }, gc.totals.blobs)
+      },
+    })
+  }
+
   /** The libp2p network's counters, mirrored on this registry from now on (those so far included). */
   watchNetwork(node: MeroNode): void {
     if (node.network instanceof Libp2pNetwork) node.network.metrics.register(this.registry)

@@ -4,6 +4,8 @@ import type { RpcClient } from '../../src/client/rpc-client.js'
 import { generateKeyPair } from '../../src/core/crypto/ed25519.js'
 import { Libp2pNetwork } from '../../src/core/network/libp2p-network.js'
 import { fromBase58 } from '../../src/core/primitives/encoding.js'
+import { fetchBlob } from '../../src/core/blobs/blob-transfer.js'
+import { BLOB_PROTOCOL } from '../../src/core/blobs/blob-wire.js'
 import { ContextSyncClient } from '../../src/core/sync/context-sync.js'
 import { memberAuth } from '../../src/core/sync/group-sync.js'
 import { contextTopic, decodeTopicMessage, encodeTopicMessage, SYNC_PROTOCOL, type TopicMessage } from '../../src/core/sync/wire.js'
@@ -46,7 +48,6 @@ describe('context replication across daemons', () => {
     await joinGroup('c', 'member')
     applicationId = (await t.json(['app', 'install', KV, '--node', 'a'])).applicationId
     await t.json(['app', 'install', KV, '--node', 'b'])
-    await t.json(['app', 'install', KV, '--node', 'c']) // TEMP until blob fetch is wired
     contextId = (await t.json(['context', 'create', '--group', groupId, '--app', applicationId, '--node', 'a'])).contextId
     await call('a', 'set', { key: 'genesis', value: 'from a' })
   }, 90_000)
@@ -61,7 +62,11 @@ describe('context replication across daemons', () => {
     const joined = await t.json(['context', 'join', contextId, '--node', 'b'])
     expect(joined).toMatchObject({ contextId, groupId })
     await waitFor(() => rpc.c!.call<{ contexts: { contextId: string }[] }>('group.get', { group: groupId }).then((g) => g.contexts.some((c) => c.contextId === contextId)), 5_000)
+    expect((await t.json(['app', 'list', '--node', 'c'])).applications).toEqual([])
     await t.json(['context', 'join', contextId, '--node', 'c'])
+    const apps = (await t.json(['app', 'list', '--node', 'c'])).applications
+    expect(apps).toEqual([expect.objectContaining({ applicationId, source: expect.stringMatching(/^peer:/) })])
+    expect(await rpc.c!.get('/metrics')).toMatch(/merod_blob_transfers\{outcome="fetched"\} 1\n/)
     expect((await call('c', 'get', { key: 'genesis' })).result).toBe('from a')
 
     await Promise.all(
@@ -96,13 +101,13 @@ describe('context replication across daemons', () => {
     }
     const a = await meta('a')
     expect((a as unknown as { deltas: number }).deltas).toBeGreaterThanOrEqual(10_000)
-    await startNode('d')
-    await t.json(['app', 'install', KV, '--node', 'd'])
+    await startNode('d') // without the app: the invitation's context join fetches it
     // one token admits D to the group and the context (JoinGroupContext)
     const inv = await t.json(['invitation', 'create', groupId, '--context', contextId, '--node', 'a'])
     expect(inv.contextId).toBe(contextId)
     const joined = await t.json(['group', 'join', inv.token, '--node', 'd'])
     expect(joined).toMatchObject({ groupId, contextId })
+    expect((await t.json(['app', 'list', '--node', 'd'])).applications.map((x: { applicationId: string }) => x.applicationId)).toEqual([applicationId])
     await waitFor(() => converged(['a', 'd']), 20_000)
     expect((await call('d', 'get', { key: 'bulk-2999' })).result).toBe((await call('a', 'get', { key: 'bulk-2999' })).result)
     expect((await meta('d')).sync.lastSync?.method).toMatch(/snapshot/)
@@ -118,6 +123,15 @@ describe('context replication across daemons', () => {
     try {
       const channel = await stranger.open(status.peerId, SYNC_PROTOCOL, status.listenAddresses.map((x) => `${x}/p2p/${status.peerId}`))
       await expect(ContextSyncClient.open(channel, fromBase58(contextId), memberAuth(generateKeyPair())).then((c) => c.key())).rejects.toThrow(/refused: not a member/)
+      // nor the application: its holders announce it in the DHT, but serve it to members only
+      const appId = fromBase58(applicationId)
+      const providers = await waitFor(async () => {
+        const found = (await stranger.routing.findProviders(appId, { timeoutMs: 2_000 })).map((p) => p.peerId)
+        return found.includes(status.peerId) ? found : undefined
+      }, 15_000, 200)
+      expect(providers).toContain(status.peerId)
+      const blobChannel = await stranger.open(status.peerId, BLOB_PROTOCOL)
+      await expect(fetchBlob(blobChannel, appId, { groupId: Buffer.from(groupId, 'hex'), auth: memberAuth(generateKeyPair()), maxBytes: 1 << 24 })).rejects.toMatchObject({ kind: 'NotAuthorized', message: expect.stringMatching(/not a member/) })
     } finally {
       await stranger.stop()
     }

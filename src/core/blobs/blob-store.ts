@@ -158,16 +158,24 @@ export class BlobStore {
     return meta.holders
   }
 
-  /** Deletes every blob without holders (garbage collection). Returns how many. */
-  collect(): number {
-    let n = 0
+  /**
+   * Garbage collection: deletes blobs none of whose holders is live (`isLive`; by default any
+   * holder is), at most `limit` of them, and none added less than `minAgeMs` ago (an install in
+   * progress holds its blob before it records the application). Returns how many were deleted
+   * and whether more remain.
+   */
+  collect(options: { isLive?: (holder: string) => boolean; limit?: number; minAgeMs?: number; now?: number } = {}): { deleted: number; more: boolean } {
+    const isLive = options.isLive ?? (() => true)
+    const limit = options.limit ?? Number.MAX_SAFE_INTEGER
+    const youngest = (options.now ?? Date.now()) - (options.minAgeMs ?? 0)
+    let deleted = 0
     for (const meta of this.list()) {
-      if (meta.holders.length === 0) {
-        this.delete(fromBase58(meta.blobId), meta)
-        n++
-      }
+      if (meta.createdAt > youngest || meta.holders.some(isLive)) continue
+      if (deleted === limit) return { deleted, more: true }
+      this.delete(fromBase58(meta.blobId), meta)
+      deleted++
     }
-    return n
+    return { deleted, more: false }
   }
 
   private delete(id: Buffer, meta: BlobMeta): void {

@@ -1,5 +1,5 @@
 import { MeroError } from '../primitives/errors.js'
-import { toBase58 } from '../primitives/encoding.js'
+import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { sha256 } from '../primitives/hash.js'
 import type { BlobStore } from '../blobs/blob-store.js'
 import type { Store } from '../store/store.js'
@@ -32,6 +32,8 @@ export class ApplicationStore {
     private readonly blobs: BlobStore,
     private readonly validate: ModuleValidator,
     private readonly maxModuleBytes: number,
+    /** Told of each newly installed application (the node announces it to the DHT). */
+    private readonly onInstalled?: (meta: ApplicationMeta) => void,
   ) {}
 
   /** Installs a module from a blob already on this node (e.g. uploaded with POST /blobs). */
@@ -53,6 +55,7 @@ export class ApplicationStore {
     if (blob.blobId !== toBase58(id)) throw new MeroError('Internal', 'blob id and application id disagree')
     const meta: ApplicationMeta = { applicationId: toBase58(id), size: bytes.length, installedAt: Date.now(), ...(source ? { source } : {}), ...(abi ? { abi } : {}) }
     this.store.put('application', id, Buffer.from(JSON.stringify(meta)))
+    this.onInstalled?.(meta)
     return meta
   }
 
@@ -69,6 +72,16 @@ export class ApplicationStore {
 
   list(): ApplicationMeta[] {
     return this.store.scan('application').map(([, v]) => JSON.parse(v.toString('utf8')) as ApplicationMeta)
+  }
+
+  /** Whether a blob holder names an application ("app:<id>") that is no longer installed. */
+  isStaleHolder(holder: string): boolean {
+    if (!holder.startsWith(HOLDER_PREFIX)) return false
+    try {
+      return !this.get(fromBase58(holder.slice(HOLDER_PREFIX.length), 'application id', 32))
+    } catch {
+      return false // not ours to judge
+    }
   }
 
   /** The module bytes (from the blob store). */
@@ -88,5 +101,6 @@ export class ApplicationStore {
   }
 }
 
-const holderOf = (id: Buffer) => `app:${toBase58(id)}`
+const HOLDER_PREFIX = 'app:'
+const holderOf = (id: Buffer) => `${HOLDER_PREFIX}${toBase58(id)}`
 

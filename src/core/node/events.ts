@@ -31,11 +31,14 @@ export type NodeEventPayload =
   | { type: 'context.delta.received'; contextId: string; deltaId: string; from: string }
   | { type: 'context.delta.applied'; contextId: string; deltaId: string; rootHash: string }
   | { type: 'context.delta.rejected'; contextId: string; deltaId: string; reason: string }
+  | { type: 'application.fetched'; applicationId: string; groupId: string; peerId: string; via: 'peer' | 'dht'; size: number; durationMs: number }
   // network and sync
   | { type: 'peer.connected'; peerId: string }
   | { type: 'peer.disconnected'; peerId: string }
   | { type: 'sync.started'; groupId?: string; contextId?: string; peerId: string; reason: string }
   | { type: 'sync.finished'; groupId?: string; contextId?: string; peerId: string; ok: boolean; fetched: number; durationMs: number; error?: string; method?: string }
+  // maintenance
+  | { type: 'gc.finished'; tombstones: number; blobs: number; contexts: number; durationMs: number; more: boolean; error?: string }
 
 export type NodeEvent = NodeEventBase & NodeEventPayload
 export type NodeEventType = NodeEventPayload['type']

@@ -1,9 +1,10 @@
 import { AliasStore } from '../aliases/alias-store.js'
+import { BlobProviders } from '../blobs/blob-providers.js'
 import { BlobStore } from '../blobs/blob-store.js'
 import type { KeyPair } from '../crypto/ed25519.js'
 import { GroupStore } from '../gov/group-store.js'
 import { IssuedInvitations } from '../gov/issued-invitations.js'
-import { toBase58 } from '../primitives/encoding.js'
+import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { decodeToken } from '../gov/invitation.js'
 import { peerIdFromPublicKey } from '../primitives/ids.js'
@@ -19,6 +20,7 @@ import { registerSyncServer } from '../sync/sync-server.js'
 import { RemoteDeltas } from '../context/remote-deltas.js'
 import type { NodeNetwork } from '../sync/transport.js'
 import { EventBus } from './event-bus.js'
+import { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.js'
 
 export interface NodeOptions {
   store: Store
@@ -40,6 +42,8 @@ export interface NodeOptions {
   contextHeartbeatMs?: number
   /** A fresh node takes a snapshot when a peer holds at least this many deltas of a context. */
   snapshotThreshold?: number
+  /** Garbage collection: period, tombstone retention, work per run (defaults: 12 h, 24 h). */
+  gc?: Partial<GarbageCollectorOptions>
 }
 
 /**
@@ -63,6 +67,9 @@ export class MeroNode {
   readonly replicator?: GroupReplicator
   readonly remoteDeltas: RemoteDeltas
   readonly contextReplicator?: ContextReplicator
+  /** Serves, announces and fetches blobs over the network (application bytes for joiners). */
+  readonly blobProviders?: BlobProviders
+  readonly gc: GarbageCollector
   private readonly configuredAddresses: string[]
   private offPeers?: () => void
   private started = false
@@ -83,6 +90,7 @@ export class MeroNode {
       this.blobs,
       async (bytes) => ({ abi: (await this.runtime.validate(bytes)).abi as ApplicationAbi | undefined }),
       this.runtime.limits.maxModuleBytes,
+      (meta) => void this.blobProviders?.announce([fromBase58(meta.applicationId, 'application id', 32)]),
     )
     this.contexts = new ContextManager({
       store: opts.store,
@@ -95,6 +103,10 @@ export class MeroNode {
       onCommitted: (meta, id, wire) => this.contextReplicator?.onCommitted(meta, id, wire),
     })
     this.remoteDeltas = new RemoteDeltas({ contexts: this.contexts, groups: this.groups, events: this.events, checkClock: (hlc) => this.contexts.checkClock(hlc) })
+    this.gc = new GarbageCollector(
+      { store: opts.store, contexts: this.contexts, blobs: this.blobs, applications: this.applications, events: this.events },
+      { intervalMs: 12 * 3600_000, tombstoneRetentionMs: 24 * 3600_000, ...opts.gc },
+    )
     this.configuredAddresses = opts.advertisedAddresses ?? []
     this.network = opts.network
     if (opts.network) {
@@ -105,9 +117,16 @@ export class MeroNode {
         pool: opts.verifierPool,
         serveSync: false,
       })
+      this.blobProviders = new BlobProviders({ blobs: this.blobs, groups: this.groups, identity: opts.identity, network: opts.network, routing: opts.network.routing }, { timeoutMs: opts.syncTimeoutMs })
       this.contextReplicator = new ContextReplicator(
         { contexts: this.contexts, remote: this.remoteDeltas, groups: this.groups, identity: opts.identity, network: opts.network, events: this.events, issue: (groupId, op) => this.issueGroupOp(groupId, op), pool: opts.verifierPool },
-        { heartbeatMs: opts.contextHeartbeatMs ?? 10_000, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold },
+        {
+          heartbeatMs: opts.contextHeartbeatMs ?? 10_000,
+          syncTimeoutMs: opts.syncTimeoutMs,
+          maxConcurrentSyncs: opts.maxConcurrentSyncs,
+          snapshotThreshold: opts.snapshotThreshold,
+          fetchApplication: (applicationId, peers, groupId) => this.fetchApplication(applicationId, peers, groupId),
+        },
       )
     }
   }
@@ -127,21 +146,26 @@ export class MeroNode {
         if (connected) {
           this.replicator?.peerConnected(peerId)
           this.contextReplicator?.peerConnected(peerId)
+          void this.blobProviders?.announcePending()
         }
       })
       registerSyncServer(this.network, {
         group: (channel, peerId) => this.replicator!.serve(channel, peerId),
         context: (channel, hello) => this.contextReplicator!.serve(channel, hello),
       })
+      this.blobProviders!.serve()
       this.replicator!.start()
       this.contextReplicator!.start()
+      void this.blobProviders!.announce(this.applications.list().map((a) => fromBase58(a.applicationId, 'application id', 32)))
     }
+    this.gc.start()
     this.started = true
   }
 
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.gc.stop()
     this.replicator?.stop()
     this.contextReplicator?.stop()
     this.offPeers?.()
@@ -151,6 +175,14 @@ export class MeroNode {
   /** Contexts, in any group this node holds, that run an application (base58 ids). */
   contextsUsing(applicationId: string): string[] {
     return this.groups.groupIds().flatMap((g) => this.groups.view(g).contexts.filter((c) => c.applicationId === applicationId).map((c) => c.contextId))
+  }
+
+  /** Installs an application this node lacks from a peer that serves it to members of `groupId`. */
+  private async fetchApplication(applicationId: Buffer, peers: string[], groupId: string): Promise<void> {
+    if (this.applications.get(applicationId)) return
+    const fetched = await this.blobProviders!.fetch(applicationId, groupId, peers, this.runtime.limits.maxModuleBytes)
+    const meta = await this.applications.install(fetched.bytes, `peer:${fetched.peerId}`)
+    this.events.emit({ type: 'application.fetched', applicationId: meta.applicationId, groupId, peerId: fetched.peerId, via: fetched.via, size: meta.size, durationMs: fetched.durationMs })
   }
 
   /** Signs, applies and (with a network) publishes a governance op of this node's identity. */

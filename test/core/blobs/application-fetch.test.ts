@@ -1,0 +1,106 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { BLOB_PROTOCOL, decodeBlobFrame, encodeBlobFrame } from '../../../src/core/blobs/blob-wire.js'
+import { CHUNK_SIZE } from '../../../src/core/blobs/blob-store.js'
+import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
+import type { NodeEvent } from '../../../src/core/node/events.js'
+import { MeroNode } from '../../../src/core/node/node.js'
+import { fromBase58 } from '../../../src/core/primitives/encoding.js'
+import { sha256 } from '../../../src/core/primitives/hash.js'
+import { peerIdFromPublicKey } from '../../../src/core/primitives/ids.js'
+import { Store } from '../../../src/core/store/store.js'
+import { MemoryHub } from '../../helpers/memory-network.js'
+import { memoryNodeNetwork, MemoryProviders } from '../../helpers/memory-node-network.js'
+import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
+
+/**
+ * JoinContext without the application, in process: two MeroNodes over the in-memory network; the
+ * joiner gets the key, then the app over /mero/blob/1.0.0, installs it as `app install` does and
+ * runs it. A server that sends corrupt bytes leaves nothing behind.
+ */
+const opened: { store: Store; dir: string; node: MeroNode }[] = []
+
+async function newNode(hub: MemoryHub, providers: MemoryProviders) {
+  const dir = mkdtempSync(join(tmpdir(), 'mero-appfetch-'))
+  const store = await Store.open(join(dir, 'data'))
+  const identity = generateKeyPair()
+  const network = memoryNodeNetwork(hub, peerIdFromPublicKey(identity.publicKey), providers)
+  const node = new MeroNode({ store, identity, blobsDir: join(dir, 'blobs'), network, contextHeartbeatMs: 60_000, groupHeartbeatMs: 60_000, syncTimeoutMs: 2_000 })
+  await node.start()
+  opened.push({ store, dir, node })
+  return { node, network, blobsDir: join(dir, 'blobs') }
+}
+
+afterEach(async () => {
+  for (const { store, dir, node } of opened.splice(0)) {
+    await node.stop()
+    await store.close().catch(() => {})
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+beforeAll(() => ensureBuilt(), 120_000)
+
+async function setup() {
+  const hub = new MemoryHub()
+  const providers = new MemoryProviders()
+  const a = await newNode(hub, providers)
+  const c = await newNode(hub, providers)
+  const app = await a.node.applications.install(kvStoreWasm(), 'kv-store.wasm')
+  const groupId = a.node.createGroup()
+  await a.node.issueGroupOp(groupId, { kind: 'MemberAdded', member: c.node.identity.publicKey, role: 'member' })
+  const meta = await a.node.contexts.create(groupId, fromBase58(app.applicationId), {})
+  await a.node.contexts.execute(fromBase58(meta.contextId), 'set', { key: 'k', value: 'from a' })
+  c.node.groups.ingest(a.node.groups.getOps(groupId, a.node.groups.ops(groupId).map((o) => o.opId)))
+  const events: NodeEvent[] = []
+  c.node.events.on((e) => events.push(e))
+  return { hub, providers, a, c, app, groupId, contextId: fromBase58(meta.contextId), events }
+}
+
+describe('JoinContext fetches the application from a peer', () => {
+  it('installs the app it lacks from the peer that gave the key, and runs it', async () => {
+    const { a, c, app, groupId, contextId, events, providers } = await setup()
+    expect(c.node.applications.list()).toEqual([])
+    // the holder announced its application in the DHT
+    expect(providers.records.get(fromBase58(app.applicationId).toString('hex'))).toEqual(new Set([a.network.peerId]))
+    await c.node.contextReplicator!.join(contextId)
+    const installed = c.node.applications.require(fromBase58(app.applicationId))
+    expect(installed).toMatchObject({ applicationId: app.applicationId, size: app.size, source: `peer:${a.network.peerId}`, abi: app.abi })
+    expect(events.find((e) => e.type === 'application.fetched')).toMatchObject({ applicationId: app.applicationId, groupId, peerId: a.network.peerId, via: 'peer', size: app.size })
+    expect(c.node.blobs.get(fromBase58(app.applicationId))?.holders).toEqual([`app:${app.applicationId}`])
+    expect(c.node.blobProviders!.stats.fetched).toBe(1)
+    expect((await c.node.contexts.execute(contextId, 'get', { key: 'k' })).result).toBe('from a')
+    // and now C provides it too
+    expect(providers.records.get(fromBase58(app.applicationId).toString('hex'))).toEqual(new Set([a.network.peerId, c.network.peerId]))
+  })
+
+  it('a peer serving corrupt bytes: the join fails, nothing is stored; a later join installs it', async () => {
+    const { a, c, app, contextId, events } = await setup()
+    const appId = fromBase58(app.applicationId)
+    const bytes = kvStoreWasm()
+    // A's blob server turns malicious: right chunk list, one byte flipped in the content
+    a.network.peer.handle(BLOB_PROTOCOL, (ch) => {
+      void (async () => {
+        decodeBlobFrame(await ch.receive(2_000))
+        await ch.send(encodeBlobFrame({ type: 'Challenge', nonce: Buffer.alloc(32, 1) }))
+        decodeBlobFrame(await ch.receive(2_000))
+        const chunks = Array.from({ length: Math.ceil(bytes.length / CHUNK_SIZE) }, (_, i) => Buffer.from(bytes.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE)))
+        await ch.send(encodeBlobFrame({ type: 'BlobInfo', size: bytes.length, chunks: chunks.map((x) => sha256(x)) }))
+        chunks[0]![chunks[0]!.length - 1]! ^= 1
+        for (const [index, data] of chunks.entries()) await ch.send(encodeBlobFrame({ type: 'BlobChunk', index, data }))
+      })().catch(() => undefined)
+    })
+    await expect(c.node.contextReplicator!.join(contextId)).rejects.toMatchObject({ kind: 'BlobNotFound', message: expect.stringMatching(/does not match its hash/) })
+    expect(c.node.applications.list()).toEqual([])
+    expect(c.node.blobs.list()).toEqual([])
+    expect(readdirSync(c.blobsDir, { recursive: true }).filter((f) => String(f).length > 60)).toEqual([])
+    expect(events.some((e) => e.type === 'application.fetched')).toBe(false)
+    // A serves honestly again: joining again installs it
+    a.node.blobProviders!.serve()
+    await c.node.contextReplicator!.join(contextId)
+    expect(c.node.applications.get(appId)).toBeDefined()
+    expect((await c.node.contexts.execute(contextId, 'get', { key: 'k' })).result).toBe('from a')
+  })
+})

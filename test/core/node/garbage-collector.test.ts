@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
+import type { NodeEvent } from '../../../src/core/node/events.js'
+import { MeroNode } from '../../../src/core/node/node.js'
+import type { GarbageCollectorOptions } from '../../../src/core/node/garbage-collector.js'
+import { fromBase58 } from '../../../src/core/primitives/encoding.js'
+import { Store } from '../../../src/core/store/store.js'
+import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
+
+/** The GC timer in process: tombstones past the retention, unreferenced blobs, bounded runs. */
+const HOUR = 3600_000
+const opened: { store: Store; dir: string; node: MeroNode }[] = []
+let clock = Date.now()
+
+async function newNode(gc: Partial<GarbageCollectorOptions> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'mero-gc-'))
+  const store = await Store.open(join(dir, 'data'))
+  const node = new MeroNode({ store, identity: generateKeyPair(), blobsDir: join(dir, 'blobs'), gc: { tombstoneRetentionMs: 24 * HOUR, now: () => clock, ...gc } })
+  opened.push({ store, dir, node })
+  const events: NodeEvent[] = []
+  node.events.on((e) => events.push(e))
+  return { node, store, events }
+}
+
+afterEach(async () => {
+  for (const { store, dir, node } of opened.splice(0)) {
+    await node.stop()
+    await store.close().catch(() => {})
+    rmSync(dir, { recursive: true, force: true })
+  }
+  clock = Date.now()
+})
+
+beforeAll(() => ensureBuilt(), 120_000)
+
+/** A kv-store context with `removed` keys set then removed (tombstones) and one live key. */
+async function contextWithTombstones(node: MeroNode, groupId: string, removed: number): Promise<Buffer> {
+  const app = await node.applications.install(kvStoreWasm())
+  const contextId = fromBase58((await node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId)
+  await node.contexts.execute(contextId, 'set', { key: 'live', value: 'kept' })
+  for (let i = 0; i < removed; i++) {
+    await node.contexts.execute(contextId, 'set', { key: `gone-${i}`, value: 'x' })
+    await node.contexts.execute(contextId, 'remove', { key: `gone-${i}` })
+  }
+  return contextId
+}
+
+describe('garbage collection', () => {
+  it('collects tombstones only once they are older than the retention; live state and the root hash stay', async () => {
+    const { node, events } = await newNode()
+    const groupId = node.createGroup()
+    const contextId = await contextWithTombstones(node, groupId, 5)
+    const root = node.contexts.require(contextId).rootHash
+    expect(node.gc.run()).toMatchObject({ tombstones: 0, contexts: 1, more: false })
+    clock += 23 * HOUR
+    expect(node.gc.run().tombstones).toBe(0)
+    clock += 2 * HOUR
+    expect(node.gc.run().tombstones).toBe(5)
+    expect(node.gc.run().tombstones).toBe(0)
+    expect(node.contexts.require(contextId).rootHash).toBe(root)
+    expect((await node.contexts.execute(contextId, 'get', { key: 'live' })).result).toBe('kept')
+    expect((await node.contexts.execute(contextId, 'get', { key: 'gone-1' })).result).toBeNull()
+    expect(events.filter((e) => e.type === 'gc.finished').map((e) => (e as { tombstones: number }).tombstones)).toEqual([0, 0, 5, 0])
+    expect(node.gc.totals).toMatchObject({ runs: 4, tombstones: 5 })
+  })
+
+  it('deletes blobs no live holder references (none, or an uninstalled application), once old enough; keeps the rest', async () => {
+    const { node, store } = await newNode({ blobMinAgeMs: 60_000 })
+    const user = await node.blobs.add(randomBytes(3000), 'user')
+    const unheld = await node.blobs.add(randomBytes(3000), 'user')
+    // held by nobody (a crash between a release and the deletion)
+    store.put('blob', Buffer.concat([Buffer.from([0x01]), fromBase58(unheld.blobId)]), Buffer.from(JSON.stringify({ ...unheld, holders: [] })))
+    const app = await node.applications.install(kvStoreWasm())
+    // an install interrupted after the blob was stored: its holder names no installed application
+    const stale = await node.blobs.add(randomBytes(3000), `app:${user.blobId}`)
+    expect(node.gc.run().blobs).toBe(0) // too young
+    clock += 120_000
+    expect(node.gc.run().blobs).toBe(2)
+    expect(node.blobs.has(fromBase58(unheld.blobId))).toBe(false)
+    expect(node.blobs.has(fromBase58(stale.blobId))).toBe(false)
+    expect(node.blobs.has(fromBase58(user.blobId))).toBe(true)
+    expect(node.blobs.has(fromBase58(app.applicationId))).toBe(true)
+    await expect(node.applications.bytes(fromBase58(app.applicationId))).resolves.toHaveLength(app.size)
+  })
+
+  it('bounds each run (contexts, blobs) and resumes where the last run stopped', async () => {
+    const { node } = await newNode({ maxContextsPerRun: 2, maxBlobsPerRun: 1, blobMinAgeMs: 0 })
+    const groupId = node.createGroup()
+    const ids = [await contextWithTombstones(node, groupId, 1), await contextWithTombstones(node, groupId, 2), await contextWithTombstones(node, groupId, 3)]
+    for (let i = 0; i < 2; i++) await node.blobs.add(randomBytes(100), 'app:11111111111111111111111111111111')
+    clock += 25 * HOUR
+    const first = node.gc.run()
+    const second = node.gc.run()
+    expect([first.contexts, first.more, first.blobs]).toEqual([2, true, 1])
+    expect([second.contexts, second.more, second.blobs]).toEqual([1, false, 1])
+    expect(first.tombstones + second.tombstones).toBe(6)
+    expect(ids).toHaveLength(3)
+    expect(node.gc.run()).toMatchObject({ contexts: 2, tombstones: 0, blobs: 0 })
+  })
+
+  it('runs on its timer from start to stop', async () => {
+    const { node, events } = await newNode({ intervalMs: 30 })
+    await node.start()
+    const runs = () => events.filter((e) => e.type === 'gc.finished').length
+    await new Promise((r) => setTimeout(r, 200))
+    expect(runs()).toBeGreaterThanOrEqual(2)
+    await node.stop()
+    const after = runs()
+    await new Promise((r) => setTimeout(r, 150))
+    expect(runs()).toBe(after)
+  })
+})
