@@ -1,5 +1,5 @@
 import { endianness } from 'node:os'
-import { blake3Xof64 } from './blake3-xof.js'
+import { createLtHashKernel, KERNEL_BLOCK_OFFSET, KERNEL_DIGEST_BYTES, KERNEL_DIGEST_OFFSET } from './lthash-kernel.js'
 
 /**
  * A homomorphic set hash (LtHash16, Bellare–Micciancio / Lewi et al.): the digest of a set of
@@ -11,56 +11,40 @@ import { blake3Xof64 } from './blake3-xof.js'
  * (~200-bit security per the LtHash paper); a 256-bit additive hash would not be safe.
  *
  * The expansion is BLAKE3's extended output of the 64-byte block id ‖ hash: an extendable-output
- * function (what the paper asks for, as SHAKE128 was before), with 128-bit security, at ~5 µs
- * instead of SHAKE128's ~7 µs through node:crypto. The coordinate count and width are unchanged.
- *
- * A digest is held as 512 u32 words, two little-endian u16 coordinates per word, so that the
- * sums run two coordinates at a time (SWAR, carries kept inside each 16-bit lane); its bytes are
- * the 1024 coordinates in little-endian order.
+ * function (what the paper asks for, as SHAKE128 was before), with 128-bit security. It and the
+ * sum run in a WebAssembly SIMD kernel (lthash-kernel.ts): ~1.3 µs per pair instead of ~7.7 µs
+ * for SHAKE128 through node:crypto plus a JavaScript sum. Coordinate count and width are unchanged.
+ * A digest's bytes are its 1024 coordinates, little-endian.
  */
-export type LtHash = Uint32Array
+export type LtHash = Uint16Array
 
 export const LTHASH_COORDS = 1024
 export const LTHASH_BYTES = LTHASH_COORDS * 2
-const WORDS = LTHASH_BYTES / 4
 
 if (endianness() !== 'LE') throw new Error('mero state hashing assumes a little-endian platform')
 
 export function emptyLtHash(): LtHash {
-  return new Uint32Array(WORDS)
+  return new Uint16Array(LTHASH_COORDS)
 }
 
-const block = new Uint32Array(16)
-const blockBytes = new Uint8Array(block.buffer)
-const expansion = new Uint32Array(WORDS)
+const kernel = createLtHashKernel()
+const kernelBytes = new Uint8Array(kernel.memory.buffer)
+const kernelDigest = new Uint16Array(kernel.memory.buffer, KERNEL_DIGEST_OFFSET, KERNEL_DIGEST_BYTES / 2)
 
-/** The pair's expansion, in a shared scratch array (valid until the next call). */
-function expand(id: Uint8Array, hash: Uint8Array): Uint32Array {
-  blockBytes.set(id, 0)
-  blockBytes.set(hash, 32)
-  blake3Xof64(block, expansion)
-  return expansion
+function apply(combine: () => void, digest: LtHash, id: Uint8Array, hash: Uint8Array): void {
+  kernelBytes.set(id, KERNEL_BLOCK_OFFSET)
+  kernelBytes.set(hash, KERNEL_BLOCK_OFFSET + 32)
+  kernelDigest.set(digest)
+  combine()
+  digest.set(kernelDigest)
 }
-
-const LOW = 0x7fff7fff
-const HIGH = 0x80008000
 
 export function ltAdd(digest: LtHash, id: Uint8Array, hash: Uint8Array): void {
-  const e = expand(id, hash)
-  for (let i = 0; i < WORDS; i++) {
-    const a = digest[i]!
-    const b = e[i]!
-    digest[i] = (((a & LOW) + (b & LOW)) | 0) ^ ((a ^ b) & HIGH)
-  }
+  apply(kernel.add, digest, id, hash)
 }
 
 export function ltSub(digest: LtHash, id: Uint8Array, hash: Uint8Array): void {
-  const e = expand(id, hash)
-  for (let i = 0; i < WORDS; i++) {
-    const a = digest[i]!
-    const b = e[i]!
-    digest[i] = (((a | HIGH) - (b & LOW)) | 0) ^ ((a ^ ~b) & HIGH)
-  }
+  apply(kernel.sub, digest, id, hash)
 }
 
 export function ltBytes(digest: LtHash): Buffer {
@@ -68,7 +52,7 @@ export function ltBytes(digest: LtHash): Buffer {
 }
 
 export function ltFromBytes(bytes: Uint8Array): LtHash {
-  const out = new Uint32Array(WORDS)
+  const out = new Uint16Array(LTHASH_COORDS)
   new Uint8Array(out.buffer).set(bytes.subarray(0, LTHASH_BYTES))
   return out
 }
