@@ -7,8 +7,13 @@ import { MeroError } from './errors.js'
  * construction, and the reader refuses truncated input and trailing bytes.
  */
 export class Writer {
-  private buf = Buffer.allocUnsafe(256)
+  private buf: Buffer
   private len = 0
+
+  /** `capacity`: the initial buffer size; it grows as needed. */
+  constructor(capacity = 256) {
+    this.buf = Buffer.allocUnsafe(capacity)
+  }
 
   private ensure(n: number): void {
     if (this.len + n <= this.buf.length) return

@@ -1,4 +1,4 @@
-import { createHash, hash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
@@ -67,7 +67,16 @@ const RECORD_VERSION = 1
 const ZERO_NODE = Buffer.alloc(32)
 export const ZERO_STAMP: HlcTimestamp = { time: 0n, node: ZERO_NODE }
 
-export function newEntity(id: Buffer, kind: EntityKind, ckind: CollectionKind, parent: Buffer, key: Buffer, stamp: HlcTimestamp): Entity {
+/** A new entity; `digest` defaults to an empty one for the root and collections. */
+export function newEntity(
+  id: Buffer,
+  kind: EntityKind,
+  ckind: CollectionKind,
+  parent: Buffer,
+  key: Buffer,
+  stamp: HlcTimestamp,
+  digest = kind === EntityKind.Root || kind === EntityKind.Collection ? emptyLtHash() : undefined,
+): Entity {
   return {
     id,
     kind,
@@ -81,7 +90,7 @@ export function newEntity(id: Buffer, kind: EntityKind, ckind: CollectionKind, p
     removed: [],
     slots: [],
     liveCount: 0,
-    digest: kind === EntityKind.Root || kind === EntityKind.Collection ? emptyLtHash() : undefined,
+    digest,
     maxPosition: 0n,
   }
 }
@@ -160,40 +169,69 @@ const COUNTER_TAG = Buffer.from('mero.state.counter-hash\0')
 const COLLECTION_TAG = Buffer.from('mero.state.collection-hash\0')
 const ROOT_TAG = Buffer.from('mero.state.root-hash\0')
 
-function u32(n: number): Buffer {
-  const b = Buffer.allocUnsafe(4)
-  b.writeUInt32LE(n)
-  return b
-}
+const sha256 = (bytes: Buffer) => hash('sha256', bytes, 'buffer') as Buffer
 
-function u64(n: bigint): Buffer {
-  const b = Buffer.allocUnsafe(8)
-  b.writeBigUInt64LE(n)
-  return b
-}
-
-/** The entity's hash if it is live (undefined otherwise). The root always has a hash. */
+/**
+ * The entity's hash if it is live (undefined otherwise). The root always has a hash. Each input
+ * is laid out in one buffer and hashed in one call: node:crypto's cost is mostly per call.
+ */
 export function computeHash(e: Entity): Buffer | undefined {
   switch (e.kind) {
     case EntityKind.Entry: {
       // A vector element whose insertion has not arrived yet has no position: not live.
       if (e.live.length === 0 || (e.ckind === CollectionKind.Vector && e.key.length === 0)) return undefined
-      const parts: Buffer[] = [ENTRY_TAG, e.id, u32(e.key.length), e.key, u32(e.live.length)]
-      for (const v of e.live) parts.push(v.node, u64(v.time), u32(v.value.length), v.value)
-      return hash('sha256', Buffer.concat(parts), 'buffer') as Buffer
+      let n = ENTRY_TAG.length + 32 + 4 + e.key.length + 4
+      for (const v of e.live) n += 32 + 8 + 4 + v.value.length
+      const b = Buffer.allocUnsafe(n)
+      let o = put(b, ENTRY_TAG, 0)
+      o = put(b, e.id, o)
+      o = b.writeUInt32LE(e.key.length, o)
+      o = put(b, e.key, o)
+      o = b.writeUInt32LE(e.live.length, o)
+      for (const v of e.live) {
+        o = put(b, v.node, o)
+        o = b.writeBigUInt64LE(v.time, o)
+        o = b.writeUInt32LE(v.value.length, o)
+        o = put(b, v.value, o)
+      }
+      return sha256(b)
     }
     case EntityKind.Counter: {
       if (e.slots.length === 0) return undefined
-      const h = createHash('sha256').update(COUNTER_TAG).update(e.id).update(u32(e.slots.length))
-      for (const s of e.slots) h.update(s.node).update(u64(s.grow)).update(u64(s.shrink))
-      return h.digest()
+      const b = Buffer.allocUnsafe(COUNTER_TAG.length + 32 + 4 + e.slots.length * 48)
+      let o = put(b, COUNTER_TAG, 0)
+      o = put(b, e.id, o)
+      o = b.writeUInt32LE(e.slots.length, o)
+      for (const s of e.slots) {
+        o = put(b, s.node, o)
+        o = b.writeBigUInt64LE(s.grow, o)
+        o = b.writeBigUInt64LE(s.shrink, o)
+      }
+      return sha256(b)
     }
-    case EntityKind.Collection:
+    case EntityKind.Collection: {
       if (e.liveCount === 0) return undefined
-      return createHash('sha256').update(COLLECTION_TAG).update(e.id).update(u64(BigInt(e.liveCount))).update(ltBytes(e.digest!)).digest()
-    case EntityKind.Root:
-      return createHash('sha256').update(ROOT_TAG).update(u64(BigInt(e.liveCount))).update(ltBytes(e.digest!)).digest()
+      const b = Buffer.allocUnsafe(COLLECTION_TAG.length + 32 + 8 + LTHASH_BYTES)
+      let o = put(b, COLLECTION_TAG, 0)
+      o = put(b, e.id, o)
+      o = b.writeBigUInt64LE(BigInt(e.liveCount), o)
+      put(b, ltBytes(e.digest!), o)
+      return sha256(b)
+    }
+    case EntityKind.Root: {
+      const b = Buffer.allocUnsafe(ROOT_TAG.length + 8 + LTHASH_BYTES)
+      let o = put(b, ROOT_TAG, 0)
+      o = b.writeBigUInt64LE(BigInt(e.liveCount), o)
+      put(b, ltBytes(e.digest!), o)
+      return sha256(b)
+    }
   }
+}
+
+/** Copies `src` into `b` at `o`; returns the offset after it. */
+function put(b: Buffer, src: Uint8Array, o: number): number {
+  b.set(src, o)
+  return o + src.length
 }
 
 /** The root hash of an empty state. */
@@ -202,7 +240,7 @@ export const EMPTY_ROOT_HASH: Buffer = computeHash(newEntity(Buffer.alloc(32), E
 const MAX_RECORD_FIELD = 64 * 1024 * 1024
 
 export function encodeEntity(e: Entity): Buffer {
-  const w = new Writer()
+  const w = new Writer(e.digest ? 256 + LTHASH_BYTES : 256)
   w.u8(RECORD_VERSION)
   w.fixed(e.id, 32)
   w.u8(e.kind)
@@ -245,25 +283,28 @@ export function decodeEntity(bytes: Uint8Array, what = 'state entity'): Entity {
   const created = { time: r.u64(), node: Buffer.from(r.fixed(32)) }
   const updated = { time: r.u64(), node: Buffer.from(r.fixed(32)) }
   const hash = r.option(() => Buffer.from(r.fixed(32)))
+  const MAX_NODES = 1 << 20
+  if (kind === EntityKind.Root || kind === EntityKind.Collection) {
+    const liveCount = r.u32()
+    const e = newEntity(id, kind, ckind as CollectionKind, parent, key, created, ltFromBytes(r.fixed(LTHASH_BYTES)))
+    e.liveCount = liveCount
+    e.maxPosition = r.u64()
+    e.updated = updated
+    e.hash = hash
+    r.end()
+    return e
+  }
   const e = newEntity(id, kind as EntityKind, ckind as CollectionKind, parent, key, created)
   e.updated = updated
   e.hash = hash
-  const MAX_NODES = 1 << 20
-  switch (kind) {
-    case EntityKind.Entry:
-      e.live = r.vec(() => ({ node: Buffer.from(r.fixed(32)), time: r.u64(), value: Buffer.from(r.bytes(MAX_RECORD_FIELD)) }), MAX_NODES, 'live values')
-      e.removed = r.vec(() => ({ node: Buffer.from(r.fixed(32)), time: r.u64() }), MAX_NODES, 'retired stamps')
-      checkSorted(e.live, what)
-      checkSorted(e.removed, what)
-      break
-    case EntityKind.Counter:
-      e.slots = r.vec(() => ({ node: Buffer.from(r.fixed(32)), grow: r.u64(), shrink: r.u64() }), MAX_NODES, 'counter slots')
-      checkSorted(e.slots, what)
-      break
-    default:
-      e.liveCount = r.u32()
-      e.digest = ltFromBytes(r.fixed(LTHASH_BYTES))
-      e.maxPosition = r.u64()
+  if (kind === EntityKind.Entry) {
+    e.live = r.vec(() => ({ node: Buffer.from(r.fixed(32)), time: r.u64(), value: Buffer.from(r.bytes(MAX_RECORD_FIELD)) }), MAX_NODES, 'live values')
+    e.removed = r.vec(() => ({ node: Buffer.from(r.fixed(32)), time: r.u64() }), MAX_NODES, 'retired stamps')
+    checkSorted(e.live, what)
+    checkSorted(e.removed, what)
+  } else {
+    e.slots = r.vec(() => ({ node: Buffer.from(r.fixed(32)), grow: r.u64(), shrink: r.u64() }), MAX_NODES, 'counter slots')
+    checkSorted(e.slots, what)
   }
   r.end()
   return e

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 /**
  * Entity ids are deterministic, so every replica names the same entity the same way:
@@ -31,7 +31,7 @@ export function collectionId(kind: CollectionKind, name: string): Buffer {
   const memo = `${kind}:${name}`
   let id = collectionIds.get(memo)
   if (id === undefined) {
-    id = createHash('sha256').update(COLLECTION_TAG).update(Uint8Array.of(kind)).update(name, 'utf8').digest()
+    id = taggedHash(COLLECTION_TAG, Uint8Array.of(kind), Buffer.from(name, 'utf8'))
     if (collectionIds.size > 10_000) collectionIds.clear()
     collectionIds.set(memo, id)
   }
@@ -39,11 +39,20 @@ export function collectionId(kind: CollectionKind, name: string): Buffer {
 }
 
 export function entryId(collection: Uint8Array, key: Uint8Array): Buffer {
-  return createHash('sha256').update(ENTRY_TAG).update(collection).update(key).digest()
+  return taggedHash(ENTRY_TAG, collection, key)
 }
 
 export function elementId(vector: Uint8Array, ref: Uint8Array): Buffer {
-  return createHash('sha256').update(ELEMENT_TAG).update(vector).update(ref).digest()
+  return taggedHash(ELEMENT_TAG, vector, ref)
+}
+
+/** SHA-256 of tag ‖ a ‖ b, laid out in one buffer and hashed in one call (cheaper than streaming). */
+function taggedHash(tag: Buffer, a: Uint8Array, b: Uint8Array): Buffer {
+  const input = Buffer.allocUnsafe(tag.length + a.length + b.length)
+  input.set(tag, 0)
+  input.set(a, tag.length)
+  input.set(b, tag.length + a.length)
+  return hash('sha256', input, 'buffer') as Buffer
 }
 
 /** An element ref: time (u64 BE) ‖ node (32) ‖ seq (u32 BE). Big-endian so refs sort by time. */

@@ -36,7 +36,8 @@ const latin1 = (b: Buffer) => b.toString('latin1')
  */
 export class WorkingSet {
   private readonly entities = new Map<string, Entity | null>()
-  private readonly touched = new Map<string, Touched>()
+  /** Keyed by the entity itself: `entities` holds one object per id. */
+  private readonly touched = new Map<Entity, Touched>()
   private readonly indexOps = new Map<string, { key: Buffer; childId: Buffer | null }>()
   rootHash: Buffer | undefined
 
@@ -74,9 +75,8 @@ export class WorkingSet {
   }
 
   private mark(e: Entity): void {
-    const k = latin1(e.id)
     this.rootHash = undefined
-    if (!this.touched.has(k)) this.touched.set(k, { entity: e, oldHash: e.hash, oldSortKey: sortKeyOf(e) })
+    if (!this.touched.has(e)) this.touched.set(e, { entity: e, oldHash: e.hash, oldSortKey: sortKeyOf(e) })
   }
 
   private create(e: Entity): Entity {
@@ -121,6 +121,8 @@ export class WorkingSet {
         ids.push(c, elementId(c, elementRef(stamp.time, node, a.seq)))
       } else ids.push(collectionId(CollectionKind.Counter, a.counter))
     }
+    // finalize() rehashes the root: fetched in the same multi-get (after the ids the loop uses).
+    ids.push(ROOT_ID)
     this.prefetch(ids)
     let i = 0
     for (const a of actions) {
