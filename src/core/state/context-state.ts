@@ -92,7 +92,7 @@ export class ContextState {
       if (!d.contextId.equals(this.contextId)) throw new MeroError('InvalidInput', 'a delta belongs to another context')
       clock?.receive(d.hlc)
     }
-    for (const d of deltas) ws.applyActions(d.actions, d.hlc)
+    ws.applyDeltas(deltas)
     return this.commitWorking(ws, batch)
   }
 

@@ -110,20 +110,20 @@ export class WorkingSet {
 
   /** Applies one delta's actions, all stamped with the delta's HLC. */
   applyActions(actions: readonly Action[], stamp: HlcTimestamp): void {
+    this.applyDeltas([{ actions, hlc: stamp }])
+  }
+
+  /** Applies several deltas' actions in order, with one multi-get for every entity they touch. */
+  applyDeltas(deltas: readonly { actions: readonly Action[]; hlc: HlcTimestamp }[]): void {
+    const ids = deltas.map((d) => targetIds(d.actions, d.hlc))
+    // finalize() rehashes the root: fetched in the same multi-get.
+    this.prefetch([...ids.flat(), ROOT_ID])
+    for (let d = 0; d < deltas.length; d++) this.apply(deltas[d]!.actions, deltas[d]!.hlc, ids[d]!)
+  }
+
+  /** `ids`: targetIds(actions, stamp). */
+  private apply(actions: readonly Action[], stamp: HlcTimestamp, ids: Buffer[]): void {
     const node = Buffer.from(stamp.node)
-    const ids: Buffer[] = []
-    for (const a of actions) {
-      if (a.type === 'update' || a.type === 'delete') {
-        const c = collectionId(a.target.kind, a.target.collection)
-        ids.push(c, a.target.kind === CollectionKind.Vector ? elementId(c, a.target.key) : entryId(c, a.target.key))
-      } else if (a.type === 'insert') {
-        const c = collectionId(CollectionKind.Vector, a.vector)
-        ids.push(c, elementId(c, elementRef(stamp.time, node, a.seq)))
-      } else ids.push(collectionId(CollectionKind.Counter, a.counter))
-    }
-    // finalize() rehashes the root: fetched in the same multi-get (after the ids the loop uses).
-    ids.push(ROOT_ID)
-    this.prefetch(ids)
     let i = 0
     for (const a of actions) {
       switch (a.type) {
@@ -266,6 +266,21 @@ export class WorkingSet {
   get dirty(): boolean {
     return this.touched.size > 0
   }
+}
+
+/** For each action, the ids of the entities it touches: its collection (or counter), then its entry. */
+function targetIds(actions: readonly Action[], stamp: HlcTimestamp): Buffer[] {
+  const ids: Buffer[] = []
+  for (const a of actions) {
+    if (a.type === 'update' || a.type === 'delete') {
+      const c = collectionId(a.target.kind, a.target.collection)
+      ids.push(c, a.target.kind === CollectionKind.Vector ? elementId(c, a.target.key) : entryId(c, a.target.key))
+    } else if (a.type === 'insert') {
+      const c = collectionId(CollectionKind.Vector, a.vector)
+      ids.push(c, elementId(c, elementRef(stamp.time, stamp.node, a.seq)))
+    } else ids.push(collectionId(CollectionKind.Counter, a.counter))
+  }
+  return ids
 }
 
 /** Where an entity sits in its parent's index: entries by key (elements by sort key), others by id. */
