@@ -221,6 +221,11 @@ export class ContextState {
     return this.pending !== undefined && this.pending.batch === batch && batch.size > 0
   }
 
+  /** @internal Whether the last commit's batch is still unwritten (the store does not hold it yet). */
+  hasUnwrittenCommit(): boolean {
+    return this.pending !== undefined && this.pending.batch.size > 0
+  }
+
   /** @internal */
   commitWorking(ws: WorkingSet, batch: WriteBatch): Buffer {
     const root = ws.finalize()

@@ -95,6 +95,11 @@ export function newEntity(
   }
 }
 
+/** A copy that joins can change without changing `e`: joins replace per-node records, never edit them. */
+export function cloneEntity(e: Entity): Entity {
+  return { ...e, live: [...e.live], removed: [...e.removed], slots: [...e.slots], digest: e.digest?.slice() }
+}
+
 export function touch(e: Entity, stamp: HlcTimestamp): void {
   if (cmpStamp(stamp, e.created) < 0 || e.created.time === 0n) e.created = stamp
   if (cmpStamp(stamp, e.updated) > 0) e.updated = stamp

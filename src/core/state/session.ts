@@ -85,6 +85,13 @@ export class StateSession implements HostState {
   private readonly writeSet = new Set<object>()
   private seq = 0
   private stamp: HlcTimestamp | undefined
+  /** The entities this execution read from the store (undefined: absent), by latin1 id. */
+  private readonly bases = new Map<string, Entity | undefined>()
+  /**
+   * The state version they were read at, or null if a committed batch was still unwritten then
+   * (the store did not hold everything yet); undefined before the first read.
+   */
+  private basesVersion: number | null | undefined
   private result: { res: SessionResult; working: WorkingSet | undefined; version: number } | undefined
 
   constructor(
@@ -249,6 +256,8 @@ export class StateSession implements HostState {
   private merge(actions = this.actions()): { working: WorkingSet; stamp: HlcTimestamp } {
     this.stamp ??= this.clock.now()
     const working = this.state.workingFor(undefined)
+    // Nothing was committed since the reads: the merge starts from them instead of reading again.
+    if (this.basesVersion === this.state.version) working.seed(this.bases)
     working.applyActions(actions, this.stamp)
     working.finalize()
     return { working, stamp: this.stamp }
@@ -279,7 +288,7 @@ export class StateSession implements HostState {
     let c = this.colls.get(memo)
     if (!c) {
       const id = collectionId(kind, name)
-      const base = this.state.load(id)
+      const base = this.load(id)
       c = { id, kind, name, base, lenDelta: 0, changes: new Map(), nextPosition: (base?.maxPosition ?? 0n) + 1n, pushed: [] }
       this.colls.set(memo, c)
     }
@@ -297,7 +306,7 @@ export class StateSession implements HostState {
     const memo = id.toString('latin1')
     let d = this.entries.get(memo)
     if (!d) {
-      d = this.draftFor(coll, id, this.state.load(id), k)
+      d = this.draftFor(coll, id, this.load(id), k)
       d.target = { kind, collection: name, key: k }
       this.entries.set(memo, d)
     }
@@ -335,7 +344,7 @@ export class StateSession implements HostState {
   private counter(name: string): CounterDraft {
     let c = this.counters.get(name)
     if (!c) {
-      const base = this.state.load(collectionId(CollectionKind.Counter, name))
+      const base = this.load(collectionId(CollectionKind.Counter, name))
       let others = 0n
       let grow = 0n
       let shrink = 0n
@@ -351,6 +360,17 @@ export class StateSession implements HostState {
     return c
   }
 
+  private load(id: Buffer): Entity | undefined {
+    return this.loadMany([id])[0]
+  }
+
+  private loadMany(ids: Buffer[]): (Entity | undefined)[] {
+    if (this.basesVersion === undefined) this.basesVersion = this.state.hasUnwrittenCommit() ? null : this.state.version
+    const loaded = ids.length === 1 ? [this.state.load(ids[0]!)] : this.state.loadMany(ids)
+    for (let i = 0; i < ids.length; i++) this.bases.set(ids[i]!.toString('latin1'), loaded[i])
+    return loaded
+  }
+
   /** Live entries of a map or set in key order: the stored index, patched by this session. */
   private list(coll: CollDraft): EntryDraft[] {
     const rows = new Map<string, { sortKey: Buffer; id: Buffer }>()
@@ -361,7 +381,7 @@ export class StateSession implements HostState {
     }
     const sorted = [...rows.values()].sort((a, b) => Buffer.compare(a.sortKey, b.sortKey))
     const missing = sorted.filter((r) => !this.entries.has(r.id.toString('latin1')))
-    const loaded = this.state.loadMany(missing.map((r) => r.id))
+    const loaded = this.loadMany(missing.map((r) => r.id))
     for (let i = 0; i < missing.length; i++) {
       const r = missing[i]!
       const d = this.draftFor(coll, r.id, loaded[i], r.sortKey)
@@ -375,7 +395,7 @@ export class StateSession implements HostState {
     const coll = this.coll(CollectionKind.Vector, vector)
     if (!coll.elements) {
       const rows = this.state.children(coll.id)
-      const loaded = this.state.loadMany(rows.map((r) => r.id))
+      const loaded = this.loadMany(rows.map((r) => r.id))
       const items: VectorItem[] = []
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i]!

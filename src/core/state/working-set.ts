@@ -3,6 +3,7 @@ import type { HlcTimestamp } from '../primitives/hlc.js'
 import type { Store, WriteBatch } from '../store/store.js'
 import type { Action } from './actions.js'
 import {
+  cloneEntity,
   computeHash,
   decodeEntity,
   encodeEntity,
@@ -72,6 +73,11 @@ export class WorkingSet {
       const raw = rows[i]
       this.entities.set(latin1(want[i]!), raw ? decodeEntity(raw) : null)
     }
+  }
+
+  /** Starts from entities already read from the store (copies: joins mutate them). */
+  seed(entities: ReadonlyMap<string, Entity | undefined>): void {
+    for (const [k, e] of entities) if (!this.entities.has(k)) this.entities.set(k, e ? cloneEntity(e) : null)
   }
 
   private mark(e: Entity): void {
