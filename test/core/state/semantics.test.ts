@@ -3,7 +3,7 @@ import { Store } from '../../../src/core/store/store.js'
 import { ContextState } from '../../../src/core/state/context-state.js'
 import { decodeEntity, encodeEntity, EMPTY_ROOT_HASH } from '../../../src/core/state/entity.js'
 import { collectionId, CollectionKind, ROOT_ID } from '../../../src/core/state/ids.js'
-import { decodeDelta } from '../../../src/core/state/actions.js'
+import { decodeDelta, encodeDelta } from '../../../src/core/state/actions.js'
 import { CTX, Replica, TempStores } from './helpers.js'
 
 const stores = new TempStores()
@@ -234,6 +234,27 @@ describe('sessions', () => {
     s.commitInto(batch)
     batch.write()
     expect(a.state.begin(a.node, a.clock).mapLen('m')).toBe(2)
+  })
+
+  it('a commit between the reads of an execution and its finish() is merged under it, written or not at the reads', async () => {
+    for (const writeBeforeReads of [true, false]) {
+      const [a, c] = await pair()
+      c.exec((s) => s.mapInsert('m', b('remote'), b('r')))
+      const early = a.store.batch()
+      a.state.applyDelta(decodeDelta(c.authored[0]!), early)
+      if (writeBeforeReads) early.write()
+      const s = a.state.begin(a.node, a.clock)
+      s.mapInsert('m', b('local'), b('l'))
+      if (writeBeforeReads) a.receive(c.exec((x) => x.counterAdd('n', 1n))!)
+      else early.write()
+      const res = s.finish()
+      const batch = a.store.batch()
+      s.commitInto(batch)
+      batch.write()
+      expect(a.state.begin(a.node, a.clock).mapLen('m')).toBe(2)
+      c.receive(encodeDelta({ contextId: CTX, parents: [], hlc: res.hlc!, author: res.author, actions: res.actions }))
+      expect(a.state.rootHash()).toEqual(c.state.rootHash())
+    }
   })
 
   it('several remote deltas merged into one batch see each other', async () => {
