@@ -38,50 +38,102 @@ function uleb(n: number): number[] {
   return out
 }
 
-function sleb(n: number): number[] {
-  const out: number[] = []
-  for (;;) {
-    const byte = n & 0x7f
-    n >>= 7
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) return [...out, byte]
-    out.push(byte | 0x80)
-  }
-}
-
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()]
-const section = (id: number, payload: number[]) => [id, ...uleb(payload.length), ...payload]
-const name = (s: string) => vec([...Buffer.from(s, 'utf8')].map((b) => [b]))
+type Bytes = number[] | Uint8Array
+const join = (...parts: Bytes[]) => Buffer.concat(parts.map((p) => (p instanceof Uint8Array ? p : Uint8Array.from(p))))
+const vec = (items: Bytes[]) => join(uleb(items.length), ...items)
+const section = (id: number, payload: Uint8Array) => join([id], uleb(payload.length), payload)
+const name = (s: string) => join(uleb(Buffer.byteLength(s)), Buffer.from(s, 'utf8'))
 
 const V128 = 0x7b
 const I32 = 0x7f
-const op = {
-  localGet: (i: number) => [0x20, ...uleb(i)],
-  localSet: (i: number) => [0x21, ...uleb(i)],
-  localTee: (i: number) => [0x22, ...uleb(i)],
-  i32Const: (n: number) => [0x41, ...sleb(n)],
-  i32Add: [0x6a],
-  i32Shl: [0x74],
-  i32LtU: [0x49],
-  loop: [0x03, 0x40],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-  end: [0x0b],
-  simd: (code: number, ...imm: number[]) => [0xfd, ...uleb(code), ...imm],
+
+/**
+ * Appends one function's instructions to a flat byte list (each helper pushes its bytes: built
+ * by nested array spreads, the ~20 KiB module took ~20 ms to assemble at load time). Local
+ * indices and i32 constants here are all below 64, so each LEB128 immediate is one byte.
+ */
+class Code {
+  readonly bytes: number[] = []
+
+  private push(...b: number[]): this {
+    for (const x of b) this.bytes.push(x)
+    return this
+  }
+
+  get(local: number): this {
+    return this.push(0x20, local)
+  }
+  set(local: number): this {
+    return this.push(0x21, local)
+  }
+  tee(local: number): this {
+    return this.push(0x22, local)
+  }
+  i32(n: number): this {
+    return this.push(0x41, n)
+  }
+  i32Add(): this {
+    return this.push(0x6a)
+  }
+  i32Shl(): this {
+    return this.push(0x74)
+  }
+  i32LtU(): this {
+    return this.push(0x49)
+  }
+  loop(): this {
+    return this.push(0x03, 0x40)
+  }
+  brIf(depth: number): this {
+    return this.push(0x0d, depth)
+  }
+  end(): this {
+    return this.push(0x0b)
+  }
+  simd(code: number, ...imm: number[]): this {
+    return this.push(0xfd, ...uleb(code), ...imm)
+  }
+  v128Load(offset: number): this {
+    return this.simd(0x00, 4, ...uleb(offset))
+  }
+  v128Load32Splat(offset: number): this {
+    return this.simd(0x09, 2, ...uleb(offset))
+  }
+  v128Store(offset: number): this {
+    return this.simd(0x0b, 4, ...uleb(offset))
+  }
+  i32x4Const(lanes: number[]): this {
+    return this.simd(0x0c, ...lanes.flatMap((x) => [x & 0xff, (x >>> 8) & 0xff, (x >>> 16) & 0xff, (x >>> 24) & 0xff]))
+  }
+  splat(x: number): this {
+    return this.i32x4Const([x, x, x, x])
+  }
+  /** i8x16.shuffle selecting whole 32-bit lanes (0–3: first operand, 4–7: second). */
+  laneShuffle(lanes: number[]): this {
+    return this.simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]))
+  }
+  i32x4Splat(): this {
+    return this.simd(0x11)
+  }
+  or(): this {
+    return this.simd(0x50)
+  }
+  xor(): this {
+    return this.simd(0x51)
+  }
+  i32x4Shl(): this {
+    return this.simd(0xab)
+  }
+  i32x4ShrU(): this {
+    return this.simd(0xad)
+  }
+  i32x4Add(): this {
+    return this.simd(0xae)
+  }
 }
-const v128Load = (offset: number) => op.simd(0x00, 4, ...uleb(offset))
-const v128Load32Splat = (offset: number) => op.simd(0x09, 2, ...uleb(offset))
-const v128Store = (offset: number) => op.simd(0x0b, 4, ...uleb(offset))
-const i32x4Const = (lanes: number[]) => op.simd(0x0c, ...lanes.flatMap((x) => [x & 0xff, (x >>> 8) & 0xff, (x >>> 16) & 0xff, (x >>> 24) & 0xff]))
-const splatConst = (x: number) => i32x4Const([x, x, x, x])
-/** i8x16.shuffle selecting whole 32-bit lanes (0–3: first operand, 4–7: second). */
-const laneShuffle = (lanes: number[]) => op.simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]))
-const I32X4_SPLAT = op.simd(0x11)
-const V128_OR = op.simd(0x50)
-const V128_XOR = op.simd(0x51)
-const I16X8_ADD = op.simd(0x8e)
-const I16X8_SUB = op.simd(0x91)
-const I32X4_SHL = op.simd(0xab)
-const I32X4_SHR_U = op.simd(0xad)
-const I32X4_ADD = op.simd(0xae)
+
+const I16X8_ADD = 0x8e
+const I16X8_SUB = 0x91
 
 // --- the function body ---------------------------------------------------------------------------
 
@@ -103,70 +155,81 @@ function messageOrder(): number[][] {
 }
 
 /** x = rotr(value on the stack, n), in every lane (shifts measured faster here than byte shuffles). */
-function rotr(x: number, n: number): number[] {
-  return [...op.localTee(x), ...op.i32Const(n), ...I32X4_SHR_U, ...op.localGet(x), ...op.i32Const(32 - n), ...I32X4_SHL, ...V128_OR, ...op.localSet(x)]
+function rotr(code: Code, x: number, n: number): void {
+  code.tee(x).i32(n).i32x4ShrU().get(x).i32(32 - n).i32x4Shl().or().set(x)
 }
 
-function g(a: number, b: number, c: number, d: number, mx: number, my: number): number[] {
-  const msg = (w: number) => [...op.i32Const(KERNEL_BLOCK_OFFSET), ...v128Load32Splat(4 * w)]
-  const addInto = (x: number, y: number, m: number) => [...op.localGet(x), ...op.localGet(y), ...I32X4_ADD, ...msg(m), ...I32X4_ADD, ...op.localSet(x)]
-  const addPlain = (x: number, y: number) => [...op.localGet(x), ...op.localGet(y), ...I32X4_ADD, ...op.localSet(x)]
-  const xorInto = (x: number, y: number) => [...op.localGet(x), ...op.localGet(y), ...V128_XOR]
-  return [
-    ...addInto(a, b, mx),
-    ...xorInto(d, a), ...rotr(d, 16),
-    ...addPlain(c, d),
-    ...xorInto(b, c), ...rotr(b, 12),
-    ...addInto(a, b, my),
-    ...xorInto(d, a), ...rotr(d, 8),
-    ...addPlain(c, d),
-    ...xorInto(b, c), ...rotr(b, 7),
-  ]
+/** BLAKE3's quarter-round G on state words [a, b, c, d] with message words mx, my. */
+function g(code: Code, [a, b, c, d]: readonly number[], mx: number, my: number): void {
+  const addMessage = (m: number) => code.get(a).get(b).i32x4Add().i32(KERNEL_BLOCK_OFFSET).v128Load32Splat(4 * m).i32x4Add().set(a)
+  addMessage(mx)
+  code.get(d).get(a).xor()
+  rotr(code, d, 16)
+  code.get(c).get(d).i32x4Add().set(c)
+  code.get(b).get(c).xor()
+  rotr(code, b, 12)
+  addMessage(my)
+  code.get(d).get(a).xor()
+  rotr(code, d, 8)
+  code.get(c).get(d).i32x4Add().set(c)
+  code.get(b).get(c).xor()
+  rotr(code, b, 7)
 }
 
-function body(combine: number[]): number[] {
-  const code: number[] = [...op.i32Const(0), ...op.localSet(BATCH), ...op.loop]
-  for (let i = 0; i < 8; i++) code.push(...splatConst(IV[i]!), ...op.localSet(i))
-  for (let i = 0; i < 4; i++) code.push(...splatConst(IV[i]!), ...op.localSet(8 + i))
-  code.push(...op.localGet(BATCH), ...op.i32Const(2), ...op.i32Shl, ...I32X4_SPLAT, ...i32x4Const([0, 1, 2, 3]), ...I32X4_ADD, ...op.localSet(12))
-  code.push(...splatConst(0), ...op.localSet(13), ...splatConst(BLOCK_LEN), ...op.localSet(14), ...splatConst(FLAGS), ...op.localSet(15))
-  for (const m of messageOrder()) {
-    code.push(...g(0, 4, 8, 12, m[0]!, m[1]!), ...g(1, 5, 9, 13, m[2]!, m[3]!), ...g(2, 6, 10, 14, m[4]!, m[5]!), ...g(3, 7, 11, 15, m[6]!, m[7]!))
-    code.push(...g(0, 5, 10, 15, m[8]!, m[9]!), ...g(1, 6, 11, 12, m[10]!, m[11]!), ...g(2, 7, 8, 13, m[12]!, m[13]!), ...g(3, 4, 9, 14, m[14]!, m[15]!))
-  }
-  code.push(...op.localGet(BATCH), ...op.i32Const(8), ...op.i32Shl, ...op.localSet(ADDR))
+/** The state words of each G in a round: four columns, then four diagonals. */
+const ROUND_LANES = [
+  [0, 4, 8, 12], [1, 5, 9, 13], [2, 6, 10, 14], [3, 7, 11, 15],
+  [0, 5, 10, 15], [1, 6, 11, 12], [2, 7, 8, 13], [3, 4, 9, 14],
+]
+
+function body(combine: number): Uint8Array {
+  const c = new Code()
+  c.i32(0).set(BATCH).loop()
+  for (let i = 0; i < 8; i++) c.splat(IV[i]!).set(i)
+  for (let i = 0; i < 4; i++) c.splat(IV[i]!).set(8 + i)
+  c.get(BATCH).i32(2).i32Shl().i32x4Splat().i32x4Const([0, 1, 2, 3]).i32x4Add().set(12)
+  c.splat(0).set(13).splat(BLOCK_LEN).set(14).splat(FLAGS).set(15)
+  for (const m of messageOrder()) ROUND_LANES.forEach((lanes, i) => g(c, lanes, m[2 * i]!, m[2 * i + 1]!))
+  c.get(BATCH).i32(8).i32Shl().set(ADDR)
+  const shuffleInto = (dst: number, x: number, y: number, lanes: number[]) => c.get(x).get(y).laneShuffle(lanes).set(dst)
   for (let group = 0; group < 4; group++) {
     // q_j = output word 4·group + j of each lane's block
     for (let j = 0; j < 4; j++) {
       const w = 4 * group + j
-      code.push(...op.localGet(w), ...(w < 8 ? op.localGet(w + 8) : splatConst(IV[w - 8]!)), ...V128_XOR, ...op.localSet(Q + j))
+      c.get(w)
+      if (w < 8) c.get(w + 8)
+      else c.splat(IV[w - 8]!)
+      c.xor().set(Q + j)
     }
     // 4×4 transpose: afterwards q_l = words 4·group .. 4·group+3 of the block in lane l
-    const shuffleInto = (dst: number, x: number, y: number, lanes: number[]) => [...op.localGet(x), ...op.localGet(y), ...laneShuffle(lanes), ...op.localSet(dst)]
-    code.push(...shuffleInto(T, Q, Q + 1, [0, 4, 1, 5]), ...shuffleInto(T + 1, Q, Q + 1, [2, 6, 3, 7]))
-    code.push(...shuffleInto(T + 2, Q + 2, Q + 3, [0, 4, 1, 5]), ...shuffleInto(T + 3, Q + 2, Q + 3, [2, 6, 3, 7]))
-    code.push(...shuffleInto(Q, T, T + 2, [0, 1, 4, 5]), ...shuffleInto(Q + 1, T, T + 2, [2, 3, 6, 7]))
-    code.push(...shuffleInto(Q + 2, T + 1, T + 3, [0, 1, 4, 5]), ...shuffleInto(Q + 3, T + 1, T + 3, [2, 3, 6, 7]))
+    shuffleInto(T, Q, Q + 1, [0, 4, 1, 5])
+    shuffleInto(T + 1, Q, Q + 1, [2, 6, 3, 7])
+    shuffleInto(T + 2, Q + 2, Q + 3, [0, 4, 1, 5])
+    shuffleInto(T + 3, Q + 2, Q + 3, [2, 6, 3, 7])
+    shuffleInto(Q, T, T + 2, [0, 1, 4, 5])
+    shuffleInto(Q + 1, T, T + 2, [2, 3, 6, 7])
+    shuffleInto(Q + 2, T + 1, T + 3, [0, 1, 4, 5])
+    shuffleInto(Q + 3, T + 1, T + 3, [2, 3, 6, 7])
     for (let lane = 0; lane < 4; lane++) {
       const offset = KERNEL_DIGEST_OFFSET + 64 * lane + 16 * group
-      code.push(...op.localGet(ADDR), ...op.localGet(ADDR), ...v128Load(offset), ...op.localGet(Q + lane), ...combine, ...v128Store(offset))
+      c.get(ADDR).get(ADDR).v128Load(offset).get(Q + lane).simd(combine).v128Store(offset)
     }
   }
-  code.push(...op.localGet(BATCH), ...op.i32Const(1), ...op.i32Add, ...op.localTee(BATCH), ...op.i32Const(KERNEL_DIGEST_BYTES / 256), ...op.i32LtU, ...op.brIf(0), ...op.end, ...op.end)
+  c.get(BATCH).i32(1).i32Add().tee(BATCH).i32(KERNEL_DIGEST_BYTES / 256).i32LtU().brIf(0).end().end()
   const locals = vec([[...uleb(24), V128], [...uleb(2), I32]])
-  return [...locals, ...code]
+  return join(locals, c.bytes)
 }
 
 function moduleBytes(): Uint8Array {
   const functions = [body(I16X8_ADD), body(I16X8_SUB)]
-  return Uint8Array.from([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([[0x60, 0x00, 0x00]])),
-    ...section(3, vec([[0x00], [0x00]])),
-    ...section(5, vec([[0x00, 0x01]])),
-    ...section(7, vec([[...name('memory'), 0x02, 0x00], [...name('add'), 0x00, 0x00], [...name('sub'), 0x00, 0x01]])),
-    ...section(10, vec(functions.map((f) => [...uleb(f.length), ...f]))),
-  ])
+  return join(
+    [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    section(1, vec([[0x60, 0x00, 0x00]])),
+    section(3, vec([[0x00], [0x00]])),
+    section(5, vec([[0x00, 0x01]])),
+    section(7, vec([join(name('memory'), [0x02, 0x00]), join(name('add'), [0x00, 0x00]), join(name('sub'), [0x00, 0x01])])),
+    section(10, vec(functions.map((f) => join(uleb(f.length), f)))),
+  )
 }
 
 export function createLtHashKernel(): LtHashKernel {
