@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { MeroError } from './errors.js'
 
 /**
@@ -126,9 +127,8 @@ export class Reader {
 
   string(max = 4096): string {
     const b = this.bytes(max)
-    const s = b.toString('utf8')
-    if (!Buffer.from(s, 'utf8').equals(b)) throw new MeroError('InvalidInput', `${this.what}: a string is not valid UTF-8`)
-    return s
+    if (!isUtf8(b)) throw new MeroError('InvalidInput', `${this.what}: a string is not valid UTF-8`)
+    return b.toString('utf8')
   }
 
   bool(): boolean {
