@@ -245,7 +245,7 @@ export const EMPTY_ROOT_HASH: Buffer = computeHash(newEntity(Buffer.alloc(32), E
 const MAX_RECORD_FIELD = 64 * 1024 * 1024
 
 export function encodeEntity(e: Entity): Buffer {
-  const w = new Writer(e.digest ? 256 + LTHASH_BYTES : 256)
+  const w = new Writer(recordCapacity(e))
   w.u8(RECORD_VERSION)
   w.fixed(e.id, 32)
   w.u8(e.kind)
@@ -271,6 +271,13 @@ export function encodeEntity(e: Entity): Buffer {
       break
   }
   return w.finish()
+}
+
+/** A bound on encodeEntity's size, so that its buffer never grows (and is copied) midway. */
+function recordCapacity(e: Entity): number {
+  let n = 256 + e.key.length + 48 * (e.live.length + e.removed.length + e.slots.length)
+  for (const v of e.live) n += v.value.length
+  return e.digest ? n + LTHASH_BYTES : n
 }
 
 /** Decodes a stored (or snapshot) entity record; refuses anything malformed. */
