@@ -59,19 +59,17 @@ export class WorkingSet {
 
   /** Loads many entities in one synchronous multi-get. */
   prefetch(ids: Buffer[]): void {
-    const want: Buffer[] = []
-    const seen = new Set<string>()
+    const want = new Map<string, Buffer>()
     for (const id of ids) {
       const k = latin1(id)
-      if (this.entities.has(k) || seen.has(k)) continue
-      seen.add(k)
-      want.push(id)
+      if (!this.entities.has(k)) want.set(k, id)
     }
-    if (want.length === 0) return
-    const rows = this.store.getMany('state', want.map((id) => stateKey(this.contextId, id)))
-    for (let i = 0; i < want.length; i++) {
-      const raw = rows[i]
-      this.entities.set(latin1(want[i]!), raw ? decodeEntity(raw) : null)
+    if (want.size === 0) return
+    const rows = this.store.getMany('state', Array.from(want.values(), (id) => stateKey(this.contextId, id)))
+    let i = 0
+    for (const k of want.keys()) {
+      const raw = rows[i++]
+      this.entities.set(k, raw ? decodeEntity(raw) : null)
     }
   }
 
