@@ -63,7 +63,11 @@ export interface Entity {
   maxPosition: bigint
 }
 
-const RECORD_VERSION = 1
+/**
+ * 2: collection and root digests sum BLAKE3 expansions (1 summed SHAKE128 ones). Version 1 records
+ * are refused rather than mixed: a digest updated with both would match no peer's.
+ */
+const RECORD_VERSION = 2
 const ZERO_NODE = Buffer.alloc(32)
 export const ZERO_STAMP: HlcTimestamp = { time: 0n, node: ZERO_NODE }
 
