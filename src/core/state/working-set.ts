@@ -40,6 +40,8 @@ export class WorkingSet {
   /** Keyed by the entity itself: `entities` holds one object per id. */
   private readonly touched = new Map<Entity, Touched>()
   private readonly indexOps = new Map<string, { key: Buffer; childId: Buffer | null }>()
+  /** Each entity's record as the store (or this set's last flush) holds it: unchanged ones are not rewritten. */
+  private readonly records = new Map<Entity, Buffer>()
   rootHash: Buffer | undefined
 
   constructor(
@@ -51,9 +53,15 @@ export class WorkingSet {
     const k = latin1(id)
     const cached = this.entities.get(k)
     if (cached !== undefined) return cached ?? undefined
-    const raw = this.store.get('state', stateKey(this.contextId, id))
-    const e = raw ? decodeEntity(raw) : undefined
+    const e = this.decode(this.store.get('state', stateKey(this.contextId, id)))
     this.entities.set(k, e ?? null)
+    return e
+  }
+
+  private decode(raw: Buffer | undefined): Entity | undefined {
+    if (!raw) return undefined
+    const e = decodeEntity(raw)
+    this.records.set(e, raw)
     return e
   }
 
@@ -68,8 +76,7 @@ export class WorkingSet {
     const rows = this.store.getMany('state', Array.from(want.values(), (id) => stateKey(this.contextId, id)))
     let i = 0
     for (const k of want.keys()) {
-      const raw = rows[i++]
-      this.entities.set(k, raw ? decodeEntity(raw) : null)
+      this.entities.set(k, this.decode(rows[i++]) ?? null)
     }
   }
 
@@ -249,13 +256,17 @@ export class WorkingSet {
     this.indexOps.set(latin1(key), { key, childId })
   }
 
-  /** Writes every touched entity and index row into the batch; the set stays usable afterwards. */
-  flushInto(batch: WriteBatch): number {
+  /**
+   * Writes every touched entity whose record changed, and the index rows, into the batch (a
+   * delta merged again writes nothing); the set stays usable afterwards.
+   */
+  flushInto(batch: WriteBatch): void {
     if (this.rootHash === undefined) this.finalize()
-    let n = 0
-    for (const t of this.touched.values()) {
-      batch.put('state', stateKey(this.contextId, t.entity.id), encodeEntity(t.entity))
-      n++
+    for (const { entity } of this.touched.values()) {
+      const record = encodeEntity(entity)
+      if (this.records.get(entity)?.equals(record)) continue
+      batch.put('state', stateKey(this.contextId, entity.id), record)
+      this.records.set(entity, record)
     }
     for (const op of this.indexOps.values()) {
       if (op.childId) batch.put('stateIndex', op.key, op.childId)
@@ -264,7 +275,6 @@ export class WorkingSet {
     this.touched.clear()
     this.indexOps.clear()
     this.rootHash = undefined
-    return n
   }
 
   get dirty(): boolean {

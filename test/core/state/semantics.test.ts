@@ -257,6 +257,19 @@ describe('sessions', () => {
     }
   })
 
+  it('a delta merged again changes no row, so it writes none', async () => {
+    const [a, c] = await pair()
+    c.exec((s) => {
+      s.mapInsert('m', b('k'), b('v'))
+      s.counterAdd('n', 2n)
+    })
+    a.receive(c.authored[0]!)
+    const root = a.state.rootHash()
+    const again = a.store.batch()
+    expect(a.state.applyDelta(decodeDelta(c.authored[0]!), again)).toEqual(root)
+    expect(again.size).toBe(0)
+  })
+
   it('several remote deltas merged into one batch see each other', async () => {
     const [a, c] = await pair()
     c.exec((s) => s.mapInsert('m', b('k'), b('1')))
