@@ -7,10 +7,15 @@ import { RpcClient } from '../../dist/client/rpc-client.js'
 const MEROD = fileURLToPath(new URL('../../bin/merod.js', import.meta.url))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
+// MEROD_PROF=<dir> writes a V8 CPU profile of each daemon there when it exits; MEROD_STDERR=1
+// passes the daemons' stderr through (both for looking into a figure, not for reporting one)
+const profile = process.env.MEROD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MEROD_PROF}`] : []
+const stdio = process.env.MEROD_STDERR ? ['ignore', 'ignore', 'inherit'] : 'ignore'
+
 /** Spawns `merod run` for a node of `home` and resolves once node.status answers. */
 export async function startMerod(home, node = 'default', env = process.env) {
   const t = performance.now()
-  const child = spawn(process.execPath, [...MEROD_NODE_FLAGS, MEROD, '--home', home, '--node', node, 'run'], { env, stdio: 'ignore' })
+  const child = spawn(process.execPath, [...MEROD_NODE_FLAGS, ...profile, MEROD, '--home', home, '--node', node, 'run'], { env, stdio })
   const rpc = new RpcClient(`${home}/${node}/merod.sock`, { timeoutMs: 30_000 })
   for (let i = 0; i < 3000; i++) {
     try {
