@@ -193,12 +193,12 @@ export class ContextState {
 
   load(id: Buffer): Entity | undefined {
     const raw = this.store.get('state', stateKey(this.contextId, id))
-    return raw ? decodeEntity(raw) : undefined
+    return raw ? decodeEntity(raw, 'state entity', true) : undefined
   }
 
   loadMany(ids: Buffer[]): (Entity | undefined)[] {
     if (ids.length === 0) return []
-    return this.store.getMany('state', ids.map((id) => stateKey(this.contextId, id))).map((raw) => (raw ? decodeEntity(raw) : undefined))
+    return this.store.getMany('state', ids.map((id) => stateKey(this.contextId, id))).map((raw) => (raw ? decodeEntity(raw, 'state entity', true) : undefined))
   }
 
   /** Live children of an entity, in sort-key order. */

@@ -60,7 +60,7 @@ export class WorkingSet {
 
   private decode(raw: Buffer | undefined): Entity | undefined {
     if (!raw) return undefined
-    const e = decodeEntity(raw)
+    const e = decodeEntity(raw, 'state entity', true)
     this.records.set(e, raw)
     return e
   }
