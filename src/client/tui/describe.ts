@@ -55,6 +55,8 @@ export function describeEvent(e: NodeEvent): EventDescription {
       return { text: `delta ${id(e.deltaId)} applied to context ${id(e.contextId)}: root ${id(e.rootHash)}`, level: 'info' }
     case 'context.delta.rejected':
       return { text: `delta REJECTED: ${s(e.reason)} (context ${id(e.contextId)}, delta ${id(e.deltaId)})`, level: 'error' }
+    case 'application.fetched':
+      return { text: `application ${id(e.applicationId)} fetched from ${id(e.peerId, 10)} (${e.via === 'dht' ? 'found in the DHT' : 'a connected peer'}): ${e.size} bytes in ${e.durationMs} ms`, level: 'good' }
     case 'peer.connected':
       return { text: `peer ${id(e.peerId, 10)} connected`, level: 'good' }
     case 'peer.disconnected':
@@ -65,6 +67,10 @@ export function describeEvent(e: NodeEvent): EventDescription {
       return e.ok
         ? { text: `sync with ${id(e.peerId, 10)} finished for ${subject(e)}: ${e.fetched} fetched in ${e.durationMs} ms`, level: 'good' }
         : { text: `sync FAILED: ${s(e.error ?? 'unknown error')} (${subject(e)}, peer ${id(e.peerId, 10)})`, level: 'error' }
+    case 'gc.finished':
+      return e.error
+        ? { text: `garbage collection FAILED: ${s(e.error)}`, level: 'error' }
+        : { text: `garbage collection: ${e.tombstones} tombstone(s) in ${e.contexts} context(s), ${e.blobs} blob(s) in ${e.durationMs} ms${e.more ? ' (more next run)' : ''}`, level: 'info' }
     default: {
       // an event type newer than this CLI: show it rather than drop it
       const other = e as { type: string }

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest'
+import { describeEvent } from '../../../src/client/tui/describe.js'
+import type { NodeEvent } from '../../../src/core/node/events.js'
+
+const at = { seq: 1, ts: 0 }
+
+describe('describeEvent: application delivery and garbage collection', () => {
+  it('names the fetched application, its source and size', () => {
+    const e = { ...at, type: 'application.fetched', applicationId: 'AppIdAppIdAppIdAppId', groupId: 'ab'.repeat(32), peerId: '12D3KooWPeerPeerPeer', via: 'dht', size: 16793, durationMs: 42 } as NodeEvent
+    const d = describeEvent(e)
+    expect(d.text).toMatch(/^application AppIdApp\S* fetched from 12D3KooWPe\S* \(found in the DHT\): 16793 bytes in 42 ms$/)
+    expect(d.level).toBe('good')
+  })
+
+  it('reports what a collection run did, and a failed run as an error', () => {
+    const ok = describeEvent({ ...at, type: 'gc.finished', tombstones: 5, blobs: 1, contexts: 2, durationMs: 3, more: true } as NodeEvent)
+    expect(ok).toEqual({ text: 'garbage collection: 5 tombstone(s) in 2 context(s), 1 blob(s) in 3 ms (more next run)', level: 'info' })
+    const failed = describeEvent({ ...at, type: 'gc.finished', tombstones: 0, blobs: 0, contexts: 0, durationMs: 0, more: false, error: 'disk full' } as NodeEvent)
+    expect(failed).toEqual({ text: 'garbage collection FAILED: disk full', level: 'error' })
+  })
+})
