@@ -42,6 +42,7 @@ export class WorkingSet {
   private readonly indexOps = new Map<string, { key: Buffer; childId: Buffer | null }>()
   /** Each entity's record as the store (or this set's last flush) holds it: unchanged ones are not rewritten. */
   private readonly records = new Map<Entity, Buffer>()
+  private seeds: ReadonlyMap<string, Entity | undefined> | undefined
   rootHash: Buffer | undefined
 
   constructor(
@@ -51,7 +52,7 @@ export class WorkingSet {
 
   get(id: Buffer): Entity | undefined {
     const k = latin1(id)
-    const cached = this.entities.get(k)
+    const cached = this.cached(k)
     if (cached !== undefined) return cached ?? undefined
     const e = this.decode(this.store.get('state', stateKey(this.contextId, id)))
     this.entities.set(k, e ?? null)
@@ -70,7 +71,7 @@ export class WorkingSet {
     const want = new Map<string, Buffer>()
     for (const id of ids) {
       const k = latin1(id)
-      if (!this.entities.has(k)) want.set(k, id)
+      if (this.cached(k) === undefined) want.set(k, id)
     }
     if (want.size === 0) return
     const rows = this.store.getMany('state', Array.from(want.values(), (id) => stateKey(this.contextId, id)))
@@ -80,9 +81,22 @@ export class WorkingSet {
     }
   }
 
-  /** Starts from entities already read from the store (copies: joins mutate them). */
+  /**
+   * Entities already read from the store (by latin1 id; undefined: absent), used instead of
+   * reading them again. Each is copied when first used: joins mutate entities.
+   */
   seed(entities: ReadonlyMap<string, Entity | undefined>): void {
-    for (const [k, e] of entities) if (!this.entities.has(k)) this.entities.set(k, e ? cloneEntity(e) : null)
+    this.seeds = entities
+  }
+
+  /** The entity held for `k` (null: absent from the store), taking it from the seeds if there; undefined if not loaded. */
+  private cached(k: string): Entity | null | undefined {
+    const held = this.entities.get(k)
+    if (held !== undefined || !this.seeds?.has(k)) return held
+    const seed = this.seeds.get(k)
+    const e = seed ? cloneEntity(seed) : null
+    this.entities.set(k, e)
+    return e
   }
 
   private mark(e: Entity): void {
