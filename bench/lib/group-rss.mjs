@@ -1,6 +1,6 @@
 // Child process of governance.bench.mjs: loads a node's groups from RocksDB and reports its RSS.
 import { readFileSync } from 'node:fs'
-import { GroupStore } from '../../dist/core/gov/group-store.js'
+import { GroupStore } from '../../dist/core/governance/group-store.js'
 import { Store } from '../../dist/core/store/store.js'
 
 const store = await Store.open(process.argv[2])

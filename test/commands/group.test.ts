@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '../../src/core/crypto/ed25519.js'
-import { signOp } from '../../src/core/gov/ops.js'
+import { signOp } from '../../src/core/governance/ops.js'
 import { toBase58 } from '../../src/core/primitives/encoding.js'
 import { TestHome } from '../helpers/harness.js'
 

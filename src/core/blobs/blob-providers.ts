@@ -1,5 +1,5 @@
 import type { KeyPair } from '../crypto/ed25519.js'
-import type { GroupStore } from '../gov/group-store.js'
+import type { GroupStore } from '../governance/group-store.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { memberAuth } from '../sync/group-sync.js'

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { GroupStore } from '../gov/group-store.js'
+import type { GroupStore } from '../governance/group-store.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { checkAuth, FRAME_TIMEOUT_MS, type AuthProvider, type FrameChannel } from '../sync/group-sync.js'

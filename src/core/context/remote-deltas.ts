@@ -1,4 +1,4 @@
-import type { GroupStore } from '../gov/group-store.js'
+import type { GroupStore } from '../governance/group-store.js'
 import type { EventBus } from '../node/event-bus.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
 import type { VerifiedDelta } from '../sync/delta-envelope.js'

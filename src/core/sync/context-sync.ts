@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { verify as edVerify } from '../crypto/ed25519.js'
 import type { ContextManager } from '../context/context-manager.js'
-import type { GroupStore } from '../gov/group-store.js'
+import type { GroupStore } from '../governance/group-store.js'
 import { fromBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { authMessage, FRAME_TIMEOUT_MS, type AuthProvider, type FrameChannel } from './group-sync.js'

@@ -1,6 +1,6 @@
 import { MeroError } from '../primitives/errors.js'
 import { Reader, Writer } from '../primitives/borsh.js'
-import { readInvitation, writeInvitationBody, type SignedInvitation } from '../gov/ops.js'
+import { readInvitation, writeInvitationBody, type SignedInvitation } from '../governance/ops.js'
 
 /**
  * Wire formats (DESIGN §9), borsh-tagged unions:

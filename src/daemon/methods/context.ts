@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { ContextManager, ContextMeta } from '../../core/context/context-manager.js'
-import { VISIBILITIES } from '../../core/gov/ops.js'
+import { VISIBILITIES } from '../../core/governance/ops.js'
 import type { MeroNode } from '../../core/node/node.js'
 import { fromBase58, toBase58 } from '../../core/primitives/encoding.js'
 import { MeroError } from '../../core/primitives/errors.js'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { createInvitation, decodeToken, encodeToken, invitationId, invitationSignatureValid } from '../../core/gov/invitation.js'
-import { capabilityBits, capabilityList, decodeSignedOp, ROLES, VISIBILITIES, type GroupOp } from '../../core/gov/ops.js'
+import { createInvitation, decodeToken, encodeToken, invitationId, invitationSignatureValid } from '../../core/governance/invitation.js'
+import { capabilityBits, capabilityList, decodeSignedOp, ROLES, VISIBILITIES, type GroupOp } from '../../core/governance/ops.js'
 import type { MeroNode } from '../../core/node/node.js'
 import { fromBase58, fromHex, toBase58 } from '../../core/primitives/encoding.js'
 import { MeroError } from '../../core/primitives/errors.js'

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { KeyPair } from '../../../src/core/crypto/ed25519.js'
-import { GroupStore } from '../../../src/core/gov/group-store.js'
-import { createInvitation } from '../../../src/core/gov/invitation.js'
-import { ROLES, type GroupOp } from '../../../src/core/gov/ops.js'
+import { GroupStore } from '../../../src/core/governance/group-store.js'
+import { createInvitation } from '../../../src/core/governance/invitation.js'
+import { ROLES, type GroupOp } from '../../../src/core/governance/ops.js'
 import { keys, raw } from './helpers.js'
 
 /**

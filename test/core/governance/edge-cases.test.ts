@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { EventBus } from '../../../src/core/node/event-bus.js'
 import type { NodeEvent } from '../../../src/core/node/events.js'
-import { GroupStore } from '../../../src/core/gov/group-store.js'
-import { createInvitation } from '../../../src/core/gov/invitation.js'
-import { Capability, type SignedOp } from '../../../src/core/gov/ops.js'
-import { fixture, id58, inject, keys, memberRoles, raw } from '../gov/helpers.js'
+import { GroupStore } from '../../../src/core/governance/group-store.js'
+import { createInvitation } from '../../../src/core/governance/invitation.js'
+import { Capability, type SignedOp } from '../../../src/core/governance/ops.js'
+import { fixture, id58, inject, keys, memberRoles, raw } from '../governance/helpers.js'
 
-// Review of src/core/gov/fold.ts against reference/original-governance.md §8 (HEAD: ownership,
+// Review of src/core/governance/fold.ts against reference/original-governance.md §8 (HEAD: ownership,
 // re-entry). Each case is a concurrent history that must converge to a state the rules allow,
 // delivered in both orders to fresh replicas.
 

@@ -1,7 +1,7 @@
 import { generateKeyPair, type KeyPair } from '../../../src/core/crypto/ed25519.js'
 import { toBase58 } from '../../../src/core/primitives/encoding.js'
-import { GroupStore } from '../../../src/core/gov/group-store.js'
-import { signOp, type GroupOp, type SignedOp } from '../../../src/core/gov/ops.js'
+import { GroupStore } from '../../../src/core/governance/group-store.js'
+import { signOp, type GroupOp, type SignedOp } from '../../../src/core/governance/ops.js'
 
 export const keys = { owner: generateKeyPair(), a: generateKeyPair(), b: generateKeyPair(), c: generateKeyPair(), d: generateKeyPair() }
 export const id58 = (k: KeyPair) => toBase58(k.publicKey)

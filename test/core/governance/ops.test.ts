@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { sign } from '../../../src/core/crypto/ed25519.js'
 import { Writer } from '../../../src/core/primitives/borsh.js'
-import { createInvitation, decodeToken, encodeToken } from '../../../src/core/gov/invitation.js'
-import { decodeSignedOp, encodeEnvelope, OP_KINDS, signOp, type GroupOp } from '../../../src/core/gov/ops.js'
+import { createInvitation, decodeToken, encodeToken } from '../../../src/core/governance/invitation.js'
+import { decodeSignedOp, encodeEnvelope, OP_KINDS, signOp, type GroupOp } from '../../../src/core/governance/ops.js'
 import { fixture, keys, raw } from './helpers.js'
 
 const k32 = (n: number) => Buffer.alloc(32, n)

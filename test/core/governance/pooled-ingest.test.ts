@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { VerifierPool } from '../../../src/core/crypto/verifier-pool.js'
-import { GroupStore } from '../../../src/core/gov/group-store.js'
+import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { fixture, keys, raw } from './helpers.js'
 
 describe('ingest with signatures verified on the worker pool', () => {
