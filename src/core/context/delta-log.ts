@@ -85,6 +85,45 @@ export class DeltaLog {
   }
 
   /**
+   * What to tell a peer this node has (the `have` of a diff request): its heads, then ancestors
+   * at exponentially growing distances below the deepest head (1, 2, 4, ... deltas back). A peer
+   * ignores the ids it does not hold, so heads alone fail exactly when they matter: after this
+   * node wrote deltas the peer has not received yet, none of its heads is known there and the
+   * peer's walk would send its whole history. With the samples, the peer finds a known ancestor
+   * at most about twice as far back as the real point of divergence. The walk reads at most
+   * `maxVisited` records and stops at checkpoints (their parents are not held).
+   */
+  negotiation(contextId: Buffer, heads: Buffer[], opts: { maxVisited?: number; maxSamples?: number } = {}): Buffer[] {
+    const maxVisited = opts.maxVisited ?? 4096
+    const maxSamples = opts.maxSamples ?? 32
+    const out = [...heads]
+    const seen = new Set<string>()
+    const queue: { id: Buffer; depth: number; parents: Buffer[]; checkpoint: boolean }[] = []
+    const push = (id: Buffer) => {
+      const k = id.toString('hex')
+      if (seen.has(k)) return
+      seen.add(k)
+      const h = this.header(contextId, id)
+      if (h) heapPush(queue, { id, ...h })
+    }
+    for (const h of heads) push(h)
+    const top = queue[0]?.depth ?? 0
+    let step = 1
+    let visited = 0
+    const headIds = new Set(heads.map((h) => h.toString('hex')))
+    while (queue.length && visited < maxVisited && out.length - heads.length < maxSamples) {
+      const item = heapPop(queue)!
+      visited++
+      if (item.depth <= top - step && !headIds.has(item.id.toString('hex'))) {
+        out.push(item.id)
+        while (item.depth <= top - step) step *= 2
+      }
+      if (!item.checkpoint) for (const p of item.parents) push(p)
+    }
+    return out
+  }
+
+  /**
    * Every delta held here that is not an ancestor of `have` (a peer's heads), walking back from
    * `heads` (ours) in decreasing depth (git's negotiation): a delta reached from one of `have`
    * is known to the peer, and so are its ancestors. Returned in increasing depth (parents first).

@@ -11,7 +11,7 @@ import { ContextSyncClient, serveContextSync } from './context-sync.js'
 import { openDelta, sealDelta, verifyDelta, verifyDeltas, DeltaRejected, type VerifiedDelta } from './delta-envelope.js'
 import { memberAuth, type FrameChannel } from './group-sync.js'
 import type { PeerNetwork, TopicMessageEvent } from './transport.js'
-import { contextTopic, decodeTopicMessage, encodeTopicMessage, groupTopic, MAX_TOPIC_MESSAGE, SYNC_PROTOCOL, type SignedDeltaWire, type SyncFrame, type TopicMessage } from './wire.js'
+import { contextTopic, decodeTopicMessage, encodeTopicMessage, groupTopic, MAX_HEADS, MAX_TOPIC_MESSAGE, SYNC_PROTOCOL, type SignedDeltaWire, type SyncFrame, type TopicMessage } from './wire.js'
 
 /**
  * Seed 001's "gossip broadcast → remote apply → convergence" for contexts, and its SyncManager:
@@ -73,6 +73,7 @@ type Inspected =
   | { verdict: 'reject' | 'ignore' }
 
 const CONTEXT_TOPIC_PREFIX = 'mero/ctx/'
+const HEARTBEAT_SYNC_DELAY_MS = 250
 
 const hex = (b: Buffer) => b.toString('hex')
 
@@ -80,7 +81,8 @@ export class ContextReplicator {
   private readonly subscribed = new Set<string>()
   private readonly inbound: Inbound[] = []
   private draining = false
-  private readonly scheduled = new Map<string, NodeJS.Timeout>()
+  /** Per context: the pending sync's timer and why it is wanted (see schedule). */
+  private readonly scheduled = new Map<string, { timer: NodeJS.Timeout; wanted: (() => boolean)[] | 'always' }>()
   private readonly running = new Set<string>()
   private readonly failures = new Map<string, number>()
   private readonly last = new Map<string, ContextSyncStatus['lastSync']>()
@@ -137,7 +139,7 @@ export class ContextReplicator {
   stop(): void {
     this.stopped = true
     for (const t of this.timers) clearInterval(t)
-    for (const t of this.scheduled.values()) clearTimeout(t)
+    for (const s of this.scheduled.values()) clearTimeout(s.timer)
     this.scheduled.clear()
     this.offMessages?.()
     this.offValidator?.()
@@ -257,14 +259,17 @@ export class ContextReplicator {
     }
     if (!this.d.contexts.get(contextId)) return 0
     const results = this.d.remote.receive(contextId, deltas, from)
-    if (results.some((r) => r.status === 'pending' && !r.reason)) this.schedule(contextId, from, 'missing parents')
+    // parents are often still in flight (another author's gossip): sync only if they stay missing
+    if (results.some((r) => r.status === 'pending' && !r.reason)) this.schedule(contextId, from, 'missing parents', 50, () => this.d.remote.missing(contextId).length > 0)
     return results.filter((r) => r.status === 'applied').length
   }
 
   private onHeartbeat(msg: Extract<TopicMessage, { type: 'ContextHeartbeat' }>, from: string): void {
     const meta = this.d.contexts.get(msg.contextId)!
-    const unknown = msg.heads.some((h) => !this.d.contexts.log.has(msg.contextId, h) && !this.d.remote.isPending(msg.contextId, h))
-    if (unknown) return this.schedule(msg.contextId, from, 'heartbeat')
+    const unknown = () => msg.heads.some((h) => !this.d.contexts.log.has(msg.contextId, h) && !this.d.remote.isPending(msg.contextId, h))
+    // while peers write, a heartbeat names heads whose gossip is on its way: sync only for those
+    // still unknown a moment later
+    if (unknown()) return this.schedule(msg.contextId, from, 'heartbeat', HEARTBEAT_SYNC_DELAY_MS, unknown)
     const same = msg.heads.length === meta.heads.length && msg.heads.every((h) => meta.heads.includes(hex(h)))
     if (same && hex(msg.rootHash) !== meta.rootHash) this.divergences++
   }
@@ -299,16 +304,29 @@ export class ContextReplicator {
 
   // ---- sync sessions -------------------------------------------------------------------------
 
-  /** Debounced, bounded sync of a context from a peer. */
-  schedule(contextId: Buffer, peerId: string, reason: string, delayMs = 20): void {
+  /**
+   * Debounced, bounded sync of a context from a peer. With `stillWanted`, the sync runs only if it
+   * (or the reason of any other request folded into the same pending sync) still holds when the
+   * delay is over.
+   */
+  schedule(contextId: Buffer, peerId: string, reason: string, delayMs = 20, stillWanted?: () => boolean): void {
     const k = hex(contextId)
-    if (this.stopped || this.scheduled.has(k) || this.running.has(k)) return
-    const timer = setTimeout(() => {
-      this.scheduled.delete(k)
-      void this.catchUp(contextId, peerId, reason).catch(() => undefined)
-    }, delayMs)
-    timer.unref()
-    this.scheduled.set(k, timer)
+    if (this.stopped || this.running.has(k)) return
+    const pending = this.scheduled.get(k)
+    if (pending) {
+      if (pending.wanted !== 'always') pending.wanted = stillWanted ? [...pending.wanted, stillWanted] : 'always'
+      return
+    }
+    const entry: { timer: NodeJS.Timeout; wanted: (() => boolean)[] | 'always' } = {
+      wanted: stillWanted ? [stillWanted] : 'always',
+      timer: setTimeout(() => {
+        this.scheduled.delete(k)
+        if (entry.wanted !== 'always' && !entry.wanted.some((w) => w())) return
+        void this.catchUp(contextId, peerId, reason).catch(() => undefined)
+      }, delayMs),
+    }
+    entry.timer.unref()
+    this.scheduled.set(k, entry)
   }
 
   /** Syncs a context from one peer now. */
@@ -377,7 +395,8 @@ export class ContextReplicator {
     }
     const lacking = heads.heads.some((h) => !this.d.contexts.log.has(contextId, h))
     if (lacking) {
-      const have = this.d.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+      const heads = this.d.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+      const have = this.d.contexts.log.negotiation(contextId, heads.slice(0, MAX_HEADS - 32))
       fetched += await client.diff(have, (page) => this.ingestWire(contextId, page, peerId), 10_000_000)
       methods.push('deltas')
     }

@@ -171,6 +171,32 @@ describe('context replication (in process)', () => {
     expect(a.contexts.log.missingFor(contextId, aHeads, aHeads)).toEqual([])
   })
 
+  it('a peer that wrote deltas of its own is sent what it lacks, not the whole history', async () => {
+    const { nodes, contextId } = await cluster()
+    const [a, b] = nodes as [MeroNode, MeroNode]
+    for (let i = 0; i < 40; i++) await a.contexts.execute(contextId, 'set', { key: `old-${i}`, value: 'a' })
+    b.remoteDeltas.receive(contextId, own(a, contextId))
+    // concurrent writes: B's three are still on their way to A when B asks A for a diff
+    for (let i = 0; i < 3; i++) await b.contexts.execute(contextId, 'set', { key: `b-${i}`, value: 'b' })
+    for (let i = 0; i < 5; i++) await a.contexts.execute(contextId, 'set', { key: `new-${i}`, value: 'a' })
+    const heads = (n: MeroNode) => n.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+    // B's heads alone are unknown to A: A's walk would send everything it holds
+    expect(a.contexts.log.missingFor(contextId, heads(a), heads(b)).length).toBe(46)
+    const have = b.contexts.log.negotiation(contextId, heads(b))
+    expect(have.length).toBeLessThanOrEqual(1 + 6)
+    const missing = a.contexts.log.missingFor(contextId, heads(a), have)
+    // A's five new deltas, and at most a few old ones: the nearest known sample lies at most
+    // about twice as far back as B's three unknown deltas
+    const fresh = own(a, contextId).slice(-5).map((v) => v.id.toString('hex'))
+    expect(missing.map((id) => id.toString('hex'))).toEqual(expect.arrayContaining(fresh))
+    expect(missing.length).toBeLessThanOrEqual(5 + 3)
+    b.remoteDeltas.receive(contextId, a.contexts.log.signed(contextId, missing).map(({ wire }) => verifyDelta(contextId, wire)))
+    a.remoteDeltas.receive(contextId, own(b, contextId))
+    expect(root(b, contextId)).toBe(root(a, contextId))
+    // bounded: a walk that may read 2 records samples nothing past them
+    expect(b.contexts.log.negotiation(contextId, heads(b), { maxVisited: 2 }).length).toBeLessThanOrEqual(heads(b).length + 2)
+  })
+
   it('refuses forged, re-targeted, undecryptable and malformed deltas with a named fault', async () => {
     const { nodes, contextId } = await cluster()
     const [a] = nodes as [MeroNode]
