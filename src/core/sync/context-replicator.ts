@@ -8,10 +8,10 @@ import type { EventBus } from '../node/event-bus.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { ContextSyncClient, serveContextSync } from './context-sync.js'
-import { openDelta, sealDelta, verifyDelta, verifyDeltas, DeltaRejected, type VerifiedDelta } from './delta-envelope.js'
+import { openDelta, openDeltas, sealDelta, sealDeltas, verifyDelta, verifyDeltas, DeltaRejected, type VerifiedDelta } from './delta-envelope.js'
 import { memberAuth, type FrameChannel } from './group-sync.js'
 import type { PeerNetwork, TopicMessageEvent } from './transport.js'
-import { contextTopic, decodeTopicMessage, encodeTopicMessage, groupTopic, MAX_HEADS, MAX_TOPIC_MESSAGE, SYNC_PROTOCOL, type SignedDeltaWire, type SyncFrame, type TopicMessage } from './wire.js'
+import { contextTopic, decodeTopicMessage, encodeTopicMessage, groupTopic, MAX_DELTAS_PER_MESSAGE, MAX_HEADS, MAX_TOPIC_MESSAGE, SYNC_PROTOCOL, type SignedDeltaWire, type SyncFrame, type TopicMessage } from './wire.js'
 
 /**
  * Seed 001's "gossip broadcast → remote apply → convergence" for contexts, and its SyncManager:
@@ -69,11 +69,13 @@ export interface ContextReplicatorDeps {
 type Inbound = { contextId: Buffer; verified: VerifiedDelta; from: string }
 type Inspected =
   | { verdict: 'accept'; kind: 'heartbeat'; msg: Extract<TopicMessage, { type: 'ContextHeartbeat' }> }
-  | { verdict: 'accept'; kind: 'delta'; contextId: Buffer; verified: VerifiedDelta }
+  | { verdict: 'accept'; kind: 'deltas'; contextId: Buffer; verified: VerifiedDelta[] }
   | { verdict: 'reject' | 'ignore' }
 
 const CONTEXT_TOPIC_PREFIX = 'mero/ctx/'
 const HEARTBEAT_SYNC_DELAY_MS = 250
+/** Room left in a StateDeltas message for its envelope (tag, ids, lengths, nonce and tag of the seal). */
+const SEALED_BATCH_OVERHEAD = 256
 
 const hex = (b: Buffer) => b.toString('hex')
 
@@ -95,6 +97,8 @@ export class ContextReplicator {
   private offValidator?: () => void
   /** Messages the validation hook accepted, decoded and verified, until their delivery. */
   private readonly checked = new WeakMap<Uint8Array, Inspected>()
+  /** Per context (base58): deltas committed after the first one of this event-loop turn. */
+  private readonly outbox = new Map<string, { contextId: Buffer; key: Buffer; wires: SignedDeltaWire[] }>()
   private offEvents?: () => void
   private stopped = false
   readonly dropped: Record<ContextDropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, undecryptable: 0, unknown_context: 0, wrong_topic: 0, queue_full: 0, wrong_context: 0 }
@@ -160,17 +164,52 @@ export class ContextReplicator {
 
   // ---- publishing ----------------------------------------------------------------------------
 
-  /** ContextManager's onCommitted: seal and publish a locally authored delta. */
+  /**
+   * ContextManager's onCommitted: seal and publish a locally authored delta. The first delta of an
+   * event-loop turn goes at once (a lone write waits for nothing); those committed after it in the
+   * same turn (concurrent calls) follow together in StateDeltas messages at the turn's end.
+   */
   onCommitted(meta: ContextMeta, _deltaId: Buffer, wire: SignedDeltaWire): void {
     const contextId = fromBase58(meta.contextId, 'context id', 32)
     const key = this.d.contexts.key(contextId)
     if (!key) return
     this.follow(meta)
-    const bytes = encodeTopicMessage(sealDelta(contextId, key, wire))
+    const queued = this.outbox.get(meta.contextId)
+    if (queued) {
+      queued.wires.push(wire)
+      return
+    }
+    this.outbox.set(meta.contextId, { contextId, key, wires: [] })
+    setImmediate(() => this.flushOutbox(meta.contextId))
+    this.publishDeltas(meta.contextId, encodeTopicMessage(sealDelta(contextId, key, wire)), 1)
+  }
+
+  private flushOutbox(contextIdB58: string): void {
+    const o = this.outbox.get(contextIdB58)
+    this.outbox.delete(contextIdB58)
+    if (!o?.wires.length || this.stopped) return
+    if (o.wires.length === 1) return this.publishDeltas(contextIdB58, encodeTopicMessage(sealDelta(o.contextId, o.key, o.wires[0]!)), 1)
+    let chunk: SignedDeltaWire[] = []
+    let bytes = 0
+    const send = () => {
+      if (chunk.length) this.publishDeltas(contextIdB58, encodeTopicMessage(sealDeltas(o.contextId, o.key, chunk)), chunk.length)
+      chunk = []
+      bytes = 0
+    }
+    for (const w of o.wires) {
+      const size = 32 + 4 + 32 * w.govPosition.length + 64 + 4 + w.payload.length
+      if (chunk.length && (bytes + size > MAX_TOPIC_MESSAGE - SEALED_BATCH_OVERHEAD || chunk.length >= MAX_DELTAS_PER_MESSAGE)) send()
+      chunk.push(w)
+      bytes += size
+    }
+    send()
+  }
+
+  private publishDeltas(contextIdB58: string, bytes: Buffer, count: number): void {
     // a delta too large for gossip reaches peers by sync, announced by the next heartbeat
     if (bytes.length > MAX_TOPIC_MESSAGE) return
-    this.published++
-    void this.d.network.publish(contextTopic(meta.contextId), bytes).catch(() => undefined)
+    this.published += count
+    void this.d.network.publish(contextTopic(contextIdB58), bytes).catch(() => undefined)
   }
 
   // ---- receiving -----------------------------------------------------------------------------
@@ -182,12 +221,12 @@ export class ContextReplicator {
     else r = this.inspect(m)
     if (r.verdict !== 'accept') return
     if (r.kind === 'heartbeat') return this.onHeartbeat(r.msg, m.from)
-    if (this.inbound.length >= (this.opts.inboundQueue ?? 8192)) {
-      this.dropped.queue_full++
+    if (this.inbound.length + r.verified.length > (this.opts.inboundQueue ?? 8192)) {
+      this.dropped.queue_full += r.verified.length
       this.schedule(r.contextId, m.from, 'inbound queue overflow', 500)
       return
     }
-    this.inbound.push({ contextId: r.contextId, verified: r.verified, from: m.from })
+    for (const verified of r.verified) this.inbound.push({ contextId: r.contextId, verified, from: m.from })
     if (!this.draining) {
       this.draining = true
       setImmediate(() => this.drain())
@@ -209,13 +248,16 @@ export class ContextReplicator {
       this.dropped[/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed']++
       return { verdict: 'reject' }
     }
-    if (msg.type !== 'StateDelta' && msg.type !== 'ContextHeartbeat') return this.drop('wrong_topic')
+    if (msg.type !== 'StateDelta' && msg.type !== 'StateDeltas' && msg.type !== 'ContextHeartbeat') return this.drop('wrong_topic')
     if (toBase58(msg.contextId) !== topicContext) return this.drop('wrong_topic')
     const key = this.d.contexts.key(msg.contextId)
     if (!key || !this.d.contexts.get(msg.contextId)) return this.drop('unknown_context')
     if (msg.type === 'ContextHeartbeat') return { verdict: 'accept', kind: 'heartbeat', msg }
     try {
-      return { verdict: 'accept', kind: 'delta', contextId: msg.contextId, verified: verifyDelta(msg.contextId, openDelta(msg, key)) }
+      // a batch is accepted whole or not at all: an honest author signs every delta it seals
+      const wires = msg.type === 'StateDelta' ? [openDelta(msg, key)] : openDeltas(msg, key)
+      if (wires.length === 0) throw new DeltaRejected('malformed', 'a StateDeltas message without deltas')
+      return { verdict: 'accept', kind: 'deltas', contextId: msg.contextId, verified: wires.map((w) => verifyDelta(msg.contextId, w)) }
     } catch (e) {
       this.countFault(e)
       return { verdict: 'reject' }

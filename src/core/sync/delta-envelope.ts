@@ -5,7 +5,7 @@ import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
 import { decodeDelta, deltaId as deltaIdOf, type Delta } from '../state/index.js'
-import { MAX_GOV_POSITION, type SignedDeltaWire, type TopicMessage } from './wire.js'
+import { decodeSignedDeltas, encodeSignedDeltas, MAX_GOV_POSITION, type SignedDeltaWire, type TopicMessage } from './wire.js'
 
 /**
  * How a context delta is authenticated and kept confidential (seed 001's StateDelta broadcast):
@@ -146,4 +146,21 @@ export function openDelta(msg: Extract<TopicMessage, { type: 'StateDelta' }>, ke
   const payload = aeadOpen(key, msg.sealed, msg.contextId)
   if (!payload) throw new DeltaRejected('undecryptable', 'the delta does not decrypt under the context key')
   return { author: msg.author, govPosition: msg.govPosition, signature: msg.signature, payload }
+}
+
+/** The gossip message for several signed deltas of one context, sealed together. */
+export function sealDeltas(contextId: Buffer, key: Uint8Array, wires: SignedDeltaWire[]): Extract<TopicMessage, { type: 'StateDeltas' }> {
+  return { type: 'StateDeltas', contextId, keyId: keyIdOf(key), sealed: aeadSeal(key, encodeSignedDeltas(wires), contextId) }
+}
+
+/** Opens a StateDeltas message: its signed deltas (signatures not yet checked). */
+export function openDeltas(msg: Extract<TopicMessage, { type: 'StateDeltas' }>, key: Uint8Array): SignedDeltaWire[] {
+  if (!keyIdOf(key).equals(msg.keyId)) throw new DeltaRejected('unknown_key', 'the deltas are sealed under a key this node does not hold')
+  const plain = aeadOpen(key, msg.sealed, msg.contextId)
+  if (!plain) throw new DeltaRejected('undecryptable', 'the deltas do not decrypt under the context key')
+  try {
+    return decodeSignedDeltas(plain)
+  } catch (e) {
+    throw new DeltaRejected('malformed', `the sealed deltas do not decode: ${(e as Error).message}`)
+  }
 }

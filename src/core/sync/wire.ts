@@ -35,8 +35,16 @@ export type TopicMessage =
   /** keyId = SHA-256 of the context key; sealed = AES-256-GCM(key, payload). */
   | { type: 'StateDelta'; contextId: Buffer; author: Buffer; govPosition: Buffer[]; keyId: Buffer; sealed: Buffer; signature: Buffer }
   | { type: 'ContextHeartbeat'; contextId: Buffer; rootHash: Buffer; heads: Buffer[]; deltaCount: number }
+  /**
+   * Several deltas of one context committed together (one event-loop turn), in commit order:
+   * sealed = AES-256-GCM(key, borsh vec of SignedDeltaWire), so authors and positions are sealed
+   * too. One message instead of one per delta: the network's per-message costs are shared.
+   */
+  | { type: 'StateDeltas'; contextId: Buffer; keyId: Buffer; sealed: Buffer }
 
-const TOPIC_TAGS = ['GroupOp', 'GroupHeartbeat', 'StateDelta', 'ContextHeartbeat'] as const
+const TOPIC_TAGS = ['GroupOp', 'GroupHeartbeat', 'StateDelta', 'ContextHeartbeat', 'StateDeltas'] as const
+/** The most deltas one StateDeltas message carries. */
+export const MAX_DELTAS_PER_MESSAGE = 256
 
 export function encodeTopicMessage(m: TopicMessage): Buffer {
   const w = new Writer().u8(TOPIC_TAGS.indexOf(m.type))
@@ -52,6 +60,9 @@ export function encodeTopicMessage(m: TopicMessage): Buffer {
       break
     case 'ContextHeartbeat':
       w.fixed(m.contextId, 32).fixed(m.rootHash, 32).vec(m.heads, (h) => w.fixed(h, 32)).u32(m.deltaCount)
+      break
+    case 'StateDeltas':
+      w.fixed(m.contextId, 32).fixed(m.keyId, 32).bytes(m.sealed)
       break
   }
   return w.finish()
@@ -82,6 +93,9 @@ export function decodeTopicMessage(data: Uint8Array): TopicMessage {
       break
     case 'ContextHeartbeat':
       m = { type: 'ContextHeartbeat', contextId: Buffer.from(r.fixed(32)), rootHash: Buffer.from(r.fixed(32)), heads: r.vec(() => Buffer.from(r.fixed(32)), 256, 'heads'), deltaCount: r.u32() }
+      break
+    case 'StateDeltas':
+      m = { type: 'StateDeltas', contextId: Buffer.from(r.fixed(32)), keyId: Buffer.from(r.fixed(32)), sealed: Buffer.from(r.bytes(MAX_TOPIC_MESSAGE)) }
       break
     default:
       throw new MeroError('InvalidInput', `unknown message tag ${tag}`)
@@ -143,6 +157,20 @@ function readSignedDelta(r: Reader): SignedDeltaWire {
     signature: Buffer.from(r.fixed(64)),
     payload: Buffer.from(r.bytes(MAX_FRAME)),
   }
+}
+
+/** The plaintext of a StateDeltas message: its signed deltas, strictly decoded. */
+export function encodeSignedDeltas(deltas: SignedDeltaWire[]): Buffer {
+  const w = new Writer()
+  w.vec(deltas, (d) => writeSignedDelta(w, d))
+  return w.finish()
+}
+
+export function decodeSignedDeltas(bytes: Buffer): SignedDeltaWire[] {
+  const r = new Reader(bytes, 'sealed deltas')
+  const deltas = r.vec(() => readSignedDelta(r), MAX_DELTAS_PER_MESSAGE, 'deltas')
+  r.end()
+  return deltas
 }
 
 export function encodeFrame(f: SyncFrame): Buffer {

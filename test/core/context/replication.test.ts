@@ -9,8 +9,9 @@ import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { Hlc } from '../../../src/core/primitives/hlc.js'
 import { encodeDelta } from '../../../src/core/state/index.js'
 import { Store } from '../../../src/core/store/store.js'
-import { openDelta, sealDelta, signDelta, verifyDelta, type VerifiedDelta } from '../../../src/core/sync/delta-envelope.js'
-import { decodeFrame, decodeTopicMessage, encodeFrame, encodeTopicMessage, type SyncFrame } from '../../../src/core/sync/wire.js'
+import { openDelta, openDeltas, sealDelta, sealDeltas, signDelta, verifyDelta, type VerifiedDelta } from '../../../src/core/sync/delta-envelope.js'
+import { decodeFrame, decodeSignedDeltas, decodeTopicMessage, encodeFrame, encodeSignedDeltas, encodeTopicMessage, MAX_DELTAS_PER_MESSAGE, type SyncFrame } from '../../../src/core/sync/wire.js'
+import { seal } from '../../../src/core/crypto/aead.js'
 import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
 
 /**
@@ -216,6 +217,33 @@ describe('context replication (in process)', () => {
     expect(() => openDelta({ ...msg, sealed }, key)).toThrow(expect.objectContaining({ fault: 'undecryptable' }))
     const garbage = signDelta(a.identity, contextId, [], { delta: Buffer.from('not a delta'), events: '[]' })
     expect(() => verifyDelta(contextId, garbage)).toThrow(expect.objectContaining({ fault: 'malformed' }))
+  })
+
+  it('seals several deltas in one StateDeltas message; a batch opens whole or is refused', async () => {
+    const { nodes, contextId } = await cluster()
+    const [a, b] = nodes as [MeroNode, MeroNode]
+    for (let i = 0; i < 4; i++) await a.contexts.execute(contextId, 'set', { key: `batch-${i}`, value: `${i}` })
+    const wires = own(a, contextId).slice(-4).map((v) => v.wire)
+    const key = a.contexts.key(contextId)!
+    const msg = decodeTopicMessage(encodeTopicMessage(sealDeltas(contextId, key, wires)))
+    if (msg.type !== 'StateDeltas') throw new Error('expected StateDeltas')
+    // authors and governance positions travel sealed too
+    expect(msg.sealed.includes(a.identity.publicKey)).toBe(false)
+    const opened = openDeltas(msg, key)
+    expect(opened).toEqual(wires)
+    b.remoteDeltas.receive(contextId, opened.map((w) => verifyDelta(contextId, w)))
+    expect((await b.contexts.execute(contextId, 'get', { key: 'batch-3' })).result).toBe('3')
+
+    expect(() => openDeltas(msg, Buffer.alloc(32, 1))).toThrow(expect.objectContaining({ fault: 'unknown_key' }))
+    const flipped = Buffer.from(msg.sealed)
+    flipped[40]! ^= 1
+    expect(() => openDeltas({ ...msg, sealed: flipped }, key)).toThrow(expect.objectContaining({ fault: 'undecryptable' }))
+    // content that authenticates but is not a strict list of signed deltas
+    const trailing = { type: 'StateDeltas' as const, contextId, keyId: msg.keyId, sealed: seal(key, Buffer.concat([encodeSignedDeltas(wires), Buffer.from([0])]), contextId) }
+    expect(() => openDeltas(trailing, key)).toThrow(expect.objectContaining({ fault: 'malformed' }))
+    const tooMany = encodeSignedDeltas(Array.from({ length: MAX_DELTAS_PER_MESSAGE + 1 }, () => wires[0]!))
+    expect(() => openDeltas({ ...trailing, sealed: seal(key, tooMany, contextId) }, key)).toThrow(expect.objectContaining({ fault: 'malformed' }))
+    expect(decodeSignedDeltas(encodeSignedDeltas([]))).toEqual([])
   })
 
   it('encodes and strictly decodes the context frames', () => {
