@@ -1,4 +1,5 @@
 import { Reader, Writer } from '../primitives/borsh.js'
+import { MaxHeap } from '../primitives/max-heap.js'
 import type { Store, WriteBatch } from '../store/store.js'
 import { MAX_FRAME, MAX_GOV_POSITION, type SignedDeltaWire } from '../sync/wire.js'
 
@@ -98,21 +99,21 @@ export class DeltaLog {
     const maxSamples = opts.maxSamples ?? 32
     const out = [...heads]
     const seen = new Set<string>()
-    const queue: { id: Buffer; depth: number; parents: Buffer[]; checkpoint: boolean }[] = []
+    const queue = new MaxHeap<{ id: Buffer; depth: number; parents: Buffer[]; checkpoint: boolean }>((x) => x.depth)
     const push = (id: Buffer) => {
       const k = id.toString('hex')
       if (seen.has(k)) return
       seen.add(k)
       const h = this.header(contextId, id)
-      if (h) heapPush(queue, { id, ...h })
+      if (h) queue.push({ id, ...h })
     }
     for (const h of heads) push(h)
-    const top = queue[0]?.depth ?? 0
+    const top = queue.peek()?.depth ?? 0
     let step = 1
     let visited = 0
     const headIds = new Set(heads.map((h) => h.toString('hex')))
-    while (queue.length && visited < maxVisited && out.length - heads.length < maxSamples) {
-      const item = heapPop(queue)!
+    while (queue.size && visited < maxVisited && out.length - heads.length < maxSamples) {
+      const item = queue.pop()!
       visited++
       if (item.depth <= top - step && !headIds.has(item.id.toString('hex'))) {
         out.push(item.id)
@@ -132,7 +133,7 @@ export class DeltaLog {
   missingFor(contextId: Buffer, heads: Buffer[], have: Buffer[], limit = Number.POSITIVE_INFINITY): Buffer[] {
     type Item = { id: Buffer; depth: number; parents: Buffer[]; known: boolean; checkpoint: boolean }
     const items = new Map<string, Item>()
-    const queue: Item[] = []
+    const queue = new MaxHeap<Item>((x) => x.depth)
     const push = (id: Buffer, known: boolean) => {
       const k = id.toString('hex')
       const seen = items.get(k)
@@ -144,14 +145,14 @@ export class DeltaLog {
       if (!h) return
       const item = { id, depth: h.depth, parents: h.parents, known, checkpoint: h.checkpoint }
       items.set(k, item)
-      heapPush(queue, item)
+      queue.push(item)
     }
     for (const h of have) push(h, true)
     for (const h of heads) push(h, false)
     const out: Item[] = []
-    let unknownQueued = queue.filter((i) => !i.known).length
-    while (queue.length && unknownQueued > 0) {
-      const item = heapPop(queue)!
+    let unknownQueued = queue.values().filter((i) => !i.known).length
+    while (queue.size && unknownQueued > 0) {
+      const item = queue.pop()!
       if (!item.known) unknownQueued--
       if (!item.known && !item.checkpoint) out.push(item)
       for (const p of item.parents) {
@@ -170,36 +171,4 @@ export class DeltaLog {
     out.sort((a, b) => a.depth - b.depth || Buffer.compare(a.id, b.id))
     return out.slice(0, limit).map((i) => i.id)
   }
-}
-
-// a max-heap by depth
-function heapPush<T extends { depth: number }>(h: T[], x: T): void {
-  h.push(x)
-  let i = h.length - 1
-  while (i > 0) {
-    const p = (i - 1) >> 1
-    if (h[p]!.depth >= h[i]!.depth) break
-    ;[h[p], h[i]] = [h[i]!, h[p]!]
-    i = p
-  }
-}
-
-function heapPop<T extends { depth: number }>(h: T[]): T | undefined {
-  const top = h[0]
-  const last = h.pop()
-  if (h.length && last) {
-    h[0] = last
-    let i = 0
-    for (;;) {
-      const l = 2 * i + 1
-      const r = l + 1
-      let m = i
-      if (l < h.length && h[l]!.depth > h[m]!.depth) m = l
-      if (r < h.length && h[r]!.depth > h[m]!.depth) m = r
-      if (m === i) break
-      ;[h[m], h[i]] = [h[i]!, h[m]!]
-      i = m
-    }
-  }
-  return top
 }

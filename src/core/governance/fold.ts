@@ -3,6 +3,7 @@ import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
 import { invitationId, invitationSignatureValid } from './invitation.js'
 import { ALL_CAPABILITIES, Capability, type GroupOp, type Role, type SignedOp, type Visibility } from './ops.js'
+import { MaxHeap } from '../primitives/max-heap.js'
 
 /**
  * The deterministic fold of a group's op DAG (DESIGN §6).
@@ -475,47 +476,6 @@ function reject(reason: string): never {
   throw new Rejection(reason)
 }
 
-/** Max-heap of (generation, id) for the backwards ancestry walk. */
-class GenHeap {
-  private readonly items: { gen: number; id: string }[] = []
-
-  push(item: { gen: number; id: string }): void {
-    const a = this.items
-    a.push(item)
-    let i = a.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (a[p]!.gen >= a[i]!.gen) break
-      ;[a[p], a[i]] = [a[i]!, a[p]!]
-      i = p
-    }
-  }
-
-  peek(): { gen: number; id: string } | undefined {
-    return this.items[0]
-  }
-
-  pop(): { gen: number; id: string } | undefined {
-    const a = this.items
-    const top = a[0]
-    const last = a.pop()
-    if (a.length && last) {
-      a[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < a.length && a[l]!.gen > a[m]!.gen) m = l
-        if (r < a.length && a[r]!.gen > a[m]!.gen) m = r
-        if (m === i) break
-        ;[a[m], a[i]] = [a[i]!, a[m]!]
-        i = m
-      }
-    }
-    return top
-  }
-}
 
 /**
  * The state at a cut. When the cut is exactly the current heads (the common, linear case) it
@@ -527,7 +487,8 @@ export class CutView {
   private readonly whole: boolean
   private readonly visited = new Set<string>()
   private readonly queued = new Set<string>()
-  private readonly frontier = new GenHeap()
+  /** (generation, id) for the backwards ancestry walk. */
+  private readonly frontier = new MaxHeap<{ gen: number; id: string }>((x) => x.gen)
   private vv?: number[]
 
   constructor(
