@@ -1,50 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
 import { MeroNode } from '../../../src/core/node/node.js'
 import { fromBase58 } from '../../../src/core/primitives/encoding.js'
-import { Store } from '../../../src/core/store/store.js'
-import { verifyDelta, type VerifiedDelta } from '../../../src/core/sync/delta-envelope.js'
 import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
+import { authored, closeNodes, newNode, shareOps } from './helpers.js'
 
 /**
  * Execute remembers the depth of the delta it committed last, so that it need not read it back
  * while that delta is still the context's only head. Every stored record must still carry
  * depth = 1 + the largest parent depth, also after remote deltas moved the heads.
  */
-const opened: { store: Store; dir: string }[] = []
-
-async function newNode(): Promise<MeroNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'mero-depth-'))
-  const store = await Store.open(join(dir, 'data'))
-  opened.push({ store, dir })
-  return new MeroNode({ store, identity: generateKeyPair(), blobsDir: join(dir, 'blobs') })
-}
-
-afterEach(async () => {
-  for (const { store, dir } of opened.splice(0)) {
-    await store.close().catch(() => {})
-    rmSync(dir, { recursive: true, force: true })
-  }
-})
-
-function shareOps(from: MeroNode, to: MeroNode, groupId: string): void {
-  to.groups.ingest(from.groups.getOps(groupId, from.groups.ops(groupId).map((o) => o.opId)))
-}
-
-/** The deltas `n` holds that `author` signed, parents first. */
-function authored(n: MeroNode, contextId: Buffer, author: MeroNode): VerifiedDelta[] {
-  const ids = n.store
-    .scanPrefix('delta', contextId)
-    .map(([k]) => k.subarray(32))
-    .sort((x, y) => n.contexts.log.header(contextId, x)!.depth - n.contexts.log.header(contextId, y)!.depth)
-  return n.contexts.log
-    .signed(contextId, ids)
-    .map(({ wire }) => verifyDelta(contextId, wire))
-    .filter((v) => v.delta.author.equals(author.identity.publicKey))
-}
+afterEach(closeNodes)
 
 /** Checks every record of the node's log: depth = 1 + max(parent depths), 0 without parents. */
 function checkDepths(n: MeroNode, contextId: Buffer): number {

@@ -1,43 +1,20 @@
 import fc from 'fast-check'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
 import { MeroNode } from '../../../src/core/node/node.js'
 import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { Hlc } from '../../../src/core/primitives/hlc.js'
 import { encodeDelta } from '../../../src/core/state/index.js'
-import { Store } from '../../../src/core/store/store.js'
 import { openDelta, openDeltas, sealDelta, sealDeltas, signDelta, verifyDelta, type VerifiedDelta } from '../../../src/core/sync/delta-envelope.js'
 import { decodeFrame, decodeSignedDeltas, decodeTopicMessage, encodeFrame, encodeSignedDeltas, encodeTopicMessage, MAX_DELTAS_PER_MESSAGE, type SyncFrame } from '../../../src/core/sync/wire.js'
 import { seal } from '../../../src/core/crypto/aead.js'
 import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
+import { authored, closeNodes, newNode, shareOps } from './helpers.js'
 
 /**
  * The receiving half of context replication, in process over real stores and the real runtime:
  * three nodes author kv-store writes; each receives the others' signed deltas in any order.
  */
-const opened: { store: Store; dir: string }[] = []
-
-async function newNode(): Promise<MeroNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'mero-repl-'))
-  const store = await Store.open(join(dir, 'data'))
-  opened.push({ store, dir })
-  return new MeroNode({ store, identity: generateKeyPair(), blobsDir: join(dir, 'blobs') })
-}
-
-afterEach(async () => {
-  for (const { store, dir } of opened.splice(0)) {
-    await store.close().catch(() => {})
-    rmSync(dir, { recursive: true, force: true })
-  }
-})
-
-/** Copies every group op `from` holds to `to`. */
-function shareOps(from: MeroNode, to: MeroNode, groupId: string): void {
-  to.groups.ingest(from.groups.getOps(groupId, from.groups.ops(groupId).map((o) => o.opId)))
-}
+afterEach(closeNodes)
 
 /** A group of three nodes with a kv-store context that all three joined. */
 async function cluster(): Promise<{ nodes: MeroNode[]; groupId: string; contextId: Buffer }> {
@@ -63,16 +40,7 @@ async function cluster(): Promise<{ nodes: MeroNode[]; groupId: string; contextI
 }
 
 /** The deltas a node authored (from its log, parents first), verified as a receiver would. */
-function own(n: MeroNode, contextId: Buffer): VerifiedDelta[] {
-  const ids = n.store
-    .scanPrefix('delta', contextId)
-    .map(([k]) => k.subarray(32))
-    .sort((x, y) => n.contexts.log.header(contextId, x)!.depth - n.contexts.log.header(contextId, y)!.depth)
-  return n.contexts.log
-    .signed(contextId, ids)
-    .map(({ wire }) => verifyDelta(contextId, wire))
-    .filter((v) => v.delta.author.equals(n.identity.publicKey))
-}
+const own = (n: MeroNode, contextId: Buffer): VerifiedDelta[] => authored(n, contextId)
 
 const entries = async (n: MeroNode, contextId: Buffer) => (await n.contexts.execute(contextId, 'entries', {})).result
 const root = (n: MeroNode, contextId: Buffer) => n.contexts.require(contextId).rootHash
@@ -108,10 +76,7 @@ describe('context replication (in process)', () => {
         const e = await Promise.all(nodes.map((n) => entries(n, contextId)))
         expect(e[1]).toEqual(e[0])
         expect(e[2]).toEqual(e[0])
-        for (const { store, dir } of opened.splice(0)) {
-          await store.close()
-          rmSync(dir, { recursive: true, force: true })
-        }
+        await closeNodes() // each run's three nodes, not only at the end
       }),
       { numRuns: 25 },
     )

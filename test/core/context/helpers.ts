@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
+import { MeroNode } from '../../../src/core/node/node.js'
+import { Store } from '../../../src/core/store/store.js'
+import { verifyDelta, type VerifiedDelta } from '../../../src/core/sync/delta-envelope.js'
+
+/** In-process nodes over real stores in temp folders; `closeNodes` (afterEach) removes them. */
+const opened: { store: Store; dir: string }[] = []
+
+export async function newNode(): Promise<MeroNode> {
+  const dir = mkdtempSync(join(tmpdir(), 'mero-ctx-'))
+  const store = await Store.open(join(dir, 'data'))
+  opened.push({ store, dir })
+  return new MeroNode({ store, identity: generateKeyPair(), blobsDir: join(dir, 'blobs') })
+}
+
+export async function closeNodes(): Promise<void> {
+  for (const { store, dir } of opened.splice(0)) {
+    await store.close().catch(() => {})
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Copies every group op `from` holds to `to`. */
+export function shareOps(from: MeroNode, to: MeroNode, groupId: string): void {
+  to.groups.ingest(from.groups.getOps(groupId, from.groups.ops(groupId).map((o) => o.opId)))
+}
+
+/** The deltas `n` holds that `author` signed (parents first), verified as a receiver would. */
+export function authored(n: MeroNode, contextId: Buffer, author: MeroNode = n): VerifiedDelta[] {
+  const ids = n.store
+    .scanPrefix('delta', contextId)
+    .map(([k]) => k.subarray(32))
+    .sort((x, y) => n.contexts.log.header(contextId, x)!.depth - n.contexts.log.header(contextId, y)!.depth)
+  return n.contexts.log
+    .signed(contextId, ids)
+    .map(({ wire }) => verifyDelta(contextId, wire))
+    .filter((v) => v.delta.author.equals(author.identity.publicKey))
+}
