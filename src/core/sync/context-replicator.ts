@@ -356,7 +356,8 @@ export class ContextReplicator {
     if (this.stopped || this.running.has(k)) return
     const pending = this.scheduled.get(k)
     if (pending) {
-      if (pending.wanted !== 'always') pending.wanted = stillWanted ? [...pending.wanted, stillWanted] : 'always'
+      // many conditions at once (a burst of deltas missing parents): then it just runs
+      if (pending.wanted !== 'always') pending.wanted = stillWanted && pending.wanted.length < 16 ? [...pending.wanted, stillWanted] : 'always'
       return
     }
     const entry: { timer: NodeJS.Timeout; wanted: (() => boolean)[] | 'always' } = {
