@@ -6,6 +6,9 @@ import { Worker } from 'node:worker_threads'
  * signatures dominate the cost; spreading them over the cores lets a node apply ops faster
  * than one thread can verify them. Small batches are verified inline (a round trip to a worker
  * costs more than a few verifications).
+ *
+ * Workers take ~90 ms to start and ~10 MB each, so they start on demand (or on `warm()`, when a
+ * catch-up is likely: a peer connected) and stop again after `idleMs` without work.
  */
 export interface VerifyJob {
   publicKey: Uint8Array
@@ -40,14 +43,41 @@ parentPort.on('message', ({ id, jobs }) => {
 `
 
 export const INLINE_BELOW = 32
+const IDLE_MS = 60_000
 
 export class VerifierPool {
   private readonly workers: Worker[] = []
   private readonly waiting = new Map<number, (out: Uint8Array) => void>()
   private nextId = 0
   private closed = false
+  private idleTimer?: NodeJS.Timeout
 
-  constructor(readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
+  constructor(
+    readonly size = Math.max(1, Math.min(4, availableParallelism())),
+    private readonly idleMs = IDLE_MS,
+  ) {}
+
+  /** Worker threads running now. */
+  get running(): number {
+    return this.workers.length
+  }
+
+  /** Starts the workers now (ahead of a batch that is likely to come). */
+  warm(): void {
+    this.start()
+    this.armIdle()
+  }
+
+  private armIdle(): void {
+    if (this.closed || !this.workers.length) return
+    clearTimeout(this.idleTimer)
+    this.idleTimer = setTimeout(() => {
+      if (this.waiting.size) return this.armIdle()
+      const workers = this.workers.splice(0)
+      for (const w of workers) void w.terminate()
+    }, this.idleMs)
+    this.idleTimer.unref()
+  }
 
   private start(): void {
     if (this.workers.length || this.closed) return
@@ -78,6 +108,7 @@ export class VerifierPool {
         })
       }),
     )
+    this.armIdle()
     const out: boolean[] = []
     for (const p of parts) for (const v of p) out.push(v === 1)
     return out
@@ -85,6 +116,7 @@ export class VerifierPool {
 
   async close(): Promise<void> {
     this.closed = true
+    clearTimeout(this.idleTimer)
     await Promise.all(this.workers.map((w) => w.terminate()))
     this.workers.length = 0
   }

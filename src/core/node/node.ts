@@ -74,8 +74,11 @@ export class MeroNode {
   private offPeers?: () => void
   private started = false
 
+  private readonly verifierPool?: VerifierPool
+
   constructor(opts: NodeOptions) {
     this.store = opts.store
+    this.verifierPool = opts.verifierPool
     this.identity = opts.identity
     this.events = opts.events ?? new EventBus()
     this.identityBase58 = toBase58(opts.identity.publicKey)
@@ -144,6 +147,7 @@ export class MeroNode {
       this.offPeers = this.network.onPeer(({ peerId, connected }) => {
         this.events.emit(connected ? { type: 'peer.connected', peerId } : { type: 'peer.disconnected', peerId })
         if (connected) {
+          this.verifierPool?.warm() // a catch-up from this peer is likely
           this.replicator?.peerConnected(peerId)
           this.contextReplicator?.peerConnected(peerId)
           void this.blobProviders?.announcePending()

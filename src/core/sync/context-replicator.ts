@@ -74,6 +74,8 @@ type Inspected =
 
 const CONTEXT_TOPIC_PREFIX = 'mero/ctx/'
 const HEARTBEAT_SYNC_DELAY_MS = 250
+/** Deltas of a sync page verified (on the pool) and merged at a time. */
+const VERIFY_CHUNK = 256
 /** Room left in a StateDeltas message for its envelope (tag, ids, lengths, nonce and tag of the seal). */
 const SEALED_BATCH_OVERHEAD = 256
 
@@ -455,10 +457,22 @@ export class ContextReplicator {
     return { fetched, method: methods.join('+') || 'none' }
   }
 
+  /**
+   * Verifies a page on the pool in chunks and merges each chunk as soon as it is verified, in
+   * order: the workers check the next chunks while this thread merges the ones before.
+   */
   private async ingestWire(contextId: Buffer, page: SignedDeltaWire[], from: string): Promise<void> {
-    const { verified, faults } = await verifyDeltas(contextId, page, this.d.pool)
-    for (const f of faults) this.countFault(f)
-    if (verified.length) this.ingest(contextId, verified, from)
+    const checks: Promise<Awaited<ReturnType<typeof verifyDeltas>>>[] = []
+    for (let i = 0; i < page.length; i += VERIFY_CHUNK) {
+      const check = verifyDeltas(contextId, page.slice(i, i + VERIFY_CHUNK), this.d.pool)
+      check.catch(() => undefined) // awaited below, in order; a later one may fail first
+      checks.push(check)
+    }
+    for (const check of checks) {
+      const { verified, faults } = await check
+      for (const f of faults) this.countFault(f)
+      if (verified.length) this.ingest(contextId, verified, from)
+    }
   }
 
   /** Candidate peers for a context: its topic's, then its group's, then every connected peer. */
