@@ -1,4 +1,5 @@
 import { MeroError } from '../primitives/errors.js'
+import { u32Leb } from '../primitives/leb128.js'
 
 /**
  * Just enough of the wasm binary format to find sections, read custom sections and rewrite the
@@ -36,17 +37,6 @@ export function readU32Leb(bytes: Uint8Array, pos: number): [value: number, next
   throw invalid('LEB128 number too long')
 }
 
-export function u32Leb(value: number): number[] {
-  const out: number[] = []
-  let v = value >>> 0
-  do {
-    let b = v & 0x7f
-    v >>>= 7
-    if (v !== 0) b |= 0x80
-    out.push(b)
-  } while (v !== 0)
-  return out
-}
 
 export function isWasm(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && MAGIC.every((b, i) => bytes[i] === b)

@@ -1,3 +1,4 @@
+import { u32Leb } from '../primitives/leb128.js'
 /**
  * The LtHash inner loop as a small WebAssembly SIMD module, assembled here at load time (no build
  * step, no binary blob): `add()` / `sub()` expand the 64-byte block at offset 0 of its memory with
@@ -27,22 +28,12 @@ const MSG_PERMUTATION = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8]
 
 // --- WebAssembly binary encoding ---------------------------------------------------------------
 
-function uleb(n: number): number[] {
-  const out: number[] = []
-  do {
-    let byte = n & 0x7f
-    n >>>= 7
-    if (n !== 0) byte |= 0x80
-    out.push(byte)
-  } while (n !== 0)
-  return out
-}
 
 type Bytes = number[] | Uint8Array
 const join = (...parts: Bytes[]) => Buffer.concat(parts.map((p) => (p instanceof Uint8Array ? p : Uint8Array.from(p))))
-const vec = (items: Bytes[]) => join(uleb(items.length), ...items)
-const section = (id: number, payload: Uint8Array) => join([id], uleb(payload.length), payload)
-const name = (s: string) => join(uleb(Buffer.byteLength(s)), Buffer.from(s, 'utf8'))
+const vec = (items: Bytes[]) => join(u32Leb(items.length), ...items)
+const section = (id: number, payload: Uint8Array) => join([id], u32Leb(payload.length), payload)
+const name = (s: string) => join(u32Leb(Buffer.byteLength(s)), Buffer.from(s, 'utf8'))
 
 const V128 = 0x7b
 const I32 = 0x7f
@@ -91,16 +82,16 @@ class Code {
     return this.push(0x0b)
   }
   simd(code: number, ...imm: number[]): this {
-    return this.push(0xfd, ...uleb(code), ...imm)
+    return this.push(0xfd, ...u32Leb(code), ...imm)
   }
   v128Load(offset: number): this {
-    return this.simd(0x00, 4, ...uleb(offset))
+    return this.simd(0x00, 4, ...u32Leb(offset))
   }
   v128Load32Splat(offset: number): this {
-    return this.simd(0x09, 2, ...uleb(offset))
+    return this.simd(0x09, 2, ...u32Leb(offset))
   }
   v128Store(offset: number): this {
-    return this.simd(0x0b, 4, ...uleb(offset))
+    return this.simd(0x0b, 4, ...u32Leb(offset))
   }
   i32x4Const(lanes: number[]): this {
     return this.simd(0x0c, ...lanes.flatMap((x) => [x & 0xff, (x >>> 8) & 0xff, (x >>> 16) & 0xff, (x >>> 24) & 0xff]))
@@ -216,7 +207,7 @@ function body(combine: number): Uint8Array {
     }
   }
   c.get(BATCH).i32(1).i32Add().tee(BATCH).i32(KERNEL_DIGEST_BYTES / 256).i32LtU().brIf(0).end().end()
-  const locals = vec([[...uleb(24), V128], [...uleb(2), I32]])
+  const locals = vec([[...u32Leb(24), V128], [...u32Leb(2), I32]])
   return join(locals, c.bytes)
 }
 
@@ -228,7 +219,7 @@ function moduleBytes(): Uint8Array {
     section(3, vec([[0x00], [0x00]])),
     section(5, vec([[0x00, 0x01]])),
     section(7, vec([join(name('memory'), [0x02, 0x00]), join(name('add'), [0x00, 0x00]), join(name('sub'), [0x00, 0x01])])),
-    section(10, vec(functions.map((f) => join(uleb(f.length), f)))),
+    section(10, vec(functions.map((f) => join(u32Leb(f.length), f)))),
   )
 }
 
