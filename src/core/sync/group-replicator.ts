@@ -2,7 +2,7 @@ import type { KeyPair } from '../crypto/ed25519.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import type { GroupStore } from '../governance/group-store.js'
 import { decodeToken } from '../governance/invitation.js'
-import { decodeSignedOp, groupOf, type GroupOp, type SignedOp } from '../governance/ops.js'
+import { decodeSignedOp, groupOf, type GroupOp, type SignedInvitation, type SignedOp } from '../governance/ops.js'
 import type { EventBus } from '../node/event-bus.js'
 import { toBase58 as toB58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
@@ -41,6 +41,10 @@ type Inspected =
   | { verdict: 'reject' | 'ignore' }
 const REJECT: Inspected = { verdict: 'reject' }
 const IGNORE: Inspected = { verdict: 'ignore' }
+
+const JOIN_ATTEMPTS = 3
+/** Failures of the transport, not answers of the inviter: worth another try. */
+const RETRIED_KINDS: ReadonlySet<string> = new Set(['PeerUnreachable', 'Timeout', 'Unavailable'])
 
 export class GroupReplicator {
   private heartbeat?: NodeJS.Timeout
@@ -273,17 +277,47 @@ export class GroupReplicator {
     const groupId = invitation.groupId.toString('hex')
     if (this.groups.isMember(groupId, this.identity.publicKey)) throw new MeroError('Conflict', `this node's identity is already a member of ${groupId}`)
     if (!hints.peerId) throw new MeroError('InvitationInvalid', "the token does not name the inviter's peer; ask for a new one")
-    const channel = await this.network.open(hints.peerId, SYNC_PROTOCOL, hints.addresses).catch((e) => {
-      throw new MeroError('PeerUnreachable', `cannot reach the inviter ${hints.peerId} at ${hints.addresses.join(', ') || '(no address)'}: ${(e as Error).message}`)
-    })
-    const r = await catchUpGroup(channel, this.groups, groupId, invitationAuth(this.identity, invitation), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
+    const r = await this.historyFromInviter(hints.peerId, hints.addresses, groupId, invitation)
     if (!this.groups.has(groupId)) throw new MeroError('SyncFailed', 'the inviter sent no history of the group')
     const claim = this.groups.issue(groupId, this.identity, { kind: 'InvitationClaimed', invitation, joinedAt: BigInt(Date.now()) })
     this.follow(groupId)
     await this.publish(groupId, claim)
     // gossip meshes take a moment to form: tell the inviter directly, so it pulls the claim now
-    const back = await this.network.open(hints.peerId, SYNC_PROTOCOL, hints.addresses)
-    await announceHeads(back, this.groups, groupId, invitationAuth(this.identity, invitation), this.opts.syncTimeoutMs).catch(() => undefined)
+    // (best effort: the claim also travels by gossip and heartbeats)
+    await this.network
+      .open(hints.peerId, SYNC_PROTOCOL, hints.addresses)
+      .then((back) => announceHeads(back, this.groups, groupId, invitationAuth(this.identity, invitation), this.opts.syncTimeoutMs))
+      .catch(() => undefined)
     return { groupId, opId: claim.id.toString('hex'), fetched: r.fetched }
+  }
+
+  /**
+   * The group's history from the inviter, retried a few times when the exchange breaks (a stream
+   * closed under us, e.g. while two connections between the peers were being deduplicated);
+   * refusals, and an inviter that cannot be dialled, are final. Ingesting the same ops again is a no-op, so a retry after a partial
+   * transfer is safe.
+   */
+  private async historyFromInviter(peerId: string, addresses: string[], groupId: string, invitation: SignedInvitation): Promise<CatchUpResult> {
+    const where = `the inviter ${peerId} at ${addresses.join(', ') || '(no address)'}`
+    let last: Error | undefined
+    for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt))
+      let channel: FrameChannel
+      try {
+        channel = await this.network.open(peerId, SYNC_PROTOCOL, addresses)
+      } catch (e) {
+        // an inviter that cannot be dialled at all is said at once, not after every retry
+        if (attempt === 0) throw new MeroError('PeerUnreachable', `cannot reach ${where}: ${(e as Error).message}`)
+        last = e as Error
+        continue
+      }
+      try {
+        return await catchUpGroup(channel, this.groups, groupId, invitationAuth(this.identity, invitation), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
+      } catch (e) {
+        if (e instanceof MeroError && !RETRIED_KINDS.has(e.kind)) throw e
+        last = e as Error
+      }
+    }
+    throw new MeroError('PeerUnreachable', `cannot fetch the group's history from ${where}: ${last?.message}`)
   }
 }

@@ -81,6 +81,33 @@ describe('group replication between in-process replicas', () => {
     expect(c.groups.view(groupId).opCount).toBe(a.groups.view(groupId).opCount)
   })
 
+  it('join retries when the stream to the inviter breaks mid-exchange; an inviter it cannot dial is reported at once', async () => {
+    const hub = new MemoryHub()
+    const [a, b, c] = [replica(hub, 'A'), replica(hub, 'B'), replica(hub, 'C')]
+    const { groupId } = a.groups.createGroup(a.key)
+    a.rep.follow(groupId)
+    // B's first stream dies under it, as when libp2p closes one of two connections between peers
+    const open = b.net.open.bind(b.net)
+    let opened = 0
+    b.net.open = async (peerId, protocol) => {
+      const ch = await open(peerId, protocol)
+      if (opened++ > 0) return ch
+      ch.close()
+      return { ...ch, send: () => Promise.reject(new Error('Cannot write to a stream that is closed')), receive: ch.receive.bind(ch), close: () => ch.close() }
+    }
+    const inv = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
+    const joined = await b.rep.join(encodeToken(inv, { peerId: 'A', addresses: [] }))
+    expect(joined.groupId).toBe(groupId)
+    expect(opened).toBeGreaterThanOrEqual(2)
+    await waitFor(() => a.groups.view(groupId).members.some((m) => m.identity === toBase58(b.key.publicKey)), 3_000)
+
+    a.net.online = false
+    const started = Date.now()
+    const other = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
+    await expect(c.rep.join(encodeToken(other, { peerId: 'A', addresses: [] }))).rejects.toMatchObject({ kind: 'PeerUnreachable', message: expect.stringMatching(/cannot reach the inviter A/) })
+    expect(Date.now() - started).toBeLessThan(150) // no retries with back-off for a dial that fails
+  })
+
   it('a removed member cannot get further ops accepted, and a stranger is refused the ops', async () => {
     const { a, b, c, groupId } = await trio()
     await a.rep.issue(groupId, { kind: 'MemberRemoved', member: c.key.publicKey })
