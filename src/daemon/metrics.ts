@@ -40,127 +40,64 @@ export class DaemonMetrics {
     this.watchNetwork(node)
     const rep = node.replicator
     if (!rep) return
-    new Gauge({
-      name: 'merod_gossip_dropped',
-      help: 'Gossip messages dropped since start, by reason',
-      labelNames: ['reason'],
-      registers: [this.registry],
-      collect() {
-        for (const [reason, n] of Object.entries(rep.dropped)) this.set({ reason }, n)
-      },
-    })
-    new Gauge({
-      name: 'merod_gossip_received',
-      help: 'Group gossip messages received since start',
-      registers: [this.registry],
-      collect() {
-        this.set(rep.received)
-      },
-    })
-    new Gauge({
-      name: 'merod_peers',
-      help: 'Connected peers',
-      registers: [this.registry],
-      collect() {
-        this.set(node.network?.connectedPeers().length ?? 0)
-      },
-    })
+    this.scraped('merod_gossip_dropped', 'Gossip messages dropped since start, by reason', () => ({ ...rep.dropped }), 'reason')
+    this.scraped('merod_gossip_received', 'Group gossip messages received since start', () => rep.received)
+    this.scraped('merod_peers', 'Connected peers', () => node.network?.connectedPeers().length ?? 0)
   }
+
   /** Context replication counters (read at scrape time). */
   watchContextReplication(node: MeroNode): void {
     const rep = node.contextReplicator
     if (!rep) return
     const remote = node.remoteDeltas
-    new Gauge({
-      name: 'merod_context_deltas_dropped',
-      help: 'Context deltas dropped since start, by reason (rejected: the author may not write at its governance position)',
-      labelNames: ['reason'],
-      registers: [this.registry],
-      collect() {
-        for (const [reason, n] of Object.entries(rep.dropped)) this.set({ reason }, n)
-        this.set({ reason: 'rejected' }, remote.rejected)
-        this.set({ reason: 'evicted' }, remote.evicted)
-      },
-    })
-    new Gauge({
-      name: 'merod_context_gossip_received',
-      help: 'Context gossip messages received since start',
-      registers: [this.registry],
-      collect() {
-        this.set(rep.received)
-      },
-    })
-    new Gauge({
-      name: 'merod_context_deltas_published',
-      help: 'Locally authored deltas published on context topics since start',
-      registers: [this.registry],
-      collect() {
-        this.set(rep.published)
-      },
-    })
+    this.scraped(
+      'merod_context_deltas_dropped',
+      'Context deltas dropped since start, by reason (rejected: the author may not write at its governance position)',
+      () => ({ ...rep.dropped, rejected: remote.rejected, evicted: remote.evicted }),
+      'reason',
+    )
+    this.scraped('merod_context_gossip_received', 'Context gossip messages received since start', () => rep.received)
+    this.scraped('merod_context_deltas_published', 'Locally authored deltas published on context topics since start', () => rep.published)
   }
 
   /** Blob transfer counters (read at scrape time): served, refused, fetched, DHT announcements. */
   watchBlobs(node: MeroNode): void {
     const providers = node.blobProviders
     if (!providers) return
-    new Gauge({
-      name: 'merod_blob_transfers',
-      help: 'Blob transfers since start over /mero/blob/1.0.0, by outcome (served, refused, fetched, fetch_failed)',
-      labelNames: ['outcome'],
-      registers: [this.registry],
-      collect() {
-        const s = providers.stats
-        this.set({ outcome: 'served' }, s.served)
-        this.set({ outcome: 'refused' }, s.refused)
-        this.set({ outcome: 'fetched' }, s.fetched)
-        this.set({ outcome: 'fetch_failed' }, s.fetchFailures)
-      },
-    })
-    new Gauge({
-      name: 'merod_blob_transfer_bytes',
-      help: 'Blob bytes since start over /mero/blob/1.0.0, by direction (served, fetched)',
-      labelNames: ['direction'],
-      registers: [this.registry],
-      collect() {
-        this.set({ direction: 'served' }, providers.stats.servedBytes)
-        this.set({ direction: 'fetched' }, providers.stats.fetchedBytes)
-      },
-    })
-    new Gauge({
-      name: 'merod_blob_announcements',
-      help: 'DHT provider announcements of blobs since start, by outcome (ok, failed, pending)',
-      labelNames: ['outcome'],
-      registers: [this.registry],
-      collect() {
-        this.set({ outcome: 'ok' }, providers.stats.announced)
-        this.set({ outcome: 'failed' }, providers.stats.announceFailures)
-        this.set({ outcome: 'pending' }, providers.pendingAnnouncements)
-      },
-    })
+    const s = providers.stats
+    this.scraped(
+      'merod_blob_transfers',
+      'Blob transfers since start over /mero/blob/1.0.0, by outcome (served, refused, fetched, fetch_failed)',
+      () => ({ served: s.served, refused: s.refused, fetched: s.fetched, fetch_failed: s.fetchFailures }),
+      'outcome',
+    )
+    this.scraped('merod_blob_transfer_bytes', 'Blob bytes since start over /mero/blob/1.0.0, by direction (served, fetched)', () => ({ served: s.servedBytes, fetched: s.fetchedBytes }), 'direction')
+    this.scraped(
+      'merod_blob_announcements',
+      'DHT provider announcements of blobs since start, by outcome (ok, failed, pending)',
+      () => ({ ok: s.announced, failed: s.announceFailures, pending: providers.pendingAnnouncements }),
+      'outcome',
+    )
   }
 
   /** Garbage collection: runs, and what they collected, since start. */
   watchGc(node: MeroNode): void {
-    const gc = node.gc
+    const t = node.gc.totals
+    this.scraped('merod_gc_runs', 'Garbage collection runs since start, by outcome (ok, failed)', () => ({ ok: t.runs, failed: t.failures }), 'outcome')
+    this.scraped('merod_gc_collected', 'What garbage collection removed since start, by kind (tombstones, blobs)', () => ({ tombstones: t.tombstones, blobs: t.blobs }), 'kind')
+  }
+
+  /** A gauge read at scrape time: one value, or (with `label`) one per value of that label. */
+  private scraped(name: string, help: string, read: () => number | Record<string, number>, label?: string): void {
     new Gauge({
-      name: 'merod_gc_runs',
-      help: 'Garbage collection runs since start, by outcome (ok, failed)',
-      labelNames: ['outcome'],
+      name,
+      help,
+      labelNames: label ? [label] : [],
       registers: [this.registry],
       collect() {
-        this.set({ outcome: 'ok' }, gc.totals.runs)
-        this.set({ outcome: 'failed' }, gc.totals.failures)
-      },
-    })
-    new Gauge({
-      name: 'merod_gc_collected',
-      help: 'What garbage collection removed since start, by kind (tombstones, blobs)',
-      labelNames: ['kind'],
-      registers: [this.registry],
-      collect() {
-        this.set({ kind: 'tombstones' }, gc.totals.tombstones)
-        this.set({ kind: 'blobs' }, gc.totals.blobs)
+        const v = read()
+        if (typeof v === 'number') this.set(v)
+        else for (const [k, n] of Object.entries(v)) this.set({ [label!]: k }, n)
       },
     })
   }
