@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { peerIdFromPublicKey as libp2pPeerId } from '@libp2p/peer-id'
-import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
 import { generateKeyPair, keyPairFromSeed, sign, verify } from '../../../src/core/crypto/ed25519.js'
 import { open, seal } from '../../../src/core/crypto/aead.js'
 import { fromBase58, fromHex, toBase58, toHex } from '../../../src/core/primitives/encoding.js'
@@ -43,8 +44,24 @@ describe('ed25519', () => {
     expect(keyPairFromSeed(pair.privateKey).publicKey).toEqual(pair.publicKey)
   })
 
-  it('derives the same peer id as libp2p', () => {
+  it('matches RFC 8032 (test 2) and interoperates with OpenSSL signatures and keys', () => {
+    const seed = Buffer.from('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb', 'hex')
+    const pair = keyPairFromSeed(seed)
+    expect(pair.publicKey.toString('hex')).toBe('3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c')
+    const sig = sign(seed, Buffer.from([0x72]))
+    expect(sig.toString('hex')).toBe('92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00')
+    // ops signed by earlier builds (node:crypto) still verify, and ours verify there
+    const openssl = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' })
+    const msg = Buffer.from('an op body')
+    expect(verify(pair.publicKey, msg, nodeSign(null, msg, openssl))).toBe(true)
+    expect(nodeVerify(null, msg, createPublicKey(openssl), sign(seed, msg))).toBe(true)
+    expect(() => sign(Buffer.alloc(31), msg)).toThrow(/32 bytes/)
+  })
+
+  it('derives the same peer id as libp2p', async () => {
     const pair = generateKeyPair()
+    // the daemon's libp2p key is made from the same seed
+    expect(Buffer.from((await generateKeyPairFromSeed('Ed25519', pair.privateKey)).publicKey.raw)).toEqual(pair.publicKey)
     const ours = peerIdFromPublicKey(pair.publicKey)
     expect(ours).toBe(libp2pPeerId(publicKeyFromRaw(pair.publicKey)).toString())
     expect(ours.startsWith('12D3KooW')).toBe(true)
