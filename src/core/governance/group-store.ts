@@ -79,11 +79,18 @@ interface Pending {
   missing: Set<string>
 }
 
+interface WriteBehind {
+  batch: WriteBatch
+  written: Promise<void>
+  settle: (error?: Error) => void
+}
+
 export class GroupStore {
   private readonly groups = new Map<string, GroupState>()
   /** group → missing parent → ops waiting for it */
   private readonly waiting = new Map<string, Map<string, Pending[]>>()
   private readonly pendingIds = new Map<string, Map<string, Pending>>()
+  private behind?: WriteBehind
 
   /** Without a store, a replica lives in memory only (in-process replicas, tests). */
   constructor(
@@ -310,6 +317,51 @@ export class GroupStore {
    * stored. Returns the signed op (to publish).
    */
   issue(groupId: string, signer: KeyPair, op: GroupOp): SignedOp {
+    const signed = this.signChecked(groupId, signer, op)
+    this.ingestDecoded([signed], { persist: true, emit: true })
+    return signed
+  }
+
+  /**
+   * `issue`, with the op's write left to the end of the event-loop turn, one batch for every op
+   * issued in that turn: the caller publishes meanwhile, so peers receive the op while it is
+   * written instead of after. `persisted` settles when the write has. The window costs little:
+   * a crash inside it loses the op here but not at the peers it reached, which return it by
+   * catch-up; should this node author again with the same seq before that, both ops are kept
+   * and the group flags the equivocation (DESIGN §6), so replicas never split.
+   */
+  issueWriteBehind(groupId: string, signer: KeyPair, op: GroupOp): { op: SignedOp; persisted: Promise<void> } {
+    const signed = this.signChecked(groupId, signer, op)
+    const behind = this.writeBehind()
+    this.ingestOne(signed, behind?.batch, true)
+    return { op: signed, persisted: behind?.written ?? Promise.resolve() }
+  }
+
+  /** Writes ops issued with `issueWriteBehind` now (before other writes, and at shutdown). */
+  flush(): void {
+    const behind = this.behind
+    if (!behind) return
+    this.behind = undefined
+    try {
+      behind.batch.write()
+      behind.settle()
+    } catch (e) {
+      behind.settle(e as Error)
+    }
+  }
+
+  private writeBehind(): WriteBehind | undefined {
+    if (!this.store) return undefined
+    if (!this.behind) {
+      let settle!: WriteBehind['settle']
+      const written = new Promise<void>((resolve, reject) => (settle = (e) => (e ? reject(e) : resolve())))
+      this.behind = { batch: this.store.batch(), written, settle }
+      setImmediate(() => this.flush())
+    }
+    return this.behind
+  }
+
+  private signChecked(groupId: string, signer: KeyPair, op: GroupOp): SignedOp {
     const g = this.state(groupId)
     const parents = [...g.heads]
       .map((h) => g.nodes.get(h)!)
@@ -321,7 +373,6 @@ export class GroupStore {
     decodeSignedOp(signed.bytes, { verify: false })
     const reason = g.evaluate(signed)
     if (reason) throw new MeroError(reason === 'the group is deleted' ? 'GroupDeleted' : 'NotAuthorized', `${op.kind} refused: ${reason}`)
-    this.ingestDecoded([signed], { persist: true, emit: true })
     return signed
   }
 
@@ -385,6 +436,8 @@ export class GroupStore {
   }
 
   private ingestDecoded(ops: SignedOp[], opts: { persist: boolean; emit: boolean }): IngestResult[] {
+    // the store keeps ops in the order they were applied: ops still to be written go first
+    this.flush()
     const batch = opts.persist ? this.store?.batch() : undefined
     const results = ops.map((op) => this.ingestOne(op, batch, opts.emit))
     batch?.write()

@@ -174,6 +174,7 @@ export class MeroNode {
     this.contextReplicator?.stop()
     this.offPeers?.()
     await this.network?.stop()
+    this.groups.flush()
   }
 
   /** Contexts, in any group this node holds, that run an application (base58 ids). */

@@ -121,8 +121,9 @@ export class GroupReplicator {
 
   /** Signs, applies and publishes an op of this node (sign_apply_and_publish). */
   async issue(groupId: string, op: GroupOp): Promise<SignedOp> {
-    const signed = this.groups.issue(groupId, this.identity, op)
-    await this.publish(groupId, signed)
+    // published while it is written (GroupStore.issueWriteBehind); answered once both are done
+    const { op: signed, persisted } = this.groups.issueWriteBehind(groupId, this.identity, op)
+    await Promise.all([this.publish(groupId, signed), persisted])
     return signed
   }
 

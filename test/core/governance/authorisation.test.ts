@@ -250,6 +250,45 @@ describe('the DAG', () => {
     expect(seen).toContain('group.equivocation')
   })
 
+  it('issueWriteBehind applies at once, writes the ops of one turn in one batch at its end, and before any other write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mero-gov-'))
+    try {
+      const store = await Store.open(join(dir, 'data'))
+      const gs = new GroupStore(store)
+      const { groupId } = gs.createGroup(keys.owner)
+      const stored = () => store.scanPrefix('groupOps', Buffer.from(groupId, 'hex')).length
+      const first = gs.issueWriteBehind(groupId, keys.owner, { kind: 'GroupAliasSet', alias: 'one' })
+      const second = gs.issueWriteBehind(groupId, keys.owner, { kind: 'MemberAdded', member: keys.a.publicKey, role: 'admin' })
+      // applied and visible now, written at the end of the turn
+      expect(gs.view(groupId).alias).toBe('one')
+      expect(gs.ops(groupId)).toHaveLength(3)
+      expect(stored()).toBe(1)
+      expect(first.persisted).toBe(second.persisted)
+      await first.persisted
+      expect(stored()).toBe(3)
+
+      // an op ingested from the wire is written after the ops issued before it
+      const third = gs.issueWriteBehind(groupId, keys.owner, { kind: 'GroupAliasSet', alias: 'two' })
+      const remote = raw(groupId, keys.a, [third.op], 1n, { kind: 'GroupAliasSet', alias: 'three' })
+      expect(gs.ingest([remote.bytes])[0]!.status).toBe('applied')
+      expect(stored()).toBe(5)
+      await third.persisted
+
+      // a refused op is neither applied nor queued
+      expect(() => gs.issueWriteBehind(groupId, keys.b, { kind: 'GroupAliasSet', alias: 'x' })).toThrow(/refused/)
+      const reloaded = new GroupStore(store)
+      reloaded.load()
+      expect(JSON.stringify(reloaded.view(groupId))).toBe(JSON.stringify(gs.view(groupId)))
+      await store.close()
+
+      // a failed write rejects `persisted`
+      const closed = gs.issueWriteBehind(groupId, keys.owner, { kind: 'GroupAliasSet', alias: 'late' })
+      await expect(closed.persisted).rejects.toThrow()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('reloads from RocksDB to a byte-identical view', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mero-gov-'))
     try {
