@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { measureRawGossip } from './helpers/raw-gossip.mjs'
+import { openRawGossip } from './helpers/raw-gossip.mjs'
 import { startMerod, stopMerod } from './lib/merod.mjs'
 import { report, summarize } from './lib/stats.mjs'
 
@@ -13,6 +13,7 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const home = mkdtempSync('/tmp/mero-bench-p2p-')
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const daemons = []
+let raw
 // messages (raw) and ops sent first and not measured: JIT and stream set-up, the same for both
 const WARMUP = 300
 
@@ -43,19 +44,19 @@ async function waitFor(check, ms) {
 /**
  * Op propagation A → B: A's applied time to B's applied time. Each node's op log records when
  * it applied each op (µs resolution): both logs are read afterwards, so that no event stream
- * loads the daemons meanwhile. The path includes A's persisting and B's decoding, signature
+ * loads the daemons meanwhile. The path includes A's signing check and B's decoding, signature
  * check and ingest. (appliedAt is performance.timeOrigin + now(): each process fixes its origin
  * at start-up, within tens of µs of the others', more on a loaded machine; the raw figure uses
  * CLOCK_MONOTONIC, which every process shares exactly.) The ops are paced at the raw messages'
  * actual rate (gapMs), so that both paths wait equally long between messages (an idle process
- * answers more slowly); the result's gapMs is the ops' actual mean spacing.
+ * answers more slowly).
  */
-async function propagation(a, b, groupId, tag, gapMs, count = 300, warmup = WARMUP) {
+async function opBlock(a, b, groupId, tag, gapMs, count) {
   const ops = []
-  for (let i = 0; i < warmup + count; i++) {
+  for (let i = 0; i < count; i++) {
     const t = performance.now()
     const { opId } = await a.rpc.call('group.setAlias', { group: groupId, alias: `${tag}${i}` })
-    if (i >= warmup) ops.push(opId)
+    ops.push(opId)
     // paced like the raw messages, one every gapMs, but never back to back (no queue of ops)
     await sleep(Math.max(1, gapMs - (performance.now() - t)))
   }
@@ -66,15 +67,48 @@ async function propagation(a, b, groupId, tag, gapMs, count = 300, warmup = WARM
   }, 10_000)
   const [atA, atB] = [await appliedAt(a), await appliedAt(b)]
   const sent = ops.map((id) => atA.get(id))
-  return { ...summarize(ops.map((id) => atB.get(id) - atA.get(id))), gapMs: (Math.max(...sent) - Math.min(...sent)) / (ops.length - 1) }
+  return { latencies: ops.map((id) => atB.get(id) - atA.get(id)), gapMs: (Math.max(...sent) - Math.min(...sent)) / (ops.length - 1) }
+}
+
+/**
+ * Raw gossip and op propagation measured in alternating blocks (ROUNDS of each), so that both
+ * see the same machine: this VM's speed drifts by up to 2× between seconds apart, which made a
+ * ratio of two figures measured one after the other swing from 1.2 to 2.4. The ops go one every
+ * GAP_MS or as soon as the previous op's RPC has returned (it takes 1 to 3 ms here), and each
+ * raw block is paced to the spacing the ops achieved in the round before: an idle process
+ * answers more slowly, so both paths must wait equally long between messages.
+ */
+const ROUNDS = 10
+const GAP_MS = 3
+async function propagation(raw, a, b, groupId, tag) {
+  const warm = await opBlock(a, b, groupId, `${tag}w`, GAP_MS, WARMUP)
+  const rawLatencies = []
+  const opLatencies = []
+  const rawGaps = []
+  const opGaps = []
+  let lost = 0
+  // a raw message's publish and timers add about 0.4 ms to its pause
+  let pause = Math.max(0.5, warm.gapMs - 0.4)
+  for (let r = 0; r < ROUNDS; r++) {
+    const block = await raw.paced({ count: 100, intervalMs: pause })
+    rawLatencies.push(...block.latenciesMs)
+    rawGaps.push(block.gapMs)
+    lost += block.lost
+    const ops = await opBlock(a, b, groupId, `${tag}${r}-`, GAP_MS, 30)
+    opLatencies.push(...ops.latencies)
+    opGaps.push(ops.gapMs)
+    // the next raw block at this round's op spacing
+    pause = Math.min(20, Math.max(0.5, pause + ops.gapMs - block.gapMs))
+  }
+  const mean = (v) => Number((v.reduce((x, y) => x + y, 0) / v.length).toFixed(2))
+  return { raw: { ...summarize(rawLatencies), count: rawLatencies.length, gapMs: mean(rawGaps) }, lost, op: { ...summarize(opLatencies), count: opLatencies.length, gapMs: mean(opGaps) } }
 }
 
 try {
-  // 200-byte messages paced 2 ms apart, after the same warm-up as the ops, timed from just
-  // before publishing to delivery in the other process
-  const { latencyMs: raw, lost, gapMs } = await measureRawGossip({ count: 1000, warmup: WARMUP, intervalMs: 2, size: 200, burst: 0, rttSamples: 0 })
-  report('gossip.raw_one_way.p50', raw.p50, 'ms', { messages: raw.count, lost, processes: 2, gap_ms: Number(gapMs.toFixed(2)) })
-  report('gossip.raw_one_way.p99', raw.p99, 'ms')
+  // 200-byte messages, timed from just before publishing to delivery in the other process; the
+  // pair stays open to alternate with the ops (same warm-up as the ops: JIT, stream set-up)
+  raw = await openRawGossip({ size: 200 })
+  await raw.paced({ count: WARMUP, intervalMs: GAP_MS })
 
   for (const n of ['a', 'b', 'c']) {
     merod(n, 'init', '--listen', '/ip4/127.0.0.1/tcp/0')
@@ -98,20 +132,24 @@ try {
   await join(b, [a, b])
 
   await sleep(1500) // let the gossip mesh settle
-  const prop = await propagation(a, b, groupId, 'p', gapMs)
-  report('governance.op_propagation.p50', prop.p50, 'ms', { ops: 300, warmup: WARMUP, daemons: 2, gap_ms: Number(prop.gapMs.toFixed(2)) })
-  report('governance.op_propagation.p99', prop.p99, 'ms')
-  report('governance.op_propagation.ratio_to_raw_gossip_p50', prop.p50 / raw.p50, 'x', { target: '<= 1.5' })
+  const prop = await propagation(raw, a, b, groupId, 'p')
+  report('gossip.raw_one_way.p50', prop.raw.p50, 'ms', { messages: prop.raw.count, lost: prop.lost, processes: 2, blocks: ROUNDS, gap_ms: prop.raw.gapMs })
+  report('gossip.raw_one_way.p99', prop.raw.p99, 'ms')
+  report('governance.op_propagation.p50', prop.op.p50, 'ms', { ops: prop.op.count, warmup: WARMUP, daemons: 2, blocks: ROUNDS, gap_ms: prop.op.gapMs })
+  report('governance.op_propagation.p99', prop.op.p99, 'ms')
+  report('governance.op_propagation.ratio_to_raw_gossip_p50', prop.op.p50 / prop.raw.p50, 'x', { target: '<= 1.5' })
 
   // a third member: A publishes to two peers, and B and C share the machine's cores
   const c = await startDaemon('c')
   await join(c, [a, b, c])
   report('governance.join_to_visible_on_all', Math.max(...joins), 'ms', { joins: joins.map((j) => Number(j.toFixed(1))), target: '< 1000' })
   await sleep(1500)
-  const prop3 = await propagation(a, b, groupId, 'r', gapMs)
-  report('governance.op_propagation.3_nodes.p50', prop3.p50, 'ms', { ops: 300, warmup: WARMUP, daemons: 3, gap_ms: Number(prop3.gapMs.toFixed(2)) })
-  report('governance.op_propagation.3_nodes.p99', prop3.p99, 'ms')
-  report('governance.op_propagation.3_nodes.ratio_to_raw_gossip_p50', prop3.p50 / raw.p50, 'x')
+  const prop3 = await propagation(raw, a, b, groupId, 'r')
+  report('governance.op_propagation.3_nodes.p50', prop3.op.p50, 'ms', { ops: prop3.op.count, warmup: WARMUP, daemons: 3, blocks: ROUNDS, gap_ms: prop3.op.gapMs, raw_p50: prop3.raw.p50, raw_gap_ms: prop3.raw.gapMs })
+  report('governance.op_propagation.3_nodes.p99', prop3.op.p99, 'ms')
+  report('governance.op_propagation.3_nodes.ratio_to_raw_gossip_p50', prop3.op.p50 / prop3.raw.p50, 'x')
+  await raw.close()
+  raw = undefined
 
   // catch-up after missing 1,000 ops
   await stopDaemon(c)
@@ -125,6 +163,7 @@ try {
   report('governance.catch_up_1000_ops', done - ready, 'ms', { from: 'daemon ready', target: '< 1000' })
   report('governance.restart_and_catch_up_1000_ops', done - t1, 'ms', { from: 'spawn' })
 } finally {
+  await raw?.close().catch(() => undefined)
   for (const d of [...daemons]) await stopDaemon(d).catch(() => d.child.kill('SIGKILL'))
   rmSync(home, { recursive: true, force: true })
 }

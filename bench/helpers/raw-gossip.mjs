@@ -33,18 +33,13 @@ function payload(size, seq, phase) {
 }
 
 /**
+ * Two raw gossip peers kept open: `paced()` measures one block of paced messages, as often as a
+ * benchmark likes, so that its blocks can alternate with blocks of the path it compares (the
+ * same machine state for both; a VM's speed drifts between seconds apart).
  * @param {object} [o]
- * @param {number} [o.count=2000]    paced messages for the latency figures
- * @param {number} [o.warmup=100]    paced messages before them, not measured (JIT, stream set-up)
- * @param {number} [o.intervalMs=1]  pause between paced messages
- * @param {number} [o.size=200]      payload bytes
- * @param {number} [o.burst=5000]    messages published back to back for the throughput figure (0: none)
- * @param {number} [o.rttSamples=500] sequential request/response round trips (0: none)
- * @returns {Promise<{latencyMs, lost, gapMs, throughput: {msgPerSec, count, lost}, requestRttMs, channelRttMs}>}
- *   latencies as {p50, p99, min, max, count} in ms; requestRttMs opens a stream per request
- *   (NetworkNode.request), channelRttMs echoes frames on one long-lived stream
+ * @param {number} [o.size=200]  payload bytes
  */
-export async function measureRawGossip({ count = 2000, intervalMs = 1, size = 200, burst = 5000, rttSamples = 500, warmup = 100 } = {}) {
+export async function openRawGossip({ size = 200 } = {}) {
   const topic = `bench/raw/${randomBytes(4).toString('hex')}`
   const protocol = '/mero/bench/echo/1.0.0'
   const child = spawn(process.execPath, [CHILD, topic, protocol], { stdio: ['pipe', 'pipe', 'inherit'] })
@@ -68,30 +63,75 @@ export async function measureRawGossip({ count = 2000, intervalMs = 1, size = 20
       })
     })
   const send = (cmd) => child.stdin.write(JSON.stringify(cmd) + '\n')
-
   const node = new NetworkNode({ seed: randomBytes(32), listen: ['/ip4/127.0.0.1/tcp/0'] })
+  const close = async () => {
+    send({ cmd: 'stop' })
+    await next(10_000).catch(() => undefined)
+    await node.stop()
+    child.stdin.end()
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+    await exited
+    clearTimeout(killer)
+  }
+  let peerId
   try {
-    const { peerId, address } = await next(30_000)
+    const ready = await next(30_000)
+    peerId = ready.peerId
     await node.start()
     node.subscribe(topic)
-    await node.connect(address)
+    await node.connect(ready.address)
     for (let i = 0; i < 400 && !node.topicPeers(topic).includes(peerId); i++) await sleep(10)
     if (!node.topicPeers(topic).includes(peerId)) throw new Error('the child never appeared on the topic')
+  } catch (e) {
+    await close()
+    throw e
+  }
+  let nextPhase = 16
+  return {
+    node,
+    peerId,
+    protocol,
+    topic,
+    send,
+    next,
+    close,
+    /** One block of `count` messages `intervalMs` apart: their one-way latencies, losses and actual spacing. */
+    async paced({ count, intervalMs, phase = nextPhase++ }) {
+      for (let i = 0; i < count; i++) {
+        await node.publish(topic, payload(size, i, phase))
+        if (intervalMs > 0) await sleep(intervalMs)
+      }
+      send({ cmd: 'report', phase, expected: count, timeoutMs: 10_000 })
+      const r = await next()
+      return {
+        latenciesMs: r.latenciesMs,
+        lost: count - r.count,
+        // the actual mean time between paced messages (as received), for comparisons at equal rates
+        gapMs: r.count > 1 ? Number(BigInt(r.lastNs) - BigInt(r.firstNs)) / 1e6 / (r.count - 1) : NaN,
+      }
+    },
+  }
+}
 
+/**
+ * @param {object} [o]
+ * @param {number} [o.count=2000]    paced messages for the latency figures
+ * @param {number} [o.warmup=100]    paced messages before them, not measured (JIT, stream set-up)
+ * @param {number} [o.intervalMs=1]  pause between paced messages
+ * @param {number} [o.size=200]      payload bytes
+ * @param {number} [o.burst=5000]    messages published back to back for the throughput figure (0: none)
+ * @param {number} [o.rttSamples=500] sequential request/response round trips (0: none)
+ * @returns {Promise<{latencyMs, lost, gapMs, throughput: {msgPerSec, count, lost}, requestRttMs, channelRttMs}>}
+ *   latencies as {p50, p99, min, max, count} in ms; requestRttMs opens a stream per request
+ *   (NetworkNode.request), channelRttMs echoes frames on one long-lived stream
+ */
+export async function measureRawGossip({ count = 2000, intervalMs = 1, size = 200, burst = 5000, rttSamples = 500, warmup = 100 } = {}) {
+  const raw = await openRawGossip({ size })
+  const { node, peerId, protocol, topic, send, next } = raw
+  try {
     // warm-up: JIT, stream set-up
-    for (let i = 0; i < warmup; i++) {
-      await node.publish(topic, payload(size, i, PHASE.warmup))
-      await sleep(intervalMs)
-    }
-    send({ cmd: 'report', phase: PHASE.warmup, expected: warmup, timeoutMs: 5_000 })
-    await next()
-
-    for (let i = 0; i < count; i++) {
-      await node.publish(topic, payload(size, i, PHASE.paced))
-      if (intervalMs > 0) await sleep(intervalMs)
-    }
-    send({ cmd: 'report', phase: PHASE.paced, expected: count, timeoutMs: 10_000 })
-    const paced = await next()
+    await raw.paced({ count: warmup, intervalMs, phase: PHASE.warmup })
+    const paced = await raw.paced({ count, intervalMs, phase: PHASE.paced })
 
     // the throughput and round-trip phases are skipped when their count is 0
     let b = { count: 0, lastNs: '0' }
@@ -123,22 +163,15 @@ export async function measureRawGossip({ count = 2000, intervalMs = 1, size = 20
       ch.close()
     }
 
-    send({ cmd: 'stop' })
-    await next(10_000).catch(() => undefined)
     return {
       latencyMs: stats(paced.latenciesMs),
-      lost: count - paced.count,
-      // the actual mean time between paced messages (as received), for comparisons at equal rates
-      gapMs: paced.count > 1 ? Number(BigInt(paced.lastNs) - BigInt(paced.firstNs)) / 1e6 / (paced.count - 1) : NaN,
+      lost: paced.lost,
+      gapMs: paced.gapMs,
       throughput: { msgPerSec: b.count / seconds, count: b.count, lost: burst - b.count },
       requestRttMs: stats(rtts),
       channelRttMs: stats(channelRtts),
     }
   } finally {
-    await node.stop()
-    child.stdin.end()
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-    await exited
-    clearTimeout(killer)
+    await raw.close()
   }
 }
