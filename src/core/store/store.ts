@@ -65,7 +65,9 @@ export class Store {
     const db = new RocksLevel(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' }) as unknown as Raw
     const columns = Object.fromEntries(COLUMNS.map((c) => [c, {}]))
     try {
-      await db.open({ createIfMissing: true, createMissingColumnFamilies: true, columns } as object)
+      // the binding compresses every WAL record with ZSTD by default: that doubled the cost of a
+      // small write (measured 17-24 µs without, 31-49 µs with), and the WAL is short-lived anyway
+      await db.open({ createIfMissing: true, createMissingColumnFamilies: true, columns, walCompression: false } as object)
     } catch (e) {
       const msg = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message
       if (/lock/i.test(msg)) {
