@@ -65,6 +65,12 @@ export class ContextManager {
   private readonly states = new Map<string, ContextState>()
   /** Per context (hex): the id and depth of the last delta `commit` made (see commit). */
   private readonly lastLocal = new Map<string, { id: string; depth: number }>()
+  /**
+   * Context metadata and keys as last written (hex id → frozen meta / key): read on every call
+   * and every received delta, several times each, and changed only here, after each write.
+   */
+  private readonly metas = new Map<string, Readonly<ContextMeta>>()
+  private readonly keys = new Map<string, Buffer>()
   private readonly clock: Hlc
   readonly log: DeltaLog
 
@@ -89,8 +95,27 @@ export class ContextManager {
   // ---- storage ---------------------------------------------------------------------------
 
   get(contextId: Buffer): ContextMeta | undefined {
+    const k = contextId.toString('hex')
+    const cached = this.metas.get(k)
+    if (cached) return cached
     const v = this.d.store.get('context', contextId)
-    return v ? (JSON.parse(v.toString('utf8')) as ContextMeta) : undefined
+    if (!v) return undefined
+    const meta = JSON.parse(v.toString('utf8')) as ContextMeta
+    this.remember(contextId, meta)
+    return meta
+  }
+
+  /** Records what was just written for a context (undefined: deleted). */
+  private remember(contextId: Buffer, meta: ContextMeta | undefined, key?: Buffer): void {
+    const k = contextId.toString('hex')
+    if (!meta) {
+      this.metas.delete(k)
+      this.keys.delete(k)
+      return
+    }
+    Object.freeze(meta.heads)
+    this.metas.set(k, Object.freeze(meta))
+    if (key) this.keys.set(k, key)
   }
 
   require(contextId: Buffer): ContextMeta {
@@ -108,7 +133,12 @@ export class ContextManager {
 
   /** The context's 32-byte key (encrypts its deltas on the wire). */
   key(contextId: Buffer): Buffer | undefined {
-    return this.d.store.get('contextKeys', contextId)
+    const k = contextId.toString('hex')
+    const cached = this.keys.get(k)
+    if (cached) return cached
+    const key = this.d.store.get('contextKeys', contextId)
+    if (key) this.keys.set(k, key)
+    return key
   }
 
   // ---- lifecycle -----------------------------------------------------------------------
@@ -134,12 +164,14 @@ export class ContextManager {
     await this.d.issue(groupId, { kind: 'ContextRegistered', contextId, application: applicationId, ...(visibility ? { visibility } : {}) })
     let meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId: app.applicationId, creator: toBase58(this.d.identity.publicKey), createdAt: Date.now(), heads: [], rootHash: hex(result.rootHash), deltas: 0 }
     const batch = this.d.store.batch()
-    batch.put('contextKeys', contextId, randomBytes(32))
+    const key = randomBytes(32)
+    batch.put('contextKeys', contextId, key)
     const committed = this.commit(batch, contextId, meta, session, result, events)
     meta = committed.meta
     const deltaId = committed.deltaId
     batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
     batch.write()
+    this.remember(contextId, meta, key)
     this.d.events.emit({ type: 'context.created', contextId: meta.contextId, groupId, applicationId: meta.applicationId })
     if (deltaId) {
       this.d.events.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId, rootHash: meta.rootHash, deltaId, events })
@@ -169,6 +201,7 @@ export class ContextManager {
         ;({ meta, deltaId, wire } = this.commit(batch, contextId, meta, session, result, events))
         batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
         batch.write()
+        this.remember(contextId, meta)
         this.d.events.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId: meta.groupId, rootHash: meta.rootHash, deltaId: deltaId!, events })
         this.d.onCommitted?.(meta, Buffer.from(deltaId!, 'hex'), wire!)
       }
@@ -182,6 +215,7 @@ export class ContextManager {
     this.d.applications.require(applicationId)
     const next = { ...meta, applicationId: toBase58(applicationId) }
     this.d.store.put('context', contextId, Buffer.from(JSON.stringify(next)))
+    this.remember(contextId, next)
     return next
   }
 
@@ -194,6 +228,7 @@ export class ContextManager {
     batch.del('contextKeys', contextId)
     batch.del('context', contextId)
     batch.write()
+    this.remember(contextId, undefined)
     this.states.delete(contextId.toString('hex'))
     this.d.events.emit({ type: 'context.deleted', contextId: toBase58(contextId) })
   }
@@ -272,6 +307,7 @@ export class ContextManager {
     meta = { ...meta, rootHash: hex(rootHash), heads: [...heads].sort(), deltas: meta.deltas + ready.length }
     batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
     batch.write()
+    this.remember(contextId, meta)
     return meta
   }
 
@@ -287,6 +323,7 @@ export class ContextManager {
     batch.put('contextKeys', contextId, key)
     batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
     batch.write()
+    this.remember(contextId, meta, key)
     return meta
   }
 
@@ -307,6 +344,7 @@ export class ContextManager {
     const next = { ...meta, rootHash: hex(rootHash), heads: boundary.heads.map(hex).sort(), deltas: boundary.deltaCount }
     batch.put('context', contextId, Buffer.from(JSON.stringify(next)))
     batch.write()
+    this.remember(contextId, next)
     return next
   }
 
