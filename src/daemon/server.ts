@@ -20,6 +20,8 @@ export interface RpcServerOptions {
 
 /** Largest backlog an /events subscriber may accumulate before it is cut off (slow consumer). */
 const MAX_SSE_BACKLOG = 8 * 1024 * 1024
+/** Events queued for one stream within one event-loop turn; past this the consumer is cut off. */
+const MAX_SSE_TURN_EVENTS = 100_000
 
 /**
  * The daemon's local API on a Unix socket (DESIGN §4): POST /rpc (JSON-RPC 2.0),
@@ -161,14 +163,25 @@ export class RpcServer {
     res.write(': connected\n\n')
     this.streams.add(res)
     this.opts.metrics.eventSubscribers.inc()
+    // the events of one event-loop turn are written together at its end: emitting stays cheap
+    // for the code that emits (a call's commit, a delta's apply), one write per turn
+    let queued: NodeEvent[] = []
+    const flush = () => {
+      const events = queued
+      queued = []
+      if (res.destroyed || events.length === 0) return
+      res.write(events.map((e) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''))
+    }
     const send = (event: NodeEvent) => {
       if (types && !types.includes(event.type)) return
       if (event.type !== 'heartbeat' && event.type !== 'node.stopping' && !eventMatches(event, filter)) return
-      if (res.writableLength > MAX_SSE_BACKLOG) {
+      if (res.writableLength > MAX_SSE_BACKLOG || queued.length >= MAX_SSE_TURN_EVENTS) {
         res.destroy() // a consumer that stopped reading must not grow the daemon's memory
         return
       }
-      res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`)
+      if (queued.length === 0 && event.type !== 'node.stopping') setImmediate(flush)
+      queued.push(event)
+      if (event.type === 'node.stopping') flush() // the server closes next
     }
     const off = this.opts.events.on(send)
     const done = () => {
