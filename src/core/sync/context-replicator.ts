@@ -85,6 +85,8 @@ export class ContextReplicator {
   private readonly subscribed = new Set<string>()
   private readonly inbound: Inbound[] = []
   private draining = false
+  /** A message was applied directly in this event-loop turn (see onMessage). */
+  private appliedThisTurn = false
   /** Per context: the pending sync's timer and why it is wanted (see schedule). */
   private readonly scheduled = new Map<string, { timer: NodeJS.Timeout; wanted: (() => boolean)[] | 'always' }>()
   private readonly running = new Set<string>()
@@ -226,6 +228,14 @@ export class ContextReplicator {
     if (this.inbound.length + r.verified.length > (this.opts.inboundQueue ?? 8192)) {
       this.dropped.queue_full += r.verified.length
       this.schedule(r.contextId, m.from, 'inbound queue overflow', 500)
+      return
+    }
+    // the first message of an event-loop turn is applied at once (a lone delta waits for nothing);
+    // those arriving after it in the same turn are queued and applied together
+    if (!this.draining && !this.appliedThisTurn) {
+      this.appliedThisTurn = true
+      setImmediate(() => (this.appliedThisTurn = false))
+      this.ingest(r.contextId, r.verified, m.from)
       return
     }
     for (const verified of r.verified) this.inbound.push({ contextId: r.contextId, verified, from: m.from })
