@@ -1,7 +1,7 @@
 // Context replication across real daemons (issue 6):
 // - delta propagation latency, author's commit → receiver's apply (event timestamps: one clock
 //   anchored on the shared monotonic clock in every daemon), with 2 and with 3 nodes, after a
-//   warm-up, at the pace of the raw gossipsub baseline measured in the same run; and the ratio;
+//   warm-up, in blocks alternating with blocks of raw gossipsub at the same pace; and the ratio;
 // - catch-up of a node that missed 1,000 deltas, and 10,000 deltas (from the daemon being ready
 //   to the same root hash);
 // - sustained replicated writes: all three nodes write at once; deltas/s until all converged.
@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { startMerod, stopMerod } from './lib/merod.mjs'
-import { measureRawGossip } from './helpers/raw-gossip.mjs'
+import { openRawGossip } from './helpers/raw-gossip.mjs'
 import { report, summarize } from './lib/stats.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -17,6 +17,7 @@ const home = mkdtempSync('/tmp/mero-bench-ctx-')
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const daemons = new Map()
 const GAP_MS = 3
+let raw
 
 async function waitFor(check, ms, what) {
   const end = Date.now() + ms
@@ -47,23 +48,49 @@ function watch(d, contextId, type) {
   return { at, opened, close: () => ctl.abort() }
 }
 
-async function propagation(author, receivers, contextId, count) {
+/**
+ * Delta propagation and raw gossip in alternating blocks (ROUNDS of each), so that both see the
+ * same machine: this VM's speed drifts by up to 2× between seconds apart. A block of deltas is
+ * `perRound` calls, one every GAP_MS or as soon as the previous call returned; the raw block
+ * after it is paced to the spacing the deltas achieved (an idle process answers more slowly, so
+ * both paths must wait equally long between messages).
+ */
+const ROUNDS = 10
+async function propagation(raw, author, receivers, contextId, perRound = 30) {
+  const set = (key, i) => author.rpc.call('context.execute', { context: contextId, method: 'set', args: { key, value: `${i}` } })
   for (let i = 0; i < 200; i++) {
-    await author.rpc.call('context.execute', { context: contextId, method: 'set', args: { key: `warm-${i % 100}`, value: `${i}` } })
+    await set(`warm-${i % 100}`, i)
     await sleep(GAP_MS)
   }
   const sent = watch(author, contextId, 'context.state.mutated')
   const got = receivers.map((r) => watch(r, contextId, 'context.delta.applied'))
   await Promise.all([sent.opened, ...got.map((g) => g.opened)])
   const ids = []
-  for (let i = 0; i < count; i++) {
-    ids.push((await author.rpc.call('context.execute', { context: contextId, method: 'set', args: { key: `lat-${i % 100}`, value: `${i}` } })).deltaId)
-    await sleep(GAP_MS)
+  const rawLatencies = []
+  const rawGaps = []
+  const deltaGaps = []
+  let pause = GAP_MS
+  for (let r = 0; r < ROUNDS; r++) {
+    const block = []
+    const t0 = performance.now()
+    for (let i = 0; i < perRound; i++) {
+      const t = performance.now()
+      block.push((await set(`lat-${(r * perRound + i) % 100}`, i)).deltaId)
+      await sleep(Math.max(1, GAP_MS - (performance.now() - t)))
+    }
+    const gap = (performance.now() - t0) / perRound
+    deltaGaps.push(gap)
+    ids.push(...block)
+    const rawBlock = await raw.paced({ count: 100, intervalMs: pause })
+    rawLatencies.push(...rawBlock.latenciesMs)
+    rawGaps.push(rawBlock.gapMs)
+    pause = Math.min(20, Math.max(0.5, pause + gap - rawBlock.gapMs))
   }
   await waitFor(() => got.every((g) => ids.every((id) => g.at.has(id))), 20_000, 'propagation')
   const lat = got.flatMap((g) => ids.map((id) => g.at.get(id) - sent.at.get(id)))
   for (const w of [sent, ...got]) w.close()
-  return summarize(lat)
+  const mean = (v) => Number((v.reduce((x, y) => x + y, 0) / v.length).toFixed(2))
+  return { ...summarize(lat), count: ids.length, gapMs: mean(deltaGaps), raw: { ...summarize(rawLatencies), count: rawLatencies.length, gapMs: mean(rawGaps) } }
 }
 
 const root_ = async (n, contextId) => (await daemons.get(n).rpc.call('context.get', { context: contextId })).rootHash
@@ -92,10 +119,10 @@ async function catchUp(n, contextId, count, label) {
 }
 
 try {
-  // the baseline: same payload order of size, the same pacing as the deltas below, warmed up
-  const raw = (await measureRawGossip({ count: 1000, intervalMs: GAP_MS, size: 400, burst: 0, rttSamples: 0, warmup: 200 })).latencyMs
-  report('gossip.raw_one_way.p50', raw.p50, 'ms', { messages: 1000, processes: 2, gap_ms: GAP_MS })
-  report('gossip.raw_one_way.p99', raw.p99, 'ms')
+  // the baseline: raw gossip of the same order of size (400 bytes), kept open to alternate with
+  // the deltas, warmed up like them
+  raw = await openRawGossip({ size: 400 })
+  await raw.paced({ count: 200, intervalMs: GAP_MS })
 
   for (const n of ['a', 'b', 'c']) {
     spawnSync(process.execPath, [`${root}/bin/merod.js`, '--home', home, '--node', n, 'init', '--listen', '/ip4/127.0.0.1/tcp/0'], { stdio: 'ignore' })
@@ -119,18 +146,22 @@ try {
   await b.rpc.call('context.join', { context: contextId })
   await sleep(1500) // let the mesh settle
 
-  const two = await propagation(a, [b], contextId, 300)
-  report('context.delta_propagation.2_nodes.p50', two.p50, 'ms', { deltas: 300 })
+  const two = await propagation(raw, a, [b], contextId)
+  report('gossip.raw_one_way.p50', two.raw.p50, 'ms', { messages: two.raw.count, processes: 2, bytes: 400, blocks: ROUNDS, gap_ms: two.raw.gapMs })
+  report('gossip.raw_one_way.p99', two.raw.p99, 'ms')
+  report('context.delta_propagation.2_nodes.p50', two.p50, 'ms', { deltas: two.count, blocks: ROUNDS, gap_ms: two.gapMs })
   report('context.delta_propagation.2_nodes.p99', two.p99, 'ms')
-  report('context.delta_propagation.2_nodes.ratio_to_raw_gossip_p50', two.p50 / raw.p50, 'x', { target: '<= 1.5' })
+  report('context.delta_propagation.2_nodes.ratio_to_raw_gossip_p50', two.p50 / two.raw.p50, 'x', { target: '<= 1.5' })
 
   await waitFor(async () => (await c.rpc.call('group.get', { group: groupId })).contexts.some((x) => x.contextId === contextId), 5_000, 'context visible on c')
   await c.rpc.call('context.join', { context: contextId })
   await sleep(1500)
-  const three = await propagation(a, [b, c], contextId, 300)
-  report('context.delta_propagation.3_nodes.p50', three.p50, 'ms', { deltas: 300, receivers: 2 })
+  const three = await propagation(raw, a, [b, c], contextId)
+  report('context.delta_propagation.3_nodes.p50', three.p50, 'ms', { deltas: three.count, receivers: 2, blocks: ROUNDS, gap_ms: three.gapMs, raw_p50: three.raw.p50, raw_gap_ms: three.raw.gapMs })
   report('context.delta_propagation.3_nodes.p99', three.p99, 'ms')
-  report('context.delta_propagation.3_nodes.ratio_to_raw_gossip_p50', three.p50 / raw.p50, 'x', { target: '<= 1.5' })
+  report('context.delta_propagation.3_nodes.ratio_to_raw_gossip_p50', three.p50 / three.raw.p50, 'x', { target: '<= 1.5' })
+  await raw.close()
+  raw = undefined
 
   report('context.catch_up_1000_deltas', await catchUp('c', contextId, 1000, 'k1'), 'ms', { from: 'daemon ready', target: '<= 500' })
   report('context.catch_up_10000_deltas', await catchUp('c', contextId, 10_000, 'k10'), 'ms', { from: 'daemon ready', target: '< 3000' })
@@ -144,6 +175,7 @@ try {
   const total = performance.now() - t0
   report('context.sustained_replicated_writes', (3 * per) / (total / 1000), 'deltas/s', { nodes: 3, deltas: 3 * per, writeMs: Math.round(written), convergedMs: Math.round(total), target: '>= 1000' })
 } finally {
+  await raw?.close().catch(() => undefined)
   for (const n of [...daemons.keys()]) await stop(n).catch(() => {})
   rmSync(home, { recursive: true, force: true })
 }
