@@ -122,7 +122,7 @@ describe('context replication across daemons', () => {
     await stranger.start()
     try {
       const channel = await stranger.open(status.peerId, SYNC_PROTOCOL, status.listenAddresses.map((x) => `${x}/p2p/${status.peerId}`))
-      await expect(ContextSyncClient.open(channel, fromBase58(contextId), memberAuth(generateKeyPair())).then((c) => c.key())).rejects.toThrow(/refused: not a member/)
+      await expect(ContextSyncClient.open(channel, fromBase58(contextId), memberAuth(generateKeyPair(), status.peerId)).then((c) => c.key())).rejects.toThrow(/refused: not a member/)
       // nor the application: its holders announce it in the DHT, but serve it to members only
       const appId = fromBase58(applicationId)
       const providers = await waitFor(async () => {
@@ -131,7 +131,7 @@ describe('context replication across daemons', () => {
       }, 15_000, 200)
       expect(providers).toContain(status.peerId)
       const blobChannel = await stranger.open(status.peerId, BLOB_PROTOCOL)
-      await expect(fetchBlob(blobChannel, appId, { groupId: Buffer.from(groupId, 'hex'), auth: memberAuth(generateKeyPair()), maxBytes: 1 << 24 })).rejects.toMatchObject({ kind: 'NotAuthorized', message: expect.stringMatching(/not a member/) })
+      await expect(fetchBlob(blobChannel, appId, { groupId: Buffer.from(groupId, 'hex'), auth: memberAuth(generateKeyPair(), status.peerId), maxBytes: 1 << 24 })).rejects.toMatchObject({ kind: 'NotAuthorized', message: expect.stringMatching(/not a member/) })
     } finally {
       await stranger.stop()
     }

@@ -125,7 +125,7 @@ describe('governance across three daemons', () => {
     try {
       const status = await rpc.a!.call<{ peerId: string; listenAddresses: string[] }>('node.status')
       const channel = await stranger.open(status.peerId, SYNC_PROTOCOL, status.listenAddresses.map((a) => `${a}/p2p/${status.peerId}`))
-      await expect(catchUpGroup(channel, new GroupStore(), groupId, memberAuth(generateKeyPair()))).rejects.toThrow(/refused: not a member/)
+      await expect(catchUpGroup(channel, new GroupStore(), groupId, memberAuth(generateKeyPair(), status.peerId))).rejects.toThrow(/refused: not a member/)
     } finally {
       await stranger.stop()
     }

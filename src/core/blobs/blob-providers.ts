@@ -50,7 +50,7 @@ export class BlobProviders {
   /** Registers the server side of the protocol on the network. */
   serve(): void {
     this.d.network.handle(BLOB_PROTOCOL, (channel) => {
-      void serveBlob(channel, { blobs: this.d.blobs, groups: this.d.groups }, { timeoutMs: this.opts.timeoutMs })
+      void serveBlob(channel, { blobs: this.d.blobs, groups: this.d.groups, self: this.d.network.peerId }, { timeoutMs: this.opts.timeoutMs })
         .then((r) => {
           if (r.refused) this.stats.refused++
           else {
@@ -108,7 +108,7 @@ export class BlobProviders {
       asked.add(peerId)
       try {
         const channel = await this.d.network.open(peerId, BLOB_PROTOCOL, addresses)
-        return await fetchBlob(channel, blobId, { groupId: Buffer.from(groupIdHex, 'hex'), auth: memberAuth(this.d.identity), maxBytes, timeoutMs: this.opts.timeoutMs, transferTimeoutMs: this.opts.transferTimeoutMs })
+        return await fetchBlob(channel, blobId, { groupId: Buffer.from(groupIdHex, 'hex'), auth: memberAuth(this.d.identity, peerId), maxBytes, timeoutMs: this.opts.timeoutMs, transferTimeoutMs: this.opts.transferTimeoutMs })
       } catch (e) {
         errors.push(`${peerId}: ${(e as Error).message}`)
         return undefined

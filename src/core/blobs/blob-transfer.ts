@@ -30,6 +30,8 @@ export const TRANSFER_TIMEOUT_MS = 120_000
 export interface BlobServerDeps {
   blobs: BlobStore
   groups: GroupStore
+  /** This node's peer id: the server a requester's proof must name. */
+  self: string
 }
 
 export interface ServeResult {
@@ -83,7 +85,7 @@ export async function serveBlob(ch: FrameChannel, d: BlobServerDeps, opts: { tim
     const auth = await receive(ch, timeout)
     if (auth.type !== 'Auth') return await refuse('InvalidInput', `expected Auth, got ${auth.type}`, blobId)
     if (!d.groups.has(groupIdHex)) return await refuse('NotAuthorized', 'this node does not hold the group', blobId)
-    const denied = checkAuth(d.groups, groupIdHex, nonce, { kind: 'member', identity: auth.identity, signature: auth.signature })
+    const denied = checkAuth(d.groups, groupIdHex, nonce, { kind: 'member', identity: auth.identity, signature: auth.signature }, d.self)
     if (denied) return await refuse('NotAuthorized', denied, blobId)
     const why = whyNotServed(d, req.blobId, groupIdHex, req.maxBytes)
     if (why) return await refuse(why.kind, why.reason, blobId)

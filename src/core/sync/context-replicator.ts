@@ -353,7 +353,7 @@ export class ContextReplicator {
 
   /** Serves an inbound context sync stream (the SyncServer routes ContextHello here). */
   serve(channel: FrameChannel, hello: Extract<SyncFrame, { type: 'ContextHello' }>): void {
-    void serveContextSync(channel, hello, { contexts: this.d.contexts, groups: this.d.groups }, { timeoutMs: this.opts.syncTimeoutMs }).catch(() => undefined)
+    void serveContextSync(channel, hello, { contexts: this.d.contexts, groups: this.d.groups, self: this.d.network.peerId }, { timeoutMs: this.opts.syncTimeoutMs }).catch(() => undefined)
   }
 
   // ---- sync sessions -------------------------------------------------------------------------
@@ -402,7 +402,7 @@ export class ContextReplicator {
     deadline.unref()
     try {
       const channel = await this.d.network.open(peerId, SYNC_PROTOCOL)
-      client = await ContextSyncClient.open(channel, contextId, memberAuth(this.d.identity), this.opts.syncTimeoutMs)
+      client = await ContextSyncClient.open(channel, contextId, memberAuth(this.d.identity, peerId), this.opts.syncTimeoutMs)
       const r = await this.session(client, contextId, peerId)
       await client.close()
       this.failures.delete(k)
@@ -533,7 +533,7 @@ export class ContextReplicator {
       const errors: string[] = []
       for (const p of this.candidates({ contextId: b58, groupId })) {
         try {
-          const client = await ContextSyncClient.open(await this.d.network.open(p, SYNC_PROTOCOL), contextId, memberAuth(this.d.identity), this.opts.syncTimeoutMs)
+          const client = await ContextSyncClient.open(await this.d.network.open(p, SYNC_PROTOCOL), contextId, memberAuth(this.d.identity, p), this.opts.syncTimeoutMs)
           const { key, applicationId } = await client.key()
           await client.close()
           if (toBase58(applicationId) !== registered.applicationId && !this.d.groups.view(groupId).settings.targetApplication) {

@@ -44,6 +44,8 @@ async function receive(ch: FrameChannel, timeoutMs: number): Promise<SyncFrame> 
 export interface ContextSyncServerDeps {
   contexts: ContextManager
   groups: GroupStore
+  /** This node's peer id: the server a requester's proof must name. */
+  self: string
 }
 
 /** Serves one context sync stream whose ContextHello was already read. */
@@ -64,7 +66,7 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
     if (auth.type !== 'Auth') throw new MeroError('InvalidInput', `expected Auth, got ${auth.type}`)
     let denied: string | undefined
     if (auth.auth.kind !== 'member') denied = 'context sync needs a member of the group'
-    else if (!edVerify(auth.auth.identity, authMessage(nonce, contextId, auth.auth.identity), auth.auth.signature)) denied = 'the challenge signature does not verify'
+    else if (!edVerify(auth.auth.identity, authMessage(nonce, contextId, auth.auth.identity, d.self), auth.auth.signature)) denied = 'the challenge signature does not verify (for this node)'
     else denied = d.groups.whyNotReader(meta.groupId, contextId.toString('hex'), auth.auth.identity.toString('hex'))
     if (denied) {
       await send(ch, { type: 'Denied', reason: denied })

@@ -90,7 +90,7 @@ export class GroupReplicator {
     const onAnnounce = (groupId: string, heads: string[]) => {
       if (heads.some((h) => !this.groups.knows(groupId, h))) this.schedule(groupId, peerId, 'announced', 0)
     }
-    void serveGroupSync(channel, this.groups, { timeoutMs: this.opts.syncTimeoutMs, onAnnounce }).catch(() => undefined)
+    void serveGroupSync(channel, this.groups, { self: this.network.peerId, timeoutMs: this.opts.syncTimeoutMs, onAnnounce }).catch(() => undefined)
   }
 
   stop(): void {
@@ -228,7 +228,7 @@ export class GroupReplicator {
     this.events.emit({ type: 'sync.started', groupId, peerId, reason })
     try {
       const channel = await this.network.open(peerId, SYNC_PROTOCOL)
-      const r = await catchUpGroup(channel, this.groups, groupId, memberAuth(this.identity), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
+      const r = await catchUpGroup(channel, this.groups, groupId, memberAuth(this.identity, peerId), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
       this.failures.delete(groupId)
       this.events.emit({ type: 'sync.finished', groupId, peerId, ok: true, fetched: r.fetched, durationMs: Date.now() - started })
       this.follow(groupId)
@@ -287,7 +287,7 @@ export class GroupReplicator {
     // (best effort: the claim also travels by gossip and heartbeats)
     await this.network
       .open(hints.peerId, SYNC_PROTOCOL, hints.addresses)
-      .then((back) => announceHeads(back, this.groups, groupId, invitationAuth(this.identity, invitation), this.opts.syncTimeoutMs))
+      .then((back) => announceHeads(back, this.groups, groupId, invitationAuth(this.identity, invitation, hints.peerId!), this.opts.syncTimeoutMs))
       .catch(() => undefined)
     return { groupId, opId: claim.id.toString('hex'), fetched: r.fetched }
   }
@@ -313,7 +313,7 @@ export class GroupReplicator {
         continue
       }
       try {
-        return await catchUpGroup(channel, this.groups, groupId, invitationAuth(this.identity, invitation), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
+        return await catchUpGroup(channel, this.groups, groupId, invitationAuth(this.identity, invitation, peerId), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
       } catch (e) {
         if (e instanceof MeroError && !RETRIED_KINDS.has(e.kind)) throw e
         last = e as Error

@@ -33,12 +33,21 @@ export interface FrameChannel {
   close(): void
 }
 
-export const AUTH_DOMAIN = Buffer.from('mero.sync.v1')
+export const AUTH_DOMAIN = Buffer.from('mero.sync.v2')
 export const PAGE_OPS = 500
 export const FRAME_TIMEOUT_MS = 10_000
 
-export function authMessage(nonce: Buffer, groupId: Buffer, identity: Buffer): Buffer {
-  return Buffer.concat([AUTH_DOMAIN, nonce, groupId, identity])
+/**
+ * What a requester signs to answer a challenge: the nonce, the group (or context), its identity
+ * and the peer id of the server it dialled (authenticated by the connection). Naming the server
+ * binds the proof to that one peer: a peer that receives a member's proof (say, a removed member
+ * the member synced with) cannot present it to another node to read the group.
+ */
+export function authMessage(nonce: Buffer, groupId: Buffer, identity: Buffer, serverPeerId: string): Buffer {
+  const server = Buffer.from(serverPeerId, 'utf8')
+  const length = Buffer.alloc(2)
+  length.writeUInt16BE(Math.min(server.length, 0xffff))
+  return Buffer.concat([AUTH_DOMAIN, nonce, groupId, identity, length, server])
 }
 
 async function send(ch: FrameChannel, f: SyncFrame): Promise<void> {
@@ -50,9 +59,9 @@ async function receive(ch: FrameChannel, timeoutMs = FRAME_TIMEOUT_MS): Promise<
 }
 
 /** Why a requester may not read the group, or undefined when it may. */
-export function checkAuth(groups: GroupStore, groupIdHex: string, nonce: Buffer, auth: SyncAuth, now = Date.now()): string | undefined {
+export function checkAuth(groups: GroupStore, groupIdHex: string, nonce: Buffer, auth: SyncAuth, self: string, now = Date.now()): string | undefined {
   const groupId = Buffer.from(groupIdHex, 'hex')
-  if (!edVerify(auth.identity, authMessage(nonce, groupId, auth.identity), auth.signature)) return 'the challenge signature does not verify'
+  if (!edVerify(auth.identity, authMessage(nonce, groupId, auth.identity, self), auth.signature)) return 'the challenge signature does not verify (for this node)'
   if (auth.kind === 'member') return groups.isMember(groupIdHex, auth.identity) ? undefined : 'not a member of the group'
   const inv = auth.invitation
   if (!inv.groupId.equals(groupId)) return 'the invitation is for another group'
@@ -68,7 +77,7 @@ export function checkAuth(groups: GroupStore, groupIdHex: string, nonce: Buffer,
 
 
 /** Serves one sync stream; returns when the requester says Bye, is denied, or goes silent. */
-export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts: { timeoutMs?: number; onAnnounce?: (groupId: string, heads: string[]) => void } = {}): Promise<{ groupId?: string; served: number; denied?: string }> {
+export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts: { self: string; timeoutMs?: number; onAnnounce?: (groupId: string, heads: string[]) => void }): Promise<{ groupId?: string; served: number; denied?: string }> {
   const timeout = opts.timeoutMs ?? FRAME_TIMEOUT_MS
   let served = 0
   try {
@@ -83,7 +92,7 @@ export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts:
     await send(ch, { type: 'Challenge', nonce })
     const auth = await receive(ch, timeout)
     if (auth.type !== 'Auth') throw new MeroError('InvalidInput', `expected Auth, got ${auth.type}`)
-    const denied = checkAuth(groups, groupId, nonce, auth.auth)
+    const denied = checkAuth(groups, groupId, nonce, auth.auth, opts.self)
     if (denied) {
       await send(ch, { type: 'Denied', reason: denied })
       return { groupId, served, denied }
@@ -118,14 +127,14 @@ export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts:
 
 export type AuthProvider = (nonce: Buffer, groupId: Buffer) => SyncAuth
 
-/** Proves membership with `key`. */
-export function memberAuth(key: KeyPair): AuthProvider {
-  return (nonce, groupId) => ({ kind: 'member', identity: key.publicKey, signature: edSign(key.privateKey, authMessage(nonce, groupId, key.publicKey)) })
+/** Proves membership with `key` to the peer `server` (its peer id). */
+export function memberAuth(key: KeyPair, server: string): AuthProvider {
+  return (nonce, groupId) => ({ kind: 'member', identity: key.publicKey, signature: edSign(key.privateKey, authMessage(nonce, groupId, key.publicKey, server)) })
 }
 
-/** Presents an invitation, signing the challenge with the key that will claim it. */
-export function invitationAuth(key: KeyPair, invitation: SignedInvitation): AuthProvider {
-  return (nonce, groupId) => ({ kind: 'invitation', invitation, identity: key.publicKey, signature: edSign(key.privateKey, authMessage(nonce, groupId, key.publicKey)) })
+/** Presents an invitation to the peer `server`, signing the challenge with the key that will claim it. */
+export function invitationAuth(key: KeyPair, invitation: SignedInvitation, server: string): AuthProvider {
+  return (nonce, groupId) => ({ kind: 'invitation', invitation, identity: key.publicKey, signature: edSign(key.privateKey, authMessage(nonce, groupId, key.publicKey, server)) })
 }
 
 /** Tells a peer which heads this node holds, so that it pulls what it lacks (see Announce). */

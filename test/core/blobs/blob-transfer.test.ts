@@ -21,6 +21,8 @@ import { MemoryProviders } from '../../helpers/memory-node-network.js'
 const owner = generateKeyPair()
 const member = generateKeyPair()
 const stranger = generateKeyPair()
+/** The serving node's peer id: what a requester's proof names. */
+const server = 'the-server'
 const sha = (b: Buffer) => createHash('sha256').update(b).digest()
 
 let dir: string
@@ -52,8 +54,8 @@ afterEach(async () => {
 
 function transfer(blobId: Buffer, opts: { key?: KeyPair; group?: string; maxBytes?: number; auth?: ReturnType<typeof memberAuth> } = {}): Promise<[Buffer | MeroError, ServeResult]> {
   const [c, s] = framePair()
-  const served = serveBlob(s, { blobs, groups }, { timeoutMs: 2_000 })
-  const fetched = fetchBlob(c, blobId, { groupId: Buffer.from(opts.group ?? groupId, 'hex'), auth: opts.auth ?? memberAuth(opts.key ?? member), maxBytes: opts.maxBytes ?? 64 * CHUNK_SIZE, timeoutMs: 2_000 }).catch((e: MeroError) => e)
+  const served = serveBlob(s, { blobs, groups, self: server }, { timeoutMs: 2_000 })
+  const fetched = fetchBlob(c, blobId, { groupId: Buffer.from(opts.group ?? groupId, 'hex'), auth: opts.auth ?? memberAuth(opts.key ?? member, server), maxBytes: opts.maxBytes ?? 64 * CHUNK_SIZE, timeoutMs: 2_000 }).catch((e: MeroError) => e)
   return Promise.all([fetched, served])
 }
 
@@ -70,7 +72,7 @@ function maliciousServer(ch: FrameChannel, frames: () => (BlobFrame | Buffer)[])
 function fromMalicious(frames: () => (BlobFrame | Buffer)[], maxBytes = 64 * CHUNK_SIZE): Promise<Buffer> {
   const [c, s] = framePair()
   maliciousServer(s, frames)
-  return fetchBlob(c, appId, { groupId: Buffer.from(groupId, 'hex'), auth: memberAuth(member), maxBytes, timeoutMs: 2_000 })
+  return fetchBlob(c, appId, { groupId: Buffer.from(groupId, 'hex'), auth: memberAuth(member, server), maxBytes, timeoutMs: 2_000 })
 }
 
 const chunksOf = (b: Buffer) => Array.from({ length: Math.ceil(b.length / CHUNK_SIZE) }, (_, i) => b.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE))
@@ -125,7 +127,7 @@ describe('blob transfer protocol', () => {
     expect(served.refused).toBe('LimitExceeded')
     // and answers an oversized request frame with a typed refusal
     const [c, s] = framePair()
-    const serving = serveBlob(s, { blobs, groups }, { timeoutMs: 2_000 })
+    const serving = serveBlob(s, { blobs, groups, self: server }, { timeoutMs: 2_000 })
     await c.send(Buffer.alloc(MAX_BLOB_FRAME + 10))
     expect(decodeBlobFrame(await c.receive(2_000))).toMatchObject({ type: 'Refused', kind: 'LimitExceeded' })
     expect((await serving).refused).toBe('LimitExceeded')
@@ -139,7 +141,7 @@ describe('blob transfer protocol', () => {
       expect(served.refused).toBe(kind)
     }
     await refusedAs(transfer(appId, { key: stranger }), 'NotAuthorized', /not a member/)
-    await refusedAs(transfer(appId, { auth: (nonce, g) => ({ ...memberAuth(member)(nonce, g), signature: Buffer.alloc(64, 7) }) }), 'NotAuthorized', /signature does not verify/)
+    await refusedAs(transfer(appId, { auth: (nonce, g) => ({ ...memberAuth(member, server)(nonce, g), signature: Buffer.alloc(64, 7) }) }), 'NotAuthorized', /signature does not verify/)
     await refusedAs(transfer(appId, { group: 'ab'.repeat(32) }), 'NotAuthorized', /does not hold the group/)
     // a blob this node holds (e.g. uploaded by its user) that no context of the group runs
     const mine = (await blobs.add(randomBytes(5000), 'user')).blobId

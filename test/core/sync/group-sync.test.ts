@@ -11,6 +11,8 @@ const owner = generateKeyPair()
 const member = generateKeyPair()
 const joiner = generateKeyPair()
 const stranger = generateKeyPair()
+/** The serving node's peer id: what a requester's proof names. */
+const server = 'the-server'
 
 function history(n: number) {
   const a = new GroupStore()
@@ -20,9 +22,9 @@ function history(n: number) {
   return { a, groupId }
 }
 
-function sync(server: GroupStore, client: GroupStore, groupId: string, auth = memberAuth(member), pool?: VerifierPool) {
+function sync(serving: GroupStore, client: GroupStore, groupId: string, auth = memberAuth(member, server), pool?: VerifierPool, self = server) {
   const [c, s] = framePair()
-  const served = serveGroupSync(s, server, { timeoutMs: 2_000 })
+  const served = serveGroupSync(s, serving, { self, timeoutMs: 2_000 })
   const fetched = catchUpGroup(c, client, groupId, auth, { pool, timeoutMs: 2_000 })
   return Promise.all([fetched, served])
 }
@@ -35,7 +37,7 @@ describe('group catch-up protocol', () => {
     const { a, groupId } = history(1200)
     const b = new GroupStore()
     b.ingest(a.getOps(groupId, a.ops(groupId).slice(0, 10).map((o) => o.opId)))
-    const [res, served] = await sync(a, b, groupId, memberAuth(member), pool)
+    const [res, served] = await sync(a, b, groupId, memberAuth(member, server), pool)
     expect(res).toMatchObject({ applied: 1192, rejected: 0, invalid: 0 })
     expect(served.served).toBe(1192)
     expect(b.view(groupId).stateHash).toBe(a.view(groupId).stateHash)
@@ -50,7 +52,7 @@ describe('group catch-up protocol', () => {
     a.issue(groupId, owner, { kind: 'GroupAliasSet', alias: 'from-a' })
     b.issue(groupId, member, { kind: 'MemberAliasSet', member: member.publicKey, alias: 'from-b' })
     await sync(a, b, groupId)
-    await sync(b, a, groupId, memberAuth(owner))
+    await sync(b, a, groupId, memberAuth(owner, server))
     expect(a.view(groupId).stateHash).toBe(b.view(groupId).stateHash)
     expect(a.view(groupId).heads).toHaveLength(2)
   })
@@ -59,7 +61,7 @@ describe('group catch-up protocol', () => {
     const { a, groupId } = history(20)
     const inv = createInvitation(owner, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
     const c = new GroupStore()
-    await sync(a, c, groupId, invitationAuth(joiner, inv))
+    await sync(a, c, groupId, invitationAuth(joiner, inv, server))
     expect(c.view(groupId).stateHash).toBe(a.view(groupId).stateHash)
     const claim = c.issue(groupId, joiner, { kind: 'InvitationClaimed', invitation: inv, joinedAt: BigInt(Date.now()) })
     expect(a.ingest([claim.bytes])[0]!.status).toBe('applied')
@@ -69,14 +71,17 @@ describe('group catch-up protocol', () => {
   it('refuses strangers, expired and revoked invitations, and a forged challenge signature', async () => {
     const { a, groupId } = history(3)
     const gid = Buffer.from(groupId, 'hex')
-    await expect(sync(a, new GroupStore(), groupId, memberAuth(stranger))).rejects.toThrow(/refused: not a member/)
+    await expect(sync(a, new GroupStore(), groupId, memberAuth(stranger, server))).rejects.toThrow(/refused: not a member/)
     const expired = createInvitation(owner, gid, 'member', Date.now() - 1)
-    await expect(sync(a, new GroupStore(), groupId, invitationAuth(joiner, expired))).rejects.toThrow(/expired/)
+    await expect(sync(a, new GroupStore(), groupId, invitationAuth(joiner, expired, server))).rejects.toThrow(/expired/)
     const revoked = createInvitation(owner, gid, 'member', Date.now() + 60_000)
     a.issue(groupId, owner, { kind: 'InvitationRevoked', invitationId: invitationId(revoked) })
-    await expect(sync(a, new GroupStore(), groupId, invitationAuth(joiner, revoked))).rejects.toThrow(/revoked/)
-    const forged = (nonce: Buffer, g: Buffer) => ({ ...memberAuth(member)(nonce, g), signature: Buffer.alloc(64, 1) })
+    await expect(sync(a, new GroupStore(), groupId, invitationAuth(joiner, revoked, server))).rejects.toThrow(/revoked/)
+    const forged = (nonce: Buffer, g: Buffer) => ({ ...memberAuth(member, server)(nonce, g), signature: Buffer.alloc(64, 1) })
     await expect(sync(a, new GroupStore(), groupId, forged)).rejects.toThrow(/challenge signature does not verify/)
+    // a proof made for another server (relayed by the peer it was given to) is refused here
+    await expect(sync(a, new GroupStore(), groupId, memberAuth(member, 'another-server'))).rejects.toThrow(/challenge signature does not verify \(for this node\)/)
+    await expect(sync(a, new GroupStore(), groupId, memberAuth(member, server), undefined, 'another-server')).rejects.toThrow(/does not verify/)
     const other = new GroupStore()
     await expect(sync(other, new GroupStore(), groupId)).rejects.toThrow(/does not hold the group/)
   })
