@@ -527,6 +527,7 @@ export class ContextReplicator {
     const registered = this.d.groups.view(groupId).contexts.find((c) => c.contextId === b58)!
     const peers = this.candidates({ contextId: b58, groupId })
     let source: string | undefined
+    let given: { key: Buffer; applicationId: Buffer } | undefined
     // a peer that has not seen our membership yet refuses; with retryForMs, ask again a while
     const deadline = Date.now() + (opts.retryForMs ?? 0)
     for (let attempt = 0; !this.d.contexts.key(contextId); attempt++) {
@@ -539,7 +540,7 @@ export class ContextReplicator {
           if (toBase58(applicationId) !== registered.applicationId && !this.d.groups.view(groupId).settings.targetApplication) {
             throw new MeroError('SyncFailed', `the peer runs application ${toBase58(applicationId)}, not the registered ${registered.applicationId}`)
           }
-          this.d.contexts.adopt(contextId, groupId, toBase58(applicationId), registered.creator ?? '', key)
+          given = { key, applicationId }
           source = p
           break
         } catch (e) {
@@ -550,9 +551,11 @@ export class ContextReplicator {
       if (Date.now() >= deadline) throw new MeroError('PeerUnreachable', `no peer gave the key of context ${b58}${errors.length ? `: ${errors.join('; ')}` : ' (no connected peer holds it)'}`)
       await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)))
     }
-    const meta = this.d.contexts.require(contextId)
-    const appId = fromBase58(meta.applicationId, 'application id', 32)
+    // the application first: a join that cannot get it stores nothing, not a context it cannot run
+    const appId = given?.applicationId ?? fromBase58(this.d.contexts.require(contextId).applicationId, 'application id', 32)
     if (this.opts.fetchApplication) await this.opts.fetchApplication(appId, source ? [source, ...peers.filter((p) => p !== source)] : peers, groupId)
+    if (given) this.d.contexts.adopt(contextId, groupId, toBase58(given.applicationId), registered.creator ?? '', given.key)
+    const meta = this.d.contexts.require(contextId)
     if (this.d.groups.contextAccess(groupId, hex(contextId), me).joined !== true) await this.d.issue(groupId, { kind: 'ContextJoined', contextId })
     this.follow(meta)
     let fetched = 0

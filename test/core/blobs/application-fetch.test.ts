@@ -76,7 +76,7 @@ describe('JoinContext fetches the application from a peer', () => {
     expect(providers.records.get(fromBase58(app.applicationId).toString('hex'))).toEqual(new Set([a.network.peerId, c.network.peerId]))
   })
 
-  it('a peer serving corrupt bytes: the join fails, nothing is stored; a later join installs it', async () => {
+  it('a peer serving corrupt bytes: the join fails, nothing is stored (no app, no context, no key); a later join installs it', async () => {
     const { a, c, app, contextId, events } = await setup()
     const appId = fromBase58(app.applicationId)
     const bytes = kvStoreWasm()
@@ -94,6 +94,9 @@ describe('JoinContext fetches the application from a peer', () => {
     })
     await expect(c.node.contextReplicator!.join(contextId)).rejects.toMatchObject({ kind: 'BlobNotFound', message: expect.stringMatching(/does not match its hash/) })
     expect(c.node.applications.list()).toEqual([])
+    // nor the context: a context without its application would be one the node cannot run
+    expect(c.node.contexts.get(contextId)).toBeUndefined()
+    expect(c.node.contexts.key(contextId)).toBeUndefined()
     expect(c.node.blobs.list()).toEqual([])
     expect(readdirSync(c.blobsDir, { recursive: true }).filter((f) => String(f).length > 60)).toEqual([])
     expect(events.some((e) => e.type === 'application.fetched')).toBe(false)
