@@ -99,6 +99,8 @@ export class GroupState {
   readonly heads = new Set<string>()
   private readonly slots = new Map<string, Write[]>()
   private readonly seqs = new Map<string, Map<bigint, string[]>>()
+  /** Per signer (hex): the highest seq among its ops held here. */
+  private readonly maxSeq = new Map<string, bigint>()
   /** Signer table for version vectors (its order is local; ancestry answers do not depend on it). */
   private readonly signerIndex = new Map<string, number>()
   /** Signers whose ops do not form one chain (equivocation or a gap): ancestry needs the walk. */
@@ -210,6 +212,7 @@ export class GroupState {
     const ids = bySeq.get(op.seq)
     if (!ids) {
       bySeq.set(op.seq, [idHex])
+      if (op.seq > (this.maxSeq.get(signer) ?? 0n)) this.maxSeq.set(signer, op.seq)
       return undefined
     }
     ids.push(idHex)
@@ -229,10 +232,7 @@ export class GroupState {
 
   /** The next seq for a signer on this node: one past the highest it has used. */
   nextSeq(signer: Buffer): bigint {
-    const bySeq = this.seqs.get(hex(signer))
-    let max = 0n
-    if (bySeq) for (const s of bySeq.keys()) if (s > max) max = s
-    return max + 1n
+    return (this.maxSeq.get(hex(signer)) ?? 0n) + 1n
   }
 
   /** Why this op would be rejected if applied now (undefined when valid); changes nothing. */
