@@ -84,7 +84,7 @@ export class DaemonMetrics {
   watchGc(node: MeroNode): void {
     const t = node.gc.totals
     this.scraped('merod_gc_runs', 'Garbage collection runs since start, by outcome (ok, failed)', () => ({ ok: t.runs, failed: t.failures }), 'outcome')
-    this.scraped('merod_gc_collected', 'What garbage collection removed since start, by kind (tombstones, blobs)', () => ({ tombstones: t.tombstones, blobs: t.blobs }), 'kind')
+    this.scraped('merod_gc_collected', 'What garbage collection removed since start, by kind (tombstones, blobs, orphan_chunks)', () => ({ tombstones: t.tombstones, blobs: t.blobs, orphan_chunks: t.orphanChunks }), 'kind')
   }
 
   /** A gauge read at scrape time: one value, or (with `label`) one per value of that label. */

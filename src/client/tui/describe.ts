@@ -70,7 +70,7 @@ export function describeEvent(e: NodeEvent): EventDescription {
     case 'gc.finished':
       return e.error
         ? { text: `garbage collection FAILED: ${s(e.error)}`, level: 'error' }
-        : { text: `garbage collection: ${e.tombstones} tombstone(s) in ${e.contexts} context(s), ${e.blobs} blob(s) in ${e.durationMs} ms${e.more ? ' (more next run)' : ''}`, level: 'info' }
+        : { text: `garbage collection: ${e.tombstones} tombstone(s) in ${e.contexts} context(s), ${e.blobs} blob(s)${e.orphanChunks ? `, ${e.orphanChunks} orphan chunk file(s)` : ''} in ${e.durationMs} ms${e.more ? ' (more next run)' : ''}`, level: 'info' }
     default: {
       // an event type newer than this CLI: show it rather than drop it
       const other = e as { type: string }

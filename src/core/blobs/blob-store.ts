@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MeroError } from '../primitives/errors.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
@@ -31,6 +31,9 @@ const metaKey = (id: Buffer) => Buffer.concat([Buffer.from([META]), id])
 const chunkKey = (chunk: Buffer) => Buffer.concat([Buffer.from([CHUNK_REFS]), chunk])
 
 export class BlobStore {
+  /** Where the next sweepOrphans call starts, among the chunk folders. */
+  private sweepCursor = 0
+
   constructor(
     private readonly store: Store,
     private readonly dir: string,
@@ -176,6 +179,40 @@ export class BlobStore {
       deleted++
     }
     return { deleted, more: false }
+  }
+
+  /**
+   * Garbage collection of chunk files no blob references: those a crash left between writing a
+   * blob's chunks and recording them, or between deleting a blob and its files, and the
+   * temporary files of interrupted writes. Only files older than `minAgeMs` go (an add in
+   * progress writes its chunks before it records them); each call visits `folders` of the 256
+   * chunk folders, the next ones on the next call.
+   */
+  sweepOrphans(options: { minAgeMs?: number; folders?: number; now?: number } = {}): { deleted: number } {
+    const oldest = (options.now ?? Date.now()) - (options.minAgeMs ?? 0)
+    const all = readdirSync(this.dir).filter((f) => /^[0-9a-f]{2}$/.test(f)).sort()
+    const visit = Math.min(all.length, options.folders ?? all.length)
+    let deleted = 0
+    for (let i = 0; i < visit; i++) {
+      const folder = join(this.dir, all[(this.sweepCursor + i) % all.length]!)
+      for (const name of readdirSync(folder)) {
+        const path = join(folder, name)
+        const chunk = /^[0-9a-f]{64}$/.test(name)
+        if (!chunk && !name.endsWith('.tmp')) continue
+        if (chunk && this.chunkRefs(Buffer.from(name, 'hex')) > 0) continue
+        let mtime: number
+        try {
+          mtime = statSync(path).mtimeMs
+        } catch {
+          continue // gone meanwhile
+        }
+        if (mtime > oldest) continue
+        rmSync(path, { force: true })
+        deleted++
+      }
+    }
+    this.sweepCursor = all.length ? (this.sweepCursor + visit) % all.length : 0
+    return { deleted }
   }
 
   private delete(id: Buffer, meta: BlobMeta): void {

@@ -38,7 +38,7 @@ export type NodeEventPayload =
   | { type: 'sync.started'; groupId?: string; contextId?: string; peerId: string; reason: string }
   | { type: 'sync.finished'; groupId?: string; contextId?: string; peerId: string; ok: boolean; fetched: number; durationMs: number; error?: string; method?: string }
   // maintenance
-  | { type: 'gc.finished'; tombstones: number; blobs: number; contexts: number; durationMs: number; more: boolean; error?: string }
+  | { type: 'gc.finished'; tombstones: number; blobs: number; orphanChunks: number; contexts: number; durationMs: number; more: boolean; error?: string }
 
 export type NodeEvent = NodeEventBase & NodeEventPayload
 export type NodeEventType = NodeEventPayload['type']

@@ -34,6 +34,8 @@ export interface GarbageCollectorDeps {
 export interface GcRun {
   tombstones: number
   blobs: number
+  /** Chunk files no blob references (left by a crash), deleted. */
+  orphanChunks: number
   contexts: number
   durationMs: number
   /** Whether work was left for the next run. */
@@ -44,7 +46,7 @@ export class GarbageCollector {
   private timer?: NodeJS.Timeout
   /** The last context (base58) the previous run visited. */
   private cursor?: string
-  readonly totals = { runs: 0, tombstones: 0, blobs: 0, failures: 0 }
+  readonly totals = { runs: 0, tombstones: 0, blobs: 0, orphanChunks: 0, failures: 0 }
   lastRun?: GcRun & { at: number }
 
   constructor(
@@ -73,7 +75,7 @@ export class GarbageCollector {
       this.run()
     } catch (e) {
       this.totals.failures++
-      this.d.events.emit({ type: 'gc.finished', tombstones: 0, blobs: 0, contexts: 0, durationMs: 0, more: false, error: (e as Error).message })
+      this.d.events.emit({ type: 'gc.finished', tombstones: 0, blobs: 0, orphanChunks: 0, contexts: 0, durationMs: 0, more: false, error: (e as Error).message })
     }
   }
 
@@ -90,10 +92,13 @@ export class GarbageCollector {
       tombstones += n
     }
     const blobs = this.d.blobs.collect({ isLive: (h) => !this.d.applications.isStaleHolder(h), limit: this.opts.maxBlobsPerRun ?? 256, minAgeMs: this.opts.blobMinAgeMs ?? 60_000, now })
-    const run: GcRun = { tombstones, blobs: blobs.deleted, contexts: ids.length, durationMs: Math.round(performance.now() - started), more: moreContexts || blobs.more }
+    // 16 of the 256 chunk folders a run: every file is looked at within 16 runs
+    const orphans = this.d.blobs.sweepOrphans({ minAgeMs: this.opts.blobMinAgeMs ?? 60_000, folders: 16, now })
+    const run: GcRun = { tombstones, blobs: blobs.deleted, orphanChunks: orphans.deleted, contexts: ids.length, durationMs: Math.round(performance.now() - started), more: moreContexts || blobs.more }
     this.totals.runs++
     this.totals.tombstones += tombstones
     this.totals.blobs += blobs.deleted
+    this.totals.orphanChunks += orphans.deleted
     this.lastRun = { ...run, at: now }
     this.d.events.emit({ type: 'gc.finished', ...run })
     return run

@@ -13,8 +13,8 @@ describe('describeEvent: application delivery and garbage collection', () => {
   })
 
   it('reports what a collection run did, and a failed run as an error', () => {
-    const ok = describeEvent({ ...at, type: 'gc.finished', tombstones: 5, blobs: 1, contexts: 2, durationMs: 3, more: true } as NodeEvent)
-    expect(ok).toEqual({ text: 'garbage collection: 5 tombstone(s) in 2 context(s), 1 blob(s) in 3 ms (more next run)', level: 'info' })
+    const ok = describeEvent({ ...at, type: 'gc.finished', tombstones: 5, blobs: 1, orphanChunks: 2, contexts: 2, durationMs: 3, more: true } as NodeEvent)
+    expect(ok).toEqual({ text: 'garbage collection: 5 tombstone(s) in 2 context(s), 1 blob(s), 2 orphan chunk file(s) in 3 ms (more next run)', level: 'info' })
     const failed = describeEvent({ ...at, type: 'gc.finished', tombstones: 0, blobs: 0, contexts: 0, durationMs: 0, more: false, error: 'disk full' } as NodeEvent)
     expect(failed).toEqual({ text: 'garbage collection FAILED: disk full', level: 'error' })
   })

@@ -50,6 +50,33 @@ describe('BlobStore', () => {
     expect(chunkFiles()).toHaveLength(0)
   })
 
+  it('sweeps chunk files and temporary files no blob references, once old enough, a few folders a call', async () => {
+    const kept = await blobs.add(randomBytes(CHUNK_SIZE + 10))
+    // what a crash leaves: a chunk written but never recorded, and an interrupted write
+    const lost = createHash('sha256').update('lost').digest('hex')
+    writeFileSync(join(dir, 'blobs', kept.chunks[0]!.slice(0, 2), lost), 'lost chunk')
+    writeFileSync(join(dir, 'blobs', kept.chunks[0]!.slice(0, 2), `${kept.chunks[0]}.123.tmp`), 'partial')
+    const files = () => readdirSync(join(dir, 'blobs'), { recursive: true }).map(String).filter((f) => f.length > 60).sort()
+    expect(files()).toHaveLength(4)
+    // too young: an add in progress writes its chunks before it records them
+    expect(blobs.sweepOrphans({ minAgeMs: 60_000 }).deleted).toBe(0)
+    const later = Date.now() + 120_000
+    expect(blobs.sweepOrphans({ minAgeMs: 60_000, now: later }).deleted).toBe(2)
+    expect(files()).toEqual(kept.chunks.map((c) => join(c.slice(0, 2), c)).sort())
+    expect((await blobs.readAll(fromBase58(kept.blobId))).length).toBe(CHUNK_SIZE + 10)
+    // one folder a call: the folders are visited in turn
+    const other = createHash('sha256').update('other').digest('hex')
+    for (const folder of new Set([...kept.chunks.map((c) => c.slice(0, 2))])) writeFileSync(join(dir, 'blobs', folder, other), 'x')
+    const folders = new Set(kept.chunks.map((c) => c.slice(0, 2))).size
+    let swept = 0
+    for (let i = 0; i < folders; i++) {
+      const n = blobs.sweepOrphans({ folders: 1, now: later }).deleted
+      expect(n).toBeLessThanOrEqual(1)
+      swept += n
+    }
+    expect(swept).toBe(folders)
+  })
+
   it('keeps a chunk shared by two blobs until both are gone', async () => {
     const shared = randomBytes(CHUNK_SIZE)
     const one = await blobs.add(Buffer.concat([shared, Buffer.from('one')]))
