@@ -25,6 +25,17 @@ function key(contextId: Buffer, id: Buffer): Buffer {
   return Buffer.concat([contextId, id])
 }
 
+const EMPTY = Buffer.alloc(0)
+const MAX_ID = Buffer.alloc(32, 0xff)
+
+function depthKey(contextId: Buffer, depth: number, id: Buffer): Buffer {
+  const k = Buffer.allocUnsafe(72)
+  contextId.copy(k, 0)
+  k.writeBigUInt64BE(BigInt(depth), 32)
+  id.copy(k, 40)
+  return k
+}
+
 function readHeader(r: Reader): DeltaHeader {
   const depth = Number(r.u64())
   const parents = r.vec(() => Buffer.from(r.fixed(32)), MAX_PARENTS, 'parents')
@@ -68,6 +79,7 @@ export class DeltaLog {
     w.vec(header.parents, (p) => w.fixed(p, 32)).u8(wire ? 0 : 1)
     if (wire) w.fixed(wire.author, 32).vec(wire.govPosition, (h) => w.fixed(h, 32)).fixed(wire.signature, 64).bytes(wire.payload)
     batch.put('delta', key(contextId, id), w.finish())
+    batch.put('deltaDepth', depthKey(contextId, header.depth, id), EMPTY)
   }
 
   /** The depth a delta with these parents gets (every parent must be held). */
@@ -83,18 +95,48 @@ export class DeltaLog {
 
   deleteAll(batch: WriteBatch, contextId: Buffer): void {
     for (const [k] of this.store.scanPrefix('delta', contextId)) batch.del('delta', k)
+    for (const [k] of this.store.scanPrefix('deltaDepth', contextId)) batch.del('deltaDepth', k)
+  }
+
+  /** The held delta deepest at or below `depth` (by the depth index), if any. */
+  private atOrBelow(contextId: Buffer, depth: number): { id: Buffer; depth: number } | undefined {
+    const [row] = this.store.scan('deltaDepth', { gte: contextId, lte: depthKey(contextId, depth, MAX_ID), reverse: true, limit: 1 })
+    if (!row) return undefined
+    return { id: Buffer.from(row[0].subarray(40, 72)), depth: Number(row[0].readBigUInt64BE(32)) }
   }
 
   /**
-   * What to tell a peer this node has (the `have` of a diff request): its heads, then ancestors
-   * at exponentially growing distances below the deepest head (1, 2, 4, ... deltas back). A peer
+   * What to tell a peer this node has (the `have` of a diff request): its heads, then deltas at
+   * exponentially growing distances below the deepest head (1, 2, 4, ... levels back). A peer
    * ignores the ids it does not hold, so heads alone fail exactly when they matter: after this
    * node wrote deltas the peer has not received yet, none of its heads is known there and the
    * peer's walk would send its whole history. With the samples, the peer finds a known ancestor
-   * at most about twice as far back as the real point of divergence. The walk reads at most
-   * `maxVisited` records and stops at checkpoints (their parents are not held).
+   * at most about twice as far back as the real point of divergence.
+   *
+   * Any delta held here will do as a sample (this node holds every ancestor of what it holds,
+   * down to a snapshot's checkpoints), so the samples come from the depth index: one lookup
+   * each, where a walk read every record between the heads and the deepest sample (about
+   * 45 ms for 1,300 deltas in a node just restarted). A context whose deltas predate the index
+   * is walked instead, reading at most `maxVisited` records.
    */
   negotiation(contextId: Buffer, heads: Buffer[], opts: { maxVisited?: number; maxSamples?: number } = {}): Buffer[] {
+    if (this.store.scanPrefix('deltaDepth', contextId, 1).length === 0) return this.negotiationByWalk(contextId, heads, opts)
+    const maxSamples = opts.maxSamples ?? 32
+    const out = [...heads]
+    const headIds = new Set(heads.map((h) => h.toString('hex')))
+    let top = 0
+    for (const h of heads) top = Math.max(top, this.header(contextId, h)?.depth ?? 0)
+    let step = 1
+    while (out.length - heads.length < maxSamples && top - step >= 0) {
+      const found = this.atOrBelow(contextId, top - step)
+      if (!found) break
+      if (!headIds.has(found.id.toString('hex'))) out.push(found.id)
+      while (found.depth <= top - step) step *= 2
+    }
+    return out
+  }
+
+  private negotiationByWalk(contextId: Buffer, heads: Buffer[], opts: { maxVisited?: number; maxSamples?: number }): Buffer[] {
     const maxVisited = opts.maxVisited ?? 4096
     const maxSamples = opts.maxSamples ?? 32
     const out = [...heads]

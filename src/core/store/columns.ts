@@ -14,6 +14,7 @@ export const COLUMNS = [
   'state', //        CRDT entities: contextId ‖ entityId → entity
   'stateIndex', //   CRDT live children: contextId ‖ parentId ‖ sort key → childId
   'delta', //        context DAG deltas: contextId ‖ deltaId → delta
+  'deltaDepth', //   the same by depth: contextId ‖ depth (u64 BE) ‖ deltaId → (empty)
   'application', //  installed applications: appId → meta
   'blob', //         blob metadata and reference counts
   'peers', //        the peer book: peer id → listen addresses, for reconnecting after a restart

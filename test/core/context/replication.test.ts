@@ -159,8 +159,29 @@ describe('context replication (in process)', () => {
     b.remoteDeltas.receive(contextId, a.contexts.log.signed(contextId, missing).map(({ wire }) => verifyDelta(contextId, wire)))
     a.remoteDeltas.receive(contextId, own(b, contextId))
     expect(root(b, contextId)).toBe(root(a, contextId))
-    // bounded: a walk that may read 2 records samples nothing past them
-    expect(b.contexts.log.negotiation(contextId, heads(b), { maxVisited: 2 }).length).toBeLessThanOrEqual(heads(b).length + 2)
+    // bounded: at most maxSamples samples
+    expect(b.contexts.log.negotiation(contextId, heads(b), { maxSamples: 2 }).length).toBeLessThanOrEqual(heads(b).length + 2)
+    // the samples come from the depth index, one per doubling of the distance below the top head
+    const depthOf = (id: Buffer) => b.contexts.log.header(contextId, id)!.depth
+    const top = Math.max(...heads(b).map(depthOf))
+    const samples = have.slice(heads(b).length).map(depthOf)
+    expect(samples.length).toBeGreaterThan(2)
+    samples.forEach((d, i) => expect(d).toBeLessThanOrEqual(top - 2 ** i))
+  })
+
+  it('a context whose deltas predate the depth index is still negotiated, by a bounded walk', async () => {
+    const { nodes, contextId } = await cluster()
+    const [a] = nodes as [MeroNode]
+    for (let i = 0; i < 20; i++) await a.contexts.execute(contextId, 'set', { key: `k-${i}`, value: 'a' })
+    const heads = a.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+    const indexed = a.contexts.log.negotiation(contextId, heads)
+    // as an earlier build left it: the deltas without their index rows
+    a.store.deletePrefix('deltaDepth', contextId)
+    const walked = a.contexts.log.negotiation(contextId, heads)
+    expect(walked.length).toBe(indexed.length)
+    const depthOf = (id: Buffer) => a.contexts.log.header(contextId, id)!.depth
+    expect(walked.map(depthOf)).toEqual(indexed.map(depthOf))
+    expect(a.contexts.log.negotiation(contextId, heads, { maxVisited: 2 }).length).toBeLessThanOrEqual(heads.length + 2)
   })
 
   it('refuses forged, re-targeted, undecryptable and malformed deltas with a named fault', async () => {
