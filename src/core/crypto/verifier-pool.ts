@@ -37,6 +37,13 @@ parentPort.on('message', ({ id, jobs }) => {
 `
 
 export const INLINE_BELOW = 32
+/**
+ * Without running workers, batches smaller than this are verified inline too: starting the
+ * workers costs more CPU than verifying a few thousand signatures (61 µs each), and on a small
+ * machine it competes with the catch-up it is meant to speed up. Whoever expects a long
+ * catch-up calls `warm()` first.
+ */
+export const COLD_INLINE_BELOW = 4096
 const IDLE_MS = 60_000
 
 export class VerifierPool {
@@ -88,7 +95,7 @@ export class VerifierPool {
 
   /** One boolean per job, in order. */
   async verify(jobs: VerifyJob[], inline: (job: VerifyJob) => boolean): Promise<boolean[]> {
-    if (jobs.length < INLINE_BELOW || this.closed) return jobs.map(inline)
+    if (jobs.length < INLINE_BELOW || this.closed || (!this.workers.length && jobs.length < COLD_INLINE_BELOW)) return jobs.map(inline)
     this.start()
     const per = Math.ceil(jobs.length / this.workers.length)
     const parts = await Promise.all(

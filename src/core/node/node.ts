@@ -147,7 +147,6 @@ export class MeroNode {
       this.offPeers = this.network.onPeer(({ peerId, connected }) => {
         this.events.emit(connected ? { type: 'peer.connected', peerId } : { type: 'peer.disconnected', peerId })
         if (connected) {
-          this.verifierPool?.warm() // a catch-up from this peer is likely
           this.replicator?.peerConnected(peerId)
           this.contextReplicator?.peerConnected(peerId)
           void this.blobProviders?.announcePending()

@@ -76,6 +76,8 @@ const CONTEXT_TOPIC_PREFIX = 'mero/ctx/'
 const HEARTBEAT_SYNC_DELAY_MS = 250
 /** Deltas of a sync page verified (on the pool) and merged at a time. */
 const VERIFY_CHUNK = 256
+/** Deltas behind a peer beyond which a session starts the verifier pool's workers. */
+const LONG_CATCH_UP = 2000
 /** Room left in a StateDeltas message for its envelope (tag, ids, lengths, nonce and tag of the seal). */
 const SEALED_BATCH_OVERHEAD = 256
 
@@ -449,6 +451,8 @@ export class ContextReplicator {
       }
     }
     const lacking = heads.heads.some((h) => !this.d.contexts.log.has(contextId, h))
+    // a long catch-up is worth the verifier pool's start-up (see COLD_INLINE_BELOW)
+    if (lacking && heads.deltaCount - meta.deltas > LONG_CATCH_UP) this.d.pool?.warm()
     if (lacking) {
       const heads = this.d.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
       const have = this.d.contexts.log.negotiation(contextId, heads.slice(0, MAX_HEADS - 32))

@@ -36,6 +36,8 @@ export interface FrameChannel {
 export const AUTH_DOMAIN = Buffer.from('mero.sync.v2')
 export const PAGE_OPS = 500
 export const FRAME_TIMEOUT_MS = 10_000
+/** Ops behind a peer beyond which a catch-up starts the verifier pool's workers. */
+const LONG_CATCH_UP_OPS = 2000
 
 /**
  * What a requester signs to answer a challenge: the nonce, the group (or context), its identity
@@ -182,6 +184,8 @@ export async function catchUpGroup(ch: FrameChannel, groups: GroupStore, groupId
     if (heads.type !== 'Heads') throw new MeroError('SyncFailed', `expected Heads, got ${heads.type}`)
     result.remoteHeads = heads.heads.map((h) => h.toString('hex'))
     const lacking = result.remoteHeads.some((h) => !groups.knows(groupIdHex, h))
+    // a long catch-up is worth the verifier pool's start-up (see COLD_INLINE_BELOW)
+    if (lacking && heads.opCount - (groups.has(groupIdHex) ? groups.view(groupIdHex).opCount : 0) > LONG_CATCH_UP_OPS) opts.pool?.warm()
     if (lacking) {
       const have = groups.has(groupIdHex) ? groups.heads(groupIdHex) : []
       await send(ch, { type: 'DiffRequest', have: have.map((h) => Buffer.from(h, 'hex')) })

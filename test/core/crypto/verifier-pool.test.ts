@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateKeyPair, sign, verify } from '../../../src/core/crypto/ed25519.js'
-import { VerifierPool, type VerifyJob } from '../../../src/core/crypto/verifier-pool.js'
+import { COLD_INLINE_BELOW, VerifierPool, type VerifyJob } from '../../../src/core/crypto/verifier-pool.js'
 
 const pools: VerifierPool[] = []
 afterEach(async () => {
@@ -19,7 +19,7 @@ function jobs(n: number): VerifyJob[] {
 const inline = (j: VerifyJob) => verify(j.publicKey, j.message, j.signature)
 
 describe('VerifierPool', () => {
-  it('warm() starts the workers; they stop when idle and start again on demand, with the same verdicts', async () => {
+  it('warm() starts the workers; they stop when idle and start again for a large batch, with the same verdicts', async () => {
     const pool = new VerifierPool(2, 200)
     pools.push(pool)
     expect(pool.running).toBe(0)
@@ -31,13 +31,18 @@ describe('VerifierPool', () => {
     expect(await pool.verify(batch, inline)).toEqual(expected)
     await new Promise((r) => setTimeout(r, 600))
     expect(pool.running).toBe(0)
+    // cold, a batch below COLD_INLINE_BELOW is verified inline: no worker starts for it
     expect(await pool.verify(batch, inline)).toEqual(expected)
+    expect(pool.running).toBe(0)
+    const large = jobs(COLD_INLINE_BELOW)
+    expect(await pool.verify(large, inline)).toEqual(large.map(inline))
     expect(pool.running).toBe(2)
   })
 
   it('keeps its workers while batches keep coming', async () => {
     const pool = new VerifierPool(2, 300)
     pools.push(pool)
+    pool.warm()
     const batch = jobs(40)
     for (let i = 0; i < 5; i++) {
       await pool.verify(batch, inline)
