@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { startMerod, stopMerod } from './lib/merod.mjs'
-import { openRawGossip } from './helpers/raw-gossip.mjs'
+import { alternateWithRaw, openRawGossip } from './helpers/raw-gossip.mjs'
 import { report, summarize } from './lib/stats.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -49,11 +49,8 @@ function watch(d, contextId, type) {
 }
 
 /**
- * Delta propagation and raw gossip in alternating blocks (ROUNDS of each), so that both see the
- * same machine: this VM's speed drifts by up to 2× between seconds apart. A block of deltas is
- * `perRound` calls, one every GAP_MS or as soon as the previous call returned; the raw block
- * after it is paced to the spacing the deltas achieved (an idle process answers more slowly, so
- * both paths must wait equally long between messages).
+ * Delta propagation and raw gossip in alternating blocks (alternateWithRaw). A block of deltas
+ * is `perRound` calls, one every GAP_MS or as soon as the previous call returned.
  */
 const ROUNDS = 10
 async function propagation(raw, author, receivers, contextId, perRound = 30) {
@@ -66,31 +63,19 @@ async function propagation(raw, author, receivers, contextId, perRound = 30) {
   const got = receivers.map((r) => watch(r, contextId, 'context.delta.applied'))
   await Promise.all([sent.opened, ...got.map((g) => g.opened)])
   const ids = []
-  const rawLatencies = []
-  const rawGaps = []
-  const deltaGaps = []
-  let pause = GAP_MS
-  for (let r = 0; r < ROUNDS; r++) {
-    const block = []
+  const { raw: rawFigures, gapMs } = await alternateWithRaw(raw, { rounds: ROUNDS, pauseMs: GAP_MS }, async (r) => {
     const t0 = performance.now()
     for (let i = 0; i < perRound; i++) {
       const t = performance.now()
-      block.push((await set(`lat-${(r * perRound + i) % 100}`, i)).deltaId)
+      ids.push((await set(`lat-${(r * perRound + i) % 100}`, i)).deltaId)
       await sleep(Math.max(1, GAP_MS - (performance.now() - t)))
     }
-    const gap = (performance.now() - t0) / perRound
-    deltaGaps.push(gap)
-    ids.push(...block)
-    const rawBlock = await raw.paced({ count: 100, intervalMs: pause })
-    rawLatencies.push(...rawBlock.latenciesMs)
-    rawGaps.push(rawBlock.gapMs)
-    pause = Math.min(20, Math.max(0.5, pause + gap - rawBlock.gapMs))
-  }
+    return (performance.now() - t0) / perRound
+  })
   await waitFor(() => got.every((g) => ids.every((id) => g.at.has(id))), 20_000, 'propagation')
   const lat = got.flatMap((g) => ids.map((id) => g.at.get(id) - sent.at.get(id)))
   for (const w of [sent, ...got]) w.close()
-  const mean = (v) => Number((v.reduce((x, y) => x + y, 0) / v.length).toFixed(2))
-  return { ...summarize(lat), count: ids.length, gapMs: mean(deltaGaps), raw: { ...summarize(rawLatencies), count: rawLatencies.length, gapMs: mean(rawGaps) } }
+  return { ...summarize(lat), count: ids.length, gapMs, raw: rawFigures }
 }
 
 const root_ = async (n, contextId) => (await daemons.get(n).rpc.call('context.get', { context: contextId })).rootHash

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { openRawGossip } from './helpers/raw-gossip.mjs'
+import { alternateWithRaw, openRawGossip } from './helpers/raw-gossip.mjs'
 import { startMerod, stopMerod } from './lib/merod.mjs'
 import { report, summarize } from './lib/stats.mjs'
 
@@ -71,37 +71,22 @@ async function opBlock(a, b, groupId, tag, gapMs, count) {
 }
 
 /**
- * Raw gossip and op propagation measured in alternating blocks (ROUNDS of each), so that both
- * see the same machine: this VM's speed drifts by up to 2× between seconds apart, which made a
- * ratio of two figures measured one after the other swing from 1.2 to 2.4. The ops go one every
- * GAP_MS or as soon as the previous op's RPC has returned (it takes 1 to 3 ms here), and each
- * raw block is paced to the spacing the ops achieved in the round before: an idle process
- * answers more slowly, so both paths must wait equally long between messages.
+ * Raw gossip and op propagation in alternating blocks (alternateWithRaw): measured one after the
+ * other, their ratio swung from 1.2 to 2.4 with the VM's speed. The ops go one every GAP_MS or
+ * as soon as the previous op's RPC has returned (it takes 1 to 3 ms here).
  */
 const ROUNDS = 10
 const GAP_MS = 3
 async function propagation(raw, a, b, groupId, tag) {
   const warm = await opBlock(a, b, groupId, `${tag}w`, GAP_MS, WARMUP)
-  const rawLatencies = []
   const opLatencies = []
-  const rawGaps = []
-  const opGaps = []
-  let lost = 0
   // a raw message's publish and timers add about 0.4 ms to its pause
-  let pause = Math.max(0.5, warm.gapMs - 0.4)
-  for (let r = 0; r < ROUNDS; r++) {
-    const block = await raw.paced({ count: 100, intervalMs: pause })
-    rawLatencies.push(...block.latenciesMs)
-    rawGaps.push(block.gapMs)
-    lost += block.lost
+  const { raw: rawFigures, lost, gapMs } = await alternateWithRaw(raw, { rounds: ROUNDS, pauseMs: Math.max(0.5, warm.gapMs - 0.4) }, async (r) => {
     const ops = await opBlock(a, b, groupId, `${tag}${r}-`, GAP_MS, 30)
     opLatencies.push(...ops.latencies)
-    opGaps.push(ops.gapMs)
-    // the next raw block at this round's op spacing
-    pause = Math.min(20, Math.max(0.5, pause + ops.gapMs - block.gapMs))
-  }
-  const mean = (v) => Number((v.reduce((x, y) => x + y, 0) / v.length).toFixed(2))
-  return { raw: { ...summarize(rawLatencies), count: rawLatencies.length, gapMs: mean(rawGaps) }, lost, op: { ...summarize(opLatencies), count: opLatencies.length, gapMs: mean(opGaps) } }
+    return ops.gapMs
+  })
+  return { raw: rawFigures, lost, op: { ...summarize(opLatencies), count: opLatencies.length, gapMs } }
 }
 
 try {

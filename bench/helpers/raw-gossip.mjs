@@ -114,6 +114,34 @@ export async function openRawGossip({ size = 200 } = {}) {
 }
 
 /**
+ * Alternates `rounds` blocks of raw messages with blocks of the path a benchmark compares to
+ * them, so that both see the same machine (this VM's speed drifts by up to 2× between seconds
+ * apart). An idle process answers more slowly, so both must wait equally long between
+ * messages: each raw block is paced to the spacing the path's block before it achieved.
+ * `block(round)` runs one block of the path and resolves with its mean spacing in ms.
+ * @returns {Promise<{raw: {p50, p99, min, max, count, gapMs}, lost: number, gapMs: number}>} the
+ *   raw latencies and mean spacing, and the path blocks' mean spacing
+ */
+export async function alternateWithRaw(raw, { rounds, messages = 100, pauseMs }, block) {
+  const latencies = []
+  const rawGaps = []
+  const gaps = []
+  let lost = 0
+  let pause = pauseMs
+  for (let r = 0; r < rounds; r++) {
+    const paced = await raw.paced({ count: messages, intervalMs: pause })
+    latencies.push(...paced.latenciesMs)
+    rawGaps.push(paced.gapMs)
+    lost += paced.lost
+    const gap = await block(r)
+    gaps.push(gap)
+    pause = Math.min(20, Math.max(0.5, pause + gap - paced.gapMs))
+  }
+  const mean = (v) => Number((v.reduce((x, y) => x + y, 0) / v.length).toFixed(2))
+  return { raw: { ...stats(latencies), gapMs: mean(rawGaps) }, lost, gapMs: mean(gaps) }
+}
+
+/**
  * @param {object} [o]
  * @param {number} [o.count=2000]    paced messages for the latency figures
  * @param {number} [o.warmup=100]    paced messages before them, not measured (JIT, stream set-up)
