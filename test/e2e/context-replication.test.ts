@@ -9,7 +9,7 @@ import { BLOB_PROTOCOL } from '../../src/core/blobs/blob-wire.js'
 import { ContextSyncClient } from '../../src/core/sync/context-sync.js'
 import { memberAuth } from '../../src/core/sync/group-sync.js'
 import { contextTopic, decodeTopicMessage, encodeTopicMessage, SYNC_PROTOCOL, type TopicMessage } from '../../src/core/sync/wire.js'
-import { ROOT, TestHome, waitFor } from '../helpers/harness.js'
+import { ROOT, TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
 
 /** Issue 6's acceptance: context state replicated between three (and a fourth, fresh) real daemons. */
 const KV = join(ROOT, 'apps/kv-store/build/kv-store.wasm')
@@ -172,14 +172,7 @@ describe('context replication across daemons', () => {
       await peer.publish(topic, encodeTopicMessage(forged))
       await peer.publish(topic, encodeTopicMessage(tampered))
       await peer.publish(topic, Buffer.alloc(300 * 1024, 2))
-      const metric = (text: string, reason: string) => Number(new RegExp(`merod_context_deltas_dropped\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0)
-      let last = ''
-      await waitFor(async () => {
-        last = await rpc.a!.get('/metrics')
-        return ['malformed', 'bad_signature', 'undecryptable', 'oversized'].every((r) => metric(last, r) >= 1)
-      }, 5_000).catch((e) => {
-        throw new Error(`${(e as Error).message}; metrics: ${last.split('\n').filter((l) => l.startsWith('merod_context')).join(' | ')}`)
-      })
+      await waitForDropCounts(() => rpc.a!.get('/metrics'), 'merod_context_deltas_dropped', ['malformed', 'bad_signature', 'undecryptable', 'oversized'])
       // still serving, still converged
       await call('a', 'set', { key: 'still-alive', value: 'yes' })
       await waitFor(() => converged(['a', 'b', 'd']), 10_000)

@@ -10,7 +10,7 @@ import { peerIdFromPublicKey } from '../../src/core/primitives/ids.js'
 import { GroupStore } from '../../src/core/governance/group-store.js'
 import { catchUpGroup, memberAuth } from '../../src/core/sync/group-sync.js'
 import { encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from '../../src/core/sync/wire.js'
-import { TestHome, waitFor } from '../helpers/harness.js'
+import { TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
 
 /** Three real merod processes on loopback (issue 4's acceptance). */
 describe('governance across three daemons', () => {
@@ -159,14 +159,7 @@ describe('governance across three daemons', () => {
       // an op of another group, sent on this group's topic
       const elsewhere = signOp({ groupId: Buffer.alloc(32, 0xab), parents: heads, seq: 1n, op: { kind: 'MemberLeft' } }, generateKeyPair())
       await peer.publish(topic, encodeTopicMessage({ type: 'GroupOp', op: elsewhere.bytes }))
-      const metric = (text: string, reason: string) => Number(new RegExp(`merod_gossip_dropped\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0)
-      let last = ''
-      await waitFor(async () => {
-        last = await rpc.a!.get('/metrics')
-        return ['malformed', 'bad_signature', 'oversized', 'wrong_topic'].every((r) => metric(last, r) >= 1)
-      }, 5_000).catch((e) => {
-        throw new Error(`${(e as Error).message}; metrics: ${last.split('\n').filter((l) => l.startsWith('merod_gossip')).join(' | ')}`)
-      })
+      await waitForDropCounts(() => rpc.a!.get('/metrics'), 'merod_gossip_dropped', ['malformed', 'bad_signature', 'oversized', 'wrong_topic'])
       expect((await rpc.a!.call<{ pid: number }>('node.status')).pid).toBeGreaterThan(0)
     } finally {
       await peer.stop()

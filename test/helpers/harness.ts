@@ -152,3 +152,18 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5_000,
   }
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`)
 }
+
+/**
+ * Waits until the labelled counter `metric{reason="…"}` on a node's /metrics is at least 1 for
+ * every one of `reasons`; on a timeout, the error shows the family's lines as they last were.
+ */
+export async function waitForDropCounts(scrape: () => Promise<string>, metric: string, reasons: string[], timeoutMs = 5_000): Promise<void> {
+  const count = (text: string, reason: string) => Number(new RegExp(`${metric}\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0)
+  let last = ''
+  await waitFor(async () => {
+    last = await scrape()
+    return reasons.every((r) => count(last, r) >= 1)
+  }, timeoutMs).catch((e) => {
+    throw new Error(`${(e as Error).message}; metrics: ${last.split('\n').filter((l) => l.startsWith(metric)).join(' | ')}`)
+  })
+}
