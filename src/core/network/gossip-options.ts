@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import { StrictNoSign, type GossipsubOpts } from '@libp2p/gossipsub'
+import { sha256Of } from '../primitives/hash.js'
 
 /**
  * Gossipsub settings for mero: small meshes (a group or a context has a handful of nodes) where
@@ -37,7 +37,7 @@ export const DEFAULT_GOSSIP_TUNING: GossipTuning = {
 }
 
 export function messageIdOf(data: Uint8Array): Uint8Array {
-  return createHash('sha256').update(data).digest()
+  return sha256Of(data)
 }
 
 export function gossipsubOptions(tuning: Partial<GossipTuning> = {}): Partial<GossipsubOpts> {

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { MeroError } from './errors.js'
+import { readU64LE, writeU64LE } from './u64.js'
 
 /**
  * A small, exact borsh writer/reader (little-endian integers, u32-length-prefixed byte strings,
@@ -38,8 +39,7 @@ export class Writer {
 
   u64(v: bigint | number): this {
     this.ensure(8)
-    this.buf.writeBigUInt64LE(BigInt(v), this.len)
-    this.len += 8
+    this.len = writeU64LE(this.buf, typeof v === 'bigint' ? v : BigInt(v), this.len)
     return this
   }
 
@@ -107,7 +107,7 @@ export class Reader {
 
   u64(): bigint {
     this.need(8)
-    const v = this.buf.readBigUInt64LE(this.pos)
+    const v = readU64LE(this.buf, this.pos)
     this.pos += 8
     return v
   }

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto'
 import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
+import { sha256Of } from '../primitives/hash.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
 import { CollectionKind, ELEMENT_REF_BYTES, STORAGE_NAME } from './ids.js'
 
@@ -90,7 +90,7 @@ export function encodeDelta(delta: Delta): Buffer {
 
 /** The delta id: SHA-256 of its canonical bytes. */
 export function deltaId(encoded: Uint8Array): Buffer {
-  return createHash('sha256').update(encoded).digest()
+  return sha256Of(encoded)
 }
 
 export function decodeDelta(bytes: Uint8Array, limits: DeltaLimits = DEFAULT_DELTA_LIMITS): Delta {

@@ -1,6 +1,7 @@
-import { hash } from 'node:crypto'
 import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
+import { sha256Of as sha256 } from '../primitives/hash.js'
+import { writeU64LE } from '../primitives/u64.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
 import { CollectionKind } from './ids.js'
 import { emptyLtHash, LTHASH_BYTES, type LtHash, ltBytes, ltFromBytes } from './lthash.js'
@@ -178,11 +179,9 @@ const COUNTER_TAG = Buffer.from('mero.state.counter-hash\0')
 const COLLECTION_TAG = Buffer.from('mero.state.collection-hash\0')
 const ROOT_TAG = Buffer.from('mero.state.root-hash\0')
 
-const sha256 = (bytes: Buffer) => hash('sha256', bytes, 'buffer') as Buffer
-
 /**
  * The entity's hash if it is live (undefined otherwise). The root always has a hash. Each input
- * is laid out in one buffer and hashed in one call: node:crypto's cost is mostly per call.
+ * is laid out in one buffer and hashed in one call: a hash's cost is mostly per call.
  */
 export function computeHash(e: Entity): Buffer | undefined {
   switch (e.kind) {
@@ -199,7 +198,7 @@ export function computeHash(e: Entity): Buffer | undefined {
       o = b.writeUInt32LE(e.live.length, o)
       for (const v of e.live) {
         o = put(b, v.node, o)
-        o = b.writeBigUInt64LE(v.time, o)
+        o = writeU64LE(b, v.time, o)
         o = b.writeUInt32LE(v.value.length, o)
         o = put(b, v.value, o)
       }
@@ -213,8 +212,8 @@ export function computeHash(e: Entity): Buffer | undefined {
       o = b.writeUInt32LE(e.slots.length, o)
       for (const s of e.slots) {
         o = put(b, s.node, o)
-        o = b.writeBigUInt64LE(s.grow, o)
-        o = b.writeBigUInt64LE(s.shrink, o)
+        o = writeU64LE(b, s.grow, o)
+        o = writeU64LE(b, s.shrink, o)
       }
       return sha256(b)
     }
@@ -223,14 +222,14 @@ export function computeHash(e: Entity): Buffer | undefined {
       const b = Buffer.allocUnsafe(COLLECTION_TAG.length + 32 + 8 + LTHASH_BYTES)
       let o = put(b, COLLECTION_TAG, 0)
       o = put(b, e.id, o)
-      o = b.writeBigUInt64LE(BigInt(e.liveCount), o)
+      o = writeU64LE(b, BigInt(e.liveCount), o)
       put(b, ltBytes(e.digest!), o)
       return sha256(b)
     }
     case EntityKind.Root: {
       const b = Buffer.allocUnsafe(ROOT_TAG.length + 8 + LTHASH_BYTES)
       let o = put(b, ROOT_TAG, 0)
-      o = b.writeBigUInt64LE(BigInt(e.liveCount), o)
+      o = writeU64LE(b, BigInt(e.liveCount), o)
       put(b, ltBytes(e.digest!), o)
       return sha256(b)
     }

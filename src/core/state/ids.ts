@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto'
+import { sha256Of } from '../primitives/hash.js'
 
 /**
  * Entity ids are deterministic, so every replica names the same entity the same way:
@@ -52,7 +52,7 @@ function taggedHash(tag: Buffer, a: Uint8Array, b: Uint8Array): Buffer {
   input.set(tag, 0)
   input.set(a, tag.length)
   input.set(b, tag.length + a.length)
-  return hash('sha256', input, 'buffer') as Buffer
+  return sha256Of(input)
 }
 
 /** An element ref: time (u64 BE) ‖ node (32) ‖ seq (u32 BE). Big-endian so refs sort by time. */
