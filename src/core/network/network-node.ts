@@ -20,6 +20,7 @@ import { peerIdFromPublicKey } from '../primitives/ids.js'
 import { DEFAULT_MAX_FRAME_BYTES, FramedStream, readMessage, writeError, writeMessage } from './frames.js'
 import { gossipsubOptions, type GossipTuning } from './gossip-options.js'
 import { NetworkMetrics } from './metrics.js'
+import { noiseCrypto } from './noise-crypto.js'
 
 /**
  * The node's libp2p 3 host (DESIGN §9): tcp, noise, yamux, identify, ping, gossipsub and kad-dht,
@@ -171,7 +172,7 @@ export class NetworkNode {
       privateKey,
       addresses: { listen: this.opts.listen },
       transports: [tcp()],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [noise({ crypto: noiseCrypto })],
       streamMuxers: [yamux()],
       services: {
         identify: identify(),
