@@ -1,21 +1,44 @@
 import bs58 from 'bs58'
 import { MeroError } from './errors.js'
 
+/**
+ * Base58 conversions cost ~4.6 µs each (the alphabet is not a power of two, so bs58 does long
+ * division), and a node converts the same few ids (its contexts, applications, identities)
+ * several times per call and per received delta: recent ones are remembered. Only id-sized
+ * values are; a memo is cleared when full.
+ */
+const MEMO_MAX_BYTES = 64
+const MEMO_ENTRIES = 4096
+const decoded = new Map<string, Buffer>()
+const encoded = new Map<string, string>()
+
+function remember<V>(memo: Map<string, V>, key: string, value: V): V {
+  if (memo.size >= MEMO_ENTRIES) memo.clear()
+  memo.set(key, value)
+  return value
+}
+
 /** base58 (Bitcoin alphabet) for public keys, context, application and blob ids. */
 export function toBase58(bytes: Uint8Array): string {
-  return bs58.encode(bytes)
+  if (bytes.byteLength > MEMO_MAX_BYTES) return bs58.encode(bytes)
+  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+  return encoded.get(key) ?? remember(encoded, key, bs58.encode(bytes))
 }
 
 export function fromBase58(text: string, what = 'value', expectedLength?: number): Buffer {
-  let bytes: Uint8Array
-  try {
-    bytes = bs58.decode(text)
-  } catch {
-    throw new MeroError('InvalidInput', `${what} '${abbreviate(text)}' is not valid base58`)
+  let bytes: Uint8Array | undefined = decoded.get(text)
+  if (!bytes) {
+    try {
+      bytes = bs58.decode(text)
+    } catch {
+      throw new MeroError('InvalidInput', `${what} '${abbreviate(text)}' is not valid base58`)
+    }
+    if (bytes.length <= MEMO_MAX_BYTES) remember(decoded, text, Buffer.from(bytes))
   }
   if (expectedLength !== undefined && bytes.length !== expectedLength) {
     throw new MeroError('InvalidInput', `${what} '${abbreviate(text)}' must be ${expectedLength} bytes in base58, got ${bytes.length}`)
   }
+  // a copy: callers own what they are given
   return Buffer.from(bytes)
 }
 

@@ -18,6 +18,23 @@ describe('encodings', () => {
     expect(() => fromHex('00', 'group id', 32)).toThrow(/64 hex characters/)
   })
 
+  it('remembers recent base58 ids without sharing buffers or hiding errors', () => {
+    const b = Buffer.alloc(32, 7)
+    const text = toBase58(b)
+    expect(toBase58(b)).toBe(text)
+    const first = fromBase58(text, 'x', 32)
+    first.fill(0) // a caller changing what it got changes nothing for the next one
+    expect(fromBase58(text, 'x', 32)).toEqual(b)
+    expect(fromBase58(text, 'x', 32)).not.toBe(fromBase58(text, 'x', 32))
+    // a remembered id still has its length checked for each caller
+    expect(() => fromBase58(text, 'application id', 16)).toThrow(/application id '.*' must be 16 bytes/)
+    expect(() => fromBase58('0OIl', 'identity')).toThrow(/not valid base58/)
+    expect(() => fromBase58('0OIl', 'identity')).toThrow(/not valid base58/)
+    // the same bytes from another buffer (an offset view) encode the same
+    const wide = Buffer.concat([Buffer.alloc(3), b])
+    expect(toBase58(wide.subarray(3))).toBe(text)
+  })
+
   it('validates aliases', () => {
     expect(validateAlias('team.a_b-1')).toBe('team.a_b-1')
     expect(() => validateAlias('has space')).toThrow(/alias 'has space' is invalid/)
