@@ -74,8 +74,8 @@ export class DaemonMetrics {
     this.scraped('merod_blob_transfer_bytes', 'Blob bytes since start over /mero/blob/1.0.0, by direction (served, fetched)', () => ({ served: s.servedBytes, fetched: s.fetchedBytes }), 'direction')
     this.scraped(
       'merod_blob_announcements',
-      'DHT provider announcements of blobs since start, by outcome (ok, failed, pending)',
-      () => ({ ok: s.announced, failed: s.announceFailures, pending: providers.pendingAnnouncements }),
+      'DHT provider announcements of blobs since start, by outcome (ok, failed, pending, withdrawn: the blob was deleted here)',
+      () => ({ ok: s.announced, failed: s.announceFailures, pending: providers.pendingAnnouncements, withdrawn: s.withdrawn }),
       'outcome',
     )
   }

@@ -18,6 +18,9 @@ export class MemoryProviders {
         if (!this.records.has(k)) this.records.set(k, new Set())
         this.records.get(k)!.add(peerId)
       },
+      withdraw: async (id) => {
+        this.records.get(Buffer.from(id).toString('hex'))?.delete(peerId)
+      },
       findProviders: async (id) => [...(this.records.get(Buffer.from(id).toString('hex')) ?? [])].filter((p) => p !== peerId).map((p) => ({ peerId: p, addresses: [] })),
     }
   }

@@ -38,7 +38,7 @@ export interface FetchedBlob {
 
 export class BlobProviders {
   /** Counters since start (read by the daemon's metrics). */
-  readonly stats = { served: 0, servedBytes: 0, refused: 0, fetched: 0, fetchedBytes: 0, fetchFailures: 0, announced: 0, announceFailures: 0 }
+  readonly stats = { served: 0, servedBytes: 0, refused: 0, fetched: 0, fetchedBytes: 0, fetchFailures: 0, announced: 0, announceFailures: 0, withdrawn: 0 }
   private readonly unannounced = new Map<string, Buffer>()
   private announcing = false
 
@@ -89,6 +89,18 @@ export class BlobProviders {
     } finally {
       this.announcing = false
     }
+  }
+
+  /**
+   * This node no longer holds the blob: it stops announcing it (before, the DHT re-announced
+   * a deleted application every day, and peers kept asking this node for it). A withdrawal
+   * that fails (no DHT) leaves nothing to undo: the record is this node's own.
+   */
+  async withdraw(blobId: Buffer): Promise<void> {
+    this.unannounced.delete(blobId.toString('hex'))
+    if (!this.d.routing) return
+    await this.d.routing.withdraw(blobId)
+    this.stats.withdrawn++
   }
 
   /** Blobs not announced yet. */

@@ -37,6 +37,8 @@ export class BlobStore {
   constructor(
     private readonly store: Store,
     private readonly dir: string,
+    /** Told of each blob deleted (its last holder released, or collected): the node stops announcing it. */
+    private readonly onDeleted?: (id: Buffer) => void,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
   }
@@ -231,6 +233,7 @@ export class BlobStore {
     batch.del('blob', metaKey(id))
     batch.write()
     for (const hex of orphaned) rmSync(this.chunkPath(hex), { force: true })
+    this.onDeleted?.(id)
   }
 
   private require(id: Buffer): BlobMeta {

@@ -49,7 +49,7 @@ export class Libp2pNetwork implements NodeNetwork {
 
   /** kad-dht content routing (blob providers). */
   get routing(): ContentRouting {
-    return { provide: (id) => this.node.provide(id), findProviders: (id, options) => this.node.findProviders(id, options) }
+    return { provide: (id) => this.node.provide(id), withdraw: (id) => this.node.withdraw(id), findProviders: (id, options) => this.node.findProviders(id, options) }
   }
 
   /** The network's counters (gossip in/out, drops, stream requests). */

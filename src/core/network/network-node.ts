@@ -340,6 +340,19 @@ export class NetworkNode {
   }
 
   /**
+   * Stops announcing the content: this node's provider record for it goes, and the DHT's
+   * periodic re-announcement skips it. Records other peers stored expire on their own.
+   */
+  async withdraw(contentId: Uint8Array, timeoutMs = 10_000): Promise<void> {
+    const cid = contentCid(contentId)
+    try {
+      await this.host.contentRouting.cancelReprovide(cid, { signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.lifetime.signal]) })
+    } catch (e) {
+      throw new MeroError('Unavailable', `cannot withdraw ${Buffer.from(contentId).toString('hex')} from the DHT: ${(e as Error).message}`)
+    }
+  }
+
+  /**
    * Peers that announced the content (this node excluded), with their addresses, found through
    * the DHT within `timeoutMs`; at most `limit`. An empty list when none was found in time.
    */

@@ -83,7 +83,7 @@ export class MeroNode {
     this.events = opts.events ?? new EventBus()
     this.identityBase58 = toBase58(opts.identity.publicKey)
     this.peerId = peerIdFromPublicKey(opts.identity.publicKey)
-    this.blobs = new BlobStore(opts.store, opts.blobsDir)
+    this.blobs = new BlobStore(opts.store, opts.blobsDir, (id) => void this.blobProviders?.withdraw(id).catch(() => undefined))
     this.aliases = new AliasStore(opts.store)
     this.groups = new GroupStore(opts.store, this.events)
     this.invitations = new IssuedInvitations(opts.store)

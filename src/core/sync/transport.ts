@@ -38,6 +38,8 @@ export interface PeerNetwork {
 export interface ContentRouting {
   /** Announces that this node holds the content. */
   provide(contentId: Uint8Array): Promise<void>
+  /** Stops announcing it (this node no longer holds it): its record here goes and is not published again. */
+  withdraw(contentId: Uint8Array): Promise<void>
   /** Peers that announced it (this node excluded), with their addresses; empty when none in time. */
   findProviders(contentId: Uint8Array, options?: { timeoutMs?: number; limit?: number }): Promise<{ peerId: string; addresses: string[] }[]>
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BLOB_PROTOCOL, decodeBlobFrame, encodeBlobFrame } from '../../../src/core/blobs/blob-wire.js'
 import { CHUNK_SIZE } from '../../../src/core/blobs/blob-store.js'
 import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
@@ -74,6 +74,21 @@ describe('JoinContext fetches the application from a peer', () => {
     expect((await c.node.contexts.execute(contextId, 'get', { key: 'k' })).result).toBe('from a')
     // and now C provides it too
     expect(providers.records.get(fromBase58(app.applicationId).toString('hex'))).toEqual(new Set([a.network.peerId, c.network.peerId]))
+  })
+
+  it('a node that deletes the application stops announcing it; the holder that keeps it still does', async () => {
+    const { a, c, app, contextId, providers } = await setup()
+    const appId = fromBase58(app.applicationId)
+    await c.node.contextReplicator!.join(contextId)
+    expect(providers.records.get(appId.toString('hex'))).toEqual(new Set([a.network.peerId, c.network.peerId]))
+    c.node.contexts.delete(contextId)
+    c.node.applications.uninstall(appId)
+    expect(c.node.blobs.get(appId)).toBeUndefined()
+    await vi.waitFor(() => expect(providers.records.get(appId.toString('hex'))).toEqual(new Set([a.network.peerId])), { timeout: 2_000, interval: 10 })
+    expect(c.node.blobProviders!.stats.withdrawn).toBe(1)
+    // a later join announces it again
+    await c.node.contextReplicator!.join(contextId)
+    await vi.waitFor(() => expect(providers.records.get(appId.toString('hex'))).toEqual(new Set([a.network.peerId, c.network.peerId])), { timeout: 2_000, interval: 10 })
   })
 
   it('a peer serving corrupt bytes: the join fails, nothing is stored (no app, no context, no key); a later join installs it', async () => {

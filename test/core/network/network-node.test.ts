@@ -100,6 +100,10 @@ describe('NetworkNode: identity, connections, peers', () => {
     expect(await c.dialPeer(found[0]!)).toBe(a.peerId)
     expect(await c.findProviders(randomBytes(32), { timeoutMs: 1_000 })).toEqual([])
     await expect(c.findProviders(new Uint8Array(5))).rejects.toThrow(/32 bytes/)
+    // withdrawing drops a's own record (the records b and c stored expire on their own)
+    await a.withdraw(blob)
+    await a.withdraw(randomBytes(32)) // never provided: nothing to do
+    await expect(a.withdraw(new Uint8Array(5))).rejects.toThrow(/32 bytes/)
   })
 
   it('stops quickly, even with peers connected, and frees its port', async () => {
