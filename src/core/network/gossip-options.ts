@@ -14,6 +14,11 @@ import { sha256Of } from '../primitives/hash.js'
  * - D parameters sized for meshes of a few peers (a larger D only adds duplicate traffic there).
  * - A node alone in a topic may publish (allowPublishToZeroTopicPeers), and republishing a
  *   payload is not an error (ignoreDuplicatePublishError).
+ * - IDONTWANT (gossipsub 1.2) only for messages of 16 KiB or more, instead of 512 bytes. A node
+ *   sends it to every mesh peer on receiving a message, before validating it: in a mesh of a
+ *   few peers the duplicate it would save mostly crosses it anyway, so below that size it is
+ *   one more RPC per message and peer. Measured with three daemons writing at once: 714-884
+ *   deltas/s against 517-696 (deltas travel in batches of 1-4 KB).
  */
 export interface GossipTuning {
   heartbeatIntervalMs: number
@@ -24,6 +29,8 @@ export interface GossipTuning {
   Dlazy: number
   /** RPCs larger than this are refused by gossipsub itself before decoding. */
   maxInboundRpcBytes: number
+  /** Messages from this size up are announced to mesh peers with IDONTWANT. */
+  idontwantMinBytes: number
 }
 
 export const DEFAULT_GOSSIP_TUNING: GossipTuning = {
@@ -34,6 +41,7 @@ export const DEFAULT_GOSSIP_TUNING: GossipTuning = {
   Dout: 1,
   Dlazy: 4,
   maxInboundRpcBytes: 4 * 1024 * 1024,
+  idontwantMinBytes: 16 * 1024,
 }
 
 export function messageIdOf(data: Uint8Array): Uint8Array {
@@ -58,5 +66,6 @@ export function gossipsubOptions(tuning: Partial<GossipTuning> = {}): Partial<Go
     Dlazy: t.Dlazy,
     maxInboundDataLength: t.maxInboundRpcBytes,
     fallbackToFloodsub: false,
+    idontwantMinDataSize: t.idontwantMinBytes,
   }
 }
