@@ -21,7 +21,6 @@ import { DEFAULT_MAX_FRAME_BYTES, FramedStream, readMessage, writeError, writeMe
 import { gossipsubOptions, type GossipTuning } from './gossip-options.js'
 import { NetworkMetrics } from './metrics.js'
 import { noiseCrypto } from './noise-crypto.js'
-import { installHalfWindowUpdates } from './yamux-window.js'
 
 /**
  * The node's libp2p 3 host (DESIGN §9): tcp, noise, yamux, identify, ping, gossipsub and kad-dht,
@@ -167,7 +166,6 @@ export class NetworkNode {
 
   async start(): Promise<void> {
     if (this.node) return
-    installHalfWindowUpdates()
     const privateKey = await generateKeyPairFromSeed('Ed25519', this.opts.seed)
     const gossip = gossipsubOptions({ maxInboundRpcBytes: Math.max(4 * 1024 * 1024, 2 * this.opts.maxMessageBytes), ...this.opts.gossip })
     const node = await createLibp2p({
