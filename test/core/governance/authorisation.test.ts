@@ -20,6 +20,16 @@ function setup() {
   return f
 }
 
+/** Runs `body` with a fresh temp folder for a store's data, removed afterwards even on failure. */
+async function withDataDir(body: (data: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'mero-gov-'))
+  try {
+    await body(join(dir, 'data'))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 describe('authorisation at the cut, per op', () => {
   const cases: { name: string; op: GroupOp; ok: keyof typeof keys; refused: keyof typeof keys; reason: RegExp; prepare?: (f: ReturnType<typeof setup>) => void }[] = [
     { name: 'MemberAdded', op: { kind: 'MemberAdded', member: keys.c.publicKey, role: 'member' }, ok: 'a', refused: 'b', reason: /requires an admin or the manage-members/ },
@@ -251,9 +261,8 @@ describe('the DAG', () => {
   })
 
   it('issueWriteBehind applies at once, writes the ops of one turn in one batch at its end, and before any other write', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mero-gov-'))
-    try {
-      const store = await Store.open(join(dir, 'data'))
+    await withDataDir(async (data) => {
+      const store = await Store.open(data)
       const gs = new GroupStore(store)
       const { groupId } = gs.createGroup(keys.owner)
       const stored = () => store.scanPrefix('groupOps', Buffer.from(groupId, 'hex')).length
@@ -284,15 +293,12 @@ describe('the DAG', () => {
       // a failed write rejects `persisted`
       const closed = gs.issueWriteBehind(groupId, keys.owner, { kind: 'GroupAliasSet', alias: 'late' })
       await expect(closed.persisted).rejects.toThrow()
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 
   it('reloads from RocksDB to a byte-identical view', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mero-gov-'))
-    try {
-      let store = await Store.open(join(dir, 'data'))
+    await withDataDir(async (data) => {
+      let store = await Store.open(data)
       let gs = new GroupStore(store)
       const { groupId } = gs.createGroup(keys.owner)
       gs.issue(groupId, keys.owner, { kind: 'MemberAdded', member: keys.a.publicKey, role: 'admin' })
@@ -300,15 +306,13 @@ describe('the DAG', () => {
       gs.issue(groupId, keys.owner, { kind: 'GroupAliasSet', alias: 'team' })
       const before = JSON.stringify(gs.view(groupId))
       await store.close()
-      store = await Store.open(join(dir, 'data'))
+      store = await Store.open(data)
       gs = new GroupStore(store)
       gs.load()
       expect(JSON.stringify(gs.view(groupId))).toBe(before)
       expect(gs.ops(groupId)).toHaveLength(4)
       await store.close()
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 })
 
