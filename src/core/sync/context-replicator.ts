@@ -91,7 +91,8 @@ export class ContextReplicator {
   private appliedThisTurn = false
   /** Per context: the pending sync's timer and why it is wanted (see schedule). */
   private readonly scheduled = new Map<string, { timer: NodeJS.Timeout; wanted: (() => boolean)[] | 'always' }>()
-  private readonly running = new Set<string>()
+  /** The session running per context, so that a join can wait for it instead of failing. */
+  private readonly running = new Map<string, Promise<{ fetched: number; method: string }>>()
   private readonly failures = new Map<string, number>()
   private readonly last = new Map<string, ContextSyncStatus['lastSync']>()
   /** Deltas received while a snapshot of their context is being installed. */
@@ -387,16 +388,27 @@ export class ContextReplicator {
   }
 
   /** Syncs a context from one peer now. */
-  async catchUp(contextId: Buffer, peerId: string, reason: string): Promise<{ fetched: number; method: string }> {
+  catchUp(contextId: Buffer, peerId: string, reason: string): Promise<{ fetched: number; method: string }> {
     const k = hex(contextId)
-    const b58 = toBase58(contextId)
-    if (this.running.has(k)) throw new MeroError('Conflict', `a sync of context ${b58} is already running`)
+    if (this.running.has(k)) return Promise.reject(new MeroError('Conflict', `a sync of context ${toBase58(contextId)} is already running`))
     if (this.active >= (this.opts.maxConcurrentSyncs ?? 4)) {
       this.schedule(contextId, peerId, reason, 200)
-      throw new MeroError('Unavailable', 'too many sync sessions; retrying')
+      return Promise.reject(new MeroError('Unavailable', 'too many sync sessions; retrying'))
     }
+    const session = this.runSession(contextId, peerId, reason)
+    this.running.set(k, session)
+    return session
+  }
+
+  /** Like catchUp, but a session already running on the context is waited for and stands for this one. */
+  private catchUpOrJoin(contextId: Buffer, peerId: string, reason: string): Promise<{ fetched: number; method: string }> {
+    return this.running.get(hex(contextId)) ?? this.catchUp(contextId, peerId, reason)
+  }
+
+  private async runSession(contextId: Buffer, peerId: string, reason: string): Promise<{ fetched: number; method: string }> {
+    const k = hex(contextId)
+    const b58 = toBase58(contextId)
     this.active++
-    this.running.add(k)
     const started = Date.now()
     this.d.events.emit({ type: 'sync.started', contextId: b58, peerId, reason })
     let client: ContextSyncClient | undefined
@@ -420,6 +432,7 @@ export class ContextReplicator {
       this.last.set(k, { at: Date.now(), peerId, ok: false, method: 'none', fetched: 0, durationMs, error: (e as Error).message })
       this.d.events.emit({ type: 'sync.finished', contextId: b58, peerId, ok: false, fetched: 0, durationMs, error: (e as Error).message })
       const refused = (e as MeroError).kind === 'NotAuthorized'
+      this.running.delete(k) // else the retry below is taken for a sync still running and dropped
       if (!refused && n < 6 && !this.stopped) this.schedule(contextId, peerId, `retry ${n}`, Math.min(200 * 2 ** n, 10_000))
       throw e
     } finally {
@@ -566,7 +579,7 @@ export class ContextReplicator {
     let method = 'none'
     for (const p of source ? [source, ...peers.filter((x) => x !== source)] : peers) {
       try {
-        const r = await this.catchUp(contextId, p, 'joined')
+        const r = await this.catchUpOrJoin(contextId, p, 'joined')
         fetched += r.fetched
         method = r.method
         break

@@ -1,18 +1,13 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readdirSync } from 'node:fs'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { BLOB_PROTOCOL, decodeBlobFrame, encodeBlobFrame } from '../../../src/core/blobs/blob-wire.js'
 import { CHUNK_SIZE } from '../../../src/core/blobs/blob-store.js'
-import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
 import type { NodeEvent } from '../../../src/core/node/events.js'
-import { MeroNode } from '../../../src/core/node/node.js'
 import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { sha256 } from '../../../src/core/primitives/hash.js'
-import { peerIdFromPublicKey } from '../../../src/core/primitives/ids.js'
-import { Store } from '../../../src/core/store/store.js'
 import { MemoryHub } from '../../helpers/memory-network.js'
-import { memoryNodeNetwork, MemoryProviders } from '../../helpers/memory-node-network.js'
+import { MemoryProviders } from '../../helpers/memory-node-network.js'
+import { networkedNode, stopNetworkedNodes } from '../../helpers/networked-node.js'
 import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
 
 /**
@@ -20,34 +15,14 @@ import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
  * joiner gets the key, then the app over /mero/blob/1.0.0, installs it as `app install` does and
  * runs it. A server that sends corrupt bytes leaves nothing behind.
  */
-const opened: { store: Store; dir: string; node: MeroNode }[] = []
-
-async function newNode(hub: MemoryHub, providers: MemoryProviders) {
-  const dir = mkdtempSync(join(tmpdir(), 'mero-appfetch-'))
-  const store = await Store.open(join(dir, 'data'))
-  const identity = generateKeyPair()
-  const network = memoryNodeNetwork(hub, peerIdFromPublicKey(identity.publicKey), providers)
-  const node = new MeroNode({ store, identity, blobsDir: join(dir, 'blobs'), network, contextHeartbeatMs: 60_000, groupHeartbeatMs: 60_000, syncTimeoutMs: 2_000 })
-  await node.start()
-  opened.push({ store, dir, node })
-  return { node, network, blobsDir: join(dir, 'blobs') }
-}
-
-afterEach(async () => {
-  for (const { store, dir, node } of opened.splice(0)) {
-    await node.stop()
-    await store.close().catch(() => {})
-    rmSync(dir, { recursive: true, force: true })
-  }
-})
-
 beforeAll(() => ensureBuilt(), 120_000)
+afterEach(stopNetworkedNodes)
 
 async function setup() {
   const hub = new MemoryHub()
   const providers = new MemoryProviders()
-  const a = await newNode(hub, providers)
-  const c = await newNode(hub, providers)
+  const a = await networkedNode(hub, providers)
+  const c = await networkedNode(hub, providers)
   const app = await a.node.applications.install(kvStoreWasm(), 'kv-store.wasm')
   const groupId = a.node.createGroup()
   await a.node.issueGroupOp(groupId, { kind: 'MemberAdded', member: c.node.identity.publicKey, role: 'member' })

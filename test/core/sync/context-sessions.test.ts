@@ -1,0 +1,65 @@
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { fromBase58 } from '../../../src/core/primitives/encoding.js'
+import { MemoryHub } from '../../helpers/memory-network.js'
+import { MemoryProviders } from '../../helpers/memory-node-network.js'
+import { networkedNode, stopNetworkedNodes } from '../../helpers/networked-node.js'
+import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
+
+/**
+ * Context sync sessions between two MeroNodes in process: a failed session is tried again by
+ * itself, and a join that finds a session running waits for it instead of failing beside it.
+ */
+beforeAll(() => ensureBuilt(), 120_000)
+afterEach(stopNetworkedNodes)
+
+async function joined() {
+  const hub = new MemoryHub()
+  const providers = new MemoryProviders()
+  const a = await networkedNode(hub, providers)
+  const c = await networkedNode(hub, providers)
+  const app = await a.node.applications.install(kvStoreWasm(), 'kv-store.wasm')
+  const groupId = a.node.createGroup()
+  await a.node.issueGroupOp(groupId, { kind: 'MemberAdded', member: c.node.identity.publicKey, role: 'member' })
+  const contextId = fromBase58((await a.node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId)
+  c.node.groups.ingest(a.node.groups.getOps(groupId, a.node.groups.ops(groupId).map((o) => o.opId)))
+  await c.node.contextReplicator!.join(contextId)
+  const get = async (n: typeof a, key: string) => (await n.node.contexts.execute(contextId, 'get', { key })).result
+  return { a, c, contextId, get }
+}
+
+/** `n` writes on `a` while it is offline, once their publishing (dropped) is done. */
+async function writeUnheard(a: Awaited<ReturnType<typeof networkedNode>>, contextId: Buffer, n: number) {
+  const before = a.node.contextReplicator!.published
+  for (let i = 0; i < n; i++) await a.node.contexts.execute(contextId, 'set', { key: `k${i}`, value: `${i}` })
+  await vi.waitFor(() => expect(a.node.contextReplicator!.published).toBe(before + n), { timeout: 2_000, interval: 5 })
+}
+
+describe('context sync sessions', () => {
+  it('a session that fails (peer unreachable) is retried with backoff, with no other trigger', async () => {
+    const { a, c, contextId, get } = await joined()
+    a.network.peer.online = false // its writes are not gossiped, and C cannot reach it
+    await writeUnheard(a, contextId, 3)
+    await expect(c.node.contextReplicator!.catchUp(contextId, a.network.peerId, 'test')).rejects.toThrow(/unreachable/)
+    expect(c.node.contextReplicator!.status(contextId)).toMatchObject({ failures: 1, lastSync: { ok: false } })
+    a.network.peer.online = true
+    // heartbeats are a minute apart: only the retry (400 ms later) can bring the writes over
+    await vi.waitFor(async () => expect(await get(c, 'k2')).toBe('2'), { timeout: 5_000, interval: 50 })
+    expect(c.node.contextReplicator!.status(contextId)).toMatchObject({ failures: 0, lastSync: { ok: true, method: 'deltas', fetched: 3 } })
+  })
+
+  it('a join that finds a session running waits for it and reports what it fetched', async () => {
+    const { a, c, contextId, get } = await joined()
+    a.network.peer.online = false
+    await writeUnheard(a, contextId, 5)
+    a.network.peer.online = true
+    const running = c.node.contextReplicator!.catchUp(contextId, a.network.peerId, 'test')
+    const join = await c.node.contextReplicator!.join(contextId)
+    expect(join).toMatchObject({ fetched: 5, method: 'deltas' })
+    expect(await running).toEqual({ fetched: 5, method: 'deltas' })
+    expect(await get(c, 'k4')).toBe('4')
+    // a second explicit session beside a running one is still refused, by name
+    const again = c.node.contextReplicator!.catchUp(contextId, a.network.peerId, 'test')
+    await expect(c.node.contextReplicator!.catchUp(contextId, a.network.peerId, 'test')).rejects.toMatchObject({ kind: 'Conflict' })
+    await again
+  })
+})
