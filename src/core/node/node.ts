@@ -199,13 +199,13 @@ export class MeroNode {
    * JoinGroup with a token; when the invitation names a context, joins it too (JoinGroupContext):
    * the claim admits this identity to it, and the context's key, app and state follow.
    */
-  async joinGroup(token: string): Promise<{ groupId: string; opId: string; fetched: number; contextId?: string }> {
+  async joinGroup(token: string): Promise<{ groupId: string; opId: string; fetched: number; contextId?: string; contextSync?: { fetched: number; method: string } }> {
     if (!this.replicator) throw new MeroError('Unavailable', 'this node runs without a network')
     const r = await this.replicator.join(token)
     const context = decodeToken(token).invitation.context
     if (!context || !this.contextReplicator) return r
     const c = await this.contextReplicator.join(context, { retryForMs: 10_000 })
-    return { ...r, contextId: c.contextId }
+    return { ...r, contextId: c.contextId, contextSync: { fetched: c.fetched, method: c.method } }
   }
 
   /** Creates a group owned by this node's identity and follows its topic. */
