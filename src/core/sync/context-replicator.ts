@@ -364,25 +364,26 @@ export class ContextReplicator {
   /**
    * Debounced, bounded sync of a context from a peer. With `stillWanted`, the sync runs only if it
    * (or the reason of any other request folded into the same pending sync) still holds when the
-   * delay is over.
+   * delay is over. A request made while a session of the context runs is kept until that session
+   * is over: the session may have read the peer's heads before what the request is about.
    */
   schedule(contextId: Buffer, peerId: string, reason: string, delayMs = 20, stillWanted?: () => boolean): void {
     const k = hex(contextId)
-    if (this.stopped || this.running.has(k)) return
+    if (this.stopped) return
     const pending = this.scheduled.get(k)
     if (pending) {
       // many conditions at once (a burst of deltas missing parents): then it just runs
       if (pending.wanted !== 'always') pending.wanted = stillWanted && pending.wanted.length < 16 ? [...pending.wanted, stillWanted] : 'always'
       return
     }
-    const entry: { timer: NodeJS.Timeout; wanted: (() => boolean)[] | 'always' } = {
-      wanted: stillWanted ? [stillWanted] : 'always',
-      timer: setTimeout(() => {
-        this.scheduled.delete(k)
-        if (entry.wanted !== 'always' && !entry.wanted.some((w) => w())) return
-        void this.catchUp(contextId, peerId, reason).catch(() => undefined)
-      }, delayMs),
+    const fire = (): void => {
+      const running = this.running.get(k)
+      if (running) return void running.catch(() => undefined).then(fire)
+      this.scheduled.delete(k)
+      if (this.stopped || (entry.wanted !== 'always' && !entry.wanted.some((w) => w()))) return
+      void this.catchUp(contextId, peerId, reason).catch(() => undefined)
     }
+    const entry = { wanted: stillWanted ? [stillWanted] : ('always' as const), timer: setTimeout(fire, delayMs) }
     entry.timer.unref()
     this.scheduled.set(k, entry)
   }
@@ -432,7 +433,6 @@ export class ContextReplicator {
       this.last.set(k, { at: Date.now(), peerId, ok: false, method: 'none', fetched: 0, durationMs, error: (e as Error).message })
       this.d.events.emit({ type: 'sync.finished', contextId: b58, peerId, ok: false, fetched: 0, durationMs, error: (e as Error).message })
       const refused = (e as MeroError).kind === 'NotAuthorized'
-      this.running.delete(k) // else the retry below is taken for a sync still running and dropped
       if (!refused && n < 6 && !this.stopped) this.schedule(contextId, peerId, `retry ${n}`, Math.min(200 * 2 ** n, 10_000))
       throw e
     } finally {

@@ -50,7 +50,8 @@ export class GroupReplicator {
   private heartbeat?: NodeJS.Timeout
   private readonly subscribed = new Set<string>()
   private readonly scheduled = new Map<string, NodeJS.Timeout>()
-  private readonly running = new Set<string>()
+  /** The session running per group: one at a time, and requests made meanwhile wait for it. */
+  private readonly running = new Map<string, Promise<CatchUpResult>>()
   private readonly failures = new Map<string, number>()
   private active = 0
   private offMessages?: () => void
@@ -205,25 +206,42 @@ export class GroupReplicator {
     }
   }
 
-  /** Debounced, bounded catch-up of a group from a peer. */
+  /**
+   * Debounced, bounded catch-up of a group from a peer. A request made while a session of the
+   * group runs is kept until that session is over (it may have read the peer's heads before what
+   * the request is about).
+   */
   schedule(groupId: string, peerId: string, reason: string, delayMs = 20): void {
-    if (this.stopped || this.scheduled.has(groupId) || this.running.has(groupId)) return
-    const timer = setTimeout(() => {
+    if (this.stopped || this.scheduled.has(groupId)) return
+    const fire = (): void => {
+      const running = this.running.get(groupId)
+      if (running) return void running.catch(() => undefined).then(fire)
       this.scheduled.delete(groupId)
-      void this.catchUp(groupId, peerId, reason).catch(() => undefined)
-    }, delayMs)
+      if (!this.stopped) void this.catchUp(groupId, peerId, reason).catch(() => undefined)
+    }
+    const timer = setTimeout(fire, delayMs)
     timer.unref()
     this.scheduled.set(groupId, timer)
   }
 
-  /** Catches a group up from one peer now. */
+  /** Catches a group up from one peer now, after the session of the group already running, if any. */
   async catchUp(groupId: string, peerId: string, reason: string): Promise<CatchUpResult> {
+    for (let p = this.running.get(groupId); p; p = this.running.get(groupId)) await p.catch(() => undefined)
     if (this.active >= (this.opts.maxConcurrentSyncs ?? 8)) {
       this.schedule(groupId, peerId, reason, 200)
       throw new MeroError('Unavailable', 'too many sync sessions; retrying')
     }
+    const session = this.runSession(groupId, peerId, reason)
+    this.running.set(groupId, session)
+    try {
+      return await session
+    } finally {
+      if (this.running.get(groupId) === session) this.running.delete(groupId)
+    }
+  }
+
+  private async runSession(groupId: string, peerId: string, reason: string): Promise<CatchUpResult> {
     this.active++
-    this.running.add(groupId)
     const started = Date.now()
     this.events.emit({ type: 'sync.started', groupId, peerId, reason })
     try {
@@ -243,7 +261,6 @@ export class GroupReplicator {
       throw e
     } finally {
       this.active--
-      this.running.delete(groupId)
     }
   }
 

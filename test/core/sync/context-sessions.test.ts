@@ -47,6 +47,25 @@ describe('context sync sessions', () => {
     expect(c.node.contextReplicator!.status(contextId)).toMatchObject({ failures: 0, lastSync: { ok: true, method: 'deltas', fetched: 3 } })
   })
 
+  it('a sync asked for while a session runs is held until that session is over, then runs if still wanted', async () => {
+    const { a, c, contextId } = await joined()
+    const started: string[] = []
+    c.node.events.on((e) => void (e.type === 'sync.started' && started.push(e.reason)))
+    const r = c.node.contextReplicator!
+    const running = r.catchUp(contextId, a.network.peerId, 'first')
+    r.schedule(contextId, a.network.peerId, 'asked during the first', 0)
+    await running
+    await vi.waitFor(() => expect(started).toEqual(['first', 'asked during the first']), { timeout: 2_000, interval: 10 })
+    // one whose reason is gone by then does not run
+    let wanted = true
+    const second = r.catchUp(contextId, a.network.peerId, 'second')
+    r.schedule(contextId, a.network.peerId, 'no longer wanted', 0, () => wanted)
+    wanted = false
+    await second
+    await new Promise((done) => setTimeout(done, 100))
+    expect(started).toEqual(['first', 'asked during the first', 'second'])
+  })
+
   it('a join that finds a session running waits for it and reports what it fetched', async () => {
     const { a, c, contextId, get } = await joined()
     a.network.peer.online = false

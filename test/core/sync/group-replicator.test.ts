@@ -13,6 +13,7 @@ import { waitFor } from '../../helpers/harness.js'
 
 interface Replica {
   key: KeyPair
+  events: EventBus
   groups: GroupStore
   net: MemoryPeer
   rep: GroupReplicator
@@ -24,15 +25,15 @@ describe('group replication between in-process replicas', () => {
     for (const r of started.splice(0)) r.stop()
   })
 
-  function replica(hub: MemoryHub, name: string): Replica {
+  function replica(hub: MemoryHub, name: string, heartbeatMs = 100): Replica {
     const key = generateKeyPair()
     const events = new EventBus()
     const groups = new GroupStore(undefined, events)
     const net = hub.peer(name)
-    const rep = new GroupReplicator(groups, key, net, events, { heartbeatMs: 100, syncTimeoutMs: 2_000 })
+    const rep = new GroupReplicator(groups, key, net, events, { heartbeatMs, syncTimeoutMs: 2_000 })
     rep.start()
     started.push(rep)
-    return { key, groups, net, rep }
+    return { key, events, groups, net, rep }
   }
 
   async function trio() {
@@ -196,5 +197,36 @@ describe('group replication between in-process replicas', () => {
     expect(rep.received).toBe(5)
     rep.stop()
     expect(net.validators.size).toBe(0)
+  })
+
+  /** A and B in one group, with heartbeats a minute apart: only what a test does moves ops. */
+  async function quietPair() {
+    const hub = new MemoryHub()
+    const [a, b] = [replica(hub, 'A', 60_000), replica(hub, 'B', 60_000)]
+    const { groupId } = a.groups.createGroup(a.key)
+    a.rep.follow(groupId)
+    await b.rep.join(encodeToken(createInvitation(a.key, Buffer.from(groupId, 'hex'), 'admin', Date.now() + 60_000), { peerId: 'A', addresses: [] }))
+    await waitFor(() => a.groups.view(groupId).stateHash === b.groups.view(groupId).stateHash, 3_000)
+    return { a, b, groupId }
+  }
+
+  it('a catch-up that fails (peer unreachable) is retried with backoff, with no other trigger', async () => {
+    const { a, b, groupId } = await quietPair()
+    a.net.online = false // its op is not gossiped, and B cannot reach it
+    const opId = (await a.rep.issue(groupId, { kind: 'MemberAdded', member: generateKeyPair().publicKey, role: 'member' })).id.toString('hex')
+    await expect(b.rep.catchUp(groupId, 'A', 'test')).rejects.toThrow(/unreachable/)
+    a.net.online = true
+    await waitFor(() => b.groups.knows(groupId, opId), 3_000)
+  })
+
+  it('a catch-up asked for while one runs is held until it is over, then runs', async () => {
+    const { b, groupId } = await quietPair()
+    const started: string[] = []
+    b.events.on((e) => void (e.type === 'sync.started' && started.push(e.reason)))
+    const running = b.rep.catchUp(groupId, 'A', 'first')
+    b.rep.schedule(groupId, 'A', 'asked during the first', 0)
+    await running
+    await waitFor(() => started.length === 2, 2_000)
+    expect(started).toEqual(['first', 'asked during the first'])
   })
 })
