@@ -63,7 +63,8 @@ describe('context replication across daemons', () => {
     expect(joined).toMatchObject({ contextId, groupId })
     await waitFor(() => rpc.c!.call<{ contexts: { contextId: string }[] }>('group.get', { group: groupId }).then((g) => g.contexts.some((c) => c.contextId === contextId)), 5_000)
     expect((await t.json(['app', 'list', '--node', 'c'])).applications).toEqual([])
-    await t.json(['context', 'join', contextId, '--node', 'c'])
+    const joinC = await t.cli(['context', 'join', contextId, '--node', 'c'])
+    expect(joinC.stdout).toMatch(new RegExp(`Joined context ${contextId} of group ${groupId}: \\d+ record\\(s\\) fetched \\((deltas|snapshot|none)`))
     const apps = (await t.json(['app', 'list', '--node', 'c'])).applications
     expect(apps).toEqual([expect.objectContaining({ applicationId, source: expect.stringMatching(/^peer:/) })])
     expect(await rpc.c!.get('/metrics')).toMatch(/merod_blob_transfers\{outcome="fetched"\} 1\n/)

@@ -43,7 +43,8 @@ describe('governance across three daemons', () => {
     const started = Date.now()
     const joinB = await t.json(['group', 'join', forB.token, '--node', 'b'])
     expect(joinB).toMatchObject({ groupId, identity: ids.b })
-    await t.json(['group', 'join', forC.token, '--node', 'c'])
+    const joinC = await t.cli(['group', 'join', forC.token, '--node', 'c'])
+    expect(joinC.stdout).toMatch(new RegExp(`Joined\\n\\s*group\\s+${groupId}\\n\\s*as\\s+${ids.c}\\n\\s*history\\s+\\d+ ops fetched`))
     await waitFor(converged, 3_000)
     expect(Date.now() - started).toBeLessThan(3_000 + 2_000) // two CLI joins included
     for (const n of ['a', 'b', 'c']) {
