@@ -388,14 +388,15 @@ export class ContextReplicator {
     this.scheduled.set(k, entry)
   }
 
-  /** Syncs a context from one peer now. */
-  catchUp(contextId: Buffer, peerId: string, reason: string): Promise<{ fetched: number; method: string }> {
+  /** Syncs a context from one peer now, after the session of the context already running, if any. */
+  async catchUp(contextId: Buffer, peerId: string, reason: string): Promise<{ fetched: number; method: string }> {
     const k = hex(contextId)
-    if (this.running.has(k)) return Promise.reject(new MeroError('Conflict', `a sync of context ${toBase58(contextId)} is already running`))
+    for (let p = this.running.get(k); p; p = this.running.get(k)) await p.catch(() => undefined)
     if (this.active >= (this.opts.maxConcurrentSyncs ?? 4)) {
       this.schedule(contextId, peerId, reason, 200)
-      return Promise.reject(new MeroError('Unavailable', 'too many sync sessions; retrying'))
+      throw new MeroError('Unavailable', 'too many sync sessions; retrying')
     }
+    // one session per context at a time (the loop above), so runSession's own cleanup is safe
     const session = this.runSession(contextId, peerId, reason)
     this.running.set(k, session)
     return session

@@ -28,9 +28,9 @@ async function joined() {
 }
 
 /** `n` writes on `a` while it is offline, once their publishing (dropped) is done. */
-async function writeUnheard(a: Awaited<ReturnType<typeof networkedNode>>, contextId: Buffer, n: number) {
+async function writeUnheard(a: Awaited<ReturnType<typeof networkedNode>>, contextId: Buffer, n: number, from = 0) {
   const before = a.node.contextReplicator!.published
-  for (let i = 0; i < n; i++) await a.node.contexts.execute(contextId, 'set', { key: `k${i}`, value: `${i}` })
+  for (let i = from; i < from + n; i++) await a.node.contexts.execute(contextId, 'set', { key: `k${i}`, value: `${i}` })
   await vi.waitFor(() => expect(a.node.contextReplicator!.published).toBe(before + n), { timeout: 2_000, interval: 5 })
 }
 
@@ -66,7 +66,7 @@ describe('context sync sessions', () => {
     expect(started).toEqual(['first', 'asked during the first', 'second'])
   })
 
-  it('a join that finds a session running waits for it and reports what it fetched', async () => {
+  it('a join that finds a session running waits for it and reports what it fetched; a forced sync waits, then runs its own', async () => {
     const { a, c, contextId, get } = await joined()
     a.network.peer.online = false
     await writeUnheard(a, contextId, 5)
@@ -76,9 +76,16 @@ describe('context sync sessions', () => {
     expect(join).toMatchObject({ fetched: 5, method: 'deltas' })
     expect(await running).toEqual({ fetched: 5, method: 'deltas' })
     expect(await get(c, 'k4')).toBe('4')
-    // a second explicit session beside a running one is still refused, by name
-    const again = c.node.contextReplicator!.catchUp(contextId, a.network.peerId, 'test')
-    await expect(c.node.contextReplicator!.catchUp(contextId, a.network.peerId, 'test')).rejects.toMatchObject({ kind: 'Conflict' })
-    await again
+    // `context sync` while a session runs: it waits for that one, then syncs again (nothing left)
+    const sessions: string[] = []
+    c.node.events.on((e) => void (e.type === 'sync.started' ? sessions.push(`start ${e.reason}`) : e.type === 'sync.finished' && e.contextId && sessions.push('end')))
+    a.network.peer.online = false
+    await writeUnheard(a, contextId, 2, 5)
+    a.network.peer.online = true
+    const background = c.node.contextReplicator!.catchUp(contextId, a.network.peerId, 'background')
+    const forced = await c.node.contextReplicator!.syncNow(contextId)
+    expect(forced).toEqual({ peers: 1, fetched: 0, errors: [] })
+    expect(await background).toEqual({ fetched: 2, method: 'deltas' })
+    expect(sessions).toEqual(['start background', 'end', 'start requested', 'end'])
   })
 })
