@@ -63,8 +63,6 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 export class ContextManager {
   private readonly states = new Map<string, ContextState>()
-  /** Per context (hex): the id and depth of the last delta `commit` made (see commit). */
-  private readonly lastLocal = new Map<string, { id: string; depth: number }>()
   /**
    * Context metadata and keys as last written (hex id → frozen meta / key): read on every call
    * and every received delta, several times each, and changed only here, after each write.
@@ -279,13 +277,8 @@ export class ContextManager {
     const id = deltaIdOf(bytes)
     const position = this.d.groups.heads(meta.groupId).map((h) => Buffer.from(h, 'hex'))
     const wire = signDelta(this.d.identity, contextId, position, { delta: bytes, events: JSON.stringify(events) })
-    // the depth of the delta this node committed last is remembered: when it is still the only
-    // head (the common case), its record need not be read back
-    const ctx = contextId.toString('hex')
-    const last = this.lastLocal.get(ctx)
-    const depth = last && meta.heads.length === 1 && last.id === meta.heads[0] ? last.depth + 1 : this.log.depthOf(contextId, parents)
+    const depth = this.log.depthOf(contextId, parents) // the heads' depths are remembered: no read
     const idHex = hex(id)
-    this.lastLocal.set(ctx, { id: idHex, depth })
     this.log.put(batch, contextId, id, { depth, parents, checkpoint: false }, wire)
     return { meta: { ...meta, rootHash: hex(rootHash), heads: [idHex], deltas: meta.deltas + 1 }, deltaId: idHex, wire }
   }

@@ -43,8 +43,23 @@ function readHeader(r: Reader): DeltaHeader {
   return { depth, parents, checkpoint }
 }
 
+/** Depths remembered (see DeltaLog.depth); a delta's parents are nearly always among the last few put. */
+const REMEMBERED_DEPTHS = 4096
+
 export class DeltaLog {
+  /**
+   * contextId ‖ id (latin1) → depth, of the deltas put last. A depth follows from the delta's
+   * parents, which its id commits to, so an entry holds whether or not its batch got written;
+   * it says nothing about whether the delta is held (`has` reads the store).
+   */
+  private readonly depths = new Map<string, number>()
+
   constructor(private readonly store: Store) {}
+
+  /** The depth of a delta (callers know it is held); undefined when it is neither remembered nor held. */
+  depth(contextId: Buffer, id: Buffer): number | undefined {
+    return this.depths.get(key(contextId, id).toString('latin1')) ?? this.header(contextId, id)?.depth
+  }
 
   has(contextId: Buffer, id: Buffer): boolean {
     return this.store.get('delta', key(contextId, id)) !== undefined
@@ -78,15 +93,18 @@ export class DeltaLog {
     const w = new Writer().u64(BigInt(header.depth))
     w.vec(header.parents, (p) => w.fixed(p, 32)).u8(wire ? 0 : 1)
     if (wire) w.fixed(wire.author, 32).vec(wire.govPosition, (h) => w.fixed(h, 32)).fixed(wire.signature, 64).bytes(wire.payload)
-    batch.put('delta', key(contextId, id), w.finish())
+    const k = key(contextId, id)
+    batch.put('delta', k, w.finish())
     batch.put('deltaDepth', depthKey(contextId, header.depth, id), EMPTY)
+    this.depths.set(k.toString('latin1'), header.depth)
+    if (this.depths.size > REMEMBERED_DEPTHS) this.depths.delete(this.depths.keys().next().value!)
   }
 
   /** The depth a delta with these parents gets (every parent must be held). */
   depthOf(contextId: Buffer, parents: Buffer[], pending?: Map<string, number>): number {
     let depth = 0
     for (const p of parents) {
-      const d = pending?.get(p.toString('hex')) ?? this.header(contextId, p)?.depth
+      const d = pending?.get(p.toString('hex')) ?? this.depth(contextId, p)
       if (d === undefined) throw new Error(`depth of an unknown parent ${p.toString('hex')}`)
       if (d + 1 > depth) depth = d + 1
     }
@@ -94,6 +112,7 @@ export class DeltaLog {
   }
 
   deleteAll(batch: WriteBatch, contextId: Buffer): void {
+    this.depths.clear()
     for (const [k] of this.store.scanPrefix('delta', contextId)) batch.del('delta', k)
     for (const [k] of this.store.scanPrefix('deltaDepth', contextId)) batch.del('deltaDepth', k)
   }

@@ -95,7 +95,8 @@ export class RemoteDeltas {
       const v = item.verified
       const id = hex(v.id)
       if (readyDepth.has(id)) continue
-      const missing = v.delta.parents.filter((q) => !readyDepth.has(hex(q)) && !this.d.contexts.log.has(contextId, q)).map(hex)
+      // a parent among the heads (the common case) is held: no store read
+      const missing = v.delta.parents.filter((q) => !readyDepth.has(hex(q)) && !meta.heads.includes(hex(q)) && !this.d.contexts.log.has(contextId, q)).map(hex)
       if (missing.length) {
         this.park(p, { verified: v, reason: 'parents', missing: new Set(missing), since: item.since, from: item.from })
         outcome.set(id, { status: 'pending' })
@@ -123,7 +124,7 @@ export class RemoteDeltas {
       }
       this.unpark(p, id)
       let depth = 0
-      for (const q of v.delta.parents) depth = Math.max(depth, (readyDepth.get(hex(q)) ?? this.d.contexts.log.header(contextId, q)!.depth) + 1)
+      for (const q of v.delta.parents) depth = Math.max(depth, (readyDepth.get(hex(q)) ?? this.d.contexts.log.depth(contextId, q)!) + 1)
       readyDepth.set(id, depth)
       ready.push({ verified: v, depth })
       outcome.set(id, { status: 'applied' })

@@ -76,6 +76,12 @@ describe('context replication (in process)', () => {
         const e = await Promise.all(nodes.map((n) => entries(n, contextId)))
         expect(e[1]).toEqual(e[0])
         expect(e[2]).toEqual(e[0])
+        // and the same DAG: every delta at the same depth on every node, one more than its deepest parent
+        for (const v of authored.flat()) {
+          const depths = nodes.map((n) => n.contexts.log.header(contextId, v.id)!.depth)
+          expect(new Set(depths).size).toBe(1)
+          expect(depths[0]).toBe(Math.max(-1, ...v.delta.parents.map((q) => nodes[0]!.contexts.log.header(contextId, q)!.depth)) + 1)
+        }
         await closeNodes() // each run's three nodes, not only at the end
       }),
       { numRuns: 25 },
