@@ -5,8 +5,10 @@ import { generateKeyPair } from '../../src/core/crypto/ed25519.js'
 import { MeroNode } from '../../src/core/node/node.js'
 import { peerIdFromPublicKey } from '../../src/core/primitives/ids.js'
 import { Store } from '../../src/core/store/store.js'
-import type { MemoryHub } from './memory-network.js'
-import { memoryNodeNetwork, type MemoryProviders } from './memory-node-network.js'
+import { fromBase58 } from '../../src/core/primitives/encoding.js'
+import { kvStoreWasm } from '../core/runtime/fixtures.js'
+import { MemoryHub } from './memory-network.js'
+import { memoryNodeNetwork, MemoryProviders } from './memory-node-network.js'
 
 /**
  * A started MeroNode over a real store in a temp folder, on the in-memory network; heartbeats are
@@ -32,4 +34,21 @@ export async function stopNetworkedNodes(): Promise<void> {
     await store.close().catch(() => {})
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * A, holding kv-store and a context of a group, and C, a member of that group (its ops shared)
+ * that has not joined the context yet, on one in-memory network.
+ */
+export async function memberBesideContext() {
+  const hub = new MemoryHub()
+  const providers = new MemoryProviders()
+  const a = await networkedNode(hub, providers)
+  const c = await networkedNode(hub, providers)
+  const app = await a.node.applications.install(kvStoreWasm(), 'kv-store.wasm')
+  const groupId = a.node.createGroup()
+  await a.node.issueGroupOp(groupId, { kind: 'MemberAdded', member: c.node.identity.publicKey, role: 'member' })
+  const contextId = fromBase58((await a.node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId)
+  c.node.groups.ingest(a.node.groups.getOps(groupId, a.node.groups.ops(groupId).map((o) => o.opId)))
+  return { hub, providers, a, c, app, groupId, contextId }
 }

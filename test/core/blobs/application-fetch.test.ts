@@ -5,9 +5,7 @@ import { CHUNK_SIZE } from '../../../src/core/blobs/blob-store.js'
 import type { NodeEvent } from '../../../src/core/node/events.js'
 import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { sha256 } from '../../../src/core/primitives/hash.js'
-import { MemoryHub } from '../../helpers/memory-network.js'
-import { MemoryProviders } from '../../helpers/memory-node-network.js'
-import { networkedNode, stopNetworkedNodes } from '../../helpers/networked-node.js'
+import { memberBesideContext, stopNetworkedNodes } from '../../helpers/networked-node.js'
 import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
 
 /**
@@ -19,19 +17,11 @@ beforeAll(() => ensureBuilt(), 120_000)
 afterEach(stopNetworkedNodes)
 
 async function setup() {
-  const hub = new MemoryHub()
-  const providers = new MemoryProviders()
-  const a = await networkedNode(hub, providers)
-  const c = await networkedNode(hub, providers)
-  const app = await a.node.applications.install(kvStoreWasm(), 'kv-store.wasm')
-  const groupId = a.node.createGroup()
-  await a.node.issueGroupOp(groupId, { kind: 'MemberAdded', member: c.node.identity.publicKey, role: 'member' })
-  const meta = await a.node.contexts.create(groupId, fromBase58(app.applicationId), {})
-  await a.node.contexts.execute(fromBase58(meta.contextId), 'set', { key: 'k', value: 'from a' })
-  c.node.groups.ingest(a.node.groups.getOps(groupId, a.node.groups.ops(groupId).map((o) => o.opId)))
+  const { hub, providers, a, c, app, groupId, contextId } = await memberBesideContext()
+  await a.node.contexts.execute(contextId, 'set', { key: 'k', value: 'from a' })
   const events: NodeEvent[] = []
   c.node.events.on((e) => events.push(e))
-  return { hub, providers, a, c, app, groupId, contextId: fromBase58(meta.contextId), events }
+  return { hub, providers, a, c, app, groupId, contextId, events }
 }
 
 describe('JoinContext fetches the application from a peer', () => {

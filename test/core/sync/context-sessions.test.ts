@@ -1,27 +1,17 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { fromBase58 } from '../../../src/core/primitives/encoding.js'
-import { MemoryHub } from '../../helpers/memory-network.js'
-import { MemoryProviders } from '../../helpers/memory-node-network.js'
-import { networkedNode, stopNetworkedNodes } from '../../helpers/networked-node.js'
-import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
+import { memberBesideContext, type networkedNode, stopNetworkedNodes } from '../../helpers/networked-node.js'
+import { ensureBuilt } from '../runtime/fixtures.js'
 
 /**
- * Context sync sessions between two MeroNodes in process: a failed session is tried again by
- * itself, and a join that finds a session running waits for it instead of failing beside it.
+ * Context sync sessions between two MeroNodes in process, one at a time per context: a failed
+ * session is tried again by itself; a sync asked for, a join or a forced sync while one runs
+ * waits for it instead of being dropped or failing beside it.
  */
 beforeAll(() => ensureBuilt(), 120_000)
 afterEach(stopNetworkedNodes)
 
 async function joined() {
-  const hub = new MemoryHub()
-  const providers = new MemoryProviders()
-  const a = await networkedNode(hub, providers)
-  const c = await networkedNode(hub, providers)
-  const app = await a.node.applications.install(kvStoreWasm(), 'kv-store.wasm')
-  const groupId = a.node.createGroup()
-  await a.node.issueGroupOp(groupId, { kind: 'MemberAdded', member: c.node.identity.publicKey, role: 'member' })
-  const contextId = fromBase58((await a.node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId)
-  c.node.groups.ingest(a.node.groups.getOps(groupId, a.node.groups.ops(groupId).map((o) => o.opId)))
+  const { a, c, contextId } = await memberBesideContext()
   await c.node.contextReplicator!.join(contextId)
   const get = async (n: typeof a, key: string) => (await n.node.contexts.execute(contextId, 'get', { key })).result
   return { a, c, contextId, get }
