@@ -286,6 +286,7 @@ export class ContextReplicator {
 
   /** Applies queued deltas, a bounded slice at a time, one write batch per context per slice. */
   private drain(): void {
+    if (this.stopped) return void (this.inbound.length = 0)
     const slice = this.inbound.splice(0, 512)
     const byContext = new Map<string, { contextId: Buffer; deltas: VerifiedDelta[]; from: string }>()
     for (const { contextId, verified, from } of slice) {
@@ -345,6 +346,7 @@ export class ContextReplicator {
     this.retryGroups.add(groupId)
     setImmediate(() => {
       this.retryGroups.delete(groupId)
+      if (this.stopped) return // the store may be closed by now
       for (const meta of this.d.contexts.list(groupId)) {
         const id = fromBase58(meta.contextId, 'context id', 32)
         if (this.d.remote.pendingCount(id)) this.d.remote.retry(id)
