@@ -31,6 +31,8 @@ import { decodeFrame, encodeFrame, MAX_DELTAS_PER_PAGE, MAX_SNAPSHOT_RECORDS_PER
  */
 export const PAGE_BYTES = 2 * 1024 * 1024
 export const SNAPSHOT_PAGE_RECORDS = 2000
+/** Deltas in the first page of a reply (see sendDeltas). */
+const FIRST_PAGE_DELTAS = 64
 export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024
 
 async function send(ch: FrameChannel, f: SyncFrame): Promise<void> {
@@ -130,20 +132,26 @@ function headsFrame(contexts: ContextManager, contextId: Buffer): Extract<SyncFr
   return { type: 'ContextHeads', heads, depths: heads.map((h) => contexts.log.header(contextId, h)?.depth ?? 0), rootHash: Buffer.from(meta.rootHash, 'hex'), deltaCount: meta.deltas }
 }
 
-/** Sends the signed deltas of `ids` (those held with a body) in pages bounded by count and bytes. */
+/**
+ * Sends the signed deltas of `ids` (those held with a body) in pages bounded by count and bytes.
+ * The first pages are small and each is twice the one before: the requester starts verifying and
+ * merging while the rest is read and on its way, instead of waiting for one large first page.
+ */
 async function sendDeltas(ch: FrameChannel, contexts: ContextManager, contextId: Buffer, ids: Buffer[]): Promise<number> {
   let sent = 0
   let page: SignedDeltaWire[] = []
   let bytes = 0
+  let pageLimit = FIRST_PAGE_DELTAS
   const flush = async (more: boolean) => {
     await send(ch, { type: 'Deltas', deltas: page, more })
     sent += page.length
     page = []
     bytes = 0
+    pageLimit = Math.min(pageLimit * 2, MAX_DELTAS_PER_PAGE)
   }
   for (let i = 0; i < ids.length; i += 256) {
     for (const { wire } of contexts.log.signed(contextId, ids.slice(i, i + 256))) {
-      if (page.length && (page.length >= MAX_DELTAS_PER_PAGE || bytes + wire.payload.length > PAGE_BYTES)) await flush(true)
+      if (page.length && (page.length >= pageLimit || bytes + wire.payload.length > PAGE_BYTES)) await flush(true)
       page.push(wire)
       bytes += wire.payload.length + 200
     }

@@ -1,4 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { ContextSyncClient } from '../../../src/core/sync/context-sync.js'
+import { memberAuth } from '../../../src/core/sync/group-sync.js'
+import { SYNC_PROTOCOL } from '../../../src/core/sync/wire.js'
 import { memberBesideContext, type networkedNode, stopNetworkedNodes } from '../../helpers/networked-node.js'
 import { ensureBuilt } from '../runtime/fixtures.js'
 
@@ -78,4 +81,17 @@ describe('context sync sessions', () => {
     expect(await background).toEqual({ fetched: 2, method: 'deltas' })
     expect(sessions).toEqual(['start background', 'end', 'start requested', 'end'])
   })
+
+  it('a long reply starts with a small page, each next page twice the size: the requester starts merging early', async () => {
+    const { a, c, contextId } = await memberBesideContext()
+    for (let i = 0; i < 500; i++) await a.node.contexts.execute(contextId, 'set', { key: `k${i % 50}`, value: `${i}` })
+    const held = a.node.contexts.require(contextId).deltas
+    const client = await ContextSyncClient.open(await c.network.open(a.network.peerId, SYNC_PROTOCOL), contextId, memberAuth(c.node.identity, a.network.peerId))
+    const pages: number[] = []
+    const fetched = await client.diff([], (page) => void pages.push(page.length), 10_000)
+    await client.close()
+    expect(fetched).toBe(held)
+    expect(pages).toEqual([64, 128, 256, held - 448])
+  })
 })
+
