@@ -30,9 +30,9 @@ import { decodeFrame, encodeFrame, MAX_DELTAS_PER_PAGE, MAX_SNAPSHOT_RECORDS_PER
  * The server reads a snapshot's pages and its boundary synchronously, so they describe one state.
  */
 export const PAGE_BYTES = 2 * 1024 * 1024
-export const SNAPSHOT_PAGE_RECORDS = 2000
 /** Deltas in the first page of a reply (see sendDeltas). */
 const FIRST_PAGE_DELTAS = 64
+export const SNAPSHOT_PAGE_RECORDS = 2000
 export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024
 
 async function send(ch: FrameChannel, f: SyncFrame): Promise<void> {
