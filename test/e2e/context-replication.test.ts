@@ -14,7 +14,8 @@ import { ROOT, TestHome, waitFor, waitForDropCounts } from '../helpers/harness.j
 /** Issue 6's acceptance: context state replicated between three (and a fourth, fresh) real daemons. */
 const KV = join(ROOT, 'apps/kv-store/build/kv-store.wasm')
 
-type Meta = { contextId: string; rootHash: string; heads: string[]; sync: { state: string; lastSync: { method: string; ok: boolean } | null; pendingDeltas: number } }
+type Sync = { method: string; ok: boolean; fetched: number }
+type Meta = { contextId: string; rootHash: string; heads: string[]; sync: { state: string; lastSync: Sync | null; lastFetch: Sync | null; pendingDeltas: number } }
 
 describe('context replication across daemons', () => {
   const t = new TestHome()
@@ -94,6 +95,10 @@ describe('context replication across daemons', () => {
     expect((await call('c', 'get', { key: 'offline-999' })).result).toBe('999')
     const c = await meta('c')
     expect(c.sync.lastSync?.ok).toBe(true)
+    expect(c.sync.lastFetch).toMatchObject({ ok: true, method: expect.stringMatching(/deltas/) })
+    expect(c.sync.lastFetch!.fetched).toBeGreaterThan(0)
+    const human = await t.cli(['context', 'get', contextId, '--node', 'c'])
+    expect(human.stdout).toMatch(/last (sync|fetch)\s+.+ with \S+, [1-9]\d* fetched \((deltas|by-id)/)
   })
 
   it('a fresh node joining a context with a 10,000-delta history converges through a snapshot', async () => {

@@ -22,7 +22,7 @@ export interface ContextView {
   members?: string[]
   createdAt?: number
   pendingUpgrade?: string | null
-  sync?: { state: string; peers?: number; lastSync?: LastSync | null; pendingDeltas?: number; failures?: number }
+  sync?: { state: string; peers?: number; lastSync?: LastSync | null; lastFetch?: LastSync | null; pendingDeltas?: number; failures?: number }
 }
 
 export interface LastSync {
@@ -64,6 +64,8 @@ export function renderContext(c: ContextView): string {
       ? ([
           ['sync', `${c.sync.state}${c.sync.peers !== undefined ? `, ${c.sync.peers} peer(s)` : ''}${c.sync.pendingDeltas ? `, ${c.sync.pendingDeltas} pending` : ''}${c.sync.failures ? `, ${c.sync.failures} failure(s)` : ''}`],
           ['last sync', c.sync.lastSync ? describeSync(c.sync.lastSync) : 'never'],
+          // the last session that brought something, when later ones found nothing left
+          ...(c.sync.lastFetch && c.sync.lastFetch.at !== c.sync.lastSync?.at ? [['last fetch', describeSync(c.sync.lastFetch)]] : []),
         ] as [string, string][])
       : []),
   ])

@@ -51,7 +51,19 @@ export interface ContextSyncStatus {
   peers: number
   pendingDeltas: number
   failures: number
-  lastSync?: { at: number; peerId: string; ok: boolean; method: string; fetched: number; durationMs: number; error?: string }
+  lastSync?: SyncOutcome
+  /** The last session that fetched something (sessions after it often find nothing left). */
+  lastFetch?: SyncOutcome
+}
+
+export interface SyncOutcome {
+  at: number
+  peerId: string
+  ok: boolean
+  method: string
+  fetched: number
+  durationMs: number
+  error?: string
 }
 
 export interface ContextReplicatorDeps {
@@ -94,7 +106,8 @@ export class ContextReplicator {
   /** The session running per context, so that a join can wait for it instead of failing. */
   private readonly running = new Map<string, Promise<{ fetched: number; method: string }>>()
   private readonly failures = new Map<string, number>()
-  private readonly last = new Map<string, ContextSyncStatus['lastSync']>()
+  private readonly last = new Map<string, SyncOutcome>()
+  private readonly lastFetch = new Map<string, SyncOutcome>()
   /** Deltas received while a snapshot of their context is being installed. */
   private readonly held = new Map<string, { deltas: VerifiedDelta[]; from: string }[]>()
   private readonly retryGroups = new Set<string>()
@@ -425,7 +438,9 @@ export class ContextReplicator {
       await client.close()
       this.failures.delete(k)
       const durationMs = Date.now() - started
-      this.last.set(k, { at: Date.now(), peerId, ok: true, method: r.method, fetched: r.fetched, durationMs })
+      const outcome = { at: Date.now(), peerId, ok: true, method: r.method, fetched: r.fetched, durationMs }
+      this.last.set(k, outcome)
+      if (r.fetched > 0) this.lastFetch.set(k, outcome)
       this.d.events.emit({ type: 'sync.finished', contextId: b58, peerId, ok: true, fetched: r.fetched, durationMs, method: r.method })
       return r
     } catch (e) {
@@ -602,6 +617,7 @@ export class ContextReplicator {
       pendingDeltas: this.d.remote.pendingCount(contextId),
       failures: this.failures.get(k) ?? 0,
       ...(this.last.get(k) ? { lastSync: this.last.get(k) } : {}),
+      ...(this.lastFetch.get(k) ? { lastFetch: this.lastFetch.get(k) } : {}),
     }
   }
 }

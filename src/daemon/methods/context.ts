@@ -52,10 +52,10 @@ function view(node: MeroNode, meta: ContextMeta) {
 
 function syncStatus(node: MeroNode, meta: ContextMeta) {
   const r = node.contextReplicator
-  if (!r) return { state: 'offline', peers: 0, lastSync: null, pendingDeltas: 0, failures: 0 }
+  if (!r) return { state: 'offline', peers: 0, lastSync: null, lastFetch: null, pendingDeltas: 0, failures: 0 }
   const s = r.status(fromBase58(meta.contextId, 'context id', 32))
   const state = s.syncing ? 'syncing' : s.pendingDeltas > 0 ? 'behind' : s.lastSync && !s.lastSync.ok ? 'failing' : s.peers > 0 ? 'replicating' : 'alone'
-  return { state, peers: s.peers, lastSync: s.lastSync ?? null, pendingDeltas: s.pendingDeltas, failures: s.failures }
+  return { state, peers: s.peers, lastSync: s.lastSync ?? null, lastFetch: s.lastFetch ?? null, pendingDeltas: s.pendingDeltas, failures: s.failures }
 }
 
 export const contextMethods: MethodTable = {

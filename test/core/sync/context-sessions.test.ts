@@ -80,6 +80,8 @@ describe('context sync sessions', () => {
     expect(forced).toEqual({ peers: 1, fetched: 0, errors: [] })
     expect(await background).toEqual({ fetched: 2, method: 'deltas' })
     expect(sessions).toEqual(['start background', 'end', 'start requested', 'end'])
+    // the status keeps the last session, and the last one that fetched something
+    expect(c.node.contextReplicator!.status(contextId)).toMatchObject({ lastSync: { ok: true, fetched: 0, method: 'none' }, lastFetch: { ok: true, fetched: 2, method: 'deltas' } })
   })
 
   it('a long reply starts with a small page, each next page twice the size: the requester starts merging early', async () => {
