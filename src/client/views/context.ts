@@ -1,3 +1,4 @@
+import type { SyncOutcome } from '../../core/sync/context-replicator.js'
 import { formatTime, keyValue, shortId, table } from '../render.js'
 
 /** Shapes of the context and application RPC results. */
@@ -22,17 +23,7 @@ export interface ContextView {
   members?: string[]
   createdAt?: number
   pendingUpgrade?: string | null
-  sync?: { state: string; peers?: number; lastSync?: LastSync | null; lastFetch?: LastSync | null; pendingDeltas?: number; failures?: number }
-}
-
-export interface LastSync {
-  at: number
-  peerId: string
-  ok: boolean
-  method: string
-  fetched: number
-  durationMs: number
-  error?: string
+  sync?: { state: string; peers?: number; lastSync?: SyncOutcome | null; lastFetch?: SyncOutcome | null; pendingDeltas?: number; failures?: number }
 }
 
 export interface ExecutionView {
@@ -86,7 +77,7 @@ export function renderEvents(events: { kind: string; data: unknown }[]): string 
   return events.map((e) => `event ${e.kind}${e.data === null || e.data === undefined || e.data === '' ? '' : ` ${JSON.stringify(e.data)}`}`).join('\n')
 }
 
-function describeSync(s: LastSync): string {
+function describeSync(s: SyncOutcome): string {
   const what = s.ok ? `${s.fetched} fetched (${s.method}) in ${s.durationMs} ms` : `failed: ${s.error ?? 'unknown error'}`
   return `${formatTime(s.at)} with ${shortId(s.peerId, 12)}, ${what}`
 }
