@@ -1,6 +1,6 @@
 import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
-import { sha256Of as sha256 } from '../primitives/hash.js'
+import { sha256Of } from '../primitives/hash.js'
 import { writeU64LE } from '../primitives/u64.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
 import { CollectionKind } from './ids.js'
@@ -202,7 +202,7 @@ export function computeHash(e: Entity): Buffer | undefined {
         o = b.writeUInt32LE(v.value.length, o)
         o = put(b, v.value, o)
       }
-      return sha256(b)
+      return sha256Of(b)
     }
     case EntityKind.Counter: {
       if (e.slots.length === 0) return undefined
@@ -215,7 +215,7 @@ export function computeHash(e: Entity): Buffer | undefined {
         o = writeU64LE(b, s.grow, o)
         o = writeU64LE(b, s.shrink, o)
       }
-      return sha256(b)
+      return sha256Of(b)
     }
     case EntityKind.Collection: {
       if (e.liveCount === 0) return undefined
@@ -224,14 +224,14 @@ export function computeHash(e: Entity): Buffer | undefined {
       o = put(b, e.id, o)
       o = writeU64LE(b, BigInt(e.liveCount), o)
       put(b, ltBytes(e.digest!), o)
-      return sha256(b)
+      return sha256Of(b)
     }
     case EntityKind.Root: {
       const b = Buffer.allocUnsafe(ROOT_TAG.length + 8 + LTHASH_BYTES)
       let o = put(b, ROOT_TAG, 0)
       o = writeU64LE(b, BigInt(e.liveCount), o)
       put(b, ltBytes(e.digest!), o)
-      return sha256(b)
+      return sha256Of(b)
     }
   }
 }
