@@ -2,20 +2,11 @@
 // latency of sequential calls and throughput with 16 calls in flight (median of 3 rounds, with the
 // daemon's CPU time per call), each call committing a delta.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { processCpuMs as daemonCpuMs } from './lib/cpu.mjs'
 import { startMerod, stopMerod } from './lib/merod.mjs'
 import { report, summarize } from './lib/stats.mjs'
-
-/** User + system CPU time of a process (all threads) in ms, from /proc (Linux); undefined elsewhere. */
-function daemonCpuMs(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // clock ticks at USER_HZ = 100
-  } catch {
-    return undefined
-  }
-}
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const home = mkdtempSync('/tmp/mero-bench-ctx-')

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { generateKeyPair, sign } from '../../dist/core/crypto/ed25519.js'
 import { NetworkNode } from '../../dist/core/network/network-node.js'
 
 const CHILD = fileURLToPath(new URL('./gossip-child.mjs', import.meta.url))
@@ -22,13 +23,16 @@ function stats(values) {
   return { p50: percentile(s, 50), p99: percentile(s, 99), min: s[0], max: s.at(-1), count: s.length }
 }
 
-function payload(size, seq, phase) {
-  const buf = Buffer.alloc(Math.max(13, size))
+/** [u64 LE send time][u32 LE seq][u8 phase][u8 signed] and filler; signed: the last 64 bytes are a signature of the rest. */
+function payload(size, seq, phase, signer) {
+  const buf = Buffer.alloc(Math.max(signer ? 14 + 64 : 14, size))
   buf.writeUInt32LE(seq, 8)
   buf.writeUInt8(phase, 12)
-  buf.fill(seq % 251, 13)
-  // the time last, just before publishing
+  buf.writeUInt8(signer ? 1 : 0, 13)
+  buf.fill(seq % 251, 14)
+  // the time last, just before signing (the author's commit) and publishing
   buf.writeBigUInt64LE(process.hrtime.bigint(), 0)
+  if (signer) sign(signer.privateKey, buf.subarray(0, buf.length - 64)).copy(buf, buf.length - 64)
   return buf
 }
 
@@ -36,13 +40,20 @@ function payload(size, seq, phase) {
  * Two raw gossip peers kept open: `paced()` measures one block of paced messages, as often as a
  * benchmark likes, so that its blocks can alternate with blocks of the path it compares (the
  * same machine state for both; a VM's speed drifts between seconds apart).
+ *
+ * With `signed`, `paced({signed: true})` blocks carry an Ed25519 signature made just before
+ * publishing, which the child verifies before writing a RocksDB batch and taking the time: the
+ * floor under a delta's propagation, whatever the rest of the path costs.
  * @param {object} [o]
  * @param {number} [o.size=200]  payload bytes
+ * @param {boolean} [o.signed=false]
  */
-export async function openRawGossip({ size = 200 } = {}) {
+export async function openRawGossip({ size = 200, signed = false } = {}) {
   const topic = `bench/raw/${randomBytes(4).toString('hex')}`
   const protocol = '/mero/bench/echo/1.0.0'
-  const child = spawn(process.execPath, [CHILD, topic, protocol], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const signer = signed ? generateKeyPair() : undefined
+  const args = [CHILD, topic, protocol, ...(signer ? [Buffer.from(signer.publicKey).toString('hex')] : [])]
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout })
   const queue = []
   const waiting = []
@@ -96,9 +107,10 @@ export async function openRawGossip({ size = 200 } = {}) {
     next,
     close,
     /** One block of `count` messages `intervalMs` apart: their one-way latencies, losses and actual spacing. */
-    async paced({ count, intervalMs, phase = nextPhase++ }) {
+    async paced({ count, intervalMs, phase = nextPhase++, signed: signedBlock = false }) {
+      if (signedBlock && !signer) throw new Error('paced({signed}) needs openRawGossip({signed: true})')
       for (let i = 0; i < count; i++) {
-        await node.publish(topic, payload(size, i, phase))
+        await node.publish(topic, payload(size, i, phase, signedBlock ? signer : undefined))
         if (intervalMs > 0) await sleep(intervalMs)
       }
       send({ cmd: 'report', phase, expected: count, timeoutMs: 10_000 })
