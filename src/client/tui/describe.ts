@@ -64,6 +64,7 @@ export function describeEvent(e: NodeEvent): EventDescription {
     case 'sync.started':
       return { text: `sync with ${id(e.peerId, 10)} started for ${subject(e)} (${s(e.reason)})`, level: 'info' }
     case 'sync.finished':
+      if (e.skipped) return { text: `sync with ${id(e.peerId, 10)} for ${subject(e)}: nothing there (${s(e.skipped)})`, level: 'info' }
       return e.ok
         ? { text: `sync with ${id(e.peerId, 10)} finished for ${subject(e)}: ${e.fetched} fetched in ${e.durationMs} ms`, level: 'good' }
         : { text: `sync FAILED: ${s(e.error ?? 'unknown error')} (${subject(e)}, peer ${id(e.peerId, 10)})`, level: 'error' }

@@ -94,8 +94,8 @@ export interface Snapshot {
 export interface WatchState {
   node: NodeHeader
   connection: Connection
-  /** Active sync sessions (key → start time) and the last outcome, for the header. */
-  syncSessions: Record<string, number>
+  /** Active sync sessions (by subject: since when, and its sync status before) and the last outcome, for the header. */
+  syncSessions: Record<string, { at: number; before?: string }>
   lastSync?: { ok: boolean; at: number; error?: string }
   groups: GroupItem[]
   contexts: ContextItem[]
@@ -393,14 +393,20 @@ function applyEvents(state: WatchState, events: NodeEvent[]): WatchState {
         node = { ...node, peers: Math.max(0, node.peers - 1) }
         break
       case 'sync.started': {
-        syncSessions = { ...syncSessions, [syncKey(e)]: e.ts }
-        if (e.contextId) context(e.contextId).sync = 'syncing'
-        else if (e.groupId) group(e.groupId).sync = 'syncing'
+        const subject = e.contextId ? context(e.contextId) : e.groupId ? group(e.groupId) : undefined
+        syncSessions = { ...syncSessions, [syncKey(e)]: { at: e.ts, before: subject?.sync } }
+        if (subject) subject.sync = 'syncing'
         break
       }
       case 'sync.finished': {
-        const { [syncKey(e)]: _done, ...rest } = syncSessions
+        const { [syncKey(e)]: done, ...rest } = syncSessions
         syncSessions = rest
+        if (e.skipped) {
+          // that peer is no replica: the status goes back to what it was before the session
+          const subject = e.contextId ? context(e.contextId) : e.groupId ? group(e.groupId) : undefined
+          if (subject && done) subject.sync = done.before ?? (e.contextId ? 'unknown' : undefined)
+          break
+        }
         lastSync = { ok: e.ok, at: e.ts, error: e.error }
         const status = e.ok ? 'in sync' : `failed: ${e.error ?? 'unknown error'}`
         if (e.contextId) context(e.contextId).sync = status

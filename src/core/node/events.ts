@@ -36,7 +36,8 @@ export type NodeEventPayload =
   | { type: 'peer.connected'; peerId: string }
   | { type: 'peer.disconnected'; peerId: string }
   | { type: 'sync.started'; groupId?: string; contextId?: string; peerId: string; reason: string }
-  | { type: 'sync.finished'; groupId?: string; contextId?: string; peerId: string; ok: boolean; fetched: number; durationMs: number; error?: string; method?: string }
+  /** `skipped`: the peer does not hold the group or context (no replica), so nothing was synced. */
+  | { type: 'sync.finished'; groupId?: string; contextId?: string; peerId: string; ok: boolean; fetched: number; durationMs: number; error?: string; method?: string; skipped?: string }
   // maintenance
   | { type: 'gc.finished'; tombstones: number; blobs: number; orphanChunks: number; contexts: number; durationMs: number; more: boolean; error?: string }
 

@@ -9,7 +9,7 @@ import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { ContextSyncClient, serveContextSync } from './context-sync.js'
 import { openDelta, openDeltas, sealDelta, sealDeltas, verifyDelta, verifyDeltas, DeltaRejected, type VerifiedDelta } from './delta-envelope.js'
-import { memberAuth, type FrameChannel } from './group-sync.js'
+import { memberAuth, peerLacks, type FrameChannel } from './group-sync.js'
 import type { PeerNetwork, TopicMessageEvent } from './transport.js'
 import { contextTopic, decodeTopicMessage, encodeTopicMessage, groupTopic, MAX_DELTAS_PER_MESSAGE, MAX_HEADS, MAX_TOPIC_MESSAGE, SYNC_PROTOCOL, type SignedDeltaWire, type SyncFrame, type TopicMessage } from './wire.js'
 
@@ -445,6 +445,11 @@ export class ContextReplicator {
       return r
     } catch (e) {
       client?.close().catch(() => undefined)
+      if (peerLacks(e)) {
+        // no replica: nothing to fetch there, and nothing to retry or to show as a failure
+        this.d.events.emit({ type: 'sync.finished', contextId: b58, peerId, ok: true, fetched: 0, durationMs: Date.now() - started, method: 'none', skipped: (e as Error).message })
+        throw e
+      }
       const n = (this.failures.get(k) ?? 0) + 1
       this.failures.set(k, n)
       const durationMs = Date.now() - started

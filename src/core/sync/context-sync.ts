@@ -167,12 +167,16 @@ export class ContextSyncClient {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Opens the session: ContextHello, the challenge, the proof. Throws NotAuthorized when refused. */
+  /**
+   * Opens the session: ContextHello, the challenge, the proof. Throws ContextNotFound (with
+   * `details.peerLacks`) when the peer does not hold the context, NotAuthorized when it refuses us.
+   */
   static async open(ch: FrameChannel, contextId: Buffer, auth: AuthProvider, timeoutMs = FRAME_TIMEOUT_MS): Promise<ContextSyncClient> {
     try {
       await send(ch, { type: 'ContextHello', contextId })
       const challenge = await receive(ch, timeoutMs)
-      if (challenge.type === 'Denied') throw new MeroError('NotAuthorized', `the peer refused: ${challenge.reason}`)
+      // a denial before the challenge: the peer does not hold the context at all
+      if (challenge.type === 'Denied') throw new MeroError('ContextNotFound', 'the peer does not hold the context', { peerLacks: true })
       if (challenge.type !== 'Challenge') throw new MeroError('SyncFailed', `expected Challenge, got ${challenge.type}`)
       await send(ch, { type: 'Auth', auth: auth(challenge.nonce, contextId) })
       return new ContextSyncClient(ch, timeoutMs)

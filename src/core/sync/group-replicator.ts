@@ -6,7 +6,7 @@ import { decodeSignedOp, groupOf, type GroupOp, type SignedInvitation, type Sign
 import type { EventBus } from '../node/event-bus.js'
 import { toBase58 as toB58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
-import { announceHeads, catchUpGroup, invitationAuth, memberAuth, serveGroupSync, type CatchUpResult, type FrameChannel } from './group-sync.js'
+import { announceHeads, catchUpGroup, invitationAuth, memberAuth, peerLacks, serveGroupSync, type CatchUpResult, type FrameChannel } from './group-sync.js'
 import type { PeerNetwork, TopicMessageEvent } from './transport.js'
 import { decodeTopicMessage, encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from './wire.js'
 
@@ -252,10 +252,15 @@ export class GroupReplicator {
       this.follow(groupId)
       return r
     } catch (e) {
+      if (peerLacks(e)) {
+        // no replica: nothing to fetch there, and nothing to retry or to count as a failure
+        this.events.emit({ type: 'sync.finished', groupId, peerId, ok: true, fetched: 0, durationMs: Date.now() - started, skipped: (e as Error).message })
+        throw e
+      }
       const n = (this.failures.get(groupId) ?? 0) + 1
       this.failures.set(groupId, n)
       this.events.emit({ type: 'sync.finished', groupId, peerId, ok: false, fetched: 0, durationMs: Date.now() - started, error: (e as Error).message })
-      // a peer that refuses (it does not hold the group, or we are not a member) is not retried
+      // a peer that refuses us (we are not a member) is not retried
       const refused = (e as MeroError).kind === 'NotAuthorized'
       if (!refused && n < 6 && !this.stopped) this.schedule(groupId, peerId, `retry ${n}`, Math.min(200 * 2 ** n, 10_000))
       throw e

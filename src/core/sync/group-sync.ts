@@ -139,13 +139,27 @@ export function invitationAuth(key: KeyPair, invitation: SignedInvitation, serve
   return (nonce, groupId) => ({ kind: 'invitation', invitation, identity: key.publicKey, signature: edSign(key.privateKey, authMessage(nonce, groupId, key.publicKey, server)) })
 }
 
+/** A denial before the challenge: the peer does not hold the group at all (not a refusal of us). */
+function peerLacksGroup(): MeroError {
+  return new MeroError('GroupNotFound', 'the peer does not hold the group', { peerLacks: true })
+}
+
+/**
+ * Whether a sync session ended because the peer does not hold the group or context: no failure
+ * of this node's sync (that peer is no replica, e.g. it connected before joining).
+ */
+export function peerLacks(e: unknown): boolean {
+  return e instanceof MeroError && e.details?.peerLacks === true
+}
+
 /** Tells a peer which heads this node holds, so that it pulls what it lacks (see Announce). */
 export async function announceHeads(ch: FrameChannel, groups: GroupStore, groupIdHex: string, auth: AuthProvider, timeoutMs = FRAME_TIMEOUT_MS): Promise<void> {
   const groupId = Buffer.from(groupIdHex, 'hex')
   try {
     await send(ch, { type: 'Hello', groupId })
     const challenge = await receive(ch, timeoutMs)
-    if (challenge.type !== 'Challenge') throw new MeroError('NotAuthorized', challenge.type === 'Denied' ? `the peer refused: ${challenge.reason}` : `expected Challenge, got ${challenge.type}`)
+    if (challenge.type === 'Denied') throw peerLacksGroup()
+    if (challenge.type !== 'Challenge') throw new MeroError('SyncFailed', `expected Challenge, got ${challenge.type}`)
     await send(ch, { type: 'Auth', auth: auth(challenge.nonce, groupId) })
     await send(ch, { type: 'Announce', heads: groups.heads(groupIdHex).map((h) => Buffer.from(h, 'hex')) })
     await send(ch, { type: 'Bye' })
@@ -165,7 +179,8 @@ export interface CatchUpResult {
 
 /**
  * Fetches what this node lacks of a group from one peer and applies it (signatures verified on
- * the pool when given). Throws NotAuthorized when the peer denies access.
+ * the pool when given). Throws NotAuthorized when the peer denies access, GroupNotFound (with
+ * `details.peerLacks`) when it does not hold the group.
  */
 export async function catchUpGroup(ch: FrameChannel, groups: GroupStore, groupIdHex: string, auth: AuthProvider, opts: { pool?: VerifierPool; timeoutMs?: number; maxOps?: number } = {}): Promise<CatchUpResult> {
   const timeout = opts.timeoutMs ?? FRAME_TIMEOUT_MS
@@ -175,7 +190,7 @@ export async function catchUpGroup(ch: FrameChannel, groups: GroupStore, groupId
   try {
     await send(ch, { type: 'Hello', groupId })
     const challenge = await receive(ch, timeout)
-    if (challenge.type === 'Denied') throw new MeroError('NotAuthorized', `the peer refused: ${challenge.reason}`)
+    if (challenge.type === 'Denied') throw peerLacksGroup()
     if (challenge.type !== 'Challenge') throw new MeroError('SyncFailed', `expected Challenge, got ${challenge.type}`)
     await send(ch, { type: 'Auth', auth: auth(challenge.nonce, groupId) })
     await send(ch, { type: 'HeadsRequest' })

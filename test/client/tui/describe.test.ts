@@ -19,3 +19,13 @@ describe('describeEvent: application delivery and garbage collection', () => {
     expect(failed).toEqual({ text: 'garbage collection FAILED: disk full', level: 'error' })
   })
 })
+
+describe('describeEvent: sync sessions', () => {
+  it('a session with a peer that holds nothing reads as such, not as a failure', () => {
+    const skipped = describeEvent({ ...at, type: 'sync.finished', contextId: 'CtxCtxCtxCtxCtx', peerId: '12D3KooWPeerPeerPeer', ok: true, fetched: 0, durationMs: 2, method: 'none', skipped: 'the peer does not hold the context' } as NodeEvent)
+    expect(skipped.level).toBe('info')
+    expect(skipped.text).toMatch(/^sync with 12D3KooWPe\S* for .+: nothing there \(the peer does not hold the context\)$/)
+    const failed = describeEvent({ ...at, type: 'sync.finished', contextId: 'CtxCtxCtxCtxCtx', peerId: '12D3KooWPeerPeerPeer', ok: false, fetched: 0, durationMs: 2, error: 'the peer refused: not a member of the group' } as NodeEvent)
+    expect(failed).toMatchObject({ level: 'error', text: expect.stringMatching(/^sync FAILED: the peer refused/) })
+  })
+})

@@ -141,6 +141,21 @@ describe('events', () => {
     expect(s.groups.find((g) => g.groupId === G1)!.sync).toBe('in sync')
   })
 
+  test('a session with a peer that holds nothing (skipped) leaves the status and the last outcome as they were', () => {
+    let s = apply(withGroups(), events(ev({ type: 'context.created', contextId: CTX, groupId: G1, applicationId: 'App1' })))
+    s = apply(s, events(ev({ type: 'sync.started', contextId: CTX, peerId: 'P1', reason: 'joined' }), ev({ type: 'sync.finished', contextId: CTX, peerId: 'P1', ok: true, fetched: 2, durationMs: 9 })))
+    s = apply(s, events(ev({ type: 'sync.started', contextId: CTX, peerId: 'P2', reason: 'peer connected' })))
+    expect(s.contexts[0]!.sync).toBe('syncing')
+    const lastSync = s.lastSync
+    s = apply(s, events(ev({ type: 'sync.finished', contextId: CTX, peerId: 'P2', ok: true, fetched: 0, durationMs: 3, method: 'none', skipped: 'the peer does not hold the context' })))
+    expect(s.contexts[0]!.sync).toBe('in sync')
+    expect(s.lastSync).toBe(lastSync)
+    expect(syncSummary(s)).toBe('in sync')
+    // the first session of a group, skipped: back to no status at all
+    s = apply(s, events(ev({ type: 'sync.started', groupId: G2, peerId: 'P2', reason: 'peer connected' }), ev({ type: 'sync.finished', groupId: G2, peerId: 'P2', ok: true, fetched: 0, durationMs: 1, skipped: 'the peer does not hold the group' })))
+    expect(s.groups.find((g) => g.groupId === G2)!.sync).toBeUndefined()
+  })
+
   test('log entries are keyed by arrival, not by the event seq (a payload field may shadow it)', () => {
     const clash = [1, 1, 1].map((n) => ({ seq: n, ts: n, type: 'peer.connected', peerId: 'P' }) as NodeEvent)
     let s = apply(initialState(), events(...clash), key('', { tab: true, shift: true }), key('', { upArrow: true }))

@@ -28,6 +28,22 @@ async function writeUnheard(a: Awaited<ReturnType<typeof networkedNode>>, contex
 }
 
 describe('context sync sessions', () => {
+  it('a session with a peer that does not hold the context is no failure: not counted, not retried, not the last sync', async () => {
+    const { a, c, contextId } = await memberBesideContext() // c is a member of the group, not of the context
+    const finished: unknown[] = []
+    a.node.events.on((e) => void (e.type === 'sync.finished' && e.contextId && finished.push(e)))
+    const r = a.node.contextReplicator!
+    await expect(r.catchUp(contextId, c.network.peerId, 'peer connected')).rejects.toMatchObject({ kind: 'ContextNotFound', message: 'the peer does not hold the context' })
+    expect(r.status(contextId)).toEqual({ syncing: false, peers: 0, pendingDeltas: 0, failures: 0 })
+    expect(finished).toEqual([expect.objectContaining({ ok: true, fetched: 0, method: 'none', skipped: 'the peer does not hold the context' })])
+    await new Promise((done) => setTimeout(done, 600)) // a retry would have started 400 ms later
+    expect(finished).toHaveLength(1)
+    // once c holds it, a session with c is a sync like any other
+    await c.node.contextReplicator!.join(contextId)
+    await expect(r.catchUp(contextId, c.network.peerId, 'test')).resolves.toEqual({ fetched: 0, method: 'none' })
+    expect(r.status(contextId)).toMatchObject({ failures: 0, lastSync: { ok: true, peerId: c.network.peerId } })
+  })
+
   it('a session that fails (peer unreachable) is retried with backoff, with no other trigger', async () => {
     const { a, c, contextId, get } = await joined()
     a.network.peer.online = false // its writes are not gossiped, and C cannot reach it

@@ -128,6 +128,18 @@ describe('group replication between in-process replicas', () => {
     expect(b.groups.isMember(groupId, b.key.publicKey)).toBe(true)
   })
 
+  it('a session with a peer that does not hold the group is skipped: reported as such, not retried', async () => {
+    const { a, groupId } = await trio()
+    const outsider = replica((a.net as unknown as { hub: MemoryHub }).hub, 'O')
+    const finished: unknown[] = []
+    a.events.on((e) => void (e.type === 'sync.finished' && finished.push(e)))
+    await expect(a.rep.catchUp(groupId, 'O', 'peer connected')).rejects.toMatchObject({ kind: 'GroupNotFound', message: 'the peer does not hold the group' })
+    expect(finished).toEqual([expect.objectContaining({ groupId, peerId: 'O', ok: true, fetched: 0, skipped: 'the peer does not hold the group' })])
+    await new Promise((done) => setTimeout(done, 600)) // a retry would have started 400 ms later
+    expect(finished).toHaveLength(1)
+    expect(outsider.groups.has(groupId)).toBe(false)
+  })
+
   it('drops and counts garbage, oversized, forged and wrong-topic messages', async () => {
     const { a, groupId } = await trio()
     const topic = groupTopic(groupId)
