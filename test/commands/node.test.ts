@@ -40,6 +40,14 @@ describe('meroctl node', () => {
     expect(forced.identity).toBeTruthy()
   })
 
+  it('global flags may come before the command, as with git or kubectl', async () => {
+    const r = await run(MEROCTL, ['--home', t.home, '--node', 'early', 'node', 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--json'])
+    expect(r.code).toBe(0)
+    expect(existsSync(join(t.nodeDir('early'), 'identity.key'))).toBe(true)
+    const list = await run(MEROCTL, [`--home=${t.home}`, '--json', 'node', 'list'])
+    expect(JSON.parse(list.stdout).nodes.map((n: { node: string }) => n.node)).toEqual(['early'])
+  })
+
   it('init without --listen takes port 2428 or the next free one, distinct per node of a home', async () => {
     const a = await t.json(['node', 'init', '--node', 'a'])
     const b = await t.json(['node', 'init', '--node', 'b'])
