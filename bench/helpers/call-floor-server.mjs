@@ -5,17 +5,20 @@
 // - mode `call`: the same, plus a fresh instance of the instrumented kv-store module (with a
 //   pooled, zeroed memory, as the runtime does; its method is not run), an Ed25519 signature of
 //   the params and one RocksDB batch of 7 puts (a delta, its depth index and the entities a `set`
-//   touches, roughly).
+//   touches, roughly);
+// - mode `exec`: `call`, with the method (`set`) run in that instance by mero's runtime (the
+//   host ABI) over an in-memory map instead of the CRDT state: no entities, hashes or delta.
 // argv: socket path, data folder, mode. stdout: "ready" once listening.
 import { readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair, sign } from '../../dist/core/crypto/ed25519.js'
+import { Runtime } from '../../dist/core/runtime/runtime.js'
 import { validateModule } from '../../dist/core/runtime/validate.js'
 import { Store } from '../../dist/core/store/store.js'
 
 const [socketPath, dataDir, mode] = process.argv.slice(2)
-if (mode !== 'http' && mode !== 'call') throw new Error(`call-floor-server: unknown mode ${mode}`)
+if (!['http', 'call', 'exec'].includes(mode)) throw new Error(`call-floor-server: unknown mode ${mode}`)
 const store = await Store.open(dataDir)
 const wasm = readFileSync(fileURLToPath(new URL('../../apps/kv-store/build/kv-store.wasm', import.meta.url)))
 const validated = await validateModule(wasm)
@@ -31,9 +34,28 @@ for (const i of WebAssembly.Module.imports(module)) {
 const identity = generateKeyPair()
 let n = 0
 
+/** The part of HostState kv-store's `set` uses, over a plain Map (latin1 keys). */
+const map = new Map()
+const mapState = {
+  mapInsert(_name, key, value) {
+    const k = Buffer.from(key).toString('latin1')
+    const prev = map.get(k)
+    map.set(k, Buffer.from(value))
+    return prev
+  },
+  mapGet: (_name, key) => map.get(Buffer.from(key).toString('latin1')),
+  rootHash: () => new Uint8Array(32),
+}
+const runtime = new Runtime()
+const loaded = await runtime.load(wasm)
+const contextId = Buffer.alloc(32, 1)
+
 function commitFloor(params) {
-  new WebAssembly.Instance(module, imports)
-  new Uint8Array(memory.buffer).fill(0)
+  if (mode === 'exec') runtime.execute({ module: loaded, method: params.method, args: Buffer.from(JSON.stringify(params.args)), state: mapState, contextId, executor: identity.publicKey })
+  else {
+    new WebAssembly.Instance(module, imports)
+    new Uint8Array(memory.buffer).fill(0)
+  }
   const payload = Buffer.from(JSON.stringify(params))
   const signature = sign(identity.privateKey, payload)
   const batch = store.batch()
@@ -53,7 +75,7 @@ const server = createServer((req, res) => {
   req.on('data', (c) => chunks.push(c))
   req.on('end', () => {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-    const result = mode === 'call' ? { result: null, events: [], rootHash: commitFloor(body.params) } : { ok: true }
+    const result = mode !== 'http' ? { result: null, events: [], rootHash: commitFloor(body.params) } : { ok: true }
     const text = JSON.stringify({ jsonrpc: '2.0', id: body.id, result })
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text)
   })
