@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { RpcClient } from '../dist/client/rpc-client.js'
+import { endChild } from './lib/child.mjs'
 import { processCpuMs } from './lib/cpu.mjs'
 import { alternateWithRaw, openRawGossip } from './helpers/raw-gossip.mjs'
 import { report } from './lib/stats.mjs'
@@ -53,10 +54,7 @@ async function callFloor(mode) {
     report(`floor.call.${mode}.throughput_16_in_flight`, m.rate, 'calls/s', { rounds: rounds.map((x) => Math.round(x.rate)), server_cpu_us_per_call: Math.round(m.serverUs), client_cpu_us_per_call: Math.round(m.clientUs) })
   } finally {
     rpc.close()
-    child.stdin.end()
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-    await exited
-    clearTimeout(killer)
+    await endChild(child, exited)
   }
 }
 

@@ -81,7 +81,10 @@ const server = createServer((req, res) => {
   })
 })
 server.listen(socketPath, () => process.stdout.write('ready\n'))
-const stop = () => server.close(() => void store.close().then(() => process.exit(0)))
+const stop = () => {
+  server.close(() => void store.close().then(() => process.exit(0)))
+  server.closeAllConnections()
+}
 process.on('SIGTERM', stop)
 process.stdin.on('close', stop) // never outlive the parent
 process.stdin.resume()

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair, sign } from '../../dist/core/crypto/ed25519.js'
 import { NetworkNode } from '../../dist/core/network/network-node.js'
+import { endChild } from '../lib/child.mjs'
 
 const CHILD = fileURLToPath(new URL('./gossip-child.mjs', import.meta.url))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -79,10 +80,7 @@ export async function openRawGossip({ size = 200, signed = false } = {}) {
     send({ cmd: 'stop' })
     await next(10_000).catch(() => undefined)
     await node.stop()
-    child.stdin.end()
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-    await exited
-    clearTimeout(killer)
+    await endChild(child, exited)
   }
   let peerId
   try {
