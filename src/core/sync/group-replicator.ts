@@ -337,6 +337,7 @@ export class GroupReplicator {
       try {
         return await catchUpGroup(channel, this.groups, groupId, invitationAuth(this.identity, invitation, peerId), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
       } catch (e) {
+        if (peerLacks(e)) throw new MeroError('GroupNotFound', `${where} does not hold the group (it left it, or the group was deleted there); ask a member for a new invitation`)
         if (e instanceof MeroError && !RETRIED_KINDS.has(e.kind)) throw e
         last = e as Error
       }

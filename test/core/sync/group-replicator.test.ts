@@ -138,6 +138,9 @@ describe('group replication between in-process replicas', () => {
     await new Promise((done) => setTimeout(done, 600)) // a retry would have started 400 ms later
     expect(finished).toHaveLength(1)
     expect(outsider.groups.has(groupId)).toBe(false)
+    // an invitation that names a peer without the group as the inviter says so at once
+    const misdirected = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
+    await expect(replica((a.net as unknown as { hub: MemoryHub }).hub, 'J').rep.join(encodeToken(misdirected, { peerId: 'O', addresses: [] }))).rejects.toMatchObject({ kind: 'GroupNotFound', message: expect.stringMatching(/^the inviter O at \(no address\) does not hold the group/) })
   })
 
   it('drops and counts garbage, oversized, forged and wrong-topic messages', async () => {
