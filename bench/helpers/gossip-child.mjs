@@ -1,8 +1,7 @@
 // Child process of the raw gossip benchmark: a bare NetworkNode that subscribes to a topic,
 // answers an echo protocol, and records each message's one-way latency. A message's payload
-// starts with [u64 LE send time in ns on the monotonic clock][u32 LE seq][u8 phase]; the
-// monotonic clock (CLOCK_MONOTONIC) is shared by every process of the machine.
-//
+// starts with [u64 LE send time in ns on the monotonic clock][u32 LE seq][u8 phase][u8 signed];
+// the monotonic clock (CLOCK_MONOTONIC) is shared by every process of the machine.
 //
 // With a 4th argument (an Ed25519 public key, hex), a message whose byte 13 is 1 ends in a
 // signature by that key over the rest: the child verifies it and writes one RocksDB batch of 7
