@@ -34,6 +34,9 @@ describe('meroctl context and call (kv-store end to end)', () => {
     expect((await t.cli(['context', 'list', '--group', 'team'])).stdout).toContain(contextId)
     expect(await t.json(['context', 'get', 'notes'])).toMatchObject({ contextId, members: [expect.any(String)] })
     expect((await t.cli(['context', 'get', contextId])).stdout).toMatch(/root hash\s+[0-9a-f]{64}/)
+    // the group's view of its contexts shows this node's alias where the group gives none
+    expect((await t.json(['group', 'get', 'team'])).contexts).toContainEqual(expect.objectContaining({ contextId, alias: null, localAlias: 'notes' }))
+    expect((await t.cli(['group', 'get', 'team'])).stdout).toMatch(new RegExp(`${contextId}.*notes`))
   })
 
   it('call set, get, entries, len, remove: readable output, --json {result, events, rootHash}', async () => {

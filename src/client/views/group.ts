@@ -18,7 +18,7 @@ export interface GroupView {
   heads: string[]
   members: MemberView[]
   settings: { defaultCapabilities: number; defaultCapabilityNames?: string[]; defaultVisibility: 'open' | 'restricted'; targetApplication?: string | null }
-  contexts?: { contextId: string; applicationId?: string; visibility?: string; alias?: string | null }[]
+  contexts?: { contextId: string; applicationId?: string; visibility?: string; alias?: string | null; localAlias?: string | null }[]
   equivocations: { signer: string; seq: number; opIds: string[] }[]
   opCount?: number
   pendingOps?: number
@@ -60,7 +60,7 @@ export function renderGroup(g: GroupView): string {
     '',
     renderMembers(g.members, g.owner),
   ]
-  if (g.contexts?.length) parts.push('', table(['context', 'application', 'visibility', 'alias'], g.contexts.map((c) => [c.contextId, c.applicationId, c.visibility, c.alias])))
+  if (g.contexts?.length) parts.push('', table(['context', 'application', 'visibility', 'alias'], g.contexts.map((c) => [c.contextId, c.applicationId, c.visibility, c.alias ?? c.localAlias])))
   return parts.join('\n')
 }
 

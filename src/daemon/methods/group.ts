@@ -71,7 +71,10 @@ export const groupMethods: MethodTable = {
     params: z.object({ group }).strict(),
     handler: async ({ group }, { node }) => {
       const id = resolveGroup(node, group)
-      return { ...node.groups.view(id), localAlias: node.aliases.aliasesOf('group', id)[0] ?? null }
+      const view = node.groups.view(id)
+      // this node's own aliases beside the group's, as `context get` shows them
+      const contexts = view.contexts.map((c) => ({ ...c, localAlias: node.aliases.aliasesOf('context', c.contextId)[0] ?? null }))
+      return { ...view, contexts, localAlias: node.aliases.aliasesOf('group', id)[0] ?? null }
     },
   }),
   'group.members': method({
