@@ -5,7 +5,8 @@
 //   nothing behind the HTTP (`http`), then with a fresh instance of the instrumented kv-store, an
 //   Ed25519 signature and one RocksDB batch per call (`call`), then with kv-store's `set` run in
 //   that instance by mero's runtime over an in-memory map (`exec`: the app runs, but there is no
-//   CRDT state, hash or delta; helpers/call-floor-server.mjs). Median of 3 rounds, with the
+//   CRDT state, hash or delta), and that without the signature and the write (`run`: what no
+//   batching of commits can save; helpers/call-floor-server.mjs). Median of 3 rounds, with the
 //   server's and the client's CPU time per call.
 // - A delta's propagation (target of `context.delta_propagation.*.ratio_to_raw_gossip_p50`: 1.5):
 //   raw gossip of 400 bytes, in blocks alternating with blocks signed by the publisher and
@@ -60,7 +61,7 @@ async function callFloor(mode) {
 
 let raw
 try {
-  for (const mode of ['http', 'call', 'exec']) await callFloor(mode)
+  for (const mode of ['http', 'call', 'exec', 'run']) await callFloor(mode)
 
   raw = await openRawGossip({ size: 400, signed: true })
   await raw.paced({ count: 200, intervalMs: 3 })

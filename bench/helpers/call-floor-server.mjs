@@ -7,7 +7,9 @@
 //   the params and one RocksDB batch of 7 puts (a delta, its depth index and the entities a `set`
 //   touches, roughly);
 // - mode `exec`: `call`, with the method (`set`) run in that instance by mero's runtime (the
-//   host ABI) over an in-memory map instead of the CRDT state: no entities, hashes or delta.
+//   host ABI) over an in-memory map instead of the CRDT state: no entities, hashes or delta;
+// - mode `run`: `exec` without the signature and the batch: what every call costs even if a
+//   design committed many calls with one signature and one write.
 // argv: socket path, data folder, mode. stdout: "ready" once listening.
 import { readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -18,7 +20,7 @@ import { validateModule } from '../../dist/core/runtime/validate.js'
 import { Store } from '../../dist/core/store/store.js'
 
 const [socketPath, dataDir, mode] = process.argv.slice(2)
-if (!['http', 'call', 'exec'].includes(mode)) throw new Error(`call-floor-server: unknown mode ${mode}`)
+if (!['http', 'call', 'exec', 'run'].includes(mode)) throw new Error(`call-floor-server: unknown mode ${mode}`)
 const store = await Store.open(dataDir)
 const wasm = readFileSync(fileURLToPath(new URL('../../apps/kv-store/build/kv-store.wasm', import.meta.url)))
 const validated = await validateModule(wasm)
@@ -51,11 +53,12 @@ const loaded = await runtime.load(wasm)
 const contextId = Buffer.alloc(32, 1)
 
 function commitFloor(params) {
-  if (mode === 'exec') runtime.execute({ module: loaded, method: params.method, args: Buffer.from(JSON.stringify(params.args)), state: mapState, contextId, executor: identity.publicKey })
+  if (mode === 'exec' || mode === 'run') runtime.execute({ module: loaded, method: params.method, args: Buffer.from(JSON.stringify(params.args)), state: mapState, contextId, executor: identity.publicKey })
   else {
     new WebAssembly.Instance(module, imports)
     new Uint8Array(memory.buffer).fill(0)
   }
+  if (mode === 'run') return 'not signed'
   const payload = Buffer.from(JSON.stringify(params))
   const signature = sign(identity.privateKey, payload)
   const batch = store.batch()
