@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { MEROD_NODE_FLAGS } from '../dist/client/daemon-manager.js'
 import { RpcClient } from '../dist/client/rpc-client.js'
 import { endChild } from './lib/child.mjs'
 import { processCpuMs } from './lib/cpu.mjs'
@@ -27,7 +28,8 @@ const home = mkdtempSync('/tmp/mero-bench-floor-')
 
 async function callFloor(mode) {
   const socket = `${home}/${mode}.sock`
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', SERVER, socket, `${home}/${mode}-data`, mode], { stdio: ['pipe', 'pipe', 'inherit'] })
+  // with the V8 flags merod runs with
+  const child = spawn(process.execPath, [...MEROD_NODE_FLAGS, SERVER, socket, `${home}/${mode}-data`, mode], { stdio: ['pipe', 'pipe', 'inherit'] })
   const exited = new Promise((r) => child.once('exit', r))
   const rpc = new RpcClient(socket, { timeoutMs: 30_000 })
   try {
