@@ -7,6 +7,8 @@ import { MEROCTL, TestHome } from '../helpers/harness.js'
 
 const exec = promisify(execFile)
 
+const FOOTER = 'q quit'
+
 /** A private tmux server (its own socket), so tests never touch anyone's sessions. */
 class Tmux {
   readonly socket = `mero-watch-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
@@ -41,13 +43,17 @@ class Tmux {
     await this.run(['kill-server']).catch(() => undefined)
   }
 
-  /** Polls the screen until `check` holds; returns it and how long it took. */
+  /**
+   * Polls the screen until `check` holds on a whole frame; returns it and how long it took. A frame
+   * of 160×48 is ~23 KB, which reaches the terminal in pty-sized chunks, so a capture may land while
+   * one is half drawn: only a screen that shows the footer (the frame's last line) counts.
+   */
   async until(check: (screen: string) => boolean, timeoutMs: number, what: string): Promise<{ screen: string; ms: number }> {
     const started = Date.now()
     let screen = ''
     while (Date.now() - started < timeoutMs) {
       screen = await this.screen().catch(() => screen)
-      if (check(screen)) return { screen, ms: Date.now() - started }
+      if (screen.includes(FOOTER) && check(screen)) return { screen, ms: Date.now() - started }
       await new Promise((r) => setTimeout(r, 40))
     }
     throw new Error(`${what}: not on screen within ${timeoutMs} ms; the screen was:\n${screen}`)
@@ -56,7 +62,7 @@ class Tmux {
 
 /** A clean frame: every part drawn exactly once (a renderer that loses track of lines duplicates them). */
 function expectClean(screen: string): void {
-  for (const part of ['mero watch ·', 'Groups (', 'Contexts (', 'Events ', 'q quit']) expect(screen.split(part).length - 1, `${part} in\n${screen}`).toBe(1)
+  for (const part of ['mero watch ·', 'Groups (', 'Contexts (', 'Events ', FOOTER]) expect(screen.split(part).length - 1, `${part} in\n${screen}`).toBe(1)
 }
 
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
