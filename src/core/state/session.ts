@@ -93,6 +93,8 @@ export class StateSession implements HostState {
    */
   private basesVersion: number | null | undefined
   private result: { res: SessionResult; working: WorkingSet | undefined; version: number } | undefined
+  /** How to take back each write since the session began, latest last (see savepoint()). */
+  private readonly undo: (() => void)[] = []
 
   constructor(
     private readonly state: ContextState,
@@ -159,6 +161,12 @@ export class StateSession implements HostState {
 
   counterAdd(counter: string, delta: bigint): bigint {
     const c = this.counter(counter)
+    const { grow, shrink, changed } = c
+    this.undo.push(() => {
+      c.grow = grow
+      c.shrink = shrink
+      c.changed = changed
+    })
     if (delta >= 0n) c.grow += delta
     else c.shrink += -delta
     if (c.grow > U64_MAX || c.shrink > U64_MAX) throw new MeroError('LimitExceeded', `counter '${counter}': this node's total exceeds 2^64 - 1`)
@@ -179,6 +187,13 @@ export class StateSession implements HostState {
     if (coll.elements) coll.elements.push(el)
     else coll.pushed.push(el)
     coll.lenDelta++
+    this.undo.push(() => {
+      this.seq--
+      coll.nextPosition--
+      coll.lenDelta--
+      const list = coll.elements ?? coll.pushed
+      list.splice(list.lastIndexOf(el), 1)
+    })
     this.recordWrite(el)
     return this.len(coll)
   }
@@ -191,6 +206,9 @@ export class StateSession implements HostState {
     const prev = item.value
     if (item.type === 'new') {
       item.value = buf(value)
+      this.undo.push(() => {
+        item.value = prev
+      })
       return prev
     }
     return this.put(item, buf(value))
@@ -199,10 +217,15 @@ export class StateSession implements HostState {
     const list = this.elements(vector)
     const item = list.pop()
     if (!item) return undefined
+    this.undo.push(() => list.push(item))
     const prev = item.value
     if (item.type === 'new') {
       item.value = undefined
       item.coll.lenDelta--
+      this.undo.push(() => {
+        item.value = prev
+        item.coll.lenDelta++
+      })
     } else this.put(item, undefined)
     return prev
   }
@@ -214,6 +237,25 @@ export class StateSession implements HostState {
     if (this.writes.length === 0) return this.state.rootHash()
     const { working } = this.merge()
     return working.rootHash!
+  }
+
+  /**
+   * A point to roll back to: several executions may share one session (their writes then commit
+   * as one delta), and one that fails must take back its own writes and nothing else.
+   */
+  savepoint(): number {
+    return this.undo.length
+  }
+
+  /** Takes back every write made since `savepoint()` returned `mark`. */
+  rollbackTo(mark: number): void {
+    if (this.result) throw new MeroError('Internal', 'state session: a rollback after finish()')
+    while (this.undo.length > mark) this.undo.pop()!()
+  }
+
+  /** Whether anything was written since `savepoint()` returned `mark`. */
+  wroteSince(mark: number): boolean {
+    return this.undo.length > mark
   }
 
   /** The actions and the root hash after them. Further writes are refused. */
@@ -281,6 +323,10 @@ export class StateSession implements HostState {
     if (this.writeSet.has(w)) return
     this.writeSet.add(w)
     this.writes.push(w)
+    this.undo.push(() => {
+      this.writes.pop()
+      this.writeSet.delete(w)
+    })
   }
 
   private coll(kind: CollectionKind, name: string): CollDraft {
@@ -331,12 +377,25 @@ export class StateSession implements HostState {
     const prev = d.value
     const wasLive = prev !== undefined
     const isLive = value !== undefined
+    const written = d.written
     d.value = value
     d.written = true
+    this.undo.push(() => {
+      d.value = prev
+      d.written = written
+    })
     this.recordWrite(d)
     if (wasLive !== isLive) {
-      d.coll.lenDelta += isLive ? 1 : -1
-      d.coll.changes.set(d.sortKey.toString('latin1'), { sortKey: d.sortKey, id: d.id, live: isLive })
+      const coll = d.coll
+      const k = d.sortKey.toString('latin1')
+      const change = coll.changes.get(k)
+      coll.lenDelta += isLive ? 1 : -1
+      coll.changes.set(k, { sortKey: d.sortKey, id: d.id, live: isLive })
+      this.undo.push(() => {
+        coll.lenDelta -= isLive ? 1 : -1
+        if (change) coll.changes.set(k, change)
+        else coll.changes.delete(k)
+      })
     }
     return prev
   }

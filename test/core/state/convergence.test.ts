@@ -145,3 +145,45 @@ describe('convergence (property)', () => {
     )
   }, 120_000)
 })
+
+describe('savepoints (property)', () => {
+  const stores = new TempStores()
+  let pool: Store[] = []
+  let ctxSeq = 0
+  beforeAll(async () => {
+    pool = [(await stores.store()).store, (await stores.store()).store]
+  })
+  afterAll(() => stores.cleanup())
+
+  it('a rolled-back run of writes leaves the session as if it never ran: same actions, root hash and contents', () => {
+    const ops = fc.array(op, { maxLength: 8 })
+    fc.assert(
+      fc.property(ops, ops, ops, ops, (before, kept, undone, after) => {
+        const ctx = Buffer.alloc(32)
+        ctx.writeUInt32BE(++ctxSeq, 0)
+        const now = () => 1_700_000_000_000
+        // the same node on two stores: one session takes `undone` back, the other never runs it
+        const [x, y] = pool.map((store) => new Replica(store, Buffer.alloc(32, 1), now, ctx))
+        const results = [x!, y!].map((r, i) => {
+          r.exec((s) => before.forEach((o) => run(s, o)))
+          const s = r.state.begin(r.node, r.clock)
+          kept.forEach((o) => run(s, o))
+          if (i === 0) {
+            const mark = s.savepoint()
+            undone.forEach((o) => run(s, o))
+            s.rollbackTo(mark)
+            expect(s.wroteSince(mark)).toBe(false)
+          }
+          after.forEach((o) => run(s, o))
+          const res = s.finish()
+          const batch = r.store.batch()
+          const root = s.commitInto(batch)
+          batch.write()
+          return { actions: res.actions, root: root.toString('hex'), view: view(r) }
+        })
+        expect(results[0]).toEqual(results[1])
+      }),
+      { numRuns: 300 },
+    )
+  }, 60_000)
+})
