@@ -37,6 +37,12 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    context: z
+      .object({
+        coalesce_calls: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     gc: z
       .object({
         interval_secs: positive(12 * 3600),
@@ -133,6 +139,11 @@ max_memory_pages = ${c.runtime.max_memory_pages}
 instruction_budget = ${c.runtime.instruction_budget}
 # largest application module accepted by \`app install\`, bytes [20971520]
 max_module_bytes = ${c.runtime.max_module_bytes}
+
+[context]
+# the calls that reach a context together (in one turn of the daemon's event loop) commit as one
+# delta: one merge, signature, write and publish for all of them; false: one delta per call [true]
+coalesce_calls = ${c.context.coalesce_calls}
 
 [gc]
 # garbage collection period, seconds [43200]

@@ -73,6 +73,7 @@ export class Daemon {
         maxConcurrentSyncs: this.config.sync.max_concurrent,
         contextHeartbeatMs: this.config.sync.context_heartbeat_secs * 1000,
         snapshotThreshold: this.config.sync.snapshot_threshold,
+        coalesceCalls: this.config.context.coalesce_calls,
         gc: { intervalMs: this.config.gc.interval_secs * 1000, tombstoneRetentionMs: this.config.gc.tombstone_retention_secs * 1000 },
       })
       await this.node.start()

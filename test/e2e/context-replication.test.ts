@@ -15,7 +15,7 @@ import { ROOT, TestHome, waitFor, waitForDropCounts } from '../helpers/harness.j
 const KV = join(ROOT, 'apps/kv-store/build/kv-store.wasm')
 
 type Sync = { method: string; ok: boolean; fetched: number }
-type Meta = { contextId: string; rootHash: string; heads: string[]; sync: { state: string; lastSync: Sync | null; lastFetch: Sync | null; pendingDeltas: number } }
+type Meta = { contextId: string; rootHash: string; heads: string[]; deltas: number; sync: { state: string; lastSync: Sync | null; lastFetch: Sync | null; pendingDeltas: number } }
 
 describe('context replication across daemons', () => {
   const t = new TestHome()
@@ -32,7 +32,11 @@ describe('context replication across daemons', () => {
 
   async function startNode(n: string): Promise<void> {
     await t.init(n)
-    t.editConfig(n, (c) => c.replace(/group_heartbeat_secs = \d+/, 'group_heartbeat_secs = 1').replace(/context_heartbeat_secs = \d+/, 'context_heartbeat_secs = 1'))
+    t.editConfig(n, (c) => {
+      const fast = c.replace(/group_heartbeat_secs = \d+/, 'group_heartbeat_secs = 1').replace(/context_heartbeat_secs = \d+/, 'context_heartbeat_secs = 1')
+      // A builds the 10,000-delta history with calls in flight: one delta per call there
+      return n === 'a' ? fast.replace('coalesce_calls = true', 'coalesce_calls = false') : fast
+    })
     ids[n] = (await t.start(n)).identity
     rpc[n] = t.rpc(n)
   }
@@ -76,11 +80,13 @@ describe('context replication across daemons', () => {
         for (let i = 0; i < 40; i++) await call(n, 'set', { key: i % 4 === 0 ? `shared-${i}` : `${n}-${i}`, value: `${n}:${i}` })
       }),
     )
+    // and bursts of calls in flight on B and C, which commit together: a few deltas of many writes
+    await Promise.all(['b', 'c'].map((n) => Promise.all(Array.from({ length: 16 }, (_, i) => call(n, 'set', { key: `burst-${n}-${i}`, value: `${i}` })))))
     await waitFor(() => converged(['a', 'b', 'c']), 10_000)
     const entries = await Promise.all(['a', 'b', 'c'].map((n) => call(n, 'entries')))
     expect(entries[1]!.result).toEqual(entries[0]!.result)
     expect(entries[2]!.result).toEqual(entries[0]!.result)
-    expect(((await call('a', 'len')).result as number)).toBe(1 + 10 + 30 * 3)
+    expect(((await call('a', 'len')).result as number)).toBe(1 + 10 + 30 * 3 + 2 * 16)
     const human = await t.cli(['context', 'get', contextId, '--node', 'b'])
     expect(human.stdout).toMatch(/sync\s+(replicating|alone|syncing)/)
   })
@@ -102,11 +108,12 @@ describe('context replication across daemons', () => {
   })
 
   it('a fresh node joining a context with a 10,000-delta history converges through a snapshot', async () => {
-    for (let i = 0; i < 9000; i += 50) {
+    // until A holds 10,000 deltas (B's and C's writes came in deltas of several)
+    for (let i = 0; (await meta('a')).deltas < 10_000 && i < 12_000; i += 50) {
       await Promise.all(Array.from({ length: 50 }, (_, j) => call('a', 'set', { key: `bulk-${(i + j) % 3000}`, value: `${i + j}` })))
     }
     const a = await meta('a')
-    expect((a as unknown as { deltas: number }).deltas).toBeGreaterThanOrEqual(10_000)
+    expect(a.deltas).toBeGreaterThanOrEqual(10_000)
     await startNode('d') // without the app: the invitation's context join fetches it
     // one token admits D to the group and the context (JoinGroupContext)
     const inv = await t.json(['invitation', 'create', groupId, '--context', contextId, '--node', 'a'])

@@ -6,7 +6,7 @@ import type { EventBus } from '../node/event-bus.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { Hlc, type HlcTimestamp } from '../primitives/hlc.js'
-import type { Runtime } from '../runtime/index.js'
+import type { LoadedModule, Runtime } from '../runtime/index.js'
 import { ContextState, deltaId as deltaIdOf, encodeDelta, type SessionResult, type StateSession } from '../state/index.js'
 import type { Store, WriteBatch } from '../store/store.js'
 import { signDelta, type VerifiedDelta } from '../sync/delta-envelope.js'
@@ -50,6 +50,29 @@ export interface ContextDeps {
   issue: (groupId: string, op: GroupOp) => Promise<SignedOp>
   /** Called after a locally authored delta is committed (replication publishes it). */
   onCommitted?: (meta: ContextMeta, deltaId: Buffer, wire: SignedDeltaWire) => void
+  /**
+   * Whether the calls that reach a context together (in one turn of the event loop) commit as
+   * one delta [true]. False: one delta per mutating call.
+   */
+  coalesceCalls?: boolean
+}
+
+/** A call that ran in a shared session and waits for that session's commit. */
+interface WaitingCall {
+  result: unknown
+  events: { kind: string; data: unknown }[]
+  logs: string[]
+  readOnly: boolean
+  /** Whether the call wrote anything (then the delta is also its). */
+  wrote: boolean
+  resolve: (r: ExecutionResult) => void
+  reject: (e: unknown) => void
+}
+
+/** The calls of one context that commit together, at the end of the current turn. */
+interface OpenCommit {
+  session: StateSession
+  calls: WaitingCall[]
 }
 
 /** A remote delta ready to merge: verified, authorised, its parents held. */
@@ -69,6 +92,8 @@ export class ContextManager {
    */
   private readonly metas = new Map<string, Readonly<ContextMeta>>()
   private readonly keys = new Map<string, Buffer>()
+  /** Per context (hex id): the calls that will commit together once this turn ends. */
+  private readonly open = new Map<string, OpenCommit>()
   private readonly clock: Hlc
   readonly log: DeltaLog
 
@@ -178,7 +203,16 @@ export class ContextManager {
     return meta
   }
 
-  /** Execute: runs a method; a mutating call that changed state commits a delta. */
+  /**
+   * Execute: runs a method; a mutating call that changed state commits a delta.
+   *
+   * The calls that reach a context in the same turn of the event loop (several clients, or one
+   * with many calls in flight) run one after the other in one shared session, and commit as one
+   * delta when the turn ends: one merge, one signature, one write and one publish for all of
+   * them. Each call sees the writes of those before it; one that fails takes back its own writes
+   * (a savepoint) and leaves the others'. Every call is answered once the delta is written, with
+   * the delta's id and the root hash after it.
+   */
   async execute(contextId: Buffer, method: string, args: unknown): Promise<ExecutionResult> {
     let meta = this.require(contextId)
     const executor = this.d.identity.publicKey
@@ -186,25 +220,74 @@ export class ContextManager {
     meta = this.upgradeIfTargeted(contextId, meta, access.target)
     const appId = fromBase58(meta.applicationId, 'application id', 32)
     const module = await this.d.runtime.loadById(appId, () => this.d.applications.bytes(appId))
-    const session = this.state(contextId).begin(executor, this.clock)
     const readOnly = module.readOnlyMethods.has(method) || access.mode === 'read-only'
-    const outcome = this.d.runtime.execute({ module, method, args: Buffer.from(JSON.stringify(args ?? {})), state: session, contextId, executor, readOnly })
+    const argBytes = Buffer.from(JSON.stringify(args ?? {}))
+    const k = contextId.toString('hex')
+    const open = this.open.get(k)
+    // the metadata as it is now: another call may have committed while the module loaded
+    if (this.d.coalesceCalls === false || (readOnly && !open)) return this.executeAlone(contextId, this.require(contextId), module, method, argBytes, readOnly)
+
+    const commit = open ?? this.openCommit(k, contextId, executor)
+    const mark = commit.session.savepoint()
+    let outcome: ReturnType<Runtime['execute']>
+    try {
+      outcome = this.d.runtime.execute({ module, method, args: argBytes, state: commit.session, contextId, executor, readOnly })
+    } catch (e) {
+      commit.session.rollbackTo(mark)
+      throw e
+    }
+    const wrote = !outcome.readOnly && commit.session.wroteSince(mark)
+    return new Promise((resolve, reject) => {
+      commit.calls.push({ result: decodeJson(outcome.result), events: outcome.events.map(decodeEvent), logs: outcome.logs, readOnly: outcome.readOnly, wrote, resolve, reject })
+    })
+  }
+
+  /** One call in a session of its own, committed at once. */
+  private executeAlone(contextId: Buffer, meta: ContextMeta, module: LoadedModule, method: string, args: Buffer, readOnly: boolean): ExecutionResult {
+    const executor = this.d.identity.publicKey
+    const session = this.state(contextId).begin(executor, this.clock)
+    const outcome = this.d.runtime.execute({ module, method, args, state: session, contextId, executor, readOnly })
     const events = outcome.events.map(decodeEvent)
     let deltaId: string | null = null
-    if (!outcome.readOnly) {
-      const result = session.finish()
-      if (result.actions.length > 0) {
-        const batch = this.d.store.batch()
-        let wire: SignedDeltaWire | undefined
-        ;({ meta, deltaId, wire } = this.commit(batch, contextId, meta, session, result, events))
-        batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
-        batch.write()
-        this.remember(contextId, meta)
-        this.d.events.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId: meta.groupId, rootHash: meta.rootHash, deltaId: deltaId!, events })
-        this.d.onCommitted?.(meta, Buffer.from(deltaId!, 'hex'), wire!)
-      }
-    }
+    if (!outcome.readOnly) ({ meta, deltaId } = this.commitSession(contextId, meta, session, events))
     return { result: decodeJson(outcome.result), events, logs: outcome.logs, rootHash: meta.rootHash, deltaId, readOnly: outcome.readOnly }
+  }
+
+  private openCommit(k: string, contextId: Buffer, executor: Buffer): OpenCommit {
+    const commit: OpenCommit = { session: this.state(contextId).begin(executor, this.clock), calls: [] }
+    this.open.set(k, commit)
+    setImmediate(() => this.closeCommit(k, contextId, commit))
+    return commit
+  }
+
+  /** Commits what the calls of this turn wrote, as one delta, then answers each of them. */
+  private closeCommit(k: string, contextId: Buffer, commit: OpenCommit): void {
+    this.open.delete(k)
+    if (commit.calls.length === 0) return // the only call failed, and took its writes back
+    let committed: { meta: ContextMeta; deltaId: string | null }
+    try {
+      committed = this.commitSession(contextId, this.require(contextId), commit.session, commit.calls.flatMap((c) => c.events))
+    } catch (e) {
+      for (const c of commit.calls) c.reject(e)
+      return
+    }
+    for (const c of commit.calls) {
+      c.resolve({ result: c.result, events: c.events, logs: c.logs, rootHash: committed.meta.rootHash, deltaId: c.wrote ? committed.deltaId : null, readOnly: c.readOnly })
+    }
+  }
+
+  /** Writes a session's state rows and its delta (if it wrote anything), announces and publishes it. */
+  private commitSession(contextId: Buffer, meta: ContextMeta, session: StateSession, events: { kind: string; data: unknown }[]): { meta: ContextMeta; deltaId: string | null } {
+    const result = session.finish()
+    if (result.actions.length === 0) return { meta, deltaId: null }
+    const batch = this.d.store.batch()
+    const committed = this.commit(batch, contextId, meta, session, result, events)
+    batch.put('context', contextId, Buffer.from(JSON.stringify(committed.meta)))
+    batch.write()
+    this.remember(contextId, committed.meta)
+    this.d.events.emit({ type: 'context.state.mutated', contextId: committed.meta.contextId, groupId: committed.meta.groupId, rootHash: committed.meta.rootHash, deltaId: committed.deltaId!, events })
+    this.d.onCommitted?.(committed.meta, Buffer.from(committed.deltaId!, 'hex'), committed.wire!)
+    return committed
   }
 
   /** UpdateApplication: the context runs another installed application; its state is kept. */

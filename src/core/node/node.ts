@@ -42,6 +42,8 @@ export interface NodeOptions {
   contextHeartbeatMs?: number
   /** A fresh node takes a snapshot when a peer holds at least this many deltas of a context. */
   snapshotThreshold?: number
+  /** The calls that reach a context in one event-loop turn commit as one delta [true]. */
+  coalesceCalls?: boolean
   /** Garbage collection: period, tombstone retention, work per run (defaults: 12 h, 24 h). */
   gc?: Partial<GarbageCollectorOptions>
 }
@@ -104,6 +106,7 @@ export class MeroNode {
       identity: opts.identity,
       issue: (groupId, op) => this.issueGroupOp(groupId, op),
       onCommitted: (meta, id, wire) => this.contextReplicator?.onCommitted(meta, id, wire),
+      coalesceCalls: opts.coalesceCalls,
     })
     this.remoteDeltas = new RemoteDeltas({ contexts: this.contexts, groups: this.groups, events: this.events, checkClock: (hlc) => this.contexts.checkClock(hlc) })
     this.gc = new GarbageCollector(

@@ -2,18 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
-import { MeroNode } from '../../../src/core/node/node.js'
+import { MeroNode, type NodeOptions } from '../../../src/core/node/node.js'
 import { Store } from '../../../src/core/store/store.js'
 import { verifyDelta, type VerifiedDelta } from '../../../src/core/sync/delta-envelope.js'
 
 /** In-process nodes over real stores in temp folders; `closeNodes` (afterEach) removes them. */
 const opened: { store: Store; dir: string }[] = []
 
-export async function newNode(): Promise<MeroNode> {
+export async function newNode(options: Pick<NodeOptions, 'coalesceCalls'> = {}): Promise<MeroNode> {
   const dir = mkdtempSync(join(tmpdir(), 'mero-ctx-'))
   const store = await Store.open(join(dir, 'data'))
   opened.push({ store, dir })
-  return new MeroNode({ store, identity: generateKeyPair(), blobsDir: join(dir, 'blobs') })
+  return new MeroNode({ store, identity: generateKeyPair(), blobsDir: join(dir, 'blobs'), ...options })
 }
 
 export async function closeNodes(): Promise<void> {
