@@ -11,6 +11,7 @@
 //   (context.coalesce_calls = false), which is what the replication of deltas sustains.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { startMerod, stopMerod } from './lib/merod.mjs'
 import { alternateWithRaw, openRawGossip } from './helpers/raw-gossip.mjs'
@@ -31,6 +32,16 @@ async function waitFor(check, ms, what) {
   }
   throw new Error(`timed out: ${what}`)
 }
+
+/** A TCP port free on loopback now: the nodes keep theirs across restarts, so peers find them again. */
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const srv = createServer().once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
 
 const start = async (n) => {
   const d = await startMerod(home, n)
@@ -118,7 +129,7 @@ try {
   await raw.paced({ count: 200, intervalMs: GAP_MS })
 
   for (const n of ['a', 'b', 'c']) {
-    spawnSync(process.execPath, [`${root}/bin/merod.js`, '--home', home, '--node', n, 'init', '--listen', '/ip4/127.0.0.1/tcp/0'], { stdio: 'ignore' })
+    spawnSync(process.execPath, [`${root}/bin/merod.js`, '--home', home, '--node', n, 'init', '--listen', `/ip4/127.0.0.1/tcp/${await freePort()}`], { stdio: 'ignore' })
     spawnSync('sed', ['-i', 's/group_heartbeat_secs = 10/group_heartbeat_secs = 1/; s/context_heartbeat_secs = 10/context_heartbeat_secs = 1/', `${home}/${n}/config.toml`])
     await start(n)
   }
