@@ -21,3 +21,11 @@ export const COLUMNS = [
 ] as const
 
 export type Column = (typeof COLUMNS)[number]
+
+/**
+ * Columns read mostly for keys they do not hold (a new entity, a delta or op not seen yet): they
+ * get RocksDB's point-lookup tuning, whose whole-key bloom filter on the memtable answers "absent"
+ * without walking the skiplist. Measured with 200,000 rows in the memtable: 0.9 µs per absent key
+ * in a multi-get instead of 5-6 µs; keys it holds cost the same.
+ */
+export const POINT_LOOKUP_COLUMNS: ReadonlySet<Column> = new Set<Column>(['state', 'delta', 'groupOps'])

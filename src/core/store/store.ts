@@ -1,6 +1,6 @@
 import { RocksLevel } from '@nxtedition/rocksdb'
 import { MeroError } from '../primitives/errors.js'
-import { COLUMNS, type Column } from './columns.js'
+import { COLUMNS, type Column, POINT_LOOKUP_COLUMNS } from './columns.js'
 
 export interface Range {
   gte?: Uint8Array
@@ -63,7 +63,7 @@ export class Store {
 
   static async open(location: string): Promise<Store> {
     const db = new RocksLevel(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' }) as unknown as Raw
-    const columns = Object.fromEntries(COLUMNS.map((c) => [c, {}]))
+    const columns = Object.fromEntries(COLUMNS.map((c) => [c, POINT_LOOKUP_COLUMNS.has(c) ? { optimize: 'point-lookup' } : {}]))
     try {
       // the binding compresses every WAL record with ZSTD by default: that doubled the cost of a
       // small write (measured 17-24 µs without, 31-49 µs with), and the WAL is short-lived anyway
