@@ -161,6 +161,7 @@ export class StateSession implements HostState {
 
   counterAdd(counter: string, delta: bigint): bigint {
     const c = this.counter(counter)
+    if (delta === 0n) return c.others + c.grow - c.shrink
     const { grow, shrink, changed } = c
     this.undo.push(() => {
       c.grow = grow
@@ -170,10 +171,8 @@ export class StateSession implements HostState {
     if (delta >= 0n) c.grow += delta
     else c.shrink += -delta
     if (c.grow > U64_MAX || c.shrink > U64_MAX) throw new MeroError('LimitExceeded', `counter '${counter}': this node's total exceeds 2^64 - 1`)
-    if (delta !== 0n) {
-      c.changed = true
-      this.recordWrite(c)
-    }
+    c.changed = true
+    this.recordWrite(c)
     return c.others + c.grow - c.shrink
   }
   counterValue(counter: string): bigint {
