@@ -9,7 +9,7 @@ import { Hlc, type HlcTimestamp } from '../primitives/hlc.js'
 import type { LoadedModule, Runtime } from '../runtime/index.js'
 import { ContextState, deltaId as deltaIdOf, encodeDelta, type SessionResult, type StateSession } from '../state/index.js'
 import type { Store, WriteBatch } from '../store/store.js'
-import { signDelta, type VerifiedDelta } from '../sync/delta-envelope.js'
+import { MAX_DELTA_PAYLOAD, signDelta, type VerifiedDelta } from '../sync/delta-envelope.js'
 import type { SignedDeltaWire } from '../sync/wire.js'
 import type { ApplicationStore } from './applications.js'
 import { DeltaLog } from './delta-log.js'
@@ -73,6 +73,23 @@ interface WaitingCall {
 interface OpenCommit {
   session: StateSession
   calls: WaitingCall[]
+  /** The events' data, which the delta carries too. */
+  eventBytes: number
+  closed: boolean
+}
+
+/**
+ * A turn's delta takes no more calls past these, and the calls after them start the next one: a
+ * delta stays small enough for one gossip message (256 KiB) when its calls are small, and a
+ * burst of calls is not answered all at once at the end of a long turn.
+ */
+const MAX_CALLS_PER_DELTA = 64
+const MAX_COALESCED_BYTES = 128 * 1024
+/** What one call may add to a delta shared with others (see MAX_DELTA_PAYLOAD). */
+const MAX_CALL_DELTA_BYTES = MAX_DELTA_PAYLOAD - 2 * MAX_COALESCED_BYTES
+
+function tooLarge(bytes: number): MeroError {
+  return new MeroError('LimitExceeded', `the call's changes and events make a delta of about ${bytes} bytes, more than the ${MAX_DELTA_PAYLOAD} a delta may have to reach the other members; write less in one call`)
 }
 
 /** A remote delta ready to merge: verified, authorised, its parents held. */
@@ -229,6 +246,7 @@ export class ContextManager {
 
     const commit = open ?? this.openCommit(k, contextId, executor)
     const mark = commit.session.savepoint()
+    const sizeBefore = commit.session.writtenBytes
     let outcome: ReturnType<Runtime['execute']>
     try {
       outcome = this.d.runtime.execute({ module, method, args: argBytes, state: commit.session, contextId, executor, readOnly })
@@ -237,9 +255,19 @@ export class ContextManager {
       throw e
     }
     const wrote = !outcome.readOnly && commit.session.wroteSince(mark)
-    return new Promise((resolve, reject) => {
+    let eventBytes = 0
+    for (const e of outcome.events) eventBytes += e.kind.length + e.data.length
+    const size = commit.session.writtenBytes - sizeBefore + eventBytes
+    if (size > MAX_CALL_DELTA_BYTES) {
+      commit.session.rollbackTo(mark)
+      throw tooLarge(size)
+    }
+    commit.eventBytes += eventBytes
+    const answered = new Promise<ExecutionResult>((resolve, reject) => {
       commit.calls.push({ result: decodeJson(outcome.result), events: outcome.events.map(decodeEvent), logs: outcome.logs, readOnly: outcome.readOnly, wrote, resolve, reject })
     })
+    if (commit.calls.length >= MAX_CALLS_PER_DELTA || commit.session.writtenBytes + commit.eventBytes >= MAX_COALESCED_BYTES) this.closeCommit(k, contextId, commit)
+    return answered
   }
 
   /** One call in a session of its own, committed at once. */
@@ -254,7 +282,7 @@ export class ContextManager {
   }
 
   private openCommit(k: string, contextId: Buffer, executor: Buffer): OpenCommit {
-    const commit: OpenCommit = { session: this.state(contextId).begin(executor, this.clock), calls: [] }
+    const commit: OpenCommit = { session: this.state(contextId).begin(executor, this.clock), calls: [], eventBytes: 0, closed: false }
     this.open.set(k, commit)
     setImmediate(() => this.closeCommit(k, contextId, commit))
     return commit
@@ -262,6 +290,8 @@ export class ContextManager {
 
   /** Commits what the calls of this turn wrote, as one delta, then answers each of them. */
   private closeCommit(k: string, contextId: Buffer, commit: OpenCommit): void {
+    if (commit.closed) return // closed early, when it reached its size
+    commit.closed = true
     this.open.delete(k)
     if (commit.calls.length === 0) return // the only call failed, and took its writes back
     let committed: { meta: ContextMeta; deltaId: string | null }
@@ -354,12 +384,14 @@ export class ContextManager {
    */
   private commit(batch: WriteBatch, contextId: Buffer, meta: ContextMeta, session: StateSession, result: SessionResult, events: { kind: string; data: unknown }[]): { meta: ContextMeta; deltaId: string | null; wire?: SignedDeltaWire } {
     if (result.actions.length === 0) return { meta, deltaId: null }
-    const rootHash = session.commitInto(batch)
     const parents = meta.heads.map((h) => Buffer.from(h, 'hex'))
     const bytes = encodeDelta({ contextId, parents, hlc: result.hlc!, author: result.author, actions: result.actions })
     const id = deltaIdOf(bytes)
     const position = this.d.groups.heads(meta.groupId).map((h) => Buffer.from(h, 'hex'))
     const wire = signDelta(this.d.identity, contextId, position, { delta: bytes, events: JSON.stringify(events) })
+    // checked before the state rows go into the batch: a delta no peer could fetch is not committed
+    if (wire.payload.length > MAX_DELTA_PAYLOAD) throw tooLarge(wire.payload.length)
+    const rootHash = session.commitInto(batch)
     const depth = this.log.depthOf(contextId, parents) // the heads' depths are remembered: no read
     const idHex = hex(id)
     this.log.put(batch, contextId, id, { depth, parents, checkpoint: false }, wire)

@@ -10,6 +10,8 @@ import type { WorkingSet } from './working-set.js'
 
 const EMPTY = Buffer.alloc(0)
 const U64_MAX = (1n << 64n) - 1n
+/** An action's fixed part in a delta (tag, kind, lengths, observed dots), roughly. */
+const WRITE_OVERHEAD = 64
 
 type EntryKind = Target['kind']
 
@@ -95,6 +97,11 @@ export class StateSession implements HostState {
   private result: { res: SessionResult; working: WorkingSet | undefined; version: number } | undefined
   /** How to take back each write since the session began, latest last (see savepoint()). */
   private readonly undo: (() => void)[] = []
+  /**
+   * About how many bytes the delta's actions will take: keys and values as written, plus a fixed
+   * amount per write (rewrites of one entry count again, so this errs high).
+   */
+  writtenBytes = 0
 
   constructor(
     private readonly state: ContextState,
@@ -163,10 +170,12 @@ export class StateSession implements HostState {
     const c = this.counter(counter)
     if (delta === 0n) return c.others + c.grow - c.shrink
     const { grow, shrink, changed } = c
+    this.writtenBytes += WRITE_OVERHEAD + counter.length
     this.undo.push(() => {
       c.grow = grow
       c.shrink = shrink
       c.changed = changed
+      this.writtenBytes -= WRITE_OVERHEAD + counter.length
     })
     if (delta >= 0n) c.grow += delta
     else c.shrink += -delta
@@ -186,7 +195,10 @@ export class StateSession implements HostState {
     if (coll.elements) coll.elements.push(el)
     else coll.pushed.push(el)
     coll.lenDelta++
+    const size = WRITE_OVERHEAD + vector.length + value.length
+    this.writtenBytes += size
     this.undo.push(() => {
+      this.writtenBytes -= size
       this.seq--
       coll.nextPosition--
       coll.lenDelta--
@@ -205,8 +217,10 @@ export class StateSession implements HostState {
     const prev = item.value
     if (item.type === 'new') {
       item.value = buf(value)
+      this.writtenBytes += value.length
       this.undo.push(() => {
         item.value = prev
+        this.writtenBytes -= value.length
       })
       return prev
     }
@@ -377,11 +391,14 @@ export class StateSession implements HostState {
     const wasLive = prev !== undefined
     const isLive = value !== undefined
     const written = d.written
+    const size = WRITE_OVERHEAD + d.target.collection.length + d.target.key.length + (value?.length ?? 0)
     d.value = value
     d.written = true
+    this.writtenBytes += size
     this.undo.push(() => {
       d.value = prev
       d.written = written
+      this.writtenBytes -= size
     })
     this.recordWrite(d)
     if (wasLive !== isLive) {

@@ -5,7 +5,7 @@ import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
 import { decodeDelta, deltaId as deltaIdOf, type Delta } from '../state/index.js'
-import { decodeSignedDeltas, encodeSignedDeltas, MAX_GOV_POSITION, type SignedDeltaWire, type TopicMessage } from './wire.js'
+import { decodeSignedDeltas, encodeSignedDeltas, MAX_FRAME, MAX_GOV_POSITION, type SignedDeltaWire, type TopicMessage } from './wire.js'
 
 /**
  * How a context delta is authenticated and kept confidential (seed 001's StateDelta broadcast):
@@ -18,7 +18,11 @@ import { decodeSignedDeltas, encodeSignedDeltas, MAX_GOV_POSITION, type SignedDe
  *   keyId = SHA-256(key) lets a receiver holding several keys pick the right one.
  */
 export const DELTA_DOMAIN = Buffer.from('mero.delta.v1')
-export const MAX_EVENTS_JSON = 64 * 1024
+/**
+ * The largest payload a delta may have: one sync frame (8 MiB) must carry it with the rest of
+ * its signed record, or a peer could never fetch it. An author refuses to commit a larger one.
+ */
+export const MAX_DELTA_PAYLOAD = MAX_FRAME - 64 * 1024
 
 export interface DeltaPayload {
   delta: Buffer
@@ -52,7 +56,7 @@ export function encodePayload(p: DeltaPayload): Buffer {
 function decodePayload(bytes: Buffer): DeltaPayload {
   const r = new Reader(bytes, 'delta payload')
   const delta = Buffer.from(r.bytes(bytes.length))
-  const events = r.string(MAX_EVENTS_JSON)
+  const events = r.string(MAX_DELTA_PAYLOAD)
   r.end()
   return { delta, events }
 }

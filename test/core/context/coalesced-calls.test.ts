@@ -46,6 +46,42 @@ describe('calls that commit together', () => {
     expect((await n.contexts.execute(ctx, 'len', {})).result).toBe(16)
   })
 
+  it('a delta of one turn takes at most 64 calls, and about 128 KiB of writes: the calls after them go into the next', async () => {
+    const n = await newNode()
+    const ctx = await contextWith(n, kvStoreWasm())
+    let before = n.contexts.require(ctx).deltas
+    const many = await Promise.all(Array.from({ length: 100 }, (_, i) => n.contexts.execute(ctx, 'set', { key: `k${i}`, value: `v${i}` })))
+    expect(n.contexts.require(ctx).deltas).toBe(before + 2)
+    expect(new Set(many.slice(0, 64).map((r) => r.deltaId)).size).toBe(1)
+    expect(new Set(many.slice(64).map((r) => r.deltaId)).size).toBe(1)
+    expect(many[64]!.deltaId).not.toBe(many[0]!.deltaId)
+
+    before = n.contexts.require(ctx).deltas
+    const big = 'x'.repeat(10_000) // with its event, which repeats the value, ~20 KB a call: 7 reach the cap
+    await Promise.all(Array.from({ length: 16 }, (_, i) => n.contexts.execute(ctx, 'set', { key: `big${i}`, value: big })))
+    expect(n.contexts.require(ctx).deltas).toBe(before + 3)
+    for (const d of authored(n, ctx).slice(-3)) expect(d.wire.payload.length).toBeLessThan(200 * 1024)
+    expect((await n.contexts.execute(ctx, 'len', {})).result).toBe(116)
+  })
+
+  it('a call whose delta no peer could fetch (past one sync frame) is refused and writes nothing; the calls beside it commit', async () => {
+    for (const coalesceCalls of [true, false]) {
+      const n = await newNode({ coalesceCalls })
+      const ctx = await contextWith(n, fixture('as-edge-cases'))
+      const before = n.contexts.require(ctx)
+      const [small, big] = await together(n, ctx, [
+        ['put', { key: 'small', value: '1' }],
+        ['fill', { key: 'huge', bytes: 8 * 1024 * 1024 }],
+      ])
+      expect(small!.status, `coalesceCalls ${coalesceCalls}`).toBe('fulfilled')
+      expect(big).toMatchObject({ status: 'rejected', reason: { kind: 'LimitExceeded' } })
+      expect((big as PromiseRejectedResult).reason.message).toMatch(/a delta of about \d+ bytes, more than the \d+ a delta may have to reach the other members/)
+      expect(n.contexts.require(ctx).deltas).toBe(before.deltas + 1)
+      expect((await n.contexts.execute(ctx, 'read_key', { key: 'huge' })).result).toBeNull()
+      expect((await n.contexts.execute(ctx, 'read_key', { key: 'small' })).result).toBe('1')
+    }
+  }, 60_000)
+
   it('a call sees the writes of the calls before it in the same turn, a read-only one too', async () => {
     const n = await newNode()
     const ctx = await contextWith(n, kvStoreWasm())
