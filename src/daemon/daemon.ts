@@ -79,6 +79,7 @@ export class Daemon {
       await this.node.start()
       const metrics = new DaemonMetrics()
       metrics.watchReplication(this.node)
+      metrics.watchContexts(this.node)
       metrics.watchContextReplication(this.node)
       metrics.watchBlobs(this.node)
       metrics.watchGc(this.node)

@@ -60,6 +60,13 @@ export class DaemonMetrics {
     this.scraped('merod_context_deltas_published', 'Locally authored deltas published on context topics since start', () => rep.published)
   }
 
+  /** Local commits: mutating calls and the deltas that carried them (several calls per delta when they coalesce). */
+  watchContexts(node: MeroNode): void {
+    const stats = node.contexts.stats
+    this.scraped('merod_context_calls_committed', 'Mutating calls committed since start (calls that reach a context together share a delta: context.coalesce_calls)', () => stats.calls)
+    this.scraped('merod_context_deltas_committed', 'Deltas this node authored and committed since start', () => stats.deltas)
+  }
+
   /** Blob transfer counters (read at scrape time): served, refused, fetched, DHT announcements. */
   watchBlobs(node: MeroNode): void {
     const providers = node.blobProviders

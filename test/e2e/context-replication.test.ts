@@ -82,6 +82,9 @@ describe('context replication across daemons', () => {
     )
     // and bursts of calls in flight on B and C, which commit together: a few deltas of many writes
     await Promise.all(['b', 'c'].map((n) => Promise.all(Array.from({ length: 16 }, (_, i) => call(n, 'set', { key: `burst-${n}-${i}`, value: `${i}` })))))
+    const counted = async (name: string) => Number(new RegExp(`${name} (\\d+)`).exec(await rpc.b!.get('/metrics'))?.[1])
+    expect(await counted('merod_context_calls_committed')).toBe(40 + 16)
+    expect(await counted('merod_context_deltas_committed')).toBeLessThanOrEqual(40 + 16)
     await waitFor(() => converged(['a', 'b', 'c']), 10_000)
     const entries = await Promise.all(['a', 'b', 'c'].map((n) => call(n, 'entries')))
     expect(entries[1]!.result).toEqual(entries[0]!.result)

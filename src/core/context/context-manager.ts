@@ -113,6 +113,8 @@ export class ContextManager {
   private readonly open = new Map<string, OpenCommit>()
   private readonly clock: Hlc
   readonly log: DeltaLog
+  /** Since start: mutating calls whose writes were committed, and the local deltas that carried them. */
+  readonly stats = { calls: 0, deltas: 0 }
 
   constructor(private readonly d: ContextDeps) {
     this.clock = new Hlc(d.identity.publicKey)
@@ -211,6 +213,10 @@ export class ContextManager {
     const deltaId = committed.deltaId
     batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
     batch.write()
+    if (deltaId) {
+      this.stats.calls++ // init
+      this.stats.deltas++
+    }
     this.remember(contextId, meta, key)
     this.d.events.emit({ type: 'context.created', contextId: meta.contextId, groupId, applicationId: meta.applicationId })
     if (deltaId) {
@@ -277,7 +283,7 @@ export class ContextManager {
     const outcome = this.d.runtime.execute({ module, method, args, state: session, contextId, executor, readOnly })
     const events = outcome.events.map(decodeEvent)
     let deltaId: string | null = null
-    if (!outcome.readOnly) ({ meta, deltaId } = this.commitSession(contextId, meta, session, events))
+    if (!outcome.readOnly) ({ meta, deltaId } = this.commitSession(contextId, meta, session, events, 1))
     return { result: decodeJson(outcome.result), events, logs: outcome.logs, rootHash: meta.rootHash, deltaId, readOnly: outcome.readOnly }
   }
 
@@ -296,7 +302,8 @@ export class ContextManager {
     if (commit.calls.length === 0) return // the only call failed, and took its writes back
     let committed: { meta: ContextMeta; deltaId: string | null }
     try {
-      committed = this.commitSession(contextId, this.require(contextId), commit.session, commit.calls.flatMap((c) => c.events))
+      const writers = commit.calls.filter((c) => c.wrote).length
+      committed = this.commitSession(contextId, this.require(contextId), commit.session, commit.calls.flatMap((c) => c.events), writers)
     } catch (e) {
       for (const c of commit.calls) c.reject(e)
       return
@@ -306,14 +313,16 @@ export class ContextManager {
     }
   }
 
-  /** Writes a session's state rows and its delta (if it wrote anything), announces and publishes it. */
-  private commitSession(contextId: Buffer, meta: ContextMeta, session: StateSession, events: { kind: string; data: unknown }[]): { meta: ContextMeta; deltaId: string | null } {
+  /** Writes a session's state rows and its delta (if it wrote anything), announces and publishes it; `calls` wrote into it. */
+  private commitSession(contextId: Buffer, meta: ContextMeta, session: StateSession, events: { kind: string; data: unknown }[], calls: number): { meta: ContextMeta; deltaId: string | null } {
     const result = session.finish()
     if (result.actions.length === 0) return { meta, deltaId: null }
     const batch = this.d.store.batch()
     const committed = this.commit(batch, contextId, meta, session, result, events)
     batch.put('context', contextId, Buffer.from(JSON.stringify(committed.meta)))
     batch.write()
+    this.stats.calls += calls
+    this.stats.deltas++
     this.remember(contextId, committed.meta)
     this.d.events.emit({ type: 'context.state.mutated', contextId: committed.meta.contextId, groupId: committed.meta.groupId, rootHash: committed.meta.rootHash, deltaId: committed.deltaId!, events })
     this.d.onCommitted?.(committed.meta, Buffer.from(committed.deltaId!, 'hex'), committed.wire!)

@@ -44,6 +44,7 @@ describe('calls that commit together', () => {
     expect(delta!.delta.actions).toHaveLength(16)
     expect(delta!.events.map((e) => (e.data as { key: string }).key)).toEqual(out.map((_, i) => `k${i}`))
     expect((await n.contexts.execute(ctx, 'len', {})).result).toBe(16)
+    expect(n.contexts.stats).toEqual({ calls: 1 + 16, deltas: 1 + 1 }) // init, then the 16 sets
   })
 
   it('a delta of one turn takes at most 64 calls, and about 128 KiB of writes: the calls after them go into the next', async () => {

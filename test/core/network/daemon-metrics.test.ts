@@ -19,6 +19,17 @@ describe("the daemon's /metrics registry and the network's counters", () => {
     expect(text).toContain('merod_network_dropped_total{reason="rejected",topic="mero/group"} 1')
   })
 
+  it('counts the calls a node committed and the deltas that carried them', async () => {
+    const stats = { calls: 3, deltas: 1 }
+    const metrics = new DaemonMetrics()
+    metrics.watchContexts({ contexts: { stats } } as unknown as MeroNode)
+    stats.calls += 2
+    stats.deltas++
+    const text = await metrics.registry.metrics()
+    expect(text).toContain('merod_context_calls_committed 5\n')
+    expect(text).toContain('merod_context_deltas_committed 2\n')
+  })
+
   it('registers nothing for a node without a network', async () => {
     const metrics = new DaemonMetrics()
     metrics.watchReplication({} as MeroNode)
