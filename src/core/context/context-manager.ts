@@ -200,9 +200,11 @@ export class ContextManager {
     if (module.methods.has('init')) {
       const outcome = this.d.runtime.execute({ module, method: 'init', args: Buffer.from(JSON.stringify(params ?? {})), state: session, contextId, executor: this.d.identity.publicKey })
       events = outcome.events.map(decodeEvent)
+      const size = session.writtenBytes + outcome.events.reduce((n, e) => n + e.kind.length + e.data.length, 0)
+      if (size > MAX_CALL_DELTA_BYTES) throw tooLarge(size)
     }
     const result = session.finish()
-    // register only once init succeeded: a failed init leaves nothing behind
+    // register only once init succeeded (and its delta can be committed): a failed init leaves nothing behind
     await this.d.issue(groupId, { kind: 'ContextRegistered', contextId, application: applicationId, ...(visibility ? { visibility } : {}) })
     let meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId: app.applicationId, creator: toBase58(this.d.identity.publicKey), createdAt: Date.now(), heads: [], rootHash: hex(result.rootHash), deltas: 0 }
     const batch = this.d.store.batch()

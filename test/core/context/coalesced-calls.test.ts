@@ -83,6 +83,20 @@ describe('calls that commit together', () => {
     }
   }, 60_000)
 
+  it('an init whose delta no peer could fetch fails before the context is registered in the group', async () => {
+    const n = await newNode()
+    const app = await n.applications.install(fixture('as-edge-cases'))
+    const groupId = n.createGroup()
+    const appId = fromBase58(app.applicationId, 'application id', 32)
+    const err = await n.contexts.create(groupId, appId, { fill: 8 * 1024 * 1024 }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ kind: 'LimitExceeded' })
+    expect(n.groups.view(groupId).contexts).toEqual([])
+    expect(n.contexts.list(groupId)).toEqual([])
+    const ok = await n.contexts.create(groupId, appId, { fill: 1024 })
+    expect(ok.deltas).toBe(1)
+    expect(n.groups.view(groupId).contexts.map((c) => c.contextId)).toEqual([ok.contextId])
+  }, 60_000)
+
   it('a call sees the writes of the calls before it in the same turn, a read-only one too', async () => {
     const n = await newNode()
     const ctx = await contextWith(n, kvStoreWasm())
