@@ -88,6 +88,13 @@ const MAX_COALESCED_BYTES = 128 * 1024
 /** What one call may add to a delta shared with others (see MAX_DELTA_PAYLOAD). */
 const MAX_CALL_DELTA_BYTES = MAX_DELTA_PAYLOAD - 2 * MAX_COALESCED_BYTES
 
+/** What an execution's events add to its delta, before JSON. */
+function eventBytesOf(events: readonly { kind: string; data: Uint8Array }[]): number {
+  let n = 0
+  for (const e of events) n += e.kind.length + e.data.length
+  return n
+}
+
 function tooLarge(bytes: number): MeroError {
   return new MeroError('LimitExceeded', `the call's changes and events make a delta of about ${bytes} bytes, more than the ${MAX_DELTA_PAYLOAD} a delta may have to reach the other members; write less in one call`)
 }
@@ -200,7 +207,7 @@ export class ContextManager {
     if (module.methods.has('init')) {
       const outcome = this.d.runtime.execute({ module, method: 'init', args: Buffer.from(JSON.stringify(params ?? {})), state: session, contextId, executor: this.d.identity.publicKey })
       events = outcome.events.map(decodeEvent)
-      const size = session.writtenBytes + outcome.events.reduce((n, e) => n + e.kind.length + e.data.length, 0)
+      const size = session.writtenBytes + eventBytesOf(outcome.events)
       if (size > MAX_CALL_DELTA_BYTES) throw tooLarge(size)
     }
     const result = session.finish()
@@ -263,8 +270,7 @@ export class ContextManager {
       throw e
     }
     const wrote = !outcome.readOnly && commit.session.wroteSince(mark)
-    let eventBytes = 0
-    for (const e of outcome.events) eventBytes += e.kind.length + e.data.length
+    const eventBytes = eventBytesOf(outcome.events)
     const size = commit.session.writtenBytes - sizeBefore + eventBytes
     if (size > MAX_CALL_DELTA_BYTES) {
       commit.session.rollbackTo(mark)
