@@ -97,4 +97,25 @@ describe('aead', () => {
     expect(open(key, sealed)).toBeUndefined()
     expect(open(key, Buffer.alloc(3))).toBeUndefined()
   })
+
+  it('never gives two seals the same nonce, across refills of its nonce pool', () => {
+    const key = Buffer.alloc(32, 7)
+    const nonces = new Set<string>()
+    for (let i = 0; i < 1000; i++) {
+      const sealed = seal(key, Buffer.from(`m${i}`), Buffer.from('aad'))
+      nonces.add(sealed.subarray(0, 12).toString('hex'))
+      expect(open(key, sealed, Buffer.from('aad'))?.toString()).toBe(`m${i}`)
+      if (i === 0) expect(open(key, sealed, Buffer.from('other'))).toBeUndefined()
+    }
+    expect(nonces.size).toBe(1000)
+  })
+
+  it('opens a sealed message that sits inside a larger buffer, and leaves it as it was', () => {
+    const key = Buffer.alloc(32, 9)
+    const sealed = seal(key, Buffer.from('inside'))
+    const outer = Buffer.concat([Buffer.from('head'), sealed, Buffer.from('tail')])
+    const view = new Uint8Array(outer.buffer, outer.byteOffset + 4, sealed.length)
+    expect(open(key, view)?.toString()).toBe('inside')
+    expect(Buffer.from(view).equals(sealed)).toBe(true)
+  })
 })
