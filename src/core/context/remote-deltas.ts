@@ -2,7 +2,7 @@ import type { GroupStore } from '../governance/group-store.js'
 import type { EventBus } from '../node/event-bus.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
 import type { VerifiedDelta } from '../sync/delta-envelope.js'
-import type { ContextManager, ReadyDelta } from './context-manager.js'
+import type { ContextManager, ContextMeta, ReadyDelta } from './context-manager.js'
 
 /**
  * The receiving half of a context's DAG (seed 001's DagStore): verified deltas from gossip or
@@ -81,7 +81,7 @@ export class RemoteDeltas {
     const seen = new Set<string>()
     for (const v of deltas) {
       const id = hex(v.id)
-      if (seen.has(id) || p.byId.has(id) || this.d.contexts.log.has(contextId, v.id)) {
+      if (seen.has(id) || p.byId.has(id) || this.held(contextId, meta, v)) {
         results.push({ status: 'duplicate', id })
         continue
       }
@@ -144,6 +144,17 @@ export class RemoteDeltas {
       this.d.events.emit({ type: 'context.state.mutated', contextId: after.contextId, groupId: after.groupId, rootHash: after.rootHash, deltaId: hex(ready[ready.length - 1]!.verified.id), events })
     }
     return results.map((r) => ({ ...r, ...(outcome.get(r.id) ?? {}) }))
+  }
+
+  /**
+   * Whether the context holds a delta. The heads are the held deltas without a held child, so a
+   * delta with a parent among them is not held: a peer's next delta (nearly every one gossip
+   * brings) is known to be new without reading the store.
+   */
+  private held(contextId: Buffer, meta: ContextMeta, v: VerifiedDelta): boolean {
+    if (meta.heads.includes(hex(v.id))) return true
+    if (v.delta.parents.some((q) => meta.heads.includes(hex(q)))) return false
+    return this.d.contexts.log.has(contextId, v.id)
   }
 
   /** Group ops arrived: deltas that waited for governance (or the clock) are tried again. */

@@ -77,6 +77,17 @@ describe('context replication (in process)', () => {
         expect(e[1]).toEqual(e[0])
         expect(e[2]).toEqual(e[0])
         // and the same DAG: every delta at the same depth on every node, one more than its deepest parent
+        // every delta again, in another order: each one is known as held (heads, their parents
+        // and deltas deep in the DAG alike), and nothing changes
+        for (let i = 0; i < 3; i++) {
+          const n = nodes[i]!
+          const before = n.contexts.require(contextId)
+          const again = authored.flat().map((d, k) => ({ d, r: Math.cos(seeds[i]! + k * 104_729) })).sort((x, y) => x.r - y.r).map((x) => x.d)
+          for (let k = 0; k < again.length; k += chunk) {
+            for (const r of n.remoteDeltas.receive(contextId, again.slice(k, k + chunk))) expect(r.status).toBe('duplicate')
+          }
+          expect(n.contexts.require(contextId)).toEqual(before)
+        }
         for (const v of authored.flat()) {
           const depths = nodes.map((n) => n.contexts.log.header(contextId, v.id)!.depth)
           expect(new Set(depths).size).toBe(1)
