@@ -277,9 +277,11 @@ export class ContextReplicator {
       return { verdict: 'reject' }
     }
     if (msg.type !== 'StateDelta' && msg.type !== 'StateDeltas' && msg.type !== 'ContextHeartbeat') return this.drop('wrong_topic')
-    if (toBase58(msg.contextId) !== topicContext) return this.drop('wrong_topic')
+    const meta = this.d.contexts.get(msg.contextId)
+    // a held context's id is in its metadata in base58: no encoding on the way of every delta
+    if ((meta?.contextId ?? toBase58(msg.contextId)) !== topicContext) return this.drop('wrong_topic')
     const key = this.d.contexts.key(msg.contextId)
-    if (!key || !this.d.contexts.get(msg.contextId)) return this.drop('unknown_context')
+    if (!key || !meta) return this.drop('unknown_context')
     if (msg.type === 'ContextHeartbeat') return { verdict: 'accept', kind: 'heartbeat', msg }
     try {
       // a batch is accepted whole or not at all: an honest author signs every delta it seals
