@@ -8,7 +8,8 @@
 // puts (what receiving a delta cannot do without) before taking the time.
 //
 // stdout: one JSON line per event ({ready, peerId, address}, then one reply per command).
-// stdin: JSON commands, one a line: {cmd: 'report', phase, expected, timeoutMs} | {cmd: 'stop'}.
+// stdin: JSON commands, one a line: {cmd: 'report', phase, expected, timeoutMs} |
+// {cmd: 'connect', address} | {cmd: 'stop'}.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createInterface } from 'node:readline'
@@ -96,7 +97,13 @@ const lines = createInterface({ input: process.stdin })
 lines.on('line', async (line) => {
   const cmd = JSON.parse(line)
   if (cmd.cmd === 'report') await report(cmd)
-  else if (cmd.cmd === 'stop') {
+  else if (cmd.cmd === 'connect') {
+    // another receiver: the children form a mesh among themselves, as a context's nodes do
+    await node.connect(cmd.address).then(
+      () => out({ connected: true }),
+      (e) => out({ connected: false, error: e.message }),
+    )
+  } else if (cmd.cmd === 'stop') {
     await node.stop()
     await cleanUp()
     out({ stopped: true })

@@ -1,5 +1,5 @@
-// Raw gossipsub between two libp2p nodes in two processes on loopback (this process publishes,
-// a child process receives), with mero's own NetworkNode and gossip settings. Later benchmarks
+// Raw gossipsub between libp2p nodes in separate processes on loopback (this process publishes,
+// one or more child processes receive), with mero's own NetworkNode and gossip settings. Later benchmarks
 // (group op propagation, delta propagation) call measureRawGossip() in the same run and report
 // their latency as a ratio to it.
 import { spawn } from 'node:child_process'
@@ -37,23 +37,8 @@ function payload(size, seq, phase, signer) {
   return buf
 }
 
-/**
- * Two raw gossip peers kept open: `paced()` measures one block of paced messages, as often as a
- * benchmark likes, so that its blocks can alternate with blocks of the path it compares (the
- * same machine state for both; a VM's speed drifts between seconds apart).
- *
- * With `signed`, `paced({signed: true})` blocks carry an Ed25519 signature made just before
- * publishing, which the child verifies before writing a RocksDB batch and taking the time: the
- * floor under a delta's propagation, whatever the rest of the path costs.
- * @param {object} [o]
- * @param {number} [o.size=200]  payload bytes
- * @param {boolean} [o.signed=false]
- */
-export async function openRawGossip({ size = 200, signed = false } = {}) {
-  const topic = `bench/raw/${randomBytes(4).toString('hex')}`
-  const protocol = '/mero/bench/echo/1.0.0'
-  const signer = signed ? generateKeyPair() : undefined
-  const args = [CHILD, topic, protocol, ...(signer ? [Buffer.from(signer.publicKey).toString('hex')] : [])]
+/** A gossip child process: its JSON lines as a queue (`next`), and its commands (`send`). */
+function spawnChild(args) {
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout })
   const queue = []
@@ -75,22 +60,58 @@ export async function openRawGossip({ size = 200, signed = false } = {}) {
       })
     })
   const send = (cmd) => child.stdin.write(JSON.stringify(cmd) + '\n')
-  const node = new NetworkNode({ seed: randomBytes(32), listen: ['/ip4/127.0.0.1/tcp/0'] })
   const close = async () => {
     send({ cmd: 'stop' })
     await next(10_000).catch(() => undefined)
-    await node.stop()
     await endChild(child, exited)
   }
-  let peerId
+  return { next, send, close }
+}
+
+/**
+ * Raw gossip peers kept open: this process publishes, `receivers` child processes receive (all
+ * connected to each other too, like the nodes of a context: with two, each also gets every
+ * message forwarded by the other). `paced()` measures one block of paced messages, as often as a
+ * benchmark likes, so that its blocks can alternate with blocks of the path it compares (the
+ * same machine state for both; a VM's speed drifts between seconds apart).
+ *
+ * With `signed`, `paced({signed: true})` blocks carry an Ed25519 signature made just before
+ * publishing, which the child verifies before writing a RocksDB batch and taking the time: the
+ * floor under a delta's propagation, whatever the rest of the path costs.
+ * @param {object} [o]
+ * @param {number} [o.size=200]  payload bytes
+ * @param {boolean} [o.signed=false]
+ * @param {number} [o.receivers=1]  receiving processes
+ */
+export async function openRawGossip({ size = 200, signed = false, receivers = 1 } = {}) {
+  const topic = `bench/raw/${randomBytes(4).toString('hex')}`
+  const protocol = '/mero/bench/echo/1.0.0'
+  const signer = signed ? generateKeyPair() : undefined
+  const args = [CHILD, topic, protocol, ...(signer ? [Buffer.from(signer.publicKey).toString('hex')] : [])]
+  const children = Array.from({ length: receivers }, () => spawnChild(args))
+  const node = new NetworkNode({ seed: randomBytes(32), listen: ['/ip4/127.0.0.1/tcp/0'] })
+  const close = async () => {
+    await Promise.all(children.map((c) => c.close()))
+    await node.stop()
+  }
+  const peerIds = []
   try {
-    const ready = await next(30_000)
-    peerId = ready.peerId
+    const ready = await Promise.all(children.map((c) => c.next(30_000)))
     await node.start()
     node.subscribe(topic)
-    await node.connect(ready.address)
-    for (let i = 0; i < 400 && !node.topicPeers(topic).includes(peerId); i++) await sleep(10)
-    if (!node.topicPeers(topic).includes(peerId)) throw new Error('the child never appeared on the topic')
+    for (const r of ready) {
+      peerIds.push(r.peerId)
+      await node.connect(r.address)
+    }
+    for (let i = 1; i < children.length; i++) {
+      for (let j = 0; j < i; j++) {
+        children[i].send({ cmd: 'connect', address: ready[j].address })
+        if (!(await children[i].next(30_000)).connected) throw new Error('a gossip child could not connect to another')
+      }
+    }
+    for (let i = 0; i < 400 && !peerIds.every((p) => node.topicPeers(topic).includes(p)); i++) await sleep(10)
+    if (!peerIds.every((p) => node.topicPeers(topic).includes(p))) throw new Error('a child never appeared on the topic')
+    if (children.length > 1) await sleep(1500) // let the children's mesh settle, as the nodes' does
   } catch (e) {
     await close()
     throw e
@@ -98,24 +119,28 @@ export async function openRawGossip({ size = 200, signed = false } = {}) {
   let nextPhase = 16
   return {
     node,
-    peerId,
+    peerId: peerIds[0],
     protocol,
     topic,
-    send,
-    next,
+    send: children[0].send,
+    next: children[0].next,
     close,
-    /** One block of `count` messages `intervalMs` apart: their one-way latencies, losses and actual spacing. */
+    /**
+     * One block of `count` messages `intervalMs` apart: their one-way latencies (every
+     * receiver's), losses and actual spacing.
+     */
     async paced({ count, intervalMs, phase = nextPhase++, signed: signedBlock = false }) {
       if (signedBlock && !signer) throw new Error('paced({signed}) needs openRawGossip({signed: true})')
       for (let i = 0; i < count; i++) {
         await node.publish(topic, payload(size, i, phase, signedBlock ? signer : undefined))
         if (intervalMs > 0) await sleep(intervalMs)
       }
-      send({ cmd: 'report', phase, expected: count, timeoutMs: 10_000 })
-      const r = await next()
+      for (const c of children) c.send({ cmd: 'report', phase, expected: count, timeoutMs: 10_000 })
+      const reports = await Promise.all(children.map((c) => c.next()))
+      const r = reports[0]
       return {
-        latenciesMs: r.latenciesMs,
-        lost: count - r.count,
+        latenciesMs: reports.flatMap((x) => x.latenciesMs),
+        lost: count * reports.length - reports.reduce((n, x) => n + x.count, 0),
         // the actual mean time between paced messages (as received), for comparisons at equal rates
         gapMs: r.count > 1 ? Number(BigInt(r.lastNs) - BigInt(r.firstNs)) / 1e6 / (r.count - 1) : NaN,
       }
