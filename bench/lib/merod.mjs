@@ -7,9 +7,12 @@ import { RpcClient } from '../../dist/client/rpc-client.js'
 const MEROD = fileURLToPath(new URL('../../bin/merod.js', import.meta.url))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-// MEROD_PROF=<dir> writes a V8 CPU profile of each daemon there when it exits; MEROD_STDERR=1
+// MEROD_PROF=<dir> writes a V8 CPU profile of each daemon there when it exits (sampled every
+// MEROD_PROF_INTERVAL µs, when set); MEROD_STDERR=1
 // passes the daemons' stderr through (both for looking into a figure, not for reporting one)
-const profile = process.env.MEROD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MEROD_PROF}`] : []
+const profile = process.env.MEROD_PROF
+  ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MEROD_PROF}`, ...(process.env.MEROD_PROF_INTERVAL ? [`--cpu-prof-interval=${process.env.MEROD_PROF_INTERVAL}`] : [])]
+  : []
 const stdio = process.env.MEROD_STDERR ? ['ignore', 'ignore', 'inherit'] : 'ignore'
 
 /** Spawns `merod run` for a node of `home` and resolves once node.status answers. */
