@@ -21,6 +21,7 @@ import { RemoteDeltas } from '../context/remote-deltas.js'
 import type { NodeNetwork } from '../sync/transport.js'
 import { EventBus } from './event-bus.js'
 import { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.js'
+import { instrumentedStore } from './instrumented-store.js'
 
 export interface NodeOptions {
   store: Store
@@ -89,7 +90,7 @@ export class MeroNode {
     this.aliases = new AliasStore(opts.store)
     this.groups = new GroupStore(opts.store, this.events)
     this.invitations = new IssuedInvitations(opts.store)
-    this.runtime = new Runtime({ limits: opts.runtimeLimits })
+    this.runtime = new Runtime({ limits: opts.runtimeLimits, instrumented: instrumentedStore(opts.store) })
     this.applications = new ApplicationStore(
       opts.store,
       this.blobs,

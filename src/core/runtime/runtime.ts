@@ -6,7 +6,8 @@ import type { HostState } from './host-state.js'
 import { DEFAULT_LIMITS, resolveLimits, type RuntimeLimits } from './limits.js'
 import { ModuleCache } from './module-cache.js'
 import { ExecutionSession, type AppEvent } from './session.js'
-import { validateModule, type ValidatedModule } from './validate.js'
+import { decodeRecord, encodeRecord, type InstrumentedStore, recordKey } from './instrumented-cache.js'
+import { validateInstrumented, validateModule, type ValidatedModule } from './validate.js'
 
 /** A validated, instrumented and compiled module, ready to instantiate. */
 export interface LoadedModule {
@@ -56,6 +57,8 @@ export interface RuntimeOptions {
   cacheSize?: number
   /** Unix time in nanoseconds for time_now (tests pin it). */
   clock?: () => bigint
+  /** Keeps instrumented modules between runs (see instrumented-cache.ts); without it, every run instruments. */
+  instrumented?: InstrumentedStore
 }
 
 const METHOD_NAME = /^[A-Za-z0-9_]{1,256}$/
@@ -89,6 +92,7 @@ export class Runtime {
   private readonly cache: ModuleCache<LoadedModule>
   private readonly loading = new Map<string, Promise<LoadedModule>>()
   private readonly clock: () => bigint
+  private readonly instrumented?: InstrumentedStore
   /**
    * Every execution is a fresh instance, but what it is instantiated with is made once: the "env"
    * functions route to the executing session, the metering globals are reset, and the memory comes
@@ -105,6 +109,7 @@ export class Runtime {
     this.limits = Object.freeze(resolveLimits(DEFAULT_LIMITS, options.limits))
     this.cache = new ModuleCache(options.cacheSize ?? 64)
     this.clock = options.clock ?? (() => BigInt(Date.now()) * 1_000_000n)
+    this.instrumented = options.instrumented
     const env: Record<string, Function> = {}
     for (const name of Object.keys(HOST_ABI)) {
       env[name] = (...args: unknown[]) => {
@@ -116,9 +121,24 @@ export class Runtime {
     this.shared = meterBindings(env as WebAssembly.Imports[string])
   }
 
-  /** Install-time validation (fits ApplicationStore's ModuleValidator). */
-  validate(bytes: Uint8Array): Promise<ValidatedModule> {
-    return validateModule(bytes, this.limits)
+  /** Install-time validation (fits ApplicationStore's ModuleValidator); keeps the instrumentation for later runs. */
+  async validate(bytes: Uint8Array): Promise<ValidatedModule> {
+    const v = await validateModule(bytes, this.limits)
+    this.instrumented?.put(recordKey(v.applicationId, this.limits.maxMemoryPages), encodeRecord(v))
+    return v
+  }
+
+  /** The instrumentation an earlier run of this build kept for these bytes, checked again; undefined if none can be used. */
+  private async kept(bytes: Uint8Array): Promise<ValidatedModule | undefined> {
+    const raw = this.instrumented?.get(recordKey(sha256(bytes), this.limits.maxMemoryPages))
+    if (!raw) return undefined
+    try {
+      return await validateInstrumented(bytes, decodeRecord(raw), this.limits)
+    } catch {
+      // a record that does not decode or fit the module: instrumented again (which reports a
+      // module that is itself at fault), and the record replaced
+      return undefined
+    }
   }
 
   /** The compiled module for these bytes, from the cache or validated and compiled now. */
@@ -152,13 +172,20 @@ export class Runtime {
     return this.cache.get(Buffer.from(applicationId).toString('hex'))
   }
 
+  /** Forgets an application's module (it was uninstalled): compiled, and instrumented in the store. */
   evict(applicationId: Uint8Array): void {
     this.cache.delete(Buffer.from(applicationId).toString('hex'))
+    this.instrumented?.deleteApplication(Buffer.from(applicationId))
   }
 
   private async compile(bytes: Uint8Array): Promise<LoadedModule> {
-    const v = await this.validate(bytes)
-    const compiled = await WebAssembly.compile(v.instrumented)
+    let v = await this.kept(bytes)
+    let compiled: WebAssembly.Module | undefined
+    if (v) compiled = await WebAssembly.compile(v.instrumented).catch(() => undefined) // a damaged record: made again
+    if (!v || !compiled) {
+      v = await this.validate(bytes)
+      compiled = await WebAssembly.compile(v.instrumented)
+    }
     const loaded: LoadedModule = {
       applicationId: v.applicationId,
       ...(v.abi ? { abi: v.abi } : {}),

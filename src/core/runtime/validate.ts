@@ -3,6 +3,7 @@ import { sha256 } from '../primitives/hash.js'
 import { readAbiSection, type ModuleAbi } from './abi-section.js'
 import { HOST_ABI, HOST_MODULE } from './host-abi.js'
 import { instrumentModule } from './instrument.js'
+import type { InstrumentedRecord } from './instrumented-cache.js'
 import { DEFAULT_LIMITS } from './limits.js'
 import { isWasm } from './wasm-binary.js'
 
@@ -34,8 +35,22 @@ export interface ValidatedModule {
  * Throws MeroError InvalidModule naming the first problem.
  */
 export async function validateModule(bytes: Uint8Array, options: ValidationOptions = {}): Promise<ValidatedModule> {
+  const abi = await checkModule(bytes, options)
+  const { bytes: instrumented, ...rest } = await instrumentModule(bytes, options.maxMemoryPages ?? DEFAULT_LIMITS.maxMemoryPages)
+  return withInstrumentation(bytes, abi, { instrumented, ...rest })
+}
+
+/**
+ * validateModule with the instrumentation made earlier by this build for the same bytes and cap
+ * (see instrumented-cache.ts): every check runs again, only binaryen's part is skipped.
+ */
+export async function validateInstrumented(bytes: Uint8Array, record: InstrumentedRecord, options: ValidationOptions = {}): Promise<ValidatedModule> {
+  return withInstrumentation(bytes, await checkModule(bytes, options), record)
+}
+
+/** The checks of validateModule that need no instrumentation; returns the module's ABI, if any. */
+async function checkModule(bytes: Uint8Array, options: ValidationOptions): Promise<ModuleAbi | undefined> {
   const maxBytes = options.maxModuleBytes ?? DEFAULT_LIMITS.maxModuleBytes
-  const maxPages = options.maxMemoryPages ?? DEFAULT_LIMITS.maxMemoryPages
   if (!(bytes instanceof Uint8Array)) throw new MeroError('InvalidModule', 'the module must be given as bytes')
   if (bytes.length > maxBytes) throw new MeroError('InvalidModule', `the module is ${bytes.length} bytes, more than the ${maxBytes} allowed`)
   if (!isWasm(bytes)) throw new MeroError('InvalidModule', 'the file is not a WebAssembly module (it does not start with the \\0asm magic number)')
@@ -57,11 +72,23 @@ export async function validateModule(bytes: Uint8Array, options: ValidationOptio
   if (exports.some((e) => e.name === '_start')) throw new MeroError('InvalidModule', 'the module exports _start: it is a WASI command, not an application')
   const abi = readAbiSection(bytes)
   if (exports.some((e) => e.name.startsWith('__mero_'))) throw new MeroError('InvalidModule', 'export names starting with __mero_ are reserved for the runtime')
-  const { bytes: instrumented, entryPoints, maxMemoryPages, initialMemoryPages, start } = await instrumentModule(bytes, maxPages)
+  return abi
+}
+
+function withInstrumentation(bytes: Uint8Array, abi: ModuleAbi | undefined, r: InstrumentedRecord): ValidatedModule {
   if (abi) {
     for (const m of abi.methods) {
-      if (!entryPoints.includes(m.name)) throw new MeroError('InvalidModule', `the ABI declares method '${m.name}', which the module does not export as a function () -> ()`)
+      if (!r.entryPoints.includes(m.name)) throw new MeroError('InvalidModule', `the ABI declares method '${m.name}', which the module does not export as a function () -> ()`)
     }
   }
-  return { applicationId: sha256(bytes), size: bytes.length, ...(abi ? { abi } : {}), entryPoints, instrumented, maxMemoryPages, initialMemoryPages, ...(start ? { start } : {}) }
+  return {
+    applicationId: sha256(bytes),
+    size: bytes.length,
+    ...(abi ? { abi } : {}),
+    entryPoints: r.entryPoints,
+    instrumented: r.instrumented,
+    maxMemoryPages: r.maxMemoryPages,
+    initialMemoryPages: r.initialMemoryPages,
+    ...(r.start ? { start: r.start } : {}),
+  }
 }

@@ -16,6 +16,7 @@ export const COLUMNS = [
   'delta', //        context DAG deltas: contextId ‖ deltaId → delta
   'deltaDepth', //   the same by depth: contextId ‖ depth (u64 BE) ‖ deltaId → (empty)
   'application', //  installed applications: appId → meta
+  'instrumented', // their instrumented modules, kept between runs: appId ‖ build fingerprint → record
   'blob', //         blob metadata and reference counts
   'peers', //        the peer book: peer id → listen addresses, for reconnecting after a restart
 ] as const
