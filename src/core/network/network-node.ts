@@ -124,6 +124,8 @@ export class NetworkNode {
   private readonly topics = new Set<string>()
   private readonly outbound = new Map<string, { active: number; waiting: (() => void)[] }>()
   private lifetime = new AbortController()
+  /** Per peer: the last of our pings (see ping). */
+  private readonly pinging = new Map<string, Promise<unknown>>()
   private redial?: NodeJS.Timeout
   private readonly _peerId: string
   /** Listener exceptions (a listener must not break libp2p's dispatch). */
@@ -176,7 +178,10 @@ export class NetworkNode {
       streamMuxers: [yamux()],
       services: {
         identify: identify(),
-        ping: ping(),
+        // libp2p's connection monitor pings every peer on the same protocol, and aborts the
+        // connection when its ping fails: with one outbound ping stream per peer (the default),
+        // a user's ping at that moment failed, or made the monitor's fail and cut the connection
+        ping: ping({ maxOutboundStreams: 2 }),
         pubsub: gossipsub(gossip),
         dht: kadDHT({
           protocol: this.opts.dht?.protocol ?? '/mero/kad/1.0.0',
@@ -320,8 +325,20 @@ export class NetworkNode {
   /** Round trip to a connected (or dialable) peer, in milliseconds, with the ping protocol. */
   async ping(peerId: string, timeoutMs = this.opts.dialTimeoutMs): Promise<number> {
     const id = parsePeerId(peerId)
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.lifetime.signal])
+    // one of ours per peer at a time: the other outbound ping stream is the connection monitor's
+    const before = this.pinging.get(peerId) ?? Promise.resolve()
+    const mine = before.then(async () => {
+      signal.throwIfAborted()
+      return this.host.services.ping.ping(id, { signal })
+    })
+    const settled = mine.catch(() => undefined)
+    this.pinging.set(peerId, settled)
+    void settled.then(() => {
+      if (this.pinging.get(peerId) === settled) this.pinging.delete(peerId)
+    })
     try {
-      return await this.host.services.ping.ping(id, { signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.lifetime.signal]) })
+      return await mine
     } catch (e) {
       throw new MeroError('PeerUnreachable', `cannot ping ${peerId}: ${(e as Error).message}`)
     }
