@@ -17,6 +17,10 @@ import { sha256 } from '../primitives/hash.js'
  */
 export interface InstrumentedStore {
   get(key: Buffer): Uint8Array | undefined
+  /**
+   * Keeps the record as the application's only one: those of earlier builds or caps (the key's
+   * first 32 bytes are the application id) are dropped, so that upgrades leave none behind.
+   */
   put(key: Buffer, record: Uint8Array): void
   /** Drops every record of an application (it was uninstalled). */
   deleteApplication(applicationId: Buffer): void

@@ -18,6 +18,7 @@ class MapStore implements InstrumentedStore {
   }
   put(key: Buffer, record: Uint8Array) {
     this.puts++
+    this.deleteApplication(key.subarray(0, 32))
     this.rows.set(key.toString('hex'), record)
   }
   deleteApplication(applicationId: Buffer) {
@@ -85,13 +86,13 @@ describe('instrumented modules kept between runs', () => {
     }
   })
 
-  it('another memory cap keeps a record of its own', async () => {
+  it('another memory cap instruments again', async () => {
     const store = new MapStore()
     await new Runtime({ instrumented: store }).validate(kvStoreWasm())
     const capped = new Runtime({ limits: { maxMemoryPages: 64 }, instrumented: store })
     const module = await capped.load(kvStoreWasm())
     expect(module.maxMemoryPages).toBe(64)
-    expect(store.rows.size).toBe(2)
+    expect(store.puts).toBe(2)
     expect(recordKey(appId(), 64).equals(recordKey(appId(), 1024))).toBe(false)
   })
 
@@ -102,6 +103,11 @@ describe('instrumented modules kept between runs', () => {
     expect(node.store.scanPrefix('instrumented', id)).toHaveLength(1)
     await node.runtime.loadById(id, () => node.applications.bytes(id))
     expect(node.store.scanPrefix('instrumented', id)).toHaveLength(1)
+    // a record of an earlier build (another fingerprint) is replaced, not kept beside
+    const [[key, record]] = node.store.scanPrefix('instrumented', id) as [[Buffer, Buffer]]
+    node.store.put('instrumented', Buffer.concat([id, Buffer.alloc(32, 1)]), record)
+    await node.runtime.validate(kvStoreWasm())
+    expect(node.store.scanPrefix('instrumented', id).map(([k]) => k.toString('hex'))).toEqual([key.toString('hex')])
     node.runtime.evict(id) // what app uninstall does
     expect(node.store.scanPrefix('instrumented', id)).toHaveLength(0)
   })
