@@ -8,6 +8,9 @@ declare module 'sodium-native' {
   export function crypto_sign_detached(signature: Uint8Array, message: Uint8Array, secretKey: Uint8Array): void
   export function crypto_sign_verify_detached(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean
   export function crypto_hash_sha256(output: Uint8Array, input: Uint8Array): void
+  export const crypto_aead_chacha20poly1305_ietf_NPUBBYTES: number
+  export const crypto_aead_chacha20poly1305_ietf_ABYTES: number
+  export const crypto_aead_chacha20poly1305_ietf_KEYBYTES: number
   export function crypto_aead_chacha20poly1305_ietf_encrypt(ciphertext: Uint8Array, message: Uint8Array, ad: Uint8Array | null, nsec: null, nonce: Uint8Array, key: Uint8Array): number
   export function crypto_aead_chacha20poly1305_ietf_decrypt(message: Uint8Array, nsec: null, ciphertext: Uint8Array, ad: Uint8Array | null, nonce: Uint8Array, key: Uint8Array): number
 }

@@ -14,7 +14,7 @@ import { decodeSignedDeltas, encodeSignedDeltas, MAX_FRAME, MAX_GOV_POSITION, ty
  * - signature = Ed25519 by the author over "mero.delta.v1" ‖ context ‖ author ‖ position ‖
  *   SHA-256(payload), so a delta cannot be moved to another context or governance position, and
  *   its events cannot be altered by another key holder;
- * - on gossip the payload is sealed with AES-256-GCM under the context key (AAD = context id);
+ * - on gossip the payload is sealed with ChaCha20-Poly1305 under the context key (AAD = context id);
  *   keyId = SHA-256(key) lets a receiver holding several keys pick the right one.
  */
 export const DELTA_DOMAIN = Buffer.from('mero.delta.v1')

@@ -32,12 +32,12 @@ export interface SignedDeltaWire {
 export type TopicMessage =
   | { type: 'GroupOp'; op: Buffer }
   | { type: 'GroupHeartbeat'; groupId: Buffer; heads: Buffer[]; opCount: number }
-  /** keyId = SHA-256 of the context key; sealed = AES-256-GCM(key, payload). */
+  /** keyId = SHA-256 of the context key; sealed = ChaCha20-Poly1305(key, payload) (crypto/aead.ts). */
   | { type: 'StateDelta'; contextId: Buffer; author: Buffer; govPosition: Buffer[]; keyId: Buffer; sealed: Buffer; signature: Buffer }
   | { type: 'ContextHeartbeat'; contextId: Buffer; rootHash: Buffer; heads: Buffer[]; deltaCount: number }
   /**
    * Several deltas of one context committed together (one event-loop turn), in commit order:
-   * sealed = AES-256-GCM(key, borsh vec of SignedDeltaWire), so authors and positions are sealed
+   * sealed = ChaCha20-Poly1305(key, borsh vec of SignedDeltaWire), so authors and positions are sealed
    * too. One message instead of one per delta: the network's per-message costs are shared.
    */
   | { type: 'StateDeltas'; contextId: Buffer; keyId: Buffer; sealed: Buffer }
