@@ -12,6 +12,13 @@ export interface Range {
 }
 
 type Handle = unknown
+/** The binding's chained batch, used through its synchronous internals. */
+interface RawBatch {
+  _put(k: Buffer, v: Buffer, o: object): void
+  _del(k: Buffer, o: object): void
+  _writeSync(o: object): void
+  _clear(): void
+}
 type Raw = RocksLevel<Buffer, Buffer> & {
   _getManySync(keys: Buffer[], options: object): (Buffer | undefined)[]
   querySync(options: object): { rows: Buffer[]; finished: boolean }
@@ -41,13 +48,16 @@ export class WriteBatch {
   /** Synchronous and atomic (RocksDB WriteBatch with the WAL). */
   write(): void {
     if (this.ops.length === 0) return
-    const raw = this.store.raw
-    const batch = raw.batch() as unknown as { _put(k: Buffer, v: Buffer, o: object): void; _del(k: Buffer, o: object): void; _writeSync(o: object): void; close?(): void }
-    for (const op of this.ops) {
-      if (op.type === 'put') batch._put(op.key, op.value!, { column: op.column })
-      else batch._del(op.key, { column: op.column })
+    const batch = this.store.nativeBatch()
+    try {
+      for (const op of this.ops) {
+        if (op.type === 'put') batch._put(op.key, op.value!, { column: op.column })
+        else batch._del(op.key, { column: op.column })
+      }
+      batch._writeSync({})
+    } finally {
+      batch._clear()
     }
-    batch._writeSync({})
     this.ops.length = 0
   }
 }
@@ -58,6 +68,7 @@ export class WriteBatch {
  */
 export class Store {
   private closed = false
+  private native?: RawBatch
 
   private constructor(readonly raw: Raw, readonly location: string) {}
 
@@ -99,6 +110,16 @@ export class Store {
 
   batch(): WriteBatch {
     return new WriteBatch(this)
+  }
+
+  /**
+   * @internal One native WriteBatch for every write, cleared after each: writes are synchronous,
+   * so they never overlap, and making a batch object per write (abstract-level's wrapper and a
+   * native batch) was a good part of a small write's cost.
+   */
+  nativeBatch(): RawBatch {
+    this.native ??= this.raw.batch() as unknown as RawBatch
+    return this.native
   }
 
   put(column: Column, key: Uint8Array, value: Uint8Array): void {
@@ -151,6 +172,7 @@ export class Store {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    await (this.native as unknown as { close(): Promise<void> } | undefined)?.close()
     await this.raw.close()
   }
 }
