@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MeroError } from '../core/primitives/errors.js'
-import { resolveNodeHome, type NodeHome } from '../daemon/home.js'
-import { isAlive, readLivePid } from '../daemon/pidlock.js'
+import { resolveNodeHome, type NodeHome } from '../home/paths.js'
+import { pidFileHolder, processIdentity, readPidFile, sameProcess, signalIfSame, type ProcessIdentity } from '../home/pid-file.js'
 import { ConnectionError, RpcClient } from './rpc-client.js'
 
 /** node.status as the daemon returns it. */
@@ -32,7 +32,8 @@ const MERO_BIN = fileURLToPath(new URL('../../bin/merod.js', import.meta.url))
 
 /**
  * Finds, starts and stops the merod of a node folder: meroctl's side of the daemon's lifecycle.
- * (It knows the node folder layout from daemon/home.ts, a paths-only module.)
+ * It signals a process only once it has proved it is this node's merod (home/pid-file.ts):
+ * a pid file naming a reused pid, a zombie or garbage names nobody, and is cleaned away.
  */
 export class DaemonManager {
   readonly home: NodeHome
@@ -94,12 +95,14 @@ export class DaemonManager {
     }
     const running = await this.probe()
     if (running) return running
-    const pid = readLivePid(this.home.pidFile)
-    if (pid !== undefined) {
-      // a daemon is starting up, or hung: give it the ready window
-      const status = await this.waitUntilReady(() => isAlive(pid))
+    const holder = pidFileHolder(this.home.pidFile)
+    if (holder !== undefined) {
+      // our merod is starting up, or hung: give it the ready window
+      const status = await this.waitUntilReady(() => sameProcess(processIdentity(holder.pid), holder))
       if (status) return status
-      throw new MeroError('DaemonStartFailed', `merod (pid ${pid}) holds node '${this.home.node}' but does not answer on ${this.home.socket}; see ${this.home.log}, or stop it with \`kill ${pid}\``)
+      if (sameProcess(processIdentity(holder.pid), holder)) {
+        throw new MeroError('DaemonStartFailed', `merod (pid ${holder.pid}) holds node '${this.home.node}' but does not answer on ${this.home.socket}; see ${this.home.log}, or stop it with \`meroctl node stop${this.nodeFlag}\``)
+      }
     }
     this.cleanStale()
 
@@ -136,33 +139,44 @@ export class DaemonManager {
     return this.probe().catch(() => undefined)
   }
 
-  /** Stops the daemon (node.stop, then signals if it does not go). False when none was running. */
+  /**
+   * Stops the daemon: node.stop over the socket, then SIGTERM and SIGKILL if it does not go.
+   * Signals reach only a process proved to be this node's merod. False when none was running.
+   */
   async stop(): Promise<boolean> {
-    const pid = readLivePid(this.home.pidFile)
     const status = await this.probe().catch(() => undefined)
-    if (!status && pid === undefined) {
+    const holder = pidFileHolder(this.home.pidFile)
+    // The socket is ours (mode 0600 in a 0700 folder): the pid it reports is our merod's.
+    const target: ProcessIdentity | undefined = status ? processIdentity(status.pid) : holder
+    if (!status && !target) {
       this.cleanStale()
       return false
     }
-    const target = status?.pid ?? pid!
     if (status) {
       const client = this.client(3_000)
       await client.call('node.stop').catch(() => undefined)
       client.close()
-    } else {
-      signal(target, 'SIGTERM')
+    } else if (target) {
+      signalIfSame(target, 'SIGTERM')
     }
-    if (!(await waitForExit(target, STOP_TIMEOUT_MS))) {
-      signal(target, 'SIGKILL')
-      await waitForExit(target, 2_000)
+    const gone = () => (target ? !sameProcess(processIdentity(target.pid), target) : !existsSync(this.home.socket))
+    if (!(await waitUntil(gone, STOP_TIMEOUT_MS)) && target) {
+      signalIfSame(target, 'SIGKILL')
+      await waitUntil(gone, 2_000)
     }
     this.cleanStale()
     return true
   }
 
-  /** Removes a socket and pid file left by a daemon that died (e.g. SIGKILL). */
+  /**
+   * Removes the pid file and socket when no live merod of this node holds them (a crash, a
+   * SIGKILL, a pid since reused by another process, a zombie).
+   */
   cleanStale(): void {
-    if (readLivePid(this.home.pidFile) !== undefined) return
+    if (pidFileHolder(this.home.pidFile) !== undefined) return
+    const record = readPidFile(this.home.pidFile)
+    // An old pid-only file proves nothing by itself: keep it while a daemon answers there.
+    if (record && record.start === undefined && existsSync(this.home.socket) && processIdentity(record.pid)) return
     for (const f of [this.home.pidFile, this.home.socket]) {
       try {
         unlinkSync(f)
@@ -170,6 +184,11 @@ export class DaemonManager {
         // not there
       }
     }
+  }
+
+  /** ` --node NAME` when this is not the default node: for hints the user copies. */
+  get nodeFlag(): string {
+    return this.home.node === 'default' ? '' : ` --node ${this.home.node}`
   }
 
   logTail(fromOffset = 0, lines = 15): string {
@@ -237,21 +256,13 @@ function runProcess(cmd: string, args: string[]): Promise<{ code: number | null;
   })
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig)
-  } catch {
-    // already gone
-  }
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true
+    if (done()) return true
     await sleep(25)
   }
-  return !isAlive(pid)
+  return done()
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))

@@ -7,8 +7,8 @@ import { MeroError } from '../core/primitives/errors.js'
 import { peerIdFromPublicKey } from '../core/primitives/ids.js'
 import { toBase58 } from '../core/primitives/encoding.js'
 import { defaultConfig, loadConfig, writeConfig } from './config.js'
-import { checkSocketPathLength, resolveNodeHome, type NodeHome } from './home.js'
-import { readLivePid } from './pidlock.js'
+import { checkSocketPathLength, resolveNodeHome, type NodeHome } from '../home/paths.js'
+import { pidFileHolder } from '../home/pid-file.js'
 
 export interface InitOptions {
   home?: string
@@ -41,9 +41,9 @@ export async function initNode(opts: InitOptions): Promise<InitResult> {
     if (!opts.force) {
       throw new MeroError('NodeAlreadyInitialized', `node '${home.node}' already exists at ${home.dir}; pass --force to replace its identity, config and data`)
     }
-    const pid = readLivePid(home.pidFile)
-    if (pid !== undefined) {
-      throw new MeroError('AlreadyRunning', `node '${home.node}' is running (pid ${pid}); stop it first (meroctl node stop)`)
+    const holder = pidFileHolder(home.pidFile)
+    if (holder !== undefined) {
+      throw new MeroError('AlreadyRunning', `node '${home.node}' is running (pid ${holder.pid}); stop it first (meroctl node stop)`)
     }
     for (const entry of readdirSync(home.dir)) rmSync(join(home.dir, entry), { recursive: true, force: true })
   }

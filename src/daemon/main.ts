@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { isMeroError } from '../core/primitives/errors.js'
 import { Daemon, STOP_DEADLINE_MS } from './daemon.js'
-import { resolveNodeHome } from './home.js'
+import { resolveNodeHome } from '../home/paths.js'
 import { initNode } from './init.js'
 import { packageVersion } from './version.js'
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { alive, MEROCTL, MEROD, run, TestHome, waitFor } from '../helpers/harness.js'
@@ -182,6 +182,68 @@ describe('meroctl node', () => {
     expect(existsSync(s.socket)).toBe(false)
     expect(t.pid()).toBeUndefined()
     expect(readFileSync(join(t.nodeDir(), 'merod.log'), 'utf8')).toMatch(/"msg":"merod stopped"/)
+  })
+})
+
+describe('meroctl node: process safety', () => {
+  let t: TestHome
+  beforeEach(() => {
+    t = new TestHome()
+  })
+  afterEach(async () => {
+    await t.cleanup()
+  })
+
+  const pidFile = () => join(t.nodeDir(), 'merod.pid')
+  const procState = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
+    } catch {
+      return undefined
+    }
+  }
+
+  it('stop and start never signal a process the pid file names unless it is this node\'s merod', async () => {
+    await t.init()
+    const foreign = t.track(spawn('sleep', ['60'], { stdio: 'ignore' }))
+    const foreignPid = foreign.pid!
+    // the old pid-only form, and the current form with another start time: a reused pid
+    for (const text of [`${foreignPid}\n`, `${JSON.stringify({ pid: foreignPid, start: '1' })}\n`]) {
+      writeFileSync(pidFile(), text)
+      const stopped = await t.json(['node', 'stop'])
+      expect(stopped).toMatchObject({ stopped: false })
+      expect(alive(foreignPid)).toBe(true)
+      expect(existsSync(pidFile())).toBe(false) // cleaned as stale
+    }
+    writeFileSync(pidFile(), `${JSON.stringify({ pid: foreignPid, start: '1' })}\n`)
+    const began = Date.now()
+    const started = await t.start()
+    expect(Date.now() - began).toBeLessThan(10_000) // not the 15 s ready window spent on a stranger
+    expect(started.pid).not.toBe(foreignPid)
+    expect(t.holder()?.pid).toBe(started.pid)
+    expect(await t.json(['node', 'stop'])).toMatchObject({ stopped: true })
+    expect(alive(foreignPid)).toBe(true)
+    expect(alive(started.pid)).toBe(false)
+  })
+
+  it('a merod killed with SIGKILL and not yet reaped (a zombie) counts as gone', async () => {
+    await t.init()
+    // merod as the child of a process that never reaps its children: killed, it stays a zombie
+    const parent = t.track(spawn('sh', ['-c', `"${process.execPath}" "${MEROD}" --home "${t.home}" run >/dev/null 2>&1 & exec sleep 60`], { stdio: 'ignore' }))
+    await waitFor(() => t.pid() !== undefined && existsSync(join(t.nodeDir(), 'merod.sock')), 20_000)
+    const merodPid = t.pid()!
+    expect((await t.json(['node', 'status', '--no-start'])).pid).toBe(merodPid)
+    process.kill(merodPid, 'SIGKILL')
+    await waitFor(() => procState(merodPid) === 'Z', 5_000)
+    expect(() => process.kill(merodPid, 0)).not.toThrow() // a zombie still answers kill(pid, 0)
+
+    expect(await t.json(['node', 'stop'])).toMatchObject({ stopped: false })
+    const began = Date.now()
+    const fresh = await t.json(['node', 'status'])
+    expect(Date.now() - began).toBeLessThan(10_000)
+    expect(fresh.pid).not.toBe(merodPid)
+    expect(alive(parent.pid!)).toBe(true)
   })
 })
 

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RpcClient } from '../../src/client/rpc-client.js'
+import { pidFileHolder, processIdentity, readPidFile, signalIfSame } from '../../src/home/pid-file.js'
 
 /**
  * Real processes in temp homes: `meroctl` and `merod` run from the built dist/, every daemon a
@@ -96,9 +97,14 @@ export class TestHome {
     return new RpcClient(join(this.nodeDir(node), 'merod.sock'), { timeoutMs: 10_000 })
   }
 
+  /** The pid the node's pid file names (whoever now holds that pid). */
   pid(node = 'default'): number | undefined {
-    const p = join(this.nodeDir(node), 'merod.pid')
-    return existsSync(p) ? Number(readFileSync(p, 'utf8').trim()) : undefined
+    return readPidFile(join(this.nodeDir(node), 'merod.pid'))?.pid
+  }
+
+  /** The node's merod, when its pid file provably names a live one. */
+  holder(node = 'default') {
+    return pidFileHolder(join(this.nodeDir(node), 'merod.pid'))
   }
 
   /** A long-running process of ours (e.g. `merod run` in the foreground) to kill at cleanup. */
@@ -112,29 +118,20 @@ export class TestHome {
   async cleanup(): Promise<void> {
     for (const c of this.children) c.kill('SIGKILL')
     if (existsSync(this.home)) {
+      // only processes proved to be this home's daemons: a pid file may name a reused pid
       for (const node of readdirSync(this.home)) {
-        const pid = this.pid(node)
-        if (pid) {
-          try {
-            process.kill(pid, 'SIGKILL')
-          } catch {
-            // already gone
-          }
-        }
+        const holder = this.holder(node)
+        if (holder) signalIfSame(holder, 'SIGKILL')
       }
-      await waitFor(() => readdirSync(this.home).every((n) => !this.pid(n) || !alive(this.pid(n)!)), 3_000).catch(() => undefined)
+      await waitFor(() => readdirSync(this.home).every((n) => !this.holder(n)), 3_000).catch(() => undefined)
     }
     rmSync(this.home, { recursive: true, force: true })
   }
 }
 
+/** Whether a process runs: an exited process not yet reaped (a zombie) does not. */
 export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
+  return processIdentity(pid) !== undefined
 }
 
 /** Polls `check` until it returns a truthy value or the time runs out (then throws). */
