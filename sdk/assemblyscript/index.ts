@@ -5,6 +5,7 @@ import { JSONValue, parse } from "./json"
 
 export * from "./host"
 export * from "./collections"
+export { Bytes, JsonWriter, returnJsonWriter } from "./bytes"
 export { JSONValue, JSONKind, parse, str, object, array, nullable } from "./json"
 
 /** The call's JSON arguments (an empty object when there are none). */

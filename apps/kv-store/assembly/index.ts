@@ -1,5 +1,5 @@
 // kv-store: a replicated string → string map (the original's first example app).
-import { args, emit, returnJson, UnorderedMap, Storage } from "../../../sdk/assemblyscript/index"
+import { args, emit, returnJson, returnJsonWriter, JsonWriter, JSONValue, JSONKind, UnorderedMap, Storage, panic } from "../../../sdk/assemblyscript/index"
 import * as json from "../../../sdk/assemblyscript/json"
 
 const items = new UnorderedMap("items")
@@ -37,17 +37,30 @@ export function remove(): void {
   returnJson(json.nullable(previous))
 }
 
-/** entries() → {key: value, ...} ordered by key bytes (read-only view). */
+/**
+ * entries(offset?, limit?) → {key: value, ...} ordered by key bytes (read-only view): all of them,
+ * or a page. Written straight into one JSON buffer from pages of the map, so memory grows with the
+ * output alone (100,000 keys fit in the default memory limit).
+ */
 export function entries(): void {
-  args().allowOnly([])
-  const all = items.entries()
-  const keys = new Array<string>()
-  const values = new Array<string>()
-  for (let i = 0; i < all.length; i++) {
-    keys.push(all[i].key)
-    values.push(json.str(all[i].value))
-  }
-  returnJson(json.object(keys, values))
+  const a = args()
+  a.allowOnly(["offset", "limit"])
+  const offset = count(a, "offset", 0)
+  const limit = count(a, "limit", u64.MAX_VALUE)
+  const w = new JsonWriter(4096)
+  w.beginObject()
+  const c = items.cursor(offset, limit)
+  while (c.next()) w.memberUtf8(c.keyPtr, c.keyLen, c.valuePtr, c.valueLen)
+  w.endObject()
+  returnJsonWriter(w)
+}
+
+/** An optional non-negative integer argument. */
+function count(a: JSONValue, name: string, fallback: u64): u64 {
+  const v = a.get(name)
+  if (v === null || v.kind == JSONKind.Null) return fallback
+  if (v.kind != JSONKind.Number || v.num < 0 || v.num != Math.floor(v.num) || v.num > 9007199254740991) panic("argument '" + name + "' must be a non-negative integer")
+  return <u64>v.num
 }
 
 /** len() → the number of entries (read-only view). */

@@ -324,7 +324,10 @@ export class ContextManager {
   /** Writes a session's state rows and its delta (if it wrote anything), announces and publishes it; `calls` wrote into it. */
   private commitSession(contextId: Buffer, meta: ContextMeta, session: StateSession, events: { kind: string; data: unknown }[], calls: number): { meta: ContextMeta; deltaId: string | null } {
     const result = session.finish()
-    if (result.actions.length === 0) return { meta, deltaId: null }
+    if (result.actions.length === 0) {
+      session.writePrivate() // node-local writes commit without a delta
+      return { meta, deltaId: null }
+    }
     const batch = this.d.store.batch()
     const committed = this.commit(batch, contextId, meta, session, result, events)
     batch.put('context', contextId, Buffer.from(JSON.stringify(committed.meta)))
@@ -400,6 +403,7 @@ export class ContextManager {
    * = the group's heads) to the batch.
    */
   private commit(batch: WriteBatch, contextId: Buffer, meta: ContextMeta, session: StateSession, result: SessionResult, events: { kind: string; data: unknown }[]): { meta: ContextMeta; deltaId: string | null; wire?: SignedDeltaWire } {
+    session.privateInto(batch)
     if (result.actions.length === 0) return { meta, deltaId: null }
     const parents = meta.heads.map((h) => Buffer.from(h, 'hex'))
     const bytes = encodeDelta({ contextId, parents, hlc: result.hlc!, author: result.author, actions: result.actions })

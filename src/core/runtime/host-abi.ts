@@ -59,6 +59,37 @@ export const HOST_ABI: Readonly<Record<string, HostFunctionSignature>> = Object.
   vector_set: sig([I, I, I, I], [i], true),
   vector_pop: sig([I, I], [i], true),
   vector_len: sig([I], [I]),
+  // pages of maps and sets in key order: name, lo buf, hi buf, offset, limit, flags (1 = reverse), reg
+  map_scan: sig([I, I, I, I, I, I, I], [I]),
+  set_scan: sig([I, I, I, I, I, I, I], [I]),
+  // sorted maps and sets
+  sorted_map_get: sig([I, I, I], [i]),
+  sorted_map_insert: sig([I, I, I, I], [i], true),
+  sorted_map_remove: sig([I, I, I], [i], true),
+  sorted_map_contains: sig([I, I], [i]),
+  sorted_map_len: sig([I], [I]),
+  sorted_map_scan: sig([I, I, I, I, I, I, I], [I]),
+  sorted_set_add: sig([I, I], [i], true),
+  sorted_set_remove: sig([I, I], [i], true),
+  sorted_set_contains: sig([I, I], [i]),
+  sorted_set_len: sig([I], [I]),
+  sorted_set_scan: sig([I, I, I, I, I, I, I], [I]),
+  // named last-writer-wins registers
+  register_get: sig([I, I], [i]),
+  register_set: sig([I, I, I], [i], true),
+  register_clear: sig([I, I], [i], true),
+  // grow-only counters
+  gcounter_increment: sig([I, I], [I], true),
+  gcounter_value: sig([I], [I]),
+  // texts (RGA), positions in code points
+  text_insert: sig([I, I, I], [I], true),
+  text_delete: sig([I, I, I], [I], true),
+  text_len: sig([I], [I]),
+  text_read: sig([I, I, I, I], [I]),
+  // node-local private storage (never replicated)
+  private_storage_read: sig([I, I], [i]),
+  private_storage_write: sig([I, I, I], [i], true),
+  private_storage_remove: sig([I, I], [i], true),
 })
 
 export const HOST_MODULE = 'env'

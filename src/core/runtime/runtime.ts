@@ -49,6 +49,8 @@ export interface ExecutionOutcome {
   /** Metering points charged. */
   instructions: number
   readOnly: boolean
+  /** The guest's linear memory when the call ended: its peak (wasm memory only grows). */
+  memoryBytes: number
 }
 
 export interface RuntimeOptions {
@@ -229,6 +231,7 @@ export class Runtime {
     }
     const previous = this.current
     this.current = session
+    let memoryBytes = 0
     try {
       let instance: WebAssembly.Instance
       try {
@@ -245,6 +248,7 @@ export class Runtime {
       }
     } finally {
       this.current = previous
+      memoryBytes = memory.buffer.byteLength
       bind.meter[METER_MEMORY] = undefined
       this.returnMemory(module, memory)
     }
@@ -260,7 +264,7 @@ export class Runtime {
       }
       throw new MeroError('ExecutionFailed', `method '${method}' returned an error: ${abbreviate(text)}`, { error, logs: session.logs })
     }
-    return { result: session.returned?.bytes ?? new Uint8Array(0), events: session.events, logs: session.logs, instructions, readOnly }
+    return { result: session.returned?.bytes ?? new Uint8Array(0), events: session.events, logs: session.logs, instructions, readOnly, memoryBytes }
   }
 
   /** A zeroed memory of the module's initial size and its cap: from the pool, or a new one. */

@@ -1,21 +1,14 @@
+import type { ScanRange } from '../runtime/host-state.js'
 import type { Store } from '../store/store.js'
 import { prefixUpperBound } from '../store/store.js'
 import { indexPrefix } from './keys.js'
 
 /**
- * A page of a collection's live entries in key order: keys in [lo, hi), the first `offset` of them
- * skipped, at most `limit` taken; `reverse` reads from the end. (A prefix is the range
- * [prefix, the prefix's successor).)
+ * A page of a collection's live entries in key order: keys in [lo, hi) (none: unbounded), the
+ * first `offset` of them skipped, at most `limit` taken; `reverse` reads from the end. (A prefix
+ * is the range [prefix, the prefix's successor).)
  */
-export interface ScanRange {
-  /** Inclusive lower bound; none: from the first key. */
-  lo?: Uint8Array
-  /** Exclusive upper bound; none: to the last key. */
-  hi?: Uint8Array
-  offset: number
-  limit: number
-  reverse: boolean
-}
+export type { ScanRange }
 
 /** The most entries one scan returns (as the original's index scans). */
 export const MAX_SCAN_ENTRIES = 100_000

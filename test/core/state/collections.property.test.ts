@@ -258,3 +258,63 @@ describe('sorted scans: ranges, prefixes and pages over stored entries and a ses
     expect(mixed).toBeGreaterThan(100)
   }, 120_000)
 })
+
+describe('savepoints over the new collections (property)', () => {
+  const stores = new TempStores()
+  let pool: Store[] = []
+  let ctxSeq = 0
+  beforeAll(async () => {
+    pool = [(await stores.store()).store, (await stores.store()).store]
+  })
+  afterAll(() => stores.cleanup())
+
+  type Any = Op | { t: 'ins'; at: number; s: string } | { t: 'del'; at: number; n: number } | { t: 'priv'; k: number; v: number }
+  const any: fc.Arbitrary<Any> = fc.oneof(
+    op,
+    fc.record({ t: fc.constant('ins' as const), at: fc.nat(100), s: fc.constantFrom('a', 'bc', '😀') }),
+    fc.record({ t: fc.constant('del' as const), at: fc.nat(100), n: fc.integer({ min: 1, max: 3 }) }),
+    fc.record({ t: fc.constant('priv' as const), k: fc.integer({ min: 0, max: 2 }), v: val }),
+  )
+  function run(s: StateSession, o: Any): void {
+    const len = s.textLen('t')
+    if (o.t === 'ins') s.textInsert('t', o.at % (len + 1), o.s)
+    else if (o.t === 'del') {
+      if (len > 0) s.textDelete('t', o.at % len, o.n)
+    } else if (o.t === 'priv') s.privateWrite(Buffer.from(`p${o.k}`), Buffer.from(`v${o.v}`))
+    else apply(s, o)
+  }
+
+  it('a rolled-back run of writes leaves the session as if it never ran: same actions, root hash, text and private writes', () => {
+    const ops = fc.array(any, { maxLength: 6 })
+    fc.assert(
+      fc.property(ops, ops, ops, ops, (before, kept, undone, after) => {
+        const ctx = Buffer.alloc(32)
+        ctx.writeUInt32BE(++ctxSeq, 0)
+        const now = () => 1_700_000_000_000
+        const [x, y] = pool.map((store) => new Replica(store, Buffer.alloc(32, 1), now, ctx))
+        const results = [x!, y!].map((r, i) => {
+          r.exec((s) => before.forEach((o) => run(s, o)))
+          const s = r.state.begin(r.node, r.clock)
+          kept.forEach((o) => run(s, o))
+          if (i === 0) {
+            const mark = s.savepoint()
+            undone.forEach((o) => run(s, o))
+            s.rollbackTo(mark)
+            expect(s.wroteSince(mark)).toBe(false)
+          }
+          after.forEach((o) => run(s, o))
+          const text = s.textRead('t')
+          const secrets = [0, 1, 2].map((k) => str(s.privateRead(Buffer.from(`p${k}`)) ?? Buffer.from('-')))
+          const res = s.finish()
+          const batch = r.store.batch()
+          s.privateInto(batch)
+          const root = s.commitInto(batch)
+          batch.write()
+          return { actions: res.actions, root: root.toString('hex'), view: view(r), text, secrets }
+        })
+        expect(results[0]).toEqual(results[1])
+      }),
+      { numRuns: 500 },
+    )
+  }, 120_000)
+})
