@@ -20,6 +20,8 @@ export interface BlobProvidersDeps {
   network: PeerNetwork
   /** The DHT; without it only the given peers are asked and nothing is announced. */
   routing?: ContentRouting
+  /** What is sent for a requested id (a package's bundle for its application id). */
+  resolve?: (id: Buffer) => Buffer | undefined
 }
 
 export interface BlobProvidersOptions {
@@ -50,7 +52,7 @@ export class BlobProviders {
   /** Registers the server side of the protocol on the network. */
   serve(): void {
     this.d.network.handle(BLOB_PROTOCOL, (channel) => {
-      void serveBlob(channel, { blobs: this.d.blobs, groups: this.d.groups, self: this.d.network.peerId }, { timeoutMs: this.opts.timeoutMs })
+      void serveBlob(channel, { blobs: this.d.blobs, groups: this.d.groups, self: this.d.network.peerId, ...(this.d.resolve ? { resolve: this.d.resolve } : {}) }, { timeoutMs: this.opts.timeoutMs })
         .then((r) => {
           if (r.refused) this.stats.refused++
           else {
@@ -110,9 +112,11 @@ export class BlobProviders {
 
   /**
    * Fetches a blob that group `groupIdHex` uses from `peers` in order, then from DHT providers not
-   * asked yet. Throws BlobNotFound (with every peer's answer) when none served it.
+   * asked yet. Throws BlobNotFound (with every peer's answer) when none served it. With
+   * `application`, the id is an application's, which may come as a package's bundle (the caller
+   * checks its signature).
    */
-  async fetch(blobId: Buffer, groupIdHex: string, peers: string[], maxBytes: number): Promise<FetchedBlob> {
+  async fetch(blobId: Buffer, groupIdHex: string, peers: string[], maxBytes: number, options: { application?: boolean } = {}): Promise<FetchedBlob> {
     const started = Date.now()
     const asked = new Set<string>([this.d.network.peerId])
     const errors: string[] = []
@@ -120,7 +124,14 @@ export class BlobProviders {
       asked.add(peerId)
       try {
         const channel = await this.d.network.open(peerId, BLOB_PROTOCOL, addresses)
-        return await fetchBlob(channel, blobId, { groupId: Buffer.from(groupIdHex, 'hex'), auth: memberAuth(this.d.identity, peerId), maxBytes, timeoutMs: this.opts.timeoutMs, transferTimeoutMs: this.opts.transferTimeoutMs })
+        return await fetchBlob(channel, blobId, {
+          groupId: Buffer.from(groupIdHex, 'hex'),
+          auth: memberAuth(this.d.identity, peerId),
+          maxBytes,
+          timeoutMs: this.opts.timeoutMs,
+          transferTimeoutMs: this.opts.transferTimeoutMs,
+          ...(options.application ? { contentAddressed: false } : {}),
+        })
       } catch (e) {
         errors.push(`${peerId}: ${(e as Error).message}`)
         return undefined

@@ -20,7 +20,9 @@ import { decodeBlobFrame, encodeBlobFrame, MAX_BLOB_CHUNKS, type BlobFrame, type
  * What is served: the application of a context registered in (or the target application of) a
  * group the requester proves membership of. Content addressing protects integrity, not
  * confidentiality: application ids are announced in the DHT, so knowing an id must not be enough
- * to read the module. Nothing else (user blobs) is served.
+ * to read the module. Nothing else (user blobs) is served. A package's application id is not a
+ * content hash: asked for it, the server sends the package's signed bundle (`resolve`), which the
+ * requester checks by its signature instead of its hash.
  *
  * The requester checks the chunking (1 MiB chunks, the last one shorter), every chunk against its
  * hash and the whole against the blob id, and returns the bytes only when all of it holds.
@@ -32,6 +34,8 @@ export interface BlobServerDeps {
   groups: GroupStore
   /** This node's peer id: the server a requester's proof must name. */
   self: string
+  /** The blob to send for a requested id (a package's bundle for its application id); default: the id itself. */
+  resolve?: (id: Buffer) => Buffer | undefined
 }
 
 export interface ServeResult {
@@ -55,10 +59,14 @@ export function whyNotServed(d: BlobServerDeps, blobId: Buffer, groupIdHex: stri
   const id = toBase58(blobId)
   const usedByGroup = view.settings.targetApplication === id || view.contexts.some((c) => c.applicationId === id)
   if (!usedByGroup) return { kind: 'NotAuthorized', reason: 'the blob is not an application of the group' }
-  const meta = d.blobs.get(blobId)
+  const meta = d.blobs.get(servedBlob(d, blobId))
   if (!meta) return { kind: 'BlobNotFound', reason: `this node does not hold blob ${id}` }
   if (meta.size > maxBytes) return { kind: 'LimitExceeded', reason: `the blob is ${meta.size} bytes, more than the ${maxBytes} asked for` }
   return undefined
+}
+
+function servedBlob(d: BlobServerDeps, id: Buffer): Buffer {
+  return d.resolve?.(id) ?? id
 }
 
 /** Serves one blob stream; returns when the blob was sent, the requester refused, or it went silent. */
@@ -89,10 +97,11 @@ export async function serveBlob(ch: FrameChannel, d: BlobServerDeps, opts: { tim
     if (denied) return await refuse('NotAuthorized', denied, blobId)
     const why = whyNotServed(d, req.blobId, groupIdHex, req.maxBytes)
     if (why) return await refuse(why.kind, why.reason, blobId)
-    const meta = d.blobs.get(req.blobId)!
+    const served = servedBlob(d, req.blobId)
+    const meta = d.blobs.get(served)!
     await send(ch, { type: 'BlobInfo', size: meta.size, chunks: meta.chunks.map((c) => Buffer.from(c, 'hex')) })
     let index = 0
-    for await (const data of d.blobs.read(req.blobId)) await send(ch, { type: 'BlobChunk', index: index++, data })
+    for await (const data of d.blobs.read(served)) await send(ch, { type: 'BlobChunk', index: index++, data })
     return { blobId, bytes: meta.size }
   } finally {
     ch.close()
@@ -109,6 +118,11 @@ export interface FetchBlobOptions {
   timeoutMs?: number
   /** Whole transfer. */
   transferTimeoutMs?: number
+  /**
+   * The content must hash to `blobId` [true]. False for an application, which may come as its
+   * package's bundle: every chunk is still checked, and the caller checks the signature.
+   */
+  contentAddressed?: boolean
 }
 
 /** The chunk lengths a blob of `size` bytes must have (the blob store's chunking). */
@@ -151,7 +165,7 @@ export async function fetchBlob(ch: FrameChannel, blobId: Buffer, opts: FetchBlo
       whole.update(chunk.data)
       parts.push(chunk.data)
     }
-    if (!whole.digest().equals(blobId)) throw corrupt('corrupt_blob', `the content does not hash to blob id ${toBase58(blobId)}`)
+    if (opts.contentAddressed !== false && !whole.digest().equals(blobId)) throw corrupt('corrupt_blob', `the content does not hash to blob id ${toBase58(blobId)}`)
     return Buffer.concat(parts)
   } finally {
     ch.close()

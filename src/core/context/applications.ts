@@ -2,12 +2,24 @@ import { MeroError } from '../primitives/errors.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { sha256 } from '../primitives/hash.js'
 import type { BlobStore } from '../blobs/blob-store.js'
+import { type Bundle, isGzip, readBundle } from '../packages/bundle.js'
+import { compareVersions, didKey } from '../packages/manifest.js'
 import type { Store } from '../store/store.js'
 
 /**
- * Installed applications: wasm modules stored as blobs (the application id is the SHA-256 of the
- * bytes, hence also the blob id), validated at install, with the ABI their custom section
- * declares. The blob is held as "app:<id>" while the application is installed.
+ * Installed applications. Two kinds (docs/applications.md has the why):
+ *
+ * - a **package**, installed from a signed bundle (`.mpk`): its application id comes from its
+ *   package name and signer (packages/manifest.ts), so every version of it is the same
+ *   application. The bundle and the module it holds are blobs; a newer version replaces the
+ *   older one on this node, and the contexts that run the application run it from their next
+ *   call. An older version, or the same version with other content, is refused.
+ * - a **development** application, installed from a bare `.wasm`: unsigned, its application id
+ *   is the SHA-256 of the module (as every application's was before packages), which is also
+ *   its blob id.
+ *
+ * Modules are validated at install. Blobs are held as "app:<id>" while the application is
+ * installed.
  */
 export interface ApplicationAbi {
   methods: { name: string; params?: unknown; readOnly?: boolean }[]
@@ -17,10 +29,21 @@ export interface ApplicationAbi {
 
 export interface ApplicationMeta {
   applicationId: string
+  /** Absent in records written before packages: a development application. */
+  kind?: 'package' | 'development'
   size: number
   installedAt: number
   source?: string
   abi?: ApplicationAbi
+  /** Packages: the package name, its version, its signer (did:key). */
+  package?: string
+  version?: string
+  signer?: string
+  /** Packages: the module's id (the SHA-256 of the wasm, its blob id) and the bundle's blob id. */
+  moduleId?: string
+  bundleId?: string
+  /** Packages: the versions this node installed before the current one, oldest first. */
+  previousVersions?: string[]
 }
 
 /** Checks a module and returns what it declares; throws a MeroError (InvalidModule) otherwise. */
@@ -34,17 +57,24 @@ export class ApplicationStore {
     private readonly maxModuleBytes: number,
     /** Told of each newly installed application (the node announces it to the DHT). */
     private readonly onInstalled?: (meta: ApplicationMeta) => void,
+    /** Told of a module no longer run (uninstalled, or an older version replaced): the runtime forgets it. */
+    private readonly onModuleDropped?: (moduleId: Buffer) => void,
   ) {}
 
-  /** Installs a module from a blob already on this node (e.g. uploaded with POST /blobs). */
+  /**
+   * Installs what a blob already on this node holds (e.g. uploaded with POST /blobs): a bundle
+   * (gzip) or a bare wasm module.
+   */
   async installFromBlob(blobId: Buffer, source?: string): Promise<ApplicationMeta> {
-    const bytes = await this.blobs.readAll(blobId, this.maxModuleBytes).catch((e) => {
-      if ((e as MeroError).kind === 'LimitExceeded') throw new MeroError('InvalidModule', `the module is larger than the ${this.maxModuleBytes} bytes allowed (runtime.max_module_bytes)`)
+    const limit = this.maxModuleBytes + 4 * 1024 * 1024
+    const bytes = await this.blobs.readAll(blobId, limit).catch((e) => {
+      if ((e as MeroError).kind === 'LimitExceeded') throw new MeroError('InvalidModule', `the module or bundle is larger than the ${limit} bytes allowed (runtime.max_module_bytes and room for a manifest)`)
       throw e
     })
-    return this.install(bytes, source)
+    return isGzip(bytes) ? this.installBundle(bytes, source) : this.install(bytes, source)
   }
 
+  /** Installs a bare wasm module: a development application (unsigned). */
   async install(bytes: Uint8Array, source?: string): Promise<ApplicationMeta> {
     if (bytes.length > this.maxModuleBytes) throw new MeroError('InvalidModule', `the module is ${bytes.length} bytes, more than the ${this.maxModuleBytes} allowed (runtime.max_module_bytes)`)
     const { abi } = await this.validate(bytes)
@@ -53,10 +83,63 @@ export class ApplicationStore {
     if (existing) return existing
     const blob = await this.blobs.add(bytes, holderOf(id))
     if (blob.blobId !== toBase58(id)) throw new MeroError('Internal', 'blob id and application id disagree')
-    const meta: ApplicationMeta = { applicationId: toBase58(id), size: bytes.length, installedAt: Date.now(), ...(source ? { source } : {}), ...(abi ? { abi } : {}) }
+    const meta: ApplicationMeta = { applicationId: toBase58(id), kind: 'development', size: bytes.length, installedAt: Date.now(), ...(source ? { source } : {}), ...(abi ? { abi } : {}) }
     this.store.put('application', id, Buffer.from(JSON.stringify(meta)))
     this.onInstalled?.(meta)
     return meta
+  }
+
+  /**
+   * Installs a signed bundle: verified whole (bundle.ts), its module validated, then the bundle
+   * and module stored as blobs. A newer version of an installed package replaces it; anything
+   * refused leaves nothing behind.
+   */
+  async installBundle(bytes: Uint8Array, source?: string): Promise<ApplicationMeta> {
+    const bundle = readBundle(bytes, { maxBundleBytes: this.maxModuleBytes + 4 * 1024 * 1024, maxContentBytes: this.maxModuleBytes + 2 * 1024 * 1024, maxFiles: 64 })
+    const { manifest } = bundle
+    if (bundle.wasm.length > this.maxModuleBytes) throw new MeroError('InvalidModule', `the module is ${bundle.wasm.length} bytes, more than the ${this.maxModuleBytes} allowed (runtime.max_module_bytes)`)
+    const existing = this.get(bundle.applicationId)
+    if (existing?.kind === 'package') {
+      const order = compareVersions(manifest.appVersion, existing.version!)
+      if (order === 0) {
+        if (existing.moduleId === toBase58(sha256(bundle.wasm))) return existing
+        throw new MeroError('Conflict', `${manifest.package} ${manifest.appVersion} is already installed with another module; a new release needs a new version`)
+      }
+      if (order < 0) throw new MeroError('Conflict', `${manifest.package} ${manifest.appVersion} is older than the installed ${existing.version}; uninstall it first to go back`)
+    }
+    const { abi } = await this.validate(bundle.wasm)
+    const holder = holderOf(bundle.applicationId)
+    const moduleBlob = await this.blobs.add(bundle.wasm, holder)
+    const bundleBlob = await this.blobs.add(bytes, holder)
+    const meta: ApplicationMeta = {
+      applicationId: toBase58(bundle.applicationId),
+      kind: 'package',
+      size: bundle.wasm.length,
+      installedAt: Date.now(),
+      ...(source ? { source } : {}),
+      ...(abi ? { abi } : {}),
+      package: manifest.package,
+      version: manifest.appVersion,
+      signer: didKey(bundle.signer),
+      moduleId: moduleBlob.blobId,
+      bundleId: bundleBlob.blobId,
+      ...(existing?.version ? { previousVersions: [...(existing.previousVersions ?? []), existing.version] } : {}),
+    }
+    this.store.put('application', bundle.applicationId, Buffer.from(JSON.stringify(meta)))
+    if (existing) this.releaseBlobs(existing, [meta.moduleId!, meta.bundleId!])
+    this.onInstalled?.(meta)
+    return meta
+  }
+
+  /** Checks a bundle fetched for `applicationId` and installs it (a joiner's fetch). */
+  async installFetched(applicationId: Buffer, bytes: Uint8Array, source: string): Promise<ApplicationMeta> {
+    if (sha256(bytes).equals(applicationId)) return this.install(bytes, source)
+    if (!isGzip(bytes)) throw new MeroError('InvalidPackage', `the peer sent something that is neither application ${toBase58(applicationId)}'s module nor a bundle`)
+    const bundle: Bundle = readBundle(bytes)
+    if (!bundle.applicationId.equals(applicationId)) {
+      throw new MeroError('InvalidPackage', `the peer sent a bundle of ${bundle.manifest.package} by ${bundle.manifest.signerId} (application ${toBase58(bundle.applicationId)}), not application ${toBase58(applicationId)}`)
+    }
+    return this.installBundle(bytes, source)
   }
 
   get(id: Buffer): ApplicationMeta | undefined {
@@ -84,23 +167,51 @@ export class ApplicationStore {
     }
   }
 
+  /** The id of the module an application runs (its wasm's SHA-256): the application id itself for a development one. */
+  moduleId(id: Buffer): Buffer {
+    const meta = this.require(id)
+    return meta.moduleId ? fromBase58(meta.moduleId, 'module id', 32) : id
+  }
+
   /** The module bytes (from the blob store). */
   bytes(id: Buffer): Promise<Buffer> {
-    this.require(id)
-    return this.blobs.readAll(id)
+    return this.blobs.readAll(this.moduleId(id))
+  }
+
+  /**
+   * What a peer asking for application `id` over the blob protocol is sent: a package's bundle
+   * (it checks the signature), a development application's module (it checks the hash).
+   */
+  servedBlobOf(id: Buffer): Buffer | undefined {
+    const meta = this.get(id)
+    if (!meta) return undefined
+    return meta.bundleId ? fromBase58(meta.bundleId, 'bundle id', 32) : id
   }
 
   /** Removes an application; `inUseBy` lists what still uses it (then it is refused). */
-  uninstall(id: Buffer, inUseBy: string[] = []): void {
-    this.require(id)
+  uninstall(id: Buffer, inUseBy: string[] = []): ApplicationMeta {
+    const meta = this.require(id)
     if (inUseBy.length) {
       throw new MeroError('ApplicationInUse', `application ${toBase58(id)} is used by ${inUseBy.length} context(s) (${inUseBy.slice(0, 3).join(', ')}${inUseBy.length > 3 ? ', …' : ''}); delete them or move them to another application first`, { contexts: inUseBy })
     }
     this.store.del('application', id)
-    this.blobs.release(id, holderOf(id))
+    this.releaseBlobs(meta, [])
+    return meta
+  }
+
+  /** Drops this application's hold on the blobs of `meta` (but those in `keep`). */
+  private releaseBlobs(meta: ApplicationMeta, keep: string[]): void {
+    const holder = holderOf(fromBase58(meta.applicationId, 'application id', 32))
+    const blobs = meta.kind === 'package' ? [meta.moduleId!, meta.bundleId!] : [meta.applicationId]
+    for (const b of blobs) {
+      if (keep.includes(b)) continue
+      const id = fromBase58(b, 'blob id', 32)
+      if (this.blobs.get(id)?.holders.includes(holder)) this.blobs.release(id, holder)
+    }
+    const moduleId = meta.moduleId ?? meta.applicationId
+    if (!keep.includes(moduleId)) this.onModuleDropped?.(fromBase58(moduleId, 'module id', 32))
   }
 }
 
 const HOLDER_PREFIX = 'app:'
 const holderOf = (id: Buffer) => `${HOLDER_PREFIX}${toBase58(id)}`
-

@@ -201,7 +201,7 @@ export class ContextManager {
     const view = this.d.groups.view(groupId)
     if (view.deleted) throw new MeroError('GroupDeleted', `group ${groupId} is deleted`)
     const contextId = randomBytes(32)
-    const module = await this.d.runtime.loadById(applicationId, () => this.d.applications.bytes(applicationId))
+    const module = await this.d.runtime.loadById(this.d.applications.moduleId(applicationId), () => this.d.applications.bytes(applicationId))
     const session = this.state(contextId).begin(this.d.identity.publicKey, this.clock)
     let events: { kind: string; data: unknown }[] = []
     if (module.methods.has('init')) {
@@ -251,7 +251,7 @@ export class ContextManager {
     const access = this.access(meta, contextId, executor)
     meta = this.upgradeIfTargeted(contextId, meta, access.target)
     const appId = fromBase58(meta.applicationId, 'application id', 32)
-    const module = await this.d.runtime.loadById(appId, () => this.d.applications.bytes(appId))
+    const module = await this.d.runtime.loadById(this.d.applications.moduleId(appId), () => this.d.applications.bytes(appId))
     const readOnly = module.readOnlyMethods.has(method) || access.mode === 'read-only'
     const argBytes = Buffer.from(JSON.stringify(args ?? {}))
     const k = contextId.toString('hex')

@@ -97,6 +97,7 @@ export class MeroNode {
       async (bytes) => ({ abi: (await this.runtime.validate(bytes)).abi as ApplicationAbi | undefined }),
       this.runtime.limits.maxModuleBytes,
       (meta) => void this.blobProviders?.announce([fromBase58(meta.applicationId, 'application id', 32)]),
+      (moduleId) => this.runtime.evict(moduleId),
     )
     this.contexts = new ContextManager({
       store: opts.store,
@@ -124,7 +125,10 @@ export class MeroNode {
         pool: opts.verifierPool,
         serveSync: false,
       })
-      this.blobProviders = new BlobProviders({ blobs: this.blobs, groups: this.groups, identity: opts.identity, network: opts.network, routing: opts.network.routing }, { timeoutMs: opts.syncTimeoutMs })
+      this.blobProviders = new BlobProviders(
+        { blobs: this.blobs, groups: this.groups, identity: opts.identity, network: opts.network, routing: opts.network.routing, resolve: (id) => this.applications.servedBlobOf(id) },
+        { timeoutMs: opts.syncTimeoutMs },
+      )
       this.contextReplicator = new ContextReplicator(
         { contexts: this.contexts, remote: this.remoteDeltas, groups: this.groups, identity: opts.identity, network: opts.network, events: this.events, issue: (groupId, op) => this.issueGroupOp(groupId, op), pool: opts.verifierPool },
         {
@@ -188,8 +192,9 @@ export class MeroNode {
   /** Installs an application this node lacks from a peer that serves it to members of `groupId`. */
   private async fetchApplication(applicationId: Buffer, peers: string[], groupId: string): Promise<void> {
     if (this.applications.get(applicationId)) return
-    const fetched = await this.blobProviders!.fetch(applicationId, groupId, peers, this.runtime.limits.maxModuleBytes)
-    const meta = await this.applications.install(fetched.bytes, `peer:${fetched.peerId}`)
+    // a package comes as its signed bundle (checked by its signature, not its hash): see ApplicationStore
+    const fetched = await this.blobProviders!.fetch(applicationId, groupId, peers, this.runtime.limits.maxModuleBytes + 4 * 1024 * 1024, { application: true })
+    const meta = await this.applications.installFetched(applicationId, fetched.bytes, `peer:${fetched.peerId}`)
     this.events.emit({ type: 'application.fetched', applicationId: meta.applicationId, groupId, peerId: fetched.peerId, via: fetched.via, size: meta.size, durationMs: fetched.durationMs })
   }
 

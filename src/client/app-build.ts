@@ -1,0 +1,98 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join, relative, resolve, sep } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { MeroError } from '../core/primitives/errors.js'
+
+/**
+ * Builds an AssemblyScript application: `<project>/assembly/index.ts` → wasm, with the SDK's abort
+ * routing (a failed assertion becomes a `panic_utf8` naming its place), the stub runtime, and
+ * `<project>/abi.json` (when present) embedded as the `mero_abi_v1` custom section. Used by
+ * `meroctl app package` and by scripts/build-apps.mjs (the example apps, `npm install`).
+ *
+ * The compiler is the project's own `assemblyscript` when it has one (an app's devDependency),
+ * else mero's; it is imported on use, never at meroctl's start.
+ */
+export const ABI_SECTION = 'mero_abi_v1'
+/** The SDK shipped with mero (sdk/assemblyscript at the package's root). */
+export const SDK_DIR = fileURLToPath(new URL('../../sdk/assemblyscript', import.meta.url))
+export const COMPILER_FLAGS = ['-O3', '--runtime', 'stub']
+
+export interface BuiltApp {
+  wasm: Buffer
+  /** The ABI file's JSON, compacted (what the custom section holds). */
+  abi?: Buffer
+}
+
+function leb(n: number): number[] {
+  const out: number[] = []
+  do {
+    let b = n & 0x7f
+    n >>>= 7
+    if (n !== 0) b |= 0x80
+    out.push(b)
+  } while (n !== 0)
+  return out
+}
+
+/** Appends a custom section to a wasm module. */
+export function withCustomSection(wasm: Uint8Array, name: string, payload: Uint8Array): Buffer {
+  const nameBytes = Buffer.from(name, 'utf8')
+  const body = Buffer.concat([Buffer.from(leb(nameBytes.length)), nameBytes, Buffer.from(payload)])
+  return Buffer.concat([Buffer.from(wasm), Buffer.from([0, ...leb(body.length)]), body])
+}
+
+/** An ABI file's JSON, compacted; a malformed file fails the build, naming it. */
+export function readAbiFile(file: string): Buffer | undefined {
+  if (!existsSync(file)) return undefined
+  try {
+    return Buffer.from(JSON.stringify(JSON.parse(readFileSync(file, 'utf8'))), 'utf8')
+  } catch (e) {
+    throw new MeroError('InvalidInput', `${file} is not valid JSON: ${(e as Error).message}`)
+  }
+}
+
+type Asc = { main(argv: string[], options: object): Promise<{ error: Error | null }> }
+
+/** The project's own AssemblyScript compiler (node_modules above it), else mero's. */
+async function compiler(projectDir: string): Promise<Asc> {
+  for (let dir = resolve(projectDir); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules/assemblyscript/dist/asc.js')
+    if (existsSync(candidate)) return ((await import(pathToFileURL(candidate).href)) as { default: Asc }).default
+    if (dirname(dir) === dir) break
+  }
+  try {
+    return ((await import('assemblyscript/asc')) as { default: Asc }).default
+  } catch {
+    throw new MeroError('InvalidInput', 'the AssemblyScript compiler is not installed: run `npm install --save-dev assemblyscript` in the app project')
+  }
+}
+
+/** Compiles one AssemblyScript entry file to wasm (paths are absolute). */
+export async function compileAssemblyScript(entry: string, options: { sdkDir?: string; baseDir?: string } = {}): Promise<Buffer> {
+  const asc = await compiler(dirname(entry))
+  // asc takes paths relative to its base directory: the filesystem root lets the app's relative
+  // imports of the SDK, wherever it sits, resolve as written
+  const base = options.baseDir ?? sep
+  const rel = (p: string) => relative(base, p)
+  const abortHandler = `${rel(join(options.sdkDir ?? SDK_DIR, 'host'))}/abortHandler`
+  let wasm: Buffer | undefined
+  const stderr: string[] = []
+  const { error } = await asc.main([rel(entry), '--outFile', 'out.wasm', ...COMPILER_FLAGS, '--use', `abort=${abortHandler}`, '--baseDir', base, '--noColors'], {
+    writeFile: (name: string, contents: Uint8Array) => {
+      if (name.endsWith('.wasm')) wasm = Buffer.from(contents)
+    },
+    stderr: { write: (s: string) => stderr.push(String(s)) },
+    stdout: { write: () => {} },
+  })
+  if (error || !wasm) throw new MeroError('InvalidInput', `the AssemblyScript build of ${entry} failed:\n${stderr.join('')}${error ? error.message : ''}`)
+  return wasm
+}
+
+/** Builds `<projectDir>/assembly/index.ts` with `<projectDir>/abi.json` embedded. */
+export async function buildApp(projectDir: string, options: { sdkDir?: string } = {}): Promise<BuiltApp> {
+  const entry = join(resolve(projectDir), 'assembly/index.ts')
+  if (!existsSync(entry)) throw new MeroError('InvalidInput', `${projectDir} is not an AssemblyScript app: it has no assembly/index.ts`)
+  const wasm = await compileAssemblyScript(entry, options)
+  const abi = readAbiFile(join(resolve(projectDir), 'abi.json'))
+  return { wasm: abi ? withCustomSection(wasm, ABI_SECTION, abi) : wasm, ...(abi ? { abi } : {}) }
+}
