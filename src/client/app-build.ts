@@ -70,11 +70,13 @@ async function compiler(projectDir: string): Promise<Asc> {
 /** Compiles one AssemblyScript entry file to wasm (paths are absolute). */
 export async function compileAssemblyScript(entry: string, options: { sdkDir?: string; baseDir?: string } = {}): Promise<Buffer> {
   const asc = await compiler(dirname(entry))
-  // asc takes paths relative to its base directory: the filesystem root lets the app's relative
-  // imports of the SDK, wherever it sits, resolve as written
-  const base = options.baseDir ?? sep
+  const sdk = options.sdkDir ?? SDK_DIR
+  // asc takes paths relative to its base directory, and they end up in the module (panic
+  // locations): the deepest folder holding both the app and the SDK lets the app's relative
+  // imports of the SDK resolve as written and gives the same module wherever the two sit
+  const base = options.baseDir ?? commonAncestor(dirname(entry), sdk)
   const rel = (p: string) => relative(base, p)
-  const abortHandler = `${rel(join(options.sdkDir ?? SDK_DIR, 'host'))}/abortHandler`
+  const abortHandler = `${rel(join(sdk, 'host'))}/abortHandler`
   let wasm: Buffer | undefined
   const stderr: string[] = []
   const { error } = await asc.main([rel(entry), '--outFile', 'out.wasm', ...COMPILER_FLAGS, '--use', `abort=${abortHandler}`, '--baseDir', base, '--noColors'], {
@@ -86,6 +88,14 @@ export async function compileAssemblyScript(entry: string, options: { sdkDir?: s
   })
   if (error || !wasm) throw new MeroError('InvalidInput', `the AssemblyScript build of ${entry} failed:\n${stderr.join('')}${error ? error.message : ''}`)
   return wasm
+}
+
+function commonAncestor(a: string, b: string): string {
+  const pa = resolve(a).split(sep)
+  const pb = resolve(b).split(sep)
+  let i = 0
+  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++
+  return pa.slice(0, i).join(sep) || sep
 }
 
 /** Builds `<projectDir>/assembly/index.ts` with `<projectDir>/abi.json` embedded. */

@@ -11,32 +11,16 @@ import { buildBundle, readBundle } from '../../../src/core/packages/bundle.js'
 import { canonicalJson } from '../../../src/core/packages/canonical-json.js'
 import { compareVersions, didKey, packageApplicationId, publicKeyOfDid, signingDigest } from '../../../src/core/packages/manifest.js'
 import { readTar, writeTar } from '../../../src/core/packages/tar.js'
+import { tarFile, tarGz, tarHeader } from '../../helpers/tar.js'
 
 /** Signed bundles (.mpk): what is accepted, and every way a bad one is refused. */
 const key = generateKeyPair()
 const wasm = Buffer.from('\0asm\x01\0\0\0 pretend module', 'latin1')
 const good = () => buildBundle({ package: 'com.example.notes', version: '1.2.0', wasm, abi: Buffer.from('{"methods":[]}'), metadata: { name: 'Notes' } }, key, '2026-01-01T00:00:00.000Z')
 
-/** A ustar header as any tar writer could make it (links, odd paths, bad checksums). */
-function header(name: string, size: number, type = '0', linkname = ''): Buffer {
-  const h = Buffer.alloc(512)
-  h.write(name, 0, 'utf8')
-  h.write('0000644\0', 100, 'latin1')
-  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1')
-  h.write('00000000000\0', 136, 'latin1')
-  h.fill(0x20, 148, 156)
-  h.write(type, 156, 'latin1')
-  h.write(linkname, 157, 'utf8')
-  h.write('ustar\0', 257, 'latin1')
-  h.write('00', 263, 'latin1')
-  let sum = 0
-  for (const b of h) sum += b
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1')
-  return h
-}
-const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)])
-const archive = (...entries: Buffer[]) => gzipSync(Buffer.concat([...entries, Buffer.alloc(1024)]))
-const file = (name: string, data: Buffer, type = '0') => Buffer.concat([header(name, data.length, type), pad(data)])
+const header = tarHeader
+const archive = tarGz
+const file = tarFile
 /** The good bundle's files, to rebuild with one thing changed. */
 const parts = () => readTar(gunzipSync(good()), { maxFiles: 10, maxBytes: 1 << 20 })
 
