@@ -141,6 +141,8 @@ export class JsonWriter {
   bool(b: bool): void { this.sep(); this.out.ascii(b ? "true" : "false") }
   /** Already-encoded JSON. */
   raw(json: string): void { this.sep(); this.out.utf8(json) }
+  /** Already-encoded JSON given as UTF-8 bytes (a stored JSON value). */
+  rawUtf8(ptr: usize, len: usize): void { this.sep(); this.out.append(ptr, len) }
 
   int(n: i64): void {
     this.sep()

@@ -3,6 +3,7 @@
 import * as env from "./env"
 import { buf, bufRaw, utf8, fromUtf8, readRegister, decodeList, panic, DATA_REGISTER } from "./host"
 import { Bytes } from "./bytes"
+import { fromBase58 } from "./base58"
 
 function registerString(found: u32): string | null {
   if (found == 0) return null
@@ -306,6 +307,11 @@ export class SortedMap {
   cursor(lo: string | null = null, hi: string | null = null, offset: u64 = 0, limit: u64 = u64.MAX_VALUE, reverse: bool = false): ScanCursor {
     return new ScanCursor(ScanKind.SortedMap, this.name, bound(lo), bound(hi), offset, limit, reverse)
   }
+  /** A cursor over the keys starting with `prefix`. */
+  prefixCursor(prefix: string, offset: u64 = 0, limit: u64 = u64.MAX_VALUE, reverse: bool = false): ScanCursor {
+    const p = utf8(prefix)
+    return new ScanCursor(ScanKind.SortedMap, this.name, p, prefixEnd(p), offset, limit, reverse)
+  }
 }
 
 /** A set kept in order (UTF-8 byte order): ranges, prefixes and pages. Add-wins. */
@@ -400,4 +406,19 @@ export class PrivateStorage {
     return registerString(env.private_storage_write(buf(0, utf8(key)), buf(1, utf8(value)), DATA_REGISTER))
   }
   static remove(key: string): string | null { return registerString(env.private_storage_remove(buf(0, utf8(key)), DATA_REGISTER)) }
+}
+
+/** Blobs: content-addressed files a node holds (`meroctl blob add`), named by base58 ids. */
+export class Blobs {
+  /**
+   * Shares the blob with this context's members (they can fetch it from this node, e.g. with
+   * `meroctl blob get <id> --context <ctx>`), and keeps it while the context exists. Returns its
+   * size, or -1 when this node does not hold it. A malformed id fails the call.
+   */
+  static announce(blobId: string): i64 {
+    const id = fromBase58(blobId)
+    if (id === null || id.byteLength != 32) panic("'" + blobId + "' is not a blob id (32 bytes in base58)")
+    const size = env.blob_announce_to_context(buf(0, id!))
+    return size == u64.MAX_VALUE ? -1 : <i64>size
+  }
 }

@@ -83,3 +83,6 @@
 @external("env", "private_storage_read") export declare function private_storage_read(key: u64, reg: u64): u32
 @external("env", "private_storage_write") export declare function private_storage_write(key: u64, value: u64, reg: u64): u32
 @external("env", "private_storage_remove") export declare function private_storage_remove(key: u64, reg: u64): u32
+
+// blobs: shares a blob this node holds with the context's members; its size, or u64::MAX when this node lacks it
+@external("env", "blob_announce_to_context") export declare function blob_announce_to_context(id: u64): u64

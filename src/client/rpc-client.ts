@@ -100,10 +100,11 @@ export class RpcClient {
     })
   }
 
-  /** Streams GET /blobs/<id> into `sink`; resolves with the byte count. */
-  download(blobId: string, sink: NodeJS.WritableStream): Promise<number> {
+  /** Streams GET /blobs/<id> into `sink` (fetched from `context`'s peers when the node lacks it); resolves with the byte count. */
+  download(blobId: string, sink: NodeJS.WritableStream, context?: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, path: `/blobs/${encodeURIComponent(blobId)}`, method: 'GET', agent: this.agent }, (res) => {
+      const path = `/blobs/${encodeURIComponent(blobId)}${context ? `?context=${encodeURIComponent(context)}` : ''}`
+      const req = request({ socketPath: this.socketPath, path, method: 'GET', agent: this.agent }, (res) => {
         if (res.statusCode !== 200) {
           readBody(res).then((text) => {
             let body: { error?: { kind?: string; message?: string } } = {}

@@ -1,5 +1,5 @@
 // kv-store: a replicated string → string map (the original's first example app).
-import { args, emit, returnJson, returnJsonWriter, JsonWriter, JSONValue, JSONKind, UnorderedMap, Storage, panic } from "../../../sdk/assemblyscript/index"
+import { args, emit, returnJson, returnJsonWriter, JsonWriter, UnorderedMap, Storage } from "../../../sdk/assemblyscript/index"
 import * as json from "../../../sdk/assemblyscript/json"
 
 const items = new UnorderedMap("items")
@@ -45,22 +45,14 @@ export function remove(): void {
 export function entries(): void {
   const a = args()
   a.allowOnly(["offset", "limit"])
-  const offset = count(a, "offset", 0)
-  const limit = count(a, "limit", u64.MAX_VALUE)
+  const offset = <u64>a.optionalIndex("offset", 0)
+  const limit = <u64>a.optionalIndex("limit", i64.MAX_VALUE)
   const w = new JsonWriter(4096)
   w.beginObject()
   const c = items.cursor(offset, limit)
   while (c.next()) w.memberUtf8(c.keyPtr, c.keyLen, c.valuePtr, c.valueLen)
   w.endObject()
   returnJsonWriter(w)
-}
-
-/** An optional non-negative integer argument. */
-function count(a: JSONValue, name: string, fallback: u64): u64 {
-  const v = a.get(name)
-  if (v === null || v.kind == JSONKind.Null) return fallback
-  if (v.kind != JSONKind.Number || v.num < 0 || v.num != Math.floor(v.num) || v.num > 9007199254740991) panic("argument '" + name + "' must be a non-negative integer")
-  return <u64>v.num
 }
 
 /** len() → the number of entries (read-only view). */

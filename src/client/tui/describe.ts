@@ -57,6 +57,8 @@ export function describeEvent(e: NodeEvent): EventDescription {
       return { text: `delta REJECTED: ${s(e.reason)} (context ${id(e.contextId)}, delta ${id(e.deltaId)})`, level: 'error' }
     case 'application.fetched':
       return { text: `application ${id(e.applicationId)} fetched from ${id(e.peerId, 10)} (${e.via === 'dht' ? 'found in the DHT' : 'a connected peer'}): ${e.size} bytes in ${e.durationMs} ms`, level: 'good' }
+    case 'blob.fetched':
+      return { text: `blob ${id(e.blobId)} of context ${id(e.contextId)} fetched from ${id(e.peerId, 10)} (${e.via === 'dht' ? 'found in the DHT' : 'a connected peer'}): ${e.size} bytes in ${e.durationMs} ms`, level: 'good' }
     case 'peer.connected':
       return { text: `peer ${id(e.peerId, 10)} connected`, level: 'good' }
     case 'peer.disconnected':

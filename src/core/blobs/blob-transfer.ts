@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { GroupStore } from '../governance/group-store.js'
-import { toBase58 } from '../primitives/encoding.js'
+import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { checkAuth, FRAME_TIMEOUT_MS, type AuthProvider, type FrameChannel } from '../sync/group-sync.js'
 import { CHUNK_SIZE, type BlobStore } from './blob-store.js'
@@ -20,9 +20,11 @@ import { decodeBlobFrame, encodeBlobFrame, MAX_BLOB_CHUNKS, type BlobFrame, type
  * What is served: the application of a context registered in (or the target application of) a
  * group the requester proves membership of. Content addressing protects integrity, not
  * confidentiality: application ids are announced in the DHT, so knowing an id must not be enough
- * to read the module. Nothing else (user blobs) is served. A package's application id is not a
- * content hash: asked for it, the server sends the package's signed bundle (`resolve`), which the
- * requester checks by its signature instead of its hash.
+ * to read the module. A package's application id is not a content hash: asked for it, the
+ * server sends the package's signed bundle (`resolve`), which the requester checks by its
+ * signature instead of its hash. Besides applications, a blob an app shared with a context
+ * (held as "ctx:<context id>", by blob_announce_to_context) is served to a member who joined that
+ * context. Nothing else (user blobs) is served.
  *
  * The requester checks the chunking (1 MiB chunks, the last one shorter), every chunk against its
  * hash and the whole against the blob id, and returns the bytes only when all of it holds.
@@ -53,17 +55,36 @@ async function receive(ch: FrameChannel, timeoutMs: number): Promise<BlobFrame> 
 }
 
 /** Why `identity` may not have blob `blobId` through group `groupIdHex`, or undefined. */
-export function whyNotServed(d: BlobServerDeps, blobId: Buffer, groupIdHex: string, maxBytes: number): { kind: RefusalKind; reason: string } | undefined {
+export function whyNotServed(d: BlobServerDeps, blobId: Buffer, groupIdHex: string, maxBytes: number, identity?: Buffer): { kind: RefusalKind; reason: string } | undefined {
   const view = d.groups.view(groupIdHex)
   if (view.deleted) return { kind: 'NotAuthorized', reason: 'the group is deleted' }
   const id = toBase58(blobId)
-  const usedByGroup = view.settings.targetApplication === id || view.contexts.some((c) => c.applicationId === id)
-  if (!usedByGroup) return { kind: 'NotAuthorized', reason: 'the blob is not an application of the group' }
+  const usedByGroup = view.settings.targetApplication === id || view.contexts.some((c) => c.applicationId === id) || (identity !== undefined && sharedWith(d, blobId, groupIdHex, identity))
+  if (!usedByGroup) return { kind: 'NotAuthorized', reason: 'the blob is not an application of the group, nor shared in a context of it the requester joined' }
   const meta = d.blobs.get(servedBlob(d, blobId))
   if (!meta) return { kind: 'BlobNotFound', reason: `this node does not hold blob ${id}` }
   if (meta.size > maxBytes) return { kind: 'LimitExceeded', reason: `the blob is ${meta.size} bytes, more than the ${maxBytes} asked for` }
   return undefined
 }
+
+/** Whether an app shared the blob with a context of the group that `identity` joined. */
+function sharedWith(d: BlobServerDeps, blobId: Buffer, groupIdHex: string, identity: Buffer): boolean {
+  const holders = d.blobs.get(blobId)?.holders ?? []
+  return holders.some((h) => {
+    if (!h.startsWith(CONTEXT_HOLDER)) return false
+    let ctx: Buffer
+    try {
+      ctx = fromBase58(h.slice(CONTEXT_HOLDER.length), 'context id', 32)
+    } catch {
+      return false
+    }
+    const access = d.groups.contextAccess(groupIdHex, ctx.toString('hex'), identity.toString('hex'))
+    return access.registered && access.joined && access.role !== undefined
+  })
+}
+
+/** The holder a blob shared with a context gets: "ctx:<base58 context id>". */
+export const CONTEXT_HOLDER = 'ctx:'
 
 function servedBlob(d: BlobServerDeps, id: Buffer): Buffer {
   return d.resolve?.(id) ?? id
@@ -95,7 +116,7 @@ export async function serveBlob(ch: FrameChannel, d: BlobServerDeps, opts: { tim
     if (!d.groups.has(groupIdHex)) return await refuse('NotAuthorized', 'this node does not hold the group', blobId)
     const denied = checkAuth(d.groups, groupIdHex, nonce, { kind: 'member', identity: auth.identity, signature: auth.signature }, d.self)
     if (denied) return await refuse('NotAuthorized', denied, blobId)
-    const why = whyNotServed(d, req.blobId, groupIdHex, req.maxBytes)
+    const why = whyNotServed(d, req.blobId, groupIdHex, req.maxBytes, auth.identity)
     if (why) return await refuse(why.kind, why.reason, blobId)
     const served = servedBlob(d, req.blobId)
     const meta = d.blobs.get(served)!

@@ -6,7 +6,7 @@ import type { EventBus } from '../node/event-bus.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { Hlc, type HlcTimestamp } from '../primitives/hlc.js'
-import type { LoadedModule, Runtime } from '../runtime/index.js'
+import type { HostBlobs, LoadedModule, Runtime } from '../runtime/index.js'
 import { ContextState, deltaId as deltaIdOf, encodeDelta, type SessionResult, type StateSession } from '../state/index.js'
 import type { Store, WriteBatch } from '../store/store.js'
 import { MAX_DELTA_PAYLOAD, signDelta, type VerifiedDelta } from '../sync/delta-envelope.js'
@@ -55,6 +55,8 @@ export interface ContextDeps {
    * one delta [true]. False: one delta per mutating call.
    */
   coalesceCalls?: boolean
+  /** The node's blobs, for the apps that share them with a context (blob_announce_to_context). */
+  blobs?: HostBlobs
 }
 
 /** A call that ran in a shared session and waits for that session's commit. */
@@ -205,7 +207,7 @@ export class ContextManager {
     const session = this.state(contextId).begin(this.d.identity.publicKey, this.clock)
     let events: { kind: string; data: unknown }[] = []
     if (module.methods.has('init')) {
-      const outcome = this.d.runtime.execute({ module, method: 'init', args: Buffer.from(JSON.stringify(params ?? {})), state: session, contextId, executor: this.d.identity.publicKey })
+      const outcome = this.d.runtime.execute({ module, method: 'init', args: Buffer.from(JSON.stringify(params ?? {})), state: session, contextId, executor: this.d.identity.publicKey, blobs: this.d.blobs })
       events = outcome.events.map(decodeEvent)
       const size = session.writtenBytes + eventBytesOf(outcome.events)
       if (size > MAX_CALL_DELTA_BYTES) throw tooLarge(size)
@@ -264,7 +266,7 @@ export class ContextManager {
     const sizeBefore = commit.session.writtenBytes
     let outcome: ReturnType<Runtime['execute']>
     try {
-      outcome = this.d.runtime.execute({ module, method, args: argBytes, state: commit.session, contextId, executor, readOnly })
+      outcome = this.d.runtime.execute({ module, method, args: argBytes, state: commit.session, contextId, executor, readOnly, blobs: this.d.blobs })
     } catch (e) {
       commit.session.rollbackTo(mark)
       throw e
@@ -288,7 +290,7 @@ export class ContextManager {
   private executeAlone(contextId: Buffer, meta: ContextMeta, module: LoadedModule, method: string, args: Buffer, readOnly: boolean): ExecutionResult {
     const executor = this.d.identity.publicKey
     const session = this.state(contextId).begin(executor, this.clock)
-    const outcome = this.d.runtime.execute({ module, method, args, state: session, contextId, executor, readOnly })
+    const outcome = this.d.runtime.execute({ module, method, args, state: session, contextId, executor, readOnly, blobs: this.d.blobs })
     const events = outcome.events.map(decodeEvent)
     let deltaId: string | null = null
     if (!outcome.readOnly) ({ meta, deltaId } = this.commitSession(contextId, meta, session, events, 1))

@@ -32,6 +32,7 @@ export type NodeEventPayload =
   | { type: 'context.delta.applied'; contextId: string; deltaId: string; rootHash: string }
   | { type: 'context.delta.rejected'; contextId: string; deltaId: string; reason: string }
   | { type: 'application.fetched'; applicationId: string; groupId: string; peerId: string; via: 'peer' | 'dht'; size: number; durationMs: number }
+  | { type: 'blob.fetched'; blobId: string; contextId: string; peerId: string; via: 'peer' | 'dht'; size: number; durationMs: number }
   // network and sync
   | { type: 'peer.connected'; peerId: string }
   | { type: 'peer.disconnected'; peerId: string }

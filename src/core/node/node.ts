@@ -1,6 +1,7 @@
 import { AliasStore } from '../aliases/alias-store.js'
 import { BlobProviders } from '../blobs/blob-providers.js'
 import { BlobStore } from '../blobs/blob-store.js'
+import { CONTEXT_HOLDER } from '../blobs/blob-transfer.js'
 import type { KeyPair } from '../crypto/ed25519.js'
 import { GroupStore } from '../governance/group-store.js'
 import { IssuedInvitations } from '../governance/issued-invitations.js'
@@ -109,6 +110,11 @@ export class MeroNode {
       issue: (groupId, op) => this.issueGroupOp(groupId, op),
       onCommitted: (meta, id, wire) => this.contextReplicator?.onCommitted(meta, id, wire),
       coalesceCalls: opts.coalesceCalls,
+      blobs: { announce: (id, contextId) => this.shareBlob(Buffer.from(id), Buffer.from(contextId)) },
+    })
+    // a deleted context no longer holds the blobs its app shared
+    this.events.on((e) => {
+      if (e.type === 'context.deleted') this.releaseShared(e.contextId)
     })
     this.remoteDeltas = new RemoteDeltas({ contexts: this.contexts, groups: this.groups, events: this.events, checkClock: (hlc) => this.contexts.checkClock(hlc) })
     this.gc = new GarbageCollector(
@@ -187,6 +193,41 @@ export class MeroNode {
   /** Contexts, in any group this node holds, that run an application (base58 ids). */
   contextsUsing(applicationId: string): string[] {
     return this.groups.groupIds().flatMap((g) => this.groups.view(g).contexts.filter((c) => c.applicationId === applicationId).map((c) => c.contextId))
+  }
+
+  /**
+   * An app shares a blob this node holds with its context's members (blob_announce_to_context):
+   * the context holds it (so it is kept, and served to members who joined the context) and the
+   * DHT is told. Returns its size, or undefined when this node does not hold it.
+   */
+  private shareBlob(blobId: Buffer, contextId: Buffer): number | undefined {
+    const meta = this.blobs.get(blobId)
+    if (!meta) return undefined
+    this.blobs.addHolder(blobId, `${CONTEXT_HOLDER}${toBase58(contextId)}`)
+    void this.blobProviders?.announce([blobId]).catch(() => undefined)
+    return meta.size
+  }
+
+  private releaseShared(contextIdBase58: string): void {
+    const holder = `${CONTEXT_HOLDER}${contextIdBase58}`
+    for (const b of this.blobs.list()) if (b.holders.includes(holder)) this.blobs.release(fromBase58(b.blobId, 'blob id', 32), holder)
+  }
+
+  /**
+   * A blob shared in a context (a file an app names): from this node's store, or fetched from the
+   * context's peers (then the DHT) and kept, held by the context. At most `maxBytes`.
+   */
+  async sharedBlob(blobId: Buffer, contextId: Buffer, maxBytes = 512 * 1024 * 1024): Promise<void> {
+    if (this.blobs.get(blobId)) return
+    const meta = this.contexts.require(contextId)
+    if (!this.blobProviders) throw new MeroError('BlobNotFound', `no blob ${toBase58(blobId)} on this node, and it runs without a network to fetch it`)
+    // connected peers first, then the context's other members (one of them shared it), then the DHT
+    const members = this.groups.view(meta.groupId).contexts.find((c) => c.contextId === meta.contextId)?.members ?? []
+    const connected = this.network!.connectedPeers()
+    const others = members.map((m) => peerIdFromPublicKey(fromBase58(m, 'identity', 32))).filter((p) => p !== this.peerId && !connected.includes(p))
+    const fetched = await this.blobProviders.fetch(blobId, meta.groupId, [...connected, ...others], maxBytes)
+    await this.blobs.add(fetched.bytes, `${CONTEXT_HOLDER}${meta.contextId}`)
+    this.events.emit({ type: 'blob.fetched', blobId: toBase58(blobId), contextId: meta.contextId, peerId: fetched.peerId, via: fetched.via, size: fetched.bytes.length, durationMs: fetched.durationMs })
   }
 
   /** Installs an application this node lacks from a peer that serves it to members of `groupId`. */

@@ -90,6 +90,8 @@ export const HOST_ABI: Readonly<Record<string, HostFunctionSignature>> = Object.
   private_storage_read: sig([I, I], [i]),
   private_storage_write: sig([I, I, I], [i], true),
   private_storage_remove: sig([I, I], [i], true),
+  // blobs: shares a blob this node holds with the context's members (id: a buf of exactly 32 bytes)
+  blob_announce_to_context: sig([I], [I], true),
 })
 
 export const HOST_MODULE = 'env'

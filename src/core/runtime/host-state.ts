@@ -87,6 +87,15 @@ export interface HostState {
   privateRemove?(key: Uint8Array): Uint8Array | undefined
 }
 
+/**
+ * What the blob host functions need from the node (left out: they fail the call). Sharing is a
+ * node-local side effect, not state: it is not undone when the call fails.
+ */
+export interface HostBlobs {
+  /** Shares blob `id` with the members of context `contextId`; its size, or undefined when this node does not hold it. */
+  announce(id: Uint8Array, contextId: Uint8Array): number | undefined
+}
+
 /** A page of a collection in key order: keys in [lo, hi), `offset` skipped, at most `limit`. */
 export interface ScanRange {
   lo?: Uint8Array

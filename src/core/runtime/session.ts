@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto'
 import { MeroError } from '../primitives/errors.js'
 import { HOST_ABI } from './host-abi.js'
-import type { HostState, ScanRange } from './host-state.js'
+import type { HostBlobs, HostState, ScanRange } from './host-state.js'
 import type { RuntimeLimits } from './limits.js'
 import { GuestMemory, toOffset } from './guest-memory.js'
 
@@ -20,6 +20,8 @@ export interface SessionInput {
   readOnly: boolean
   /** Unix time in nanoseconds. */
   now: () => bigint
+  /** The node's blobs, for blob_announce_to_context. */
+  blobs?: HostBlobs
 }
 
 /** Register lookups answer u64::MAX (as an i64: -1) when the register is absent. */
@@ -309,6 +311,14 @@ export class ExecutionSession {
     private_storage_read: (x, key: bigint, reg: bigint) => x.found(reg, x.need('privateRead', 'private storage')(x.key(key))),
     private_storage_write: (x, key: bigint, val: bigint, reg: bigint) => x.found(reg, x.need('privateWrite', 'private storage')(x.key(key), x.value(val))),
     private_storage_remove: (x, key: bigint, reg: bigint) => x.found(reg, x.need('privateRemove', 'private storage')(x.key(key))),
+
+    blob_announce_to_context: (x, id: bigint) => {
+      if (!x.s.blobs) throw new MeroError('ExecutionFailed', 'blobs are not available to this execution')
+      const blob = x.memory.readBuffer(id, 32, 'blob id')
+      if (blob.length !== 32) throw new MeroError('ExecutionFailed', `blob_announce_to_context: a blob id is 32 bytes, the guest passed ${blob.length}`)
+      const size = x.s.blobs.announce(blob, x.s.contextId)
+      return size === undefined ? ABSENT : BigInt(size)
+    },
   })
 
   private location(loc: bigint): string {
