@@ -2,7 +2,7 @@
  * The host ABI: every function a guest may import from module "env", with its wasm signature.
  * Modelled on the original's ABI (reference/original-runtime-and-sync.md §1): pointers, lengths,
  * register ids and indices are i64 holding a u64; a "buf" argument is a pointer to a 16-byte
- * Buffer struct {ptr: u64, len: u64} in guest memory. The table in sdk/assemblyscript/README.md
+ * Buffer struct {ptr: u64, len: u64} in guest memory. The table in docs/sdk.md
  * documents the meaning of each; keep the two in step.
  */
 export type WasmValType = 'i32' | 'i64'
