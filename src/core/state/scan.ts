@@ -21,11 +21,14 @@ export interface IndexRow {
 /** A session's liveness changes of a collection's entries, by latin1 sort key. */
 export type Overlay = ReadonlyMap<string, { sortKey: Buffer; id: Buffer; live: boolean }>
 
-const PAGE = 512
+/** Index rows read per store scan: as many as the page still needs (skipped ones included), within these bounds. */
+const MIN_PAGE = 64
+const MAX_PAGE = 4096
 
 /**
  * The rows of a page: the stored index of live children (column 'stateIndex', read in pages of
- * PAGE rows, so a page of 100 near the start reads about 100 rows however large the collection),
+ * what the page still needs, so a page of 100 near the start reads about 100 rows however large
+ * the collection),
  * merged with the session's own changes (an entry it made live or removed). Skipping `offset`
  * costs reading those rows.
  */
@@ -38,6 +41,7 @@ export function scanLive(store: Store, contextId: Buffer, parent: Buffer, overla
   if (lo && hi && Buffer.compare(lo, hi) >= 0) return out
   const inRange = (k: Buffer) => (!lo || Buffer.compare(k, lo) >= 0) && (!hi || Buffer.compare(k, hi) < 0)
   const dir = range.reverse ? -1 : 1
+  let skip = range.offset
   const changes = [...overlay.values()].filter((c) => inRange(c.sortKey)).sort((a, b) => dir * Buffer.compare(a.sortKey, b.sortKey))
 
   const prefix = indexPrefix(contextId, parent)
@@ -53,8 +57,9 @@ export function scanLive(store: Store, contextId: Buffer, parent: Buffer, overla
     const bounds = range.reverse
       ? { gte: lower, ...(cursor ? { lt: cursor } : upper ? { lt: upper } : {}) }
       : { ...(cursor ? { gt: cursor } : { gte: lower }), ...(upper ? { lt: upper } : {}) }
-    const rows = store.scan('stateIndex', { ...bounds, limit: PAGE, reverse: range.reverse })
-    if (rows.length < PAGE) done = true
+    const page = Math.max(MIN_PAGE, Math.min(MAX_PAGE, skip + limit - out.length + 1))
+    const rows = store.scan('stateIndex', { ...bounds, limit: page, reverse: range.reverse })
+    if (rows.length < page) done = true
     if (rows.length === 0) return undefined
     cursor = rows[rows.length - 1]![0]
     buffered = rows.map(([k, v]) => ({ sortKey: k.subarray(64), id: v }))
@@ -62,7 +67,6 @@ export function scanLive(store: Store, contextId: Buffer, parent: Buffer, overla
     return buffered[at++]
   }
 
-  let skip = range.offset
   let stored = nextStored()
   let ci = 0
   while (out.length < limit) {

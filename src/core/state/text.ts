@@ -46,7 +46,30 @@ interface Chunk {
   readonly pieces: Piece[]
   readonly visible: number
   /** Keys of the runs with a piece here. */
-  readonly runs: Set<string>
+  readonly runs: RunKeys
+}
+
+/**
+ * A persistent set of run keys: a shared set plus a short list of later additions, so that a
+ * version adding one key copies the short list, not the set (copying a chunk's set on every
+ * insertion was most of an insertion's cost).
+ */
+class RunKeys {
+  constructor(
+    private readonly base: ReadonlySet<string>,
+    private readonly added: readonly string[] = [],
+  ) {}
+
+  has(key: string): boolean {
+    return this.base.has(key) || this.added.includes(key)
+  }
+
+  with(keys: readonly string[]): RunKeys {
+    const fresh = keys.filter((k) => !this.has(k))
+    if (fresh.length === 0) return this
+    const added = [...this.added, ...fresh]
+    return added.length > 32 ? new RunKeys(new Set([...this.base, ...added])) : new RunKeys(this.base, added)
+  }
 }
 
 /** A character: its run and its code point offset there. */
@@ -65,7 +88,7 @@ export interface RunRecord {
   deleted: readonly number[]
 }
 
-const CHUNK = 256
+const CHUNK = 128
 const cpCache = new WeakMap<RunInfo, string[]>()
 
 export function runInfo(ref: Buffer | undefined, seq: number, text: string): RunInfo {
@@ -111,7 +134,7 @@ function makeChunk(pieces: Piece[]): Chunk {
     if (p.visible) visible += p.end - p.start
     runs.add(p.run.key)
   }
-  return { pieces, visible, runs }
+  return { pieces, visible, runs: new RunKeys(runs) }
 }
 
 /** Pieces of run [a, b) split by its deleted ranges. */
@@ -243,10 +266,15 @@ export class TextDoc {
    */
   insertAt(p: number, run: RunInfo): { doc: TextDoc; origin: CharAt | undefined } {
     if (p < 0 || p > this.length) throw new RangeError(`position ${p} is outside the text (length ${this.length})`)
-    if (p === 0) return { doc: this.insertPieces(0, 0, [{ run, start: 0, end: run.length, visible: true }], run.length), origin: undefined }
-    const origin = this.charAt(p - 1)
-    const { doc, chunk, piece } = this.splitAfter(origin.run.key, origin.offset)!
-    return { doc: doc.insertPieces(chunk, piece, [{ run, start: 0, end: run.length, visible: true }], run.length), origin }
+    const pieces = [{ run, start: 0, end: run.length, visible: true }]
+    if (p === 0) return { doc: this.insertPieces(0, 0, pieces, run.length), origin: undefined }
+    // the origin is where the visible character before p is: split there, no search by run
+    const at = this.findVisible(p - 1)
+    const c = this.chunks[at.chunk]!
+    const found = c.pieces[at.piece]!
+    const origin = { run: found.run, offset: found.start + at.offset }
+    if (origin.offset === found.end - 1) return { doc: this.insertPieces(at.chunk, at.piece + 1, pieces, run.length), origin }
+    return { doc: this.splitAt(at.chunk, at.piece, origin.offset).insertPieces(at.chunk, at.piece + 1, pieces, run.length), origin }
   }
 
   /**
@@ -395,14 +423,21 @@ export class TextDoc {
         const p = c.pieces[pi]!
         if (p.run.key !== runKey || offset < p.start || offset >= p.end) continue
         if (offset === p.end - 1) return { doc: this, chunk: ci, piece: pi + 1 }
-        const pieces = [...c.pieces]
-        pieces.splice(pi, 1, { ...p, end: offset + 1 }, { ...p, start: offset + 1 })
-        const chunks = [...this.chunks]
-        chunks[ci] = { pieces, visible: c.visible, runs: c.runs }
-        return { doc: new TextDoc(chunks, this.length, this.orphans), chunk: ci, piece: pi + 1 }
+        return { doc: this.splitAt(ci, pi, offset), chunk: ci, piece: pi + 1 }
       }
     }
     return undefined
+  }
+
+  /** A version where piece `pi` of chunk `ci` ends after the character at run offset `offset`. */
+  private splitAt(ci: number, pi: number, offset: number): TextDoc {
+    const c = this.chunks[ci]!
+    const p = c.pieces[pi]!
+    const pieces = [...c.pieces]
+    pieces.splice(pi, 1, { ...p, end: offset + 1 }, { ...p, start: offset + 1 })
+    const chunks = [...this.chunks]
+    chunks[ci] = { pieces, visible: c.visible, runs: c.runs }
+    return new TextDoc(chunks, this.length, this.orphans)
   }
 
   /** A version with `pieces` inserted before piece `piece` of chunk `chunk`. */
@@ -416,9 +451,7 @@ export class TextDoc {
     const c = chunks[chunk]!
     const list = [...c.pieces]
     list.splice(piece, 0, ...pieces)
-    const runs = new Set(c.runs)
-    for (const p of pieces) runs.add(p.run.key)
-    const next = { pieces: list, visible: c.visible + visible, runs }
+    const next = { pieces: list, visible: c.visible + visible, runs: c.runs.with(pieces.map((p) => p.run.key)) }
     if (list.length > 2 * CHUNK) chunks.splice(chunk, 1, makeChunk(list.slice(0, list.length >> 1)), makeChunk(list.slice(list.length >> 1)))
     else chunks[chunk] = next
     return new TextDoc(chunks, this.length + visible, this.orphans)
