@@ -50,6 +50,9 @@ export interface ApplicationMeta {
 export type ModuleValidator = (bytes: Uint8Array) => { abi?: ApplicationAbi } | Promise<{ abi?: ApplicationAbi }>
 
 export class ApplicationStore {
+  /** Module id by application id (hex): asked on every call, changed only here. */
+  private readonly modules = new Map<string, Buffer>()
+
   constructor(
     private readonly store: Store,
     private readonly blobs: BlobStore,
@@ -126,6 +129,7 @@ export class ApplicationStore {
       ...(existing?.version ? { previousVersions: [...(existing.previousVersions ?? []), existing.version] } : {}),
     }
     this.store.put('application', bundle.applicationId, Buffer.from(JSON.stringify(meta)))
+    this.modules.delete(bundle.applicationId.toString('hex'))
     if (existing) this.releaseBlobs(existing, [meta.moduleId!, meta.bundleId!])
     this.onInstalled?.(meta)
     return meta
@@ -169,8 +173,14 @@ export class ApplicationStore {
 
   /** The id of the module an application runs (its wasm's SHA-256): the application id itself for a development one. */
   moduleId(id: Buffer): Buffer {
-    const meta = this.require(id)
-    return meta.moduleId ? fromBase58(meta.moduleId, 'module id', 32) : id
+    const k = id.toString('hex')
+    let m = this.modules.get(k)
+    if (!m) {
+      const meta = this.require(id)
+      m = meta.moduleId ? fromBase58(meta.moduleId, 'module id', 32) : id
+      this.modules.set(k, m)
+    }
+    return m
   }
 
   /** The module bytes (from the blob store). */
@@ -195,6 +205,7 @@ export class ApplicationStore {
       throw new MeroError('ApplicationInUse', `application ${toBase58(id)} is used by ${inUseBy.length} context(s) (${inUseBy.slice(0, 3).join(', ')}${inUseBy.length > 3 ? ', …' : ''}); delete them or move them to another application first`, { contexts: inUseBy })
     }
     this.store.del('application', id)
+    this.modules.delete(id.toString('hex'))
     this.releaseBlobs(meta, [])
     return meta
   }
