@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { MeroError } from '../core/primitives/errors.js'
+import { encodeCustomSection } from '../core/runtime/wasm-binary.js'
 
 /**
  * Builds an AssemblyScript application: `<project>/assembly/index.ts` → wasm, with the SDK's abort
@@ -23,22 +24,9 @@ export interface BuiltApp {
   abi?: Buffer
 }
 
-function leb(n: number): number[] {
-  const out: number[] = []
-  do {
-    let b = n & 0x7f
-    n >>>= 7
-    if (n !== 0) b |= 0x80
-    out.push(b)
-  } while (n !== 0)
-  return out
-}
-
 /** Appends a custom section to a wasm module. */
 export function withCustomSection(wasm: Uint8Array, name: string, payload: Uint8Array): Buffer {
-  const nameBytes = Buffer.from(name, 'utf8')
-  const body = Buffer.concat([Buffer.from(leb(nameBytes.length)), nameBytes, Buffer.from(payload)])
-  return Buffer.concat([Buffer.from(wasm), Buffer.from([0, ...leb(body.length)]), body])
+  return Buffer.concat([Buffer.from(wasm), encodeCustomSection(name, payload)])
 }
 
 /** An ABI file's JSON, compacted; a malformed file fails the build, naming it. */

@@ -1,10 +1,9 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '../../../src/core/store/store.js'
-import { ContextState } from '../../../src/core/state/context-state.js'
 import { decodeDelta } from '../../../src/core/state/actions.js'
 import type { StateSession } from '../../../src/core/state/session.js'
-import { Replica, TempStores } from './helpers.js'
+import { concurrent, deliverEverything, type Exec, importSnapshot, play, Replica, type Step, TempStores } from './helpers.js'
 
 /**
  * Issue 21's collections converge: sorted maps and sets (with ranges and pages), named LWW
@@ -86,24 +85,11 @@ function modelScan(keys: string[], r: { lo?: string; hi?: string; offset: number
   return inRange.slice(r.offset, r.offset + r.limit)
 }
 
-type Step = { kind: 'exec'; r: number; ops: Op[] } | { kind: 'pull'; r: number; from: number }
 const REPLICAS = 3
-const step: fc.Arbitrary<Step> = fc.oneof(
+const step: fc.Arbitrary<Step<Op>> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('exec' as const), r: fc.integer({ min: 0, max: REPLICAS - 1 }), ops: fc.array(op, { minLength: 1, maxLength: 4 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('pull' as const), r: fc.integer({ min: 0, max: REPLICAS - 1 }), from: fc.integer({ min: 0, max: REPLICAS - 1 }) }) },
 )
-
-/** Executions and what each knew: two are concurrent when neither had received the other. */
-interface Exec {
-  replica: number
-  id: string
-  knows: Set<string>
-  ops: Op[]
-}
-
-function concurrent(a: Exec, b: Exec): boolean {
-  return a.replica !== b.replica && !a.knows.has(b.id) && !b.knows.has(a.id)
-}
 
 describe('sorted maps and sets, registers, grow-only and PN counters (property)', () => {
   const stores = new TempStores()
@@ -124,54 +110,27 @@ describe('sorted maps and sets, registers, grow-only and PN counters (property)'
         let fakeNow = 1_700_000_000_000
         const now = () => fakeNow
         const replicas = Array.from({ length: REPLICAS }, (_, i) => new Replica(pool[i]!, Buffer.alloc(32, i + 1), now, ctx))
-        const known = replicas.map(() => new Set<string>())
-        const execs: Exec[] = []
         const rnd = randoms[Symbol.iterator]()
         const next = () => rnd.next().value as number
-        for (const st of steps) {
-          fakeNow += next() % 3
-          const r = replicas[st.r]!
-          if (st.kind === 'exec') {
-            const d = r.exec((s) => st.ops.forEach((o) => apply(s, o)))
-            if (d) {
-              const id = d.toString('base64')
-              execs.push({ replica: st.r, id, knows: new Set(known[st.r]), ops: st.ops })
-              known[st.r]!.add(id)
-            }
-          } else if (st.from !== st.r) {
-            for (const d of replicas[st.from]!.authored) {
-              const id = d.toString('base64')
-              if (known[st.r]!.has(id)) continue
-              known[st.r]!.add(id)
-              r.receive(d)
-            }
-          }
-        }
+        const execs = play(replicas, steps, apply, () => (fakeNow += next() % 3))
         for (let i = 0; i < execs.length; i++) {
           for (let j = i + 1; j < execs.length; j++) {
             const [a, b] = [execs[i]!, execs[j]!]
             if (!concurrent(a, b)) continue
-            const keysOf = (e: Exec, t: Op['t'][]) => new Set(e.ops.filter((o) => t.includes(o.t)).map((o) => ('k' in o ? o.k : -1)))
-            const adds = (e: Exec) => keysOf(e, ['smInsert'])
-            const removes = (e: Exec) => keysOf(e, ['smRemove'])
+            const keysOf = (e: Exec<Op>, t: Op['t'][]) => new Set(e.ops.filter((o) => t.includes(o.t)).map((o) => ('k' in o ? o.k : -1)))
+            const adds = (e: Exec<Op>) => keysOf(e, ['smInsert'])
+            const removes = (e: Exec<Op>) => keysOf(e, ['smRemove'])
             if ([...adds(a)].some((k) => removes(b).has(k)) || [...adds(b)].some((k) => removes(a).has(k))) hard.addRemoveRace++
-            const regs = (e: Exec) => new Set(e.ops.filter((o) => o.t === 'regSet').map((o) => (o as { r: number }).r))
+            const regs = (e: Exec<Op>) => new Set(e.ops.filter((o) => o.t === 'regSet').map((o) => (o as { r: number }).r))
             if ([...regs(a)].some((k) => regs(b).has(k))) hard.registerRace++
-            const grows = (e: Exec) => e.ops.some((o) => o.t === 'gc' && o.by > 0)
+            const grows = (e: Exec<Op>) => e.ops.some((o) => o.t === 'gc' && o.by > 0)
             if (grows(a) && grows(b)) hard.counterRace++
           }
         }
 
         const everything = replicas.flatMap((r) => r.authored)
         const observers = [...replicas, new Replica(pool[REPLICAS]!, Buffer.alloc(32, 9), now, ctx)]
-        for (const r of observers) {
-          const order = [...everything, ...everything.filter(() => next() % 4 === 0)]
-          for (let i = order.length - 1; i > 0; i--) {
-            const j = next() % (i + 1)
-            ;[order[i], order[j]] = [order[j]!, order[i]!]
-          }
-          for (const d of order) r.receive(d)
-        }
+        deliverEverything(observers, everything, next)
         const hashes = observers.map((r) => r.state.rootHash().toString('hex'))
         const views = observers.map(view)
         for (let i = 1; i < observers.length; i++) {
@@ -188,17 +147,7 @@ describe('sorted maps and sets, registers, grow-only and PN counters (property)'
         expect((views[0] as { g: string }).g).toBe([...byNode.values()].reduce((x, y) => x + y, 0n).toString())
 
         // a fresh node importing a snapshot page by page has the same state
-        const fresh = new ContextState(pool[REPLICAS + 1]!, ctx)
-        let after: Buffer | undefined
-        for (let guard = 0; guard < 1000; guard++) {
-          const page = replicas[0]!.state.exportSnapshot({ after, limit: 3 })
-          const batch = pool[REPLICAS + 1]!.batch()
-          fresh.importRecords(page.records, batch)
-          batch.write()
-          if (!page.next) break
-          after = page.next
-        }
-        expect(fresh.rootHash().toString('hex')).toBe(hashes[0])
+        expect(importSnapshot(replicas[0]!.state, pool[REPLICAS + 1]!).rootHash().toString('hex')).toBe(hashes[0])
       }),
       { numRuns: 500 },
     )

@@ -91,3 +91,76 @@ export class Replica {
     }
   }
 }
+
+/** A property run's step: a replica runs one execution, pulls what another authored, or (sync) everyone pulls everything. */
+export type Step<O> = { kind: 'exec'; r: number; ops: O[] } | { kind: 'pull'; r: number; from: number } | { kind: 'sync' }
+
+/** An execution that made a delta, and the deltas its replica held then (two are concurrent when neither held the other). */
+export interface Exec<O> {
+  replica: number
+  id: string
+  bytes: Buffer
+  knows: Set<string>
+  ops: O[]
+}
+
+export function concurrent<O>(a: Exec<O>, b: Exec<O>): boolean {
+  return a.replica !== b.replica && !a.knows.has(b.id) && !b.knows.has(a.id)
+}
+
+/** Plays the steps on the replicas (`tick` moves their clocks); returns the executions that made deltas. */
+export function play<O>(replicas: Replica[], steps: Step<O>[], apply: (s: StateSession, o: O) => void, tick: () => void): Exec<O>[] {
+  const known = replicas.map(() => new Set<string>())
+  const execs: Exec<O>[] = []
+  const pull = (to: number, from: number) => {
+    for (const d of replicas[from]!.authored) {
+      const id = d.toString('base64')
+      if (known[to]!.has(id)) continue
+      known[to]!.add(id)
+      replicas[to]!.receive(d)
+    }
+  }
+  for (const st of steps) {
+    tick()
+    if (st.kind === 'sync') {
+      for (let to = 0; to < replicas.length; to++) for (let from = 0; from < replicas.length; from++) if (to !== from) pull(to, from)
+    } else if (st.kind === 'pull') {
+      if (st.from !== st.r) pull(st.r, st.from)
+    } else {
+      const d = replicas[st.r]!.exec((s) => st.ops.forEach((o) => apply(s, o)))
+      if (d) {
+        const id = d.toString('base64')
+        execs.push({ replica: st.r, id, bytes: d, knows: new Set(known[st.r]), ops: st.ops })
+        known[st.r]!.add(id)
+      }
+    }
+  }
+  return execs
+}
+
+/** Every delta to every observer, shuffled, with some delivered twice. */
+export function deliverEverything(observers: Replica[], deltas: Buffer[], next: () => number): void {
+  for (const r of observers) {
+    const order = [...deltas, ...deltas.filter(() => next() % 4 === 0)]
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = next() % (i + 1)
+      ;[order[i], order[j]] = [order[j]!, order[i]!]
+    }
+    for (const d of order) r.receive(d)
+  }
+}
+
+/** A fresh state on `store` that imports `from`'s snapshot, a few records a page. */
+export function importSnapshot(from: ContextState, store: Store): ContextState {
+  const fresh = new ContextState(store, from.contextId)
+  let after: Buffer | undefined
+  for (let guard = 0; guard < 1000; guard++) {
+    const page = from.exportSnapshot({ after, limit: 3 })
+    const batch = store.batch()
+    fresh.importRecords(page.records, batch)
+    batch.write()
+    if (!page.next) break
+    after = page.next
+  }
+  return fresh
+}

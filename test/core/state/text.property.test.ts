@@ -5,7 +5,7 @@ import { ContextState } from '../../../src/core/state/context-state.js'
 import { decodeDelta } from '../../../src/core/state/actions.js'
 import { collectionId, CollectionKind, elementRef } from '../../../src/core/state/ids.js'
 import type { StateSession } from '../../../src/core/state/session.js'
-import { Replica, TempStores } from './helpers.js'
+import { concurrent, deliverEverything, importSnapshot, play, Replica, type Step, TempStores } from './helpers.js'
 
 /**
  * The RGA text converges: three replicas edit one text concurrently (inserts and deletes at
@@ -36,21 +36,12 @@ function apply(s: StateSession, o: Op): void {
 const textOf = (r: Replica) => r.state.begin(r.node, r.clock).textRead(TEXT)
 const docOf = (state: ContextState) => state.textDoc(collectionId(CollectionKind.Text, TEXT), state.load(collectionId(CollectionKind.Text, TEXT)))
 
-/** A replica runs one execution, pulls what another authored, or (sync) everyone pulls everything. */
-type Step = { kind: 'exec'; r: number; ops: Op[] } | { kind: 'pull'; r: number; from: number } | { kind: 'sync' }
 const REPLICAS = 3
-const step: fc.Arbitrary<Step> = fc.oneof(
+const step: fc.Arbitrary<Step<Op>> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('exec' as const), r: fc.integer({ min: 0, max: REPLICAS - 1 }), ops: fc.array(op, { minLength: 1, maxLength: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('pull' as const), r: fc.integer({ min: 0, max: REPLICAS - 1 }), from: fc.integer({ min: 0, max: REPLICAS - 1 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'sync' as const }) },
 )
-
-interface Exec {
-  replica: number
-  id: string
-  bytes: Buffer
-  knows: Set<string>
-}
 
 describe('RGA text (property)', () => {
   const stores = new TempStores()
@@ -71,34 +62,9 @@ describe('RGA text (property)', () => {
         let fakeNow = 1_700_000_000_000
         const now = () => fakeNow
         const replicas = Array.from({ length: REPLICAS }, (_, i) => new Replica(pool[i]!, Buffer.alloc(32, i + 1), now, ctx))
-        const known = replicas.map(() => new Set<string>())
-        const execs: Exec[] = []
         const rnd = randoms[Symbol.iterator]()
         const next = () => rnd.next().value as number
-        const pull = (to: number, from: number) => {
-          for (const d of replicas[from]!.authored) {
-            const id = d.toString('base64')
-            if (known[to]!.has(id)) continue
-            known[to]!.add(id)
-            replicas[to]!.receive(d)
-          }
-        }
-        for (const st of steps) {
-          fakeNow += next() % 3
-          if (st.kind === 'sync') {
-            for (let to = 0; to < REPLICAS; to++) for (let from = 0; from < REPLICAS; from++) if (to !== from) pull(to, from)
-            continue
-          }
-          const r = replicas[st.r]!
-          if (st.kind === 'exec') {
-            const d = r.exec((s) => st.ops.forEach((o) => apply(s, o)))
-            if (d) {
-              const id = d.toString('base64')
-              execs.push({ replica: st.r, id, bytes: d, knows: new Set(known[st.r]) })
-              known[st.r]!.add(id)
-            }
-          } else if (st.from !== st.r) pull(st.r, st.from)
-        }
+        const execs = play(replicas, steps, apply, () => (fakeNow += next() % 3))
 
         // what each execution inserted (run ref, origin) and deleted
         const runs = execs.map((e) => {
@@ -114,8 +80,7 @@ describe('RGA text (property)', () => {
         const racingPairs: [string, string][] = []
         for (let i = 0; i < execs.length; i++) {
           for (let j = i + 1; j < execs.length; j++) {
-            const [a, b] = [execs[i]!, execs[j]!]
-            if (a.replica === b.replica || a.knows.has(b.id) || b.knows.has(a.id)) continue
+            if (!concurrent(execs[i]!, execs[j]!)) continue
             for (const x of runs[i]!.ins) {
               for (const y of runs[j]!.ins) {
                 if (x.origin !== y.origin) continue
@@ -131,14 +96,7 @@ describe('RGA text (property)', () => {
 
         const everything = replicas.flatMap((r) => r.authored)
         const observers = [...replicas, new Replica(pool[REPLICAS]!, Buffer.alloc(32, 9), now, ctx)]
-        for (const r of observers) {
-          const order = [...everything, ...everything.filter(() => next() % 4 === 0)]
-          for (let i = order.length - 1; i > 0; i--) {
-            const j = next() % (i + 1)
-            ;[order[i], order[j]] = [order[j]!, order[i]!]
-          }
-          for (const d of order) r.receive(d)
-        }
+        deliverEverything(observers, everything, next)
         // the live observer: a random causal order, reading (so caching) the text before each delta
         const live = new Replica(pool[REPLICAS + 1]!, Buffer.alloc(32, 10), now, ctx)
         const delivered = new Set<string>()
@@ -178,16 +136,7 @@ describe('RGA text (property)', () => {
         }
 
         // a fresh node importing a snapshot has the same state and text
-        const fresh = new ContextState(pool[REPLICAS + 2]!, ctx)
-        let after: Buffer | undefined
-        for (let guard = 0; guard < 1000; guard++) {
-          const page = replicas[0]!.state.exportSnapshot({ after, limit: 3 })
-          const batch = pool[REPLICAS + 2]!.batch()
-          fresh.importRecords(page.records, batch)
-          batch.write()
-          if (!page.next) break
-          after = page.next
-        }
+        const fresh = importSnapshot(replicas[0]!.state, pool[REPLICAS + 2]!)
         expect(fresh.rootHash().toString('hex')).toBe(hashes[0])
         expect(docOf(fresh).text()).toBe(texts[0])
       }),
