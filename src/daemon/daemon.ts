@@ -77,6 +77,12 @@ export class Daemon {
         gc: { intervalMs: this.config.gc.interval_secs * 1000, tombstoneRetentionMs: this.config.gc.tombstone_retention_secs * 1000 },
       })
       await this.node.start()
+      for (const m of this.node.missingApplications) {
+        this.log.warn({ applicationId: m.applicationId, chunks: m.chunks, blobs: this.home.blobs }, 'application bytes are missing from the blobs folder; fetching them again from peers')
+      }
+      this.events.on((e) => {
+        if (e.type === 'application.fetched' && e.restored) this.log.info({ applicationId: e.applicationId, peerId: e.peerId, via: e.via }, 'application bytes fetched again from a peer')
+      })
       const metrics = new DaemonMetrics()
       metrics.watchReplication(this.node)
       metrics.watchContexts(this.node)

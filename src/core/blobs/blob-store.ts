@@ -123,11 +123,23 @@ export class BlobStore {
     return this.store.has('blob', metaKey(id))
   }
 
+  /** The chunks of a blob whose files are gone from the blobs folder (deleted by hand, a bad disk). */
+  missingChunks(id: Buffer): string[] {
+    const meta = this.metaOf(id)
+    return meta ? meta.chunks.filter((hex) => !existsSync(this.chunkPath(hex))) : []
+  }
+
   /** The content, chunk by chunk, each verified against its hash. */
   async *read(id: Buffer): AsyncGenerator<Buffer> {
     const meta = this.require(id)
     for (const hex of meta.chunks) {
-      const chunk = await readChunk(this.chunkPath(hex))
+      let chunk: Buffer
+      try {
+        chunk = await readChunk(this.chunkPath(hex))
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+        throw new MeroError('BlobContentMissing', `the content of blob ${meta.blobId} is missing from ${this.dir}: chunk ${hex} is not there`, { blobId: meta.blobId, chunk: hex })
+      }
       if (createHash('sha256').update(chunk).digest('hex') !== hex) {
         throw new MeroError('Internal', `blob ${meta.blobId} is corrupt: chunk ${hex} does not match its hash`)
       }

@@ -40,6 +40,7 @@ export const ERROR_KINDS = {
   ApplicationInUse: 1305,
   BlobNotFound: 1306,
   AliasNotFound: 1307,
+  BlobContentMissing: 1308,
   // network and sync
   PeerUnreachable: 1400,
   SyncFailed: 1401,
