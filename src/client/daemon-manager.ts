@@ -5,6 +5,7 @@ import { MeroError } from '../core/primitives/errors.js'
 import { resolveNodeHome, type NodeHome } from '../home/paths.js'
 import { pidFileHolder, processIdentity, readPidFile, sameProcess, signalIfSame, type ProcessIdentity } from '../home/pid-file.js'
 import { ConnectionError, RpcClient } from './rpc-client.js'
+import type { RepairReport } from '../daemon/repair.js'
 
 /** node.status as the daemon returns it. */
 export interface NodeStatus {
@@ -86,6 +87,23 @@ export class DaemonManager {
       throw new MeroError(/already exists/.test(message) ? 'NodeAlreadyInitialized' : code === 2 ? 'InvalidInput' : 'Internal', message)
     }
     return JSON.parse(stdout)
+  }
+
+  /**
+   * Runs `merod repair` on this node's store (the daemon must be stopped) and returns its report:
+   * what was damaged, recovered and lost.
+   */
+  async repair(): Promise<RepairReport> {
+    if (!this.initialized) {
+      throw new MeroError('NodeNotInitialized', `node '${this.home.node}' is not initialised in ${this.home.home}; run \`meroctl node init\` first`)
+    }
+    if (await this.probe()) throw new MeroError('AlreadyRunning', `node '${this.home.node}' is running: its store opened, so there is nothing to repair; stop it first (\`meroctl node stop${this.nodeFlag}\`) to check it anyway`)
+    const { code, stdout, stderr } = await runProcess(process.execPath, [MERO_BIN, '--home', this.home.home, '--node', this.home.node, 'repair', '--json'])
+    if (code !== 0) {
+      const message = stderr.trim().replace(/^merod: /, '').split('\n\n')[0]!
+      throw new MeroError(/already running/.test(message) ? 'AlreadyRunning' : 'Internal', message)
+    }
+    return JSON.parse(stdout) as RepairReport
   }
 
   /** Starts a detached daemon and waits until it answers. Returns its status. */
@@ -191,9 +209,10 @@ export class DaemonManager {
     return this.home.node === 'default' ? '' : ` --node ${this.home.node}`
   }
 
+  /** The log's last lines after `fromOffset` (a byte offset: the log holds UTF-8 beyond ASCII). */
   logTail(fromOffset = 0, lines = 15): string {
     try {
-      const text = readFileSync(this.home.log, 'utf8').slice(fromOffset)
+      const text = readFileSync(this.home.log).subarray(fromOffset).toString('utf8')
       return text.trimEnd().split('\n').slice(-lines).join('\n')
     } catch {
       return ''

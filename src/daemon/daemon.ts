@@ -7,6 +7,8 @@ import { EventBus } from '../core/node/event-bus.js'
 import { MeroNode } from '../core/node/node.js'
 import { MeroError } from '../core/primitives/errors.js'
 import { Store } from '../core/store/store.js'
+import { applySchema } from '../core/store/schema.js'
+import { MIGRATIONS, SCHEMA_VERSION } from '../core/node/migrations.js'
 import { loadConfig, type Config } from './config.js'
 import { checkSocketPathLength, type NodeHome } from '../home/paths.js'
 import { createLogger, type Logger } from './logging.js'
@@ -57,6 +59,8 @@ export class Daemon {
     try {
       const identity = readKeyFile(this.home.identityKey)
       this.store = await Store.open(this.home.data)
+      const schema = applySchema(this.store, SCHEMA_VERSION, MIGRATIONS, packageVersion())
+      for (const line of schema.migrated) this.log.info({ schema: line }, 'store migrated')
       this.pool = new VerifierPool(2)
       const network = new Libp2pNetwork({ seed: identity.privateKey, listen: this.config.network.listen, bootstrap: this.config.network.bootstrap, peerBook: new PeerBook(this.store) })
       this.node = new MeroNode({

@@ -3,6 +3,7 @@ import { isMeroError } from '../core/primitives/errors.js'
 import { Daemon, STOP_DEADLINE_MS } from './daemon.js'
 import { resolveNodeHome } from '../home/paths.js'
 import { initNode } from './init.js'
+import { repairNode } from './repair.js'
 import { packageVersion } from './version.js'
 
 const USAGE = `merod: the mero node daemon
@@ -10,6 +11,7 @@ const USAGE = `merod: the mero node daemon
 Usage:
   merod [--home DIR] [--node NAME] init [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--force] [--json]
   merod [--home DIR] [--node NAME] run
+  merod [--home DIR] [--node NAME] repair [--json]
   merod --version
 
   --home DIR     the mero home (env MERO_HOME, default ~/.mero)
@@ -57,6 +59,12 @@ export async function main(argv: string[]): Promise<number> {
       const r = await initNode({ home: values.home, node: values.node, listen: values.listen, bootstrap: values.bootstrap, force: values.force })
       const out = { node: r.home.node, dir: r.home.dir, identity: r.identity, peerId: r.peerId, listen: r.listen }
       process.stdout.write(values.json ? JSON.stringify(out) + '\n' : `initialised node '${out.node}' in ${out.dir}\nidentity  ${out.identity}\npeer id   ${out.peerId}\nlisten    ${out.listen.join(', ')}\n`)
+      return 0
+    }
+    if (command === 'repair') {
+      if (values.listen || values.bootstrap || values.force) throw new UsageError('--listen, --bootstrap and --force belong to `merod init`')
+      const report = await repairNode(resolveNodeHome(values.home, values.node))
+      process.stdout.write(JSON.stringify(report, null, values.json ? undefined : 2) + '\n')
       return 0
     }
     if (command === 'run') {
