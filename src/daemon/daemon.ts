@@ -14,6 +14,7 @@ import { checkSocketPathLength, type NodeHome } from '../home/paths.js'
 import { createLogger, type Logger } from './logging.js'
 import { DaemonMetrics } from './metrics.js'
 import { blobRoutes } from './blob-routes.js'
+import { backupNode, type BackupManifest } from './backup.js'
 import { allMethods } from './methods/index.js'
 import type { MethodContext } from './methods/types.js'
 import { PidLock } from '../home/pid-file.js'
@@ -125,7 +126,22 @@ export class Daemon {
         nodeName: this.home.node,
         startedAt: this.startedAt,
         requestStop: () => setImmediate(() => void this.stop('rpc')),
+        backup: (dir) => this.backup(node, dir),
       },
+    }
+  }
+
+  private backingUp = false
+
+  private async backup(node: MeroNode, dir: string): Promise<BackupManifest> {
+    if (this.backingUp) throw new MeroError('Conflict', 'a backup of this node is already running')
+    this.backingUp = true
+    try {
+      const manifest = await backupNode(node, this.home, dir)
+      this.log.info({ dir, rows: manifest.rows, blobs: manifest.blobs.count, durationMs: manifest.durationMs }, 'backup written')
+      return manifest
+    } finally {
+      this.backingUp = false
     }
   }
 

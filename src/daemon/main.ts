@@ -3,6 +3,7 @@ import { isMeroError } from '../core/primitives/errors.js'
 import { Daemon, STOP_DEADLINE_MS } from './daemon.js'
 import { resolveNodeHome } from '../home/paths.js'
 import { initNode } from './init.js'
+import { restoreNode } from './backup.js'
 import { repairNode } from './repair.js'
 import { packageVersion } from './version.js'
 
@@ -12,6 +13,7 @@ Usage:
   merod [--home DIR] [--node NAME] init [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--force] [--json]
   merod [--home DIR] [--node NAME] run
   merod [--home DIR] [--node NAME] repair [--json]
+  merod [--home DIR] [--node NAME] restore BACKUP_DIR [--force] [--json]
   merod --version
 
   --home DIR     the mero home (env MERO_HOME, default ~/.mero)
@@ -52,7 +54,8 @@ export async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2
   }
   const [command, ...rest] = positionals
-  if (rest.length) return usage(`unexpected argument '${rest[0]}'`)
+  const operands = command === 'restore' ? 1 : 0
+  if (rest.length !== operands) return usage(rest.length > operands ? `unexpected argument '${rest[operands]}'` : `${command} needs a folder`)
 
   try {
     if (command === 'init') {
@@ -67,6 +70,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(JSON.stringify(report, null, values.json ? undefined : 2) + '\n')
       return 0
     }
+    if (command === 'restore') {
+      if (values.listen || values.bootstrap) throw new UsageError('--listen and --bootstrap belong to `merod init`')
+      const r = await restoreNode(rest[0]!, values.home, values.node, values.force ?? false)
+      process.stdout.write(JSON.stringify(r, null, values.json ? undefined : 2) + '\n')
+      return 0
+    }
     if (command === 'run') {
       if (values.listen || values.bootstrap || values.force) throw new UsageError('--listen, --bootstrap and --force belong to `merod init`')
       return await run(values.home, values.node)
@@ -74,7 +83,8 @@ export async function main(argv: string[]): Promise<number> {
     return usage(`unknown command '${command}'`)
   } catch (e) {
     if (e instanceof UsageError) return usage(e.message)
-    process.stderr.write(`merod: ${isMeroError(e) ? e.message : (e as Error).stack ?? String(e)}\n`)
+    if (values.json && isMeroError(e)) process.stderr.write(JSON.stringify({ error: { kind: e.kind, message: e.message } }) + '\n')
+    else process.stderr.write(`merod: ${isMeroError(e) ? e.message : (e as Error).stack ?? String(e)}\n`)
     return isMeroError(e, 'InvalidInput') ? 2 : 1
   }
 }

@@ -1,12 +1,9 @@
+import type { BackupManifest, RestoreResult } from '../../daemon/backup.js'
 import type { RepairReport } from '../../daemon/repair.js'
+import { describeCatchUp, type CatchUp } from '../catch-up.js'
+import { keyValue } from '../render.js'
 
 /** `node repair`: what was found, recovered and lost, then what the catch-up fetched. */
-export interface CatchUp {
-  peers: number
-  groups: { groupId: string; fetched: number; errors: string[] }[]
-  contexts: { contextId: string; fetched: number; errors: string[] }[]
-}
-
 export function renderRepair(r: RepairReport, catchUp?: CatchUp): string {
   const lines: string[] = []
   if (r.sound) lines.push(`the store of node '${r.node}' is sound: every acknowledged write is there (up to sequence ${r.recovered})`)
@@ -23,14 +20,36 @@ export function renderRepair(r: RepairReport, catchUp?: CatchUp): string {
     lines.push('  what reached a peer is fetched again when the node starts; what never left this node is gone')
   }
   for (const m of r.schema.migrated) lines.push(`migrated the store: ${m}`)
-  if (catchUp) {
-    const fetched = (xs: { fetched: number }[]) => xs.reduce((n, x) => n + x.fetched, 0)
-    const errors = [...catchUp.groups, ...catchUp.contexts].flatMap((x) => x.errors)
-    lines.push(
-      catchUp.peers === 0
-        ? 'no peer connected yet: the node catches up when one does'
-        : `caught up from ${catchUp.peers} peer${catchUp.peers === 1 ? '' : 's'}: ${fetched(catchUp.groups)} governance ops in ${catchUp.groups.length} group(s), ${fetched(catchUp.contexts)} deltas in ${catchUp.contexts.length} context(s)${errors.length ? `; ${errors.length} sync error(s), first: ${errors[0]}` : ''}`,
-    )
-  }
+  if (catchUp) lines.push(describeCatchUp(catchUp))
+  return lines.join('\n')
+}
+
+export function renderBackup(dir: string, m: BackupManifest): string {
+  const rows = Object.values(m.rows).reduce((a, b) => a + b, 0)
+  return (
+    `Backed up node '${m.node}' into ${dir}\n` +
+    keyValue([
+      ['identity', m.identity],
+      ['store', `${rows} rows, ${m.bytes} bytes, as of sequence ${m.sequence}`],
+      ['blobs', `${m.blobs.count} (${m.blobs.chunks} chunks, ${m.blobs.bytes} bytes)${m.blobs.missing.length ? `; ${m.blobs.missing.length} chunk(s) were deleted while copying` : ''}`],
+      ['groups', String(m.groups.length)],
+      ['contexts', m.contexts.map((c) => `${c.contextId} ${c.rootHash.slice(0, 16)}… (${c.deltas} deltas)`)],
+      ['took', `${m.durationMs} ms`],
+    ])
+  )
+}
+
+export function renderRestore(r: RestoreResult, catchUp?: CatchUp): string {
+  const lines = [
+    `Restored node '${r.node}' from ${r.from}`,
+    keyValue([
+      ['identity', r.identity],
+      ['groups', String(r.groups)],
+      ['contexts', String(r.contexts)],
+      ['previous files', r.replacedTo],
+      ['migrated', r.migrated.length ? r.migrated : undefined],
+    ]),
+  ]
+  if (catchUp) lines.push(describeCatchUp(catchUp))
   return lines.join('\n')
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MeroError } from '../primitives/errors.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
@@ -153,6 +154,28 @@ export class BlobStore {
     const parts: Buffer[] = []
     for await (const c of this.read(id)) parts.push(c)
     return Buffer.concat(parts)
+  }
+
+  /**
+   * Copies the chunk files of `metas` into another blobs folder (a backup), keeping the layout.
+   * Chunks are immutable, so a copy made after the metadata was read is still consistent; a chunk
+   * deleted meanwhile (its blob released) is reported, not fatal.
+   */
+  async copyChunks(metas: readonly BlobMeta[], targetDir: string): Promise<{ chunks: number; bytes: number; missing: string[] }> {
+    const out = { chunks: 0, bytes: 0, missing: [] as string[] }
+    for (const hex of new Set(metas.flatMap((m) => m.chunks))) {
+      const folder = join(targetDir, hex.slice(0, 2))
+      mkdirSync(folder, { recursive: true, mode: 0o700 })
+      try {
+        await copyFile(this.chunkPath(hex), join(folder, hex))
+        out.chunks++
+        out.bytes += statSync(join(folder, hex)).size
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+        out.missing.push(hex)
+      }
+    }
+    return out
   }
 
   list(): BlobMeta[] {
