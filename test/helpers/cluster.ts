@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { RpcClient } from '../../src/client/rpc-client.js'
-import { ROOT, TestHome, waitFor } from './harness.js'
+import { LOOPBACK, ROOT, TestHome, waitFor, type RunResult } from './harness.js'
 
 export const KV_WASM = join(ROOT, 'apps/kv-store/build/kv-store.wasm')
 
@@ -11,9 +11,16 @@ export interface ContextMeta {
   deltas: number
 }
 
+/** Where a node's daemon runs: its listen address, and how `meroctl node start` is run for it. */
+export interface Placement {
+  listen(node: string): string
+  run(node: string, meroctlArgs: string[]): Promise<RunResult>
+}
+
 /**
  * Real daemons of one TestHome sharing a group and a kv-store context: the set-up of the fault,
- * backup and repair tests. Heartbeats run every second so that catch-up does not wait 10 s.
+ * backup and repair tests. Heartbeats run every second so that catch-up does not wait 10 s. By
+ * default the daemons run here on loopback; a Placement puts each elsewhere (a network namespace).
  */
 export class Cluster {
   readonly rpc: Record<string, RpcClient> = {}
@@ -22,19 +29,29 @@ export class Cluster {
   contextId = ''
   applicationId = ''
 
-  constructor(readonly t: TestHome) {}
+  constructor(
+    readonly t: TestHome,
+    private readonly placement?: Placement,
+  ) {}
 
   /** Initialises (once) and starts a node; `config` edits its config.toml before the start. */
   async start(n: string, config: (toml: string) => string = (c) => c): Promise<void> {
     this.rpc[n]?.close()
     try {
-      await this.t.init(n)
+      await this.t.init(n, ['--listen', this.placement?.listen(n) ?? LOOPBACK])
       this.t.editConfig(n, (c) => config(c.replace(/group_heartbeat_secs = \d+/, 'group_heartbeat_secs = 1').replace(/context_heartbeat_secs = \d+/, 'context_heartbeat_secs = 1')))
     } catch (e) {
       if (!/already exists/.test((e as Error).message)) throw e
     }
-    this.identities[n] = (await this.t.start(n)).identity
+    this.identities[n] = (await this.startDaemon(n)).identity
     this.rpc[n] = this.t.rpc(n)
+  }
+
+  private async startDaemon(n: string): Promise<{ identity: string }> {
+    if (!this.placement) return this.t.start(n)
+    const r = await this.placement.run(n, ['node', 'start', '--node', n, '--home', this.t.home, '--json'])
+    if (r.code !== 0) throw new Error(`node start ${n} exited ${r.code}: ${r.stdout}${r.stderr}`)
+    return JSON.parse(r.stdout) as { identity: string }
   }
 
   async stop(n: string): Promise<void> {
