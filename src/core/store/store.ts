@@ -93,7 +93,8 @@ export class WriteBatch {
 export class Store {
   private closed = false
   private native?: RawBatch
-  private writes = 0
+  private ledgerQueued = false
+  private ledgerWrites = 0
   /** What `open` found in the logs and recovered, when opened with `wal: 'recover'`. */
   recovery?: StoreRecovery
 
@@ -127,7 +128,7 @@ export class Store {
     }
     const store = new Store(db, location, WalLedger.at(location))
     if (check && options.wal === 'recover') store.recovery = { check, ...(savedTo ? { savedTo } : {}) }
-    store.acknowledge() // what the replay recovered is the new starting point
+    store.writeLedger() // what the replay recovered is the new starting point
     return store
   }
 
@@ -137,12 +138,22 @@ export class Store {
   }
 
   /**
-   * @internal Records the last write as acknowledged (after every write batch), with the log
-   * being written, looked up at open and every few thousand writes (RocksDB starts a new log
-   * when a memtable fills).
+   * @internal Records the writes so far as acknowledged, in the ledger, once per turn of the
+   * event loop: a microtask queued by the turn's first write runs before anything the turn's
+   * writes resolve (their callers' continuations queue after it), so no answer about a write
+   * leaves before the ledger holds it. The log being written is looked up at open and every few
+   * thousand turns (RocksDB starts a new log when a memtable fills).
    */
   acknowledge(): void {
-    if (this.writes++ % LOG_LOOKUP_EVERY === 0) this.ledger.log = newestLog(this.location)
+    if (this.ledgerQueued) return
+    this.ledgerQueued = true
+    queueMicrotask(this.writeLedger)
+  }
+
+  private readonly writeLedger = (): void => {
+    this.ledgerQueued = false
+    if (this.closed) return
+    if (this.ledgerWrites++ % LOG_LOOKUP_EVERY === 0) this.ledger.log = newestLog(this.location)
     this.ledger.note(BigInt(this.raw.sequence))
   }
 
@@ -241,6 +252,7 @@ export class Store {
 
   async close(): Promise<void> {
     if (this.closed) return
+    if (this.ledgerQueued) this.writeLedger()
     this.closed = true
     await (this.native as unknown as { close(): Promise<void> } | undefined)?.close()
     await this.raw.close()
@@ -248,7 +260,7 @@ export class Store {
   }
 }
 
-const LOG_LOOKUP_EVERY = 4096
+const LOG_LOOKUP_EVERY = 1024
 
 function newestLog(location: string): number {
   let newest = 0

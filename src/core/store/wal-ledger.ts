@@ -8,9 +8,10 @@ import { crc32c } from './crc32c.js'
  * record boundary, or a newest log that was deleted, from a log that simply ends: RocksDB's own
  * WAL tracking in the MANIFEST cannot be switched on through @nxtedition/rocksdb.
  *
- * One 24-byte pwrite after each write batch (about 1 µs, against 4-5 µs for the write): it lands
- * in the page cache before the write is acknowledged, so a kill -9 cannot lose it. A torn ledger
- * (power loss mid-write) fails its checksum and is ignored, as a missing one is.
+ * One 24-byte pwrite per event-loop turn that wrote (Store.acknowledge): it lands in the page
+ * cache before any answer about the turn's writes leaves, so a kill -9 cannot lose what was
+ * acknowledged. A torn ledger (power loss mid-write) fails its checksum and is ignored, as a
+ * missing one is.
  */
 export const LEDGER_FILE = 'MERO-ACKNOWLEDGED'
 const MAGIC = 0x4d57_4c31 // "MWL1"
