@@ -1,4 +1,4 @@
-import { sleep } from './daemon-manager.js'
+import { sleep, type DaemonManager } from './daemon-manager.js'
 import type { RpcClient } from './rpc-client.js'
 
 /** What syncing a node's groups and contexts with its peers fetched. */
@@ -24,6 +24,17 @@ export async function catchUp(client: RpcClient, waitSeconds: number): Promise<C
   const { contexts } = await client.call<{ contexts: { contextId: string }[] }>('context.list')
   for (const { contextId } of contexts) out.contexts.push({ contextId, ...(await attempt(client, 'context.sync', { context: contextId })) })
   return out
+}
+
+/** Starts the node's daemon (when it is not running) and catches it up (a repaired or restored node). */
+export async function startAndCatchUp(manager: DaemonManager, waitSeconds: number): Promise<CatchUp> {
+  await manager.start()
+  const client = manager.client()
+  try {
+    return await catchUp(client, waitSeconds)
+  } finally {
+    client.close()
+  }
 }
 
 async function attempt(client: RpcClient, method: string, params: Record<string, unknown>): Promise<{ fetched: number; errors: string[] }> {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process'
-import type { RunResult } from './harness.js'
+import { outcome, type RunResult } from './harness.js'
 
 /**
  * A private network of Linux network namespaces for tests that need a real network between
@@ -109,22 +109,7 @@ export class NetLab {
 
   /** Runs a process inside a node's namespace to its end (bounded by `timeoutMs`). */
   run(node: string, command: string, args: string[], timeoutMs = 30_000, env?: NodeJS.ProcessEnv): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      const child = this.spawn(node, command, args, env)
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (d) => (stdout += d))
-      child.stderr.on('data', (d) => (stderr += d))
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL')
-        reject(new Error(`${command} ${args.join(' ')} in ${node}'s namespace did not finish within ${timeoutMs} ms\n${stderr}`))
-      }, timeoutMs)
-      child.on('error', reject)
-      child.on('close', (code) => {
-        clearTimeout(timer)
-        resolve({ code, stdout, stderr })
-      })
-    })
+    return outcome(this.spawn(node, command, args, env), `${command} ${args.join(' ')} in ${node}'s namespace`, timeoutMs)
   }
 
   /** Deletes every namespace of the lab (their links go with them). Safe to call twice. */

@@ -1,6 +1,6 @@
 import { MeroCommand } from '../../client/base-command.js'
 import { waitForPeerFlag } from '../../client/flags.js'
-import { catchUp, type CatchUp } from '../../client/catch-up.js'
+import { startAndCatchUp, type CatchUp } from '../../client/catch-up.js'
 import { withSpinner } from '../../client/progress.js'
 import { renderRepair } from '../../client/views/node.js'
 
@@ -17,10 +17,7 @@ export default class NodeRepair extends MeroCommand<typeof NodeRepair> {
     const report = await withSpinner('repairing the store', !this.jsonEnabled(), () => this.manager.repair())
     let caughtUp: CatchUp | undefined
     if (this.flags.start) {
-      caughtUp = await withSpinner('starting merod and catching up from peers', !this.jsonEnabled(), async () => {
-        await this.manager.start()
-        return catchUp(await this.client(), this.flags.wait)
-      })
+      caughtUp = await withSpinner('starting merod and catching up from peers', !this.jsonEnabled(), () => startAndCatchUp(this.manager, this.flags.wait))
     }
     this.out(renderRepair(report, caughtUp))
     return { ...report, ...(caughtUp ? { catchUp: caughtUp } : {}) }

@@ -2,7 +2,7 @@ import { Args } from '@oclif/core'
 import { resolve } from 'node:path'
 import { MeroCommand } from '../../client/base-command.js'
 import { waitForPeerFlag, yesFlag } from '../../client/flags.js'
-import { catchUp, type CatchUp } from '../../client/catch-up.js'
+import { startAndCatchUp, type CatchUp } from '../../client/catch-up.js'
 import { withSpinner } from '../../client/progress.js'
 import { renderRestore } from '../../client/views/node.js'
 
@@ -23,10 +23,7 @@ export default class NodeRestore extends MeroCommand<typeof NodeRestore> {
     const restored = await withSpinner('restoring', !this.jsonEnabled(), () => this.manager.restore(dir, this.manager.initialized))
     let caughtUp: CatchUp | undefined
     if (this.flags.start) {
-      caughtUp = await withSpinner('starting merod and catching up from peers', !this.jsonEnabled(), async () => {
-        await this.manager.start()
-        return catchUp(await this.client(), this.flags.wait)
-      })
+      caughtUp = await withSpinner('starting merod and catching up from peers', !this.jsonEnabled(), () => startAndCatchUp(this.manager, this.flags.wait))
     }
     this.out(renderRestore(restored, caughtUp))
     return { ...restored, ...(caughtUp ? { catchUp: caughtUp } : {}) }

@@ -141,8 +141,8 @@ export class Store {
    * @internal Records the writes so far as acknowledged, in the ledger, once per turn of the
    * event loop: a microtask queued by the turn's first write runs before anything the turn's
    * writes resolve (their callers' continuations queue after it), so no answer about a write
-   * leaves before the ledger holds it. The log being written is looked up at open and every few
-   * thousand turns (RocksDB starts a new log when a memtable fills).
+   * leaves before the ledger holds it. The log being written is looked up at open and every
+   * thousand such turns (RocksDB starts a new log when a memtable fills).
    */
   acknowledge(): void {
     if (this.ledgerQueued) return
