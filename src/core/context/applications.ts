@@ -1,4 +1,4 @@
-import { MeroError } from '../primitives/errors.js'
+import { isMeroError, MeroError } from '../primitives/errors.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { sha256 } from '../primitives/hash.js'
 import type { BlobStore } from '../blobs/blob-store.js'
@@ -60,6 +60,8 @@ export class ApplicationStore {
     private readonly maxModuleBytes: number,
     /** Told of each newly installed application (the node announces it to the DHT). */
     private readonly onInstalled?: (meta: ApplicationMeta) => void,
+    /** Told when an application's bytes turn out to be missing from the blobs folder. */
+    private readonly onMissing?: (id: Buffer) => void,
     /** Told of a module no longer run (uninstalled, or an older version replaced): the runtime forgets it. */
     private readonly onModuleDropped?: (moduleId: Buffer) => void,
   ) {}
@@ -98,7 +100,7 @@ export class ApplicationStore {
    * refused leaves nothing behind.
    */
   async installBundle(bytes: Uint8Array, source?: string): Promise<ApplicationMeta> {
-    const bundle = readBundle(bytes, { maxBundleBytes: this.maxModuleBytes + 4 * 1024 * 1024, maxContentBytes: this.maxModuleBytes + 2 * 1024 * 1024, maxFiles: 64 })
+    const bundle = readBundle(bytes, this.bundleLimits())
     const { manifest } = bundle
     if (bundle.wasm.length > this.maxModuleBytes) throw new MeroError('InvalidModule', `the module is ${bundle.wasm.length} bytes, more than the ${this.maxModuleBytes} allowed (runtime.max_module_bytes)`)
     const existing = this.get(bundle.applicationId)
@@ -133,6 +135,10 @@ export class ApplicationStore {
     if (existing) this.releaseBlobs(existing, [meta.moduleId!, meta.bundleId!])
     this.onInstalled?.(meta)
     return meta
+  }
+
+  private bundleLimits() {
+    return { maxBundleBytes: this.maxModuleBytes + 4 * 1024 * 1024, maxContentBytes: this.maxModuleBytes + 2 * 1024 * 1024, maxFiles: 64 }
   }
 
   /** Checks a bundle fetched for `applicationId` and installs it (a joiner's fetch). */
@@ -183,9 +189,48 @@ export class ApplicationStore {
     return m
   }
 
-  /** The module bytes (from the blob store). */
-  bytes(id: Buffer): Promise<Buffer> {
-    return this.blobs.readAll(this.moduleId(id))
+  /**
+   * The module bytes (from the blob store). Bytes gone from the blobs folder are a typed error,
+   * and `onMissing` is told (the node fetches them again from a peer).
+   */
+  async bytes(id: Buffer): Promise<Buffer> {
+    const moduleId = this.moduleId(id)
+    try {
+      return await this.blobs.readAll(moduleId)
+    } catch (e) {
+      if (!isMeroError(e, 'BlobContentMissing')) throw e
+      this.onMissing?.(id)
+      throw new MeroError('BlobContentMissing', `the bytes of application ${toBase58(id)} are missing from this node's blobs folder (chunk ${String(e.details?.chunk).slice(0, 16)}… is not there); the node fetches them again from a peer of a group that uses it, or install the application again (\`meroctl app install\`)`, e.details)
+    }
+  }
+
+  /** Installed applications whose bytes (a package's module or bundle) are not all in the blobs folder. */
+  missing(): { applicationId: string; chunks: string[] }[] {
+    return this.list()
+      .map((a) => ({ applicationId: a.applicationId, chunks: blobsOf(a).flatMap((b) => this.blobs.missingChunks(fromBase58(b, 'blob id', 32))) }))
+      .filter((a) => a.chunks.length > 0)
+  }
+
+  /**
+   * Puts back the bytes of an installed application whose files were lost, as fetched from a
+   * peer for `id`: a development application's module (checked by its hash), or a package's
+   * bundle (checked by its signature; a newer version than the installed one installs as an
+   * upgrade would).
+   */
+  async restore(bytes: Uint8Array, id = sha256(bytes)): Promise<ApplicationMeta> {
+    if (sha256(bytes).equals(id)) {
+      const meta = this.require(id)
+      await this.blobs.add(bytes, holderOf(id))
+      return meta
+    }
+    const meta = this.require(id)
+    const bundle = readBundle(bytes, this.bundleLimits())
+    if (!bundle.applicationId.equals(id)) throw new MeroError('InvalidPackage', `the bundle is application ${toBase58(bundle.applicationId)}, not ${toBase58(id)}`)
+    if (meta.version !== bundle.manifest.appVersion) return this.installBundle(bytes, meta.source)
+    if (meta.moduleId !== toBase58(sha256(bundle.wasm))) throw new MeroError('InvalidPackage', `the bundle's module is not the one ${meta.package} ${meta.version} was installed with`)
+    await this.blobs.add(bundle.wasm, holderOf(id))
+    await this.blobs.add(bytes, holderOf(id))
+    return meta
   }
 
   /**
@@ -213,8 +258,7 @@ export class ApplicationStore {
   /** Drops this application's hold on the blobs of `meta` (but those in `keep`). */
   private releaseBlobs(meta: ApplicationMeta, keep: string[]): void {
     const holder = holderOf(fromBase58(meta.applicationId, 'application id', 32))
-    const blobs = meta.kind === 'package' ? [meta.moduleId!, meta.bundleId!] : [meta.applicationId]
-    for (const b of blobs) {
+    for (const b of blobsOf(meta)) {
       if (keep.includes(b)) continue
       const id = fromBase58(b, 'blob id', 32)
       if (this.blobs.get(id)?.holders.includes(holder)) this.blobs.release(id, holder)
@@ -222,6 +266,11 @@ export class ApplicationStore {
     const moduleId = meta.moduleId ?? meta.applicationId
     if (!keep.includes(moduleId)) this.onModuleDropped?.(fromBase58(moduleId, 'module id', 32))
   }
+}
+
+/** The blobs an application holds: a package's module and bundle, a development application's module. */
+function blobsOf(meta: ApplicationMeta): string[] {
+  return meta.kind === 'package' ? [meta.moduleId!, meta.bundleId!] : [meta.applicationId]
 }
 
 const HOLDER_PREFIX = 'app:'

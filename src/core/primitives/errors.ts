@@ -21,6 +21,11 @@ export const ERROR_KINDS = {
   InsecurePermissions: 1104,
   AlreadyRunning: 1105,
   ConfigInvalid: 1106,
+  // the node's store
+  StoreCorrupted: 1107,
+  StoreIoError: 1108,
+  StoreFileMissing: 1109,
+  StoreVersionUnsupported: 1110,
   // governance
   GroupNotFound: 1200,
   NotAuthorized: 1201,
@@ -40,7 +45,8 @@ export const ERROR_KINDS = {
   ApplicationInUse: 1305,
   BlobNotFound: 1306,
   AliasNotFound: 1307,
-  InvalidPackage: 1308,
+  BlobContentMissing: 1308,
+  InvalidPackage: 1309,
   // network and sync
   PeerUnreachable: 1400,
   SyncFailed: 1401,
