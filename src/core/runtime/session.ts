@@ -133,8 +133,8 @@ export class ExecutionSession {
     return { lo: this.key(lo, 'scan lower bound'), hi: this.key(hi, 'scan upper bound'), offset: Number(off), limit: lim, reverse: (u(flags) & SCAN_REVERSE) !== 0n }
   }
 
-  /** A position or count argument (u64) as a number. */
-  private index(v: bigint, what: string): number {
+  /** A position or count argument (u64) as a number (a huge one reads as MAX_SAFE_INTEGER: past any end). */
+  private index(v: bigint): number {
     const n = BigInt.asUintN(64, v)
     return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n)
   }
@@ -298,12 +298,12 @@ export class ExecutionSession {
     text_insert: (x, name: bigint, pos: bigint, text: bigint) => {
       const n = x.name(name)
       const value = x.memory.readUtf8(text, x.s.limits.maxValueBytes, 'text')
-      return BigInt(x.need('textInsert', 'texts')(n, x.index(pos, 'text position'), value))
+      return BigInt(x.need('textInsert', 'texts')(n, x.index(pos), value))
     },
-    text_delete: (x, name: bigint, pos: bigint, count: bigint) => BigInt(x.need('textDelete', 'texts')(x.name(name), x.index(pos, 'text position'), x.index(count, 'text count'))),
+    text_delete: (x, name: bigint, pos: bigint, count: bigint) => BigInt(x.need('textDelete', 'texts')(x.name(name), x.index(pos), x.index(count))),
     text_len: (x, name: bigint) => BigInt(x.need('textLen', 'texts')(x.name(name))),
     text_read: (x, name: bigint, start: bigint, end: bigint, reg: bigint) => {
-      const text = x.need('textRead', 'texts')(x.name(name), x.index(start, 'text start'), x.index(end, 'text end'))
+      const text = x.need('textRead', 'texts')(x.name(name), x.index(start), x.index(end))
       x.setRegister(reg, Buffer.from(text, 'utf8'))
       return BigInt(codePointCount(text))
     },
