@@ -1,7 +1,7 @@
 import type { GroupStore } from '../governance/group-store.js'
 import type { EventBus } from '../node/event-bus.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
-import type { VerifiedDelta } from '../sync/delta-envelope.js'
+import type { VerifiedDelta } from './delta-envelope.js'
 import type { ContextManager, ContextMeta, ReadyDelta } from './context-manager.js'
 
 /**

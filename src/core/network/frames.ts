@@ -3,28 +3,20 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import { z } from 'zod'
 import { ERROR_KINDS, MeroError, isMeroError, type ErrorKind } from '../primitives/errors.js'
+import { MAX_FRAME } from '../primitives/limits.js'
+import type { FrameChannel } from './transport.js'
 
 /**
  * Length-prefixed frames over a libp2p stream (unsigned varint length, then the bytes), with a
  * maximum frame size enforced on both sides: a sender refuses to write an oversized frame, a
  * receiver refuses to read one (and the stream is aborted).
  */
-export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024
-
-/** A conversation of frames on one stream (the shape the sync protocols use). */
-export interface FrameChannel {
-  send(frame: Uint8Array): Promise<void>
-  /** Rejects when the stream ends, a frame is too large, or the timeout passes. */
-  receive(timeoutMs: number): Promise<Uint8Array>
-  close(): void
-}
-
 export class FramedStream implements FrameChannel {
   private readonly lp: LengthPrefixedStream<Stream>
 
   constructor(
     readonly stream: Stream,
-    private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+    private readonly maxFrameBytes = MAX_FRAME,
   ) {
     // lpStream buffers unread bytes up to maxBufferSize (4 MiB by default) and aborts the
     // stream beyond it: leave room for a whole maximal frame plus the start of the next.

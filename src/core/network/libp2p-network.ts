@@ -1,13 +1,11 @@
 import './shim.js'
-import type { FrameChannel } from './frames.js'
-import type { ContentRouting, NodeNetwork, TopicMessageEvent } from '../sync/transport.js'
+import type { ContentRouting, FrameChannel, NodeNetwork, TopicMessageEvent } from './transport.js'
 import type { PeerBook } from './peer-book.js'
-import { MAX_FRAME, MAX_TOPIC_MESSAGE } from '../sync/wire.js'
 import { NetworkMetrics } from './metrics.js'
 import { NetworkNode } from './network-node.js'
 
 /**
- * The NodeNetwork that the node core and the replicators drive (sync/transport.ts), over a
+ * The NodeNetwork that the node core and the replicators drive (network/transport.ts), over a
  * NetworkNode: it adds the peer book (peers remembered across restarts and redialled while the
  * node is alone) and keeps the sync layer's shapes (FrameChannel, onMessage, onPeer).
  */
@@ -33,10 +31,6 @@ export class Libp2pNetwork implements NodeNetwork {
       bootstrap: opts.bootstrap,
       dialTimeoutMs: opts.dialTimeoutMs,
       redialMs: opts.redialMs,
-      maxFrameBytes: MAX_FRAME,
-      // above the sync layer's own message limit, so that oversized messages reach the
-      // replicator and are counted there by its reasons
-      maxMessageBytes: 4 * MAX_TOPIC_MESSAGE,
       metrics: opts.metrics,
       knownPeers: opts.peerBook ? () => opts.peerBook!.list() : undefined,
     })

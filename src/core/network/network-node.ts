@@ -17,7 +17,8 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { keyPairFromSeed } from '../crypto/ed25519.js'
 import { MeroError, isMeroError } from '../primitives/errors.js'
 import { peerIdFromPublicKey } from '../primitives/ids.js'
-import { DEFAULT_MAX_FRAME_BYTES, FramedStream, readMessage, writeError, writeMessage } from './frames.js'
+import { MAX_FRAME } from '../primitives/limits.js'
+import { FramedStream, readMessage, writeError, writeMessage } from './frames.js'
 import { gossipsubOptions, type GossipTuning } from './gossip-options.js'
 import { NetworkMetrics } from './metrics.js'
 import { noiseCrypto } from './noise-crypto.js'
@@ -141,8 +142,10 @@ export class NetworkNode {
       bootstrap: [],
       dialTimeoutMs: 5_000,
       requestTimeoutMs: 10_000,
-      maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+      maxFrameBytes: MAX_FRAME,
       maxFramesPerMessage: 1024,
+      // well above the replicators' own message limit (256 KiB), so that an oversized message
+      // reaches them and is counted there by its reason
       maxMessageBytes: 1024 * 1024,
       maxInboundStreams: 64,
       maxOutboundRequests: 16,

@@ -8,10 +8,12 @@ import type { EventBus } from '../node/event-bus.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { ContextSyncClient, serveContextSync } from './context-sync.js'
-import { openDelta, openDeltas, sealDelta, sealDeltas, verifyDelta, verifyDeltas, DeltaRejected, type VerifiedDelta } from './delta-envelope.js'
-import { memberAuth, peerLacks, type FrameChannel } from './group-sync.js'
-import type { PeerNetwork, TopicMessageEvent } from './transport.js'
-import { contextTopic, decodeTopicMessage, encodeTopicMessage, groupTopic, MAX_DELTAS_PER_MESSAGE, MAX_HEADS, MAX_TOPIC_MESSAGE, SYNC_PROTOCOL, type SignedDeltaWire, type SyncFrame, type TopicMessage } from './wire.js'
+import { DeltaRejected, MAX_DELTAS_PER_MESSAGE, verifyDelta, verifyDeltas, type SignedDeltaWire, type VerifiedDelta } from '../context/delta-envelope.js'
+import { memberAuth } from '../governance/stream-auth.js'
+import type { FrameChannel, PeerNetwork, TopicMessageEvent } from '../network/transport.js'
+import { peerLacks } from './group-sync.js'
+import { openDelta, openDeltas, sealDelta, sealDeltas } from './sealed-deltas.js'
+import { contextTopic, decodeTopicMessage, encodeTopicMessage, groupTopic, MAX_HEADS, MAX_TOPIC_MESSAGE, SYNC_PROTOCOL, type SyncFrame, type TopicMessage } from './wire.js'
 
 /**
  * Seed 001's "gossip broadcast → remote apply → convergence" for contexts, and its SyncManager:

@@ -6,8 +6,9 @@ import { decodeSignedOp, groupOf, type GroupOp, type SignedInvitation, type Sign
 import type { EventBus } from '../node/event-bus.js'
 import { toBase58 as toB58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
-import { announceHeads, catchUpGroup, invitationAuth, memberAuth, peerLacks, serveGroupSync, type CatchUpResult, type FrameChannel } from './group-sync.js'
-import type { PeerNetwork, TopicMessageEvent } from './transport.js'
+import { invitationAuth, memberAuth } from '../governance/stream-auth.js'
+import type { FrameChannel, PeerNetwork, TopicMessageEvent } from '../network/transport.js'
+import { announceHeads, catchUpGroup, peerLacks, serveGroupSync, type CatchUpResult } from './group-sync.js'
 import { decodeTopicMessage, encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from './wire.js'
 
 /**

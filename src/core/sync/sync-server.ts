@@ -1,5 +1,4 @@
-import { FRAME_TIMEOUT_MS, type FrameChannel } from './group-sync.js'
-import type { PeerNetwork } from './transport.js'
+import { FRAME_TIMEOUT_MS, type FrameChannel, type PeerNetwork } from '../network/transport.js'
 import { decodeFrame, SYNC_PROTOCOL, type SyncFrame } from './wire.js'
 
 /**

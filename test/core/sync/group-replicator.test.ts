@@ -7,7 +7,7 @@ import { EventBus } from '../../../src/core/node/event-bus.js'
 import { toBase58 } from '../../../src/core/primitives/encoding.js'
 import { GroupReplicator } from '../../../src/core/sync/group-replicator.js'
 import { encodeTopicMessage, groupTopic } from '../../../src/core/sync/wire.js'
-import type { TopicMessageEvent } from '../../../src/core/sync/transport.js'
+import type { TopicMessageEvent } from '../../../src/core/network/transport.js'
 import { MemoryHub, MemoryPeer } from '../../helpers/memory-network.js'
 import { waitFor } from '../../helpers/harness.js'
 

@@ -1,9 +1,20 @@
-import type { FrameChannel } from './group-sync.js'
-
 /**
- * What replication needs from the p2p layer (core/network implements it over libp2p; tests may
- * use an in-memory hub). Messages are opaque bytes; topics are strings.
+ * What the layers above need from the p2p layer (Libp2pNetwork implements it; tests may use an
+ * in-memory hub). Messages are opaque bytes; topics are strings; streams are conversations of
+ * frames. Nothing here knows a mero protocol.
  */
+
+/** A conversation of frames on one stream (what the sync and blob protocols speak). */
+export interface FrameChannel {
+  send(frame: Uint8Array): Promise<void>
+  /** Rejects when the stream ends, a frame is too large, or the timeout passes. */
+  receive(timeoutMs: number): Promise<Uint8Array>
+  close(): void
+}
+
+/** How long a protocol waits for the peer's next frame, unless it says otherwise. */
+export const FRAME_TIMEOUT_MS = 10_000
+
 export interface TopicMessageEvent {
   topic: string
   /** The peer that relayed or published the message. */
