@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { verify as edVerify, type KeyPair } from '../crypto/ed25519.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
+import { PendingQueue } from '../dag/pending-queue.js'
 import type { EventBus } from '../node/event-bus.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
@@ -74,11 +75,6 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 const b58 = (h: string) => toBase58(Buffer.from(h, 'hex'))
 const META_GROUP = 0x01
 
-interface Pending {
-  op: SignedOp
-  missing: Set<string>
-}
-
 interface WriteBehind {
   batch: WriteBatch
   written: Promise<void>
@@ -87,9 +83,8 @@ interface WriteBehind {
 
 export class GroupStore {
   private readonly groups = new Map<string, GroupState>()
-  /** group → missing parent → ops waiting for it */
-  private readonly waiting = new Map<string, Map<string, Pending[]>>()
-  private readonly pendingIds = new Map<string, Map<string, Pending>>()
+  /** Per group: ops waiting for parents (or, before its genesis, for the group itself). */
+  private readonly pending = new Map<string, PendingQueue<SignedOp>>()
   private behind?: WriteBehind
 
   /** Without a store, a replica lives in memory only (in-process replicas, tests). */
@@ -130,11 +125,11 @@ export class GroupStore {
 
   /** Parent ids that pending ops of this group wait for. */
   missing(groupId: string): string[] {
-    return [...(this.waiting.get(groupId)?.keys() ?? [])]
+    return [...(this.pending.get(groupId)?.waitedFor() ?? [])]
   }
 
   pendingCount(groupId: string): number {
-    return this.pendingIds.get(groupId)?.size ?? 0
+    return this.pending.get(groupId)?.size ?? 0
   }
 
   /** Signed op bytes by id (for sync), those this node holds. */
@@ -448,23 +443,23 @@ export class GroupStore {
     const groupId = hex(groupOf(op))
     const opId = hex(op.id)
     const g = this.groups.get(groupId)
-    if (g?.has(opId) || this.pendingIds.get(groupId)?.has(opId)) return { opId, groupId, status: 'duplicate' }
+    if (g?.has(opId) || this.pending.get(groupId)?.has(opId)) return { opId, groupId, status: 'duplicate' }
     if (op.op.kind !== 'GroupCreated' && !g && op.groupId.equals(Buffer.alloc(32))) return { opId, status: 'invalid', reason: 'op has a zero group id' }
 
     const missing = op.parents.map(hex).filter((p) => !g?.has(p))
     if (op.op.kind !== 'GroupCreated' && (!g || missing.length)) {
-      this.park(groupId, op, g ? missing : missing.length ? missing : [groupId])
+      this.queue(groupId).park(opId, op, g ? missing : missing.length ? missing : [groupId])
       if (emit) this.events?.emit({ type: 'group.op.pending', groupId, opId, missing: missing.length })
       return { opId, groupId, status: 'pending', missing }
     }
     const first = this.applyAndRecord(groupId, op, batch, emit)
     // cascade: ops that waited for this one (iteratively)
     const queue = [opId, ...(op.op.kind === 'GroupCreated' ? [groupId] : [])]
-    while (queue.length) {
-      const ready = this.unpark(groupId, queue.shift()!)
-      for (const p of ready) {
-        this.applyAndRecord(groupId, p, batch, emit)
-        queue.push(hex(p.id))
+    const pending = this.pending.get(groupId)
+    while (pending && queue.length) {
+      for (const p of pending.arrived(queue.shift()!)) {
+        this.applyAndRecord(groupId, p.item, batch, emit)
+        queue.push(p.id)
       }
     }
     return first
@@ -483,47 +478,10 @@ export class GroupStore {
     return { opId: outcome.node.idHex, groupId, status: outcome.node.status, reason: outcome.node.reason }
   }
 
-  private park(groupId: string, op: SignedOp, missing: string[]): void {
-    let byParent = this.waiting.get(groupId)
-    if (!byParent) this.waiting.set(groupId, (byParent = new Map()))
-    let byId = this.pendingIds.get(groupId)
-    if (!byId) this.pendingIds.set(groupId, (byId = new Map()))
-    if (byId.size >= MAX_PENDING_PER_GROUP) this.evictOldest(groupId)
-    const entry: Pending = { op, missing: new Set(missing) }
-    byId.set(hex(op.id), entry)
-    for (const m of missing) {
-      const list = byParent.get(m)
-      if (list) list.push(entry)
-      else byParent.set(m, [entry])
-    }
-  }
-
-  private unpark(groupId: string, arrived: string): SignedOp[] {
-    const byParent = this.waiting.get(groupId)
-    const list = byParent?.get(arrived)
-    if (!list) return []
-    byParent!.delete(arrived)
-    const ready: SignedOp[] = []
-    for (const entry of list) {
-      entry.missing.delete(arrived)
-      if (entry.missing.size === 0) {
-        this.pendingIds.get(groupId)?.delete(hex(entry.op.id))
-        ready.push(entry.op)
-      }
-    }
-    return ready
-  }
-
-  private evictOldest(groupId: string): void {
-    const byId = this.pendingIds.get(groupId)!
-    const [oldestId, entry] = byId.entries().next().value as [string, Pending]
-    byId.delete(oldestId)
-    const byParent = this.waiting.get(groupId)!
-    for (const m of entry.missing) {
-      const list = byParent.get(m)?.filter((e) => e !== entry)
-      if (list?.length) byParent.set(m, list)
-      else byParent.delete(m)
-    }
+  private queue(groupId: string): PendingQueue<SignedOp> {
+    let q = this.pending.get(groupId)
+    if (!q) this.pending.set(groupId, (q = new PendingQueue(MAX_PENDING_PER_GROUP)))
+    return q
   }
 
   private emit(groupId: string, op: SignedOp, outcome: ApplyOutcome): void {
