@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { KeyPair } from '../crypto/ed25519.js'
 import type { GroupStore } from '../governance/group-store.js'
 import type { GroupOp, SignedOp, Visibility } from '../governance/ops.js'
-import type { EventBus } from '../node/event-bus.js'
+import { Emitter } from '../primitives/emitter.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { Hlc, type HlcTimestamp } from '../primitives/hlc.js'
@@ -12,6 +12,7 @@ import type { Store, WriteBatch } from '../store/store.js'
 import { MAX_DELTA_PAYLOAD, signDelta, type SignedDeltaWire, type VerifiedDelta } from './delta-envelope.js'
 import type { ApplicationStore } from './applications.js'
 import { DeltaLog } from './delta-log.js'
+import type { ContextEvents } from './events.js'
 
 /**
  * ContextManager (seed 000's context lifecycle and seed 001's method-execution flow): creates
@@ -44,11 +45,8 @@ export interface ContextDeps {
   groups: GroupStore
   applications: ApplicationStore
   runtime: Runtime
-  events: EventBus
   identity: KeyPair
   issue: (groupId: string, op: GroupOp) => Promise<SignedOp>
-  /** Called after a locally authored delta is committed (replication publishes it). */
-  onCommitted?: (meta: ContextMeta, deltaId: Buffer, wire: SignedDeltaWire) => void
   /**
    * Whether the calls that reach a context together (in one turn of the event loop) commit as
    * one delta [true]. False: one delta per mutating call.
@@ -121,6 +119,8 @@ export class ContextManager {
   readonly log: DeltaLog
   /** Since start: mutating calls whose writes were committed, and the local deltas that carried them. */
   readonly stats = { calls: 0, deltas: 0 }
+  /** Contexts created and deleted, deltas committed here, remote deltas applied or rejected. */
+  readonly events = new Emitter<ContextEvents>()
 
   constructor(private readonly d: ContextDeps) {
     this.clock = new Hlc(d.identity.publicKey)
@@ -226,11 +226,8 @@ export class ContextManager {
       this.stats.deltas++
     }
     this.remember(contextId, meta, key)
-    this.d.events.emit({ type: 'context.created', contextId: meta.contextId, groupId, applicationId: meta.applicationId })
-    if (deltaId) {
-      this.d.events.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId, rootHash: meta.rootHash, deltaId, events })
-      this.d.onCommitted?.(meta, Buffer.from(deltaId, 'hex'), committed.wire!)
-    }
+    this.events.emit('created', { contextId, meta })
+    if (committed.id) this.events.emit('committed', { contextId, meta, deltaId: committed.id, wire: committed.wire!, events })
     return meta
   }
 
@@ -331,8 +328,7 @@ export class ContextManager {
     this.stats.calls += calls
     this.stats.deltas++
     this.remember(contextId, committed.meta)
-    this.d.events.emit({ type: 'context.state.mutated', contextId: committed.meta.contextId, groupId: committed.meta.groupId, rootHash: committed.meta.rootHash, deltaId: committed.deltaId!, events })
-    this.d.onCommitted?.(committed.meta, Buffer.from(committed.deltaId!, 'hex'), committed.wire!)
+    if (this.events.listens('committed')) this.events.emit('committed', { contextId, meta: committed.meta, deltaId: committed.id!, wire: committed.wire!, events })
     return committed
   }
 
@@ -357,7 +353,7 @@ export class ContextManager {
     batch.write()
     this.remember(contextId, undefined)
     this.states.delete(contextId.toString('hex'))
-    this.d.events.emit({ type: 'context.deleted', contextId: toBase58(contextId) })
+    this.events.emit('deleted', { contextId })
   }
 
   /** What the group's governance says of this context (visibility, allowlist, members, alias). */
@@ -398,7 +394,7 @@ export class ContextManager {
    * Adds the session's state rows and its signed delta (parents = the heads; governance position
    * = the group's heads) to the batch.
    */
-  private commit(batch: WriteBatch, contextId: Buffer, meta: ContextMeta, session: StateSession, result: SessionResult, events: { kind: string; data: unknown }[]): { meta: ContextMeta; deltaId: string | null; wire?: SignedDeltaWire } {
+  private commit(batch: WriteBatch, contextId: Buffer, meta: ContextMeta, session: StateSession, result: SessionResult, events: { kind: string; data: unknown }[]): { meta: ContextMeta; deltaId: string | null; id?: Buffer; wire?: SignedDeltaWire } {
     if (result.actions.length === 0) return { meta, deltaId: null }
     const parents = meta.heads.map((h) => Buffer.from(h, 'hex'))
     const bytes = encodeDelta({ contextId, parents, hlc: result.hlc!, author: result.author, actions: result.actions })
@@ -411,7 +407,7 @@ export class ContextManager {
     const depth = this.log.depthOf(contextId, parents) // the heads' depths are remembered: no read
     const idHex = hex(id)
     this.log.put(batch, contextId, id, { depth, parents, checkpoint: false }, wire)
-    return { meta: { ...meta, rootHash: hex(rootHash), heads: [idHex], deltas: meta.deltas + 1 }, deltaId: idHex, wire }
+    return { meta: { ...meta, rootHash: hex(rootHash), heads: [idHex], deltas: meta.deltas + 1 }, deltaId: idHex, id, wire }
   }
 
   /**

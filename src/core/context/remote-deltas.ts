@@ -1,9 +1,10 @@
 import { PendingQueue } from '../dag/pending-queue.js'
 import type { GroupStore } from '../governance/group-store.js'
-import type { EventBus } from '../node/event-bus.js'
+import type { Emitter } from '../primitives/emitter.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
 import type { VerifiedDelta } from './delta-envelope.js'
 import type { ContextManager, ContextMeta, ReadyDelta } from './context-manager.js'
+import type { ContextEvents } from './events.js'
 
 /**
  * The receiving half of a context's DAG (seed 001's DagStore): verified deltas from gossip or
@@ -32,7 +33,8 @@ interface Pending {
 export interface RemoteDeltaDeps {
   contexts: ContextManager
   groups: GroupStore
-  events: EventBus
+  /** Where applied and rejected deltas are reported (the contexts' events). */
+  events: Emitter<ContextEvents>
   /** Throws when a timestamp is too far ahead of this node's clock. */
   checkClock: (hlc: HlcTimestamp) => void
   maxPending?: number
@@ -106,7 +108,7 @@ export class RemoteDeltas {
         this.rejected++
         p.remove(id)
         outcome.set(id, { status: 'rejected', reason: access.reason })
-        this.d.events.emit({ type: 'context.delta.rejected', contextId: meta.contextId, deltaId: id, reason: access.reason })
+        if (this.d.events.listens('rejected')) this.d.events.emit('rejected', { contextId, deltaId: v.id, reason: access.reason })
         continue
       }
       try {
@@ -127,9 +129,7 @@ export class RemoteDeltas {
     }
     if (ready.length) {
       const after = this.d.contexts.commitRemote(contextId, ready)
-      for (const r of ready) this.d.events.emit({ type: 'context.delta.applied', contextId: after.contextId, deltaId: hex(r.verified.id), rootHash: after.rootHash })
-      const events = ready.flatMap((r) => r.verified.events)
-      this.d.events.emit({ type: 'context.state.mutated', contextId: after.contextId, groupId: after.groupId, rootHash: after.rootHash, deltaId: hex(ready[ready.length - 1]!.verified.id), events })
+      if (this.d.events.listens('applied')) this.d.events.emit('applied', { contextId, meta: after, deltas: ready })
     }
     return results.map((r) => ({ ...r, ...(outcome.get(r.id) ?? {}) }))
   }

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto'
 import { verify as edVerify, type KeyPair } from '../crypto/ed25519.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { PendingQueue } from '../dag/pending-queue.js'
-import type { EventBus } from '../node/event-bus.js'
+import { Emitter } from '../primitives/emitter.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import type { Store, WriteBatch } from '../store/store.js'
+import type { GovernanceEvents } from './events.js'
 import { GroupState, type ApplyOutcome, type MemberSlot } from './fold.js'
 import { decodeSignedOp, groupOf, signedMessage, MAX_PARENTS, signOp, type GroupOp, type Role, type SignedOp, type Visibility, capabilityList, DEFAULT_CAPABILITIES, Capability } from './ops.js'
 
@@ -13,7 +14,7 @@ import { decodeSignedOp, groupOf, signedMessage, MAX_PARENTS, signOp, type Group
  * GroupStore (seed 000): the authoritative persistence of governance. Holds each group's op DAG
  * and fold, persists ops in RocksDB (column 'groupOps': groupId ‖ opId → signed bytes), parks
  * ops whose parents are missing in a bounded pending queue and applies them when the parents
- * arrive, authors local ops (sign, check, apply, persist), and emits node events.
+ * arrive, authors local ops (sign, check, apply, persist), and reports what changed (`events`).
  */
 export const MAX_PENDING_PER_GROUP = 10_000
 
@@ -86,12 +87,11 @@ export class GroupStore {
   /** Per group: ops waiting for parents (or, before its genesis, for the group itself). */
   private readonly pending = new Map<string, PendingQueue<SignedOp>>()
   private behind?: WriteBehind
+  /** Ops applied, rejected or parked, and what they changed (groups, members). */
+  readonly events = new Emitter<GovernanceEvents>()
 
   /** Without a store, a replica lives in memory only (in-process replicas, tests). */
-  constructor(
-    private readonly store?: Store,
-    private readonly events?: EventBus,
-  ) {}
+  constructor(private readonly store?: Store) {}
 
   /** Rebuilds every group from its persisted op log (signatures were checked on the way in). */
   load(): void {
@@ -449,7 +449,7 @@ export class GroupStore {
     const missing = op.parents.map(hex).filter((p) => !g?.has(p))
     if (op.op.kind !== 'GroupCreated' && (!g || missing.length)) {
       this.queue(groupId).park(opId, op, g ? missing : missing.length ? missing : [groupId])
-      if (emit) this.events?.emit({ type: 'group.op.pending', groupId, opId, missing: missing.length })
+      if (emit && this.events.listens('op.pending')) this.events.emit('op.pending', { groupId: groupOf(op), opId: op.id, missing: missing.length })
       return { opId, groupId, status: 'pending', missing }
     }
     const first = this.applyAndRecord(groupId, op, batch, emit)
@@ -474,7 +474,7 @@ export class GroupStore {
     }
     const outcome = g.apply(op)
     batch?.put('groupOps', Buffer.concat([g.groupId, op.id]), op.bytes)
-    if (emit) this.emit(groupId, op, outcome)
+    if (emit) this.emit(g, groupId, op, outcome)
     return { opId: outcome.node.idHex, groupId, status: outcome.node.status, reason: outcome.node.reason }
   }
 
@@ -484,37 +484,36 @@ export class GroupStore {
     return q
   }
 
-  private emit(groupId: string, op: SignedOp, outcome: ApplyOutcome): void {
-    const bus = this.events
-    if (!bus) return
-    const opId = outcome.node.idHex
-    const signer = toBase58(op.signer)
-    if (op.op.kind === 'GroupCreated' && outcome.node.status === 'applied') bus.emit({ type: 'group.created', groupId, owner: signer })
+  /** Reports an applied or rejected op and what it changed, to whoever listens. */
+  private emit(g: GroupState, groupIdHex: string, op: SignedOp, outcome: ApplyOutcome): void {
+    const ev = this.events
+    const groupId = g.groupId
     if (outcome.node.status === 'rejected') {
-      bus.emit({ type: 'group.op.rejected', groupId, opId, kind: op.op.kind, signer, reason: outcome.node.reason! })
+      if (ev.listens('op.rejected')) ev.emit('op.rejected', { groupId, op, reason: outcome.node.reason! })
       return
     }
-    bus.emit({ type: 'group.op.applied', groupId, opId, kind: op.op.kind, signer, opSeq: Number(op.seq) })
+    if (op.op.kind === 'GroupCreated' && ev.listens('group.created')) ev.emit('group.created', { groupId, owner: op.signer })
+    if (ev.listens('op.applied')) ev.emit('op.applied', { groupId, op })
     for (const c of outcome.changes) {
       if (c.slot.startsWith('member/')) {
-        const identity = b58(c.slot.slice('member/'.length))
         const after = c.after as MemberSlot
         const before = c.before as MemberSlot | undefined
         if ('role' in after) {
-          if (before && 'role' in before) bus.emit({ type: 'group.member.updated', groupId, identity, role: after.role, capabilities: this.capsOf(groupId, c.slot) })
-          else bus.emit({ type: 'group.member.added', groupId, identity, role: after.role })
-        } else if (before && 'role' in before) {
-          bus.emit({ type: 'group.member.removed', groupId, identity, reason: after.gone })
+          if (before && 'role' in before) {
+            if (ev.listens('member.updated')) ev.emit('member.updated', { groupId, identity: idOf(c.slot, 'member/'), role: after.role, capabilities: this.capsOf(groupIdHex, c.slot) })
+          } else if (ev.listens('member.added')) ev.emit('member.added', { groupId, identity: idOf(c.slot, 'member/'), role: after.role })
+        } else if (before && 'role' in before && ev.listens('member.removed')) {
+          ev.emit('member.removed', { groupId, identity: idOf(c.slot, 'member/'), reason: after.gone })
         }
       } else if (c.slot.startsWith('caps/')) {
         const id = c.slot.slice('caps/'.length)
-        const role = this.role(groupId, Buffer.from(id, 'hex'))
-        if (role && op.op.kind === 'CapabilitiesSet') bus.emit({ type: 'group.member.updated', groupId, identity: b58(id), role, capabilities: c.after as number })
+        const role = this.role(groupIdHex, Buffer.from(id, 'hex'))
+        if (role && op.op.kind === 'CapabilitiesSet' && ev.listens('member.updated')) ev.emit('member.updated', { groupId, identity: Buffer.from(id, 'hex'), role, capabilities: c.after as number })
       } else if (c.slot === 'deleted' && c.after === true) {
-        bus.emit({ type: 'group.deleted', groupId })
+        if (ev.listens('group.deleted')) ev.emit('group.deleted', { groupId })
       }
     }
-    if (outcome.equivocation) bus.emit({ type: 'group.equivocation', groupId, signer: b58(outcome.equivocation.signer), opSeq: Number(outcome.equivocation.seq) })
+    if (outcome.equivocation && ev.listens('equivocation')) ev.emit('equivocation', { groupId, signer: Buffer.from(outcome.equivocation.signer, 'hex'), seq: outcome.equivocation.seq })
   }
 
   private capsOf(groupId: string, memberSlot: string): number {
@@ -522,6 +521,11 @@ export class GroupStore {
     const role = this.role(groupId, Buffer.from(id, 'hex'))
     return role === 'admin' ? 31 : ((this.groups.get(groupId)?.current(`caps/${id}`) as number | undefined) ?? 0)
   }
+}
+
+/** The identity (bytes) a slot such as `member/<hex>` names. */
+function idOf(slot: string, prefix: string): Buffer {
+  return Buffer.from(slot.slice(prefix.length), 'hex')
 }
 
 /** Parents before children (Kahn's algorithm); ops whose parents are absent come last. */

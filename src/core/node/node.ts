@@ -22,6 +22,7 @@ import type { NodeNetwork } from '../network/transport.js'
 import { EventBus } from './event-bus.js'
 import { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.js'
 import { instrumentedStore } from './instrumented-store.js'
+import { relayEvents } from './relay.js'
 
 export interface NodeOptions {
   store: Store
@@ -88,7 +89,7 @@ export class MeroNode {
     this.peerId = peerIdFromPublicKey(opts.identity.publicKey)
     this.blobs = new BlobStore(opts.store, opts.blobsDir, (id) => void this.blobProviders?.withdraw(id).catch(() => undefined))
     this.aliases = new AliasStore(opts.store)
-    this.groups = new GroupStore(opts.store, this.events)
+    this.groups = new GroupStore(opts.store)
     this.invitations = new IssuedInvitations(opts.store)
     this.runtime = new Runtime({ limits: opts.runtimeLimits, instrumented: instrumentedStore(opts.store) })
     this.applications = new ApplicationStore(
@@ -103,13 +104,11 @@ export class MeroNode {
       groups: this.groups,
       applications: this.applications,
       runtime: this.runtime,
-      events: this.events,
       identity: opts.identity,
       issue: (groupId, op) => this.issueGroupOp(groupId, op),
-      onCommitted: (meta, id, wire) => this.contextReplicator?.onCommitted(meta, id, wire),
       coalesceCalls: opts.coalesceCalls,
     })
-    this.remoteDeltas = new RemoteDeltas({ contexts: this.contexts, groups: this.groups, events: this.events, checkClock: (hlc) => this.contexts.checkClock(hlc) })
+    this.remoteDeltas = new RemoteDeltas({ contexts: this.contexts, groups: this.groups, events: this.contexts.events, checkClock: (hlc) => this.contexts.checkClock(hlc) })
     this.gc = new GarbageCollector(
       { store: opts.store, contexts: this.contexts, blobs: this.blobs, applications: this.applications, events: this.events },
       { intervalMs: 12 * 3600_000, tombstoneRetentionMs: 24 * 3600_000, ...opts.gc },
@@ -117,7 +116,7 @@ export class MeroNode {
     this.configuredAddresses = opts.advertisedAddresses ?? []
     this.network = opts.network
     if (opts.network) {
-      this.replicator = new GroupReplicator(this.groups, opts.identity, opts.network, this.events, {
+      this.replicator = new GroupReplicator(this.groups, opts.identity, opts.network, {
         heartbeatMs: opts.groupHeartbeatMs ?? 10_000,
         syncTimeoutMs: opts.syncTimeoutMs,
         maxConcurrentSyncs: opts.maxConcurrentSyncs,
@@ -126,7 +125,7 @@ export class MeroNode {
       })
       this.blobProviders = new BlobProviders({ blobs: this.blobs, groups: this.groups, identity: opts.identity, network: opts.network, routing: opts.network.routing }, { timeoutMs: opts.syncTimeoutMs })
       this.contextReplicator = new ContextReplicator(
-        { contexts: this.contexts, remote: this.remoteDeltas, groups: this.groups, identity: opts.identity, network: opts.network, events: this.events, issue: (groupId, op) => this.issueGroupOp(groupId, op), pool: opts.verifierPool },
+        { contexts: this.contexts, remote: this.remoteDeltas, groups: this.groups, identity: opts.identity, network: opts.network, issue: (groupId, op) => this.issueGroupOp(groupId, op), pool: opts.verifierPool },
         {
           heartbeatMs: opts.contextHeartbeatMs ?? 10_000,
           syncTimeoutMs: opts.syncTimeoutMs,
@@ -136,6 +135,11 @@ export class MeroNode {
         },
       )
     }
+    relayEvents(this.events, {
+      governance: this.groups.events,
+      contexts: this.contexts.events,
+      replication: [this.replicator, this.contextReplicator].flatMap((r) => (r ? [r.events] : [])),
+    })
   }
 
   /** The addresses others should dial: what the network listens on, else what is configured. */

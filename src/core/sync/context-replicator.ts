@@ -4,13 +4,14 @@ import type { KeyPair } from '../crypto/ed25519.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import type { GroupStore } from '../governance/group-store.js'
 import type { GroupOp, SignedOp } from '../governance/ops.js'
-import type { EventBus } from '../node/event-bus.js'
+import { Emitter } from '../primitives/emitter.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { ContextSyncClient, serveContextSync } from './context-sync.js'
 import { DeltaRejected, MAX_DELTAS_PER_MESSAGE, verifyDelta, verifyDeltas, type SignedDeltaWire, type VerifiedDelta } from '../context/delta-envelope.js'
 import { memberAuth } from '../governance/stream-auth.js'
 import type { FrameChannel, PeerNetwork, TopicMessageEvent } from '../network/transport.js'
+import type { ReplicationEvents } from './events.js'
 import { peerLacks } from './group-sync.js'
 import { openDelta, openDeltas, sealDelta, sealDeltas } from './sealed-deltas.js'
 import { contextTopic, decodeTopicMessage, encodeTopicMessage, groupTopic, MAX_HEADS, MAX_TOPIC_MESSAGE, SYNC_PROTOCOL, type SyncFrame, type TopicMessage } from './wire.js'
@@ -74,7 +75,6 @@ export interface ContextReplicatorDeps {
   groups: GroupStore
   identity: KeyPair
   network: PeerNetwork
-  events: EventBus
   issue: (groupId: string, op: GroupOp) => Promise<SignedOp>
   /** Verifies catch-up pages on worker threads. */
   pool?: VerifierPool
@@ -121,12 +121,14 @@ export class ContextReplicator {
   private readonly checked = new WeakMap<Uint8Array, Inspected>()
   /** Per context (base58): deltas committed after the first one of this event-loop turn. */
   private readonly outbox = new Map<string, { contextId: Buffer; key: Buffer; wires: SignedDeltaWire[] }>()
-  private offEvents?: () => void
+  private offEvents: (() => void)[] = []
   private stopped = false
   readonly dropped: Record<ContextDropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, undecryptable: 0, unknown_context: 0, wrong_topic: 0, queue_full: 0, wrong_context: 0 }
   received = 0
   published = 0
   divergences = 0
+  /** Sync sessions started and finished. */
+  readonly events = new Emitter<ReplicationEvents>()
 
   constructor(
     private readonly d: ContextReplicatorDeps,
@@ -142,19 +144,21 @@ export class ContextReplicator {
       return r.verdict
     })
     for (const meta of this.d.contexts.list()) this.follow(meta)
-    this.offEvents = this.d.events.on((e) => {
-      if (e.type === 'context.deleted') {
-        this.unfollow(e.contextId)
-        this.d.remote.forget(fromBase58(e.contextId, 'context id', 32))
-      } else if (e.type === 'context.created') {
-        const meta = this.d.contexts.get(fromBase58(e.contextId, 'context id', 32))
-        if (meta) this.follow(meta)
-      } else if (e.type === 'group.op.applied') {
-        this.retryGovernance(e.groupId)
-      } else if (e.type === 'group.member.removed' && e.identity === toBase58(this.d.identity.publicKey)) {
-        for (const meta of this.d.contexts.list(e.groupId)) this.unfollow(meta.contextId)
-      }
-    })
+    const contexts = this.d.contexts.events
+    const groups = this.d.groups.events
+    this.offEvents = [
+      contexts.on('committed', (e) => this.onCommitted(e.meta, e.deltaId, e.wire)),
+      contexts.on('created', (e) => this.follow(e.meta)),
+      contexts.on('deleted', (e) => {
+        this.unfollow(toBase58(e.contextId))
+        this.d.remote.forget(e.contextId)
+      }),
+      groups.on('op.applied', (e) => this.retryGovernance(e.groupId.toString('hex'))),
+      groups.on('member.removed', (e) => {
+        if (!e.identity.equals(this.d.identity.publicKey)) return
+        for (const meta of this.d.contexts.list(e.groupId.toString('hex'))) this.unfollow(meta.contextId)
+      }),
+    ]
     const beat = setInterval(() => void this.beat(), this.opts.heartbeatMs)
     const expire = setInterval(() => this.d.remote.expire(), 60_000)
     beat.unref()
@@ -169,7 +173,7 @@ export class ContextReplicator {
     this.scheduled.clear()
     this.offMessages?.()
     this.offValidator?.()
-    this.offEvents?.()
+    for (const off of this.offEvents.splice(0)) off()
   }
 
   /** Subscribes to a context's topic (a context this node holds with its key). */
@@ -428,10 +432,9 @@ export class ContextReplicator {
 
   private async runSession(contextId: Buffer, peerId: string, reason: string): Promise<{ fetched: number; method: string }> {
     const k = hex(contextId)
-    const b58 = toBase58(contextId)
     this.active++
     const started = Date.now()
-    this.d.events.emit({ type: 'sync.started', contextId: b58, peerId, reason })
+    this.events.emit('sync.started', { scope: 'context', id: contextId, peerId, reason })
     let client: ContextSyncClient | undefined
     const deadline = setTimeout(() => client?.close(), this.opts.sessionTimeoutMs ?? 120_000)
     deadline.unref()
@@ -445,20 +448,20 @@ export class ContextReplicator {
       const outcome = { at: Date.now(), peerId, ok: true, method: r.method, fetched: r.fetched, durationMs }
       this.last.set(k, outcome)
       if (r.fetched > 0) this.lastFetch.set(k, outcome)
-      this.d.events.emit({ type: 'sync.finished', contextId: b58, peerId, ok: true, fetched: r.fetched, durationMs, method: r.method })
+      this.events.emit('sync.finished', { scope: 'context', id: contextId, peerId, ok: true, fetched: r.fetched, durationMs, method: r.method })
       return r
     } catch (e) {
       client?.close().catch(() => undefined)
       if (peerLacks(e)) {
         // no replica: nothing to fetch there, and nothing to retry or to show as a failure
-        this.d.events.emit({ type: 'sync.finished', contextId: b58, peerId, ok: true, fetched: 0, durationMs: Date.now() - started, method: 'none', skipped: (e as Error).message })
+        this.events.emit('sync.finished', { scope: 'context', id: contextId, peerId, ok: true, fetched: 0, durationMs: Date.now() - started, method: 'none', skipped: (e as Error).message })
         throw e
       }
       const n = (this.failures.get(k) ?? 0) + 1
       this.failures.set(k, n)
       const durationMs = Date.now() - started
       this.last.set(k, { at: Date.now(), peerId, ok: false, method: 'none', fetched: 0, durationMs, error: (e as Error).message })
-      this.d.events.emit({ type: 'sync.finished', contextId: b58, peerId, ok: false, fetched: 0, durationMs, error: (e as Error).message })
+      this.events.emit('sync.finished', { scope: 'context', id: contextId, peerId, ok: false, fetched: 0, durationMs, error: (e as Error).message })
       const refused = (e as MeroError).kind === 'NotAuthorized'
       if (!refused && n < 6 && !this.stopped) this.schedule(contextId, peerId, `retry ${n}`, Math.min(200 * 2 ** n, 10_000))
       throw e

@@ -3,11 +3,11 @@ import type { VerifierPool } from '../crypto/verifier-pool.js'
 import type { GroupStore } from '../governance/group-store.js'
 import { decodeToken } from '../governance/invitation.js'
 import { decodeSignedOp, groupOf, type GroupOp, type SignedInvitation, type SignedOp } from '../governance/ops.js'
-import type { EventBus } from '../node/event-bus.js'
-import { toBase58 as toB58 } from '../primitives/encoding.js'
+import { Emitter } from '../primitives/emitter.js'
 import { MeroError } from '../primitives/errors.js'
 import { invitationAuth, memberAuth } from '../governance/stream-auth.js'
 import type { FrameChannel, PeerNetwork, TopicMessageEvent } from '../network/transport.js'
+import type { ReplicationEvents } from './events.js'
 import { announceHeads, catchUpGroup, peerLacks, serveGroupSync, type CatchUpResult } from './group-sync.js'
 import { decodeTopicMessage, encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from './wire.js'
 
@@ -56,19 +56,20 @@ export class GroupReplicator {
   private readonly failures = new Map<string, number>()
   private active = 0
   private offMessages?: () => void
-  private offEvents?: () => void
+  private offEvents: (() => void)[] = []
   private offValidator?: () => void
   /** Messages the validation hook accepted, decoded, until their delivery (keyed by their bytes). */
   private readonly checked = new WeakMap<Uint8Array, Inspected>()
   private stopped = false
   readonly dropped: Record<DropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, wrong_topic: 0, invalid_op: 0, unknown_group: 0 }
   received = 0
+  /** Sync sessions started and finished. */
+  readonly events = new Emitter<ReplicationEvents>()
 
   constructor(
     private readonly groups: GroupStore,
     private readonly identity: KeyPair,
     private readonly network: PeerNetwork,
-    private readonly events: EventBus,
     private readonly opts: ReplicatorOptions,
   ) {}
 
@@ -79,10 +80,12 @@ export class GroupReplicator {
     // with context replication the node's SyncServer owns the protocol and hands group streams here
     if (this.opts.serveSync !== false) this.network.handle(SYNC_PROTOCOL, (channel, peerId) => this.serve(channel, peerId))
     for (const g of this.groups.groupIds()) this.follow(g)
-    this.offEvents = this.events.on((e) => {
-      if (e.type === 'group.member.removed' && e.identity === this.myId()) this.unfollow(e.groupId)
-      if (e.type === 'group.deleted') this.unfollow(e.groupId)
-    })
+    this.offEvents = [
+      this.groups.events.on('member.removed', (e) => {
+        if (e.identity.equals(this.identity.publicKey)) this.unfollow(e.groupId.toString('hex'))
+      }),
+      this.groups.events.on('group.deleted', (e) => this.unfollow(e.groupId.toString('hex'))),
+    ]
     this.heartbeat = setInterval(() => void this.beat(), this.opts.heartbeatMs)
     this.heartbeat.unref()
   }
@@ -102,11 +105,7 @@ export class GroupReplicator {
     this.scheduled.clear()
     this.offMessages?.()
     this.offValidator?.()
-    this.offEvents?.()
-  }
-
-  private myId(): string {
-    return toB58(this.identity.publicKey)
+    for (const off of this.offEvents.splice(0)) off()
   }
 
   /** Subscribes to a group's topic while this node's identity is a member of it. */
@@ -244,23 +243,24 @@ export class GroupReplicator {
   private async runSession(groupId: string, peerId: string, reason: string): Promise<CatchUpResult> {
     this.active++
     const started = Date.now()
-    this.events.emit({ type: 'sync.started', groupId, peerId, reason })
+    const id = Buffer.from(groupId, 'hex')
+    this.events.emit('sync.started', { scope: 'group', id, peerId, reason })
     try {
       const channel = await this.network.open(peerId, SYNC_PROTOCOL)
       const r = await catchUpGroup(channel, this.groups, groupId, memberAuth(this.identity, peerId), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
       this.failures.delete(groupId)
-      this.events.emit({ type: 'sync.finished', groupId, peerId, ok: true, fetched: r.fetched, durationMs: Date.now() - started })
+      this.events.emit('sync.finished', { scope: 'group', id, peerId, ok: true, fetched: r.fetched, durationMs: Date.now() - started })
       this.follow(groupId)
       return r
     } catch (e) {
       if (peerLacks(e)) {
         // no replica: nothing to fetch there, and nothing to retry or to count as a failure
-        this.events.emit({ type: 'sync.finished', groupId, peerId, ok: true, fetched: 0, durationMs: Date.now() - started, skipped: (e as Error).message })
+        this.events.emit('sync.finished', { scope: 'group', id, peerId, ok: true, fetched: 0, durationMs: Date.now() - started, skipped: (e as Error).message })
         throw e
       }
       const n = (this.failures.get(groupId) ?? 0) + 1
       this.failures.set(groupId, n)
-      this.events.emit({ type: 'sync.finished', groupId, peerId, ok: false, fetched: 0, durationMs: Date.now() - started, error: (e as Error).message })
+      this.events.emit('sync.finished', { scope: 'group', id, peerId, ok: false, fetched: 0, durationMs: Date.now() - started, error: (e as Error).message })
       // a peer that refuses us (we are not a member) is not retried
       const refused = (e as MeroError).kind === 'NotAuthorized'
       if (!refused && n < 6 && !this.stopped) this.schedule(groupId, peerId, `retry ${n}`, Math.min(200 * 2 ** n, 10_000))
