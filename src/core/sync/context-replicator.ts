@@ -4,7 +4,7 @@ import type { KeyPair } from '../crypto/ed25519.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import type { GroupStore } from '../governance/group-store.js'
 import type { GroupOp, SignedOp } from '../governance/ops.js'
-import { Emitter } from '../primitives/emitter.js'
+import type { Emitter } from '../primitives/emitter.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { ContextSyncClient, serveContextSync } from './context-sync.js'
@@ -12,9 +12,12 @@ import { DeltaRejected, MAX_DELTAS_PER_MESSAGE, verifyDelta, verifyDeltas, type 
 import { memberAuth } from '../governance/stream-auth.js'
 import type { FrameChannel, PeerNetwork, TopicMessageEvent } from '../network/transport.js'
 import type { ReplicationEvents } from './events.js'
-import { peerLacks } from './group-sync.js'
+import { SessionScheduler, type SyncOutcome } from './session-scheduler.js'
+
 import { openDelta, openDeltas, sealDelta, sealDeltas } from './sealed-deltas.js'
 import { contextTopic, decodeTopicMessage, encodeTopicMessage, groupTopic, MAX_HEADS, MAX_TOPIC_MESSAGE, SYNC_PROTOCOL, type SyncFrame, type TopicMessage } from './wire.js'
+
+export type { SyncOutcome }
 
 /**
  * Seed 001's "gossip broadcast → remote apply → convergence" for contexts, and its SyncManager:
@@ -59,16 +62,6 @@ export interface ContextSyncStatus {
   lastFetch?: SyncOutcome
 }
 
-export interface SyncOutcome {
-  at: number
-  peerId: string
-  ok: boolean
-  method: string
-  fetched: number
-  durationMs: number
-  error?: string
-}
-
 export interface ContextReplicatorDeps {
   contexts: ContextManager
   remote: RemoteDeltas
@@ -103,17 +96,11 @@ export class ContextReplicator {
   private draining = false
   /** A message was applied directly in this event-loop turn (see onMessage). */
   private appliedThisTurn = false
-  /** Per context: the pending sync's timer and why it is wanted (see schedule). */
-  private readonly scheduled = new Map<string, { timer: NodeJS.Timeout; wanted: (() => boolean)[] | 'always' }>()
-  /** The session running per context, so that a join can wait for it instead of failing. */
-  private readonly running = new Map<string, Promise<{ fetched: number; method: string }>>()
-  private readonly failures = new Map<string, number>()
-  private readonly last = new Map<string, SyncOutcome>()
-  private readonly lastFetch = new Map<string, SyncOutcome>()
+  /** Sync sessions, per context (hex). */
+  private readonly sessions: SessionScheduler<{ fetched: number; method: string }>
   /** Deltas received while a snapshot of their context is being installed. */
   private readonly held = new Map<string, { deltas: VerifiedDelta[]; from: string }[]>()
   private readonly retryGroups = new Set<string>()
-  private active = 0
   private timers: NodeJS.Timeout[] = []
   private offMessages?: () => void
   private offValidator?: () => void
@@ -127,13 +114,18 @@ export class ContextReplicator {
   received = 0
   published = 0
   divergences = 0
-  /** Sync sessions started and finished. */
-  readonly events = new Emitter<ReplicationEvents>()
 
   constructor(
     private readonly d: ContextReplicatorDeps,
     private readonly opts: ContextReplicatorOptions,
-  ) {}
+  ) {
+    this.sessions = new SessionScheduler({ scope: 'context', maxConcurrent: opts.maxConcurrentSyncs ?? 4, skippedMethod: 'none', run: (k, peerId) => this.runSession(Buffer.from(k, 'hex'), peerId) })
+  }
+
+  /** Sync sessions started and finished. */
+  get events(): Emitter<ReplicationEvents> {
+    return this.sessions.events
+  }
 
   start(): void {
     this.offMessages = this.d.network.onMessage((m) => this.onMessage(m))
@@ -169,8 +161,7 @@ export class ContextReplicator {
   stop(): void {
     this.stopped = true
     for (const t of this.timers) clearInterval(t)
-    for (const s of this.scheduled.values()) clearTimeout(s.timer)
-    this.scheduled.clear()
+    this.sessions.stop()
     this.offMessages?.()
     this.offValidator?.()
     for (const off of this.offEvents.splice(0)) off()
@@ -385,56 +376,20 @@ export class ContextReplicator {
   // ---- sync sessions -------------------------------------------------------------------------
 
   /**
-   * Debounced, bounded sync of a context from a peer. With `stillWanted`, the sync runs only if it
-   * (or the reason of any other request folded into the same pending sync) still holds when the
-   * delay is over. A request made while a session of the context runs is kept until that session
-   * is over: the session may have read the peer's heads before what the request is about.
+   * Debounced, bounded sync of a context from a peer (see SessionScheduler); with `stillWanted`,
+   * it runs only if that (or the reason of another request folded into it) still holds.
    */
   schedule(contextId: Buffer, peerId: string, reason: string, delayMs = 20, stillWanted?: () => boolean): void {
-    const k = hex(contextId)
-    if (this.stopped) return
-    const pending = this.scheduled.get(k)
-    if (pending) {
-      // many conditions at once (a burst of deltas missing parents): then it just runs
-      if (pending.wanted !== 'always') pending.wanted = stillWanted && pending.wanted.length < 16 ? [...pending.wanted, stillWanted] : 'always'
-      return
-    }
-    const fire = (): void => {
-      const running = this.running.get(k)
-      if (running) return void running.catch(() => undefined).then(fire)
-      this.scheduled.delete(k)
-      if (this.stopped || (entry.wanted !== 'always' && !entry.wanted.some((w) => w()))) return
-      void this.catchUp(contextId, peerId, reason).catch(() => undefined)
-    }
-    const entry = { wanted: stillWanted ? [stillWanted] : ('always' as const), timer: setTimeout(fire, delayMs) }
-    entry.timer.unref()
-    this.scheduled.set(k, entry)
+    this.sessions.schedule(hex(contextId), peerId, reason, delayMs, stillWanted)
   }
 
   /** Syncs a context from one peer now, after the session of the context already running, if any. */
-  async catchUp(contextId: Buffer, peerId: string, reason: string): Promise<{ fetched: number; method: string }> {
-    const k = hex(contextId)
-    for (let p = this.running.get(k); p; p = this.running.get(k)) await p.catch(() => undefined)
-    if (this.active >= (this.opts.maxConcurrentSyncs ?? 4)) {
-      this.schedule(contextId, peerId, reason, 200)
-      throw new MeroError('Unavailable', 'too many sync sessions; retrying')
-    }
-    // one session per context at a time (the loop above), so runSession's own cleanup is safe
-    const session = this.runSession(contextId, peerId, reason)
-    this.running.set(k, session)
-    return session
+  catchUp(contextId: Buffer, peerId: string, reason: string): Promise<{ fetched: number; method: string }> {
+    return this.sessions.catchUp(hex(contextId), peerId, reason)
   }
 
-  /** Like catchUp, but a session already running on the context is waited for and stands for this one. */
-  private catchUpOrJoin(contextId: Buffer, peerId: string, reason: string): Promise<{ fetched: number; method: string }> {
-    return this.running.get(hex(contextId)) ?? this.catchUp(contextId, peerId, reason)
-  }
-
-  private async runSession(contextId: Buffer, peerId: string, reason: string): Promise<{ fetched: number; method: string }> {
-    const k = hex(contextId)
-    this.active++
-    const started = Date.now()
-    this.events.emit('sync.started', { scope: 'context', id: contextId, peerId, reason })
+  /** A session with the peer, bounded as a whole by sessionTimeoutMs. */
+  private async runSession(contextId: Buffer, peerId: string): Promise<{ fetched: number; method: string }> {
     let client: ContextSyncClient | undefined
     const deadline = setTimeout(() => client?.close(), this.opts.sessionTimeoutMs ?? 120_000)
     deadline.unref()
@@ -443,32 +398,12 @@ export class ContextReplicator {
       client = await ContextSyncClient.open(channel, contextId, memberAuth(this.d.identity, peerId), this.opts.syncTimeoutMs)
       const r = await this.session(client, contextId, peerId)
       await client.close()
-      this.failures.delete(k)
-      const durationMs = Date.now() - started
-      const outcome = { at: Date.now(), peerId, ok: true, method: r.method, fetched: r.fetched, durationMs }
-      this.last.set(k, outcome)
-      if (r.fetched > 0) this.lastFetch.set(k, outcome)
-      this.events.emit('sync.finished', { scope: 'context', id: contextId, peerId, ok: true, fetched: r.fetched, durationMs, method: r.method })
       return r
     } catch (e) {
       client?.close().catch(() => undefined)
-      if (peerLacks(e)) {
-        // no replica: nothing to fetch there, and nothing to retry or to show as a failure
-        this.events.emit('sync.finished', { scope: 'context', id: contextId, peerId, ok: true, fetched: 0, durationMs: Date.now() - started, method: 'none', skipped: (e as Error).message })
-        throw e
-      }
-      const n = (this.failures.get(k) ?? 0) + 1
-      this.failures.set(k, n)
-      const durationMs = Date.now() - started
-      this.last.set(k, { at: Date.now(), peerId, ok: false, method: 'none', fetched: 0, durationMs, error: (e as Error).message })
-      this.events.emit('sync.finished', { scope: 'context', id: contextId, peerId, ok: false, fetched: 0, durationMs, error: (e as Error).message })
-      const refused = (e as MeroError).kind === 'NotAuthorized'
-      if (!refused && n < 6 && !this.stopped) this.schedule(contextId, peerId, `retry ${n}`, Math.min(200 * 2 ** n, 10_000))
       throw e
     } finally {
       clearTimeout(deadline)
-      this.active--
-      this.running.delete(k)
     }
   }
 
@@ -543,20 +478,9 @@ export class ContextReplicator {
     for (const b58 of this.subscribed) this.schedule(fromBase58(b58, 'context id', 32), peerId, 'peer connected', 20)
   }
 
-  /** SyncContext: a session now with every candidate peer (until one succeeds when `firstOnly`). */
-  async syncNow(contextId: Buffer): Promise<{ peers: number; fetched: number; errors: string[] }> {
-    const meta = this.d.contexts.require(contextId)
-    const peers = this.candidates(meta)
-    let fetched = 0
-    const errors: string[] = []
-    for (const p of peers) {
-      try {
-        fetched += (await this.catchUp(contextId, p, 'requested')).fetched
-      } catch (e) {
-        errors.push(`${p}: ${(e as Error).message}`)
-      }
-    }
-    return { peers: peers.length, fetched, errors }
+  /** SyncContext: a session now with every candidate peer. */
+  syncNow(contextId: Buffer): Promise<{ peers: number; fetched: number; errors: string[] }> {
+    return this.sessions.syncNow(hex(contextId), this.candidates(this.d.contexts.require(contextId)))
   }
 
   /**
@@ -609,7 +533,7 @@ export class ContextReplicator {
     let method = 'none'
     for (const p of source ? [source, ...peers.filter((x) => x !== source)] : peers) {
       try {
-        const r = await this.catchUpOrJoin(contextId, p, 'joined')
+        const r = await this.sessions.joinOrRun(hex(contextId), p, 'joined')
         fetched += r.fetched
         method = r.method
         break
@@ -624,12 +548,11 @@ export class ContextReplicator {
     const k = hex(contextId)
     const meta = this.d.contexts.get(contextId)
     return {
-      syncing: this.running.has(k),
+      syncing: this.sessions.isRunning(k),
       peers: meta ? this.d.network.topicPeers(contextTopic(meta.contextId)).length : 0,
       pendingDeltas: this.d.remote.pendingCount(contextId),
-      failures: this.failures.get(k) ?? 0,
-      ...(this.last.get(k) ? { lastSync: this.last.get(k) } : {}),
-      ...(this.lastFetch.get(k) ? { lastFetch: this.lastFetch.get(k) } : {}),
+      failures: this.sessions.failuresOf(k),
+      ...this.sessions.outcomes(k),
     }
   }
 }
