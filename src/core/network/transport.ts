@@ -24,12 +24,13 @@ export interface TopicMessageEvent {
 
 export interface PeerNetwork {
   readonly peerId: string
-  publish(topic: string, data: Uint8Array): Promise<void>
+  /** Resolves once sent (with how many peers it went to, where the network knows). */
+  publish(topic: string, data: Uint8Array): Promise<number | void>
   subscribe(topic: string): void
   unsubscribe(topic: string): void
   onMessage(handler: (m: TopicMessageEvent) => void): () => void
-  /** Serves a stream protocol: one FrameChannel per inbound stream. */
-  handle(protocol: string, handler: (channel: FrameChannel, peerId: string) => void): void
+  /** Serves a stream protocol: one FrameChannel per inbound stream (registered at once, or when the network starts). */
+  handle(protocol: string, handler: (channel: FrameChannel, peerId: string) => void): void | Promise<void>
   /** Opens a stream to a peer (dialling its addresses first when given). */
   open(peerId: string, protocol: string, addresses?: string[]): Promise<FrameChannel>
   /** Peers currently connected. */
