@@ -41,14 +41,17 @@ export class BlobProviders {
   readonly stats = { served: 0, servedBytes: 0, refused: 0, fetched: 0, fetchedBytes: 0, fetchFailures: 0, announced: 0, announceFailures: 0, withdrawn: 0 }
   private readonly unannounced = new Map<string, Buffer>()
   private announcing = false
+  private offDeleted?: () => void
 
   constructor(
     private readonly d: BlobProvidersDeps,
     private readonly opts: BlobProvidersOptions = {},
   ) {}
 
-  /** Registers the server side of the protocol on the network. */
-  serve(): void {
+  /** Serves the protocol, and stops announcing each blob this node deletes. */
+  start(): void {
+    this.offDeleted?.()
+    this.offDeleted = this.d.blobs.events.on('deleted', (e) => void this.withdraw(e.blobId).catch(() => undefined))
     this.d.network.handle(BLOB_PROTOCOL, (channel) => {
       void serveBlob(channel, { blobs: this.d.blobs, groups: this.d.groups, self: this.d.network.peerId }, { timeoutMs: this.opts.timeoutMs })
         .then((r) => {
@@ -60,6 +63,11 @@ export class BlobProviders {
         })
         .catch(() => undefined)
     })
+  }
+
+  stop(): void {
+    this.offDeleted?.()
+    this.offDeleted = undefined
   }
 
   /**

@@ -1,3 +1,4 @@
+import { Emitter } from '../primitives/emitter.js'
 import { MeroError } from '../primitives/errors.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { sha256 } from '../primitives/hash.js'
@@ -27,13 +28,14 @@ export interface ApplicationMeta {
 export type ModuleValidator = (bytes: Uint8Array) => { abi?: ApplicationAbi } | Promise<{ abi?: ApplicationAbi }>
 
 export class ApplicationStore {
+  /** Each newly installed application (the node announces it to the DHT). */
+  readonly events = new Emitter<{ installed: { applicationId: Buffer; meta: ApplicationMeta } }>()
+
   constructor(
     private readonly store: Store,
     private readonly blobs: BlobStore,
     private readonly validate: ModuleValidator,
-    private readonly maxModuleBytes: number,
-    /** Told of each newly installed application (the node announces it to the DHT). */
-    private readonly onInstalled?: (meta: ApplicationMeta) => void,
+    readonly maxModuleBytes: number,
   ) {}
 
   /** Installs a module from a blob already on this node (e.g. uploaded with POST /blobs). */
@@ -55,7 +57,7 @@ export class ApplicationStore {
     if (blob.blobId !== toBase58(id)) throw new MeroError('Internal', 'blob id and application id disagree')
     const meta: ApplicationMeta = { applicationId: toBase58(id), size: bytes.length, installedAt: Date.now(), ...(source ? { source } : {}), ...(abi ? { abi } : {}) }
     this.store.put('application', id, Buffer.from(JSON.stringify(meta)))
-    this.onInstalled?.(meta)
+    this.events.emit('installed', { applicationId: id, meta })
     return meta
   }
 

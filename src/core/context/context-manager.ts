@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { KeyPair } from '../crypto/ed25519.js'
 import type { GroupStore } from '../governance/group-store.js'
-import type { GroupOp, SignedOp, Visibility } from '../governance/ops.js'
+import type { OpIssuer } from '../governance/issuer.js'
+import type { Visibility } from '../governance/ops.js'
 import { Emitter } from '../primitives/emitter.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
@@ -46,7 +47,8 @@ export interface ContextDeps {
   applications: ApplicationStore
   runtime: Runtime
   identity: KeyPair
-  issue: (groupId: string, op: GroupOp) => Promise<SignedOp>
+  /** Authors the ContextRegistered op of a new context (and publishes it, with a network). */
+  issuer: OpIssuer
   /**
    * Whether the calls that reach a context together (in one turn of the event loop) commit as
    * one delta [true]. False: one delta per mutating call.
@@ -211,7 +213,7 @@ export class ContextManager {
     }
     const result = session.finish()
     // register only once init succeeded (and its delta can be committed): a failed init leaves nothing behind
-    await this.d.issue(groupId, { kind: 'ContextRegistered', contextId, application: applicationId, ...(visibility ? { visibility } : {}) })
+    await this.d.issuer.issue(groupId, { kind: 'ContextRegistered', contextId, application: applicationId, ...(visibility ? { visibility } : {}) })
     let meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId: app.applicationId, creator: toBase58(this.d.identity.publicKey), createdAt: Date.now(), heads: [], rootHash: hex(result.rootHash), deltas: 0 }
     const batch = this.d.store.batch()
     const key = randomBytes(32)

@@ -94,7 +94,7 @@ export class GroupStore {
   constructor(private readonly store?: Store) {}
 
   /** Rebuilds every group from its persisted op log (signatures were checked on the way in). */
-  load(): void {
+  start(): void {
     if (!this.store) return
     for (const [key] of this.store.scanPrefix('groupMeta', Buffer.from([META_GROUP]))) {
       const groupId = key.subarray(1)
@@ -330,6 +330,11 @@ export class GroupStore {
     const behind = this.writeBehind()
     this.ingestOne(signed, behind?.batch, true)
     return { op: signed, persisted: behind?.written ?? Promise.resolve() }
+  }
+
+  /** Writes what is still to be written (ops issued with `issueWriteBehind`). */
+  stop(): void {
+    this.flush()
   }
 
   /** Writes ops issued with `issueWriteBehind` now (before other writes, and at shutdown). */

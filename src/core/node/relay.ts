@@ -1,5 +1,6 @@
 import type { ContextEvents } from '../context/events.js'
 import type { GovernanceEvents } from '../governance/events.js'
+import type { NodeNetwork } from '../network/transport.js'
 import type { Emitter } from '../primitives/emitter.js'
 import { toBase58 } from '../primitives/encoding.js'
 import type { ReplicationEvents } from '../sync/events.js'
@@ -15,6 +16,7 @@ export interface EventSources {
   governance?: Emitter<GovernanceEvents>
   contexts?: Emitter<ContextEvents>
   replication?: Emitter<ReplicationEvents>[]
+  network?: Pick<NodeNetwork, 'onPeer'>
 }
 
 const hex = (b: Buffer) => b.toString('hex')
@@ -55,7 +57,11 @@ export function relayEvents(bus: EventBus, s: EventSources): () => void {
     offs.push(
       r.on('sync.started', (e) => bus.listenerCount && bus.emit({ type: 'sync.started', ...scoped(e.scope, e.id), peerId: e.peerId, reason: e.reason })),
       r.on('sync.finished', ({ scope, id, ...rest }) => bus.listenerCount && bus.emit({ type: 'sync.finished', ...scoped(scope, id), ...rest })),
+      r.on('application.fetched', (e) => bus.listenerCount && bus.emit({ type: 'application.fetched', applicationId: toBase58(e.applicationId), groupId: hex(e.groupId), peerId: e.peerId, via: e.via, size: e.size, durationMs: e.durationMs })),
     )
+  }
+  if (s.network) {
+    offs.push(s.network.onPeer(({ peerId, connected }) => bus.listenerCount && bus.emit(connected ? { type: 'peer.connected', peerId } : { type: 'peer.disconnected', peerId })))
   }
   return () => offs.splice(0).forEach((off) => off())
 }

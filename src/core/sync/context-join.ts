@@ -1,14 +1,18 @@
+import type { BlobProviders } from '../blobs/blob-providers.js'
+import type { ApplicationStore } from '../context/applications.js'
 import type { ContextManager } from '../context/context-manager.js'
 import type { KeyPair } from '../crypto/ed25519.js'
 import type { GroupStore } from '../governance/group-store.js'
-import type { GroupOp, SignedOp } from '../governance/ops.js'
+import type { OpIssuer } from '../governance/issuer.js'
 import { memberAuth } from '../governance/stream-auth.js'
 import type { PeerNetwork } from '../network/transport.js'
+import type { Emitter } from '../primitives/emitter.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import type { ContextCatchUp } from './context-catch-up.js'
 import type { ContextGossipOut } from './context-gossip-out.js'
 import { ContextSyncClient } from './context-sync.js'
+import type { ReplicationEvents } from './events.js'
 import { SYNC_PROTOCOL } from './wire.js'
 
 /**
@@ -23,12 +27,12 @@ export interface ContextJoinDeps {
   network: PeerNetwork
   catchUp: ContextCatchUp
   gossip: ContextGossipOut
-  issue: (groupId: string, op: GroupOp) => Promise<SignedOp>
-  /**
-   * Installs an application this node lacks, fetched from `peers` (in order) or other providers,
-   * proving membership of the group that uses it.
-   */
-  fetchApplication?: (applicationId: Buffer, peers: string[], groupId: string) => Promise<void>
+  issuer: OpIssuer
+  applications: ApplicationStore
+  /** Where an application this node lacks is fetched from. */
+  blobProviders: BlobProviders
+  /** Where an application fetched is reported. */
+  events: Emitter<ReplicationEvents>
   syncTimeoutMs?: number
 }
 
@@ -77,10 +81,10 @@ export async function joinContext(d: ContextJoinDeps, contextId: Buffer, opts: {
   }
   // the application first: a join that cannot get it stores nothing, not a context it cannot run
   const appId = given?.applicationId ?? fromBase58(d.contexts.require(contextId).applicationId, 'application id', 32)
-  if (d.fetchApplication) await d.fetchApplication(appId, source ? [source, ...peers.filter((p) => p !== source)] : peers, groupId)
+  await fetchApplication(d, appId, source ? [source, ...peers.filter((p) => p !== source)] : peers, groupId)
   if (given) d.contexts.adopt(contextId, groupId, toBase58(given.applicationId), registered.creator ?? '', given.key)
   const meta = d.contexts.require(contextId)
-  if (d.groups.contextAccess(groupId, hex(contextId), me).joined !== true) await d.issue(groupId, { kind: 'ContextJoined', contextId })
+  if (d.groups.contextAccess(groupId, hex(contextId), me).joined !== true) await d.issuer.issue(groupId, { kind: 'ContextJoined', contextId })
   d.gossip.follow(meta)
   let fetched = 0
   let method = 'none'
@@ -95,4 +99,15 @@ export async function joinContext(d: ContextJoinDeps, contextId: Buffer, opts: {
     }
   }
   return { contextId: b58, groupId, fetched, method }
+}
+
+/**
+ * Installs an application this node lacks, fetched from `peers` (in order) or other providers,
+ * proving membership of the group that uses it.
+ */
+async function fetchApplication(d: ContextJoinDeps, applicationId: Buffer, peers: string[], groupId: string): Promise<void> {
+  if (d.applications.get(applicationId)) return
+  const fetched = await d.blobProviders.fetch(applicationId, groupId, peers, d.applications.maxModuleBytes)
+  const meta = await d.applications.install(fetched.bytes, `peer:${fetched.peerId}`)
+  d.events.emit('application.fetched', { applicationId, groupId: Buffer.from(groupId, 'hex'), peerId: fetched.peerId, via: fetched.via, size: meta.size, durationMs: fetched.durationMs })
 }

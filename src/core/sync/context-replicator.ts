@@ -1,9 +1,11 @@
+import type { BlobProviders } from '../blobs/blob-providers.js'
+import type { ApplicationStore } from '../context/applications.js'
 import type { ContextManager } from '../context/context-manager.js'
 import type { RemoteDeltas } from '../context/remote-deltas.js'
 import type { KeyPair } from '../crypto/ed25519.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import type { GroupStore } from '../governance/group-store.js'
-import type { GroupOp, SignedOp } from '../governance/ops.js'
+import type { OpIssuer } from '../governance/issuer.js'
 import type { FrameChannel, PeerNetwork } from '../network/transport.js'
 import type { Emitter } from '../primitives/emitter.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
@@ -44,11 +46,6 @@ export interface ContextReplicatorOptions {
   snapshotThreshold?: number
   /** Whole-session bound. */
   sessionTimeoutMs?: number
-  /**
-   * Installs an application this node lacks, fetched from `peers` (in order) or other providers,
-   * proving membership of the group that uses it (JoinContext without the app).
-   */
-  fetchApplication?: (applicationId: Buffer, peers: string[], groupId: string) => Promise<void>
 }
 
 export interface ContextSyncStatus {
@@ -67,7 +64,11 @@ export interface ContextReplicatorDeps {
   groups: GroupStore
   identity: KeyPair
   network: PeerNetwork
-  issue: (groupId: string, op: GroupOp) => Promise<SignedOp>
+  /** Authors ContextJoined (and publishes it). */
+  issuer: OpIssuer
+  applications: ApplicationStore
+  /** Where a joiner fetches an application it lacks. */
+  blobProviders: BlobProviders
   /** Verifies catch-up pages on worker threads. */
   pool?: VerifierPool
 }
@@ -185,7 +186,7 @@ export class ContextReplicator {
 
   /** JoinContext (see joinContext). */
   join(contextId: Buffer, opts: { retryForMs?: number } = {}): Promise<JoinedContext> {
-    return joinContext({ ...this.d, catchUp: this.catchUps, gossip: this.gossipOut, fetchApplication: this.opts.fetchApplication, syncTimeoutMs: this.opts.syncTimeoutMs }, contextId, opts)
+    return joinContext({ ...this.d, catchUp: this.catchUps, gossip: this.gossipOut, events: this.events, syncTimeoutMs: this.opts.syncTimeoutMs }, contextId, opts)
   }
 
   status(contextId: Buffer): ContextSyncStatus {

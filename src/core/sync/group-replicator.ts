@@ -4,6 +4,7 @@ import type { GroupStore } from '../governance/group-store.js'
 import { decodeToken } from '../governance/invitation.js'
 import { decodeSignedOp, groupOf, type GroupOp, type SignedInvitation, type SignedOp } from '../governance/ops.js'
 import { MeroError } from '../primitives/errors.js'
+import type { OpIssuer } from '../governance/issuer.js'
 import { invitationAuth, memberAuth } from '../governance/stream-auth.js'
 import type { FrameChannel, PeerNetwork, TopicMessageEvent } from '../network/transport.js'
 import type { Emitter } from '../primitives/emitter.js'
@@ -28,8 +29,6 @@ export interface ReplicatorOptions {
   maxConcurrentSyncs?: number
   syncTimeoutMs?: number
   pool?: VerifierPool
-  /** Register the sync protocol handler (default); false when a SyncServer dispatches to serve(). */
-  serveSync?: boolean
 }
 
 export type DropReason = 'malformed' | 'oversized' | 'bad_signature' | 'wrong_topic' | 'invalid_op' | 'unknown_group'
@@ -48,7 +47,7 @@ const JOIN_ATTEMPTS = 3
 /** Failures of the transport, not answers of the inviter: worth another try. */
 const RETRIED_KINDS: ReadonlySet<string> = new Set(['PeerUnreachable', 'Timeout', 'Unavailable'])
 
-export class GroupReplicator {
+export class GroupReplicator implements OpIssuer {
   private heartbeat?: NodeJS.Timeout
   private readonly subscribed = new Set<string>()
   /** Catch-up sessions, per group (hex). */
@@ -80,8 +79,6 @@ export class GroupReplicator {
     this.offMessages = this.network.onMessage((m) => this.onMessage(m))
     // where the network has a validation hook, messages are checked before gossipsub forwards them
     this.offValidator = this.network.setTopicValidator?.(GROUP_TOPIC_PREFIX, (m) => this.validate(m))
-    // with context replication the node's SyncServer owns the protocol and hands group streams here
-    if (this.opts.serveSync !== false) this.network.handle(SYNC_PROTOCOL, (channel, peerId) => this.serve(channel, peerId))
     for (const g of this.groups.groupIds()) this.follow(g)
     this.offEvents = [
       this.groups.events.on('member.removed', (e) => {
@@ -93,7 +90,7 @@ export class GroupReplicator {
     this.heartbeat.unref()
   }
 
-  /** Serves one inbound group sync stream. */
+  /** Serves one inbound group sync stream (the SyncServer routes Hello here). */
   serve(channel: FrameChannel, peerId: string): void {
     const onAnnounce = (groupId: string, heads: string[]) => {
       if (heads.some((h) => !this.groups.knows(groupId, h))) this.schedule(groupId, peerId, 'announced', 0)

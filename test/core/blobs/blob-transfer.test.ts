@@ -177,7 +177,7 @@ describe('BlobProviders', () => {
     const liar = hub.peer('liar')
     liar.handle(BLOB_PROTOCOL, (ch) => maliciousServer(ch, () => honestFrames(randomBytes(app.length))))
     const honest = make('honest')
-    honest.providers.serve()
+    honest.providers.start()
     // only the liar was given; the honest peer is found as a DHT provider
     await honest.providers.announce([appId])
     const got = await requester.providers.fetch(appId, groupId, ['liar'], 64 * CHUNK_SIZE)

@@ -288,7 +288,7 @@ describe('the DAG', () => {
       // a refused op is neither applied nor queued
       expect(() => gs.issueWriteBehind(groupId, keys.b, { kind: 'GroupAliasSet', alias: 'x' })).toThrow(/refused/)
       const reloaded = new GroupStore(store)
-      reloaded.load()
+      reloaded.start()
       expect(JSON.stringify(reloaded.view(groupId))).toBe(JSON.stringify(gs.view(groupId)))
       await store.close()
 
@@ -310,7 +310,7 @@ describe('the DAG', () => {
       await store.close()
       store = await Store.open(data)
       gs = new GroupStore(store)
-      gs.load()
+      gs.start()
       expect(JSON.stringify(gs.view(groupId))).toBe(before)
       expect(gs.ops(groupId)).toHaveLength(4)
       await store.close()

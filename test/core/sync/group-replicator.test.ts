@@ -7,6 +7,7 @@ import { EventBus } from '../../../src/core/node/event-bus.js'
 import { relayEvents } from '../../../src/core/node/relay.js'
 import { toBase58 } from '../../../src/core/primitives/encoding.js'
 import { GroupReplicator } from '../../../src/core/sync/group-replicator.js'
+import { SyncServer } from '../../../src/core/sync/sync-server.js'
 import { encodeTopicMessage, groupTopic } from '../../../src/core/sync/wire.js'
 import type { TopicMessageEvent } from '../../../src/core/network/transport.js'
 import { MemoryHub, MemoryPeer } from '../../helpers/memory-network.js'
@@ -33,6 +34,7 @@ describe('group replication between in-process replicas', () => {
     const net = hub.peer(name)
     const rep = new GroupReplicator(groups, key, net, { heartbeatMs, syncTimeoutMs: 2_000 })
     relayEvents(events, { governance: groups.events, replication: [rep.events] })
+    new SyncServer(net, { group: (channel, peerId) => rep.serve(channel, peerId) }).start()
     rep.start()
     started.push(rep)
     return { key, events, groups, net, rep }
