@@ -7,7 +7,7 @@ import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import type { Store, WriteBatch } from '../store/store.js'
 import type { GovernanceEvents } from './events.js'
-import { GroupState, type ApplyOutcome, type MemberSlot } from './fold.js'
+import { GroupState, whyMayNotInvite, whyMayNotInviteInto, type ApplyOutcome, type MemberSlot } from './fold.js'
 import { decodeSignedOp, groupOf, signedMessage, MAX_PARENTS, signOp, type GroupOp, type Role, type SignedOp, type Visibility, capabilityList, DEFAULT_CAPABILITIES, Capability } from './ops.js'
 
 /**
@@ -224,6 +224,28 @@ export class GroupStore {
     if (g.current(`joined/${contextIdHex}/${identityHex}`) === true || role === 'admin') return undefined
     if (g.current(`ctxvis/${contextIdHex}`) === 'restricted') return g.current(`allow/${contextIdHex}/${identityHex}`) === true ? undefined : 'the context is restricted and the identity is not on its allowlist'
     return ((this.capsOf(groupId, `member/${identityHex}`) & Capability.JoinOpenContexts) !== 0) ? undefined : 'joining an open context requires the join-open-contexts capability'
+  }
+
+  /**
+   * Refuses an invitation `inviter` would sign now that the fold would reject when it is claimed:
+   * the group deleted (GroupDeleted), the inviter no member or not allowed to invite as `role`
+   * (NotAuthorized), the context it names not registered (ContextNotFound) or not one the inviter
+   * may let someone into (NotAuthorized). The same rules as the claim's, on the current state.
+   */
+  checkInvitation(groupId: string, inviter: Buffer, role: Role, contextId?: Buffer): void {
+    const g = this.state(groupId)
+    if (g.current('deleted') === true) throw new MeroError('GroupDeleted', `group ${groupId} is deleted`)
+    const now = g.cut([...g.heads])
+    const who = hex(inviter)
+    const inviterRole = now.role(who)
+    if (!inviterRole) throw new MeroError('NotAuthorized', `${toBase58(inviter)} is not a member of group ${groupId}`)
+    const why = whyMayNotInvite(now, who, inviterRole, role)
+    if (why) throw new MeroError('NotAuthorized', `cannot invite: ${why}`)
+    if (!contextId) return
+    const c = hex(contextId)
+    if (!now.context(c)?.registered) throw new MeroError('ContextNotFound', `context ${toBase58(contextId)} is not registered in group ${groupId}`)
+    const whyNot = whyMayNotInviteInto(now, c, who, inviterRole)
+    if (whyNot) throw new MeroError('NotAuthorized', `cannot invite into context ${toBase58(contextId)}: ${whyNot}`)
   }
 
   /** Whether an invitation was revoked, and who claimed it, in the current state. */

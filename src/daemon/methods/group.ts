@@ -39,17 +39,6 @@ function capsChange(current: number, grant: string[], revoke: string[]): number 
   return (current | capabilityBits(grant)) & ~capabilityBits(revoke)
 }
 
-/** The context an invitation admits to, checked the way the fold will check the claim. */
-function invitationContext(node: MeroNode, groupId: string, contextB58: string, myRole: string): Buffer {
-  const c = node.groups.view(groupId).contexts.find((x) => x.contextId === contextB58)
-  if (!c) throw new MeroError('ContextNotFound', `context ${contextB58} is not registered in group ${groupId}`)
-  if (myRole !== 'admin') {
-    if (c.visibility === 'restricted' && c.creator !== node.identityBase58) throw new MeroError('NotAuthorized', "only an admin or the context's creator may invite into a restricted context")
-    if (c.visibility !== 'restricted' && !c.members.includes(node.identityBase58)) throw new MeroError('NotAuthorized', 'join the context before inviting into it')
-  }
-  return fromBase58(contextB58, 'context id', 32)
-}
-
 export const groupMethods: MethodTable = {
   'group.create': method({
     description: "Create a group owned by this node's identity (CreateGroup)",
@@ -272,13 +261,9 @@ export const groupMethods: MethodTable = {
     params: z.object({ group, role: role.default('member'), expiresInSecs: z.number().int().positive().max(10 * 365 * 86_400).default(7 * 86_400), context: idOrAlias('context').optional() }).strict(),
     handler: async ({ group, role, expiresInSecs, context }, { node }) => {
       const id = resolveGroup(node, group)
-      const v = node.groups.view(id)
-      const me = v.members.find((m) => m.identity === node.identityBase58)
-      if (v.deleted) throw new MeroError('GroupDeleted', `group ${id} is deleted`)
-      if (!me) throw new MeroError('NotAuthorized', `this node's identity is not a member of ${id}`)
-      if (role === 'admin' && me.role !== 'admin') throw new MeroError('NotAuthorized', 'only admins may invite admins')
-      if (me.role !== 'admin' && !me.capabilityNames.includes('invite-members')) throw new MeroError('NotAuthorized', 'inviting requires an admin or the invite-members capability')
-      const contextId = context ? invitationContext(node, id, resolveId(node, 'context', context), me.role) : undefined
+      const contextId = context ? fromBase58(resolveId(node, 'context', context), 'context id', 32) : undefined
+      // refused here when the claim would be rejected: the same rules, on the current state
+      node.groups.checkInvitation(id, node.identity.publicKey, role, contextId)
       const expiresAt = Date.now() + expiresInSecs * 1000
       const inv = createInvitation(node.identity, Buffer.from(id, 'hex'), role, expiresAt, contextId)
       const invitationIdHex = invitationId(inv).toString('hex')

@@ -39,4 +39,31 @@ describe('rules per op', () => {
     const later = inject(store, groupId, keys.c, { kind: 'InvitationClaimed', invitation, joinedAt: BigInt(Date.now()) })
     expect(later.result).toMatchObject({ status: 'applied' })
   })
+
+  it('an invitation the claim would reject is refused when it is created, by the same rules', () => {
+    const { store, groupId } = fixture()
+    store.issue(groupId, keys.owner, { kind: 'MemberAdded', member: keys.a.publicKey, role: 'read-only' })
+    store.issue(groupId, keys.owner, { kind: 'CapabilitiesSet', member: keys.a.publicKey, capabilities: Capability.InviteMembers })
+    store.issue(groupId, keys.owner, { kind: 'MemberAdded', member: keys.b.publicKey, role: 'member' })
+    store.issue(groupId, keys.owner, { kind: 'CapabilitiesSet', member: keys.b.publicKey, capabilities: Capability.InviteMembers })
+    const contextId = randomBytes(32)
+    store.issue(groupId, keys.owner, { kind: 'ContextRegistered', contextId, application: randomBytes(32) })
+    const refused = (fn: () => void) => {
+      try {
+        fn()
+      } catch (e) {
+        return e as { kind: string; message: string }
+      }
+      throw new Error('not refused')
+    }
+    expect(refused(() => store.checkInvitation(groupId, keys.a.publicKey, 'member'))).toMatchObject({ kind: 'NotAuthorized', message: expect.stringMatching(/read-only members may not invite/) })
+    expect(refused(() => store.checkInvitation(groupId, keys.b.publicKey, 'admin'))).toMatchObject({ kind: 'NotAuthorized', message: expect.stringMatching(/only admins may invite admins/) })
+    expect(refused(() => store.checkInvitation(groupId, keys.b.publicKey, 'member', contextId))).toMatchObject({ kind: 'NotAuthorized', message: expect.stringMatching(/has not joined the context/) })
+    expect(refused(() => store.checkInvitation(groupId, keys.owner.publicKey, 'member', randomBytes(32)))).toMatchObject({ kind: 'ContextNotFound' })
+    expect(refused(() => store.checkInvitation(groupId, keys.c.publicKey, 'member'))).toMatchObject({ kind: 'NotAuthorized', message: expect.stringMatching(/is not a member/) })
+    store.checkInvitation(groupId, keys.b.publicKey, 'member')
+    store.checkInvitation(groupId, keys.owner.publicKey, 'admin', contextId)
+    store.issue(groupId, keys.owner, { kind: 'GroupDeleted' })
+    expect(refused(() => store.checkInvitation(groupId, keys.owner.publicKey, 'member'))).toMatchObject({ kind: 'GroupDeleted' })
+  })
 })
