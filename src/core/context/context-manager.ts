@@ -117,6 +117,10 @@ export class ContextManager {
   private readonly keys = new Map<string, Buffer>()
   /** Per context (hex id): the calls that will commit together once this turn ends. */
   private readonly open = new Map<string, OpenCommit>()
+  /** Each held metadata's application id, decoded once (a new metadata object is a new entry). */
+  private readonly applicationIds = new WeakMap<Readonly<ContextMeta>, Buffer>()
+  /** This node's identity in hex, as governance's slots name members. */
+  private readonly identityHex: string
   private readonly clock: Hlc
   readonly log: DeltaLog
   /** Since start: mutating calls whose writes were committed, and the local deltas that carried them. */
@@ -126,6 +130,7 @@ export class ContextManager {
 
   constructor(private readonly d: ContextDeps) {
     this.clock = new Hlc(d.identity.publicKey)
+    this.identityHex = Buffer.from(d.identity.publicKey).toString('hex')
     this.log = new DeltaLog(d.store)
   }
 
@@ -145,7 +150,11 @@ export class ContextManager {
   // ---- storage ---------------------------------------------------------------------------
 
   get(contextId: Buffer): ContextMeta | undefined {
-    const k = contextId.toString('hex')
+    return this.metaAt(contextId.toString('hex'), contextId)
+  }
+
+  /** `get`, for a caller that holds the id's hex already (the key of every per-context map here). */
+  private metaAt(k: string, contextId: Buffer): ContextMeta | undefined {
     const cached = this.metas.get(k)
     if (cached) return cached
     const v = this.d.store.get('context', contextId)
@@ -168,8 +177,8 @@ export class ContextManager {
     if (key) this.keys.set(k, key)
   }
 
-  require(contextId: Buffer): ContextMeta {
-    const meta = this.get(contextId)
+  require(contextId: Buffer, k = contextId.toString('hex')): ContextMeta {
+    const meta = this.metaAt(k, contextId)
     if (!meta) throw new MeroError('ContextNotFound', `no context ${toBase58(contextId)} on this node; \`meroctl context list\` shows the contexts`)
     return meta
   }
@@ -244,18 +253,18 @@ export class ContextManager {
    * the delta's id and the root hash after it.
    */
   async execute(contextId: Buffer, method: string, args: unknown): Promise<ExecutionResult> {
-    let meta = this.require(contextId)
+    const k = contextId.toString('hex')
+    let meta = this.require(contextId, k)
     const executor = this.d.identity.publicKey
-    const access = this.access(meta, contextId, executor)
+    const access = this.access(meta, k)
     meta = this.upgradeIfTargeted(contextId, meta, access.target)
-    const appId = fromBase58(meta.applicationId, 'application id', 32)
+    const appId = this.applicationIdOf(meta)
     const module = await this.d.runtime.loadById(appId, () => this.d.applications.bytes(appId))
     const readOnly = module.readOnlyMethods.has(method) || access.mode === 'read-only'
     const argBytes = Buffer.from(JSON.stringify(args ?? {}))
-    const k = contextId.toString('hex')
     const open = this.open.get(k)
     // the metadata as it is now: another call may have committed while the module loaded
-    if (this.d.coalesceCalls === false || (readOnly && !open)) return this.executeAlone(contextId, this.require(contextId), module, method, argBytes, readOnly)
+    if (this.d.coalesceCalls === false || (readOnly && !open)) return this.executeAlone(contextId, this.require(contextId, k), module, method, argBytes, readOnly)
 
     const commit = open ?? this.openCommit(k, contextId, executor)
     const mark = commit.session.savepoint()
@@ -309,7 +318,7 @@ export class ContextManager {
     let committed: { meta: ContextMeta; deltaId: string | null }
     try {
       const writers = commit.calls.filter((c) => c.wrote).length
-      committed = this.commitSession(contextId, this.require(contextId), commit.session, commit.calls.flatMap((c) => c.events), writers)
+      committed = this.commitSession(contextId, this.require(contextId, k), commit.session, commit.calls.flatMap((c) => c.events), writers)
     } catch (e) {
       for (const c of commit.calls) c.reject(e)
       return
@@ -376,13 +385,20 @@ export class ContextManager {
 
   // ---- internals -----------------------------------------------------------------------
 
-  /** The executor must be a member of the group joined to the context; read-only members only read. */
-  private access(meta: ContextMeta, contextId: Buffer, executor: Buffer): { mode: 'write' | 'read-only'; target?: string } {
-    const a = this.d.groups.contextAccess(meta.groupId, contextId.toString('hex'), executor.toString('hex'))
+  /** The application a context runs, as bytes (decoded once per metadata). */
+  private applicationIdOf(meta: Readonly<ContextMeta>): Buffer {
+    let id = this.applicationIds.get(meta)
+    if (!id) this.applicationIds.set(meta, (id = fromBase58(meta.applicationId, 'application id', 32)))
+    return id
+  }
+
+  /** This node's identity must be a member of the group joined to the context; read-only members only read. */
+  private access(meta: ContextMeta, contextIdHex: string): { mode: 'write' | 'read-only'; target?: string } {
+    const a = this.d.groups.contextAccess(meta.groupId, contextIdHex, this.identityHex)
     if (a.deleted) throw new MeroError('GroupDeleted', `the group of context ${meta.contextId} is deleted`)
     if (!a.registered) throw new MeroError('ContextNotFound', `context ${meta.contextId} is no longer registered in group ${meta.groupId}`)
-    if (!a.role) throw new MeroError('NotAuthorized', `${toBase58(executor)} is not a member of group ${meta.groupId}`)
-    if (!a.joined) throw new MeroError('NotAuthorized', `${toBase58(executor)} has not joined context ${meta.contextId}`)
+    if (!a.role) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} is not a member of group ${meta.groupId}`)
+    if (!a.joined) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} has not joined context ${meta.contextId}`)
     return { mode: a.role === 'read-only' ? 'read-only' : 'write', target: a.target && toBase58(Buffer.from(a.target, 'hex')) }
   }
 
