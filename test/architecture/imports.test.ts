@@ -33,7 +33,8 @@ const FORBIDDEN_PACKAGES: [prefix: string, packages: RegExp][] = [
 
 export function readRules(markdown: string): Rules {
   const rules: Rules = { runtime: new Map(), types: new Map() }
-  const rows = markdown.split('\n').filter((l) => /^\| (core\/[a-z]+|home|daemon|client|commands) \|/.test(l))
+  // the rows of the table `| layer | may import |`: a layer is a folder of src/ or of src/core/
+  const rows = markdown.split('\n').filter((l) => /^\| [a-z]+(\/[a-z]+)? \|/.test(l) && !l.startsWith('| layer |'))
   for (const row of rows) {
     const [layer, allowed] = row.split('|').slice(1, 3).map((c) => c.trim()) as [string, string]
     const [runtime, types] = allowed.split(';').map((part) => part.trim())

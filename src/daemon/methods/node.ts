@@ -1,27 +1,18 @@
-import { z } from 'zod'
-import { method, type MethodTable } from './types.js'
+import type { Handlers } from './types.js'
 
 /** node.* — the daemon itself. */
-export const nodeMethods: MethodTable = {
-  'node.status': method({
-    description: 'Identity, peer id, version, socket and uptime of this node',
-    params: z.object({}).strict(),
-    handler: (_p, { node, daemon }) => ({
-      ...node.status(),
-      nodeName: daemon.nodeName,
-      version: daemon.version,
-      socket: daemon.socket,
-      home: daemon.home,
-      uptimeMs: Date.now() - daemon.startedAt,
-      pid: process.pid,
-    }),
+export const nodeHandlers = {
+  'node.status': (_p, { node, daemon }) => ({
+    ...node.status(),
+    nodeName: daemon.nodeName,
+    version: daemon.version,
+    socket: daemon.socket,
+    home: daemon.home,
+    uptimeMs: Date.now() - daemon.startedAt,
+    pid: process.pid,
   }),
-  'node.stop': method({
-    description: 'Stop the daemon gracefully',
-    params: z.object({}).strict(),
-    handler: (_p, { daemon }) => {
-      daemon.requestStop()
-      return { stopping: true, pid: process.pid }
-    },
-  }),
-}
+  'node.stop': (_p, { daemon }) => {
+    daemon.requestStop()
+    return { stopping: true, pid: process.pid }
+  },
+} satisfies Handlers<'node'>
