@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { MeroCommand } from '../../client/base-command.js'
-import { renderApplication, type ApplicationView } from '../../client/views/context.js'
+import { renderApplication } from '../../client/views/context.js'
 import { MeroError } from '../../core/primitives/errors.js'
 
 export default class AppInstall extends MeroCommand<typeof AppInstall> {
@@ -16,7 +16,7 @@ export default class AppInstall extends MeroCommand<typeof AppInstall> {
     if (!existsSync(path) || !statSync(path).isFile()) throw new MeroError('InvalidInput', `no file at ${path}`)
     const client = await this.client()
     const blob = await client.upload(createReadStream(path))
-    const app = await client.call<ApplicationView>('app.install', { blobId: blob.blobId, source: basename(path), alias: this.flags.alias })
+    const app = await client.call('app.install', { blobId: blob.blobId, source: basename(path), alias: this.flags.alias })
     this.out(`Installed\n${renderApplication(app)}`)
     return app
   }
