@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path'
 import { z } from 'zod'
 import type { AliasEntry } from '../core/aliases/alias-store.js'
 import type { BlobMeta } from '../core/blobs/blob-store.js'
@@ -7,6 +8,7 @@ import type { ContextInfo, GroupView, IngestResult, MemberInfo, OpRecord } from 
 import { ROLES, VISIBILITIES, type Role, type Visibility } from '../core/governance/ops.js'
 import type { JoinedContext } from '../core/sync/context-join.js'
 import type { SyncOutcome } from '../core/sync/session-scheduler.js'
+import type { BackupManifest } from './node-files.js'
 import { aliasKind, aliasName, base58Id, idOrAlias } from './schemas.js'
 
 /**
@@ -37,6 +39,10 @@ const token = z.string().min(1).max(10_000)
 export const RPC = {
   // node.* — the daemon itself
   'node.status': { description: 'Identity, peer id, version, socket and uptime of this node', params: none },
+  'node.backup': {
+    description: 'Back the running node up into a folder: a consistent copy of its store, its blobs, identity and config',
+    params: z.object({ dir: z.string().min(1).max(4096).refine(isAbsolute, { message: 'expected an absolute path' }) }).strict(),
+  },
   'node.stop': { description: 'Stop the daemon gracefully', params: none },
 
   // peers.* — the libp2p peers of this node
@@ -215,6 +221,7 @@ interface SyncNow {
 /** What each method returns. */
 export interface RpcResults {
   'node.status': NodeStatus
+  'node.backup': BackupManifest
   'node.stop': { stopping: boolean; pid: number }
   'peers.list': { peers: { peerId: string; addresses: string[]; latencyMs?: number }[] }
   'peers.connect': { peerId: string; address: string }

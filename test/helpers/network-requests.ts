@@ -220,15 +220,20 @@ function header(status: number, count: number): Uint8Array {
   return h
 }
 
-async function writeError(ch: FramedStream, error: unknown, signal?: AbortSignal): Promise<void> {
+export async function writeError(ch: FramedStream, error: unknown, signal?: AbortSignal): Promise<void> {
   const kind: ErrorKind = isMeroError(error) ? error.kind : 'Internal'
   const message = isMeroError(error) ? error.message : 'the handler failed'
   const body = Buffer.from(JSON.stringify({ kind, message: message.slice(0, 2000) }))
   await ch.sendAll([header(STATUS_ERROR, 1), body], signal)
 }
 
+/** Writes one message (a request or a response). */
+export async function writeMessage(ch: FramedStream, frames: Uint8Array[], signal?: AbortSignal): Promise<void> {
+  await ch.sendAll([header(STATUS_OK, frames.length), ...frames], signal)
+}
+
 /** Reads one message; an error response is thrown as a MeroError of the sender's kind. */
-async function readMessage(ch: FramedStream, maxFrames: number, signal?: AbortSignal): Promise<Uint8Array[]> {
+export async function readMessage(ch: FramedStream, maxFrames: number, signal?: AbortSignal): Promise<Uint8Array[]> {
   const head = await ch.read(signal)
   if (head.byteLength !== 5) throw new MeroError('InvalidInput', `malformed message header (${head.byteLength} bytes, expected 5)`)
   const status = head[0]

@@ -1,5 +1,5 @@
 import { Emitter } from '../primitives/emitter.js'
-import { MeroError } from '../primitives/errors.js'
+import { isMeroError, MeroError } from '../primitives/errors.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { sha256 } from '../primitives/hash.js'
 import type { BlobStore } from '../blobs/blob-store.js'
@@ -28,8 +28,11 @@ export interface ApplicationMeta {
 export type ModuleValidator = (bytes: Uint8Array) => { abi?: ApplicationAbi } | Promise<{ abi?: ApplicationAbi }>
 
 export class ApplicationStore {
-  /** Each newly installed application (the node announces it to the DHT). */
-  readonly events = new Emitter<{ installed: { applicationId: Buffer; meta: ApplicationMeta } }>()
+  /**
+   * Each newly installed application (the node announces it to the DHT), and each one whose bytes
+   * turn out to be missing from the blobs folder (the node fetches them again).
+   */
+  readonly events = new Emitter<{ installed: { applicationId: Buffer; meta: ApplicationMeta }; missing: { applicationId: Buffer } }>()
 
   constructor(
     private readonly store: Store,
@@ -86,10 +89,34 @@ export class ApplicationStore {
     }
   }
 
-  /** The module bytes (from the blob store). */
-  bytes(id: Buffer): Promise<Buffer> {
+  /**
+   * The module bytes (from the blob store). Bytes gone from the blobs folder are a typed error,
+   * reported as `missing` (the node fetches them again from a peer).
+   */
+  async bytes(id: Buffer): Promise<Buffer> {
     this.require(id)
-    return this.blobs.readAll(id)
+    try {
+      return await this.blobs.readAll(id)
+    } catch (e) {
+      if (!isMeroError(e, 'BlobContentMissing')) throw e
+      this.events.emit('missing', { applicationId: id })
+      throw new MeroError('BlobContentMissing', `the bytes of application ${toBase58(id)} are missing from this node's blobs folder (chunk ${String(e.details?.chunk).slice(0, 16)}… is not there); the node fetches them again from a peer of a group that uses it, or install the application again (\`meroctl app install\`)`, e.details)
+    }
+  }
+
+  /** Installed applications whose bytes are not all in the blobs folder. */
+  missing(): { applicationId: string; chunks: string[] }[] {
+    return this.list()
+      .map((a) => ({ applicationId: a.applicationId, chunks: this.blobs.missingChunks(fromBase58(a.applicationId, 'application id', 32)) }))
+      .filter((a) => a.chunks.length > 0)
+  }
+
+  /** Puts back the bytes of an installed application whose files were lost. */
+  async restore(bytes: Uint8Array): Promise<ApplicationMeta> {
+    const id = sha256(bytes)
+    const meta = this.require(id)
+    await this.blobs.add(bytes, holderOf(id))
+    return meta
   }
 
   /** Removes an application; `inUseBy` lists what still uses it (then it is refused). */

@@ -23,6 +23,7 @@ import type { NodeNetwork } from '../network/transport.js'
 import { EventBus } from './event-bus.js'
 import { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.js'
 import { instrumentedStore } from './instrumented-store.js'
+import { ApplicationRefetch, type MissingApplication } from './application-refetch.js'
 import { Networked } from './networked.js'
 import { relayEvents } from './relay.js'
 
@@ -76,6 +77,8 @@ export class MeroNode implements Startable {
   readonly gc: GarbageCollector
   /** The networked parts, when the node has a network. */
   readonly net?: Networked
+  /** Installed applications whose bytes are missing from the blobs folder, fetched again from peers. */
+  readonly refetch: ApplicationRefetch
   /** Signs, applies and (with a network) publishes this node's governance ops. */
   private readonly issuer: OpIssuer
   private readonly configuredAddresses: string[]
@@ -113,13 +116,19 @@ export class MeroNode implements Startable {
         { contextHeartbeatMs: opts.contextHeartbeatMs ?? 10_000, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold },
       )
     }
-    this.parts = [this.groups, ...(this.net?.parts ?? []), this.gc]
+    this.refetch = new ApplicationRefetch({ applications: this.applications, groups: this.groups, events: this.events, providers: this.net?.blobs, network: this.net?.network })
+    this.parts = [this.groups, this.refetch, ...(this.net?.parts ?? []), this.gc]
     relayEvents(this.events, {
       governance: this.groups.events,
       contexts: this.contexts.events,
       replication: this.net ? [this.net.groups.events, this.net.contexts.events] : [],
       network: this.net?.network,
     })
+  }
+
+  /** What was missing at start (application bytes gone from the blobs folder). */
+  get missingApplications(): MissingApplication[] {
+    return this.refetch.missingAtStart
   }
 
   /** The p2p network, when the node has one. */

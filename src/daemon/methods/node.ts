@@ -11,6 +11,7 @@ export const nodeHandlers = {
     uptimeMs: Date.now() - daemon.startedAt,
     pid: process.pid,
   }),
+  'node.backup': ({ dir }, { daemon }) => daemon.backup(dir),
   'node.stop': (_p, { daemon }) => {
     daemon.requestStop()
     return { stopping: true, pid: process.pid }
