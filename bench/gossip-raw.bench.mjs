@@ -1,4 +1,4 @@
-// Raw gossipsub between two processes on loopback (mero's NetworkNode and gossip settings):
+// Raw gossipsub between two processes on loopback (mero's Libp2pNetwork and gossip settings):
 // one-way latency of paced messages, throughput of a back-to-back burst, and the round trip of
 // a request/response over a stream. DESIGN §2 measured p50 0.87 ms, p99 3.5 ms, 2,173 msg/s,
 // ping RTT 0.48 ms on this machine with default settings.

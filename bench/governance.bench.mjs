@@ -85,7 +85,7 @@ try {
   await store2.close()
   const t2 = process.hrtime.bigint()
   const reloaded = new GroupStore(store)
-  reloaded.load()
+  reloaded.start()
   report('governance.reload_10k_ops', Number(process.hrtime.bigint() - t2) / 1e6, 'ms')
   await store.close()
 

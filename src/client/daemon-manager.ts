@@ -4,24 +4,13 @@ import { fileURLToPath } from 'node:url'
 import { ERROR_KINDS, MeroError, type ErrorKind } from '../core/primitives/errors.js'
 import { resolveNodeHome, type NodeHome } from '../home/paths.js'
 import { pidFileHolder, processIdentity, readPidFile, sameProcess, signalIfSame, type ProcessIdentity } from '../home/pid-file.js'
+import type { RpcResult } from '../api/methods.js'
 import { ConnectionError, RpcClient } from './rpc-client.js'
-import type { RestoreResult } from '../daemon/backup.js'
-import type { RepairReport } from '../daemon/repair.js'
+import type { RepairReport, RestoreResult } from '../api/node-files.js'
 
 /** node.status as the daemon returns it. */
-export interface NodeStatus {
-  identity: string
-  peerId: string
-  nodeName: string
-  version: string
-  socket: string
-  home: string
-  uptimeMs: number
-  pid: number
-  peers?: number
-  listenAddresses?: string[]
-  [k: string]: unknown
-}
+/** What `node.status` answers (api/methods.ts). */
+export type NodeStatus = RpcResult<'node.status'>
 
 export const READY_TIMEOUT_MS = 15_000
 /**
@@ -57,7 +46,7 @@ export class DaemonManager {
     if (!existsSync(this.home.socket)) return undefined
     const client = this.client(3_000)
     try {
-      return await client.call<NodeStatus>('node.status')
+      return await client.call('node.status')
     } catch (e) {
       if (e instanceof ConnectionError) return undefined
       throw e

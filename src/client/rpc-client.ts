@@ -1,4 +1,5 @@
 import { Agent, request, type IncomingMessage } from 'node:http'
+import type { RpcMethod, RpcParams, RpcResult } from '../api/methods.js'
 
 /**
  * JSON-RPC 2.0 over HTTP/1.1 on the daemon's Unix socket, with node:http (built in: undici's
@@ -43,11 +44,14 @@ export class RpcClient {
     this.timeoutMs = opts.timeoutMs ?? 120_000
   }
 
-  async call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+  /** Calls a method of the daemon's contract (api/methods.ts), or any method by name (tests, `watch`). */
+  call<M extends RpcMethod>(method: M, params?: RpcParams<M>): Promise<RpcResult<M>>
+  call<T = unknown>(method: string, params?: Record<string, unknown>): Promise<T>
+  async call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
     const id = nextId++
-    const res = (await this.post({ jsonrpc: '2.0', id, method, params })) as { result?: T; error?: { code: number; message: string; data?: { kind?: string } } }
+    const res = (await this.post({ jsonrpc: '2.0', id, method, params })) as { result?: unknown; error?: { code: number; message: string; data?: { kind?: string } } }
     if (res.error) throw new RpcError(res.error.code, res.error.message, res.error.data?.kind ?? 'Internal', res.error.data)
-    return res.result as T
+    return res.result
   }
 
   /** Raw POST /rpc of any body; resolves with the parsed response (for tests and batches). */

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { MeroCommand } from '../client/base-command.js'
 import { parseJsonFlag } from '../client/json-args.js'
 import { style } from '../client/render.js'
-import { renderEvents, renderValue, type ExecutionView } from '../client/views/context.js'
+import { renderEvents, renderValue } from '../client/views/context.js'
 
 export default class Call extends MeroCommand<typeof Call> {
   static override summary = "Call a method of a context's application"
@@ -16,7 +16,7 @@ export default class Call extends MeroCommand<typeof Call> {
 
   async run() {
     const args = parseJsonFlag(this.flags.args, '--args')
-    const r = await this.call<ExecutionView>('context.execute', { context: this.args.context, method: this.args.method, args })
+    const r = await this.call('context.execute', { context: this.args.context, method: this.args.method, args })
     if (!this.jsonEnabled()) {
       this.log(renderValue(r.result))
       if (r.events.length) this.log(style.dim(renderEvents(r.events)))

@@ -44,8 +44,7 @@ Periodic heartbeats are left out unless asked for with --type heartbeat.`
   private async resolve(kind: 'group' | 'context', ref: string): Promise<string> {
     if (kind === 'group' ? GROUP_ID.test(ref) : BASE58_ID.test(ref)) return ref
     try {
-      const r = await this.call<{ groupId?: string; contextId?: string }>(`${kind}.get`, { [kind]: ref })
-      const id = kind === 'group' ? r.groupId : r.contextId
+      const id = kind === 'group' ? (await this.call('group.get', { group: ref })).groupId : (await this.call('context.get', { context: ref })).contextId
       if (typeof id === 'string' && id) return id
     } catch (e) {
       if (e instanceof RpcError && e.code === -32601) {

@@ -5,15 +5,17 @@ import { decodeBlobFrame, encodeBlobFrame, REFUSAL_KINDS, type BlobFrame } from 
 import { generateKeyPair } from '../../src/core/crypto/ed25519.js'
 import { createInvitation, decodeToken, encodeToken } from '../../src/core/governance/invitation.js'
 import { decodeSignedOp, ROLES, signOp, type GroupOp } from '../../src/core/governance/ops.js'
-import { FramedStream, readMessage, writeMessage } from '../../src/core/network/frames.js'
+import { FramedStream } from '../../src/core/network/frames.js'
 import { isMeroError } from '../../src/core/primitives/errors.js'
 import { decodeDelta, encodeDelta } from '../../src/core/state/actions.js'
 import { CollectionKind } from '../../src/core/state/ids.js'
 import { crc32c, maskCrc } from '../../src/core/store/crc32c.js'
 import { readLogRecords } from '../../src/core/store/log-records.js'
 import { applyVersionEdit, decodeWriteBatch, emptyManifestFacts, RecordFormatError } from '../../src/core/store/rocksdb-records.js'
-import { DeltaRejected, openDelta, sealDelta, signDelta, verifyDelta } from '../../src/core/sync/delta-envelope.js'
+import { DeltaRejected, signDelta, verifyDelta } from '../../src/core/context/delta-envelope.js'
+import { openDelta, sealDelta } from '../../src/core/sync/sealed-deltas.js'
 import { decodeFrame, decodeTopicMessage, encodeFrame, encodeTopicMessage, type SyncFrame, type TopicMessage } from '../../src/core/sync/wire.js'
+import { readMessage, writeMessage } from '../helpers/network-requests.js'
 
 /**
  * Issue 17, item 8: every decoder of bytes from the network, fuzzed. For each: valid messages

@@ -7,7 +7,7 @@ import { fromBase58 } from '../../src/core/primitives/encoding.js'
 import { fetchBlob } from '../../src/core/blobs/blob-transfer.js'
 import { BLOB_PROTOCOL } from '../../src/core/blobs/blob-wire.js'
 import { ContextSyncClient } from '../../src/core/sync/context-sync.js'
-import { memberAuth } from '../../src/core/sync/group-sync.js'
+import { memberAuth } from '../../src/core/governance/stream-auth.js'
 import { contextTopic, decodeTopicMessage, encodeTopicMessage, SYNC_PROTOCOL, type TopicMessage } from '../../src/core/sync/wire.js'
 import { ROOT, TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
 

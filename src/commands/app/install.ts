@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { MeroCommand } from '../../client/base-command.js'
-import { renderApplication, type ApplicationView } from '../../client/views/context.js'
+import { renderApplication } from '../../client/views/context.js'
 import { MeroError } from '../../core/primitives/errors.js'
 
 export default class AppInstall extends MeroCommand<typeof AppInstall> {
@@ -28,7 +28,7 @@ export default class AppInstall extends MeroCommand<typeof AppInstall> {
       const blob = await (await this.client()).upload(createReadStream(path))
       params = { blobId: blob.blobId, source: basename(path) }
     }
-    const app = await this.call<ApplicationView>('app.install', { ...params, alias: this.flags.alias })
+    const app = await this.call('app.install', { ...params, alias: this.flags.alias })
     this.out(`Installed\n${renderApplication(app)}`)
     return app
   }

@@ -1,14 +1,14 @@
 import { Flags } from '@oclif/core'
 import { MeroCommand } from '../../client/base-command.js'
 import { formatTime, table } from '../../client/render.js'
-import { applicationKind, type ApplicationView } from '../../client/views/context.js'
+import { applicationKind } from '../../client/views/context.js'
 
 export default class AppList extends MeroCommand<typeof AppList> {
   static override summary = 'List installed applications (--packages: the signed packages, with versions and signers)'
   static override flags = { packages: Flags.boolean({ description: 'only signed packages: package, version, signer' }) }
 
   async run() {
-    const r = await this.call<{ applications: ApplicationView[] }>('app.list')
+    const r = await this.call('app.list')
     if (this.flags.packages) {
       const packages = r.applications
         .filter((a) => a.kind === 'package')

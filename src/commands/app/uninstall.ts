@@ -9,7 +9,7 @@ export default class AppUninstall extends MeroCommand<typeof AppUninstall> {
 
   async run() {
     await this.confirm(`Uninstall application ${this.args.app}?`, this.flags.yes)
-    const r = await this.call<{ applicationId: string }>('app.uninstall', { application: this.args.app })
+    const r = await this.call('app.uninstall', { application: this.args.app })
     this.out(`Uninstalled ${r.applicationId}`)
     return r
   }

@@ -9,7 +9,7 @@ export default class BlobRm extends MeroCommand<typeof BlobRm> {
 
   async run() {
     await this.confirm(`Remove blob ${this.args.blob}?`, this.flags.yes)
-    const r = await this.call<{ blobId: string; removed: boolean }>('blob.remove', { blobId: this.args.blob })
+    const r = await this.call('blob.remove', { blobId: this.args.blob })
     this.out(`Removed blob ${r.blobId}`)
     return r
   }

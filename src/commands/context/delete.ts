@@ -8,7 +8,7 @@ export default class ContextDelete extends MeroCommand<typeof ContextDelete> {
 
   async run() {
     await this.confirm(`Delete context ${this.args.context} and its state on this node?`, this.flags.yes)
-    const r = await this.call<{ contextId: string }>('context.delete', { context: this.args.context })
+    const r = await this.call('context.delete', { context: this.args.context })
     this.out(`Deleted context ${r.contextId}`)
     return r
   }

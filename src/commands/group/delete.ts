@@ -8,7 +8,7 @@ export default class GroupDelete extends MeroCommand<typeof GroupDelete> {
 
   async run() {
     await this.confirm(`Delete group ${this.args.group} and every context in it, for every member?`, this.flags.yes)
-    const r = await this.call<{ groupId: string; opId: string }>('group.delete', { group: this.args.group })
+    const r = await this.call('group.delete', { group: this.args.group })
     this.out(`Deleted group ${r.groupId}`)
     return r
   }

@@ -8,7 +8,7 @@ export default class GroupLeave extends MeroCommand<typeof GroupLeave> {
 
   async run() {
     await this.confirm(`Leave group ${this.args.group}?`, this.flags.yes)
-    const r = await this.call<{ groupId: string; opId: string }>('group.leave', { group: this.args.group })
+    const r = await this.call('group.leave', { group: this.args.group })
     this.out(`Left group ${r.groupId}`)
     return r
   }

@@ -9,7 +9,7 @@ export default class GroupRemoveMembers extends MeroCommand<typeof GroupRemoveMe
 
   async run() {
     const identities = this.positionals.slice(1)
-    const r = await this.call<{ groupId: string; removed: string[]; opIds: string[] }>('group.removeMembers', { group: this.args.group, identities })
+    const r = await this.call('group.removeMembers', { group: this.args.group, identities })
     this.out(`Removed ${r.removed.length} member${r.removed.length === 1 ? '' : 's'} from ${r.groupId}`)
     return r
   }

@@ -8,7 +8,7 @@ export default class GroupTransferOwnership extends MeroCommand<typeof GroupTran
 
   async run() {
     await this.confirm(`Transfer ownership of ${this.args.group} to ${this.args.identity}?`, this.flags.yes)
-    const r = await this.call<{ groupId: string; owner: string; opId: string }>('group.transferOwnership', { group: this.args.group, identity: this.args.identity })
+    const r = await this.call('group.transferOwnership', { group: this.args.group, identity: this.args.identity })
     this.out(`${r.owner} now owns ${r.groupId}`)
     return r
   }

@@ -9,7 +9,7 @@ export default class InvitationRevoke extends MeroCommand<typeof InvitationRevok
 
   async run() {
     await this.confirm(`Revoke invitation ${this.args.invitation.slice(0, 24)}…?`, this.flags.yes)
-    const r = await this.call<{ invitationId: string; groupId: string; opId: string }>('group.revokeInvitation', { invitation: this.args.invitation })
+    const r = await this.call('group.revokeInvitation', { invitation: this.args.invitation })
     this.out(`Revoked invitation ${r.invitationId}`)
     return r
   }

@@ -1,5 +1,4 @@
 import { MeroCommand } from '../../client/base-command.js'
-import type { NodeStatus } from '../../client/daemon-manager.js'
 import { formatDuration, keyValue } from '../../client/render.js'
 
 export default class NodeStatusCommand extends MeroCommand<typeof NodeStatusCommand> {
@@ -8,7 +7,7 @@ export default class NodeStatusCommand extends MeroCommand<typeof NodeStatusComm
   static override examples = ['<%= config.bin %> node status', '<%= config.bin %> node status --json --no-start']
 
   async run() {
-    const s = await this.call<NodeStatus>('node.status')
+    const s = await this.call('node.status')
     this.out(
       keyValue([
         ['node', s.nodeName],

@@ -5,7 +5,7 @@ export default class PeersList extends MeroCommand<typeof PeersList> {
   static override summary = 'List connected peers'
 
   async run() {
-    const r = await this.call<{ peers: { peerId: string; addresses: string[] }[] }>('peers.list')
+    const r = await this.call('peers.list')
     this.out(table(['peer', 'addresses'], r.peers.map((p) => [p.peerId, p.addresses.join(' ')]), { empty: 'no peers connected' }))
     return r
   }

@@ -2,8 +2,8 @@ import type { KeyPair } from '../crypto/ed25519.js'
 import type { GroupStore } from '../governance/group-store.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
-import { memberAuth } from '../sync/group-sync.js'
-import type { ContentRouting, PeerNetwork } from '../sync/transport.js'
+import { memberAuth } from '../governance/stream-auth.js'
+import type { ContentRouting, PeerNetwork } from '../network/transport.js'
 import type { BlobStore } from './blob-store.js'
 import { fetchBlob, serveBlob } from './blob-transfer.js'
 import { BLOB_PROTOCOL } from './blob-wire.js'
@@ -43,14 +43,17 @@ export class BlobProviders {
   readonly stats = { served: 0, servedBytes: 0, refused: 0, fetched: 0, fetchedBytes: 0, fetchFailures: 0, announced: 0, announceFailures: 0, withdrawn: 0 }
   private readonly unannounced = new Map<string, Buffer>()
   private announcing = false
+  private offDeleted?: () => void
 
   constructor(
     private readonly d: BlobProvidersDeps,
     private readonly opts: BlobProvidersOptions = {},
   ) {}
 
-  /** Registers the server side of the protocol on the network. */
-  serve(): void {
+  /** Serves the protocol, and stops announcing each blob this node deletes. */
+  start(): void {
+    this.offDeleted?.()
+    this.offDeleted = this.d.blobs.events.on('deleted', (e) => void this.withdraw(e.blobId).catch(() => undefined))
     this.d.network.handle(BLOB_PROTOCOL, (channel) => {
       void serveBlob(channel, { blobs: this.d.blobs, groups: this.d.groups, self: this.d.network.peerId, ...(this.d.resolve ? { resolve: this.d.resolve } : {}) }, { timeoutMs: this.opts.timeoutMs })
         .then((r) => {
@@ -62,6 +65,11 @@ export class BlobProviders {
         })
         .catch(() => undefined)
     })
+  }
+
+  stop(): void {
+    this.offDeleted?.()
+    this.offDeleted = undefined
   }
 
   /**

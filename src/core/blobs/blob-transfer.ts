@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { GroupStore } from '../governance/group-store.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
-import { checkAuth, FRAME_TIMEOUT_MS, type AuthProvider, type FrameChannel } from '../sync/group-sync.js'
+import { checkGroupAuth, type AuthProvider } from '../governance/stream-auth.js'
+import { FRAME_TIMEOUT_MS, type FrameChannel } from '../network/transport.js'
 import { CHUNK_SIZE, type BlobStore } from './blob-store.js'
 import { decodeBlobFrame, encodeBlobFrame, MAX_BLOB_CHUNKS, type BlobFrame, type RefusalKind } from './blob-wire.js'
 
@@ -114,7 +115,7 @@ export async function serveBlob(ch: FrameChannel, d: BlobServerDeps, opts: { tim
     const auth = await receive(ch, timeout)
     if (auth.type !== 'Auth') return await refuse('InvalidInput', `expected Auth, got ${auth.type}`, blobId)
     if (!d.groups.has(groupIdHex)) return await refuse('NotAuthorized', 'this node does not hold the group', blobId)
-    const denied = checkAuth(d.groups, groupIdHex, nonce, { kind: 'member', identity: auth.identity, signature: auth.signature }, d.self)
+    const denied = checkGroupAuth(d.groups, groupIdHex, nonce, { kind: 'member', identity: auth.identity, signature: auth.signature }, d.self)
     if (denied) return await refuse('NotAuthorized', denied, blobId)
     const why = whyNotServed(d, req.blobId, groupIdHex, req.maxBytes, auth.identity)
     if (why) return await refuse(why.kind, why.reason, blobId)

@@ -1,3 +1,4 @@
+import { Emitter } from '../primitives/emitter.js'
 import { isMeroError, MeroError } from '../primitives/errors.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { sha256 } from '../primitives/hash.js'
@@ -52,26 +53,31 @@ export type ModuleValidator = (bytes: Uint8Array) => { abi?: ApplicationAbi } | 
 export class ApplicationStore {
   /** Module id by application id (hex): asked on every call, changed only here. */
   private readonly modules = new Map<string, Buffer>()
+  /**
+   * Each newly installed application (the node announces it to the DHT), each one whose bytes
+   * turn out to be missing from the blobs folder (the node fetches them again), and each module no
+   * longer run (uninstalled, or an older version replaced: the runtime forgets it).
+   */
+  readonly events = new Emitter<{ installed: { applicationId: Buffer; meta: ApplicationMeta }; missing: { applicationId: Buffer }; moduleDropped: { moduleId: Buffer } }>()
 
   constructor(
     private readonly store: Store,
     private readonly blobs: BlobStore,
     private readonly validate: ModuleValidator,
-    private readonly maxModuleBytes: number,
-    /** Told of each newly installed application (the node announces it to the DHT). */
-    private readonly onInstalled?: (meta: ApplicationMeta) => void,
-    /** Told when an application's bytes turn out to be missing from the blobs folder. */
-    private readonly onMissing?: (id: Buffer) => void,
-    /** Told of a module no longer run (uninstalled, or an older version replaced): the runtime forgets it. */
-    private readonly onModuleDropped?: (moduleId: Buffer) => void,
+    readonly maxModuleBytes: number,
   ) {}
+
+  /** The most an application may take as fetched or uploaded bytes: a module, or a bundle (room for its manifest). */
+  get maxFetchBytes(): number {
+    return this.maxModuleBytes + 4 * 1024 * 1024
+  }
 
   /**
    * Installs what a blob already on this node holds (e.g. uploaded with POST /blobs): a bundle
    * (gzip) or a bare wasm module.
    */
   async installFromBlob(blobId: Buffer, source?: string): Promise<ApplicationMeta> {
-    const limit = this.maxModuleBytes + 4 * 1024 * 1024
+    const limit = this.maxFetchBytes
     const bytes = await this.blobs.readAll(blobId, limit).catch((e) => {
       if ((e as MeroError).kind === 'LimitExceeded') throw new MeroError('InvalidModule', `the module or bundle is larger than the ${limit} bytes allowed (runtime.max_module_bytes and room for a manifest)`)
       throw e
@@ -90,7 +96,7 @@ export class ApplicationStore {
     if (blob.blobId !== toBase58(id)) throw new MeroError('Internal', 'blob id and application id disagree')
     const meta: ApplicationMeta = { applicationId: toBase58(id), kind: 'development', size: bytes.length, installedAt: Date.now(), ...(source ? { source } : {}), ...(abi ? { abi } : {}) }
     this.store.put('application', id, Buffer.from(JSON.stringify(meta)))
-    this.onInstalled?.(meta)
+    this.events.emit('installed', { applicationId: id, meta })
     return meta
   }
 
@@ -133,12 +139,12 @@ export class ApplicationStore {
     this.store.put('application', bundle.applicationId, Buffer.from(JSON.stringify(meta)))
     this.modules.delete(bundle.applicationId.toString('hex'))
     if (existing) this.releaseBlobs(existing, [meta.moduleId!, meta.bundleId!])
-    this.onInstalled?.(meta)
+    this.events.emit('installed', { applicationId: bundle.applicationId, meta })
     return meta
   }
 
   private bundleLimits() {
-    return { maxBundleBytes: this.maxModuleBytes + 4 * 1024 * 1024, maxContentBytes: this.maxModuleBytes + 2 * 1024 * 1024, maxFiles: 64 }
+    return { maxBundleBytes: this.maxFetchBytes, maxContentBytes: this.maxModuleBytes + 2 * 1024 * 1024, maxFiles: 64 }
   }
 
   /** Checks a bundle fetched for `applicationId` and installs it (a joiner's fetch). */
@@ -191,7 +197,7 @@ export class ApplicationStore {
 
   /**
    * The module bytes (from the blob store). Bytes gone from the blobs folder are a typed error,
-   * and `onMissing` is told (the node fetches them again from a peer).
+   * reported as `missing` (the node fetches them again from a peer).
    */
   async bytes(id: Buffer): Promise<Buffer> {
     const moduleId = this.moduleId(id)
@@ -199,7 +205,7 @@ export class ApplicationStore {
       return await this.blobs.readAll(moduleId)
     } catch (e) {
       if (!isMeroError(e, 'BlobContentMissing')) throw e
-      this.onMissing?.(id)
+      this.events.emit('missing', { applicationId: id })
       throw new MeroError('BlobContentMissing', `the bytes of application ${toBase58(id)} are missing from this node's blobs folder (chunk ${String(e.details?.chunk).slice(0, 16)}… is not there); the node fetches them again from a peer of a group that uses it, or install the application again (\`meroctl app install\`)`, e.details)
     }
   }
@@ -264,7 +270,7 @@ export class ApplicationStore {
       if (this.blobs.get(id)?.holders.includes(holder)) this.blobs.release(id, holder)
     }
     const moduleId = meta.moduleId ?? meta.applicationId
-    if (!keep.includes(moduleId)) this.onModuleDropped?.(fromBase58(moduleId, 'module id', 32))
+    if (!keep.includes(moduleId)) this.events.emit('moduleDropped', { moduleId: fromBase58(moduleId, 'module id', 32) })
   }
 }
 

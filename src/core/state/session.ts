@@ -1,13 +1,13 @@
 import { MeroError } from '../primitives/errors.js'
 import type { Hlc, HlcTimestamp } from '../primitives/hlc.js'
 import type { HostState } from '../runtime/host-state.js'
-import type { WriteBatch } from '../store/store.js'
+import type { Store, WriteBatch } from '../store/store.js'
 import type { Action, Dot, Target } from './actions.js'
-import type { ContextState } from './context-state.js'
 import { type Entity, winner } from './entity.js'
 import { CollectionKind, collectionId, entryId, isCounterKind, refOfSortKey, STORAGE_NAME } from './ids.js'
 import { privateKey } from './keys.js'
 import { type ScanRange, scanLive } from './scan.js'
+import type { TextDoc } from './text.js'
 import { TextDraft } from './text-draft.js'
 import type { WorkingSet } from './working-set.js'
 
@@ -66,6 +66,27 @@ interface CounterDraft {
 
 type VectorItem = EntryDraft | NewElement
 
+/**
+ * What a session reads and commits through: the context's state (ContextState). Declared here so
+ * that the session does not import the class that creates it.
+ */
+export interface SessionState {
+  /** Incremented on every change committed into a batch. */
+  readonly version: number
+  readonly store: Store
+  readonly contextId: Buffer
+  rootHash(): Buffer
+  load(id: Buffer): Entity | undefined
+  loadMany(ids: Buffer[]): (Entity | undefined)[]
+  children(parent: Buffer): { sortKey: Buffer; id: Buffer }[]
+  workingFor(batch: WriteBatch | undefined): WorkingSet
+  hasUnwrittenBatch(batch: WriteBatch): boolean
+  hasUnwrittenCommit(): boolean
+  commitWorking(ws: WorkingSet, batch: WriteBatch): Buffer
+  /** A text collection's document as `stored` holds it (cached by the state). */
+  textDoc(collection: Buffer, stored: Entity | undefined): TextDoc
+}
+
 export interface SessionResult {
   /** Empty when the execution wrote nothing: then there is no delta to make. */
   actions: Action[]
@@ -113,7 +134,7 @@ export class StateSession implements HostState {
   writtenBytes = 0
 
   constructor(
-    private readonly state: ContextState,
+    private readonly state: SessionState,
     readonly author: Buffer,
     private readonly clock: Hlc,
   ) {}

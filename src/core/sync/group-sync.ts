@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { sign as edSign, verify as edVerify, type KeyPair } from '../crypto/ed25519.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import type { GroupStore } from '../governance/group-store.js'
-import { invitationId, invitationSignatureValid } from '../governance/invitation.js'
-import type { SignedInvitation } from '../governance/ops.js'
-import { toBase58 } from '../primitives/encoding.js'
+import { checkGroupAuth, type AuthProvider } from '../governance/stream-auth.js'
 import { MeroError } from '../primitives/errors.js'
-import { decodeFrame, encodeFrame, type SyncAuth, type SyncFrame } from './wire.js'
+import { FRAME_TIMEOUT_MS, type FrameChannel } from '../network/transport.js'
+import { decodeFrame, encodeFrame, type SyncFrame } from './wire.js'
 
 /**
  * Group catch-up over a sync stream (DESIGN §9, seed 001's convergence step).
@@ -24,33 +22,11 @@ import { decodeFrame, encodeFrame, type SyncAuth, type SyncFrame } from './wire.
  *
  * The server serves a group's ops only to a member that signs the challenge, or to a joiner that
  * presents a valid, unexpired, unrevoked invitation and signs the challenge with the key it will
- * claim with.
+ * claim with (governance/stream-auth.ts).
  */
-export interface FrameChannel {
-  send(frame: Uint8Array): Promise<void>
-  /** Rejects when the stream ends or the timeout passes. */
-  receive(timeoutMs: number): Promise<Uint8Array>
-  close(): void
-}
-
-export const AUTH_DOMAIN = Buffer.from('mero.sync.v2')
 export const PAGE_OPS = 500
-export const FRAME_TIMEOUT_MS = 10_000
 /** Ops behind a peer beyond which a catch-up starts the verifier pool's workers. */
 const LONG_CATCH_UP_OPS = 2000
-
-/**
- * What a requester signs to answer a challenge: the nonce, the group (or context), its identity
- * and the peer id of the server it dialled (authenticated by the connection). Naming the server
- * binds the proof to that one peer: a peer that receives a member's proof (say, a removed member
- * the member synced with) cannot present it to another node to read the group.
- */
-export function authMessage(nonce: Buffer, groupId: Buffer, identity: Buffer, serverPeerId: string): Buffer {
-  const server = Buffer.from(serverPeerId, 'utf8')
-  const length = Buffer.alloc(2)
-  length.writeUInt16BE(Math.min(server.length, 0xffff))
-  return Buffer.concat([AUTH_DOMAIN, nonce, groupId, identity, length, server])
-}
 
 async function send(ch: FrameChannel, f: SyncFrame): Promise<void> {
   await ch.send(encodeFrame(f))
@@ -59,24 +35,6 @@ async function send(ch: FrameChannel, f: SyncFrame): Promise<void> {
 async function receive(ch: FrameChannel, timeoutMs = FRAME_TIMEOUT_MS): Promise<SyncFrame> {
   return decodeFrame(await ch.receive(timeoutMs))
 }
-
-/** Why a requester may not read the group, or undefined when it may. */
-export function checkAuth(groups: GroupStore, groupIdHex: string, nonce: Buffer, auth: SyncAuth, self: string, now = Date.now()): string | undefined {
-  const groupId = Buffer.from(groupIdHex, 'hex')
-  if (!edVerify(auth.identity, authMessage(nonce, groupId, auth.identity, self), auth.signature)) return 'the challenge signature does not verify (for this node)'
-  if (auth.kind === 'member') return groups.isMember(groupIdHex, auth.identity) ? undefined : 'not a member of the group'
-  const inv = auth.invitation
-  if (!inv.groupId.equals(groupId)) return 'the invitation is for another group'
-  if (!invitationSignatureValid(inv)) return "the invitation's signature does not verify"
-  if (Number(inv.expiresAt) < now) return 'the invitation has expired'
-  const state = groups.invitationState(groupIdHex, invitationId(inv).toString('hex'))
-  if (state.revoked) return 'the invitation was revoked'
-  const inviter = groups.view(groupIdHex).members.find((m) => m.identity === toBase58(inv.inviter))
-  if (!inviter) return 'the inviter is no longer a member'
-  if (inviter.role !== 'admin' && !inviter.capabilityNames.includes('invite-members')) return 'the inviter may no longer invite'
-  return undefined
-}
-
 
 /** Serves one sync stream; returns when the requester says Bye, is denied, or goes silent. */
 export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts: { self: string; timeoutMs?: number; onAnnounce?: (groupId: string, heads: string[]) => void }): Promise<{ groupId?: string; served: number; denied?: string }> {
@@ -94,7 +52,7 @@ export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts:
     await send(ch, { type: 'Challenge', nonce })
     const auth = await receive(ch, timeout)
     if (auth.type !== 'Auth') throw new MeroError('InvalidInput', `expected Auth, got ${auth.type}`)
-    const denied = checkAuth(groups, groupId, nonce, auth.auth, opts.self)
+    const denied = checkGroupAuth(groups, groupId, nonce, auth.auth, opts.self)
     if (denied) {
       await send(ch, { type: 'Denied', reason: denied })
       return { groupId, served, denied }
@@ -125,18 +83,6 @@ export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts:
   } finally {
     ch.close()
   }
-}
-
-export type AuthProvider = (nonce: Buffer, groupId: Buffer) => SyncAuth
-
-/** Proves membership with `key` to the peer `server` (its peer id). */
-export function memberAuth(key: KeyPair, server: string): AuthProvider {
-  return (nonce, groupId) => ({ kind: 'member', identity: key.publicKey, signature: edSign(key.privateKey, authMessage(nonce, groupId, key.publicKey, server)) })
-}
-
-/** Presents an invitation to the peer `server`, signing the challenge with the key that will claim it. */
-export function invitationAuth(key: KeyPair, invitation: SignedInvitation, server: string): AuthProvider {
-  return (nonce, groupId) => ({ kind: 'invitation', invitation, identity: key.publicKey, signature: edSign(key.privateKey, authMessage(nonce, groupId, key.publicKey, server)) })
 }
 
 /** A denial before the challenge: the peer does not hold the group at all (not a refusal of us). */

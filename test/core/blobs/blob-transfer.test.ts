@@ -12,7 +12,8 @@ import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { MeroError } from '../../../src/core/primitives/errors.js'
 import { Store } from '../../../src/core/store/store.js'
-import { memberAuth, type FrameChannel } from '../../../src/core/sync/group-sync.js'
+import { memberAuth } from '../../../src/core/governance/stream-auth.js'
+import type { FrameChannel } from '../../../src/core/network/transport.js'
 import { framePair } from '../../helpers/frame-pair.js'
 import { MemoryHub } from '../../helpers/memory-network.js'
 import { MemoryProviders } from '../../helpers/memory-node-network.js'
@@ -176,7 +177,7 @@ describe('BlobProviders', () => {
     const liar = hub.peer('liar')
     liar.handle(BLOB_PROTOCOL, (ch) => maliciousServer(ch, () => honestFrames(randomBytes(app.length))))
     const honest = make('honest')
-    honest.providers.serve()
+    honest.providers.start()
     // only the liar was given; the honest peer is found as a DHT provider
     await honest.providers.announce([appId])
     const got = await requester.providers.fetch(appId, groupId, ['liar'], 64 * CHUNK_SIZE)

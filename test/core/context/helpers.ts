@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
 import { MeroNode, type NodeOptions } from '../../../src/core/node/node.js'
 import { Store } from '../../../src/core/store/store.js'
-import { verifyDelta, type VerifiedDelta } from '../../../src/core/sync/delta-envelope.js'
+import { verifyDelta, type VerifiedDelta } from '../../../src/core/context/delta-envelope.js'
 
 /** In-process nodes over real stores in temp folders; `closeNodes` (afterEach) removes them. */
 const opened: { store: Store; dir: string }[] = []

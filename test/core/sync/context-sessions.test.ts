@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ContextSyncClient } from '../../../src/core/sync/context-sync.js'
-import { memberAuth } from '../../../src/core/sync/group-sync.js'
+import { memberAuth } from '../../../src/core/governance/stream-auth.js'
 import { SYNC_PROTOCOL } from '../../../src/core/sync/wire.js'
 import { memberBesideContext, type networkedNode, stopNetworkedNodes } from '../../helpers/networked-node.js'
 import { ensureBuilt } from '../runtime/fixtures.js'

@@ -4,10 +4,12 @@ import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { createInvitation, encodeToken } from '../../../src/core/governance/invitation.js'
 import { signOp } from '../../../src/core/governance/ops.js'
 import { EventBus } from '../../../src/core/node/event-bus.js'
+import { relayEvents } from '../../../src/core/node/relay.js'
 import { toBase58 } from '../../../src/core/primitives/encoding.js'
 import { GroupReplicator } from '../../../src/core/sync/group-replicator.js'
+import { SyncServer } from '../../../src/core/sync/sync-server.js'
 import { encodeTopicMessage, groupTopic } from '../../../src/core/sync/wire.js'
-import type { TopicMessageEvent } from '../../../src/core/sync/transport.js'
+import type { TopicMessageEvent } from '../../../src/core/network/transport.js'
 import { MemoryHub, MemoryPeer } from '../../helpers/memory-network.js'
 import { waitFor } from '../../helpers/harness.js'
 
@@ -28,9 +30,11 @@ describe('group replication between in-process replicas', () => {
   function replica(hub: MemoryHub, name: string, heartbeatMs = 100): Replica {
     const key = generateKeyPair()
     const events = new EventBus()
-    const groups = new GroupStore(undefined, events)
+    const groups = new GroupStore()
     const net = hub.peer(name)
-    const rep = new GroupReplicator(groups, key, net, events, { heartbeatMs, syncTimeoutMs: 2_000 })
+    const rep = new GroupReplicator(groups, key, net, { heartbeatMs, syncTimeoutMs: 2_000 })
+    relayEvents(events, { governance: groups.events, replication: [rep.events] })
+    new SyncServer(net, { group: (channel, peerId) => rep.serve(channel, peerId) }).start()
     rep.start()
     started.push(rep)
     return { key, events, groups, net, rep }
@@ -180,11 +184,10 @@ describe('group replication between in-process replicas', () => {
     }
     const hub = new MemoryHub()
     const key = generateKeyPair()
-    const events = new EventBus()
-    const groups = new GroupStore(undefined, events)
+    const groups = new GroupStore()
     const net = new ValidatingPeer(hub, 'V')
     hub.nodes.set('V', net)
-    const rep = new GroupReplicator(groups, key, net, events, { heartbeatMs: 60_000, syncTimeoutMs: 2_000 })
+    const rep = new GroupReplicator(groups, key, net, { heartbeatMs: 60_000, syncTimeoutMs: 2_000 })
     rep.start()
     started.push(rep)
     const other = generateKeyPair()

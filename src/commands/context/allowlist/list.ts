@@ -7,7 +7,7 @@ export default class ContextAllowlistList extends MeroCommand<typeof ContextAllo
   static override args = { context: contextArg }
 
   async run() {
-    const r = await this.call<{ contextId: string; visibility: string; allowlist: string[] }>('context.allowlist', { context: this.args.context })
+    const r = await this.call('context.allowlist', { context: this.args.context })
     this.out(table(['identity'], r.allowlist.map((i) => [i]), { empty: `the allowlist is empty (the context is ${r.visibility})` }))
     return r
   }
