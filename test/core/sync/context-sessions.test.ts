@@ -1,4 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { VerifierPool } from '../../../src/core/crypto/verifier-pool.js'
 import { ContextSyncClient } from '../../../src/core/sync/context-sync.js'
 import { memberAuth } from '../../../src/core/sync/group-sync.js'
 import { SYNC_PROTOCOL } from '../../../src/core/sync/wire.js'
@@ -98,6 +99,26 @@ describe('context sync sessions', () => {
     expect(sessions).toEqual(['start background', 'end', 'start requested', 'end'])
     // the status keeps the last session, and the last one that fetched something
     expect(c.node.contextReplicator!.status(contextId)).toMatchObject({ lastSync: { ok: true, fetched: 0, method: 'none' }, lastFetch: { ok: true, fetched: 2, method: 'deltas' } })
+  })
+
+  it('a catch-up of more than 2,000 deltas starts the verifier pool and verifies the pages on its workers', async () => {
+    const pool = new VerifierPool(2)
+    try {
+      // C takes deltas, not a snapshot, however far behind it is
+      const { a, c, contextId } = await memberBesideContext({ c: { verifierPool: pool, snapshotThreshold: 1_000_000 } })
+      for (let i = 0; i < 2100; i++) await a.node.contexts.execute(contextId, 'set', { key: `k${i % 100}`, value: `${i}` })
+      const held = a.node.contexts.require(contextId).deltas
+      expect(held).toBeGreaterThan(2000)
+      expect(pool.running).toBe(0)
+      expect(await c.node.contextReplicator!.join(contextId)).toMatchObject({ fetched: held, method: 'deltas' })
+      expect(c.node.contexts.require(contextId).rootHash).toBe(a.node.contexts.require(contextId).rootHash)
+      expect(pool.running).toBe(2)
+      // every chunk of 32 deltas or more went to the workers: at most one short chunk per page stayed here
+      expect(pool.stats.onWorkers + pool.stats.inline).toBe(held)
+      expect(pool.stats.onWorkers).toBeGreaterThan(held - 8 * 32)
+    } finally {
+      await pool.close()
+    }
   })
 
   it('a long reply starts with a small page, each next page twice the size: the requester starts merging early', async () => {
