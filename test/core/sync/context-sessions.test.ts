@@ -12,7 +12,10 @@ import { ensureBuilt } from '../runtime/fixtures.js'
  * waits for it instead of being dropped or failing beside it.
  */
 beforeAll(() => ensureBuilt(), 120_000)
-afterEach(stopNetworkedNodes)
+afterEach(async () => {
+  vi.useRealTimers()
+  await stopNetworkedNodes()
+})
 
 async function joined() {
   const { a, c, contextId } = await memberBesideContext()
@@ -32,12 +35,18 @@ describe('context sync sessions', () => {
   it('a session with a peer that does not hold the context is no failure: not counted, not retried, not the last sync', async () => {
     const { a, c, contextId } = await memberBesideContext() // c is a member of the group, not of the context
     const finished: unknown[] = []
+    const started: unknown[] = []
     a.node.events.on((e) => void (e.type === 'sync.finished' && e.contextId && finished.push(e)))
+    a.node.events.on((e) => void (e.type === 'sync.started' && e.contextId && started.push(e)))
     const r = a.node.contextReplicator!
+    // a retry would be a timer: with the clock in the test's hands, every timer can be run out
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     await expect(r.catchUp(contextId, c.network.peerId, 'peer connected')).rejects.toMatchObject({ kind: 'ContextNotFound', message: 'the peer does not hold the context' })
     expect(r.status(contextId)).toEqual({ syncing: false, peers: 0, pendingDeltas: 0, failures: 0 })
     expect(finished).toEqual([expect.objectContaining({ ok: true, fetched: 0, method: 'none', skipped: 'the peer does not hold the context' })])
-    await new Promise((done) => setTimeout(done, 600)) // a retry would have started 400 ms later
+    vi.advanceTimersByTime(60_000) // a session starts synchronously when its timer fires
+    vi.useRealTimers()
+    expect(started).toHaveLength(1)
     expect(finished).toHaveLength(1)
     // once c holds it, a session with c is a sync like any other
     await c.node.contextReplicator!.join(contextId)
@@ -68,11 +77,19 @@ describe('context sync sessions', () => {
     await vi.waitFor(() => expect(started).toEqual(['first', 'asked during the first']), { timeout: 2_000, interval: 10 })
     // one whose reason is gone by then does not run
     let wanted = true
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     const second = r.catchUp(contextId, a.network.peerId, 'second')
     r.schedule(contextId, a.network.peerId, 'no longer wanted', 0, () => wanted)
     wanted = false
     await second
-    await new Promise((done) => setTimeout(done, 100))
+    // its timer fires, finds the session running, waits for it, then finds the reason gone
+    let asked = false
+    r.schedule(contextId, a.network.peerId, 'the probe', 0, () => (asked = true) && false)
+    await vi.waitFor(async () => {
+      await vi.advanceTimersByTimeAsync(1_000)
+      expect(asked).toBe(true)
+    })
+    vi.useRealTimers()
     expect(started).toEqual(['first', 'asked during the first', 'second'])
   })
 
