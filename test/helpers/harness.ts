@@ -17,6 +17,8 @@ export const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
 export interface RunResult {
   code: number | null
   stdout: string
+  /** stdout as the bytes written (binary output such as `blob get` to a pipe). */
+  stdoutBytes: Buffer
   stderr: string
 }
 
@@ -32,18 +34,19 @@ export function run(bin: string, args: string[], opts: RunOptions = {}): Promise
       env: { ...process.env, NO_COLOR: '1', MERO_HOME: undefined, MERO_NODE: undefined, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     })
-    let stdout = ''
+    const out: Buffer[] = []
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
+    const stdoutText = () => Buffer.concat(out).toString('utf8')
+    child.stdout.on('data', (d: Buffer) => out.push(d))
     child.stderr.on('data', (d) => (stderr += d))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`${bin} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
+      reject(new Error(`${bin} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdoutText()}\nstderr: ${stderr}`))
     }, opts.timeoutMs ?? 30_000)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
-      resolve({ code, stdout, stderr })
+      resolve({ code, stdout: stdoutText(), stdoutBytes: Buffer.concat(out), stderr })
     })
     child.stdin.end(opts.input ?? '')
   })
