@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
 import type { NodeEvent } from '../../../src/core/node/events.js'
 import { MeroNode } from '../../../src/core/node/node.js'
@@ -106,11 +106,15 @@ describe('garbage collection', () => {
     const { node, events } = await newNode({ intervalMs: 30 })
     await node.start()
     const runs = () => events.filter((e) => e.type === 'gc.finished').length
-    await new Promise((r) => setTimeout(r, 200))
-    expect(runs()).toBeGreaterThanOrEqual(2)
+    await vi.waitFor(() => expect(runs()).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 10 })
     await node.stop()
     const after = runs()
-    await new Promise((r) => setTimeout(r, 150))
+    // a probe on the same period, armed after the stop: by its third tick, a timer still running
+    // would have fired at least twice (timers of one period fire in the order they were armed)
+    let ticks = 0
+    await new Promise<void>((done) => {
+      const probe = setInterval(() => ++ticks === 3 && (clearInterval(probe), done()), 30)
+    })
     expect(runs()).toBe(after)
   })
 })
