@@ -28,8 +28,8 @@ export function shareOps(from: MeroNode, to: MeroNode, groupId: string): void {
   to.groups.ingest(from.groups.getOps(groupId, from.groups.ops(groupId).map((o) => o.opId)))
 }
 
-/** The deltas `n` holds that `author` signed (parents first), verified as a receiver would. */
-export function authored(n: MeroNode, contextId: Buffer, author: MeroNode = n): VerifiedDelta[] {
+/** The deltas `n` holds that `author` signed (every one with 'any'; parents first), verified as a receiver would. */
+export function authored(n: MeroNode, contextId: Buffer, author: MeroNode | 'any' = n): VerifiedDelta[] {
   const ids = n.store
     .scanPrefix('delta', contextId)
     .map(([k]) => k.subarray(32))
@@ -37,5 +37,5 @@ export function authored(n: MeroNode, contextId: Buffer, author: MeroNode = n): 
   return n.contexts.log
     .signed(contextId, ids)
     .map(({ wire }) => verifyDelta(contextId, wire))
-    .filter((v) => v.delta.author.equals(author.identity.publicKey))
+    .filter((v) => author === 'any' || v.delta.author.equals(author.identity.publicKey))
 }
