@@ -1,0 +1,46 @@
+import type { FrameChannel } from '../../src/core/sync/group-sync.js'
+import type { PeerNetwork } from '../../src/core/sync/transport.js'
+import { decodeFrame, type SyncFrame } from '../../src/core/sync/wire.js'
+
+/**
+ * What happens to a frame a node receives on a stream it opened: passed on (`undefined`),
+ * replaced by other bytes, or the stream is cut (`'close'`, as when the peer goes away). The hook
+ * may also wait first (a slow peer).
+ */
+export type FrameVerdict = undefined | Uint8Array | 'close'
+export type FrameHook = (frame: SyncFrame, raw: Uint8Array, index: number) => FrameVerdict | Promise<FrameVerdict>
+
+/**
+ * Makes the streams `network` opens from now on pass what they receive through `hook` (the
+ * network of a node under test, whose peer misbehaves on the wire). Returns the undo.
+ */
+export function interceptStreams(network: PeerNetwork, hook: FrameHook): () => void {
+  const open = network.open
+  network.open = async (peerId, protocol, addresses) => wrapChannel(await open.call(network, peerId, protocol, addresses), hook)
+  return () => {
+    network.open = open
+  }
+}
+
+function wrapChannel(ch: FrameChannel, hook: FrameHook): FrameChannel {
+  let index = 0
+  return {
+    send: (frame) => ch.send(frame),
+    close: () => ch.close(),
+    async receive(timeoutMs) {
+      const raw = await ch.receive(timeoutMs)
+      let frame: SyncFrame
+      try {
+        frame = decodeFrame(raw)
+      } catch {
+        return raw
+      }
+      const verdict = await hook(frame, raw, index++)
+      if (verdict === 'close') {
+        ch.close()
+        throw new Error('the stream was closed by the peer')
+      }
+      return verdict ?? raw
+    },
+  }
+}
