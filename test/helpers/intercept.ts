@@ -4,10 +4,11 @@ import { decodeFrame, type SyncFrame } from '../../src/core/sync/wire.js'
 
 /**
  * What happens to a frame a node receives on a stream it opened: passed on (`undefined`),
- * replaced by other bytes, or the stream is cut (`'close'`, as when the peer goes away). The hook
- * may also wait first (a slow peer).
+ * replaced by other bytes, lost (`'drop'`: the node waits for the next one, as from a peer gone
+ * silent), or the stream is cut (`'close'`, as when the peer goes away). The hook may also wait
+ * first (a slow peer).
  */
-export type FrameVerdict = undefined | Uint8Array | 'close'
+export type FrameVerdict = undefined | Uint8Array | 'close' | 'drop'
 export type FrameHook = (frame: SyncFrame, raw: Uint8Array, index: number) => FrameVerdict | Promise<FrameVerdict>
 
 /**
@@ -28,19 +29,22 @@ function wrapChannel(ch: FrameChannel, hook: FrameHook): FrameChannel {
     send: (frame) => ch.send(frame),
     close: () => ch.close(),
     async receive(timeoutMs) {
-      const raw = await ch.receive(timeoutMs)
-      let frame: SyncFrame
-      try {
-        frame = decodeFrame(raw)
-      } catch {
-        return raw
+      for (;;) {
+        const raw = await ch.receive(timeoutMs)
+        let frame: SyncFrame
+        try {
+          frame = decodeFrame(raw)
+        } catch {
+          return raw
+        }
+        const verdict = await hook(frame, raw, index++)
+        if (verdict === 'drop') continue
+        if (verdict === 'close') {
+          ch.close()
+          throw new Error('the stream was closed by the peer')
+        }
+        return verdict ?? raw
       }
-      const verdict = await hook(frame, raw, index++)
-      if (verdict === 'close') {
-        ch.close()
-        throw new Error('the stream was closed by the peer')
-      }
-      return verdict ?? raw
     },
   }
 }

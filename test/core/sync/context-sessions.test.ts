@@ -3,6 +3,7 @@ import { VerifierPool } from '../../../src/core/crypto/verifier-pool.js'
 import { ContextSyncClient } from '../../../src/core/sync/context-sync.js'
 import { memberAuth } from '../../../src/core/sync/group-sync.js'
 import { SYNC_PROTOCOL } from '../../../src/core/sync/wire.js'
+import { interceptStreams } from '../../helpers/intercept.js'
 import { memberBesideContext, type networkedNode, stopNetworkedNodes } from '../../helpers/networked-node.js'
 import { ensureBuilt } from '../runtime/fixtures.js'
 
@@ -136,6 +137,41 @@ describe('context sync sessions', () => {
     } finally {
       await pool.close()
     }
+  })
+
+  it('a peer whose stream turns to garbage mid-diff: the pages before are kept, the session fails and its retry brings the rest', async () => {
+    const { a, c, contextId } = await memberBesideContext()
+    for (let i = 0; i < 300; i++) await a.node.contexts.execute(contextId, 'set', { key: `k${i % 40}`, value: `${i}` })
+    let pages = 0
+    let corrupted = false
+    const undo = interceptStreams(c.network, (f) => {
+      if (f.type !== 'Deltas' || ++pages !== 2 || corrupted) return undefined
+      corrupted = true
+      return Buffer.from([0xff, 1, 2, 3]) // not a frame
+    })
+    const r = c.node.contextReplicator!
+    await r.join(contextId)
+    expect(corrupted).toBe(true)
+    // the first page (64 deltas, each verified on its own) was applied; then the session failed
+    expect(c.node.contexts.require(contextId).deltas).toBe(64)
+    expect(r.status(contextId)).toMatchObject({ failures: 1, lastSync: { ok: false, error: expect.stringMatching(/unknown frame tag 255/) } })
+    undo()
+    await vi.waitFor(() => expect(c.node.contexts.require(contextId).rootHash).toBe(a.node.contexts.require(contextId).rootHash), { timeout: 10_000, interval: 50 })
+    expect(r.status(contextId)).toMatchObject({ failures: 0, lastSync: { ok: true, method: 'deltas', fetched: 300 + 1 - 64 } })
+  })
+
+  it('a peer that goes silent mid-diff: the session gives up at the frame timeout, and is retried', async () => {
+    const { a, c, contextId } = await memberBesideContext({ c: { syncTimeoutMs: 300 } })
+    for (let i = 0; i < 200; i++) await a.node.contexts.execute(contextId, 'set', { key: `k${i % 40}`, value: `${i}` })
+    let pages = 0
+    let silent = true
+    interceptStreams(c.network, (f) => (silent && f.type === 'Deltas' && ++pages >= 2 ? 'drop' : undefined))
+    const r = c.node.contextReplicator!
+    await r.join(contextId)
+    expect(c.node.contexts.require(contextId).deltas).toBe(64)
+    expect(r.status(contextId)).toMatchObject({ failures: 1, lastSync: { ok: false, error: expect.stringMatching(/timeout|timed out/i) } })
+    silent = false
+    await vi.waitFor(() => expect(c.node.contexts.require(contextId).rootHash).toBe(a.node.contexts.require(contextId).rootHash), { timeout: 10_000, interval: 50 })
   })
 
   it('a long reply starts with a small page, each next page twice the size: the requester starts merging early', async () => {
