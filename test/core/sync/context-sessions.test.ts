@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { VerifierPool } from '../../../src/core/crypto/verifier-pool.js'
+import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { ContextSyncClient } from '../../../src/core/sync/context-sync.js'
 import { memberAuth } from '../../../src/core/sync/group-sync.js'
 import { SYNC_PROTOCOL } from '../../../src/core/sync/wire.js'
@@ -172,6 +173,38 @@ describe('context sync sessions', () => {
     expect(r.status(contextId)).toMatchObject({ failures: 1, lastSync: { ok: false, error: expect.stringMatching(/timeout|timed out/i) } })
     silent = false
     await vi.waitFor(() => expect(c.node.contexts.require(contextId).rootHash).toBe(a.node.contexts.require(contextId).rootHash), { timeout: 10_000, interval: 50 })
+  })
+
+  it('sync.max_concurrent: a session beyond the bound is refused as busy and runs once the running one is over', async () => {
+    const { a, c, groupId, contextId, app } = await memberBesideContext({ c: { maxConcurrentSyncs: 1 } })
+    const other = fromBase58((await a.node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId)
+    c.node.groups.ingest(a.node.groups.getOps(groupId, a.node.groups.ops(groupId).map((o) => o.opId)))
+    const r = c.node.contextReplicator!
+    await r.join(contextId)
+    await r.join(other)
+    a.network.peer.online = false
+    await writeUnheard(a, contextId, 2)
+    await writeUnheard(a, other, 2)
+    a.network.peer.online = true
+    // the first session is held at its first answer
+    let release!: () => void
+    const released = new Promise<void>((done) => (release = done))
+    let held = false
+    interceptStreams(c.network, async (f) => {
+      if (f.type === 'ContextHeads' && !held) {
+        held = true
+        await released
+      }
+      return undefined
+    })
+    const first = r.catchUp(contextId, a.network.peerId, 'first')
+    await vi.waitFor(() => expect(held).toBe(true), { timeout: 5_000, interval: 10 })
+    await expect(r.catchUp(other, a.network.peerId, 'second')).rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringMatching(/too many sync sessions/) })
+    expect(r.status(other).syncing).toBe(false)
+    release()
+    expect(await first).toEqual({ fetched: 2, method: 'deltas' })
+    // the refused one was kept, and runs once there is room
+    await vi.waitFor(async () => expect((await c.node.contexts.execute(other, 'get', { key: 'k1' })).result).toBe('1'), { timeout: 5_000, interval: 20 })
   })
 
   it('a long reply starts with a small page, each next page twice the size: the requester starts merging early', async () => {

@@ -10,6 +10,7 @@ import { encodeTopicMessage, groupTopic } from '../../../src/core/sync/wire.js'
 import type { TopicMessageEvent } from '../../../src/core/sync/transport.js'
 import { MemoryHub, MemoryPeer } from '../../helpers/memory-network.js'
 import { waitFor } from '../../helpers/harness.js'
+import { interceptStreams } from '../../helpers/intercept.js'
 
 interface Replica {
   key: KeyPair
@@ -26,12 +27,12 @@ describe('group replication between in-process replicas', () => {
     for (const r of started.splice(0)) r.stop()
   })
 
-  function replica(hub: MemoryHub, name: string, heartbeatMs = 100): Replica {
+  function replica(hub: MemoryHub, name: string, heartbeatMs = 100, maxConcurrentSyncs?: number): Replica {
     const key = generateKeyPair()
     const events = new EventBus()
     const groups = new GroupStore(undefined, events)
     const net = hub.peer(name)
-    const rep = new GroupReplicator(groups, key, net, events, { heartbeatMs, syncTimeoutMs: 2_000 })
+    const rep = new GroupReplicator(groups, key, net, events, { heartbeatMs, syncTimeoutMs: 2_000, maxConcurrentSyncs })
     rep.start()
     started.push(rep)
     return { key, events, groups, net, rep }
@@ -260,5 +261,36 @@ describe('group replication between in-process replicas', () => {
     await running
     await waitFor(() => started.length === 2, 2_000)
     expect(started).toEqual(['first', 'asked during the first'])
+  })
+
+  it('sync.max_concurrent: a catch-up beyond the bound is refused as busy and runs once the running one is over', async () => {
+    const hub = new MemoryHub()
+    const [a, b] = [replica(hub, 'A', 60_000), replica(hub, 'B', 60_000, 1)]
+    const groups = [a.groups.createGroup(a.key).groupId, a.groups.createGroup(a.key).groupId]
+    for (const g of groups) {
+      a.rep.follow(g)
+      await b.rep.join(encodeToken(createInvitation(a.key, Buffer.from(g, 'hex'), 'admin', Date.now() + 60_000), { peerId: 'A', addresses: [] }))
+    }
+    await waitFor(() => groups.every((g) => a.groups.isMember(g, b.key.publicKey)), 3_000)
+    a.net.online = false
+    const later = await Promise.all(groups.map((g) => a.rep.issue(g, { kind: 'GroupAliasSet', alias: 'later' })))
+    a.net.online = true
+    let release!: () => void
+    const released = new Promise<void>((done) => (release = done))
+    let held = false
+    interceptStreams(b.net, async (f) => {
+      if (f.type === 'Heads' && !held) {
+        held = true
+        await released
+      }
+      return undefined
+    })
+    const first = b.rep.catchUp(groups[0]!, 'A', 'first')
+    await waitFor(() => held, 3_000)
+    await expect(b.rep.catchUp(groups[1]!, 'A', 'second')).rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringMatching(/too many sync sessions/) })
+    release()
+    expect(await first).toMatchObject({ applied: 1 })
+    // kept, and run once there is room
+    await waitFor(() => b.groups.knows(groups[1]!, later[1]!.id.toString('hex')), 3_000)
   })
 })
