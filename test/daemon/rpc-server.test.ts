@@ -1,10 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { z } from 'zod'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { RpcClient } from '../../src/client/rpc-client.js'
+import { CHUNK_SIZE } from '../../src/core/blobs/blob-store.js'
+import type { MeroNode } from '../../src/core/node/node.js'
+import { fromBase58 } from '../../src/core/primitives/encoding.js'
+import { blobRoutes } from '../../src/daemon/blob-routes.js'
 import { EventBus } from '../../src/core/node/event-bus.js'
 import { MeroError } from '../../src/core/primitives/errors.js'
 import { MAX_BATCH } from '../../src/daemon/jsonrpc.js'
@@ -13,6 +18,7 @@ import { DaemonMetrics } from '../../src/daemon/metrics.js'
 import { method, type MethodContext, type MethodTable } from '../../src/daemon/methods/types.js'
 import { RpcServer } from '../../src/daemon/server.js'
 import { waitFor } from '../helpers/harness.js'
+import { closeNodes, newNode } from '../core/context/helpers.js'
 
 /**
  * The daemon's socket server in process, with a method table of the test's own: what it does with
@@ -135,3 +141,50 @@ describe('RpcServer', () => {
     }
   })
 })
+
+describe('POST /blobs', () => {
+  it('an upload cut off mid-stream stores no blob and leaves no chunk file behind; a whole one after it is stored', async () => {
+    const node = await newNode()
+    const blobsDir = join(dirOf(node), 'blobs')
+    const uploads = new RpcServer({ socketPath: join(dir, 'b.sock'), methods, context: { log: { error: () => undefined } } as unknown as MethodContext, events, metrics, maxBodyBytes: 1 << 20, routes: blobRoutes(node) })
+    await uploads.listen()
+    try {
+      const content = randomBytes(3 * CHUNK_SIZE + 100)
+      // 2.5 MiB of 3 MiB sent, then the client goes away: two whole chunks were written by then
+      const cut = connect(join(dir, 'b.sock'))
+      await new Promise<void>((r) => cut.once('connect', () => r()))
+      cut.write(`POST /blobs HTTP/1.1\r\nHost: merod\r\nContent-Length: ${content.length}\r\n\r\n`)
+      await new Promise<void>((r) => cut.write(content.subarray(0, 2.5 * CHUNK_SIZE), () => r()))
+      await waitFor(() => chunkFiles(blobsDir).length >= 2, 5_000) // the daemon stored the whole chunks it had
+      cut.destroy()
+      await waitFor(() => chunkFiles(blobsDir).length === 0, 5_000)
+      expect(node.blobs.list()).toEqual([])
+      // a whole upload of the same content
+      const whole = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ socketPath: join(dir, 'b.sock'), path: '/blobs', method: 'POST' }, (res) => {
+          let text = ''
+          res.on('data', (d) => (text += d))
+          res.on('end', () => resolve({ status: res.statusCode!, body: text }))
+        })
+        req.on('error', reject)
+        req.end(content)
+      })
+      expect(whole.status).toBe(200)
+      expect(JSON.parse(whole.body)).toMatchObject({ size: content.length, chunks: 4 })
+      expect((await node.blobs.readAll(fromBase58(JSON.parse(whole.body).blobId))).equals(content)).toBe(true)
+      expect(chunkFiles(blobsDir)).toHaveLength(4)
+    } finally {
+      await uploads.close()
+      await closeNodes()
+    }
+  })
+})
+
+function chunkFiles(blobsDir: string): string[] {
+  if (!existsSync(blobsDir)) return []
+  return readdirSync(blobsDir).flatMap((d) => readdirSync(join(blobsDir, d)))
+}
+
+function dirOf(node: MeroNode): string {
+  return dirname(node.store.location)
+}
