@@ -120,6 +120,15 @@ describe('context replication across daemons', () => {
     expect(c.sync.lastFetch!.fetched).toBeGreaterThan(0)
     const human = await t.cli(['context', 'get', contextId, '--node', 'c'])
     expect(human.stdout).toMatch(/last (sync|fetch)\s+.+ with \S+, [1-9]\d* fetched \((deltas|by-id)/)
+    // `context sync` runs a session with each peer now: when it returns, C holds what they hold
+    await call('a', 'set', { key: 'before-sync', value: 'a' })
+    const synced = await t.json(['context', 'sync', contextId, '--node', 'c'])
+    expect(synced).toMatchObject({ contextId, errors: [] })
+    expect(synced.peers).toBeGreaterThanOrEqual(2)
+    expect(synced.rootHash).toBe((await meta('a')).rootHash)
+    expect((await call('c', 'get', { key: 'before-sync' })).result).toBe('a')
+    const text = await t.cli(['context', 'sync', contextId, '--node', 'c'])
+    expect(text.stdout).toMatch(new RegExp(`^Synced ${contextId} with [1-9]\\d* peer\\(s\\): \\d+ record\\(s\\) fetched; root hash ${synced.rootHash}\\n$`))
   })
 
   it('a fresh node joining a context with a 10,000-delta history converges through a snapshot', async () => {

@@ -97,6 +97,9 @@ describe('governance across three daemons', () => {
     }
     const [demote, promote] = [await roleSet('a', 'read-only'), await roleSet('b', 'admin')]
     await Promise.all([rpc.a!.call('group.applySignedOp', { op: demote.bytes.toString('hex') }), rpc.b!.call('group.applySignedOp', { op: promote.bytes.toString('hex') })])
+    // (the same state hash can come before both ops are everywhere: the winner alone gives it)
+    const both = [demote.id.toString('hex'), promote.id.toString('hex')]
+    await waitFor(async () => (await Promise.all(['a', 'b', 'c'].map(ops))).every((held) => both.every((id) => held.some((o) => o.opId === id))), 10_000)
     await waitFor(converged, 10_000)
     // the same generation (the same parents): the higher op id wins the member slot, everywhere
     const winner = Buffer.compare(demote.id, promote.id) > 0 ? 'read-only' : 'admin'
@@ -130,6 +133,20 @@ describe('governance across three daemons', () => {
     rpc.c = t.rpc('c')
     await waitFor(converged, 10_000)
     expect((await get('c')).opCount).toBe(target)
+
+    // an op A holds and did not gossip (handed to A directly): after `group sync` returns, C holds it
+    const aKey = keyPairFromSeed(fromBase58(JSON.parse(readFileSync(join(t.nodeDir('a'), 'identity.key'), 'utf8')).privateKey))
+    const heads = (await rpc.a!.call<{ heads: string[] }>('group.get', { group: groupId })).heads.map((h) => Buffer.from(h, 'hex'))
+    const seq = Math.max(...(await rpc.a!.call<{ ops: { signer: string; seq: number }[] }>('group.ops', { group: groupId })).ops.filter((o) => o.signer === ids.a).map((o) => o.seq)) + 1
+    const quiet = signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads, seq: BigInt(seq), op: { kind: 'GroupAliasSet', alias: 'synced' } }, aKey)
+    expect(await rpc.a!.call('group.applySignedOp', { op: quiet.bytes.toString('hex') })).toMatchObject({ status: 'applied' })
+    const synced = await t.json(['group', 'sync', groupId, '--node', 'c'])
+    expect(synced).toMatchObject({ groupId, errors: [] })
+    expect(synced.peers).toBeGreaterThanOrEqual(1)
+    expect(synced.stateHash).toBe((await get('a')).stateHash)
+    expect((await get('c')).stateHash).toBe(synced.stateHash)
+    const human = await t.cli(['group', 'sync', groupId, '--node', 'c'])
+    expect(human.stdout).toMatch(new RegExp(`^Synced ${groupId} with [1-9]\\d* peer\\(s\\): \\d+ op\\(s\\) fetched; state hash ${synced.stateHash}\\n$`))
   })
 
   it('a removed member cannot get ops accepted; a stranger is refused the ops', async () => {
