@@ -48,3 +48,21 @@ function wrapChannel(ch: FrameChannel, hook: FrameHook): FrameChannel {
     },
   }
 }
+
+/**
+ * Holds the first frame of `type` that `network`'s streams receive (and every stream's frames
+ * after it, as a peer that stalls) until `release()`. `held()` says whether it has one.
+ */
+export function holdFirst(network: PeerNetwork, type: SyncFrame['type']): { held: () => boolean; release: () => void } {
+  let release!: () => void
+  const released = new Promise<void>((done) => (release = done))
+  let held = false
+  interceptStreams(network, async (f) => {
+    if (f.type === type && !held) {
+      held = true
+      await released
+    }
+    return undefined
+  })
+  return { held: () => held, release }
+}

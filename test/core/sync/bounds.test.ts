@@ -3,7 +3,6 @@ import { RemoteDeltas } from '../../../src/core/context/remote-deltas.js'
 import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
 import { GroupStore, MAX_PENDING_PER_GROUP } from '../../../src/core/governance/group-store.js'
 import type { MeroNode } from '../../../src/core/node/node.js'
-import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { peerIdFromPublicKey } from '../../../src/core/primitives/ids.js'
 import { ContextReplicator } from '../../../src/core/sync/context-replicator.js'
 import { sealDelta } from '../../../src/core/sync/delta-envelope.js'
@@ -11,8 +10,8 @@ import { contextTopic, encodeTopicMessage } from '../../../src/core/sync/wire.js
 import { MemoryProviders } from '../../helpers/memory-node-network.js'
 import { MemoryHub } from '../../helpers/memory-network.js'
 import { networkedNode, stopNetworkedNodes } from '../../helpers/networked-node.js'
-import { authored, closeNodes, newNode, shareOps } from '../context/helpers.js'
-import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
+import { authored, closeNodes, newNode, sharedContext } from '../context/helpers.js'
+import { ensureBuilt } from '../runtime/fixtures.js'
 
 /**
  * The bounds on what a node holds for others: ops and deltas waiting for their parents (oldest
@@ -50,16 +49,7 @@ describe('pending caps', () => {
   it('a context keeps at most maxPending deltas waiting, evicting the oldest and counting it; the evicted one, delivered again, releases the rest', async () => {
     const a = await newNode()
     const b = await newNode()
-    for (const n of [a, b]) await n.applications.install(kvStoreWasm())
-    const groupId = a.createGroup()
-    await a.issueGroupOp(groupId, { kind: 'MemberAdded', member: b.identity.publicKey, role: 'member' })
-    const appId = fromBase58(a.applications.list()[0]!.applicationId, 'application id', 32)
-    const meta = await a.contexts.create(groupId, appId, {})
-    const contextId = fromBase58(meta.contextId, 'context id', 32)
-    shareOps(a, b, groupId)
-    b.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, a.contexts.key(contextId)!)
-    await b.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
-    shareOps(b, a, groupId)
+    const { contextId } = await sharedContext(a, b)
     for (let i = 0; i < 8; i++) await a.contexts.execute(contextId, 'set', { key: `k${i}`, value: `${i}` })
     const deltas = authored(a, contextId) // init, then the 8 sets, parents first
     // B's receiving side with room for 4 waiting deltas
@@ -87,16 +77,8 @@ describe('inbound queue', () => {
     const { node: a, network: aNet } = await networkedNode(hub, providers)
     // C: a node whose replicator has room for 3 queued deltas
     const c: MeroNode = await newNode()
-    for (const n of [a, c]) await n.applications.install(kvStoreWasm())
-    const groupId = a.createGroup()
-    await a.issueGroupOp(groupId, { kind: 'MemberAdded', member: c.identity.publicKey, role: 'member' })
-    const appId = fromBase58(a.applications.list()[0]!.applicationId, 'application id', 32)
-    const meta = await a.contexts.create(groupId, appId, {})
-    const contextId = fromBase58(meta.contextId, 'context id', 32)
-    shareOps(a, c, groupId)
-    c.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, a.contexts.key(contextId)!)
-    await c.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
-    shareOps(c, a, groupId)
+    const { contextId } = await sharedContext(a, c)
+    const meta = a.contexts.require(contextId)
     c.remoteDeltas.receive(contextId, authored(a, contextId))
     const net = hub.peer(peerIdFromPublicKey(c.identity.publicKey))
     const rep = new ContextReplicator(

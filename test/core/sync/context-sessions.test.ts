@@ -4,7 +4,7 @@ import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { ContextSyncClient } from '../../../src/core/sync/context-sync.js'
 import { memberAuth } from '../../../src/core/sync/group-sync.js'
 import { SYNC_PROTOCOL } from '../../../src/core/sync/wire.js'
-import { interceptStreams } from '../../helpers/intercept.js'
+import { holdFirst, interceptStreams } from '../../helpers/intercept.js'
 import { memberBesideContext, type networkedNode, stopNetworkedNodes } from '../../helpers/networked-node.js'
 import { ensureBuilt } from '../runtime/fixtures.js'
 
@@ -187,18 +187,9 @@ describe('context sync sessions', () => {
     await writeUnheard(a, other, 2)
     a.network.peer.online = true
     // the first session is held at its first answer
-    let release!: () => void
-    const released = new Promise<void>((done) => (release = done))
-    let held = false
-    interceptStreams(c.network, async (f) => {
-      if (f.type === 'ContextHeads' && !held) {
-        held = true
-        await released
-      }
-      return undefined
-    })
+    const { held, release } = holdFirst(c.network, 'ContextHeads')
     const first = r.catchUp(contextId, a.network.peerId, 'first')
-    await vi.waitFor(() => expect(held).toBe(true), { timeout: 5_000, interval: 10 })
+    await vi.waitFor(() => expect(held()).toBe(true), { timeout: 5_000, interval: 10 })
     await expect(r.catchUp(other, a.network.peerId, 'second')).rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringMatching(/too many sync sessions/) })
     expect(r.status(other).syncing).toBe(false)
     release()

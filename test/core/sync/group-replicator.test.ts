@@ -10,7 +10,7 @@ import { encodeTopicMessage, groupTopic } from '../../../src/core/sync/wire.js'
 import type { TopicMessageEvent } from '../../../src/core/sync/transport.js'
 import { MemoryHub, MemoryPeer } from '../../helpers/memory-network.js'
 import { waitFor } from '../../helpers/harness.js'
-import { interceptStreams } from '../../helpers/intercept.js'
+import { holdFirst } from '../../helpers/intercept.js'
 
 interface Replica {
   key: KeyPair
@@ -275,18 +275,9 @@ describe('group replication between in-process replicas', () => {
     a.net.online = false
     const later = await Promise.all(groups.map((g) => a.rep.issue(g, { kind: 'GroupAliasSet', alias: 'later' })))
     a.net.online = true
-    let release!: () => void
-    const released = new Promise<void>((done) => (release = done))
-    let held = false
-    interceptStreams(b.net, async (f) => {
-      if (f.type === 'Heads' && !held) {
-        held = true
-        await released
-      }
-      return undefined
-    })
+    const { held, release } = holdFirst(b.net, 'Heads')
     const first = b.rep.catchUp(groups[0]!, 'A', 'first')
-    await waitFor(() => held, 3_000)
+    await waitFor(held, 3_000)
     await expect(b.rep.catchUp(groups[1]!, 'A', 'second')).rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringMatching(/too many sync sessions/) })
     release()
     expect(await first).toMatchObject({ applied: 1 })

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { EMPTY_ROOT_HASH } from '../../../src/core/state/entity.js'
 import { encodeFrame } from '../../../src/core/sync/wire.js'
-import { interceptStreams } from '../../helpers/intercept.js'
+import { holdFirst, interceptStreams } from '../../helpers/intercept.js'
 import { memberBesideContext, networkedNode, stopNetworkedNodes } from '../../helpers/networked-node.js'
 import { ensureBuilt } from '../runtime/fixtures.js'
 
@@ -97,17 +97,9 @@ describe('snapshot sync', () => {
   it('deltas that arrive while a snapshot is being taken are held, then applied on top of it', async () => {
     const { a, c, contextId, root, sessions } = await behindSnapshot()
     // A's pages are held back until A has written again and its gossip has reached C
-    let release!: () => void
-    const released = new Promise<void>((r) => (release = r))
-    let holding = false
-    interceptStreams(c.network, async (f) => {
-      if (f.type !== 'SnapshotPage') return undefined
-      holding = true
-      await released
-      return undefined
-    })
+    const { held, release } = holdFirst(c.network, 'SnapshotPage')
     const joining = c.node.contextReplicator!.join(contextId)
-    await vi.waitFor(() => expect(holding).toBe(true), { timeout: 5_000, interval: 10 })
+    await vi.waitFor(() => expect(held()).toBe(true), { timeout: 5_000, interval: 10 })
     const received = c.node.contextReplicator!.received
     await a.node.contexts.execute(contextId, 'set', { key: 'during', value: 'the snapshot' })
     await vi.waitFor(() => expect(c.node.contextReplicator!.received).toBe(received + 1), { timeout: 5_000, interval: 10 })
