@@ -55,7 +55,13 @@ try {
   const daemon = await startDaemon()
   running.add(daemon)
   await new Promise((r) => setTimeout(r, 3_000))
-  report('merod.idle_rss', rssMb(daemon.child.pid), 'MB', { target: '<= 120' })
+  // five samples a second apart (the figure has a target)
+  const rss = []
+  for (let i = 0; i < 5; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 1_000))
+    rss.push(rssMb(daemon.child.pid))
+  }
+  report('merod.idle_rss', median(rss), 'MB', { samples: rss.map((v) => Number(v.toFixed(1))), target: '<= 120' })
 
   // meroctl node status vs node -e 0, interleaved, median of 20 each
   const baseline = []
