@@ -165,11 +165,17 @@ export async function* ingestPages(groups: GroupStore, pages: AsyncIterable<Uint
     return
   }
   let checking: Promise<CheckedPage> | undefined
-  for await (const page of pages) {
-    const next = checkSignatures(page, pool)
-    next.catch(() => undefined) // awaited in turn; the page before may fail first
+  try {
+    for await (const page of pages) {
+      const next = checkSignatures(page, pool)
+      next.catch(() => undefined) // awaited in turn; the page before may fail first
+      if (checking) yield groups.ingestChecked(await checking)
+      checking = next
+    }
+  } catch (e) {
+    // the stream broke after a page came whole: that page is applied all the same
     if (checking) yield groups.ingestChecked(await checking)
-    checking = next
+    throw e
   }
   if (checking) yield groups.ingestChecked(await checking)
 }

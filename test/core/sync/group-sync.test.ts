@@ -100,6 +100,27 @@ describe('group catch-up protocol', () => {
     expect(b.view(groupId).stateHash).toBe(a.view(groupId).stateHash)
   })
 
+  it('ingestPages applies every page that came whole when the stream breaks after it', async () => {
+    const pool = newPool()
+    pool.warm()
+    const { a, groupId } = history(1100)
+    const payloads = a.getOps(groupId, a.ops(groupId).map((o) => o.opId))
+    async function* pages() {
+      yield payloads.slice(0, 500)
+      yield payloads.slice(500, 1000)
+      throw new Error('the stream was closed by the peer')
+    }
+    const b = new GroupStore()
+    const applied: number[] = []
+    await expect(
+      (async () => {
+        for await (const page of ingestPages(b, pages(), pool)) applied.push(page.filter((o) => o.status === 'applied').length)
+      })(),
+    ).rejects.toThrow(/closed by the peer/)
+    expect(applied).toEqual([500, 500])
+    expect(b.view(groupId).opCount).toBe(1000)
+  })
+
   it('both sides converge when each holds ops the other lacks', async () => {
     const { a, groupId } = history(5)
     const b = new GroupStore()
