@@ -3,6 +3,9 @@ import { Args, Flags } from '@oclif/core'
 /** Flags shared by several commands, declared once. */
 export const yesFlag = Flags.boolean({ char: 'y', description: 'do not ask for confirmation' })
 
+/** How long a repaired or restored node waits for a peer before it catches up. */
+export const waitForPeerFlag = Flags.integer({ description: 'seconds to wait for a peer before catching up', default: 10, min: 0, max: 600 })
+
 export const initFlags = {
   listen: Flags.string({ description: 'libp2p listen multiaddr (repeatable) [default: /ip4/0.0.0.0/tcp/2428, or the next free port]', multiple: true }),
   bootstrap: Flags.string({ description: 'bootstrap peer multiaddr ending in /p2p/<peer id> (repeatable)', multiple: true }),

@@ -29,26 +29,31 @@ export interface RunOptions {
 }
 
 export function run(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, NO_COLOR: '1', MERO_HOME: undefined, MERO_NODE: undefined, ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  child.stdin!.end(opts.input ?? '')
+  return outcome(child, `${bin} ${args.join(' ')}`, opts.timeoutMs ?? 30_000)
+}
+
+/** A child's exit code and output; killed (and rejected) when it runs past `timeoutMs`. */
+export function outcome(child: ChildProcess, what: string, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: { ...process.env, NO_COLOR: '1', MERO_HOME: undefined, MERO_NODE: undefined, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
     const out: Buffer[] = []
     let stderr = ''
     const stdoutText = () => Buffer.concat(out).toString('utf8')
-    child.stdout.on('data', (d: Buffer) => out.push(d))
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stdout!.on('data', (d: Buffer) => out.push(d))
+    child.stderr!.on('data', (d) => (stderr += d))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`${bin} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdoutText()}\nstderr: ${stderr}`))
-    }, opts.timeoutMs ?? 30_000)
+      reject(new Error(`${what} did not finish within ${timeoutMs} ms\nstdout: ${stdoutText()}\nstderr: ${stderr}`))
+    }, timeoutMs)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
       resolve({ code, stdout: stdoutText(), stdoutBytes: Buffer.concat(out), stderr })
     })
-    child.stdin.end(opts.input ?? '')
   })
 }
 
