@@ -9,19 +9,15 @@ import { fileURLToPath } from 'node:url'
 import { generateKeyPair, sign } from '../../dist/core/crypto/ed25519.js'
 import { Libp2pNetwork } from '../../dist/core/network/libp2p-network.js'
 import { endChild } from '../lib/child.mjs'
+import { summarize } from '../lib/stats.mjs'
 
 const CHILD = fileURLToPath(new URL('./gossip-child.mjs', import.meta.url))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const PHASE = { warmup: 0, paced: 1, burst: 2 }
 
-function percentile(sorted, p) {
-  if (!sorted.length) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
-}
-
+/** The figures every bench uses (lib/stats.mjs: p50 is the true median), with the count. */
 function stats(values) {
-  const s = [...values].sort((a, b) => a - b)
-  return { p50: percentile(s, 50), p99: percentile(s, 99), min: s[0], max: s.at(-1), count: s.length }
+  return { ...summarize(values), count: values.length }
 }
 
 /** [u64 LE send time][u32 LE seq][u8 phase][u8 signed] and filler; signed: the last 64 bytes are a signature of the rest. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { verify as edVerify, type KeyPair } from '../crypto/ed25519.js'
-import type { VerifierPool } from '../crypto/verifier-pool.js'
+import type { VerifierPool, VerifyJob } from '../crypto/verifier-pool.js'
 import { PendingQueue } from '../dag/pending-queue.js'
 import { Emitter } from '../primitives/emitter.js'
 import { toBase58 } from '../primitives/encoding.js'
@@ -428,32 +428,13 @@ export class GroupStore {
    * an op whose signature fails is reported invalid and not applied.
    */
   async ingestVerified(payloads: Uint8Array[], pool: VerifierPool): Promise<IngestResult[]> {
-    const results: IngestResult[] = new Array(payloads.length)
-    const decoded: SignedOp[] = []
-    const index: number[] = []
-    payloads.forEach((bytes, i) => {
-      try {
-        decoded.push(decodeSignedOp(bytes, { verify: false }))
-        index.push(i)
-      } catch (e) {
-        results[i] = { opId: '', status: 'invalid', reason: (e as Error).message }
-      }
-    })
-    const valid = await pool.verify(
-      decoded.map((op) => ({ publicKey: op.signer, message: signedMessage(op), signature: op.signature })),
-      (j) => edVerify(j.publicKey, j.message, j.signature),
-    )
-    const good: SignedOp[] = []
-    const goodIndex: number[] = []
-    decoded.forEach((op, j) => {
-      if (valid[j]) {
-        good.push(op)
-        goodIndex.push(index[j]!)
-      } else {
-        results[index[j]!] = { opId: hex(op.id), status: 'invalid', reason: 'op signature does not verify against its signer' }
-      }
-    })
-    this.ingestDecoded(good, { persist: true, emit: true }).forEach((r, j) => (results[goodIndex[j]!] = r))
+    return this.ingestChecked(await checkSignatures(payloads, pool))
+  }
+
+  /** Ingests a page whose signatures `checkSignatures` checked (in the order the pages came). */
+  ingestChecked(page: CheckedPage): IngestResult[] {
+    const results = [...page.results]
+    this.ingestDecoded(page.good, { persist: true, emit: true }).forEach((r, j) => (results[page.goodIndex[j]!] = r))
     return results
   }
 
@@ -588,4 +569,45 @@ export function causalOrder(ops: SignedOp[]): SignedOp[] {
   }
   for (const id of waiting.keys()) out.push(byId.get(id)!)
   return out
+}
+
+/** A page of ops decoded and signature-checked, not applied yet (see checkSignatures). */
+export interface CheckedPage {
+  /** The verdicts known so far: those that did not decode or verify; the rest come from ingestChecked. */
+  results: IngestResult[]
+  good: SignedOp[]
+  /** Where each op of `good` sits in the page. */
+  goodIndex: number[]
+}
+
+/**
+ * Decodes a page of signed ops and checks their signatures, on the pool's workers when given (a
+ * long catch-up): the caller applies the page with `ingestChecked` while the next page is checked.
+ */
+export async function checkSignatures(payloads: Uint8Array[], pool?: VerifierPool): Promise<CheckedPage> {
+  const results: IngestResult[] = new Array(payloads.length)
+  const decoded: SignedOp[] = []
+  const index: number[] = []
+  payloads.forEach((bytes, i) => {
+    try {
+      decoded.push(decodeSignedOp(bytes, { verify: false }))
+      index.push(i)
+    } catch (e) {
+      results[i] = { opId: '', status: 'invalid', reason: (e as Error).message }
+    }
+  })
+  const jobs: VerifyJob[] = decoded.map((op) => ({ publicKey: op.signer, message: signedMessage(op), signature: op.signature }))
+  const inline = (j: VerifyJob) => edVerify(j.publicKey, j.message, j.signature)
+  const valid = pool ? await pool.verify(jobs, inline) : jobs.map(inline)
+  const good: SignedOp[] = []
+  const goodIndex: number[] = []
+  decoded.forEach((op, j) => {
+    if (valid[j]) {
+      good.push(op)
+      goodIndex.push(index[j]!)
+    } else {
+      results[index[j]!] = { opId: hex(op.id), status: 'invalid', reason: 'op signature does not verify against its signer' }
+    }
+  })
+  return { results, good, goodIndex }
 }

@@ -181,9 +181,15 @@ export class MeroNode implements Startable {
     await stopAll(this.parts)
   }
 
-  /** Contexts, in any group this node holds, that run an application (base58 ids). */
+  /**
+   * Contexts that use an application (base58 ids): those this node holds that run it (after an
+   * upgrade, the target, not the application they were registered with), and those registered
+   * with it in any group this node holds (it serves the application to their joiners).
+   */
   contextsUsing(applicationId: string): string[] {
-    return this.groups.groupIds().flatMap((g) => this.groups.view(g).contexts.filter((c) => c.applicationId === applicationId).map((c) => c.contextId))
+    const running = this.contexts.list().filter((m) => m.applicationId === applicationId).map((m) => m.contextId)
+    const registered = this.groups.groupIds().flatMap((g) => this.groups.view(g).contexts.filter((c) => c.applicationId === applicationId).map((c) => c.contextId))
+    return [...new Set([...running, ...registered])]
   }
 
   /**

@@ -4,7 +4,7 @@ import type { Store, WriteBatch } from '../store/store.js'
 import { prefixUpperBound } from '../store/store.js'
 import type { Action, Delta } from './actions.js'
 import { decodeEntity, EMPTY_ROOT_HASH, type Entity, EntityKind } from './entity.js'
-import { ELEMENT_REF_BYTES, ROOT_ID } from './ids.js'
+import { CollectionKind, ELEMENT_REF_BYTES, ROOT_ID } from './ids.js'
 import { indexPrefix, stateKey } from './keys.js'
 import { StateSession } from './session.js'
 import { TextCache } from './text-cache.js'
@@ -123,8 +123,10 @@ export class ContextState {
   }
 
   /**
-   * A page of the state for a snapshot: collections, counters and live entries (tombstones and
-   * the derived root are left out), in id order, starting after `after`.
+   * A page of the state for a snapshot: collections, counters and entries, tombstones included
+   * (the derived root is left out), in id order, starting after `after`. A node that installs a
+   * snapshot may still receive deltas older than it (a branch that was offline brings its
+   * ancestors): a tombstone's retired stamps keep such a delta from bringing back what it removed.
    */
   exportSnapshot(options: { after?: Uint8Array; limit?: number } = {}): SnapshotPage {
     const limit = options.limit ?? 1000
@@ -137,8 +139,7 @@ export class ContextState {
       for (const [k, v] of rows) {
         gt = k
         const e = decodeEntity(v)
-        // a text run is kept even before its insertion arrived: it holds deletions of it
-        if (e.kind === EntityKind.Root || (e.kind === EntityKind.Entry && e.hash === undefined)) continue
+        if (e.kind === EntityKind.Root) continue
         records.push(v)
         // The next page may turn out empty; that is the end too.
         if (records.length === limit) return { records, next: Buffer.from(k.subarray(32, 64)) }
@@ -159,6 +160,10 @@ export class ContextState {
   /**
    * Deletes tombstones (entries with no live value) last updated before `olderThanMs` (unix ms).
    * Hashes cover live state only, so no hash changes. Returns how many were collected.
+   *
+   * A popped vector element's tombstone is kept: only its insert carries its position, and an
+   * update of the element concurrent with the pop (which wins) may come later than the retention
+   * after the pop (its author was offline when the pop happened) and would have no place to go.
    */
   collectTombstones(olderThanMs: number, batch: WriteBatch, options: { pageSize?: number } = {}): number {
     const cutoff = hlcTime(Math.max(0, Math.floor(olderThanMs)))
@@ -170,7 +175,7 @@ export class ContextState {
       const rows = this.store.scan('state', { gt, ...prefixUpperBound(prefix), limit: pageSize })
       for (const [k, v] of rows) {
         const e = decodeEntity(v)
-        if (e.kind === EntityKind.Entry && e.hash === undefined && e.live.length === 0 && e.updated.time < cutoff) {
+        if (e.kind === EntityKind.Entry && e.ckind !== CollectionKind.Vector && e.hash === undefined && e.live.length === 0 && e.updated.time < cutoff) {
           batch.del('state', k)
           collected++
         }

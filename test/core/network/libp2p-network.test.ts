@@ -43,8 +43,7 @@ describe('Libp2pNetwork: identity, connections, peers', () => {
     expect(a.peers()[0]!.addresses[0]).toContain('/tcp/')
     expect(b.connectedPeers()).toEqual([a.peerId])
     const rtt = await a.ping(b.peerId)
-    expect(rtt).toBeGreaterThanOrEqual(0)
-    expect(rtt).toBeLessThan(1_000)
+    expect(Number.isFinite(rtt) && rtt >= 0).toBe(true)
     // pings at once share the peer's one outbound ping stream with libp2p's connection monitor
     // (which cuts the connection when its own ping fails): they wait for each other instead
     const rtts = await Promise.all(Array.from({ length: 5 }, () => a.ping(b.peerId)))
@@ -97,9 +96,12 @@ describe('Libp2pNetwork: identity, connections, peers', () => {
     const blob = randomBytes(32)
     // the DHT learns its peers through identify, just after the connection
     await waitFor(() => a.peers().length === 1 && c.peers().length === 1, 'connections')
-    await sleep(200)
-    await a.routing.provide(blob)
-    const found = await c.routing.findProviders(blob, { timeoutMs: 3_000 })
+    // the DHT adds b to its routing tables once identify has run: announce until b holds the record
+    let found: Awaited<ReturnType<typeof c.routing.findProviders>> = []
+    for (let attempt = 0; attempt < 20 && found.length === 0; attempt++) {
+      await a.routing.provide(blob)
+      found = await c.routing.findProviders(blob, { timeoutMs: 1_000 })
+    }
     expect(found.map((p) => p.peerId)).toEqual([a.peerId])
     expect(found[0]!.addresses).toContain(a.listenAddresses()[0])
     expect(await c.dialPeer(found[0]!)).toBe(a.peerId)
@@ -111,7 +113,7 @@ describe('Libp2pNetwork: identity, connections, peers', () => {
     await expect(a.routing.withdraw(new Uint8Array(5))).rejects.toThrow(/32 bytes/)
   })
 
-  it('stops quickly, even with peers connected, and frees its port', async () => {
+  it('stops with peers connected, and frees its port', async () => {
     const port = await freePort()
     const a = await nodes.start({ listen: [`/ip4/127.0.0.1/tcp/${port}`] })
     const b = await nodes.start()
@@ -119,9 +121,8 @@ describe('Libp2pNetwork: identity, connections, peers', () => {
     await b.connect(addressOf(a))
     await c.connect(addressOf(a))
     a.subscribe('t')
-    const t0 = performance.now()
+    // (how long it takes is network.stop_with_peers in bench/gossip-raw.bench.mjs)
     await a.stop()
-    expect(performance.now() - t0).toBeLessThan(3_000)
     expect(a.listenAddresses()).toEqual([])
     expect((await rejection(a.publish('t', bytes('x')))).kind).toBe('Unavailable')
     const again = await nodes.start({ listen: [`/ip4/127.0.0.1/tcp/${port}`] })
@@ -165,27 +166,35 @@ describe('Libp2pNetwork: gossip', () => {
     await a.publish('dup', bytes('other'))
     await b.publish('dup', bytes('from b'))
     await waitFor(() => inB.some((m) => text(m.data) === 'other') && inA.length > 0, 'the later payloads')
-    await sleep(100)
-    expect(inB.map((m) => text(m.data))).toEqual(['same', 'other'])
-    expect(inA.map((m) => text(m.data))).toEqual(['from b'])
+    // a last message each way: a duplicate delivered late would have come before it (one stream per peer)
+    await a.publish('dup', bytes('end a'))
+    await b.publish('dup', bytes('end b'))
+    await waitFor(() => inB.some((m) => text(m.data) === 'end a') && inA.some((m) => text(m.data) === 'end b'), 'the last messages')
+    expect(inB.map((m) => text(m.data))).toEqual(['same', 'other', 'end a'])
+    expect(inA.map((m) => text(m.data))).toEqual(['from b', 'end b'])
   })
 
   it('stops delivering after unsubscribe (while a still-subscribed peer keeps receiving)', async () => {
     const [a, b, c] = [await nodes.start(), await nodes.start(), await nodes.start()]
     const [inB, inC] = [inbox(b), inbox(c)]
     for (const n of [a, b, c]) n.subscribe('u')
+    // b also follows another topic: what a sends there after the second message shows that
+    // nothing of 'u' is still on its way to b
+    for (const n of [a, b]) n.subscribe('u-probe')
     await meshOn('u', a, b)
+    await meshOn('u-probe', a, b)
     await meshOn('u', a, c)
     await a.publish('u', bytes('1'))
     await waitFor(() => inB.length === 1 && inC.length === 1, 'first message')
 
     b.unsubscribe('u')
-    expect(b.subscriptions()).toEqual([])
+    expect(b.subscriptions()).toEqual(['u-probe'])
     await waitFor(() => !a.topicPeers('u').includes(b.peerId), 'a to learn b left the topic')
     await a.publish('u', bytes('2'))
     await waitFor(() => inC.length === 2, 'c to get the second message')
-    await sleep(150)
-    expect(inB.map((m) => text(m.data))).toEqual(['1'])
+    await a.publish('u-probe', bytes('probe'))
+    await waitFor(() => inB.some((m) => m.topic === 'u-probe'), 'b to get the probe')
+    expect(inB.map((m) => text(m.data))).toEqual(['1', 'probe'])
   })
 
   it('runs the validation hook: rejected and ignored messages are not delivered, and are counted', async () => {
@@ -215,9 +224,10 @@ describe('Libp2pNetwork: gossip', () => {
     await meshOn('fwd', b, c) // c hears a only through b
     await a.publish('fwd', bytes('bad one'))
     await a.publish('fwd', bytes('good one'))
-    await waitFor(() => inC.length === 1, 'the good message at c')
-    await sleep(150)
-    expect(inC.map((m) => text(m.data))).toEqual(['good one'])
+    await a.publish('fwd', bytes('good two'))
+    // b forwards in order on its one stream to c: once the last one is there, a forwarded bad one would be too
+    await waitFor(() => inC.length === 2, 'the good messages at c')
+    expect(inC.map((m) => text(m.data))).toEqual(['good one', 'good two'])
     expect(b.metrics.snapshot().dropped.rejected).toBe(1)
   })
 
@@ -391,8 +401,7 @@ describe('Libp2pNetwork: request/response over streams', () => {
     const took = performance.now() - t0
     expect(e.kind).toBe('Timeout')
     expect(e.message).toContain('300 ms')
-    expect(took).toBeGreaterThanOrEqual(290)
-    expect(took).toBeLessThan(2_000)
+    expect(took).toBeGreaterThanOrEqual(290) // it waited for its own timeout (the handler's is 400 ms)
     await waitFor(() => aborted, 'the handler signal to abort', 2_000)
     await waitFor(() => b.metrics.snapshot().requests['inbound /test/silent/1.0.0 timeout'] === 1, 'b to count the timeout', 2_000)
   })
@@ -485,15 +494,22 @@ describe('Libp2pNetwork: request/response over streams', () => {
 
   it('cuts in-flight requests short when the node stops', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
-    await b.serveRequests('/test/never/1.0.0', () => new Promise<Uint8Array[]>(() => undefined), { timeoutMs: 5_000 })
+    let handling = false
+    await b.serveRequests(
+      '/test/never/1.0.0',
+      () => {
+        handling = true
+        return new Promise<Uint8Array[]>(() => undefined)
+      },
+      { timeoutMs: 5_000 },
+    )
     await a.connect(addressOf(b))
     const pending = rejection(a.request(b.peerId, '/test/never/1.0.0', [], { timeoutMs: 5_000 }))
-    await sleep(50)
-    const t0 = performance.now()
+    await waitFor(() => handling, 'the request to reach b')
     await a.stop()
+    // cut short by the stop, not by its own 5 s timeout (that would be a Timeout)
     const e = await pending
     expect(e.kind).toBe('Unavailable')
-    expect(performance.now() - t0).toBeLessThan(3_000)
   })
 })
 

@@ -29,12 +29,20 @@ export class TempStores {
   }
 }
 
-/** A replica: one node (clock) holding one context's state, authoring deltas through sessions. */
+/**
+ * A replica: one node (clock) holding one context's state, authoring deltas through sessions.
+ * Its deltas name as parents the heads of every delta it holds, its own and received ones alike
+ * (the DAG the context log keeps), so causality runs across replicas.
+ */
 export class Replica {
   readonly state: ContextState
   readonly clock: Hlc
   readonly authored: Buffer[] = []
-  heads: Buffer[] = []
+  /** Every delta it holds (authored or received), in the order it got them. */
+  readonly held: Buffer[] = []
+  private readonly heldIds = new Set<string>()
+  /** Held deltas some held delta names as a parent (so not heads). */
+  private readonly parentsHeld = new Set<string>()
 
   constructor(
     readonly store: Store,
@@ -52,24 +60,50 @@ export class Replica {
     fn(session)
     const res = session.finish()
     if (res.actions.length === 0) return undefined
-    const delta: Delta = { contextId: this.ctx, parents: this.heads, hlc: res.hlc!, author: res.author, actions: res.actions }
+    const delta: Delta = { contextId: this.ctx, parents: this.heads(), hlc: res.hlc!, author: res.author, actions: res.actions }
     const bytes = encodeDelta(delta)
     const batch = this.store.batch()
     const root = session.commitInto(batch)
     batch.put('delta', Buffer.concat([this.ctx, deltaId(bytes)]), bytes)
     batch.write()
     if (!root.equals(this.state.rootHash())) throw new Error('commitInto returned a different root than the store holds')
-    this.heads = [deltaId(bytes)]
     this.authored.push(bytes)
+    this.hold(bytes, delta.parents)
     return bytes
   }
 
+  /**
+   * Set once the replica collected tombstones: from then on a delta it holds is not merged again,
+   * as the context's DAG drops it before the state sees it (merging a delta twice is idempotent
+   * only while its tombstones are kept).
+   */
+  collectedTombstones = false
+
   receive(bytes: Buffer): Buffer {
+    if (this.collectedTombstones && this.holds(bytes)) return this.state.rootHash()
     const delta = decodeDelta(bytes)
     const batch = this.store.batch()
     const root = this.state.applyDelta(delta, batch, this.clock)
     batch.write()
+    this.hold(bytes, delta.parents)
     return root
+  }
+
+  /** The held deltas no held delta names as a parent, in id order. */
+  heads(): Buffer[] {
+    return [...this.heldIds].filter((id) => !this.parentsHeld.has(id)).sort().map((id) => Buffer.from(id, 'hex'))
+  }
+
+  holds(bytes: Buffer): boolean {
+    return this.heldIds.has(deltaId(bytes).toString('hex'))
+  }
+
+  private hold(bytes: Buffer, parents: Buffer[]): void {
+    const id = deltaId(bytes).toString('hex')
+    if (this.heldIds.has(id)) return
+    this.heldIds.add(id)
+    this.held.push(bytes)
+    for (const p of parents) this.parentsHeld.add(p.toString('hex'))
   }
 
   /** Every visible thing, for comparing replicas. */
