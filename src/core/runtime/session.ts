@@ -22,6 +22,23 @@ export interface SessionInput {
   now: () => bigint
   /** The node's blobs, for blob_announce_to_context. */
   blobs?: HostBlobs
+  /**
+   * A first attempt on the daemon's thread (see execution-pool.ts): the host call past
+   * `hostCalls`, or the first one after performance.now() passed `until`, ends it with
+   * SliceExceeded, and so does any side effect outside the state (blob_announce_to_context), which
+   * the retry on a worker then makes once.
+   */
+  slice?: { until: number; hostCalls: number }
+}
+
+/**
+ * An attempt to run a call on the daemon's thread went past its slice (instructions or time): the
+ * caller takes back what it wrote and runs the call on a worker. Never reaches a client.
+ */
+export class SliceExceeded extends MeroError {
+  constructor(readonly reason: 'instructions' | 'host calls' | 'time' | 'side effect') {
+    super('Timeout', `the call ran past its slice on the event loop (${reason})`)
+  }
 }
 
 /** Register lookups answer u64::MAX (as an i64: -1) when the register is absent. */
@@ -66,6 +83,11 @@ export class ExecutionSession {
   call(name: string, args: unknown[]): unknown {
     if (this.fatal) throw this.fatal
     this.hostCalls++
+    const slice = this.s.slice
+    if (slice) {
+      if (this.hostCalls > slice.hostCalls) throw (this.fatal = new SliceExceeded('host calls'))
+      if (performance.now() > slice.until) throw (this.fatal = new SliceExceeded('time'))
+    }
     try {
       const fn = HOST_FUNCTIONS[name]
       if (!fn) throw new MeroError('ExecutionFailed', `unknown host function ${name}`)
@@ -313,6 +335,7 @@ export class ExecutionSession {
     private_storage_remove: (x, key: bigint, reg: bigint) => x.found(reg, x.need('privateRemove', 'private storage')(x.key(key))),
 
     blob_announce_to_context: (x, id: bigint) => {
+      if (x.s.slice) throw new SliceExceeded('side effect')
       if (!x.s.blobs) throw new MeroError('ExecutionFailed', 'blobs are not available to this execution')
       const blob = x.memory.readBuffer(id, 32, 'blob id')
       if (blob.length !== 32) throw new MeroError('ExecutionFailed', `blob_announce_to_context: a blob id is 32 bytes, the guest passed ${blob.length}`)

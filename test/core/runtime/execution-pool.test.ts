@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MeroError } from '../../../src/core/primitives/errors.js'
+import { Hlc } from '../../../src/core/primitives/hlc.js'
+import { ExecutionPool } from '../../../src/core/runtime/execution-pool.js'
+import { Runtime, type LoadedModule } from '../../../src/core/runtime/index.js'
+import { ContextState } from '../../../src/core/state/index.js'
+import { Store } from '../../../src/core/store/store.js'
+import { EXECUTOR, ensureBuilt, fixture, json, kvStoreWasm, parse } from './fixtures.js'
+
+/**
+ * Methods on worker threads (execution-pool.ts): the state stays on this thread and answers the
+ * worker's host calls; a call past its deadline is stopped and its worker replaced.
+ */
+const runtime = new Runtime({ limits: { instructionBudget: 50_000_000_000 } })
+let kv: LoadedModule
+let edge: LoadedModule
+let dir: string
+let store: Store
+let pool: ExecutionPool
+let contexts = 0
+const clock = new Hlc(EXECUTOR)
+
+function freshState(): ContextState {
+  const id = Buffer.alloc(32)
+  id.writeUInt32BE(++contexts, 0)
+  return new ContextState(store, id)
+}
+
+async function call(state: ContextState, module: LoadedModule, method: string, args?: unknown, deadlineMs?: number) {
+  const s = state.begin(EXECUTOR, clock)
+  const out = await pool.run({ module, method, args: args === undefined ? undefined : json(args), state: s, contextId: state.contextId, executor: EXECUTOR, ...(deadlineMs ? { deadlineMs } : {}) })
+  if (!out.readOnly) {
+    s.finish()
+    const batch = store.batch()
+    s.commitInto(batch)
+    batch.write()
+  }
+  return { value: parse(out.result), events: out.events.map((e) => ({ kind: e.kind, data: parse(e.data) })) }
+}
+
+describe('execution pool', () => {
+  beforeAll(async () => {
+    await ensureBuilt()
+    kv = await runtime.load(kvStoreWasm())
+    edge = await runtime.load(fixture('edge-cases'))
+    dir = mkdtempSync(join(tmpdir(), 'mero-pool-'))
+    store = await Store.open(join(dir, 'db'))
+    pool = new ExecutionPool({ runtime, maxWorkers: 3, slice: { instructions: 0, ms: 1 } })
+  }, 120_000)
+  afterAll(async () => {
+    await pool?.stop()
+    await store?.close().catch(() => {})
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('runs kv-store on a worker over the state of this thread, with its events and listings', async () => {
+    const state = freshState()
+    await call(state, kv, 'init', {})
+    for (let i = 0; i < 20; i++) expect((await call(state, kv, 'set', { key: `k${i}`, value: `v${i}` })).events).toEqual([{ kind: 'Inserted', data: { key: `k${i}`, value: `v${i}` } }])
+    expect((await call(state, kv, 'get', { key: 'k7' })).value).toBe('v7')
+    expect((await call(state, kv, 'len', {})).value).toBe(20)
+    const entries = (await call(state, kv, 'entries', {})).value as Record<string, string>
+    expect(Object.keys(entries)).toHaveLength(20)
+    expect(entries.k19).toBe('v19')
+    expect(pool.running).toBeGreaterThanOrEqual(1)
+  })
+
+  it('a failure on the worker comes back as the typed error', async () => {
+    const state = freshState()
+    await expect(call(state, edge, 'panic')).rejects.toMatchObject({ kind: 'ExecutionFailed' })
+    await expect(call(state, kv, 'nope')).rejects.toMatchObject({ kind: 'MethodNotFound' })
+  })
+
+  it('a call past its deadline fails with Timeout, writes nothing, and the next call runs on a fresh worker', async () => {
+    const state = freshState()
+    const before = state.rootHash()
+    const started = pool.stats.started
+    const err = await call(state, edge, 'spin', undefined, 300).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(MeroError)
+    expect(err).toMatchObject({ kind: 'Timeout', details: { limit: 'callDeadlineMs', deadlineMs: 300 } })
+    expect(state.rootHash().equals(before)).toBe(true)
+    expect(pool.stats.deadlines).toBeGreaterThanOrEqual(1)
+    await call(state, kv, 'set', { key: 'after', value: 'timeout' })
+    expect((await call(state, kv, 'get', { key: 'after' })).value).toBe('timeout')
+    expect(pool.stats.started).toBeGreaterThan(started)
+  })
+
+  it('calls beyond the workers wait for one and all complete', async () => {
+    const states = Array.from({ length: 6 }, () => freshState())
+    const results = await Promise.all(states.map((s, i) => call(s, kv, 'set', { key: 'x', value: String(i) })))
+    expect(results).toHaveLength(6)
+    expect(pool.running).toBeLessThanOrEqual(3)
+    for (let i = 0; i < 6; i++) expect((await call(states[i]!, kv, 'get', { key: 'x' })).value).toBe(String(i))
+  })
+})
