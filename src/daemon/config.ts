@@ -34,6 +34,10 @@ export const ConfigSchema = z
         max_memory_pages: positive(1024),
         instruction_budget: positive(300_000_000),
         max_module_bytes: positive(20 * 1024 * 1024),
+        call_deadline_ms: positive(10_000),
+        execution_workers: positive(8),
+        inline_slice_instructions: z.number().int().nonnegative().default(1_000_000),
+        inline_slice_ms: positive(20),
       })
       .strict()
       .prefault({}),
@@ -139,10 +143,20 @@ max_memory_pages = ${c.runtime.max_memory_pages}
 instruction_budget = ${c.runtime.instruction_budget}
 # largest application module accepted by \`app install\`, bytes [20971520]
 max_module_bytes = ${c.runtime.max_module_bytes}
+# wall-clock deadline of one method call, ms: past it the call fails (Timeout) and writes nothing [10000]
+call_deadline_ms = ${c.runtime.call_deadline_ms}
+# methods run on worker threads, off the daemon's event loop: at most this many at once [8]
+execution_workers = ${c.runtime.execution_workers}
+# a call first runs on the event loop for at most this many metering points (a kv-store \`set\`
+# takes ~41,000), 1,000 host calls and this many ms; past any of them it is taken back and runs on
+# a worker. 0: every call runs on a worker (about 0.1 ms more per call) [1000000, 20]
+inline_slice_instructions = ${c.runtime.inline_slice_instructions}
+inline_slice_ms = ${c.runtime.inline_slice_ms}
 
 [context]
-# the calls that reach a context together (in one turn of the daemon's event loop) commit as one
-# delta: one merge, signature, write and publish for all of them; false: one delta per call [true]
+# the calls that reach a context together (while its calls run, or in one turn of the daemon's
+# event loop) commit as one delta: one merge, signature, write and publish for all of them; false:
+# one delta per call [true]
 coalesce_calls = ${c.context.coalesce_calls}
 
 [gc]

@@ -8,7 +8,7 @@ import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MAX_JSON_DEPTH, nestsDeeperThan, textNestsDeeperThan } from '../primitives/json-depth.js'
 import { MeroError } from '../primitives/errors.js'
 import { Hlc, type HlcTimestamp } from '../primitives/hlc.js'
-import type { HostBlobs, LoadedModule, Runtime } from '../runtime/index.js'
+import type { ExecutionOutcome, Executor, HostBlobs, LoadedModule, Runtime } from '../runtime/index.js'
 import { ContextState, deltaId as deltaIdOf, encodeDelta, type SessionResult, type StateSession } from '../state/index.js'
 import type { Store, WriteBatch } from '../store/store.js'
 import { MAX_DELTA_PAYLOAD, signDelta, type SignedDeltaWire, type VerifiedDelta } from './delta-envelope.js'
@@ -46,13 +46,16 @@ export interface ContextDeps {
   store: Store
   groups: GroupStore
   applications: ApplicationStore
+  /** Compiles and caches modules. */
   runtime: Runtime
+  /** Runs methods off the event loop (the node's worker threads). */
+  executor: Executor
   identity: KeyPair
   /** Authors the ContextRegistered op of a new context (and publishes it, with a network). */
   issuer: OpIssuer
   /**
-   * Whether the calls that reach a context together (in one turn of the event loop) commit as
-   * one delta [true]. False: one delta per mutating call.
+   * Whether the calls that reach a context together (while its calls run, or in one turn of the
+   * event loop) commit as one delta [true]. False: one delta per mutating call.
    */
   coalesceCalls?: boolean
   /** The node's blobs, for the apps that share them with a context (blob_announce_to_context). */
@@ -71,13 +74,32 @@ interface WaitingCall {
   reject: (e: unknown) => void
 }
 
-/** The calls of one context that commit together, at the end of the current turn. */
+/** The calls of one context that commit together. */
 interface OpenCommit {
   session: StateSession
   calls: WaitingCall[]
   /** The events' data, which the delta carries too. */
   eventBytes: number
-  closed: boolean
+}
+
+/** A call waiting for its turn on its context. */
+interface QueuedCall {
+  module: LoadedModule
+  method: string
+  args: Buffer
+  readOnly: boolean
+  resolve: (r: ExecutionResult) => void
+  reject: (e: unknown) => void
+}
+
+/**
+ * A context's calls run one after the other (each sees the writes of those before it) into the
+ * delta they are building together.
+ */
+interface Lane {
+  queue: QueuedCall[]
+  commit?: OpenCommit
+  running: boolean
 }
 
 /**
@@ -118,8 +140,8 @@ export class ContextManager {
    */
   private readonly metas = new Map<string, Readonly<ContextMeta>>()
   private readonly keys = new Map<string, Buffer>()
-  /** Per context (hex id): the calls that will commit together once this turn ends. */
-  private readonly open = new Map<string, OpenCommit>()
+  /** Per context (hex id): the calls queued or running, and the delta they build. */
+  private readonly lanes = new Map<string, Lane>()
   /** Each held metadata's application id, decoded once (a new metadata object is a new entry). */
   private readonly applicationIds = new WeakMap<Readonly<ContextMeta>, Buffer>()
   /** This node's identity in hex, as governance's slots name members. */
@@ -218,7 +240,7 @@ export class ContextManager {
     const session = this.state(contextId).begin(this.d.identity.publicKey, this.clock)
     let events: { kind: string; data: unknown }[] = []
     if (module.methods.has('init')) {
-      const outcome = this.d.runtime.execute({ module, method: 'init', args: jsonArguments(params, 'the init parameters'), state: session, contextId, executor: this.d.identity.publicKey, blobs: this.d.blobs })
+      const outcome = await this.d.executor.run({ module, method: 'init', args: jsonArguments(params, 'the init parameters'), state: session, contextId, executor: this.d.identity.publicKey, blobs: this.d.blobs })
       events = outcome.events.map(decodeEvent)
       const size = session.writtenBytes + eventBytesOf(outcome.events)
       if (size > MAX_CALL_DELTA_BYTES) throw tooLarge(size)
@@ -246,82 +268,95 @@ export class ContextManager {
   }
 
   /**
-   * Execute: runs a method; a mutating call that changed state commits a delta.
+   * Execute: runs a method (on one of the node's execution workers); a mutating call that changed
+   * state commits a delta.
    *
-   * The calls that reach a context in the same turn of the event loop (several clients, or one
-   * with many calls in flight) run one after the other in one shared session, and commit as one
-   * delta when the turn ends: one merge, one signature, one write and one publish for all of
-   * them. Each call sees the writes of those before it; one that fails takes back its own writes
-   * (a savepoint) and leaves the others'. Every call is answered once the delta is written, with
-   * the delta's id and the root hash after it.
+   * A context's calls run one after the other, in one shared session: the calls that reach it
+   * while others run (several clients, or one with many calls in flight), or in the same turn of
+   * the event loop, commit as one delta: one merge, one signature, one write and one publish for
+   * all of them. Each call sees the writes of those before it; one that fails takes back its own
+   * writes (a savepoint) and leaves the others'. Every call is answered once the delta is written,
+   * with the delta's id and the root hash after it. A read-only call on a context with no calls
+   * under way runs at once, beside the others.
    */
   async execute(contextId: Buffer, method: string, args: unknown): Promise<ExecutionResult> {
     const k = contextId.toString('hex')
     let meta = this.require(contextId, k)
-    const executor = this.d.identity.publicKey
     const access = this.access(meta, k)
     meta = this.upgradeIfTargeted(contextId, meta, access.target)
     const appId = this.applicationIdOf(meta)
     const module = await this.d.runtime.loadById(this.d.applications.moduleId(appId), () => this.d.applications.bytes(appId))
     const readOnly = module.readOnlyMethods.has(method) || access.mode === 'read-only'
     const argBytes = jsonArguments(args, `the arguments of '${method}'`)
-    const open = this.open.get(k)
-    // the metadata as it is now: another call may have committed while the module loaded
-    if (this.d.coalesceCalls === false || (readOnly && !open)) return this.executeAlone(contextId, this.require(contextId, k), module, method, argBytes, readOnly)
+    if (readOnly && !this.lanes.has(k)) return this.executeAlone(contextId, module, method, argBytes)
+    return new Promise<ExecutionResult>((resolve, reject) => this.enqueue(k, contextId, { module, method, args: argBytes, readOnly, resolve, reject }))
+  }
 
-    const commit = open ?? this.openCommit(k, contextId, executor)
+  /** A read-only call in a session of its own. */
+  private async executeAlone(contextId: Buffer, module: LoadedModule, method: string, args: Buffer): Promise<ExecutionResult> {
+    const executor = this.d.identity.publicKey
+    const session = this.state(contextId).begin(executor, this.clock)
+    const outcome = await this.d.executor.run({ module, method, args, state: session, contextId, executor, readOnly: true, blobs: this.d.blobs })
+    const meta = this.require(contextId)
+    return { result: decodeJson(outcome.result), events: outcome.events.map(decodeEvent), logs: outcome.logs, rootHash: meta.rootHash, deltaId: null, readOnly: true }
+  }
+
+  private enqueue(k: string, contextId: Buffer, call: QueuedCall): void {
+    let lane = this.lanes.get(k)
+    if (!lane) this.lanes.set(k, (lane = { queue: [], running: false }))
+    lane.queue.push(call)
+    if (!lane.running) void this.drain(k, contextId, lane)
+  }
+
+  /** Runs a lane's calls until none is left; the delta closes once this turn ends (calls arriving in it still join). */
+  private async drain(k: string, contextId: Buffer, lane: Lane): Promise<void> {
+    lane.running = true
+    try {
+      while (lane.queue.length) await this.runQueued(contextId, lane, lane.queue.shift()!)
+    } finally {
+      lane.running = false
+    }
+    setImmediate(() => {
+      if (lane.running) return // a new drain closes it
+      if (lane.commit) this.closeCommit(contextId, lane)
+      if (!lane.running && !lane.queue.length && this.lanes.get(k) === lane) this.lanes.delete(k)
+    })
+  }
+
+  /** One call of a lane, in the lane's open session. */
+  private async runQueued(contextId: Buffer, lane: Lane, call: QueuedCall): Promise<void> {
+    const commit = (lane.commit ??= { session: this.state(contextId).begin(this.d.identity.publicKey, this.clock), calls: [], eventBytes: 0 })
     const mark = commit.session.savepoint()
     const sizeBefore = commit.session.writtenBytes
-    let outcome: ReturnType<Runtime['execute']>
+    let outcome: ExecutionOutcome
     try {
-      outcome = this.d.runtime.execute({ module, method, args: argBytes, state: commit.session, contextId, executor, readOnly, blobs: this.d.blobs })
+      outcome = await this.d.executor.run({ module: call.module, method: call.method, args: call.args, state: commit.session, contextId, executor: this.d.identity.publicKey, readOnly: call.readOnly, blobs: this.d.blobs })
     } catch (e) {
       commit.session.rollbackTo(mark)
-      throw e
+      return call.reject(e)
     }
     const wrote = !outcome.readOnly && commit.session.wroteSince(mark)
     const eventBytes = eventBytesOf(outcome.events)
     const size = commit.session.writtenBytes - sizeBefore + eventBytes
     if (size > MAX_CALL_DELTA_BYTES) {
       commit.session.rollbackTo(mark)
-      throw tooLarge(size)
+      return call.reject(tooLarge(size))
     }
     commit.eventBytes += eventBytes
-    const answered = new Promise<ExecutionResult>((resolve, reject) => {
-      commit.calls.push({ result: decodeJson(outcome.result), events: outcome.events.map(decodeEvent), logs: outcome.logs, readOnly: outcome.readOnly, wrote, resolve, reject })
-    })
-    if (commit.calls.length >= MAX_CALLS_PER_DELTA || commit.session.writtenBytes + commit.eventBytes >= MAX_COALESCED_BYTES) this.closeCommit(k, contextId, commit)
-    return answered
+    commit.calls.push({ result: decodeJson(outcome.result), events: outcome.events.map(decodeEvent), logs: outcome.logs, readOnly: outcome.readOnly, wrote, resolve: call.resolve, reject: call.reject })
+    const full = commit.calls.length >= MAX_CALLS_PER_DELTA || commit.session.writtenBytes + commit.eventBytes >= MAX_COALESCED_BYTES
+    if (full || this.d.coalesceCalls === false) this.closeCommit(contextId, lane)
   }
 
-  /** One call in a session of its own, committed at once. */
-  private executeAlone(contextId: Buffer, meta: ContextMeta, module: LoadedModule, method: string, args: Buffer, readOnly: boolean): ExecutionResult {
-    const executor = this.d.identity.publicKey
-    const session = this.state(contextId).begin(executor, this.clock)
-    const outcome = this.d.runtime.execute({ module, method, args, state: session, contextId, executor, readOnly, blobs: this.d.blobs })
-    const events = outcome.events.map(decodeEvent)
-    let deltaId: string | null = null
-    if (!outcome.readOnly) ({ meta, deltaId } = this.commitSession(contextId, meta, session, events, 1))
-    return { result: decodeJson(outcome.result), events, logs: outcome.logs, rootHash: meta.rootHash, deltaId, readOnly: outcome.readOnly }
-  }
-
-  private openCommit(k: string, contextId: Buffer, executor: Buffer): OpenCommit {
-    const commit: OpenCommit = { session: this.state(contextId).begin(executor, this.clock), calls: [], eventBytes: 0, closed: false }
-    this.open.set(k, commit)
-    setImmediate(() => this.closeCommit(k, contextId, commit))
-    return commit
-  }
-
-  /** Commits what the calls of this turn wrote, as one delta, then answers each of them. */
-  private closeCommit(k: string, contextId: Buffer, commit: OpenCommit): void {
-    if (commit.closed) return // closed early, when it reached its size
-    commit.closed = true
-    this.open.delete(k)
-    if (commit.calls.length === 0) return // the only call failed, and took its writes back
+  /** Commits what the lane's calls wrote, as one delta, then answers each of them. */
+  private closeCommit(contextId: Buffer, lane: Lane): void {
+    const commit = lane.commit
+    lane.commit = undefined
+    if (!commit || commit.calls.length === 0) return // the only call failed, and took its writes back
     let committed: { meta: ContextMeta; deltaId: string | null }
     try {
       const writers = commit.calls.filter((c) => c.wrote).length
-      committed = this.commitSession(contextId, this.require(contextId, k), commit.session, commit.calls.flatMap((c) => c.events), writers)
+      committed = this.commitSession(contextId, this.require(contextId), commit.session, commit.calls.flatMap((c) => c.events), writers)
     } catch (e) {
       for (const c of commit.calls) c.reject(e)
       return

@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { ApplicationStore, type ApplicationAbi } from '../context/applications.js'
 import { ContextManager } from '../context/context-manager.js'
-import { Runtime, type RuntimeLimits } from '../runtime/index.js'
+import { ExecutionPool, type InlineSlice, Runtime, type RuntimeLimits } from '../runtime/index.js'
 import type { GroupOp, SignedOp } from '../governance/ops.js'
 import { LocalIssuer, type OpIssuer } from '../governance/issuer.js'
 import { startAll, stopAll, type Startable } from '../primitives/lifecycle.js'
@@ -42,6 +42,12 @@ export interface NodeOptions {
   verifierPool?: VerifierPool
   /** Runtime limits (memory pages, instruction budget, module size, ...). */
   runtimeLimits?: Partial<RuntimeLimits>
+  /** Methods run on worker threads: at most this many at once [8]. */
+  executionWorkers?: number
+  /** A method call's wall-clock deadline, ms [10,000]. */
+  callDeadlineMs?: number
+  /** How long a call may run on the event loop before it moves to a worker (instructions 0: never; see ExecutionPool). */
+  inlineSlice?: Partial<InlineSlice>
   groupHeartbeatMs?: number
   syncTimeoutMs?: number
   maxConcurrentSyncs?: number
@@ -72,6 +78,8 @@ export class MeroNode implements Startable {
   readonly groups: GroupStore
   readonly invitations: IssuedInvitations
   readonly runtime: Runtime
+  /** The worker threads methods run on. */
+  readonly executionPool: ExecutionPool
   readonly applications: ApplicationStore
   readonly contexts: ContextManager
   readonly remoteDeltas: RemoteDeltas
@@ -97,6 +105,7 @@ export class MeroNode implements Startable {
     this.groups = new GroupStore(opts.store)
     this.invitations = new IssuedInvitations(opts.store)
     this.runtime = new Runtime({ limits: opts.runtimeLimits, instrumented: instrumentedStore(opts.store) })
+    this.executionPool = new ExecutionPool({ runtime: this.runtime, maxWorkers: opts.executionWorkers, deadlineMs: opts.callDeadlineMs, ...(opts.inlineSlice ? { slice: opts.inlineSlice } : {}) })
     this.applications = new ApplicationStore(opts.store, this.blobs, async (bytes) => ({ abi: (await this.runtime.validate(bytes)).abi as ApplicationAbi | undefined }), this.runtime.limits.maxModuleBytes)
     // with a network, this node's governance ops go through the group replicator (which
     // publishes them), so it is built before the contexts that issue ops through it
@@ -109,6 +118,7 @@ export class MeroNode implements Startable {
       groups: this.groups,
       applications: this.applications,
       runtime: this.runtime,
+      executor: this.executionPool,
       identity: opts.identity,
       issuer: this.issuer,
       coalesceCalls: opts.coalesceCalls,
@@ -127,9 +137,13 @@ export class MeroNode implements Startable {
       )
     }
     this.refetch = new ApplicationRefetch({ applications: this.applications, groups: this.groups, events: this.events, providers: this.net?.blobs, network: this.net?.network })
-    this.parts = [this.groups, this.refetch, ...(this.net?.parts ?? []), this.gc]
+    // the execution workers stop last: what stops before them may still be waiting for a call
+    this.parts = [this.executionPool, this.groups, this.refetch, ...(this.net?.parts ?? []), this.gc]
     // a module no longer run is forgotten by the runtime; a deleted context no longer holds the blobs its app shared
-    this.applications.events.on('moduleDropped', (e) => this.runtime.evict(e.moduleId))
+    this.applications.events.on('moduleDropped', (e) => {
+      this.runtime.evict(e.moduleId)
+      this.executionPool.forget(e.moduleId)
+    })
     this.contexts.events.on('deleted', (e) => this.releaseShared(toBase58(e.contextId)))
     relayEvents(this.events, {
       governance: this.groups.events,

@@ -9,17 +9,19 @@ import { verifyDelta, type VerifiedDelta } from '../../../src/core/context/delta
 import { kvStoreWasm } from '../runtime/fixtures.js'
 
 /** In-process nodes over real stores in temp folders; `closeNodes` (afterEach) removes them. */
-const opened: { store: Store; dir: string }[] = []
+const opened: { store: Store; dir: string; node: MeroNode }[] = []
 
-export async function newNode(options: Pick<NodeOptions, 'coalesceCalls'> = {}): Promise<MeroNode> {
+export async function newNode(options: Omit<Partial<NodeOptions>, 'store' | 'identity' | 'blobsDir'> = {}): Promise<MeroNode> {
   const dir = mkdtempSync(join(tmpdir(), 'mero-ctx-'))
   const store = await Store.open(join(dir, 'data'))
-  opened.push({ store, dir })
-  return new MeroNode({ store, identity: generateKeyPair(), blobsDir: join(dir, 'blobs'), ...options })
+  const node = new MeroNode({ store, identity: generateKeyPair(), blobsDir: join(dir, 'blobs'), ...options })
+  opened.push({ store, dir, node })
+  return node
 }
 
 export async function closeNodes(): Promise<void> {
-  for (const { store, dir } of opened.splice(0)) {
+  for (const { store, dir, node } of opened.splice(0)) {
+    await node.executionPool.stop() // its worker threads
     await store.close().catch(() => {})
     rmSync(dir, { recursive: true, force: true })
   }
