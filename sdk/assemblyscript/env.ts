@@ -10,6 +10,9 @@
 @external("env", "value_return") export declare function value_return(valueReturn: u64): void
 @external("env", "log_utf8") export declare function log_utf8(buf: u64): void
 @external("env", "emit") export declare function emit(event: u64): void
+@external("env", "emit_with_handler") export declare function emit_with_handler(event: u64, handler: u64): void
+@external("env", "xcall") export declare function xcall(call: u64): void
+@external("env", "xcall_origin") export declare function xcall_origin(reg: u64): u32
 @external("env", "context_id") export declare function context_id(reg: u64): void
 @external("env", "executor_id") export declare function executor_id(reg: u64): void
 @external("env", "time_now") export declare function time_now(buf: u64): void

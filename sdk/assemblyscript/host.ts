@@ -84,6 +84,35 @@ export function emit(kind: string, data: string): void {
   env.emit(<u64>SLOTS)
 }
 
+/**
+ * Emits an app event that names a handler: the context's other members (never this node) run
+ * method `handler` with `data` (a JSON object) as its arguments when they apply this call's delta.
+ * Inside a handler, the events emitted name no handler (handlers never chain between nodes).
+ */
+export function emitWithHandler(kind: string, data: string, handler: string): void {
+  buf(0, utf8(kind))
+  buf(1, utf8(data))
+  env.emit_with_handler(<u64>SLOTS, buf(2, utf8(handler)))
+}
+
+/**
+ * Queues a call of `method` (declared `"xcall": true` by its app) on another context of this
+ * context's group, with `params` (a JSON object) as its arguments. It runs once this call's writes
+ * are committed, as a call of its own; at most 8 per call, params at most 16 KiB, nested at most 3 deep.
+ */
+export function xcall(context: ArrayBuffer, method: string, params: string): void {
+  buf(0, context)
+  buf(1, utf8(method))
+  buf(2, utf8(params))
+  env.xcall(<u64>SLOTS)
+}
+
+/** The calling context's id when this call came in by xcall, otherwise null. */
+export function xcallOrigin(): ArrayBuffer | null {
+  if (env.xcall_origin(DATA_REGISTER) == 0) return null
+  return dataRegister()
+}
+
 /** Aborts the call with a message; nothing is committed. */
 export function panic(message: string): void {
   env.panic_utf8(buf(4, utf8(message)), 0)

@@ -8,13 +8,13 @@ import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MAX_JSON_DEPTH, nestsDeeperThan, textNestsDeeperThan } from '../primitives/json-depth.js'
 import { MeroError } from '../primitives/errors.js'
 import { Hlc, type HlcTimestamp } from '../primitives/hlc.js'
-import type { ExecutionOutcome, Executor, HostBlobs, LoadedModule, Runtime } from '../runtime/index.js'
+import type { CallOrigin, ExecutionOutcome, Executor, HostBlobs, LoadedModule, QueuedXCall, Runtime } from '../runtime/index.js'
 import { ContextState, deltaId as deltaIdOf, encodeDelta, type SessionResult, type StateSession } from '../state/index.js'
 import type { Store, WriteBatch } from '../store/store.js'
 import { MAX_DELTA_PAYLOAD, signDelta, type SignedDeltaWire, type VerifiedDelta } from './delta-envelope.js'
 import type { ApplicationStore } from './applications.js'
 import { DeltaLog } from './delta-log.js'
-import type { ContextEvents } from './events.js'
+import type { AppEvent, ContextEvents } from './events.js'
 
 /**
  * ContextManager (seed 000's context lifecycle and seed 001's method-execution flow): creates
@@ -35,12 +35,19 @@ export interface ContextMeta {
 
 export interface ExecutionResult {
   result: unknown
-  events: { kind: string; data: unknown }[]
+  events: AppEvent[]
   logs: string[]
   rootHash: string
   deltaId: string | null
   readOnly: boolean
+  /** The cross-context calls the method queued, run after its delta was written, in order. */
+  xcalls?: XCallResult[]
 }
+
+/** How a cross-context call went: the callee's result (and its own xcalls), or why it failed or was refused. */
+export type XCallResult =
+  | { context: string; method: string; ok: true; result: unknown; deltaId: string | null; xcalls?: XCallResult[] }
+  | { context: string; method: string; ok: false; error: { kind: string; message: string } }
 
 export interface ContextDeps {
   store: Store
@@ -65,14 +72,18 @@ export interface ContextDeps {
 /** A call that ran in a shared session and waits for that session's commit. */
 interface WaitingCall {
   result: unknown
-  events: { kind: string; data: unknown }[]
+  events: AppEvent[]
+  xcalls: QueuedXCall[]
   logs: string[]
   readOnly: boolean
   /** Whether the call wrote anything (then the delta is also its). */
   wrote: boolean
-  resolve: (r: ExecutionResult) => void
+  resolve: (r: WaitingResult) => void
   reject: (e: unknown) => void
 }
+
+/** A call's answer once its delta is written, with the cross-context calls it queued (still to run). */
+type WaitingResult = Omit<ExecutionResult, 'xcalls'> & { queued: QueuedXCall[] }
 
 /** The calls of one context that commit together. */
 interface OpenCommit {
@@ -88,7 +99,8 @@ interface QueuedCall {
   method: string
   args: Buffer
   readOnly: boolean
-  resolve: (r: ExecutionResult) => void
+  origin?: CallOrigin
+  resolve: (r: WaitingResult) => void
   reject: (e: unknown) => void
 }
 
@@ -241,6 +253,7 @@ export class ContextManager {
     let events: { kind: string; data: unknown }[] = []
     if (module.methods.has('init')) {
       const outcome = await this.d.executor.run({ module, method: 'init', args: jsonArguments(params, 'the init parameters'), state: session, contextId, executor: this.d.identity.publicKey, blobs: this.d.blobs })
+      if (outcome.xcalls.length) throw new MeroError('ExecutionFailed', "init cannot make cross-context calls (xcall): the context does not exist for the others yet")
       events = outcome.events.map(decodeEvent)
       const size = session.writtenBytes + eventBytesOf(outcome.events)
       if (size > MAX_CALL_DELTA_BYTES) throw tooLarge(size)
@@ -278,25 +291,75 @@ export class ContextManager {
    * writes (a savepoint) and leaves the others'. Every call is answered once the delta is written,
    * with the delta's id and the root hash after it. A read-only call on a context with no calls
    * under way runs at once, beside the others.
+   *
+   * The cross-context calls a method queues (xcall) run once its delta is written, one after the
+   * other (see runXCalls); the answer carries how each went. `origin` says how the call came to
+   * run: as an event handler, or by a cross-context call (then the callee must declare the method
+   * callable and share the caller's group).
    */
-  async execute(contextId: Buffer, method: string, args: unknown): Promise<ExecutionResult> {
+  async execute(contextId: Buffer, method: string, args: unknown, origin?: CallOrigin): Promise<ExecutionResult> {
     const k = contextId.toString('hex')
     let meta = this.require(contextId, k)
     const access = this.access(meta, k)
     meta = this.upgradeIfTargeted(contextId, meta, access.target)
     const appId = this.applicationIdOf(meta)
     const module = await this.d.runtime.loadById(this.d.applications.moduleId(appId), () => this.d.applications.bytes(appId))
+    if (origin?.xcallFrom) this.checkCallable(Buffer.from(origin.xcallFrom), meta, module, method)
     const readOnly = module.readOnlyMethods.has(method) || access.mode === 'read-only'
     const argBytes = jsonArguments(args, `the arguments of '${method}'`)
-    if (readOnly && !this.lanes.has(k)) return this.executeAlone(contextId, module, method, argBytes)
-    return new Promise<ExecutionResult>((resolve, reject) => this.enqueue(k, contextId, { module, method, args: argBytes, readOnly, resolve, reject }))
+    if (readOnly && !this.lanes.has(k)) return this.executeAlone(contextId, module, method, argBytes, origin)
+    const done = await new Promise<WaitingResult>((resolve, reject) => this.enqueue(k, contextId, { module, method, args: argBytes, readOnly, ...(origin ? { origin } : {}), resolve, reject }))
+    const { queued, ...result } = done
+    if (!queued.length) return result
+    return { ...result, xcalls: await this.runXCalls(contextId, queued, origin?.depth ?? 0) }
+  }
+
+  /** A cross-context call reaches only a method its application declares callable (`"xcall": true`), of a context of the caller's group. */
+  private checkCallable(from: Buffer, meta: ContextMeta, module: LoadedModule, method: string): void {
+    const caller = this.metas.get(from.toString('hex'))
+    if (!caller || caller.groupId !== meta.groupId) {
+      throw new MeroError('NotAuthorized', `context ${meta.contextId} is not in the calling context's group: a cross-context call stays within one group`)
+    }
+    if (!module.callableMethods.has(method)) {
+      throw new MeroError('NotAuthorized', `method '${method}' of context ${meta.contextId} may not be called by other contexts (its application does not declare it "xcall": true)`)
+    }
+  }
+
+  /**
+   * Runs the calls a method queued into other contexts, in order, each as a call of its own (a
+   * delta of its own in its context), one level deeper. One that is refused or fails does not stop
+   * the others, and takes back nothing of the caller's (already written).
+   */
+  private async runXCalls(from: Buffer, calls: QueuedXCall[], depth: number): Promise<XCallResult[]> {
+    const out: XCallResult[] = []
+    for (const c of calls) {
+      const target = Buffer.from(c.contextId)
+      const context = toBase58(target)
+      try {
+        let args: unknown = null
+        if (c.params.length) {
+          try {
+            args = JSON.parse(Buffer.from(c.params).toString('utf8'))
+          } catch {
+            throw new MeroError('InvalidInput', `the params of the cross-context call to '${c.method}' are not JSON`)
+          }
+        }
+        if (!this.metas.has(target.toString('hex'))) throw new MeroError('ContextNotFound', `context ${context} is not held by this node`)
+        const r = await this.execute(target, c.method, args, { xcallFrom: from, depth: depth + 1 })
+        out.push({ context, method: c.method, ok: true, result: r.result, deltaId: r.deltaId, ...(r.xcalls ? { xcalls: r.xcalls } : {}) })
+      } catch (e) {
+        const err = e instanceof MeroError ? e : new MeroError('Internal', (e as Error)?.message ?? String(e))
+        out.push({ context, method: c.method, ok: false, error: { kind: err.kind, message: err.message } })
+      }
+    }
+    return out
   }
 
   /** A read-only call in a session of its own. */
-  private async executeAlone(contextId: Buffer, module: LoadedModule, method: string, args: Buffer): Promise<ExecutionResult> {
+  private async executeAlone(contextId: Buffer, module: LoadedModule, method: string, args: Buffer, origin?: CallOrigin): Promise<ExecutionResult> {
     const executor = this.d.identity.publicKey
     const session = this.state(contextId).begin(executor, this.clock)
-    const outcome = await this.d.executor.run({ module, method, args, state: session, contextId, executor, readOnly: true, blobs: this.d.blobs })
+    const outcome = await this.d.executor.run({ module, method, args, state: session, contextId, executor, readOnly: true, blobs: this.d.blobs, ...(origin ? { origin } : {}) })
     const meta = this.require(contextId)
     return { result: decodeJson(outcome.result), events: outcome.events.map(decodeEvent), logs: outcome.logs, rootHash: meta.rootHash, deltaId: null, readOnly: true }
   }
@@ -330,7 +393,7 @@ export class ContextManager {
     const sizeBefore = commit.session.writtenBytes
     let outcome: ExecutionOutcome
     try {
-      outcome = await this.d.executor.run({ module: call.module, method: call.method, args: call.args, state: commit.session, contextId, executor: this.d.identity.publicKey, readOnly: call.readOnly, blobs: this.d.blobs })
+      outcome = await this.d.executor.run({ module: call.module, method: call.method, args: call.args, state: commit.session, contextId, executor: this.d.identity.publicKey, readOnly: call.readOnly, blobs: this.d.blobs, ...(call.origin ? { origin: call.origin } : {}) })
     } catch (e) {
       commit.session.rollbackTo(mark)
       return call.reject(e)
@@ -343,7 +406,7 @@ export class ContextManager {
       return call.reject(tooLarge(size))
     }
     commit.eventBytes += eventBytes
-    commit.calls.push({ result: decodeJson(outcome.result), events: outcome.events.map(decodeEvent), logs: outcome.logs, readOnly: outcome.readOnly, wrote, resolve: call.resolve, reject: call.reject })
+    commit.calls.push({ result: decodeJson(outcome.result), events: outcome.events.map(decodeEvent), xcalls: outcome.xcalls, logs: outcome.logs, readOnly: outcome.readOnly, wrote, resolve: call.resolve, reject: call.reject })
     const full = commit.calls.length >= MAX_CALLS_PER_DELTA || commit.session.writtenBytes + commit.eventBytes >= MAX_COALESCED_BYTES
     if (full || this.d.coalesceCalls === false) this.closeCommit(contextId, lane)
   }
@@ -362,7 +425,7 @@ export class ContextManager {
       return
     }
     for (const c of commit.calls) {
-      c.resolve({ result: c.result, events: c.events, logs: c.logs, rootHash: committed.meta.rootHash, deltaId: c.wrote ? committed.deltaId : null, readOnly: c.readOnly })
+      c.resolve({ result: c.result, events: c.events, logs: c.logs, rootHash: committed.meta.rootHash, deltaId: c.wrote ? committed.deltaId : null, readOnly: c.readOnly, queued: c.xcalls })
     }
   }
 
@@ -548,7 +611,7 @@ function decodeJson(bytes: Uint8Array): unknown {
   }
 }
 
-function decodeEvent(e: { kind: string; data: Uint8Array }): { kind: string; data: unknown } {
-  return { kind: e.kind, data: decodeJson(e.data) }
+function decodeEvent(e: { kind: string; data: Uint8Array; handler?: string }): AppEvent {
+  return { kind: e.kind, data: decodeJson(e.data), ...(e.handler ? { handler: e.handler } : {}) }
 }
 

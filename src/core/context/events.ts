@@ -5,6 +5,8 @@ import type { SignedDeltaWire } from './delta-envelope.js'
 export interface AppEvent {
   kind: string
   data: unknown
+  /** The method the context's other members run, with `data` as its arguments, when they apply the delta. */
+  handler?: string
 }
 
 /**

@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { ApplicationStore, type ApplicationAbi } from '../context/applications.js'
 import { ContextManager } from '../context/context-manager.js'
+import { EventHandlers } from '../context/event-handlers.js'
 import { ExecutionPool, type InlineSlice, Runtime, type RuntimeLimits } from '../runtime/index.js'
 import type { GroupOp, SignedOp } from '../governance/ops.js'
 import { LocalIssuer, type OpIssuer } from '../governance/issuer.js'
@@ -82,6 +83,8 @@ export class MeroNode implements Startable {
   readonly executionPool: ExecutionPool
   readonly applications: ApplicationStore
   readonly contexts: ContextManager
+  /** Runs the handlers that peers' events name (receivers only). */
+  readonly handlers: EventHandlers
   readonly remoteDeltas: RemoteDeltas
   readonly gc: GarbageCollector
   /** The networked parts, when the node has a network. */
@@ -138,7 +141,9 @@ export class MeroNode implements Startable {
     }
     this.refetch = new ApplicationRefetch({ applications: this.applications, groups: this.groups, events: this.events, providers: this.net?.blobs, network: this.net?.network })
     // the execution workers stop last: what stops before them may still be waiting for a call
-    this.parts = [this.executionPool, this.groups, this.refetch, ...(this.net?.parts ?? []), this.gc]
+    this.handlers = new EventHandlers({ contexts: this.contexts, identity: opts.identity.publicKey })
+    this.contexts.events.on('applied', (e) => this.handlers.applied(e.contextId, e.deltas))
+    this.parts = [this.executionPool, this.handlers, this.groups, this.refetch, ...(this.net?.parts ?? []), this.gc]
     // a module no longer run is forgotten by the runtime; a deleted context no longer holds the blobs its app shared
     this.applications.events.on('moduleDropped', (e) => {
       this.runtime.evict(e.moduleId)

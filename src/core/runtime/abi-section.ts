@@ -17,6 +17,8 @@ export const AbiSchema = z.looseObject({
         name: methodName,
         params: z.array(z.unknown()).optional(),
         readOnly: z.boolean().optional(),
+        /** Other contexts of the group may call it (xcall). */
+        xcall: z.boolean().optional(),
       }),
     )
     .max(10_000),

@@ -3,7 +3,7 @@ import type { ModuleAbi } from './abi-section.js'
 import { HOST_ABI, HOST_MODULE, METER_GAS, METER_GROW_DENIED, METER_MEMORY, METER_MODULE } from './host-abi.js'
 import type { HostBlobs, HostState } from './host-state.js'
 import { resolveLimits, type RuntimeLimits } from './limits.js'
-import { ExecutionSession, SliceExceeded, type AppEvent } from './session.js'
+import { ExecutionSession, SliceExceeded, type AppEvent, type CallOrigin, type QueuedXCall } from './session.js'
 
 /*
  * The execution engine: runs one method of a compiled module, synchronously, in a fresh instance
@@ -21,6 +21,8 @@ export interface LoadedModule {
   /** What a caller may name: the entry points the ABI declares (all of them without an ABI), minus `__` internals. */
   methods: ReadonlySet<string>
   readOnlyMethods: ReadonlySet<string>
+  /** The methods other contexts of the group may call (xcall); only those the ABI declares so. */
+  callableMethods: ReadonlySet<string>
   maxMemoryPages: number
   /** Pages the memory starts with; each call gets a zeroed memory of initialMemoryPages..maxMemoryPages. */
   initialMemoryPages: number
@@ -52,12 +54,16 @@ export interface ExecutionRequest {
    * longer.
    */
   slice?: { instructions: number; hostCalls: number; until: number }
+  /** How the call came to run (an event handler, a cross-context call); a client's call by default. */
+  origin?: CallOrigin
 }
 
 export interface ExecutionOutcome {
   /** The value_return Ok payload (JSON from the SDK), empty when the method returned nothing. */
   result: Uint8Array
   events: AppEvent[]
+  /** Calls into other contexts the method queued, to run once its writes are committed. */
+  xcalls: QueuedXCall[]
   logs: string[]
   /** Metering points charged. */
   instructions: number
@@ -127,6 +133,7 @@ export class Engine {
     const session = new ExecutionSession({
       method, input, state: req.state, contextId: req.contextId, executor: req.executor,
       limits, readOnly, now: this.clock, ...(req.blobs ? { blobs: req.blobs } : {}), ...(req.slice ? { slice: { until: req.slice.until, hostCalls: req.slice.hostCalls } } : {}),
+      ...(req.origin ? { origin: req.origin } : {}),
     })
     const sliced = req.slice !== undefined && req.slice.instructions < limits.instructionBudget
     const budget = BigInt(sliced ? req.slice!.instructions : limits.instructionBudget)
@@ -178,7 +185,7 @@ export class Engine {
       }
       throw new MeroError('ExecutionFailed', `method '${method}' returned an error: ${abbreviate(text)}`, { error, logs: session.logs })
     }
-    return { result: session.returned?.bytes ?? new Uint8Array(0), events: session.events, logs: session.logs, instructions, readOnly, memoryBytes }
+    return { result: session.returned?.bytes ?? new Uint8Array(0), events: session.events, xcalls: session.xcalls, logs: session.logs, instructions, readOnly, memoryBytes }
   }
 
   /** A zeroed memory of the module's initial size and its cap: from the pool, or a new one. */

@@ -7,7 +7,7 @@ import type { HostBlobs, HostState } from './host-state.js'
 import type { RuntimeLimits } from './limits.js'
 import type { ExecutionOutcome, LoadedModule } from './engine.js'
 import type { Runtime } from './runtime.js'
-import { SliceExceeded } from './session.js'
+import { type CallOrigin, SliceExceeded } from './session.js'
 import {
   ANNOUNCE, deserializeError, HOST_STATE_METHOD_SET, type HostReply, type ModuleTransfer, pack, type RunMessage,
   serializeError, unpack, type WorkerMessage,
@@ -27,6 +27,8 @@ export interface ExecutionJob {
   blobs?: HostBlobs
   /** Wall-clock deadline of this call in ms (default: the pool's). */
   deadlineMs?: number
+  /** How the call came to run (an event handler, a cross-context call). */
+  origin?: CallOrigin
 }
 
 /** Runs methods somewhere that is not the caller's event loop; a failure rejects with a MeroError. */
@@ -251,7 +253,7 @@ export class ExecutionPool implements Executor, Startable {
     const message: RunMessage = {
       type: 'run', id, moduleKey: key, ...(module ? { module } : {}), ...(w.drop.length ? { drop: w.drop.splice(0) } : {}),
       method: job.method, args: job.args ?? new Uint8Array(0), contextId: job.contextId, executor: job.executor,
-      readOnly: job.readOnly === true, limits: this.limits, blobs: job.blobs !== undefined,
+      readOnly: job.readOnly === true, limits: this.limits, blobs: job.blobs !== undefined, ...(job.origin ? { origin: job.origin } : {}),
     }
     w.worker.postMessage(message)
   }
@@ -369,7 +371,7 @@ function methodKey(job: ExecutionJob): string {
 function transferOf(key: string, m: LoadedModule): ModuleTransfer {
   return {
     key, applicationId: new Uint8Array(m.applicationId), compiled: m.compiled, entryPoints: [...m.entryPoints], methods: [...m.methods],
-    readOnlyMethods: [...m.readOnlyMethods], maxMemoryPages: m.maxMemoryPages, initialMemoryPages: m.initialMemoryPages,
+    readOnlyMethods: [...m.readOnlyMethods], callableMethods: [...m.callableMethods], maxMemoryPages: m.maxMemoryPages, initialMemoryPages: m.initialMemoryPages,
     ...(m.start ? { start: m.start } : {}),
   }
 }

@@ -49,6 +49,7 @@ function revive(m: ModuleTransfer): LoadedModule {
     entryPoints: new Set(m.entryPoints),
     methods: new Set(m.methods),
     readOnlyMethods: new Set(m.readOnlyMethods),
+    callableMethods: new Set(m.callableMethods),
     maxMemoryPages: m.maxMemoryPages,
     initialMemoryPages: m.initialMemoryPages,
     ...(m.start ? { start: m.start } : {}),
@@ -65,9 +66,13 @@ port.on('message', (job: RunMessage) => {
     if (!module) throw new MeroError('Internal', `the execution worker does not hold module ${job.moduleKey}`)
     const outcome = engine.execute({
       module, method: job.method, args: job.args, state, contextId: job.contextId, executor: job.executor,
-      limits: job.limits, readOnly: job.readOnly, ...(job.blobs ? { blobs } : {}),
+      limits: job.limits, readOnly: job.readOnly, ...(job.blobs ? { blobs } : {}), ...(job.origin ? { origin: job.origin } : {}),
     })
-    const sent = { ...outcome, result: exact(outcome.result), events: outcome.events.map((e) => ({ kind: e.kind, data: exact(e.data) })) }
+    const sent = {
+      ...outcome, result: exact(outcome.result),
+      events: outcome.events.map((e) => ({ kind: e.kind, data: exact(e.data), ...(e.handler ? { handler: e.handler } : {}) })),
+      xcalls: outcome.xcalls.map((c) => ({ contextId: exact(c.contextId), method: c.method, params: exact(c.params) })),
+    }
     port.postMessage({ type: 'done', id: job.id, outcome: sent })
   } catch (e) {
     port.postMessage({ type: 'failed', id: job.id, error: serializeError(e) })

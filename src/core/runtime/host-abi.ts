@@ -28,6 +28,12 @@ export const HOST_ABI: Readonly<Record<string, HostFunctionSignature>> = Object.
   value_return: sig([I]),
   log_utf8: sig([I]),
   emit: sig([I], [], true),
+  // an Event struct and a buf naming the handler method receivers run (0: none)
+  emit_with_handler: sig([I, I], [], true),
+  // queues a call into another context: an XCall struct {context id buf (32 bytes), method buf, params buf}
+  xcall: sig([I], [], true),
+  // 1 and the calling context's id in the register when the call came in by xcall, else 0
+  xcall_origin: sig([I], [i]),
   context_id: sig([I]),
   executor_id: sig([I]),
   time_now: sig([I]),

@@ -109,6 +109,7 @@ export class Runtime {
       entryPoints: new Set(v.entryPoints),
       methods: new Set(v.entryPoints.filter((m) => !m.startsWith('__') && (!v.abi || v.abi.methods.some((d) => d.name === m)))),
       readOnlyMethods: new Set(v.abi?.methods.filter((m) => m.readOnly).map((m) => m.name) ?? []),
+      callableMethods: new Set(v.abi?.methods.filter((m) => m.xcall).map((m) => m.name) ?? []),
       maxMemoryPages: v.maxMemoryPages,
       initialMemoryPages: v.initialMemoryPages,
       ...(v.start ? { start: v.start } : {}),

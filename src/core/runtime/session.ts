@@ -8,6 +8,33 @@ import { GuestMemory, toOffset } from './guest-memory.js'
 export interface AppEvent {
   kind: string
   data: Uint8Array
+  /** A method the context's other members run with `data` as its arguments when they apply the delta (emit_with_handler). */
+  handler?: string
+}
+
+/** A call into another context that a method queued (xcall); the node runs it once the method's writes are committed. */
+export interface QueuedXCall {
+  contextId: Uint8Array
+  method: string
+  /** JSON arguments. */
+  params: Uint8Array
+}
+
+/** Cross-context calls: at most this many per call, with params of at most this many bytes, nested at most this deep (as the original). */
+export const MAX_XCALLS = 8
+export const MAX_XCALL_PARAMS_BYTES = 16 * 1024
+export const MAX_XCALL_DEPTH = 3
+const MAX_XCALL_METHOD_BYTES = 100
+const METHOD_NAME = /^[A-Za-z0-9_]{1,256}$/
+
+/** How a call came to run: from a client (the default), as an event handler, or by a cross-context call. */
+export interface CallOrigin {
+  /** The calling context, when the call came in by xcall (xcall_origin answers it). */
+  xcallFrom?: Uint8Array
+  /** Cross-context calls between the client's call and this one (0: a client's call). */
+  depth?: number
+  /** Runs as an event handler: the events it emits name no handler (handlers never chain between nodes). */
+  handler?: boolean
 }
 
 export interface SessionInput {
@@ -29,6 +56,7 @@ export interface SessionInput {
    * the retry on a worker then makes once.
    */
   slice?: { until: number; hostCalls: number }
+  origin?: CallOrigin
 }
 
 /**
@@ -62,6 +90,7 @@ type HostFunction = (x: ExecutionSession, ...args: any[]) => unknown
 export class ExecutionSession {
   readonly logs: string[] = []
   readonly events: AppEvent[] = []
+  readonly xcalls: QueuedXCall[] = []
   returned?: { ok: boolean; bytes: Uint8Array }
   fatal?: MeroError
   hostCalls = 0
@@ -217,6 +246,31 @@ export class ExecutionSession {
       if (kind.length === 0) throw new MeroError('ExecutionFailed', 'event kind is empty')
       const data = x.memory.readBuffer(at + 16, x.s.limits.maxEventDataBytes, 'event data')
       x.events.push({ kind, data })
+    },
+    emit_with_handler: (x, ptr: bigint, handler: bigint) => {
+      HOST_FUNCTIONS.emit!(x, ptr)
+      if (handler === 0n || x.s.origin?.handler) return
+      const name = x.memory.readUtf8(handler, 256, 'event handler')
+      if (!METHOD_NAME.test(name)) throw new MeroError('ExecutionFailed', `emit_with_handler: '${name}' is not a method name (1-256 characters of [A-Za-z0-9_])`)
+      x.events[x.events.length - 1]!.handler = name
+    },
+    xcall: (x, ptr: bigint) => {
+      const depth = x.s.origin?.depth ?? 0
+      if (depth >= MAX_XCALL_DEPTH) throw new MeroError('LimitExceeded', `xcall: cross-context calls nest at most ${MAX_XCALL_DEPTH} deep; this call is already at depth ${depth}`, { limit: 'xcallDepth' })
+      if (x.xcalls.length >= MAX_XCALLS) throw new MeroError('LimitExceeded', `xcall: at most ${MAX_XCALLS} cross-context calls per call`, { limit: 'xcalls' })
+      const at = toOffset(ptr, 'xcall')
+      const contextId = x.memory.readBuffer(at, 32, 'xcall context id')
+      if (contextId.length !== 32) throw new MeroError('ExecutionFailed', `xcall: a context id is 32 bytes, the guest passed ${contextId.length}`)
+      const method = x.memory.readUtf8(at + 16, MAX_XCALL_METHOD_BYTES, 'xcall method')
+      if (!METHOD_NAME.test(method)) throw new MeroError('ExecutionFailed', `xcall: '${method}' is not a method name`)
+      const params = x.memory.readBuffer(at + 32, MAX_XCALL_PARAMS_BYTES, 'xcall params')
+      x.xcalls.push({ contextId: new Uint8Array(contextId), method, params: new Uint8Array(params) })
+    },
+    xcall_origin: (x, reg: bigint) => {
+      const from = x.s.origin?.xcallFrom
+      if (!from) return 0
+      x.setRegister(reg, from)
+      return 1
     },
     context_id: (x, reg: bigint) => x.setRegister(reg, x.s.contextId),
     executor_id: (x, reg: bigint) => x.setRegister(reg, x.s.executor),

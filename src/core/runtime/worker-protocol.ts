@@ -2,6 +2,7 @@ import { MeroError, type ErrorKind, ERROR_KINDS } from '../primitives/errors.js'
 import type { HostState } from './host-state.js'
 import type { RuntimeLimits } from './limits.js'
 import type { ExecutionOutcome } from './engine.js'
+import type { CallOrigin } from './session.js'
 
 /**
  * What the daemon's thread and an execution worker say to each other (see execution-pool.ts).
@@ -21,6 +22,7 @@ export interface ModuleTransfer {
   entryPoints: string[]
   methods: string[]
   readOnlyMethods: string[]
+  callableMethods: string[]
   maxMemoryPages: number
   initialMemoryPages: number
   start?: string
@@ -42,6 +44,7 @@ export interface RunMessage {
   limits: RuntimeLimits
   /** Whether the node's blobs are available (blob_announce_to_context). */
   blobs: boolean
+  origin?: CallOrigin
 }
 
 export interface HostRequest {

@@ -49,15 +49,24 @@ export function authored(n: MeroNode, contextId: Buffer, author: MeroNode | 'any
  * handed over, the group ops shared both ways). No delta of the context is sent to `b`.
  */
 export async function sharedContext(a: MeroNode, b: MeroNode): Promise<{ groupId: string; contextId: Buffer; applicationId: string }> {
-  for (const n of [a, b]) await n.applications.install(kvStoreWasm())
-  const groupId = a.createGroup()
-  await a.issueGroupOp(groupId, { kind: 'MemberAdded', member: b.identity.publicKey, role: 'member' })
-  const appId = fromBase58(a.applications.list()[0]!.applicationId, 'application id', 32)
-  const meta = await a.contexts.create(groupId, appId, {})
+  return sharedContextAmong([a, b])
+}
+
+/** sharedContext for any number of nodes (the first creates it) and any application. */
+export async function sharedContextAmong(nodes: MeroNode[], wasm: Buffer = kvStoreWasm(), initArgs: unknown = {}): Promise<{ groupId: string; contextId: Buffer; applicationId: string }> {
+  const [a, ...others] = nodes
+  let appId = ''
+  for (const n of nodes) appId = (await n.applications.install(wasm)).applicationId
+  const groupId = a!.createGroup()
+  for (const b of others) await a!.issueGroupOp(groupId, { kind: 'MemberAdded', member: b.identity.publicKey, role: 'member' })
+  const meta = await a!.contexts.create(groupId, fromBase58(appId, 'application id', 32), initArgs)
   const contextId = fromBase58(meta.contextId, 'context id', 32)
-  shareOps(a, b, groupId)
-  b.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, a.contexts.key(contextId)!)
-  await b.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
-  shareOps(b, a, groupId)
+  for (const b of others) {
+    shareOps(a!, b, groupId)
+    b.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, a!.contexts.key(contextId)!)
+    await b.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
+    shareOps(b, a!, groupId)
+  }
+  for (const b of others) shareOps(a!, b, groupId)
   return { groupId, contextId, applicationId: meta.applicationId }
 }
