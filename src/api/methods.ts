@@ -85,7 +85,7 @@ export const RPC = {
   'context.get': { description: 'A context: group, application, root hash, heads, visibility, allowlist, sync status', params: z.object({ context }).strict() },
   'context.delete': { description: "Delete a context's state from this node (DeleteContext)", params: z.object({ context }).strict() },
   'context.execute': { description: "Call a method of the context's application (Execute)", params: z.object({ context, method: METHOD_NAME, args: z.unknown().optional() }).strict() },
-  'context.updateApplication': { description: 'Move the context to another installed application; state is kept (UpdateApplication)', params: z.object({ context, application }).strict() },
+  'context.updateApplication': { description: 'Move the context to another installed application; state is kept, migrated when the application keeps a newer state version (UpdateApplication)', params: z.object({ context, application }).strict() },
   'context.setVisibility': { description: 'Open or restrict a context (SetContextVisibility)', params: z.object({ context, visibility }).strict() },
   'context.manageAllowlist': {
     description: "Add or remove identities on a context's allowlist (ManageContextAllowlist)",
@@ -168,6 +168,8 @@ export type ContextView = ContextMeta & {
   allowlist: string[]
   members: string[]
   pendingUpgrade: string | null
+  /** Why this node's move to the group's target application failed (its migration), if it did. */
+  upgradeError: string | null
   sync: ContextSyncView
 }
 

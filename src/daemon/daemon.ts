@@ -86,6 +86,10 @@ export class Daemon {
         gc: { intervalMs: this.config.gc.interval_secs * 1000, tombstoneRetentionMs: this.config.gc.tombstone_retention_secs * 1000 },
       })
       await this.node.start()
+      for (const u of this.node.resumedUpgrades) {
+        if (u.error) this.log.error({ contextId: u.contextId, applicationId: u.applicationId }, `an interrupted upgrade failed again: ${u.error}`)
+        else this.log.info({ contextId: u.contextId, applicationId: u.applicationId }, 'an interrupted upgrade (its migration) ran again and committed')
+      }
       for (const m of this.node.missingApplications) {
         this.log.warn({ applicationId: m.applicationId, chunks: m.chunks, blobs: this.home.blobs }, 'application bytes are missing from the blobs folder; fetching them again from peers')
       }

@@ -35,6 +35,7 @@ export interface ContextView {
   members?: string[]
   createdAt?: number
   pendingUpgrade?: string | null
+  upgradeError?: string | null
   sync?: { state: string; peers?: number; lastSync?: SyncOutcome | null; lastFetch?: SyncOutcome | null; pendingDeltas?: number; failures?: number }
 }
 
@@ -74,6 +75,7 @@ export function renderContext(c: ContextView): string {
     ['group', c.groupId],
     ['application', c.applicationId],
     ...(c.pendingUpgrade ? ([['upgrade to', c.pendingUpgrade]] as [string, string][]) : []),
+    ...(c.upgradeError ? ([['upgrade failed', c.upgradeError]] as [string, string][]) : []),
     ['root hash', c.rootHash],
     ['heads', c.heads.map((h) => shortId(h, 12))],
     ['visibility', c.visibility],

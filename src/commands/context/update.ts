@@ -4,7 +4,7 @@ import { contextArg } from '../../client/flags.js'
 import { renderContext } from '../../client/views/context.js'
 
 export default class ContextUpdate extends MeroCommand<typeof ContextUpdate> {
-  static override summary = 'Move a context to another application; its state is kept'
+  static override summary = 'Move a context to another application; its state is kept (migrated, when the application declares a newer state version)'
   static override args = { context: contextArg }
   static override flags = { app: Flags.string({ char: 'a', description: 'application id or alias', required: true }) }
 

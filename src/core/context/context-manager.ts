@@ -31,6 +31,11 @@ export interface ContextMeta {
   heads: string[]
   rootHash: string
   deltas: number
+  /**
+   * An application this context is moving to whose migration has not committed yet: a node
+   * stopped meanwhile (killed, say) runs the migration again at start (resumeUpgrades).
+   */
+  upgrading?: string
 }
 
 export interface ExecutionResult {
@@ -95,13 +100,23 @@ interface OpenCommit {
 
 /** A call waiting for its turn on its context. */
 interface QueuedCall {
+  kind: 'call'
+  /** The application the module is of: when a migration moved the context on meanwhile, the call runs the new one. */
+  applicationId: string
   module: LoadedModule
   method: string
   args: Buffer
-  readOnly: boolean
+  /** Read-only by the node's role in the group (besides what the module declares). */
+  roleReadOnly: boolean
   origin?: CallOrigin
   resolve: (r: WaitingResult) => void
   reject: (e: unknown) => void
+}
+
+/** Work that has the context to itself (a migration): the open delta is written first, and calls queued after it wait. */
+interface QueuedTask {
+  kind: 'task'
+  run: () => Promise<void>
 }
 
 /**
@@ -109,7 +124,7 @@ interface QueuedCall {
  * delta they are building together.
  */
 interface Lane {
-  queue: QueuedCall[]
+  queue: (QueuedCall | QueuedTask)[]
   commit?: OpenCommit
   running: boolean
 }
@@ -152,6 +167,8 @@ export class ContextManager {
    */
   private readonly metas = new Map<string, Readonly<ContextMeta>>()
   private readonly keys = new Map<string, Buffer>()
+  /** Per context (hex id): the group's target application whose migration failed here, and why. */
+  private readonly upgradeFailures = new Map<string, { target: string; error: string }>()
   /** Per context (hex id): the calls queued or running, and the delta they build. */
   private readonly lanes = new Map<string, Lane>()
   /** Each held metadata's application id, decoded once (a new metadata object is a new entry). */
@@ -301,14 +318,17 @@ export class ContextManager {
     const k = contextId.toString('hex')
     let meta = this.require(contextId, k)
     const access = this.access(meta, k)
-    meta = this.upgradeIfTargeted(contextId, meta, access.target)
-    const appId = this.applicationIdOf(meta)
-    const module = await this.d.runtime.loadById(this.d.applications.moduleId(appId), () => this.d.applications.bytes(appId))
+    meta = await this.upgradeIfTargeted(contextId, meta, access.target)
+    const module = await this.moduleOf(meta)
     if (origin?.xcallFrom) this.checkCallable(Buffer.from(origin.xcallFrom), meta, module, method)
-    const readOnly = module.readOnlyMethods.has(method) || access.mode === 'read-only'
+    if (module.abi?.migrations?.some((m) => m.method === method)) throw new MeroError('MethodNotFound', `'${method}' is the application's migration: it runs when a context moves to the application, and cannot be called`)
+    const roleReadOnly = access.mode === 'read-only'
+    const readOnly = module.readOnlyMethods.has(method) || roleReadOnly
     const argBytes = jsonArguments(args, `the arguments of '${method}'`)
     if (readOnly && !this.lanes.has(k)) return this.executeAlone(contextId, module, method, argBytes, origin)
-    const done = await new Promise<WaitingResult>((resolve, reject) => this.enqueue(k, contextId, { module, method, args: argBytes, readOnly, ...(origin ? { origin } : {}), resolve, reject }))
+    const done = await new Promise<WaitingResult>((resolve, reject) =>
+      this.enqueue(k, contextId, { kind: 'call', applicationId: meta.applicationId, module, method, args: argBytes, roleReadOnly, ...(origin ? { origin } : {}), resolve, reject }),
+    )
     const { queued, ...result } = done
     if (!queued.length) return result
     return { ...result, xcalls: await this.runXCalls(contextId, queued, origin?.depth ?? 0) }
@@ -364,7 +384,13 @@ export class ContextManager {
     return { result: decodeJson(outcome.result), events: outcome.events.map(decodeEvent), logs: outcome.logs, rootHash: meta.rootHash, deltaId: null, readOnly: true }
   }
 
-  private enqueue(k: string, contextId: Buffer, call: QueuedCall): void {
+  /** The compiled module of the application a context runs. */
+  private moduleOf(meta: Readonly<ContextMeta>): Promise<LoadedModule> {
+    const appId = this.applicationIdOf(meta)
+    return this.d.runtime.loadById(this.d.applications.moduleId(appId), () => this.d.applications.bytes(appId))
+  }
+
+  private enqueue(k: string, contextId: Buffer, call: QueuedCall | QueuedTask): void {
     let lane = this.lanes.get(k)
     if (!lane) this.lanes.set(k, (lane = { queue: [], running: false }))
     lane.queue.push(call)
@@ -375,7 +401,15 @@ export class ContextManager {
   private async drain(k: string, contextId: Buffer, lane: Lane): Promise<void> {
     lane.running = true
     try {
-      while (lane.queue.length) await this.runQueued(contextId, lane, lane.queue.shift()!)
+      while (lane.queue.length) {
+        const next = lane.queue.shift()!
+        if (next.kind === 'call') {
+          await this.runQueued(contextId, lane, next)
+          continue
+        }
+        if (lane.commit) this.closeCommit(contextId, lane)
+        await next.run()
+      }
     } finally {
       lane.running = false
     }
@@ -388,12 +422,22 @@ export class ContextManager {
 
   /** One call of a lane, in the lane's open session. */
   private async runQueued(contextId: Buffer, lane: Lane, call: QueuedCall): Promise<void> {
+    const meta = this.get(contextId)
+    if (meta && meta.applicationId !== call.applicationId) {
+      try {
+        call.module = await this.moduleOf(meta) // a migration ran before this call's turn
+        call.applicationId = meta.applicationId
+      } catch (e) {
+        return call.reject(e)
+      }
+    }
+    const readOnly = call.module.readOnlyMethods.has(call.method) || call.roleReadOnly
     const commit = (lane.commit ??= { session: this.state(contextId).begin(this.d.identity.publicKey, this.clock), calls: [], eventBytes: 0 })
     const mark = commit.session.savepoint()
     const sizeBefore = commit.session.writtenBytes
     let outcome: ExecutionOutcome
     try {
-      outcome = await this.d.executor.run({ module: call.module, method: call.method, args: call.args, state: commit.session, contextId, executor: this.d.identity.publicKey, readOnly: call.readOnly, blobs: this.d.blobs, ...(call.origin ? { origin: call.origin } : {}) })
+      outcome = await this.d.executor.run({ module: call.module, method: call.method, args: call.args, state: commit.session, contextId, executor: this.d.identity.publicKey, readOnly, blobs: this.d.blobs, ...(call.origin ? { origin: call.origin } : {}) })
     } catch (e) {
       commit.session.rollbackTo(mark)
       return call.reject(e)
@@ -447,14 +491,100 @@ export class ContextManager {
     return committed
   }
 
-  /** UpdateApplication: the context runs another installed application; its state is kept. */
-  updateApplication(contextId: Buffer, applicationId: Buffer): ContextMeta {
+  /**
+   * UpdateApplication: the context runs another installed application; its state is kept, and
+   * migrated when the new application keeps a newer state version (its ABI's `stateVersion`, 1
+   * when absent): its migration from the context's version runs once, on this node, and what it
+   * writes commits atomically with the switch (one write batch, a delta of its own). A failed
+   * migration writes nothing and the context keeps running the application it ran, with an error
+   * that says so. The switch waits for the calls before it and the calls after it wait for it.
+   */
+  async updateApplication(contextId: Buffer, applicationId: Buffer): Promise<ContextMeta> {
     const meta = this.require(contextId)
     this.d.applications.require(applicationId)
-    const next = { ...meta, applicationId: toBase58(applicationId) }
-    this.d.store.put('context', contextId, Buffer.from(JSON.stringify(next)))
-    this.remember(contextId, next)
-    return next
+    const to = toBase58(applicationId)
+    if (meta.applicationId === to && !meta.upgrading) return meta
+    return new Promise<ContextMeta>((resolve, reject) => {
+      this.enqueue(contextId.toString('hex'), contextId, { kind: 'task', run: () => this.switchApplication(contextId, to).then(resolve, reject) })
+    })
+  }
+
+  /** The switch itself, with the context to itself (see updateApplication). */
+  private async switchApplication(contextId: Buffer, to: string): Promise<ContextMeta> {
+    const meta = this.require(contextId)
+    const toId = fromBase58(to, 'application id', 32)
+    const from = meta.applicationId
+    const [current, next] = await Promise.all([this.moduleOf(meta), this.d.runtime.loadById(this.d.applications.moduleId(toId), () => this.d.applications.bytes(toId))])
+    const have = stateVersionOf(current)
+    const want = stateVersionOf(next)
+    const settle = (m: ContextMeta): ContextMeta => {
+      const out = { ...m }
+      delete out.upgrading
+      return out
+    }
+    if (from === to || want === have) {
+      const switched = settle({ ...meta, applicationId: to })
+      this.d.store.put('context', contextId, Buffer.from(JSON.stringify(switched)))
+      this.remember(contextId, switched)
+      return switched
+    }
+    if (want < have) {
+      throw new MeroError('InvalidInput', `application ${to} keeps state version ${want}, older than version ${have} of context ${meta.contextId}: a context's state does not go back`)
+    }
+    const migration = next.abi?.migrations?.find((m) => m.from === have)
+    if (!migration) {
+      throw new MeroError('InvalidInput', `application ${to} keeps state version ${want} and declares no migration from version ${have}, which context ${meta.contextId} holds (application ${from})`)
+    }
+    // the intent first: a node stopped while the migration runs runs it again at start
+    const intent = { ...meta, upgrading: to }
+    this.d.store.put('context', contextId, Buffer.from(JSON.stringify(intent)))
+    this.remember(contextId, intent)
+    const session = this.state(contextId).begin(this.d.identity.publicKey, this.clock)
+    let events: AppEvent[]
+    try {
+      const outcome = await this.d.executor.run({ module: next, method: migration.method, state: session, contextId, executor: this.d.identity.publicKey, blobs: this.d.blobs })
+      if (outcome.xcalls.length) throw new MeroError('ExecutionFailed', 'a migration cannot make cross-context calls (xcall)')
+      const size = session.writtenBytes + eventBytesOf(outcome.events)
+      if (size > MAX_CALL_DELTA_BYTES) throw tooLarge(size)
+      events = outcome.events.map(decodeEvent)
+    } catch (e) {
+      const back = settle(this.require(contextId))
+      this.d.store.put('context', contextId, Buffer.from(JSON.stringify(back)))
+      this.remember(contextId, back)
+      const err = e instanceof MeroError ? e : new MeroError('Internal', (e as Error)?.message ?? String(e))
+      throw new MeroError(err.kind, `the migration '${migration.method}' of application ${to} (state version ${have} to ${want}) failed, and context ${meta.contextId} keeps running application ${from}: ${err.message}`, err.details)
+    }
+    // the migrated state and the switch in one write batch
+    const result = session.finish()
+    const batch = this.d.store.batch()
+    const committed = this.commit(batch, contextId, settle({ ...this.require(contextId), applicationId: to }), session, result, events)
+    batch.put('context', contextId, Buffer.from(JSON.stringify(committed.meta)))
+    batch.write()
+    if (committed.id) this.stats.deltas++
+    this.remember(contextId, committed.meta)
+    this.upgradeFailures.delete(contextId.toString('hex'))
+    if (committed.id && this.events.listens('committed')) this.events.emit('committed', { contextId, meta: committed.meta, deltaId: committed.id, wire: committed.wire!, events })
+    return committed.meta
+  }
+
+  /**
+   * Upgrades a node stopped in the middle of (a kill during a migration): each context whose
+   * migration had not committed runs it again. Returns how each went; one that fails keeps its
+   * application.
+   */
+  async resumeUpgrades(): Promise<{ contextId: string; applicationId: string; error?: string }[]> {
+    const out: { contextId: string; applicationId: string; error?: string }[] = []
+    for (const meta of this.list()) {
+      if (!meta.upgrading) continue
+      const contextId = fromBase58(meta.contextId, 'context id', 32)
+      try {
+        await this.updateApplication(contextId, fromBase58(meta.upgrading, 'application id', 32))
+        out.push({ contextId: meta.contextId, applicationId: meta.upgrading })
+      } catch (e) {
+        out.push({ contextId: meta.contextId, applicationId: meta.upgrading, error: (e as Error).message })
+      }
+    }
+    return out
   }
 
   /** DeleteContext: removes the context's state, deltas, key and metadata from this node. */
@@ -483,6 +613,7 @@ export class ContextManager {
       members: c?.members ?? [],
       alias: c?.alias ?? null,
       pendingUpgrade: target && target !== meta.applicationId ? target : null,
+      upgradeError: this.upgradeFailures.get(hexOf(meta.contextId))?.error ?? null,
       groupDeleted: view.deleted,
     }
   }
@@ -506,10 +637,22 @@ export class ContextManager {
     return { mode: a.role === 'read-only' ? 'read-only' : 'write', target: a.target && toBase58(Buffer.from(a.target, 'hex')) }
   }
 
-  /** UpgradeGroup, lazily: a context moves to the group's target application on its next execution. */
-  private upgradeIfTargeted(contextId: Buffer, meta: ContextMeta, target: string | undefined): ContextMeta {
+  /**
+   * UpgradeGroup, lazily: a context moves to the group's target application on its next
+   * execution (migrated, see updateApplication). When its migration fails, the context keeps
+   * its application (the failure is kept for `context get`) and it is not tried again until the
+   * node restarts or the target changes.
+   */
+  private async upgradeIfTargeted(contextId: Buffer, meta: ContextMeta, target: string | undefined): Promise<ContextMeta> {
     if (!target || target === meta.applicationId || !this.d.applications.get(fromBase58(target, 'application id', 32))) return meta
-    return this.updateApplication(contextId, fromBase58(target, 'application id', 32))
+    const k = contextId.toString('hex')
+    if (this.upgradeFailures.get(k)?.target === target) return meta
+    try {
+      return await this.updateApplication(contextId, fromBase58(target, 'application id', 32))
+    } catch (e) {
+      this.upgradeFailures.set(k, { target, error: (e as Error).message })
+      return this.require(contextId)
+    }
   }
 
   /**
@@ -609,6 +752,15 @@ function decodeJson(bytes: Uint8Array): unknown {
   } catch {
     return text
   }
+}
+
+/** The state layout version an application keeps (its ABI's stateVersion; 1 when it declares none). */
+function stateVersionOf(module: LoadedModule): number {
+  return module.abi?.stateVersion ?? 1
+}
+
+function hexOf(base58: string): string {
+  return fromBase58(base58, 'context id', 32).toString('hex')
 }
 
 function decodeEvent(e: { kind: string; data: Uint8Array; handler?: string }): AppEvent {

@@ -158,6 +158,9 @@ export class MeroNode implements Startable {
     })
   }
 
+  /** The upgrades interrupted by the last stop that ran again at start, and how each went. */
+  resumedUpgrades: { contextId: string; applicationId: string; error?: string }[] = []
+
   /** What was missing at start (application bytes gone from the blobs folder). */
   get missingApplications(): MissingApplication[] {
     return this.refetch.missingAtStart
@@ -192,6 +195,8 @@ export class MeroNode implements Startable {
   async start(): Promise<void> {
     await startAll(this.parts)
     this.started = true
+    // as the seed's startup: a migration a stop interrupted (a kill) runs again
+    this.resumedUpgrades = await this.contexts.resumeUpgrades()
   }
 
   async stop(): Promise<void> {

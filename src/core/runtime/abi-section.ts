@@ -23,6 +23,10 @@ export const AbiSchema = z.looseObject({
     )
     .max(10_000),
   events: z.array(z.unknown()).max(10_000).optional(),
+  /** The version of the state layout the application keeps [1]. */
+  stateVersion: z.number().int().min(1).max(1_000_000).optional(),
+  /** How it migrates a context's state from an earlier layout version: a method run once, when a context moves to it. */
+  migrations: z.array(z.looseObject({ from: z.number().int().min(1), method: methodName })).max(64).optional(),
 })
 
 export type ModuleAbi = z.infer<typeof AbiSchema>
@@ -45,6 +49,11 @@ export function readAbiSection(bytes: Uint8Array): ModuleAbi | undefined {
   for (const m of parsed.data.methods) {
     if (seen.has(m.name)) throw new MeroError('InvalidModule', `the '${ABI_SECTION}' custom section declares method '${m.name}' twice`)
     seen.add(m.name)
+  }
+  const version = parsed.data.stateVersion ?? 1
+  for (const m of parsed.data.migrations ?? []) {
+    if (!seen.has(m.method)) throw new MeroError('InvalidModule', `the '${ABI_SECTION}' custom section names migration method '${m.method}', which it does not declare among its methods`)
+    if (m.from >= version) throw new MeroError('InvalidModule', `the '${ABI_SECTION}' custom section declares a migration from state version ${m.from}, not older than its stateVersion ${version}`)
   }
   return parsed.data
 }

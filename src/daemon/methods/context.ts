@@ -38,6 +38,7 @@ function view(node: MeroNode, meta: ContextMeta) {
     allowlist: g.allowlist,
     members: g.members,
     pendingUpgrade: g.pendingUpgrade,
+    upgradeError: g.upgradeError,
     sync: syncStatus(node, meta),
   }
 }
@@ -69,8 +70,8 @@ export const contextHandlers = {
     return { contextId: toBase58(id), deleted: true }
   },
   'context.execute': ({ context, method: name, args }, { node }) => contexts(node).execute(resolveContext(node, context), name, args),
-  'context.updateApplication': ({ context, application }, { node }) => {
-    const meta = contexts(node).updateApplication(resolveContext(node, context), fromBase58(resolveId(node, 'application', application), 'application id', 32))
+  'context.updateApplication': async ({ context, application }, { node }) => {
+    const meta = await contexts(node).updateApplication(resolveContext(node, context), fromBase58(resolveId(node, 'application', application), 'application id', 32))
     return view(node, meta)
   },
   'context.setVisibility': async ({ context, visibility }, { node }) => {

@@ -51,6 +51,14 @@ describe('validateModule', () => {
     await invalid(withAbi(fixture('edge-cases'), '{"methods":[]}'), /2 'mero_abi_v1' custom sections/)
   })
 
+  it('refuses migrations that name an undeclared method or do not come from an older state version', async () => {
+    const bare = fixture('as-edge-cases')
+    await invalid(withAbi(bare, '{"stateVersion":2,"migrations":[{"from":1,"method":"absent"}],"methods":[{"name":"json_echo"}]}'), /migration method 'absent', which it does not declare/)
+    await invalid(withAbi(bare, '{"stateVersion":2,"migrations":[{"from":2,"method":"json_echo"}],"methods":[{"name":"json_echo"}]}'), /migration from state version 2, not older than its stateVersion 2/)
+    await invalid(withAbi(bare, '{"stateVersion":0,"methods":[]}'), /stateVersion/)
+    await invalid(withAbi(bare, '{"methods":[{"name":"json_echo","xcall":"yes"}]}'), /methods\.0\.xcall/)
+  })
+
   it('refuses an ABI that declares a method the module does not export', () =>
     invalid(withAbi(fixture('as-edge-cases'), '{"methods":[{"name":"missing"}]}'), /declares method 'missing'/))
 })
