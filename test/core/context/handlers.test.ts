@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { MeroNode } from '../../../src/core/node/node.js'
 import { ensureBuilt, fixture } from '../runtime/fixtures.js'
-import { authored, closeNodes, newNode, sharedContextAmong } from './helpers.js'
+import { authored, closeNodes, newNode, shareOps, sharedContextAmong } from './helpers.js'
 
 /**
  * Event handlers (issue 21, item 2), in process over real stores: an event may name a method that
@@ -72,5 +72,21 @@ describe('event handlers', () => {
     expect(b.contexts.require(ctx).heads).toEqual([d.id.toString('hex')])
     expect(await counts(b, ctx)).toEqual({ replicated: 0, here: 0, seen: 0 })
     expect(authored(b, ctx)).toHaveLength(0)
+  }, 60_000)
+
+  it('the author never runs its own handlers, even when its delta comes back to it (a node restored from an older backup)', async () => {
+    const a = await newNode()
+    const { contextId: ctx, groupId } = await sharedContextAmong([a], fixture('as-app-model'))
+    await a.contexts.execute(ctx, 'set', { key: 'k', value: 'v' })
+    // the same identity on a node that lacks the delta: a restored copy of a catching up
+    const restored = await newNode({ identity: a.identity })
+    await restored.applications.install(fixture('as-app-model'))
+    shareOps(a, restored, groupId)
+    const meta = a.contexts.require(ctx)
+    restored.contexts.adopt(ctx, groupId, meta.applicationId, meta.creator, a.contexts.key(ctx)!)
+    expect(restored.remoteDeltas.receive(ctx, authored(a, ctx)).map((x) => x.status)).toContain('applied')
+    await restored.handlers.idle()
+    expect(restored.handlers.stats).toEqual({ ran: 0, failed: 0, dropped: 0 })
+    expect(await counts(restored, ctx)).toEqual({ replicated: 0, here: 0, seen: 0 })
   }, 60_000)
 })

@@ -11,7 +11,7 @@ import { kvStoreWasm } from '../runtime/fixtures.js'
 /** In-process nodes over real stores in temp folders; `closeNodes` (afterEach) removes them. */
 const opened: { store: Store; dir: string; node: MeroNode }[] = []
 
-export async function newNode(options: Omit<Partial<NodeOptions>, 'store' | 'identity' | 'blobsDir'> = {}): Promise<MeroNode> {
+export async function newNode(options: Omit<Partial<NodeOptions>, 'store' | 'blobsDir'> = {}): Promise<MeroNode> {
   const dir = mkdtempSync(join(tmpdir(), 'mero-ctx-'))
   const store = await Store.open(join(dir, 'data'))
   const node = new MeroNode({ store, identity: generateKeyPair(), blobsDir: join(dir, 'blobs'), ...options })
