@@ -3,32 +3,23 @@ import { pathToFileURL } from 'node:url'
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import { MeroError } from '../primitives/errors.js'
 import type { Startable } from '../primitives/lifecycle.js'
-import type { HostBlobs, HostState } from './host-state.js'
+import type { HostState } from './host-state.js'
 import type { RuntimeLimits } from './limits.js'
-import type { ExecutionOutcome, LoadedModule } from './engine.js'
+import type { ExecutionOutcome, ExecutionRequest, LoadedModule } from './engine.js'
 import type { Runtime } from './runtime.js'
-import { type CallOrigin, SliceExceeded } from './session.js'
+import { SliceExceeded } from './session.js'
 import {
   ANNOUNCE, deserializeError, HOST_STATE_METHOD_SET, type HostReply, type ModuleTransfer, pack, type RunMessage,
   serializeError, unpack, type WorkerMessage,
 } from './worker-protocol.js'
 
-/** One method to run, over a state that lives on this (the daemon's) thread. */
-export interface ExecutionJob {
-  module: LoadedModule
-  method: string
-  /** JSON bytes (an object, or empty / `null` for no arguments). */
-  args?: Uint8Array
-  state: HostState
-  contextId: Uint8Array
-  executor: Uint8Array
-  /** Forces a read-only call; methods the ABI marks readOnly are always read-only. */
-  readOnly?: boolean
-  blobs?: HostBlobs
+/**
+ * One method to run, over a state that lives on this (the daemon's) thread: an engine request
+ * (the pool's limits for all, the slice its own), with a deadline of its own if it needs one.
+ */
+export type ExecutionJob = Omit<ExecutionRequest, 'limits' | 'slice'> & {
   /** Wall-clock deadline of this call in ms (default: the pool's). */
   deadlineMs?: number
-  /** How the call came to run (an event handler, a cross-context call). */
-  origin?: CallOrigin
 }
 
 /** Runs methods somewhere that is not the caller's event loop; a failure rejects with a MeroError. */
