@@ -70,10 +70,7 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`
 }
 
-/** `abcdef…7890` for long ids in tables; full ids stay in --json. */
-export function shortId(id: string, keep = 8): string {
-  return id.length <= keep * 2 + 1 ? id : `${id.slice(0, keep)}…${id.slice(-4)}`
-}
+export { formatBytes, formatMs, shortId } from '../core/primitives/human.js'
 
 export function formatTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')

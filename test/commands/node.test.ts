@@ -159,7 +159,7 @@ describe('meroctl node', () => {
     await t.start()
     const human = await t.cli(['node', 'logs', '-n', '5'])
     expect(human.stdout).toMatch(/INFO\s+merod ready/)
-    const records = await t.json(['node', 'logs', '-n', '1'])
+    const { records } = await t.json(['node', 'logs', '-n', '1'])
     expect(records).toHaveLength(1)
     expect(records[0]).toMatchObject({ level: 30, msg: 'merod ready' })
 

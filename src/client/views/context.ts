@@ -47,7 +47,7 @@ export function renderContext(c: ContextView): string {
     ['application', c.applicationId],
     ...(c.pendingUpgrade ? ([['upgrade to', c.pendingUpgrade]] as [string, string][]) : []),
     ['root hash', c.rootHash],
-    ['heads', c.heads.map((h) => shortId(h, 12))],
+    ['heads', c.heads.map((h) => shortId(h))],
     ['visibility', c.visibility],
     ...(c.visibility === 'restricted' ? ([['allowlist', c.allowlist ?? []]] as [string, string[]][]) : []),
     ...(c.members ? ([['members', c.members.length]] as [string, number][]) : []),
@@ -63,7 +63,7 @@ export function renderContext(c: ContextView): string {
 }
 
 export function renderContexts(contexts: ContextView[]): string {
-  return table(['context', 'alias', 'group', 'application', 'root hash'], contexts.map((c) => [c.contextId, c.alias, shortId(c.groupId, 10), shortId(c.applicationId), shortId(c.rootHash, 10)]), { empty: 'no contexts; create one with `meroctl context create --group <g> --app <a>`' })
+  return table(['context', 'alias', 'group', 'application', 'root hash'], contexts.map((c) => [c.contextId, c.alias, shortId(c.groupId), shortId(c.applicationId), shortId(c.rootHash)]), { empty: 'no contexts; create one with `meroctl context create --group <g> --app <a>`' })
 }
 
 /** A JSON value rendered readably: strings bare, the rest as indented JSON. */
@@ -79,5 +79,5 @@ export function renderEvents(events: { kind: string; data: unknown }[]): string 
 
 function describeSync(s: SyncOutcome): string {
   const what = s.ok ? `${s.fetched} fetched (${s.method}) in ${s.durationMs} ms` : `failed: ${s.error ?? 'unknown error'}`
-  return `${formatTime(s.at)} with ${shortId(s.peerId, 12)}, ${what}`
+  return `${formatTime(s.at)} with ${shortId(s.peerId)}, ${what}`
 }

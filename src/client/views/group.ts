@@ -49,7 +49,7 @@ export function renderGroup(g: GroupView): string {
       ['alias', g.alias ?? g.localAlias ?? undefined],
       ['owner', g.owner],
       ['state hash', g.stateHash],
-      ['heads', g.heads.map((h) => shortId(h, 12))],
+      ['heads', g.heads.map((h) => shortId(h))],
       ['default caps', (g.settings.defaultCapabilityNames ?? capabilityNames(g.settings.defaultCapabilities)).join(', ') || 'none'],
       ['visibility', g.settings.defaultVisibility],
       ['target app', g.settings.targetApplication ?? undefined],
@@ -75,7 +75,7 @@ export function renderMembers(members: MemberView[], owner?: string): string {
 export function renderOps(ops: OpView[]): string {
   return table(
     ['op', 'kind', 'signer', 'seq', 'parents', 'status'],
-    ops.map((o) => [shortId(o.opId, 12), o.kind, shortId(o.signer), o.seq, o.parents.map((p) => shortId(p, 6)).join(' '), o.status === 'rejected' ? `rejected: ${o.reason}` : o.status]),
+    ops.map((o) => [shortId(o.opId), o.kind, shortId(o.signer), o.seq, o.parents.map((p) => shortId(p)).join(' '), o.status === 'rejected' ? `rejected: ${o.reason}` : o.status]),
     { empty: 'no ops' },
   )
 }

@@ -16,7 +16,7 @@ export default class GroupList extends MeroCommand<typeof GroupList> {
 
   async run() {
     const r = await this.call<{ groups: GroupRow[] }>('group.list')
-    this.out(table(['group', 'alias', 'my role', 'members', 'contexts', 'state hash'], r.groups.map((g) => [g.groupId, g.alias, g.myRole, g.members, g.contexts, shortId(g.stateHash, 10)]), { empty: 'no groups; create one with `meroctl group create`' }))
+    this.out(table(['group', 'alias', 'my role', 'members', 'contexts', 'state hash'], r.groups.map((g) => [g.groupId, g.alias, g.myRole, g.members, g.contexts, shortId(g.stateHash)]), { empty: 'no groups; create one with `meroctl group create`' }))
     return r
   }
 }

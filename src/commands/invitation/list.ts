@@ -14,7 +14,7 @@ export default class InvitationList extends MeroCommand<typeof InvitationList> {
 
   async run() {
     const r = await this.call<{ invitations: InvitationRow[] }>('group.listInvitations')
-    this.out(table(['invitation', 'group', 'role', 'expires', 'state'], r.invitations.map((i) => [shortId(i.invitationId, 12), shortId(i.groupId, 12), i.role, formatTime(i.expiresAt), i.state]), { empty: 'no invitations issued by this node' }))
+    this.out(table(['invitation', 'group', 'role', 'expires', 'state'], r.invitations.map((i) => [shortId(i.invitationId), shortId(i.groupId), i.role, formatTime(i.expiresAt), i.state]), { empty: 'no invitations issued by this node' }))
     return r
   }
 }

@@ -536,7 +536,9 @@ export class GroupStore {
       bus.emit({ type: 'group.op.rejected', groupId, opId, kind: op.op.kind, signer, reason: outcome.node.reason! })
       return
     }
-    bus.emit({ type: 'group.op.applied', groupId, opId, kind: op.op.kind, signer, opSeq: Number(op.seq) })
+    // ops about a context name it, so that the stream's context filter and the log see it
+    const contextId = 'contextId' in op.op ? toBase58(op.op.contextId) : undefined
+    bus.emit({ type: 'group.op.applied', groupId, opId, kind: op.op.kind, signer, opSeq: Number(op.seq), ...(contextId ? { contextId } : {}) })
     for (const c of outcome.changes) {
       if (c.slot.startsWith('member/')) {
         const identity = b58(c.slot.slice('member/'.length))

@@ -38,11 +38,50 @@ export type NodeEventPayload =
   | { type: 'sync.started'; groupId?: string; contextId?: string; peerId: string; reason: string }
   /** `skipped`: the peer does not hold the group or context (no replica), so nothing was synced. */
   | { type: 'sync.finished'; groupId?: string; contextId?: string; peerId: string; ok: boolean; fetched: number; durationMs: number; error?: string; method?: string; skipped?: string }
+  /** A gossip message refused by validation, with the peer that sent it and why. */
+  | { type: 'message.rejected'; peerId: string; topic: 'group' | 'context'; reason: string; groupId?: string; contextId?: string }
+  /** A peer's traffic was refused or dropped because a limit was reached (a bounded queue or stream count). */
+  | { type: 'peer.rate_limited'; peerId: string; what: string; dropped: number }
+  // invitations
+  | { type: 'invitation.created'; groupId: string; invitationId: string; role: string; expiresAt: number; contextId?: string }
   // maintenance
   | { type: 'gc.finished'; tombstones: number; blobs: number; orphanChunks: number; contexts: number; durationMs: number; more: boolean; error?: string }
 
 export type NodeEvent = NodeEventBase & NodeEventPayload
 export type NodeEventType = NodeEventPayload['type']
+
+/** Every event type, for validating filters (`meroctl events --type`); the check below keeps it complete. */
+export const NODE_EVENT_TYPES = [
+  'heartbeat',
+  'node.stopping',
+  'group.created',
+  'group.deleted',
+  'group.op.applied',
+  'group.op.rejected',
+  'group.op.pending',
+  'group.member.added',
+  'group.member.removed',
+  'group.member.updated',
+  'group.equivocation',
+  'context.created',
+  'context.deleted',
+  'context.state.mutated',
+  'context.delta.received',
+  'context.delta.applied',
+  'context.delta.rejected',
+  'application.fetched',
+  'peer.connected',
+  'peer.disconnected',
+  'sync.started',
+  'sync.finished',
+  'message.rejected',
+  'peer.rate_limited',
+  'invitation.created',
+  'gc.finished',
+] as const satisfies readonly NodeEventType[]
+// a type missing from the list above fails to compile here
+const _everyTypeListed: Exclude<NodeEventType, (typeof NODE_EVENT_TYPES)[number]> extends never ? true : never = true
+void _everyTypeListed
 
 /** Does an event concern the given group / context filters (both optional)? */
 export function eventMatches(event: NodeEvent, filter: { groupId?: string; contextId?: string }): boolean {

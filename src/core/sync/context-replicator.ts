@@ -82,7 +82,7 @@ type Inbound = { contextId: Buffer; verified: VerifiedDelta; from: string }
 type Inspected =
   | { verdict: 'accept'; kind: 'heartbeat'; msg: Extract<TopicMessage, { type: 'ContextHeartbeat' }> }
   | { verdict: 'accept'; kind: 'deltas'; contextId: Buffer; verified: VerifiedDelta[] }
-  | { verdict: 'reject' | 'ignore' }
+  | { verdict: 'reject' | 'ignore'; reason: ContextDropReason }
 
 const CONTEXT_TOPIC_PREFIX = 'mero/ctx/'
 const HEARTBEAT_SYNC_DELAY_MS = 250
@@ -137,6 +137,7 @@ export class ContextReplicator {
     this.offValidator = this.d.network.setTopicValidator?.(CONTEXT_TOPIC_PREFIX, (m) => {
       const r = this.inspect(m)
       if (r.verdict === 'accept') this.checked.set(m.data, r)
+      else this.reportRejected(m, r)
       return r.verdict
     })
     for (const meta of this.d.contexts.list()) this.follow(meta)
@@ -238,11 +239,12 @@ export class ContextReplicator {
     if (!m.topic.startsWith(CONTEXT_TOPIC_PREFIX)) return
     let r = this.checked.get(m.data)
     if (r) this.checked.delete(m.data)
-    else r = this.inspect(m)
+    else this.reportRejected(m, (r = this.inspect(m)))
     if (r.verdict !== 'accept') return
     if (r.kind === 'heartbeat') return this.onHeartbeat(r.msg, m.from)
     if (this.inbound.length + r.verified.length > (this.opts.inboundQueue ?? 8192)) {
       this.dropped.queue_full += r.verified.length
+      this.d.events.emit({ type: 'peer.rate_limited', peerId: m.from, what: 'inbound deltas (queue full)', dropped: r.verified.length })
       this.schedule(r.contextId, m.from, 'inbound queue overflow', 500)
       return
     }
@@ -273,8 +275,7 @@ export class ContextReplicator {
     try {
       msg = decodeTopicMessage(m.data)
     } catch (e) {
-      this.dropped[/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed']++
-      return { verdict: 'reject' }
+      return this.drop(/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed')
     }
     if (msg.type !== 'StateDelta' && msg.type !== 'StateDeltas' && msg.type !== 'ContextHeartbeat') return this.drop('wrong_topic')
     const meta = this.d.contexts.get(msg.contextId)
@@ -289,14 +290,18 @@ export class ContextReplicator {
       if (wires.length === 0) throw new DeltaRejected('malformed', 'a StateDeltas message without deltas')
       return { verdict: 'accept', kind: 'deltas', contextId: msg.contextId, verified: wires.map((w) => verifyDelta(msg.contextId, w)) }
     } catch (e) {
-      this.countFault(e)
-      return { verdict: 'reject' }
+      return { verdict: 'reject', reason: this.countFault(e) }
     }
   }
 
   private drop(reason: ContextDropReason): Inspected {
     this.dropped[reason]++
-    return { verdict: reason === 'unknown_context' ? 'ignore' : 'reject' }
+    return { verdict: reason === 'unknown_context' ? 'ignore' : 'reject', reason }
+  }
+
+  /** The sender of a message refused as its fault is reported (the operator's log summarises them). */
+  private reportRejected(m: TopicMessageEvent, r: Inspected): void {
+    if (r.verdict === 'reject') this.d.events.emit({ type: 'message.rejected', peerId: m.from, topic: 'context', reason: r.reason })
   }
 
   /** Applies queued deltas, a bounded slice at a time, one write batch per context per slice. */
@@ -315,11 +320,10 @@ export class ContextReplicator {
     else this.draining = false
   }
 
-  private countFault(e: unknown): void {
-    if (e instanceof DeltaRejected) {
-      const f = e.fault === 'unknown_key' ? 'undecryptable' : e.fault
-      this.dropped[f]++
-    } else this.dropped.malformed++
+  private countFault(e: unknown): ContextDropReason {
+    const f = e instanceof DeltaRejected ? (e.fault === 'unknown_key' ? 'undecryptable' : e.fault) : 'malformed'
+    this.dropped[f]++
+    return f
   }
 
   /** Hands verified deltas to the DAG; schedules a sync when parents are missing. */
