@@ -2,6 +2,7 @@ import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { createInterface } from 'node:readline/promises'
 import { isMeroError, MeroError } from '../core/primitives/errors.js'
 import { DaemonManager } from './daemon-manager.js'
+import { ids } from './render.js'
 import { ConnectionError, RpcClient, RpcError } from './rpc-client.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof MeroCommand)['baseFlags'] & T['flags']>
@@ -64,6 +65,27 @@ export abstract class MeroCommand<T extends typeof Command> extends Command {
   /** Human output only: nothing but the final JSON document goes to stdout under --json. */
   protected out(text: string): void {
     if (!this.jsonEnabled()) this.log(text)
+  }
+
+  /** Human output of a result, or with --quiet its id(s), one per line; nothing under --json. */
+  protected show(text: () => string, ids: string | string[]): void {
+    if (this.jsonEnabled()) return
+    if ((this.flags as { quiet?: boolean }).quiet) {
+      const list = [ids].flat()
+      if (list.length) this.log(list.join('\n'))
+      return
+    }
+    this.log(text())
+  }
+
+  /** Ids as human output shows them: shortened by the one rule, or whole with --wide. */
+  protected get shown(): (id: string) => string {
+    return ids((this.flags as { wide?: boolean }).wide)
+  }
+
+  /** Options for render.table: fitted to the terminal unless --wide. */
+  protected get tableOptions(): { wide?: boolean } {
+    return { wide: (this.flags as { wide?: boolean }).wide }
   }
 
   /** Destructive actions: ask on a TTY, require --yes otherwise. */

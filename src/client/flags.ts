@@ -3,6 +3,14 @@ import { Args, Flags } from '@oclif/core'
 /** Flags shared by several commands, declared once. */
 export const yesFlag = Flags.boolean({ char: 'y', description: 'do not ask for confirmation' })
 
+/** -q: only the id(s) of the result, one per line, for pipes. */
+export const quietFlag = Flags.boolean({ char: 'q', description: 'print only the id(s), one per line', exclusive: ['json'] })
+/** Lists: --wide (full ids, no fitting to the terminal) and -q. */
+export const listFlags = {
+  wide: Flags.boolean({ char: 'w', description: 'full ids, and columns as wide as they need (tables fit the terminal otherwise)' }),
+  quiet: quietFlag,
+}
+
 export const initFlags = {
   listen: Flags.string({ description: 'libp2p listen multiaddr (repeatable) [default: /ip4/0.0.0.0/tcp/2428, or the next free port]', multiple: true }),
   bootstrap: Flags.string({ description: 'bootstrap peer multiaddr ending in /p2p/<peer id> (repeatable)', multiple: true }),

@@ -40,7 +40,7 @@ describe('meroctl group and invitation', () => {
     expect((await t.json(['group', 'get', groupId])).stateHash).toBe(g.stateHash)
     const human = await t.cli(['group', 'get', 'team'])
     expect(human.stdout).toMatch(new RegExp(`owner\\s+${me}`))
-    expect(human.stdout).toMatch(/\(owner\)\s+│ admin/)
+    expect(human.stdout).toMatch(/│ admin \(owner\)/)
     const missing = await t.cli(['group', 'get', 'nope', '--json'])
     expect(missing.code).toBe(1)
     expect(JSON.parse(missing.stdout).error).toMatchObject({ kind: 'GroupNotFound', message: expect.stringMatching(/meroctl group list/) })
@@ -55,7 +55,7 @@ describe('meroctl group and invitation', () => {
 
     const members = await t.json(['group', 'members', 'team'])
     expect(members.members.map((m: { identity: string }) => m.identity)).toEqual(expect.arrayContaining([me, a, b, c]))
-    expect((await t.cli(['group', 'members', 'team'])).stdout).toMatch(new RegExp(`${a}\\s+│ member\\s+│ join-open-contexts`))
+    expect((await t.cli(['group', 'members', 'team', '--wide'])).stdout).toMatch(new RegExp(`${a}\\s+│ member\\s+│ join-open-contexts`))
 
     expect(await t.json(['group', 'set-role', 'team', a, 'admin'])).toMatchObject({ identity: a, role: 'admin' })
     expect((await t.cli(['group', 'set-role', 'team', b, 'read-only'])).stdout).toMatch(/is now read-only/)

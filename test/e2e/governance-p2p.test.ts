@@ -60,7 +60,7 @@ describe('governance across three daemons', () => {
     const listed = await t.json(['peers', 'list', '--node', 'a'])
     const b = await t.json(['node', 'status', '--node', 'b'])
     expect(listed.peers.map((p: { peerId: string }) => p.peerId)).toContain(b.peerId)
-    expect((await t.cli(['peers', 'list', '--node', 'a'])).stdout).toContain(b.peerId)
+    expect((await t.cli(['peers', 'list', '--node', 'a', '--wide'])).stdout).toContain(b.peerId)
     const c = await t.json(['node', 'status', '--node', 'c'])
     expect(await t.json(['peers', 'connect', `${b.listenAddresses[0]}/p2p/${b.peerId}`, '--node', 'c'])).toMatchObject({ peerId: b.peerId })
     expect((await t.json(['peers', 'list', '--node', 'c'])).peers.map((p: { peerId: string }) => p.peerId)).toContain(b.peerId)

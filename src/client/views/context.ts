@@ -1,5 +1,5 @@
 import type { SyncOutcome } from '../../core/sync/context-replicator.js'
-import { formatTime, keyValue, shortId, table } from '../render.js'
+import { formatBytes, formatMs, formatTime, keyValue, shortId, table } from '../render.js'
 
 /** Shapes of the context and application RPC results. */
 export interface ApplicationView {
@@ -36,7 +36,7 @@ export interface ExecutionView {
 
 export function renderApplication(a: ApplicationView): string {
   const methods = a.abi?.methods.map((m) => `${m.name}${m.readOnly ? ' (view)' : ''}`) ?? []
-  return keyValue([['application', a.applicationId], ['alias', a.alias ?? undefined], ['size', `${a.size} bytes`], ['installed', formatTime(a.installedAt)], ['source', a.source], ['methods', methods.length ? methods : ['(no ABI section)']]])
+  return keyValue([['application', a.applicationId], ['alias', a.alias ?? undefined], ['size', formatBytes(a.size)], ['installed', formatTime(a.installedAt)], ['source', a.source], ['methods', methods.length ? methods : ['(no ABI section)']]])
 }
 
 export function renderContext(c: ContextView): string {
@@ -62,8 +62,8 @@ export function renderContext(c: ContextView): string {
   ])
 }
 
-export function renderContexts(contexts: ContextView[]): string {
-  return table(['context', 'alias', 'group', 'application', 'root hash'], contexts.map((c) => [c.contextId, c.alias, shortId(c.groupId), shortId(c.applicationId), shortId(c.rootHash)]), { empty: 'no contexts; create one with `meroctl context create --group <g> --app <a>`' })
+export function renderContexts(contexts: ContextView[], id: (id: string) => string = shortId, opts: { wide?: boolean } = {}): string {
+  return table(['context', 'alias', 'group', 'application', 'root hash'], contexts.map((c) => [id(c.contextId), c.alias, id(c.groupId), id(c.applicationId), id(c.rootHash)]), { empty: 'no contexts; create one with `meroctl context create --group <g> --app <a>`', ...opts })
 }
 
 /** A JSON value rendered readably: strings bare, the rest as indented JSON. */
@@ -78,6 +78,6 @@ export function renderEvents(events: { kind: string; data: unknown }[]): string 
 }
 
 function describeSync(s: SyncOutcome): string {
-  const what = s.ok ? `${s.fetched} fetched (${s.method}) in ${s.durationMs} ms` : `failed: ${s.error ?? 'unknown error'}`
+  const what = s.ok ? `${s.fetched} fetched (${s.method}) in ${formatMs(s.durationMs)}` : `failed: ${s.error ?? 'unknown error'}`
   return `${formatTime(s.at)} with ${shortId(s.peerId)}, ${what}`
 }

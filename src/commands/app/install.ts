@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { MeroCommand } from '../../client/base-command.js'
+import { quietFlag } from '../../client/flags.js'
 import { renderApplication, type ApplicationView } from '../../client/views/context.js'
 import { MeroError } from '../../core/primitives/errors.js'
 
@@ -9,7 +10,7 @@ export default class AppInstall extends MeroCommand<typeof AppInstall> {
   static override summary = 'Install a wasm application; its id is the SHA-256 of the module'
   static override examples = ['<%= config.bin %> app install apps/kv-store/build/kv-store.wasm --alias kv']
   static override args = { file: Args.string({ description: 'the .wasm module', required: true }) }
-  static override flags = { alias: Flags.string({ description: 'a node-local alias for the application' }) }
+  static override flags = { alias: Flags.string({ description: 'a node-local alias for the application' }), quiet: quietFlag }
 
   async run() {
     const path = resolve(this.args.file)
@@ -17,7 +18,7 @@ export default class AppInstall extends MeroCommand<typeof AppInstall> {
     const client = await this.client()
     const blob = await client.upload(createReadStream(path))
     const app = await client.call<ApplicationView>('app.install', { blobId: blob.blobId, source: basename(path), alias: this.flags.alias })
-    this.out(`Installed\n${renderApplication(app)}`)
+    this.show(() => `Installed\n${renderApplication(app)}`, app.applicationId)
     return app
   }
 }
