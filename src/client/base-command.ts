@@ -1,6 +1,6 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { createInterface } from 'node:readline/promises'
-import { isMeroError, MeroError } from '../core/primitives/errors.js'
+import { ERROR_KINDS, isMeroError, MeroError, type ErrorKind } from '../core/primitives/errors.js'
 import { DaemonManager } from './daemon-manager.js'
 import { ids } from './render.js'
 import { ConnectionError, RpcClient, RpcError } from './rpc-client.js'
@@ -97,28 +97,50 @@ export abstract class MeroCommand<T extends typeof Command> extends Command {
     const rl = createInterface({ input: process.stdin, output: process.stderr })
     try {
       const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase()
-      if (answer !== 'y' && answer !== 'yes') throw new Errors.CLIError('cancelled', { exit: EXIT_FAILURE })
+      if (answer !== 'y' && answer !== 'yes') throw Object.assign(new Errors.CLIError('cancelled', { exit: EXIT_FAILURE }), { kind: 'Cancelled' })
     } finally {
       rl.close()
     }
   }
 
   override async catch(err: Error & { oclif?: { exit?: number }; exitCode?: number }): Promise<unknown> {
-    const { message, kind, code, exit, data } = describeError(err)
+    const described = describeError(err)
+    const { kind, code, exit, data } = described
+    const message = withNodeFlag(described.message, this.nodeFlagForHints())
     process.exitCode = exit
     if (this.jsonEnabled()) {
       this.logJson({ error: { kind, message, ...(code !== undefined ? { code } : {}), ...(data ? { data } : {}) } })
       return
     }
-    if (err instanceof Errors.CLIError && !(err instanceof Errors.ExitError)) throw err
     if (err instanceof Errors.ExitError) throw err
-    throw new Errors.CLIError(message, { exit })
+    // one unwrapped line (oclif's renderer wraps at 80 columns, splitting the hints people copy)
+    process.stderr.write(`${this.config.bin}: ${message}\n`)
+    if (exit === EXIT_USAGE && err instanceof Errors.CLIError) process.stderr.write(`See \`${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''} --help\`.\n`.replace('  ', ' '))
+    this.exit(exit)
+  }
+
+  /** ` --node NAME` for hints, when the node is not the default ('' when it cannot be told). */
+  private nodeFlagForHints(): string {
+    try {
+      return this.flags ? this.manager.nodeFlag : ''
+    } catch {
+      return ''
+    }
   }
 
   override async finally(err: Error | undefined): Promise<unknown> {
     this.rpc?.close()
     return super.finally(err)
   }
+}
+
+/**
+ * Hints name the node when it is not the default: every \`meroctl …\` a message suggests (the
+ * daemon's messages do not know which node flag brought the user there) gets \` --node NAME\`.
+ */
+export function withNodeFlag(message: string, nodeFlag: string): string {
+  if (!nodeFlag) return message
+  return message.replace(/`meroctl ([^`]*)`/g, (whole, cmd: string) => (/(^|\s)--node(\s|=|$)/.test(cmd) ? whole : `\`meroctl ${cmd}${nodeFlag}\``))
 }
 
 export function describeError(err: Error & { oclif?: { exit?: number } }): { message: string; kind: string; code?: number; exit: number; data?: Record<string, unknown> } {
@@ -130,12 +152,13 @@ export function describeError(err: Error & { oclif?: { exit?: number } }): { mes
   if (isMeroError(err)) {
     return { message: err.message, kind: err.kind, code: err.code, exit: err.kind === 'InvalidInput' ? EXIT_USAGE : EXIT_FAILURE, data: err.details }
   }
-  if (err instanceof ConnectionError) return { message: err.message, kind: 'DaemonNotRunning', exit: EXIT_FAILURE }
+  if (err instanceof ConnectionError) return { message: err.message, kind: 'DaemonNotRunning', code: ERROR_KINDS.DaemonNotRunning, exit: EXIT_FAILURE }
   if (err instanceof Errors.CLIError) {
     const exit = err.oclif?.exit ?? EXIT_FAILURE
-    return { message: err.message.replace(/\nSee more help with --help$/, ''), kind: exit === EXIT_USAGE ? 'UsageError' : 'Failed', exit }
+    const kind = (err as { kind?: ErrorKind }).kind ?? (exit === EXIT_USAGE ? 'UsageError' : 'Failed')
+    return { message: err.message.replace(/\nSee more help with --help$/, ''), kind, code: ERROR_KINDS[kind], exit }
   }
-  return { message: err.message || String(err), kind: 'Internal', exit: EXIT_FAILURE }
+  return { message: err.message || String(err), kind: 'Internal', code: ERROR_KINDS.Internal, exit: EXIT_FAILURE }
 }
 
 export { MeroError }

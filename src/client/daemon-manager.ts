@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MeroError } from '../core/primitives/errors.js'
+import { didYouMean, suggest } from '../core/primitives/suggest.js'
 import { resolveNodeHome, type NodeHome } from '../home/paths.js'
 import { pidFileHolder, processIdentity, readPidFile, sameProcess, signalIfSame, type ProcessIdentity } from '../home/pid-file.js'
 import { ConnectionError, RpcClient } from './rpc-client.js'
@@ -68,7 +69,7 @@ export class DaemonManager {
   async ensureRunning(autoStart: boolean): Promise<RpcClient> {
     if (await this.probe()) return this.client()
     if (!autoStart) {
-      throw new MeroError('DaemonNotRunning', `no daemon is running for node '${this.home.node}' (${this.home.dir}); start it with \`meroctl node start\`, or drop --no-start`)
+      throw new MeroError('DaemonNotRunning', `no daemon is running for node '${this.home.node}' (${this.home.dir}); start it with \`meroctl node start${this.nodeFlag}\`, or drop --no-start`)
     }
     await this.start()
     return this.client()
@@ -91,7 +92,9 @@ export class DaemonManager {
   /** Starts a detached daemon and waits until it answers. Returns its status. */
   async start(): Promise<NodeStatus> {
     if (!this.initialized) {
-      throw new MeroError('NodeNotInitialized', `node '${this.home.node}' is not initialised in ${this.home.home}; run \`meroctl node init\` first`)
+      const others = nodeNames(this.home.home)
+      const hint = didYouMean(this.home.node, others)
+      throw new MeroError('NodeNotInitialized', `node '${this.home.node}' is not initialised in ${this.home.home}.${hint} Create it with \`meroctl node init${this.nodeFlag}\`${others.length ? `; \`meroctl node list\` lists the nodes there` : ''}`, hint ? { suggestions: suggest(this.home.node, others) } : undefined)
     }
     const running = await this.probe()
     if (running) return running
@@ -208,6 +211,17 @@ export interface NodeListing {
   running: boolean
   pid?: number
   listen?: string[]
+}
+
+/** The names of the initialised nodes of a home (folders holding a config.toml). */
+export function nodeNames(home: string): string[] {
+  try {
+    return readdirSync(home)
+      .filter((n) => existsSync(`${home}/${n}/config.toml`))
+      .sort()
+  } catch {
+    return []
+  }
 }
 
 /** Every node folder of a home, and whether its daemon runs. */
