@@ -26,6 +26,8 @@ export abstract class MeroCommand<T extends typeof Command> extends Command {
     start: Flags.boolean({ description: 'start the daemon when none answers (--no-start: fail instead)', default: true, allowNo: true, helpGroup: 'GLOBAL' }),
   }
 
+  /** Commands whose --json output is a stream of lines (NDJSON): their error is one line too. */
+  protected streaming = false
   protected flags!: CommandFlags<T>
   protected args!: CommandArgs<T>
   /** Every positional argument, in order (for variadic commands declared with strict = false). */
@@ -109,7 +111,9 @@ export abstract class MeroCommand<T extends typeof Command> extends Command {
     const message = withNodeFlag(described.message, this.nodeFlagForHints())
     process.exitCode = exit
     if (this.jsonEnabled()) {
-      this.logJson({ error: { kind, message, ...(code !== undefined ? { code } : {}), ...(data ? { data } : {}) } })
+      const doc = { error: { kind, message, ...(code !== undefined ? { code } : {}), ...(data ? { data } : {}) } }
+      if (this.streaming) process.stdout.write(`${JSON.stringify(doc)}\n`)
+      else this.logJson(doc)
       return
     }
     if (err instanceof Errors.ExitError) throw err

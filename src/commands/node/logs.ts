@@ -25,6 +25,7 @@ Readable lines by default (--wide adds every field, such as full ids); --json pr
       if (!this.jsonEnabled()) this.log(records.length ? records.map(format).join('\n') : size ? '(no matching lines)' : `(no log yet at ${path})`)
       return { path, records }
     }
+    this.streaming = true
     const emit = (r: (typeof records)[number]) => process.stdout.write((this.jsonEnabled() ? JSON.stringify(r) : format(r)) + '\n')
     records.forEach(emit)
     let offset = size
