@@ -5,6 +5,7 @@ import { MeroError } from '../core/primitives/errors.js'
 import { didYouMean, suggest } from '../core/primitives/suggest.js'
 import { resolveNodeHome, type NodeHome } from '../home/paths.js'
 import { pidFileHolder, processIdentity, readPidFile, sameProcess, signalIfSame, type ProcessIdentity } from '../home/pid-file.js'
+import { nodeNames } from './node-names.js'
 import { ConnectionError, RpcClient } from './rpc-client.js'
 
 /** node.status as the daemon returns it. */
@@ -211,17 +212,6 @@ export interface NodeListing {
   running: boolean
   pid?: number
   listen?: string[]
-}
-
-/** The names of the initialised nodes of a home (folders holding a config.toml). */
-export function nodeNames(home: string): string[] {
-  try {
-    return readdirSync(home)
-      .filter((n) => existsSync(`${home}/${n}/config.toml`))
-      .sort()
-  } catch {
-    return []
-  }
 }
 
 /** Every node folder of a home, and whether its daemon runs. */

@@ -4,6 +4,7 @@ import { yesFlag } from '../../client/flags.js'
 
 export default class AppUninstall extends MeroCommand<typeof AppUninstall> {
   static override summary = 'Uninstall an application (refused while a context uses it)'
+  static override examples = ['<%= config.bin %> app uninstall kv', '<%= config.bin %> app uninstall kv --yes --json']
   static override args = { app: Args.string({ description: 'application id or alias', required: true }) }
   static override flags = { yes: yesFlag }
 

@@ -4,6 +4,7 @@ import { yesFlag } from '../../client/flags.js'
 
 export default class BlobRm extends MeroCommand<typeof BlobRm> {
   static override summary = 'Remove a blob (refused while an application uses it)'
+  static override examples = ['<%= config.bin %> blob rm 7Xq9… --yes']
   static override args = { blob: Args.string({ description: 'the blob id', required: true }) }
   static override flags = { yes: yesFlag }
 

@@ -3,6 +3,7 @@ import { contextArg, yesFlag } from '../../client/flags.js'
 
 export default class ContextDelete extends MeroCommand<typeof ContextDelete> {
   static override summary = "Delete a context's local state from this node"
+  static override examples = ['<%= config.bin %> context delete notes', '<%= config.bin %> context delete notes --yes --json']
   static override args = { context: contextArg }
   static override flags = { yes: yesFlag }
 

@@ -3,6 +3,7 @@ import { contextArg } from '../../client/flags.js'
 
 export default class ContextSync extends MeroCommand<typeof ContextSync> {
   static override summary = "Sync a context's state with its peers now"
+  static override examples = ['<%= config.bin %> context sync notes']
   static override args = { context: contextArg }
 
   async run() {

@@ -3,6 +3,7 @@ import { groupArg, yesFlag } from '../../client/flags.js'
 
 export default class GroupDelete extends MeroCommand<typeof GroupDelete> {
   static override summary = 'Delete a group and its contexts (owner only)'
+  static override examples = ['<%= config.bin %> group delete team', '<%= config.bin %> group delete team --yes --json']
   static override args = { group: groupArg }
   static override flags = { yes: yesFlag }
 

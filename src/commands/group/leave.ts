@@ -3,6 +3,7 @@ import { groupArg, yesFlag } from '../../client/flags.js'
 
 export default class GroupLeave extends MeroCommand<typeof GroupLeave> {
   static override summary = 'Leave a group (the owner cannot: transfer ownership first)'
+  static override examples = ['<%= config.bin %> group leave team --yes']
   static override args = { group: groupArg }
   static override flags = { yes: yesFlag }
 

@@ -3,6 +3,7 @@ import { groupArg } from '../../client/flags.js'
 
 export default class GroupSync extends MeroCommand<typeof GroupSync> {
   static override summary = "Catch up a group's governance ops from its peers now"
+  static override examples = ['<%= config.bin %> group sync team']
   static override args = { group: groupArg }
 
   async run() {

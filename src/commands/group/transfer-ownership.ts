@@ -3,6 +3,7 @@ import { groupArg, identityArg, yesFlag } from '../../client/flags.js'
 
 export default class GroupTransferOwnership extends MeroCommand<typeof GroupTransferOwnership> {
   static override summary = 'Make another admin the owner of the group (owner only)'
+  static override examples = ['<%= config.bin %> group transfer-ownership team 5Hd…x9 --yes']
   static override args = { group: groupArg, identity: identityArg }
   static override flags = { yes: yesFlag }
 

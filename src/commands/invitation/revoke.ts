@@ -4,6 +4,7 @@ import { yesFlag } from '../../client/flags.js'
 
 export default class InvitationRevoke extends MeroCommand<typeof InvitationRevoke> {
   static override summary = 'Revoke an invitation (by token or id): later claims are rejected by every member'
+  static override examples = ['<%= config.bin %> invitation revoke 9c1e…04 --yes', '<%= config.bin %> invitation revoke "$TOKEN" --yes']
   static override args = { invitation: Args.string({ description: 'the token, or the invitation id', required: true }) }
   static override flags = { yes: yesFlag }
 
