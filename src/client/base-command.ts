@@ -56,7 +56,9 @@ export abstract class MeroCommand<T extends typeof Command> extends Command {
 
   /** A client to the node's daemon, started first when needed (unless --no-start). */
   protected async client(): Promise<RpcClient> {
-    this.rpc ??= await this.manager.ensureRunning(this.flags.start)
+    this.rpc ??= await this.manager.ensureRunning(this.flags.start, () => {
+      process.stderr.write(`${this.config.bin}: no daemon answers for node '${this.manager.home.node}'; starting merod (--no-start turns this off)\n`)
+    })
     return this.rpc
   }
 

@@ -66,12 +66,13 @@ export class DaemonManager {
     }
   }
 
-  /** A client to a running daemon, starting one (detached) when none answers and `autoStart`. */
-  async ensureRunning(autoStart: boolean): Promise<RpcClient> {
+  /** A client to a running daemon, starting one (detached) when none answers and `autoStart`; `onStart` hears that it does. */
+  async ensureRunning(autoStart: boolean, onStart?: () => void): Promise<RpcClient> {
     if (await this.probe()) return this.client()
     if (!autoStart) {
       throw new MeroError('DaemonNotRunning', `no daemon is running for node '${this.home.node}' (${this.home.dir}); start it with \`meroctl node start${this.nodeFlag}\`, or drop --no-start`)
     }
+    if (this.initialized) onStart?.()
     await this.start()
     return this.client()
   }

@@ -100,8 +100,8 @@ export class RpcClient {
     })
   }
 
-  /** Streams GET /blobs/<id> into `sink`; resolves with the byte count. */
-  download(blobId: string, sink: NodeJS.WritableStream): Promise<number> {
+  /** Streams GET /blobs/<id> into `sink`; resolves with the byte count. `onProgress` hears the bytes so far and the total. */
+  download(blobId: string, sink: NodeJS.WritableStream, onProgress?: (bytes: number, total?: number) => void): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = request({ socketPath: this.socketPath, path: `/blobs/${encodeURIComponent(blobId)}`, method: 'GET', agent: this.agent }, (res) => {
         if (res.statusCode !== 200) {
@@ -117,7 +117,11 @@ export class RpcClient {
           return
         }
         let n = 0
-        res.on('data', (c: Buffer) => (n += c.length))
+        const total = Number(res.headers['content-length']) || undefined
+        res.on('data', (c: Buffer) => {
+          n += c.length
+          onProgress?.(n, total)
+        })
         res.pipe(sink)
         res.on('end', () => resolve(n))
         res.on('error', reject)

@@ -1,7 +1,9 @@
 import { Args, Flags } from '@oclif/core'
-import { createReadStream, existsSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { MeroCommand } from '../../client/base-command.js'
+import { withSpinner } from '../../client/progress.js'
+import { uploadWithProgress } from '../../client/upload.js'
 import { quietFlag } from '../../client/flags.js'
 import { renderApplication, type ApplicationView } from '../../client/views/context.js'
 import { MeroError } from '../../core/primitives/errors.js'
@@ -16,8 +18,8 @@ export default class AppInstall extends MeroCommand<typeof AppInstall> {
     const path = resolve(this.args.file)
     if (!existsSync(path) || !statSync(path).isFile()) throw new MeroError('InvalidInput', `no file at ${path}`)
     const client = await this.client()
-    const blob = await client.upload(createReadStream(path))
-    const app = await client.call<ApplicationView>('app.install', { blobId: blob.blobId, source: basename(path), alias: this.flags.alias })
+    const blob = await uploadWithProgress(client, path, 'uploading', !this.jsonEnabled())
+    const app = await withSpinner('validating and installing', !this.jsonEnabled(), () => client.call<ApplicationView>('app.install', { blobId: blob.blobId, source: basename(path), alias: this.flags.alias }))
     this.show(() => `Installed\n${renderApplication(app)}`, app.applicationId)
     return app
   }

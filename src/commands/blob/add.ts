@@ -1,7 +1,8 @@
 import { Args } from '@oclif/core'
-import { createReadStream, existsSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { MeroCommand } from '../../client/base-command.js'
+import { uploadWithProgress } from '../../client/upload.js'
 import { MeroError } from '../../core/primitives/errors.js'
 import { quietFlag } from '../../client/flags.js'
 import { formatBytes, keyValue } from '../../client/render.js'
@@ -16,7 +17,7 @@ export default class BlobAdd extends MeroCommand<typeof BlobAdd> {
     const path = resolve(this.args.file)
     if (!existsSync(path) || !statSync(path).isFile()) throw new MeroError('InvalidInput', `no file at ${path}`)
     const client = await this.client()
-    const r = await client.upload(createReadStream(path))
+    const r = await uploadWithProgress(client, path, 'storing', !this.jsonEnabled())
     this.show(() => keyValue([['blob id', r.blobId], ['size', formatBytes(r.size)], ['chunks', r.chunks]]), r.blobId)
     return r
   }
