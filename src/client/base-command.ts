@@ -92,11 +92,23 @@ export abstract class MeroCommand<T extends typeof Command> extends Command {
     return { wide: (this.flags as { wide?: boolean }).wide }
   }
 
-  /** Destructive actions: ask on a TTY, require --yes otherwise. */
+  /**
+   * The confirmation rule of destructive commands (DESIGN §10): `check` validates the input
+   * first (the target exists, the caller may act on it: a mistyped id fails before any
+   * question), then the question is asked on a terminal; otherwise, and under --json, --yes is
+   * required. Returns what `check` found.
+   */
+  protected async confirmAfter<C>(check: () => Promise<C>, question: (checked: C) => string, yes: boolean | undefined): Promise<C> {
+    const checked = await check()
+    await this.confirm(question(checked), yes)
+    return checked
+  }
+
+  /** Destructive actions: ask on a TTY, require --yes otherwise (see confirmAfter, which validates first). */
   protected async confirm(question: string, yes: boolean | undefined): Promise<void> {
     if (yes) return
     if (!process.stdin.isTTY || !process.stderr.isTTY || this.jsonEnabled()) {
-      throw new Errors.CLIError(`${question.replace(/\?$/, '')}: refusing without --yes when not on a terminal`, { exit: EXIT_USAGE })
+      throw Object.assign(new Errors.CLIError(`${question.replace(/\?$/, '')}: refusing without --yes (nothing is asked when not on a terminal, or with --json)`, { exit: EXIT_USAGE }), { kind: 'ConfirmationRequired' })
     }
     const rl = createInterface({ input: process.stdin, output: process.stderr })
     try {

@@ -77,16 +77,21 @@ export class DaemonManager {
     return this.client()
   }
 
+  /** Runs `merod init --dry-run`: checks the arguments and the node, changes nothing. */
+  async checkInit(opts: { listen?: string[]; bootstrap?: string[]; force?: boolean }): Promise<{ node: string; dir: string; exists: boolean }> {
+    return this.init({ ...opts, dryRun: true }) as unknown as Promise<{ node: string; dir: string; exists: boolean }>
+  }
+
   /** Runs `merod init` for this node (same flags); returns what it printed under --json. */
-  async init(opts: { listen?: string[]; bootstrap?: string[]; force?: boolean }): Promise<{ node: string; dir: string; identity: string; peerId: string; listen: string[] }> {
-    const args = [MERO_BIN, '--home', this.home.home, '--node', this.home.node, 'init', '--json']
+  async init(opts: { listen?: string[]; bootstrap?: string[]; force?: boolean; dryRun?: boolean }): Promise<{ node: string; dir: string; identity: string; peerId: string; listen: string[] }> {
+    const args = [MERO_BIN, '--home', this.home.home, '--node', this.home.node, 'init', '--json', ...(opts.dryRun ? ['--dry-run'] : [])]
     for (const a of opts.listen ?? []) args.push('--listen', a)
     for (const a of opts.bootstrap ?? []) args.push('--bootstrap', a)
     if (opts.force) args.push('--force')
     const { code, stdout, stderr } = await runProcess(process.execPath, args)
     if (code !== 0) {
       const message = stderr.trim().replace(/^merod: /, '').split('\n\n')[0]!
-      throw new MeroError(/already exists/.test(message) ? 'NodeAlreadyInitialized' : code === 2 ? 'InvalidInput' : 'Internal', message)
+      throw new MeroError(/already exists/.test(message) ? 'NodeAlreadyInitialized' : /is running/.test(message) ? 'AlreadyRunning' : code === 2 ? 'InvalidInput' : 'Internal', message)
     }
     return JSON.parse(stdout)
   }

@@ -8,12 +8,13 @@ import { packageVersion } from './version.js'
 const USAGE = `merod: the mero node daemon
 
 Usage:
-  merod [--home DIR] [--node NAME] init [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--force] [--json]
+  merod [--home DIR] [--node NAME] init [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--force] [--dry-run] [--json]
   merod [--home DIR] [--node NAME] run
   merod --version
 
   --home DIR     the mero home (env MERO_HOME, default ~/.mero)
   --node NAME    the node inside the home (env MERO_NODE, default "default")
+  --dry-run      init: check the arguments and the node, change nothing; prints {node, dir, exists}
 
 Most people use meroctl, which starts and stops merod: \`meroctl node start\`.
 `
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
         listen: { type: 'string', multiple: true },
         bootstrap: { type: 'string', multiple: true },
         force: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -53,6 +55,11 @@ export async function main(argv: string[]): Promise<number> {
   if (rest.length) return usage(`unexpected argument '${rest[0]}'`)
 
   try {
+    if (command === 'init' && values['dry-run']) {
+      const r = await initNode({ home: values.home, node: values.node, listen: values.listen, bootstrap: values.bootstrap, force: values.force, dryRun: true })
+      process.stdout.write(`${JSON.stringify({ node: r.home.node, dir: r.home.dir, exists: r.exists })}\n`)
+      return 0
+    }
     if (command === 'init') {
       const r = await initNode({ home: values.home, node: values.node, listen: values.listen, bootstrap: values.bootstrap, force: values.force })
       const out = { node: r.home.node, dir: r.home.dir, identity: r.identity, peerId: r.peerId, listen: r.listen }

@@ -68,11 +68,11 @@ describe('meroctl group and invitation', () => {
     const none = await t.cli(['group', 'set-capabilities', 'team', c, '--json'])
     expect(none.code).toBe(2)
 
-    expect(await t.json(['group', 'remove-members', 'team', b, c])).toMatchObject({ removed: [b, c] })
+    expect(await t.json(['group', 'remove-members', 'team', b, c, '--yes'])).toMatchObject({ removed: [b, c] })
     const after = (await t.json(['group', 'members', 'team'])).members.map((m: { identity: string }) => m.identity)
     expect(after).not.toContain(b)
     expect(after).not.toContain(c)
-    const owner = await t.cli(['group', 'remove-members', 'team', me, '--json'])
+    const owner = await t.cli(['group', 'remove-members', 'team', me, '--yes', '--json'])
     expect(owner.code).toBe(1)
     expect(JSON.parse(owner.stdout).error).toMatchObject({ kind: 'NotAuthorized', message: expect.stringMatching(/owner cannot be removed/) })
   })

@@ -35,7 +35,7 @@ describe('meroctl node', () => {
     expect(readFileSync(join(dir, 'identity.key'), 'utf8')).toBe(key)
     expect(readFileSync(join(dir, 'config.toml'), 'utf8')).toBe(config)
 
-    const forced = await t.json(['node', 'init', '--force', '--listen', '/ip4/127.0.0.1/tcp/0'])
+    const forced = await t.json(['node', 'init', '--force', '--yes', '--listen', '/ip4/127.0.0.1/tcp/0'])
     expect(readFileSync(join(dir, 'identity.key'), 'utf8')).not.toBe(key)
     expect(forced.identity).toBeTruthy()
   })

@@ -1,26 +1,8 @@
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MEROCTL, TestHome } from '../helpers/harness.js'
-
-/** Runs meroctl on a pseudo-terminal (util-linux `script`); resolves with everything the terminal showed. */
-function onTerminal(t: TestHome, args: string[]): Promise<{ code: number | null; screen: string }> {
-  const command = [process.execPath, MEROCTL, ...args, '--home', t.home].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, NO_COLOR: '1', COLUMNS: '100' }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let screen = ''
-    child.stdout.on('data', (d) => (screen += d))
-    child.stderr.on('data', (d) => (screen += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, screen })
-    })
-  })
-}
+import { onTerminal, TestHome } from '../helpers/harness.js'
 
 /** Progress on a terminal, silence otherwise (issue 18, item 6). */
 describe('progress', () => {

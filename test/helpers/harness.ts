@@ -164,3 +164,25 @@ export async function waitForDropCounts(scrape: () => Promise<string>, metric: s
     throw new Error(`${(e as Error).message}; metrics: ${last.split('\n').filter((l) => l.startsWith(metric)).join(' | ')}`)
   })
 }
+
+/**
+ * meroctl on a pseudo-terminal (util-linux `script`), with `input` typed into it; resolves with
+ * everything the terminal showed (stdout and stderr mixed, as a person sees them).
+ */
+export function onTerminal(t: TestHome, args: string[], input = ''): Promise<{ code: number | null; screen: string }> {
+  const command = [process.execPath, MEROCTL, ...args, '--home', t.home].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, NO_COLOR: '1', COLUMNS: '100' }, stdio: ['pipe', 'pipe', 'pipe'] })
+    let screen = ''
+    child.stdout.on('data', (d) => (screen += d))
+    child.stderr.on('data', (d) => (screen += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, screen })
+    })
+    // typed once the question is likely on screen; the terminal keeps it until it is read
+    setTimeout(() => child.stdin.write(input), input ? 1_500 : 0)
+  })
+}

@@ -9,7 +9,7 @@ export default class AppUninstall extends MeroCommand<typeof AppUninstall> {
   static override flags = { yes: yesFlag }
 
   async run() {
-    await this.confirm(`Uninstall application ${this.args.app}?`, this.flags.yes)
+    await this.confirmAfter(() => this.call<{ applicationId: string; alias?: string | null }>('app.get', { application: this.args.app }), (a) => `Uninstall application ${a.applicationId}${a.alias ? ` (${a.alias})` : ''}?`, this.flags.yes)
     const r = await this.call<{ applicationId: string }>('app.uninstall', { application: this.args.app })
     this.out(`Uninstalled ${r.applicationId}`)
     return r

@@ -1,5 +1,6 @@
 import { MeroCommand } from '../../client/base-command.js'
 import { groupArg, yesFlag } from '../../client/flags.js'
+import type { GroupView } from '../../client/views/group.js'
 
 export default class GroupDelete extends MeroCommand<typeof GroupDelete> {
   static override summary = 'Delete a group and its contexts (owner only)'
@@ -8,7 +9,11 @@ export default class GroupDelete extends MeroCommand<typeof GroupDelete> {
   static override flags = { yes: yesFlag }
 
   async run() {
-    await this.confirm(`Delete group ${this.args.group} and every context in it, for every member?`, this.flags.yes)
+    await this.confirmAfter(
+      () => this.call<GroupView>('group.get', { group: this.args.group }),
+      (g) => `Delete group ${g.groupId}${g.alias ?? g.localAlias ? ` (${g.alias ?? g.localAlias})` : ''} and its ${g.contexts?.length ?? 0} context(s), for every member?`,
+      this.flags.yes,
+    )
     const r = await this.call<{ groupId: string; opId: string }>('group.delete', { group: this.args.group })
     this.out(`Deleted group ${r.groupId}`)
     return r

@@ -8,7 +8,7 @@ export default class GroupLeave extends MeroCommand<typeof GroupLeave> {
   static override flags = { yes: yesFlag }
 
   async run() {
-    await this.confirm(`Leave group ${this.args.group}?`, this.flags.yes)
+    await this.confirmAfter(() => this.call<{ groupId: string }>('group.get', { group: this.args.group }), (g) => `Leave group ${g.groupId}?`, this.flags.yes)
     const r = await this.call<{ groupId: string; opId: string }>('group.leave', { group: this.args.group })
     this.out(`Left group ${r.groupId}`)
     return r

@@ -18,6 +18,7 @@ export const ERROR_KINDS = {
   CommandNotFound: 1009,
   Cancelled: 1010,
   Failed: 1011,
+  ConfirmationRequired: 1012,
   // node and daemon
   DaemonNotRunning: 1100,
   DaemonStartFailed: 1101,
