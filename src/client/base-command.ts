@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises'
 import { ERROR_KINDS, isMeroError, MeroError, type ErrorKind } from '../core/primitives/errors.js'
 import { DaemonManager } from './daemon-manager.js'
 import { ids } from './render.js'
-import { ConnectionError, RpcClient, RpcError } from './rpc-client.js'
+import { ConnectionError, RpcClient, RpcError, TimeoutError } from './rpc-client.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof MeroCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -54,9 +54,12 @@ export abstract class MeroCommand<T extends typeof Command> extends Command {
     return this.managerInstance
   }
 
+  /** Options of the client (a command may set a timeout, or one connection). */
+  protected clientOptions: { timeoutMs?: number; connections?: number } = {}
+
   /** A client to the node's daemon, started first when needed (unless --no-start). */
   protected async client(): Promise<RpcClient> {
-    this.rpc ??= await this.manager.ensureRunning(this.flags.start, () => {
+    this.rpc ??= await this.manager.ensureRunning(this.flags.start, this.clientOptions, () => {
       process.stderr.write(`${this.config.bin}: no daemon answers for node '${this.manager.home.node}'; starting merod (--no-start turns this off)\n`)
     })
     return this.rpc
@@ -170,6 +173,7 @@ export function describeError(err: Error & { oclif?: { exit?: number } }): { mes
   if (isMeroError(err)) {
     return { message: err.message, kind: err.kind, code: err.code, exit: err.kind === 'InvalidInput' ? EXIT_USAGE : EXIT_FAILURE, data: err.details }
   }
+  if (err instanceof TimeoutError) return { message: err.message, kind: 'Timeout', code: ERROR_KINDS.Timeout, exit: EXIT_FAILURE }
   if (err instanceof ConnectionError) return { message: err.message, kind: 'DaemonNotRunning', code: ERROR_KINDS.DaemonNotRunning, exit: EXIT_FAILURE }
   if (err instanceof Errors.CLIError) {
     const exit = err.oclif?.exit ?? EXIT_FAILURE

@@ -1,4 +1,5 @@
 import { Agent, request, type IncomingMessage } from 'node:http'
+import { formatMs } from '../core/primitives/human.js'
 
 /**
  * JSON-RPC 2.0 over HTTP/1.1 on the daemon's Unix socket, with node:http (built in: undici's
@@ -24,9 +25,19 @@ export class ConnectionError extends Error {
   }
 }
 
+/** The daemon did not answer within the client's timeout (`--timeout`). */
+export class TimeoutError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'TimeoutError'
+  }
+}
+
 export interface RpcClientOptions {
   /** Per-call timeout; 0 disables it. */
   timeoutMs?: number
+  /** Connections to the daemon at most [64]; script mode uses one. */
+  connections?: number
 }
 
 let nextId = 1
@@ -39,7 +50,7 @@ export class RpcClient {
     readonly socketPath: string,
     opts: RpcClientOptions = {},
   ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: 64 })
+    this.agent = new Agent({ keepAlive: true, maxSockets: opts.connections ?? 64 })
     this.timeoutMs = opts.timeoutMs ?? 120_000
   }
 
@@ -68,9 +79,9 @@ export class RpcClient {
         },
       )
       if (this.timeoutMs) {
-        req.setTimeout(this.timeoutMs, () => req.destroy(new ConnectionError(`no answer from the daemon within ${this.timeoutMs} ms`)))
+        req.setTimeout(this.timeoutMs, () => req.destroy(new TimeoutError(`no answer from the daemon within ${formatMs(this.timeoutMs)} (the call may still complete there)`)))
       }
-      req.on('error', (e) => reject(e instanceof ConnectionError ? e : new ConnectionError(`cannot reach the daemon at ${this.socketPath}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, e)))
+      req.on('error', (e) => reject(e instanceof ConnectionError || e instanceof TimeoutError ? e : new ConnectionError(`cannot reach the daemon at ${this.socketPath}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, e)))
       req.end(payload)
     })
   }

@@ -11,7 +11,7 @@ bash:  eval "$(meroctl autocomplete bash)"   (add it to ~/.bashrc)
 zsh:   eval "$(meroctl autocomplete zsh)"    (add it to ~/.zshrc, after compinit)
 fish:  meroctl autocomplete fish > ~/.config/fish/completions/meroctl.fish`
   static override examples = ['eval "$(<%= config.bin %> autocomplete bash)"', '<%= config.bin %> autocomplete fish > ~/.config/fish/completions/meroctl.fish']
-  static override args = { shell: Args.string({ description: 'the shell [default: from $SHELL]', options: [...SHELLS] }) }
+  static override args = { shell: Args.string({ description: 'the shell [default: from $SHELL]', options: [...SHELLS], ignoreStdin: true }) }
 
   async run() {
     const shell = (this.args.shell ?? (SHELLS as readonly string[]).find((s) => s === basename(process.env.SHELL ?? '')) ?? 'bash') as Shell

@@ -14,7 +14,7 @@ export default class NodeList extends MeroCommand<typeof NodeList> {
       () =>
         table(
           ['node', 'state', 'pid', 'identity', 'listen'],
-          nodes.map((n) => [n.node, n.running ? style.green('running') : style.dim('stopped'), n.pid, n.identity ? this.shown(n.identity) : undefined, n.listen?.join(' ')]),
+          nodes.map((n) => [n.default ? `${n.node} (default)` : n.node, n.running ? style.green('running') : style.dim('stopped'), n.pid, n.identity ? this.shown(n.identity) : undefined, n.listen?.join(' ')]),
           { empty: `no nodes in ${this.manager.home.home}; create one with \`meroctl node init\``, ...this.tableOptions },
         ),
       nodes.map((n) => n.node),
