@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ROOT, TestHome } from './helpers/harness.js'
+
+/** The shell blocks the README marks `<!-- walkthrough -->`, in order, verbatim. */
+function walkthrough(): string[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  return [...readme.matchAll(/<!-- walkthrough -->\n```sh\n([\s\S]*?)```/g)].map((m) => m[1]!)
+}
+
+/** The README's walkthroughs run as written, in a fresh home (issue 18, item 9). */
+describe('README', () => {
+  const t = new TestHome()
+  afterAll(async () => {
+    await t.cleanup()
+  })
+
+  it('its walkthrough blocks run verbatim, in order, in a fresh home', async () => {
+    const blocks = walkthrough()
+    expect(blocks.length).toBeGreaterThanOrEqual(5)
+    const script = join(t.home, 'walkthrough.sh')
+    // each block as written; a failing command stops the run and names its block
+    writeFileSync(script, blocks.map((b, i) => `echo "=== block ${i + 1}" >&2\n${b}`).join('\n'))
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn('bash', ['-O', 'expand_aliases', '-e', '-o', 'pipefail', script], {
+        cwd: ROOT,
+        env: { ...process.env, MERO_HOME: t.home, MERO_NODE: undefined, NO_COLOR: '1', COLUMNS: '80' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let out = ''
+      let err = ''
+      child.stdout.on('data', (d) => (out += d))
+      child.stderr.on('data', (d) => (err += d))
+      const timer = setTimeout(() => child.kill('SIGKILL'), 170_000)
+      child.on('error', reject)
+      child.on('close', (c) => {
+        clearTimeout(timer)
+        resolve({ code: c, stdout: out, stderr: err })
+      })
+    })
+    expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(0)
+    // what the walkthrough promises
+    expect(stdout).toMatch(/Initialised node 'default'/)
+    expect(stdout).toMatch(/alice\s+│ running/)
+    expect(stdout).toMatch(/Joined\n\s*group/)
+    expect(stdout).toMatch(/Connected to 12D3KooW/)
+    expect(stdout).toMatch(/"a": "1"|"key": "a"/) // bob sees alice's entry
+    expect(stdout).toMatch(/\{"result":null,"events":\[/) // call --batch answers, one per line
+    expect(stdout).toMatch(/The daemon is running: restart it to apply the change/)
+    for (const n of ['alice', 'bob', 'carol']) expect(t.holder(n)).toBeUndefined() // all stopped
+  }, 180_000)
+
+  it('names nothing outside the repository; npm installs the man pages', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    expect(readme).not.toMatch(/\.\.\/shared|DESIGN\.md/)
+    for (const [, path] of readme.matchAll(/`(docs\/[\w./-]+)`/g)) expect(existsSync(join(ROOT, path!)), path).toBe(true)
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+    expect(pkg.man).toEqual(['./man/man1/meroctl.1', './man/man1/merod.1'])
+    for (const page of pkg.man) expect(readFileSync(join(ROOT, page), 'utf8')).toMatch(/^\.TH MERO/)
+    expect(pkg.files).toContain('man')
+    expect(Object.keys(pkg.dependencies)).not.toContain('borsh')
+    expect(Object.keys(pkg.dependencies)).not.toContain('undici')
+  })
+})
