@@ -149,6 +149,13 @@ describe('governance across three daemons', () => {
       const topic = groupTopic(groupId)
       peer.subscribe(topic)
       await waitFor(() => peer.topicPeers(topic).includes(status.peerId), 5_000)
+      // the node reports each refused message with its sender and reason (the operator log summarises them)
+      const rejected: { peerId: string; topic: string; reason: string }[] = []
+      const listening = new AbortController()
+      let opened!: () => void
+      const open = new Promise<void>((r) => (opened = r))
+      const stream = rpc.a!.events({ types: ['message.rejected'] }, (e) => rejected.push(e as never), listening.signal, () => opened())
+      await open
       const good = Buffer.from((await rpc.a!.call<{ ops: { opId: string }[] }>('group.ops', { group: groupId, limit: 1 })).ops[0]!.opId, 'hex')
       const heads = [good]
       const op = signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads, seq: 1n, op: { kind: 'MemberLeft' } }, generateKeyPair())
@@ -162,6 +169,10 @@ describe('governance across three daemons', () => {
       await peer.publish(topic, encodeTopicMessage({ type: 'GroupOp', op: elsewhere.bytes }))
       await waitForDropCounts(() => rpc.a!.get('/metrics'), 'merod_gossip_dropped', ['malformed', 'bad_signature', 'oversized', 'wrong_topic'])
       expect((await rpc.a!.call<{ pid: number }>('node.status')).pid).toBeGreaterThan(0)
+      await waitFor(() => ['malformed', 'bad_signature', 'oversized', 'wrong_topic'].every((r) => rejected.some((e) => e.reason === r)), 5_000)
+      expect(rejected.every((e) => e.peerId === peer.peerId && e.topic === 'group')).toBe(true)
+      listening.abort()
+      await stream
     } finally {
       await peer.stop()
     }
