@@ -81,6 +81,10 @@ export class Libp2pNetwork implements NodeNetwork {
     return this.node.connectedPeers()
   }
 
+  onRefused(handler: (e: { peerId: string; protocol: string }) => void): () => void {
+    return this.node.on('stream:refused', handler)
+  }
+
   onPeer(handler: (e: { peerId: string; connected: boolean }) => void): () => void {
     const offs = [this.node.on('peer:connected', (e) => handler({ peerId: e.peerId, connected: true })), this.node.on('peer:disconnected', (e) => handler({ peerId: e.peerId, connected: false }))]
     return () => offs.forEach((off) => off())

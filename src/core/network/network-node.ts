@@ -97,6 +97,8 @@ export interface NetworkEvents {
   /** identify finished: the peer's own listen addresses. */
   'peer:identified': { peerId: string; listenAddresses: string[] }
   'subscription:change': { peerId: string; topic: string; subscribed: boolean }
+  /** An inbound stream was refused: the protocol's concurrency limit was reached. */
+  'stream:refused': { peerId: string; protocol: string }
 }
 
 type Services = { pubsub: GossipSub; ping: { ping(peer: PeerId | Multiaddr, options?: { signal?: AbortSignal }): Promise<number> } }
@@ -608,6 +610,7 @@ export class NetworkNode {
     const ch = new FramedStream(stream, this.opts.maxFrameBytes)
     if (entry.active >= entry.maxActive) {
       this.metrics.dropped('busy')
+      this.emit('stream:refused', { peerId, protocol })
       this.metrics.request(protocol, 'inbound', 'refused')
       if (entry.kind === 'channel') return ch.abort(`${protocol} is busy`)
       await writeError(ch, new MeroError('Unavailable', `${protocol} is busy (${entry.maxActive} streams in progress); retry later`)).catch(() => undefined)

@@ -156,6 +156,12 @@ export class MeroNode {
           void this.blobProviders?.announcePending()
         }
       })
+      const offRefused = this.network.onRefused?.(({ peerId, protocol }) => this.events.emit({ type: 'peer.rate_limited', peerId, what: `${protocol} streams (busy)`, dropped: 1 }))
+      const offPeers = this.offPeers
+      this.offPeers = () => {
+        offPeers?.()
+        offRefused?.()
+      }
       registerSyncServer(this.network, {
         group: (channel, peerId) => this.replicator!.serve(channel, peerId),
         context: (channel, hello) => this.contextReplicator!.serve(channel, hello),
