@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ROOT, TestHome } from './helpers/harness.js'
+import { ROOT, runCommand, TestHome } from './helpers/harness.js'
 
 /** The shell blocks the README marks `<!-- walkthrough -->`, in order, verbatim. */
 function walkthrough(): string[] {
@@ -23,22 +22,10 @@ describe('README', () => {
     const script = join(t.home, 'walkthrough.sh')
     // each block as written; a failing command stops the run and names its block
     writeFileSync(script, blocks.map((b, i) => `echo "=== block ${i + 1}" >&2\n${b}`).join('\n'))
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn('bash', ['-O', 'expand_aliases', '-e', '-o', 'pipefail', script], {
-        cwd: ROOT,
-        env: { ...process.env, MERO_HOME: t.home, MERO_NODE: undefined, NO_COLOR: '1', COLUMNS: '80' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let out = ''
-      let err = ''
-      child.stdout.on('data', (d) => (out += d))
-      child.stderr.on('data', (d) => (err += d))
-      const timer = setTimeout(() => child.kill('SIGKILL'), 170_000)
-      child.on('error', reject)
-      child.on('close', (c) => {
-        clearTimeout(timer)
-        resolve({ code: c, stdout: out, stderr: err })
-      })
+    const { code, stdout, stderr } = await runCommand('bash', ['-O', 'expand_aliases', '-e', '-o', 'pipefail', script], {
+      cwd: ROOT,
+      env: { MERO_HOME: t.home, COLUMNS: '80' },
+      timeoutMs: 170_000,
     })
     expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(0)
     // what the walkthrough promises

@@ -10,7 +10,7 @@ import { peerIdFromPublicKey } from '../../src/core/primitives/ids.js'
 import { GroupStore } from '../../src/core/governance/group-store.js'
 import { catchUpGroup, memberAuth } from '../../src/core/sync/group-sync.js'
 import { encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from '../../src/core/sync/wire.js'
-import { TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
+import { collectEvents, TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
 
 /** Three real merod processes on loopback (issue 4's acceptance). */
 describe('governance across three daemons', () => {
@@ -150,12 +150,7 @@ describe('governance across three daemons', () => {
       peer.subscribe(topic)
       await waitFor(() => peer.topicPeers(topic).includes(status.peerId), 5_000)
       // the node reports each refused message with its sender and reason (the operator log summarises them)
-      const rejected: { peerId: string; topic: string; reason: string }[] = []
-      const listening = new AbortController()
-      let opened!: () => void
-      const open = new Promise<void>((r) => (opened = r))
-      const stream = rpc.a!.events({ types: ['message.rejected'] }, (e) => rejected.push(e as never), listening.signal, () => opened())
-      await open
+      const rejected = await collectEvents<{ peerId: string; topic: string; reason: string }>(rpc.a!, ['message.rejected'])
       const good = Buffer.from((await rpc.a!.call<{ ops: { opId: string }[] }>('group.ops', { group: groupId, limit: 1 })).ops[0]!.opId, 'hex')
       const heads = [good]
       const op = signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads, seq: 1n, op: { kind: 'MemberLeft' } }, generateKeyPair())
@@ -169,10 +164,9 @@ describe('governance across three daemons', () => {
       await peer.publish(topic, encodeTopicMessage({ type: 'GroupOp', op: elsewhere.bytes }))
       await waitForDropCounts(() => rpc.a!.get('/metrics'), 'merod_gossip_dropped', ['malformed', 'bad_signature', 'oversized', 'wrong_topic'])
       expect((await rpc.a!.call<{ pid: number }>('node.status')).pid).toBeGreaterThan(0)
-      await waitFor(() => ['malformed', 'bad_signature', 'oversized', 'wrong_topic'].every((r) => rejected.some((e) => e.reason === r)), 5_000)
-      expect(rejected.every((e) => e.peerId === peer.peerId && e.topic === 'group')).toBe(true)
-      listening.abort()
-      await stream
+      await waitFor(() => ['malformed', 'bad_signature', 'oversized', 'wrong_topic'].every((r) => rejected.events.some((e) => e.reason === r)), 5_000)
+      expect(rejected.events.every((e) => e.peerId === peer.peerId && e.topic === 'group')).toBe(true)
+      await rejected.stop()
     } finally {
       await peer.stop()
     }

@@ -27,8 +27,15 @@ export interface RunOptions {
 }
 
 export function run(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return runCommand(process.execPath, [bin, ...args], opts)
+}
+
+/** Any program, with the same capture, environment and bound as `run` (`cwd` optional). */
+export function runCommand(command: string, args: string[], opts: RunOptions & { cwd?: string } = {}): Promise<RunResult> {
+  const bin = args[0] ?? command
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(command, args, {
+      cwd: opts.cwd,
       env: { ...process.env, NO_COLOR: '1', MERO_HOME: undefined, MERO_NODE: undefined, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     })
@@ -169,6 +176,23 @@ export async function waitForDropCounts(scrape: () => Promise<string>, metric: s
  * meroctl on a pseudo-terminal (util-linux `script`), with `input` typed into it; resolves with
  * everything the terminal showed (stdout and stderr mixed, as a person sees them).
  */
+/** Collects the node events of `types` from a daemon's /events until `stop()` (which resolves once the stream closed). */
+export async function collectEvents<E = Record<string, unknown>>(rpc: RpcClient, types: string[]): Promise<{ events: E[]; stop: () => Promise<void> }> {
+  const events: E[] = []
+  const listening = new AbortController()
+  let opened!: () => void
+  const open = new Promise<void>((r) => (opened = r))
+  const stream = rpc.events({ types }, (e) => events.push(e as E), listening.signal, () => opened())
+  await open
+  return {
+    events,
+    stop: async () => {
+      listening.abort()
+      await stream
+    },
+  }
+}
+
 export function onTerminal(t: TestHome, args: string[], input = ''): Promise<{ code: number | null; screen: string }> {
   const command = [process.execPath, MEROCTL, ...args, '--home', t.home].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
   return new Promise((resolve, reject) => {
