@@ -1,5 +1,4 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
-import { createInterface } from 'node:readline/promises'
 import { ERROR_KINDS, isMeroError, MeroError, type ErrorKind } from '../core/primitives/errors.js'
 import { DaemonManager } from './daemon-manager.js'
 import { ids } from './render.js'
@@ -113,6 +112,7 @@ export abstract class MeroCommand<T extends typeof Command> extends Command {
     if (!process.stdin.isTTY || !process.stderr.isTTY || this.jsonEnabled()) {
       throw Object.assign(new Errors.CLIError(`${question.replace(/\?$/, '')}: refusing without --yes (nothing is asked when not on a terminal, or with --json)`, { exit: EXIT_USAGE }), { kind: 'ConfirmationRequired' })
     }
+    const { createInterface } = await import('node:readline/promises') // only when asking
     const rl = createInterface({ input: process.stdin, output: process.stderr })
     try {
       const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase()
