@@ -102,7 +102,7 @@ describe('meroctl watch', () => {
 
     const member = toBase58(generateKeyPair().publicKey)
     await t.json(['group', 'add-members', 'team', member, '--role', 'read-only'])
-    const shown = await tmux.until((s) => s.includes(member) && /op MemberAdded applied in group/.test(s) && /member \S+ joined group \S+ as read-only/.test(s), 2_000, 'the new member and the op')
+    const shown = await tmux.until((s) => s.includes(member) && /group \S+: member added by \S+ \(op /.test(s) && /member \S+ joined group \S+ as read-only/.test(s), 2_000, 'the new member and the op')
     expect(shown.screen).toMatch(new RegExp(`read-only\\s+${member}`)) // groups pane: the member with its role
     expect(shown.ms).toBeLessThan(2_000)
     expect(shown.screen).toMatch(/team \(\w+…\w+\)\s+admin\s+2 members/)
