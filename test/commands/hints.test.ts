@@ -22,8 +22,11 @@ describe('hints that work', () => {
     const r = await t.cli(['context', 'list', '--node', 'carol', '--no-start'])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('`meroctl node start --node carol`')
-    const d = await t.cli(['context', 'list', '--no-start', '--json'], { env: { MERO_NODE: 'carol' } })
+    const d = await t.cli(['context', 'list', '--node', 'carol', '--no-start', '--json'])
     expect(err(d.stdout)).toMatchObject({ kind: 'DaemonNotRunning', code: 1100, message: expect.stringContaining('`meroctl node start --node carol`') })
+    // where $MERO_NODE names carol, a bare command is about carol: the hint needs no --node
+    const env = await t.cli(['context', 'list', '--no-start', '--json'], { env: { MERO_NODE: 'carol' } })
+    expect(err(env.stdout).message).toContain('`meroctl node start`,')
   })
 
   it('a mistyped node: did you mean, and how to create it', async () => {

@@ -14,7 +14,7 @@ describe('progress', () => {
     await t.init('alice')
     await t.init('bob')
     file = join(t.home, 'big.bin')
-    writeFileSync(file, randomBytes(24 * 1024 * 1024))
+    writeFileSync(file, randomBytes(8 * 1024 * 1024))
   }, 30_000)
   afterAll(async () => {
     await t.cleanup()
@@ -31,13 +31,13 @@ describe('progress', () => {
   it('blob add and blob get show bytes, percentage and rate on a terminal', async () => {
     const add = await onTerminal(t, ['blob', 'add', file, '--node', 'alice'])
     expect(add.code).toBe(0)
-    expect(add.screen).toMatch(/storing {2}[\d.]+ (B|KiB|MiB) \/ 24\.0 MiB \(\d+%\) {2}[\d.]+ (B|KiB|MiB)\/s/)
-    expect(add.screen).toMatch(/24\.0 MiB \/ 24\.0 MiB \(100%\)/)
+    expect(add.screen).toMatch(/storing {2}[\d.]+ (B|KiB|MiB) \/ 8\.00 MiB \(\d+%\) {2}[\d.]+ (B|KiB|MiB)\/s/)
+    expect(add.screen).toMatch(/8\.00 MiB \/ 8\.00 MiB \(100%\)/)
     blobId = /blob id\s+(\w+)/.exec(add.screen)![1]!
     const get = await onTerminal(t, ['blob', 'get', blobId, '-o', join(t.home, 'copy.bin'), '--node', 'alice'])
     expect(get.code).toBe(0)
-    expect(get.screen).toMatch(/fetching {2}24\.0 MiB \/ 24\.0 MiB \(100%\)/)
-    expect(get.screen).toMatch(/Wrote 24\.0 MiB to /)
+    expect(get.screen).toMatch(/fetching {2}8\.00 MiB \/ 8\.00 MiB \(100%\)/)
+    expect(get.screen).toMatch(/Wrote 8\.00 MiB to /)
   })
 
   it('nothing extra without a terminal, nor with --json on one', async () => {
