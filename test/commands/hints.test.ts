@@ -45,6 +45,8 @@ describe('hints that work', () => {
     expect(err(c.stdout)).toMatchObject({ kind: 'AliasNotFound', code: 1307, data: { suggestions: ['notes'] }, message: expect.stringContaining('`meroctl alias list --kind context --node bob`') })
     const a = await t.cli(['app', 'get', 'kw', '--node', 'bob', '--json'])
     expect(err(a.stdout).data?.suggestions).toEqual(['kv'])
+    const alias = await t.cli(['alias', 'rm', 'note', '--kind', 'context', '--node', 'bob', '--json'])
+    expect(err(alias.stdout)).toMatchObject({ kind: 'AliasNotFound', message: expect.stringContaining("no context alias 'note'. Did you mean 'notes'?") })
     // nothing close: no guess
     const far = await t.cli(['group', 'get', 'something-else', '--node', 'bob', '--json'])
     expect(err(far.stdout).message).not.toMatch(/Did you mean/)

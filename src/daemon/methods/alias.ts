@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { MeroError } from '../../core/primitives/errors.js'
 import { isBase58Id32, isHex32 } from '../../core/primitives/ids.js'
+import { aliasNotFound } from './resolve.js'
 import { aliasKind, aliasName } from './schemas.js'
 import { method, type MethodTable } from './types.js'
 
@@ -25,7 +26,7 @@ export const aliasMethods: MethodTable = {
     params: z.object({ kind: aliasKind, alias: aliasName }).strict(),
     handler: ({ kind, alias }, { node }) => {
       const id = node.aliases.get(kind, alias)
-      if (!id) throw new MeroError('AliasNotFound', `no ${kind} alias '${alias}'; \`meroctl alias list --kind ${kind}\` lists them`)
+      if (!id) throw aliasNotFound(node, kind, alias)
       return { kind, alias, id }
     },
   }),
@@ -33,7 +34,7 @@ export const aliasMethods: MethodTable = {
     description: 'Remove an alias',
     params: z.object({ kind: aliasKind, alias: aliasName }).strict(),
     handler: ({ kind, alias }, { node }) => {
-      if (!node.aliases.remove(kind, alias)) throw new MeroError('AliasNotFound', `no ${kind} alias '${alias}'`)
+      if (!node.aliases.remove(kind, alias)) throw aliasNotFound(node, kind, alias)
       return { kind, alias, removed: true }
     },
   }),

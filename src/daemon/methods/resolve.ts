@@ -18,8 +18,13 @@ export function resolveId(node: MeroNode, kind: AliasKind, text: string): string
   const id = node.aliases.get(kind, text)
   if (id) return id
   const a = /^[aeiou]/.test(kind) ? 'an' : 'a'
+  throw aliasNotFound(node, kind, text, `'${text}' is neither ${a} ${kind} id nor ${a} ${kind} alias.`)
+}
+
+/** AliasNotFound, with the node's aliases of that kind closest to what was typed. */
+export function aliasNotFound(node: MeroNode, kind: AliasKind, text: string, what = `no ${kind} alias '${text}'.`): MeroError {
   const names = node.aliases.list(kind).map((e) => e.alias)
-  throw new MeroError('AliasNotFound', `'${text}' is neither ${a} ${kind} id nor ${a} ${kind} alias.${didYouMean(text, names)} \`meroctl alias list --kind ${kind}\` lists the aliases`, suggestions(text, names))
+  return new MeroError('AliasNotFound', `${what}${didYouMean(text, names)} \`meroctl alias list --kind ${kind}\` lists the aliases`, suggestions(text, names))
 }
 
 /**
