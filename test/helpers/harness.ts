@@ -173,40 +173,30 @@ export async function waitForDropCounts(scrape: () => Promise<string>, metric: s
 }
 
 /**
- * meroctl on a pseudo-terminal (util-linux `script`), with `input` typed into it; resolves with
- * everything the terminal showed (stdout and stderr mixed, as a person sees them).
+ * meroctl on a pseudo-terminal (util-linux `script`); `answer` is typed into it once the screen
+ * shows `prompt` (a question). Resolves with everything the terminal showed (stdout and stderr
+ * mixed, as a person sees them).
  */
-/** Collects the node events of `types` from a daemon's /events until `stop()` (which resolves once the stream closed). */
-export async function collectEvents<E = Record<string, unknown>>(rpc: RpcClient, types: string[]): Promise<{ events: E[]; stop: () => Promise<void> }> {
-  const events: E[] = []
-  const listening = new AbortController()
-  let opened!: () => void
-  const open = new Promise<void>((r) => (opened = r))
-  const stream = rpc.events({ types }, (e) => events.push(e as E), listening.signal, () => opened())
-  await open
-  return {
-    events,
-    stop: async () => {
-      listening.abort()
-      await stream
-    },
-  }
-}
-
-export function onTerminal(t: TestHome, args: string[], input = ''): Promise<{ code: number | null; screen: string }> {
+export function onTerminal(t: TestHome, args: string[], answer = '', prompt = /\[y\/N\]/): Promise<{ code: number | null; screen: string }> {
   const command = [process.execPath, MEROCTL, ...args, '--home', t.home].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, NO_COLOR: '1', COLUMNS: '100' }, stdio: ['pipe', 'pipe', 'pipe'] })
     let screen = ''
-    child.stdout.on('data', (d) => (screen += d))
-    child.stderr.on('data', (d) => (screen += d))
+    let answered = !answer
+    const seen = (d: Buffer) => {
+      screen += d
+      if (!answered && prompt.test(screen)) {
+        answered = true
+        child.stdin.write(answer)
+      }
+    }
+    child.stdout.on('data', seen)
+    child.stderr.on('data', seen)
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
       resolve({ code, screen })
     })
-    // typed once the question is likely on screen; the terminal keeps it until it is read
-    setTimeout(() => child.stdin.write(input), input ? 1_500 : 0)
   })
 }
