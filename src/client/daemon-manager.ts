@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { MeroError } from '../core/primitives/errors.js'
+import { ERROR_KINDS, MeroError, type ErrorKind } from '../core/primitives/errors.js'
 import { didYouMean, suggest } from '../core/primitives/suggest.js'
 import { defaultNodeName, resolveNodeHome, type NodeHome } from '../home/paths.js'
 import { pidFileHolder, processIdentity, readPidFile, sameProcess, signalIfSame, type ProcessIdentity } from '../home/pid-file.js'
 import { nodeNames } from './node-names.js'
 import { ConnectionError, RpcClient, type RpcClientOptions } from './rpc-client.js'
+import type { RestoreResult } from '../daemon/backup.js'
+import type { RepairReport } from '../daemon/repair.js'
 
 /** node.status as the daemon returns it. */
 export interface NodeStatus {
@@ -91,15 +93,35 @@ export class DaemonManager {
     return this.merod(args)
   }
 
-  /** Runs `merod <args> --json` for this node (init, config): its JSON answer, or its error as a MeroError. */
+  /** Runs an offline `merod <command> --json` for this node (init, config, repair, restore): its JSON, or its error as a MeroError. */
   async merod<T = any>(args: string[]): Promise<T> {
     const { code, stdout, stderr } = await runProcess(process.execPath, [MERO_BIN, '--home', this.home.home, '--node', this.home.node, ...args, '--json'])
     if (code !== 0) {
+      const typed = parseError(stderr)
+      if (typed) throw new MeroError(typed.kind, typed.message)
       const message = stderr.trim().replace(/^merod: /, '').split('\n\n')[0]!
       const kind = /already exists/.test(message) ? 'NodeAlreadyInitialized' : /is running/.test(message) ? 'AlreadyRunning' : /^no config at/.test(message) ? 'NodeNotInitialized' : code === 2 ? 'InvalidInput' : 'Internal'
       throw new MeroError(kind, message)
     }
     return JSON.parse(stdout) as T
+  }
+
+  /**
+   * Runs `merod repair` on this node's store (the daemon must be stopped) and returns its report:
+   * what was damaged, recovered and lost.
+   */
+  async repair(): Promise<RepairReport> {
+    if (!this.initialized) {
+      throw new MeroError('NodeNotInitialized', `node '${this.home.node}' is not initialised in ${this.home.home}; run \`meroctl node init\` first`)
+    }
+    if (await this.probe()) throw new MeroError('AlreadyRunning', `node '${this.home.node}' is running: its store opened, so there is nothing to repair; stop it first (\`meroctl node stop${this.nodeFlag}\`) to check it anyway`)
+    return this.merod(['repair'])
+  }
+
+  /** Runs `merod restore` of a backup folder into this node (the daemon must be stopped). */
+  async restore(from: string, force: boolean): Promise<RestoreResult> {
+    if (await this.probe()) throw new MeroError('AlreadyRunning', `node '${this.home.node}' is running; stop it first (\`meroctl node stop${this.nodeFlag}\`)`)
+    return this.merod(['restore', from, ...(force ? ['--force'] : [])])
   }
 
   /** Starts a detached daemon and waits until it answers. Returns its status. */
@@ -207,14 +229,28 @@ export class DaemonManager {
     return this.home.node === defaultNodeName(this.home.home) ? '' : ` --node ${this.home.node}`
   }
 
+  /** The log's last lines after `fromOffset` (a byte offset: the log holds UTF-8 beyond ASCII). */
   logTail(fromOffset = 0, lines = 15): string {
     try {
-      const text = readFileSync(this.home.log, 'utf8').slice(fromOffset)
+      const text = readFileSync(this.home.log).subarray(fromOffset).toString('utf8')
       return text.trimEnd().split('\n').slice(-lines).join('\n')
     } catch {
       return ''
     }
   }
+}
+
+const kindOfName = (name: string): boolean => Object.hasOwn(ERROR_KINDS, name)
+
+/** merod's error under --json: `{"error": {"kind", "message"}}` on stderr. */
+function parseError(stderr: string): { kind: ErrorKind; message: string } | undefined {
+  try {
+    const { error } = JSON.parse(stderr) as { error?: { kind?: string; message?: string } }
+    if (error?.kind && error.message && kindOfName(error.kind)) return { kind: error.kind as ErrorKind, message: error.message }
+  } catch {
+    // not JSON: a usage error or a crash
+  }
+  return undefined
 }
 
 export interface NodeListing {

@@ -10,6 +10,8 @@ export const listFlags = {
   wide: Flags.boolean({ char: 'w', description: 'full ids, and columns as wide as they need (tables fit the terminal otherwise)' }),
   quiet: quietFlag,
 }
+/** How long a repaired or restored node waits for a peer before it catches up. */
+export const waitForPeerFlag = Flags.integer({ description: 'seconds to wait for a peer before catching up', default: 10, min: 0, max: 600 })
 
 export const initFlags = {
   listen: Flags.string({ description: 'libp2p listen multiaddr (repeatable) [default: /ip4/0.0.0.0/tcp/2428, or the next free port]', multiple: true }),

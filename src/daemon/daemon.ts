@@ -7,11 +7,14 @@ import { EventBus } from '../core/node/event-bus.js'
 import { MeroNode } from '../core/node/node.js'
 import { MeroError } from '../core/primitives/errors.js'
 import { Store } from '../core/store/store.js'
+import { applySchema } from '../core/store/schema.js'
+import { MIGRATIONS, SCHEMA_VERSION } from '../core/node/migrations.js'
 import { loadConfig, type Config } from './config.js'
 import { checkSocketPathLength, type NodeHome } from '../home/paths.js'
 import { createLogger, type Logger } from './logging.js'
 import { DaemonMetrics } from './metrics.js'
 import { blobRoutes } from './blob-routes.js'
+import { backupNode, type BackupManifest } from './backup.js'
 import { allMethods } from './methods/index.js'
 import type { MethodContext } from './methods/types.js'
 import { PidLock } from '../home/pid-file.js'
@@ -59,6 +62,8 @@ export class Daemon {
     try {
       const identity = readKeyFile(this.home.identityKey)
       this.store = await Store.open(this.home.data)
+      const schema = applySchema(this.store, SCHEMA_VERSION, MIGRATIONS, packageVersion())
+      for (const line of schema.migrated) this.log.info({ schema: line }, 'store migrated')
       this.pool = new VerifierPool(2)
       const network = new Libp2pNetwork({ seed: identity.privateKey, listen: this.config.network.listen, bootstrap: this.config.network.bootstrap, peerBook: new PeerBook(this.store) })
       this.node = new MeroNode({
@@ -83,6 +88,12 @@ export class Daemon {
       const groupAlias = (g: string) => (node.groups.has(g) ? ((node.groups.state(g).current('alias') as string | undefined) ?? node.aliases.aliasesOf('group', g)[0]) : undefined)
       this.operatorLog = new OperatorLog(this.log, { names: { group: groupAlias } }).attach(this.events)
       await this.node.start()
+      for (const m of this.node.missingApplications) {
+        this.log.warn({ applicationId: m.applicationId, chunks: m.chunks, blobs: this.home.blobs }, 'application bytes are missing from the blobs folder; fetching them again from peers')
+      }
+      this.events.on((e) => {
+        if (e.type === 'application.fetched' && e.restored) this.log.info({ applicationId: e.applicationId, peerId: e.peerId, via: e.via }, 'application bytes fetched again from a peer')
+      })
       const metrics = new DaemonMetrics()
       metrics.watchReplication(this.node)
       metrics.watchContexts(this.node)
@@ -121,7 +132,22 @@ export class Daemon {
         nodeName: this.home.node,
         startedAt: this.startedAt,
         requestStop: () => setImmediate(() => void this.stop('rpc')),
+        backup: (dir) => this.backup(node, dir),
       },
+    }
+  }
+
+  private backingUp = false
+
+  private async backup(node: MeroNode, dir: string): Promise<BackupManifest> {
+    if (this.backingUp) throw new MeroError('Conflict', 'a backup of this node is already running')
+    this.backingUp = true
+    try {
+      const manifest = await backupNode(node, this.home, dir)
+      this.log.info({ dir, rows: manifest.rows, blobs: manifest.blobs.count, durationMs: manifest.durationMs }, 'backup written')
+      return manifest
+    } finally {
+      this.backingUp = false
     }
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { MeroError, isMeroError } from '../core/primitives/errors.js'
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../core/primitives/json-depth.js'
 import type { MethodContext, MethodTable } from './methods/types.js'
 
 /** JSON-RPC 2.0 error codes (DESIGN §4); application errors use MeroError codes ≥ 1000. */
@@ -62,6 +63,10 @@ async function dispatchOne(req: unknown, methods: MethodTable, ctx: MethodContex
   }
   if (r.params !== undefined && (typeof r.params !== 'object' || r.params === null || Array.isArray(r.params))) {
     return hasId ? errorResponse(rid, INVALID_PARAMS, `invalid params for ${name}: params must be an object of named parameters`, 'InvalidParams') : undefined
+  }
+  if (nestsDeeperThan(r.params, MAX_JSON_DEPTH)) {
+    hooks.onCall?.(name, 'InvalidParams', 0)
+    return hasId ? errorResponse(rid, INVALID_PARAMS, `invalid params for ${name}: the params nest deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`, 'InvalidParams') : undefined
   }
   const parsed = def.params.safeParse(r.params ?? {})
   if (!parsed.success) {

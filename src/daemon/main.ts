@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util'
 import { isMeroError } from '../core/primitives/errors.js'
 import { resolveNodeHome } from '../home/paths.js'
 import { initNode } from './init.js'
+import { restoreNode } from './backup.js'
+import { repairNode } from './repair.js'
 import { packageVersion } from './version.js'
 
 const USAGE = `merod: the mero node daemon
@@ -11,6 +13,8 @@ Usage:
   merod [--home DIR] [--node NAME] run
   merod [--home DIR] [--node NAME] config get [KEY] [--json]
   merod [--home DIR] [--node NAME] config set KEY VALUE [--json]
+  merod [--home DIR] [--node NAME] repair [--json]
+  merod [--home DIR] [--node NAME] restore BACKUP_DIR [--force] [--json]
   merod --version
 
   --home DIR     the mero home (env MERO_HOME, default ~/.mero)
@@ -54,7 +58,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const [command, ...rest] = positionals
   if (command === 'config') return config(rest, values.home, values.node, Boolean(values.json))
-  if (rest.length) return usage(`unexpected argument '${rest[0]}'`)
+  const operands = command === 'restore' ? 1 : 0
+  if (rest.length !== operands) return usage(rest.length > operands ? `unexpected argument '${rest[operands]}'` : `${command} needs a folder`)
 
   try {
     if (command === 'init' && values['dry-run']) {
@@ -68,6 +73,18 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(values.json ? JSON.stringify(out) + '\n' : `initialised node '${out.node}' in ${out.dir}\nidentity  ${out.identity}\npeer id   ${out.peerId}\nlisten    ${out.listen.join(', ')}\n`)
       return 0
     }
+    if (command === 'repair') {
+      if (values.listen || values.bootstrap || values.force) throw new UsageError('--listen, --bootstrap and --force belong to `merod init`')
+      const report = await repairNode(resolveNodeHome(values.home, values.node))
+      process.stdout.write(JSON.stringify(report, null, values.json ? undefined : 2) + '\n')
+      return 0
+    }
+    if (command === 'restore') {
+      if (values.listen || values.bootstrap) throw new UsageError('--listen and --bootstrap belong to `merod init`')
+      const r = await restoreNode(rest[0]!, values.home, values.node, values.force ?? false)
+      process.stdout.write(JSON.stringify(r, null, values.json ? undefined : 2) + '\n')
+      return 0
+    }
     if (command === 'run') {
       if (values.listen || values.bootstrap || values.force) throw new UsageError('--listen, --bootstrap and --force belong to `merod init`')
       return await run(values.home, values.node)
@@ -75,7 +92,8 @@ export async function main(argv: string[]): Promise<number> {
     return usage(`unknown command '${command}'`)
   } catch (e) {
     if (e instanceof UsageError) return usage(e.message)
-    process.stderr.write(`merod: ${isMeroError(e) ? e.message : (e as Error).stack ?? String(e)}\n`)
+    if (values.json && isMeroError(e)) process.stderr.write(JSON.stringify({ error: { kind: e.kind, message: e.message } }) + '\n')
+    else process.stderr.write(`merod: ${isMeroError(e) ? e.message : (e as Error).stack ?? String(e)}\n`)
     return isMeroError(e, 'InvalidInput') ? 2 : 1
   }
 }
@@ -97,7 +115,8 @@ async function config(args: string[], home: string | undefined, node: string | u
       return 0
     }
   } catch (e) {
-    process.stderr.write(`merod: ${(e as Error).message}\n`)
+    if (json && isMeroError(e)) process.stderr.write(JSON.stringify({ error: { kind: e.kind, message: e.message } }) + '\n')
+    else process.stderr.write(`merod: ${(e as Error).message}\n`)
     return isMeroError(e, 'InvalidInput') ? 2 : 1
   }
   return usage('config takes `get [KEY]` or `set KEY VALUE`')

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net'
 import { eventMatches, type NodeEvent } from '../core/node/events.js'
 import type { EventBus } from '../core/node/event-bus.js'
-import { dispatch, errorResponse, INVALID_REQUEST, PARSE_ERROR, type DispatchHooks } from './jsonrpc.js'
+import { dispatch, errorResponse, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, type DispatchHooks } from './jsonrpc.js'
 import type { DaemonMetrics } from './metrics.js'
 import type { MethodContext, MethodTable } from './methods/types.js'
 
@@ -117,7 +117,14 @@ export class RpcServer {
   }
 
   private json(res: ServerResponse, status: number, body: unknown): void {
-    const text = JSON.stringify(body)
+    let text: string
+    try {
+      text = JSON.stringify(body)
+    } catch (e) {
+      // a result that cannot be written as JSON (nested too deeply): the caller still gets an answer
+      const id = Array.isArray(body) ? null : ((body as { id?: string | number | null })?.id ?? null)
+      text = JSON.stringify(errorResponse(id, INTERNAL_ERROR, `internal error: the result cannot be written as JSON (${(e as Error).message})`, 'Internal'))
+    }
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text)
   }
 

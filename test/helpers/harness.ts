@@ -32,27 +32,31 @@ export function run(bin: string, args: string[], opts: RunOptions = {}): Promise
 
 /** Any program, with the same capture, environment and bound as `run` (`cwd` optional). */
 export function runCommand(command: string, args: string[], opts: RunOptions & { cwd?: string } = {}): Promise<RunResult> {
-  const bin = args[0] ?? command
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, NO_COLOR: '1', MERO_HOME: undefined, MERO_NODE: undefined, ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  child.stdin!.end(opts.input ?? '')
+  return outcome(child, `${command === process.execPath ? '' : `${command} `}${args.join(' ')}`, opts.timeoutMs ?? 30_000)
+}
+
+/** A child's exit code and output; killed (and rejected) when it runs past `timeoutMs`. */
+export function outcome(child: ChildProcess, what: string, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: opts.cwd,
-      env: { ...process.env, NO_COLOR: '1', MERO_HOME: undefined, MERO_NODE: undefined, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stdout!.on('data', (d) => (stdout += d))
+    child.stderr!.on('data', (d) => (stderr += d))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`${bin} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
-    }, opts.timeoutMs ?? 30_000)
+      reject(new Error(`${what} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, timeoutMs)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
       resolve({ code, stdout, stderr })
     })
-    child.stdin.end(opts.input ?? '')
   })
 }
 

@@ -6,7 +6,7 @@ export default class AliasCreate extends MeroCommand<typeof AliasCreate> {
   static override summary = 'Name an id; the name is then accepted wherever the id is'
   static override examples = ['<%= config.bin %> alias create team-chat <context id> --kind context']
   static override args = {
-    alias: Args.string({ description: "the name: 1-50 of A-Z a-z 0-9 . _ -", required: true }),
+    alias: Args.string({ description: "the name: 1-50 of A-Z a-z 0-9 . _ -, not . or ..", required: true }),
     id: Args.string({ description: 'the id it names', required: true }),
   }
   static override flags = { kind: kindFlag, force: Flags.boolean({ description: 'repoint an existing alias' }) }

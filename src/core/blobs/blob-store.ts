@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MeroError } from '../primitives/errors.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
@@ -123,11 +124,23 @@ export class BlobStore {
     return this.store.has('blob', metaKey(id))
   }
 
+  /** The chunks of a blob whose files are gone from the blobs folder (deleted by hand, a bad disk). */
+  missingChunks(id: Buffer): string[] {
+    const meta = this.metaOf(id)
+    return meta ? meta.chunks.filter((hex) => !existsSync(this.chunkPath(hex))) : []
+  }
+
   /** The content, chunk by chunk, each verified against its hash. */
   async *read(id: Buffer): AsyncGenerator<Buffer> {
     const meta = this.require(id)
     for (const hex of meta.chunks) {
-      const chunk = await readChunk(this.chunkPath(hex))
+      let chunk: Buffer
+      try {
+        chunk = await readChunk(this.chunkPath(hex))
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+        throw new MeroError('BlobContentMissing', `the content of blob ${meta.blobId} is missing from ${this.dir}: chunk ${hex} is not there`, { blobId: meta.blobId, chunk: hex })
+      }
       if (createHash('sha256').update(chunk).digest('hex') !== hex) {
         throw new MeroError('Internal', `blob ${meta.blobId} is corrupt: chunk ${hex} does not match its hash`)
       }
@@ -141,6 +154,28 @@ export class BlobStore {
     const parts: Buffer[] = []
     for await (const c of this.read(id)) parts.push(c)
     return Buffer.concat(parts)
+  }
+
+  /**
+   * Copies the chunk files of `metas` into another blobs folder (a backup), keeping the layout.
+   * Chunks are immutable, so a copy made after the metadata was read is still consistent; a chunk
+   * deleted meanwhile (its blob released) is reported, not fatal.
+   */
+  async copyChunks(metas: readonly BlobMeta[], targetDir: string): Promise<{ chunks: number; bytes: number; missing: string[] }> {
+    const out = { chunks: 0, bytes: 0, missing: [] as string[] }
+    for (const hex of new Set(metas.flatMap((m) => m.chunks))) {
+      const folder = join(targetDir, hex.slice(0, 2))
+      mkdirSync(folder, { recursive: true, mode: 0o700 })
+      try {
+        await copyFile(this.chunkPath(hex), join(folder, hex))
+        out.chunks++
+        out.bytes += statSync(join(folder, hex)).size
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+        out.missing.push(hex)
+      }
+    }
+    return out
   }
 
   list(): BlobMeta[] {

@@ -1,4 +1,4 @@
-import { MeroError } from '../primitives/errors.js'
+import { isMeroError, MeroError } from '../primitives/errors.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { sha256 } from '../primitives/hash.js'
 import type { BlobStore } from '../blobs/blob-store.js'
@@ -34,6 +34,8 @@ export class ApplicationStore {
     private readonly maxModuleBytes: number,
     /** Told of each newly installed application (the node announces it to the DHT). */
     private readonly onInstalled?: (meta: ApplicationMeta) => void,
+    /** Told when an application's bytes turn out to be missing from the blobs folder. */
+    private readonly onMissing?: (id: Buffer) => void,
   ) {}
 
   /** Installs a module from a blob already on this node (e.g. uploaded with POST /blobs). */
@@ -84,10 +86,34 @@ export class ApplicationStore {
     }
   }
 
-  /** The module bytes (from the blob store). */
-  bytes(id: Buffer): Promise<Buffer> {
+  /**
+   * The module bytes (from the blob store). Bytes gone from the blobs folder are a typed error,
+   * and `onMissing` is told (the node fetches them again from a peer).
+   */
+  async bytes(id: Buffer): Promise<Buffer> {
     this.require(id)
-    return this.blobs.readAll(id)
+    try {
+      return await this.blobs.readAll(id)
+    } catch (e) {
+      if (!isMeroError(e, 'BlobContentMissing')) throw e
+      this.onMissing?.(id)
+      throw new MeroError('BlobContentMissing', `the bytes of application ${toBase58(id)} are missing from this node's blobs folder (chunk ${String(e.details?.chunk).slice(0, 16)}… is not there); the node fetches them again from a peer of a group that uses it, or install the application again (\`meroctl app install\`)`, e.details)
+    }
+  }
+
+  /** Installed applications whose bytes are not all in the blobs folder. */
+  missing(): { applicationId: string; chunks: string[] }[] {
+    return this.list()
+      .map((a) => ({ applicationId: a.applicationId, chunks: this.blobs.missingChunks(fromBase58(a.applicationId, 'application id', 32)) }))
+      .filter((a) => a.chunks.length > 0)
+  }
+
+  /** Puts back the bytes of an installed application whose files were lost. */
+  async restore(bytes: Uint8Array): Promise<ApplicationMeta> {
+    const id = sha256(bytes)
+    const meta = this.require(id)
+    await this.blobs.add(bytes, holderOf(id))
+    return meta
   }
 
   /** Removes an application; `inUseBy` lists what still uses it (then it is refused). */

@@ -4,6 +4,7 @@ import type { GroupStore } from '../governance/group-store.js'
 import type { GroupOp, SignedOp, Visibility } from '../governance/ops.js'
 import type { EventBus } from '../node/event-bus.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
+import { MAX_JSON_DEPTH, nestsDeeperThan, textNestsDeeperThan } from '../primitives/json-depth.js'
 import { MeroError } from '../primitives/errors.js'
 import { Hlc, type HlcTimestamp } from '../primitives/hlc.js'
 import type { LoadedModule, Runtime } from '../runtime/index.js'
@@ -205,7 +206,7 @@ export class ContextManager {
     const session = this.state(contextId).begin(this.d.identity.publicKey, this.clock)
     let events: { kind: string; data: unknown }[] = []
     if (module.methods.has('init')) {
-      const outcome = this.d.runtime.execute({ module, method: 'init', args: Buffer.from(JSON.stringify(params ?? {})), state: session, contextId, executor: this.d.identity.publicKey })
+      const outcome = this.d.runtime.execute({ module, method: 'init', args: jsonArguments(params, 'the init parameters'), state: session, contextId, executor: this.d.identity.publicKey })
       events = outcome.events.map(decodeEvent)
       const size = session.writtenBytes + eventBytesOf(outcome.events)
       if (size > MAX_CALL_DELTA_BYTES) throw tooLarge(size)
@@ -253,7 +254,7 @@ export class ContextManager {
     const appId = fromBase58(meta.applicationId, 'application id', 32)
     const module = await this.d.runtime.loadById(appId, () => this.d.applications.bytes(appId))
     const readOnly = module.readOnlyMethods.has(method) || access.mode === 'read-only'
-    const argBytes = Buffer.from(JSON.stringify(args ?? {}))
+    const argBytes = jsonArguments(args, `the arguments of '${method}'`)
     const k = contextId.toString('hex')
     const open = this.open.get(k)
     // the metadata as it is now: another call may have committed while the module loaded
@@ -475,9 +476,17 @@ export class ContextManager {
 
 }
 
+/** A call's arguments as JSON bytes; nested past the limit they are refused (stringify would overflow). */
+function jsonArguments(value: unknown, what: string): Buffer {
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) throw new MeroError('InvalidInput', `${what} nest deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`)
+  return Buffer.from(JSON.stringify(value ?? {}))
+}
+
+/** What an application returned or emitted: JSON when it is JSON (not nested past the limit), else the text. */
 function decodeJson(bytes: Uint8Array): unknown {
   if (!bytes.length) return null
   const text = Buffer.from(bytes).toString('utf8')
+  if (textNestsDeeperThan(text, MAX_JSON_DEPTH)) return text // JSON.stringify of the answer would overflow the stack
   try {
     return JSON.parse(text)
   } catch {

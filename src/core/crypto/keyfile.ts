@@ -33,7 +33,12 @@ export function readKeyFile(path: string): KeyPair {
   } catch {
     throw new MeroError('ConfigInvalid', `the identity key at ${path} is not a valid mero key file`)
   }
-  const pair = keyPairFromSeed(fromBase58(parsed.privateKey, 'private key', 32))
+  let pair: KeyPair
+  try {
+    pair = keyPairFromSeed(fromBase58(parsed.privateKey, 'private key', 32))
+  } catch (e) {
+    throw new MeroError('ConfigInvalid', `the identity key at ${path} is not a valid mero key file: ${(e as Error).message}`)
+  }
   if (toBase58(pair.publicKey) !== parsed.publicKey) {
     throw new MeroError('ConfigInvalid', `the identity key at ${path} is inconsistent: its public key does not match its private key`)
   }

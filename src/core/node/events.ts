@@ -31,7 +31,8 @@ export type NodeEventPayload =
   | { type: 'context.delta.received'; contextId: string; deltaId: string; from: string }
   | { type: 'context.delta.applied'; contextId: string; deltaId: string; rootHash: string }
   | { type: 'context.delta.rejected'; contextId: string; deltaId: string; reason: string }
-  | { type: 'application.fetched'; applicationId: string; groupId: string; peerId: string; via: 'peer' | 'dht'; size: number; durationMs: number }
+  /** `restored`: the bytes of an installed application, missing from the blobs folder, fetched again. */
+  | { type: 'application.fetched'; applicationId: string; groupId: string; peerId: string; via: 'peer' | 'dht'; size: number; durationMs: number; restored?: boolean }
   // network and sync
   | { type: 'peer.connected'; peerId: string }
   | { type: 'peer.disconnected'; peerId: string }

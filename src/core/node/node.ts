@@ -22,6 +22,7 @@ import type { NodeNetwork } from '../sync/transport.js'
 import { EventBus } from './event-bus.js'
 import { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.js'
 import { instrumentedStore } from './instrumented-store.js'
+import { ApplicationRefetch, type MissingApplication } from './application-refetch.js'
 
 export interface NodeOptions {
   store: Store
@@ -73,6 +74,10 @@ export class MeroNode {
   /** Serves, announces and fetches blobs over the network (application bytes for joiners). */
   readonly blobProviders?: BlobProviders
   readonly gc: GarbageCollector
+  /** Installed applications whose bytes are missing from the blobs folder, fetched again from peers. */
+  readonly refetch: ApplicationRefetch
+  /** What was missing at start. */
+  missingApplications: MissingApplication[] = []
   private readonly configuredAddresses: string[]
   private offPeers?: () => void
   private started = false
@@ -97,6 +102,10 @@ export class MeroNode {
       async (bytes) => ({ abi: (await this.runtime.validate(bytes)).abi as ApplicationAbi | undefined }),
       this.runtime.limits.maxModuleBytes,
       (meta) => void this.blobProviders?.announce([fromBase58(meta.applicationId, 'application id', 32)]),
+      (id) => {
+        this.refetch.mark(id)
+        void this.refetch.retry()
+      },
     )
     this.contexts = new ContextManager({
       store: opts.store,
@@ -116,6 +125,14 @@ export class MeroNode {
     )
     this.configuredAddresses = opts.advertisedAddresses ?? []
     this.network = opts.network
+    this.refetch = new ApplicationRefetch({
+      applications: this.applications,
+      groups: this.groups,
+      events: this.events,
+      providers: () => this.blobProviders,
+      peers: () => this.network?.connectedPeers() ?? [],
+      maxBytes: this.runtime.limits.maxModuleBytes,
+    })
     if (opts.network) {
       this.replicator = new GroupReplicator(this.groups, opts.identity, opts.network, this.events, {
         heartbeatMs: opts.groupHeartbeatMs ?? 10_000,
@@ -146,6 +163,7 @@ export class MeroNode {
 
   async start(): Promise<void> {
     this.groups.load()
+    this.missingApplications = this.refetch.scan()
     if (this.network) {
       await this.network.start()
       this.offPeers = this.network.onPeer(({ peerId, connected }) => {
@@ -154,6 +172,7 @@ export class MeroNode {
           this.replicator?.peerConnected(peerId)
           this.contextReplicator?.peerConnected(peerId)
           void this.blobProviders?.announcePending()
+          void this.refetch.retry()
         }
       })
       const offRefused = this.network.onRefused?.(({ peerId, protocol }) => this.events.emit({ type: 'peer.rate_limited', peerId, what: `${protocol} streams (busy)`, dropped: 1 }))

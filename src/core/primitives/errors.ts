@@ -27,6 +27,11 @@ export const ERROR_KINDS = {
   InsecurePermissions: 1104,
   AlreadyRunning: 1105,
   ConfigInvalid: 1106,
+  // the node's store
+  StoreCorrupted: 1107,
+  StoreIoError: 1108,
+  StoreFileMissing: 1109,
+  StoreVersionUnsupported: 1110,
   // governance
   GroupNotFound: 1200,
   NotAuthorized: 1201,
@@ -46,6 +51,7 @@ export const ERROR_KINDS = {
   ApplicationInUse: 1305,
   BlobNotFound: 1306,
   AliasNotFound: 1307,
+  BlobContentMissing: 1308,
   // network and sync
   PeerUnreachable: 1400,
   SyncFailed: 1401,

@@ -22,13 +22,16 @@ export const parseBlobId = (s: string, what = 'blob id') => fromBase58(s, what, 
 
 export { isHex32, isBase58Id32 }
 
-/** Aliases name contexts, applications, identities and groups: `[A-Za-z0-9._-]{1,50}`. */
-export const ALIAS_PATTERN = /^[A-Za-z0-9._-]{1,50}$/
+/**
+ * Aliases name contexts, applications, identities and groups: `[A-Za-z0-9._-]{1,50}`, but not
+ * "." or ".." (they read as paths). Governance ops decode aliases with the older rule (ops.ts):
+ * ops already signed with such a name must still replay.
+ */
+export const ALIAS_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,50}$/
+export const ALIAS_RULE = "1 to 50 characters of A-Z, a-z, 0-9, '.', '_' or '-', other than '.' and '..'"
 
 export function validateAlias(alias: string): string {
-  if (!ALIAS_PATTERN.test(alias)) {
-    throw new MeroError('InvalidInput', `alias '${alias}' is invalid: use 1 to 50 characters of A-Z, a-z, 0-9, '.', '_' or '-'`)
-  }
+  if (!ALIAS_PATTERN.test(alias)) throw new MeroError('InvalidInput', `alias '${alias}' is invalid: use ${ALIAS_RULE}`)
   return alias
 }
 

@@ -4,6 +4,7 @@ import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
+import { MAX_JSON_DEPTH, textNestsDeeperThan } from '../primitives/json-depth.js'
 import { decodeDelta, deltaId as deltaIdOf, type Delta } from '../state/index.js'
 import { decodeSignedDeltas, encodeSignedDeltas, MAX_FRAME, MAX_GOV_POSITION, type SignedDeltaWire, type TopicMessage } from './wire.js'
 
@@ -127,10 +128,12 @@ function decodeSigned(contextId: Buffer, wire: SignedDeltaWire): VerifiedDelta {
   if (!delta.author.equals(wire.author)) throw new DeltaRejected('malformed', 'the delta names another author than its signer')
   let events: { kind: string; data: unknown }[]
   try {
+    // a list of {kind, data}: deeper than that, the events stream's JSON.stringify would overflow
+    if (textNestsDeeperThan(payload.events, MAX_JSON_DEPTH + 2)) throw new Error('nested too deeply')
     events = JSON.parse(payload.events) as { kind: string; data: unknown }[]
     if (!Array.isArray(events)) throw new Error('not a list')
   } catch {
-    throw new DeltaRejected('malformed', "the delta's events are not a JSON list")
+    throw new DeltaRejected('malformed', "the delta's events are not a JSON list (of values nested at most 128 deep)")
   }
   return { id: deltaIdOf(payload.delta), delta, wire, events }
 }

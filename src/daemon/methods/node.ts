@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path'
 import { z } from 'zod'
 import { method, type MethodTable } from './types.js'
 
@@ -15,6 +16,11 @@ export const nodeMethods: MethodTable = {
       uptimeMs: Date.now() - daemon.startedAt,
       pid: process.pid,
     }),
+  }),
+  'node.backup': method({
+    description: 'Back the running node up into a folder: a consistent copy of its store, its blobs, identity and config',
+    params: z.object({ dir: z.string().min(1).max(4096).refine(isAbsolute, { message: 'expected an absolute path' }) }).strict(),
+    handler: ({ dir }, { daemon }) => daemon.backup(dir),
   }),
   'node.stop': method({
     description: 'Stop the daemon gracefully',

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { MeroNode } from '../../core/node/node.js'
+import type { BackupManifest } from '../backup.js'
 import type { Logger } from '../logging.js'
 
 /** What a handler may use: the node core, the daemon's own facts, and its logger. */
@@ -13,6 +14,8 @@ export interface MethodContext {
     startedAt: number
     /** Stops the daemon after the current response is sent. */
     requestStop(): void
+    /** Backs the running node up into an absolute, absent or empty folder. */
+    backup(dir: string): Promise<BackupManifest>
   }
   log: Logger
 }

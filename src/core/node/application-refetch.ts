@@ -1,0 +1,78 @@
+import type { BlobProviders } from '../blobs/blob-providers.js'
+import type { ApplicationStore } from '../context/applications.js'
+import type { GroupStore } from '../governance/group-store.js'
+import { fromBase58, toBase58 } from '../primitives/encoding.js'
+import type { EventBus } from './event-bus.js'
+
+export interface MissingApplication {
+  applicationId: string
+  /** The chunk files gone from the blobs folder. */
+  chunks: string[]
+}
+
+/**
+ * Installed applications whose bytes went missing from the blobs folder (deleted by hand, a bad
+ * disk, a partial restore): found at start, or by a call that needed them, and fetched again
+ * from a peer of a group that uses the application, as a joiner fetches it (blob protocol, then
+ * the DHT). What no peer serves yet is tried again when a peer connects.
+ */
+export class ApplicationRefetch {
+  private readonly pending = new Map<string, Buffer>()
+  private running = false
+
+  constructor(
+    private readonly d: {
+      applications: ApplicationStore
+      groups: GroupStore
+      events: EventBus
+      providers: () => BlobProviders | undefined
+      peers: () => string[]
+      maxBytes: number
+    },
+  ) {}
+
+  /** Looks for missing bytes; returns what is missing (and will be fetched). */
+  scan(): MissingApplication[] {
+    const missing = this.d.applications.missing()
+    for (const m of missing) this.mark(fromBase58(m.applicationId, 'application id', 32))
+    return missing
+  }
+
+  mark(applicationId: Buffer): void {
+    this.pending.set(applicationId.toString('hex'), applicationId)
+  }
+
+  get waiting(): number {
+    return this.pending.size
+  }
+
+  /** Fetches what is pending from the peers connected now; keeps what none served. */
+  async retry(): Promise<void> {
+    const providers = this.d.providers()
+    if (!providers || this.running || this.pending.size === 0) return
+    this.running = true
+    try {
+      for (const [k, id] of this.pending) {
+        const groupId = this.groupUsing(toBase58(id))
+        if (!groupId) continue // no group to ask through: only `app install` can bring it back
+        try {
+          const fetched = await providers.fetch(id, groupId, this.d.peers(), this.d.maxBytes)
+          const meta = await this.d.applications.restore(fetched.bytes)
+          this.pending.delete(k)
+          this.d.events.emit({ type: 'application.fetched', applicationId: meta.applicationId, groupId, peerId: fetched.peerId, via: fetched.via, size: meta.size, durationMs: fetched.durationMs, restored: true })
+        } catch {
+          // no peer served it yet: tried again when one connects
+        }
+      }
+    } finally {
+      this.running = false
+    }
+  }
+
+  private groupUsing(applicationId: string): string | undefined {
+    return this.d.groups.groupIds().find((g) => {
+      const view = this.d.groups.view(g)
+      return view.settings.targetApplication === applicationId || view.contexts.some((c) => c.applicationId === applicationId)
+    })
+  }
+}

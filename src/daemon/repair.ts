@@ -1,0 +1,64 @@
+import { summariseLostWrites, type LostSummary } from '../core/node/lost-writes.js'
+import { MIGRATIONS, SCHEMA_VERSION } from '../core/node/migrations.js'
+import { applySchema } from '../core/store/schema.js'
+import { Store } from '../core/store/store.js'
+import type { NodeHome } from '../home/paths.js'
+import { PidLock } from '../home/pid-file.js'
+import { checkFolderPermissions } from './daemon.js'
+import { packageVersion } from './version.js'
+
+/** What `merod repair` found, recovered and lost (printed as JSON for meroctl). */
+export interface RepairReport {
+  node: string
+  data: string
+  /** Nothing needed repair: every acknowledged write was in the logs. */
+  sound: boolean
+  problems: string[]
+  /** The last write acknowledged before the node stopped, when the store recorded it. */
+  acknowledged?: string
+  /** The last write the replay recovered. */
+  recovered: string
+  /** Acknowledged writes not recovered (by sequence number), when known. */
+  lostWrites?: number
+  /** Where the damaged logs were copied before the replay. */
+  savedTo?: string
+  /** The dropped records that could still be read, as rows, deltas and ops. */
+  unreplayed: LostSummary
+  schema: { found: number; version: number; migrated: string[] }
+}
+
+/**
+ * Recovers a node's store offline (its daemon must be stopped): RocksDB replays its write-ahead
+ * logs up to the first damage (point in time) after they are copied aside, and the report says
+ * what the replay could not recover. The node then catches up from its peers when it starts.
+ */
+export async function repairNode(home: NodeHome): Promise<RepairReport> {
+  checkFolderPermissions(home.dir)
+  const lock = new PidLock(home.pidFile)
+  lock.acquire()
+  try {
+    const store = await Store.open(home.data, { wal: 'recover' })
+    try {
+      const schema = applySchema(store, SCHEMA_VERSION, MIGRATIONS, packageVersion())
+      const check = store.recovery?.check
+      const problems = check?.problems.map((p) => p.message) ?? []
+      const lost = check?.acknowledged !== undefined && check.acknowledged > check.recoverable ? Number(check.acknowledged - check.recoverable) : undefined
+      return {
+        node: home.node,
+        data: home.data,
+        sound: problems.length === 0,
+        problems,
+        ...(check?.acknowledged !== undefined ? { acknowledged: check.acknowledged.toString() } : {}),
+        recovered: (check?.recoverable ?? store.sequence).toString(),
+        ...(lost !== undefined ? { lostWrites: lost } : {}),
+        ...(store.recovery?.savedTo ? { savedTo: store.recovery.savedTo } : {}),
+        unreplayed: summariseLostWrites(problems.length ? (check?.unreplayed ?? []) : []),
+        schema: { found: schema.found, version: schema.version, migrated: schema.migrated },
+      }
+    } finally {
+      await store.close()
+    }
+  } finally {
+    lock.release()
+  }
+}
