@@ -176,6 +176,23 @@ export async function waitForDropCounts(scrape: () => Promise<string>, metric: s
   })
 }
 
+/** Collects the node events of `types` from a daemon's /events until `stop()` (which resolves once the stream closed). */
+export async function collectEvents<E = Record<string, unknown>>(rpc: RpcClient, types: string[]): Promise<{ events: E[]; stop: () => Promise<void> }> {
+  const events: E[] = []
+  const listening = new AbortController()
+  let opened!: () => void
+  const open = new Promise<void>((r) => (opened = r))
+  const stream = rpc.events({ types }, (e) => events.push(e as E), listening.signal, () => opened())
+  await open
+  return {
+    events,
+    stop: async () => {
+      listening.abort()
+      await stream
+    },
+  }
+}
+
 /**
  * meroctl on a pseudo-terminal (util-linux `script`); `answer` is typed into it once the screen
  * shows `prompt` (a question). Resolves with everything the terminal showed (stdout and stderr
