@@ -10,34 +10,11 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const ABI_SECTION = 'mero_abi_v1'
+// the build itself lives in the CLI (dist/client/app-build.js, built before this runs): one copy
+const appBuild = () => import('../dist/client/app-build.js')
 const SDK_DIR = join(ROOT, 'sdk/assemblyscript')
 export const FIXTURES_DIR = join(ROOT, 'test/fixtures/wasm')
 export const FIXTURES_BUILD = join(FIXTURES_DIR, 'build')
-
-function leb(n) {
-  const out = []
-  do {
-    let b = n & 0x7f
-    n >>>= 7
-    if (n !== 0) b |= 0x80
-    out.push(b)
-  } while (n !== 0)
-  return out
-}
-
-/** Appends a custom section to a wasm module. */
-export function withCustomSection(wasm, name, payload) {
-  const nameBytes = Buffer.from(name, 'utf8')
-  const body = Buffer.concat([Buffer.from(leb(nameBytes.length)), nameBytes, Buffer.from(payload)])
-  return Buffer.concat([Buffer.from(wasm), Buffer.from([0, ...leb(body.length)]), body])
-}
-
-function abiPayload(file) {
-  if (!existsSync(file)) return undefined
-  const text = readFileSync(file, 'utf8')
-  JSON.parse(text) // fail the build on a malformed ABI file, naming it
-  return Buffer.from(JSON.stringify(JSON.parse(text)), 'utf8')
-}
 
 function newestMtime(paths) {
   let t = 0
@@ -65,25 +42,10 @@ export async function watToWasm(file) {
   }
 }
 
-/** AssemblyScript entry → wasm bytes, with the SDK's abort routing and the stub runtime. */
+/** AssemblyScript entry → wasm bytes, with the SDK's abort routing and the stub runtime (as `meroctl app package` builds). */
 export async function assemblyScriptToWasm(entry) {
-  const { default: asc } = await import('assemblyscript/asc')
-  const rel = (p) => p.slice(ROOT.length).replace(/^\/+/, '')
-  const outFile = 'out.wasm'
-  let wasm
-  const stderr = []
-  const { error } = await asc.main(
-    [rel(entry), '--outFile', outFile, '-O3', '--runtime', 'stub', '--use', 'abort=sdk/assemblyscript/host/abortHandler', '--baseDir', ROOT, '--noColors'],
-    {
-      writeFile: (name, contents) => {
-        if (name.endsWith('.wasm')) wasm = Buffer.from(contents)
-      },
-      stderr: { write: (s) => stderr.push(String(s)) },
-      stdout: { write: () => {} },
-    },
-  )
-  if (error || !wasm) throw new Error(`assemblyscript failed for ${rel(entry)}:\n${stderr.join('')}${error ? error.message : ''}`)
-  return wasm
+  const { compileAssemblyScript } = await appBuild()
+  return compileAssemblyScript(entry, { baseDir: ROOT })
 }
 
 // Written under a temporary name, then renamed: a concurrent reader (a parallel test file) never
@@ -105,7 +67,7 @@ export async function buildApps({ force = false, log = () => {} } = {}) {
     const out = join(appsDir, name, 'build', `${name}.wasm`)
     const abiFile = join(appsDir, name, 'abi.json')
     if (!upToDate(out, [join(appsDir, name, 'assembly'), abiFile, SDK_DIR, fileURLToPath(import.meta.url)], force)) {
-      writeModule(out, await assemblyScriptToWasm(entry), abiFile, log)
+      await writeModule(out, await assemblyScriptToWasm(entry), abiFile, log)
     }
     built.push(out)
   }
@@ -113,8 +75,9 @@ export async function buildApps({ force = false, log = () => {} } = {}) {
 }
 
 /** Embeds the ABI section (when an ABI file exists) and writes the module. */
-function writeModule(out, wasm, abiFile, log) {
-  const abi = abiPayload(abiFile)
+async function writeModule(out, wasm, abiFile, log) {
+  const { readAbiFile, withCustomSection } = await appBuild()
+  const abi = readAbiFile(abiFile)
   const bytes = abi ? withCustomSection(wasm, ABI_SECTION, abi) : wasm
   write(out, bytes)
   log(`built ${out.slice(ROOT.length)} (${bytes.length} bytes)`)
@@ -132,7 +95,7 @@ export async function buildFixtures({ force = false, log = () => {} } = {}) {
     const inputs = [src, abiFile, fileURLToPath(import.meta.url), ...(file.endsWith('.ts') ? [SDK_DIR] : [])]
     if (!upToDate(out, inputs, force)) {
       const wasm = file.endsWith('.wat') ? await watToWasm(src) : file.endsWith('.ts') ? await assemblyScriptToWasm(src) : readFileSync(src)
-      writeModule(out, wasm, abiFile, log)
+      await writeModule(out, wasm, abiFile, log)
     }
     built.push(out)
   }

@@ -1,7 +1,16 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ROOT, runCommand, TestHome } from './helpers/harness.js'
+
+/** The source files under a folder of the repository. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) return sourceFiles(p)
+    return /\.(ts|tsx|js|mjs)$/.test(e.name) ? [join(ROOT, p)] : []
+  })
+}
 
 /** The shell blocks the README marks `<!-- walkthrough -->`, in order, verbatim. */
 function walkthrough(): string[] {
@@ -39,7 +48,7 @@ describe('README', () => {
     for (const n of ['alice', 'bob', 'carol']) expect(t.holder(n)).toBeUndefined() // all stopped
   }, 180_000)
 
-  it('names nothing outside the repository; npm installs the man pages', () => {
+  it('names nothing outside the repository; npm installs the man pages; every declared dependency is used', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
     expect(readme).not.toMatch(/\.\.\/shared|DESIGN\.md/)
     for (const [, path] of readme.matchAll(/`(docs\/[\w./-]+)`/g)) expect(existsSync(join(ROOT, path!)), path).toBe(true)
@@ -47,7 +56,11 @@ describe('README', () => {
     expect(pkg.man).toEqual(['./man/man1/meroctl.1', './man/man1/merod.1'])
     for (const page of pkg.man) expect(readFileSync(join(ROOT, page), 'utf8')).toMatch(/^\.TH MERO/)
     expect(pkg.files).toContain('man')
+    // no declared dependency goes unused (borsh was; undici came back with app install <url>)
+    const code = ['src', 'bin', 'scripts'].flatMap(sourceFiles).map((f) => readFileSync(f, 'utf8')).join('\n')
+    const imported = new Set([...code.matchAll(/(?:from\s+|import\(\s*|require\(\s*)['"]((?:@[\w.-]+\/)?[\w.-]+)(?:\/[^'"]*)?['"]/g)].map((m) => m[1]!))
+    const unused = Object.keys(pkg.dependencies).filter((d) => !imported.has(d) && !pkg.oclif.plugins.includes(d))
+    expect(unused).toEqual([])
     expect(Object.keys(pkg.dependencies)).not.toContain('borsh')
-    expect(Object.keys(pkg.dependencies)).not.toContain('undici')
   })
 })

@@ -1,5 +1,5 @@
-// Child process of the raw gossip benchmark: a bare NetworkNode that subscribes to a topic,
-// answers an echo protocol, and records each message's one-way latency. A message's payload
+// Child process of the raw gossip benchmark: a bare Libp2pNetwork that subscribes to a topic,
+// answers an echo protocol (one frame per stream, and on a long-lived stream), and records each message's one-way latency. A message's payload
 // starts with [u64 LE send time in ns on the monotonic clock][u32 LE seq][u8 phase][u8 signed];
 // the monotonic clock (CLOCK_MONOTONIC) is shared by every process of the machine.
 //
@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { verify } from '../../dist/core/crypto/ed25519.js'
-import { NetworkNode } from '../../dist/core/network/network-node.js'
+import { Libp2pNetwork } from '../../dist/core/network/libp2p-network.js'
 import { Store } from '../../dist/core/store/store.js'
 
 const [topic, protocol, signerHex] = [process.argv[2], process.argv[3], process.argv[4]]
@@ -40,12 +40,19 @@ const cleanUp = async () => {
   await store?.close()
   if (storeDir) rmSync(storeDir, { recursive: true, force: true })
 }
-const node = new NetworkNode({ seed: randomBytes(32), listen: ['/ip4/127.0.0.1/tcp/0'] })
+const node = new Libp2pNetwork({ seed: randomBytes(32), listen: ['/ip4/127.0.0.1/tcp/0'] })
 await node.start()
 node.subscribe(topic)
-await node.handle(protocol, ({ frames }) => frames)
+// a request: one frame back on the stream it came on
+await node.handle(protocol, async (ch) => {
+  try {
+    await ch.send(await ch.receive(30_000))
+  } finally {
+    ch.close()
+  }
+})
 // the same echo on one long-lived stream (a conversation of frames)
-await node.handleChannel(`${protocol}/channel`, async (ch) => {
+await node.handle(`${protocol}/channel`, async (ch) => {
   for (;;) {
     let frame
     try {

@@ -1,5 +1,5 @@
 // Raw gossipsub between libp2p nodes in separate processes on loopback (this process publishes,
-// one or more child processes receive), with mero's own NetworkNode and gossip settings. Later benchmarks
+// one or more child processes receive), with mero's own Libp2pNetwork and gossip settings. Later benchmarks
 // (group op propagation, delta propagation) call measureRawGossip() in the same run and report
 // their latency as a ratio to it.
 import { spawn } from 'node:child_process'
@@ -7,21 +7,17 @@ import { randomBytes } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair, sign } from '../../dist/core/crypto/ed25519.js'
-import { NetworkNode } from '../../dist/core/network/network-node.js'
+import { Libp2pNetwork } from '../../dist/core/network/libp2p-network.js'
 import { endChild } from '../lib/child.mjs'
+import { summarize } from '../lib/stats.mjs'
 
 const CHILD = fileURLToPath(new URL('./gossip-child.mjs', import.meta.url))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const PHASE = { warmup: 0, paced: 1, burst: 2 }
 
-function percentile(sorted, p) {
-  if (!sorted.length) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
-}
-
+/** The figures every bench uses (lib/stats.mjs: p50 is the true median), with the count. */
 function stats(values) {
-  const s = [...values].sort((a, b) => a - b)
-  return { p50: percentile(s, 50), p99: percentile(s, 99), min: s[0], max: s.at(-1), count: s.length }
+  return { ...summarize(values), count: values.length }
 }
 
 /** [u64 LE send time][u32 LE seq][u8 phase][u8 signed] and filler; signed: the last 64 bytes are a signature of the rest. */
@@ -89,7 +85,7 @@ export async function openRawGossip({ size = 200, signed = false, receivers = 1 
   const signer = signed ? generateKeyPair() : undefined
   const args = [CHILD, topic, protocol, ...(signer ? [Buffer.from(signer.publicKey).toString('hex')] : [])]
   const children = Array.from({ length: receivers }, () => spawnChild(args))
-  const node = new NetworkNode({ seed: randomBytes(32), listen: ['/ip4/127.0.0.1/tcp/0'] })
+  const node = new Libp2pNetwork({ seed: randomBytes(32), listen: ['/ip4/127.0.0.1/tcp/0'] })
   const close = async () => {
     await Promise.all(children.map((c) => c.close()))
     await node.stop()
@@ -186,7 +182,7 @@ export async function alternateWithRaw(raw, { rounds, messages = 100, pauseMs },
  * @param {number} [o.rttSamples=500] sequential request/response round trips (0: none)
  * @returns {Promise<{latencyMs, lost, gapMs, throughput: {msgPerSec, count, lost}, requestRttMs, channelRttMs}>}
  *   latencies as {p50, p99, min, max, count} in ms; requestRttMs opens a stream per request
- *   (NetworkNode.request), channelRttMs echoes frames on one long-lived stream
+ *   (sent with the protocol proposal), channelRttMs echoes frames on one long-lived stream
  */
 export async function measureRawGossip({ count = 2000, intervalMs = 1, size = 200, burst = 5000, rttSamples = 500, warmup = 100 } = {}) {
   const raw = await openRawGossip({ size })
@@ -210,13 +206,17 @@ export async function measureRawGossip({ count = 2000, intervalMs = 1, size = 20
     const frame = new Uint8Array(32)
     for (let i = 0; i < rttSamples; i++) {
       const s = process.hrtime.bigint()
-      await node.request(peerId, protocol, [frame])
+      // a new stream per request, the request sent with the protocol proposal
+      const req = await node.open(peerId, protocol, [], { optimistic: true })
+      await req.send(frame)
+      await req.receive(5_000)
+      req.close()
       rtts.push(Number(process.hrtime.bigint() - s) / 1e6)
     }
 
     const channelRtts = []
     if (rttSamples > 0) {
-      const ch = await node.openChannel(peerId, `${protocol}/channel`)
+      const ch = await node.open(peerId, `${protocol}/channel`)
       for (let i = 0; i < rttSamples; i++) {
         const s = process.hrtime.bigint()
         await ch.send(frame)

@@ -5,7 +5,7 @@ import { Store } from '../../dist/core/store/store.js'
 
 const store = await Store.open(process.argv[2])
 const groups = new GroupStore(store)
-groups.load()
+groups.start()
 const ops = groups.groupIds().reduce((n, g) => n + groups.view(g).opCount, 0)
 global.gc?.()
 const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024

@@ -15,10 +15,21 @@ const profile = process.env.MEROD_PROF
   : []
 const stdio = process.env.MEROD_STDERR ? ['ignore', 'ignore', 'inherit'] : 'ignore'
 
+/**
+ * Daemons started here and not stopped yet. A bench that dies (a step throws, an EPIPE on its
+ * stdout) leaves none running: they are killed when this process exits, however it exits.
+ */
+const live = new Set()
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL')
+})
+
 /** Spawns `merod run` for a node of `home` and resolves once node.status answers. */
 export async function startMerod(home, node = 'default', env = process.env) {
   const t = performance.now()
   const child = spawn(process.execPath, [...MEROD_NODE_FLAGS, ...profile, MEROD, '--home', home, '--node', node, 'run'], { env, stdio })
+  live.add(child)
+  child.once('exit', () => live.delete(child))
   const rpc = new RpcClient(`${home}/${node}/merod.sock`, { timeoutMs: 30_000 })
   for (let i = 0; i < 3000; i++) {
     try {

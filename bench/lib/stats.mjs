@@ -5,13 +5,18 @@ export function percentile(sorted, p) {
   return sorted[i]
 }
 
+/** The middle value; for an even count, the mean of the two middle values (not the lower one). */
 export function median(values) {
-  return percentile([...values].sort((a, b) => a - b), 50)
+  const sorted = [...values].sort((a, b) => a - b)
+  if (sorted.length === 0) return NaN
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
+/** p50 is the true median; p99 the nearest-rank percentile. */
 export function summarize(values) {
   const sorted = [...values].sort((a, b) => a - b)
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), min: sorted[0], max: sorted.at(-1) }
+  return { p50: median(sorted), p99: percentile(sorted, 99), min: sorted[0], max: sorted.at(-1) }
 }
 
 /** One JSON line per figure: {"bench": ..., "value": ..., "unit": ...}. */

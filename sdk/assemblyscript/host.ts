@@ -12,9 +12,14 @@ const VALUE_RETURN: usize = memory.data(24)
 
 /** Fills Buffer slot `slot` with `data` and returns the slot's address (as the ABI's u64). */
 export function buf(slot: i32, data: ArrayBuffer): u64 {
+  return bufRaw(slot, changetype<usize>(data), <usize>data.byteLength)
+}
+
+/** Fills Buffer slot `slot` with raw memory (`len` bytes at `ptr`). */
+export function bufRaw(slot: i32, ptr: usize, len: usize): u64 {
   const p = SLOTS + (<usize>slot << 4)
-  store<u64>(p, <u64>changetype<usize>(data))
-  store<u64>(p, <u64>data.byteLength, 8)
+  store<u64>(p, <u64>ptr)
+  store<u64>(p, <u64>len, 8)
   return <u64>p
 }
 
@@ -47,9 +52,14 @@ export function inputBytes(): ArrayBuffer {
 }
 
 function valueReturn(tag: u64, data: ArrayBuffer): void {
+  valueReturnRaw(tag, changetype<usize>(data), <usize>data.byteLength)
+}
+
+/** Sets the return value from raw memory (the JSON writer's bytes, say): no copy. */
+export function valueReturnRaw(tag: u64, ptr: usize, len: usize): void {
   store<u64>(VALUE_RETURN, tag)
-  store<u64>(VALUE_RETURN, <u64>changetype<usize>(data), 8)
-  store<u64>(VALUE_RETURN, <u64>data.byteLength, 16)
+  store<u64>(VALUE_RETURN, <u64>ptr, 8)
+  store<u64>(VALUE_RETURN, <u64>len, 16)
   env.value_return(<u64>VALUE_RETURN)
 }
 

@@ -5,6 +5,8 @@ import { JSONValue, parse } from "./json"
 
 export * from "./host"
 export * from "./collections"
+export { Bytes, JsonWriter, returnJsonWriter } from "./bytes"
+export { toBase58, fromBase58 } from "./base58"
 export { JSONValue, JSONKind, parse, str, object, array, nullable } from "./json"
 
 /** The call's JSON arguments (an empty object when there are none). */

@@ -33,12 +33,39 @@ export class JSONValue {
     return v!.num
   }
 
+  /** A required non-negative integer argument (a position, a count, an offset); panics naming it otherwise. */
+  requireIndex(key: string): i64 {
+    const v = this.get(key)
+    if (v === null) panic("argument '" + key + "' is required")
+    return index(key, v!)
+  }
+
+  /** An optional non-negative integer argument: `fallback` when absent or null. */
+  optionalIndex(key: string, fallback: i64): i64 {
+    const v = this.get(key)
+    if (v === null || v.kind == JSONKind.Null) return fallback
+    return index(key, v!)
+  }
+
+  /** An optional string argument: null when absent or null. */
+  optionalString(key: string): string | null {
+    const v = this.get(key)
+    if (v === null || v.kind == JSONKind.Null) return null
+    if (v.kind != JSONKind.String) panic("argument '" + key + "' must be a string")
+    return v.str
+  }
+
   /** Panics when the object has a member not in `allowed` (unknown arguments are refused). */
   allowOnly(allowed: string[]): void {
     for (let i = 0; i < this.keys.length; i++) {
       if (!allowed.includes(this.keys[i])) panic("unknown argument '" + this.keys[i] + "'")
     }
   }
+}
+
+function index(key: string, v: JSONValue): i64 {
+  if (v.kind != JSONKind.Number || v.num < 0 || v.num != Math.floor(v.num) || v.num > 9007199254740991) panic("argument '" + key + "' must be a non-negative integer")
+  return <i64>v.num
 }
 
 class Parser {

@@ -1,6 +1,7 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { ERROR_KINDS, isMeroError, MeroError, type ErrorKind } from '../core/primitives/errors.js'
 import { DaemonManager } from './daemon-manager.js'
+import type { RpcMethod, RpcParams, RpcResult } from '../api/methods.js'
 import { ids } from './render.js'
 import { ConnectionError, RpcClient, RpcError, TimeoutError } from './rpc-client.js'
 
@@ -64,8 +65,9 @@ export abstract class MeroCommand<T extends typeof Command> extends Command {
     return this.rpc
   }
 
-  protected async call<R = unknown>(method: string, params: Record<string, unknown> = {}): Promise<R> {
-    return (await this.client()).call<R>(method, params)
+  /** Calls a method of the daemon's contract; the result has the contract's type. */
+  protected async call<M extends RpcMethod>(method: M, params?: RpcParams<M>): Promise<RpcResult<M>> {
+    return (await this.client()).call(method, params)
   }
 
   /** Human output only: nothing but the final JSON document goes to stdout under --json. */

@@ -16,12 +16,12 @@ export interface CatchUp {
 export async function catchUp(client: RpcClient, waitSeconds: number): Promise<CatchUp> {
   const deadline = Date.now() + waitSeconds * 1000
   let peers = 0
-  while ((peers = (await client.call<{ peers?: number }>('node.status')).peers ?? 0) === 0 && Date.now() < deadline) await sleep(200)
+  while ((peers = (await client.call('node.status')).peers) === 0 && Date.now() < deadline) await sleep(200)
   const out: CatchUp = { peers, groups: [], contexts: [] }
   if (peers === 0) return out
-  const { groups } = await client.call<{ groups: { groupId: string }[] }>('group.list')
+  const { groups } = await client.call('group.list')
   for (const { groupId } of groups) out.groups.push({ groupId, ...(await attempt(client, 'group.sync', { group: groupId })) })
-  const { contexts } = await client.call<{ contexts: { contextId: string }[] }>('context.list')
+  const { contexts } = await client.call('context.list')
   for (const { contextId } of contexts) out.contexts.push({ contextId, ...(await attempt(client, 'context.sync', { context: contextId })) })
   return out
 }
@@ -37,10 +37,10 @@ export async function startAndCatchUp(manager: DaemonManager, waitSeconds: numbe
   }
 }
 
-async function attempt(client: RpcClient, method: string, params: Record<string, unknown>): Promise<{ fetched: number; errors: string[] }> {
+async function attempt(client: RpcClient, method: 'group.sync' | 'context.sync', params: { group: string } | { context: string }): Promise<{ fetched: number; errors: string[] }> {
   try {
-    const r = await client.call<{ fetched?: number; errors?: string[] }>(method, params)
-    return { fetched: r.fetched ?? 0, errors: r.errors ?? [] }
+    const r = await (method === 'group.sync' ? client.call(method, params as { group: string }) : client.call(method, params as { context: string }))
+    return { fetched: r.fetched, errors: r.errors }
   } catch (e) {
     return { fetched: 0, errors: [(e as Error).message] }
   }

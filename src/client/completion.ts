@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { NODE_EVENT_TYPES } from '../core/node/events.js'
+import { NODE_EVENT_TYPES } from '../events/event-types.js'
 import { resolveNodeHome } from '../home/paths.js'
 import { nodeNames } from './node-names.js'
 import { RpcClient } from './rpc-client.js'

@@ -5,25 +5,14 @@ import { ERROR_KINDS, MeroError, type ErrorKind } from '../core/primitives/error
 import { didYouMean, suggest } from '../core/primitives/suggest.js'
 import { defaultNodeName, resolveNodeHome, type NodeHome } from '../home/paths.js'
 import { pidFileHolder, processIdentity, readPidFile, sameProcess, signalIfSame, type ProcessIdentity } from '../home/pid-file.js'
+import type { RpcResult } from '../api/methods.js'
+import type { RepairReport, RestoreResult } from '../api/node-files.js'
 import { nodeNames } from './node-names.js'
 import { ConnectionError, RpcClient, type RpcClientOptions } from './rpc-client.js'
-import type { RestoreResult } from '../daemon/backup.js'
-import type { RepairReport } from '../daemon/repair.js'
 
 /** node.status as the daemon returns it. */
-export interface NodeStatus {
-  identity: string
-  peerId: string
-  nodeName: string
-  version: string
-  socket: string
-  home: string
-  uptimeMs: number
-  pid: number
-  peers?: number
-  listenAddresses?: string[]
-  [k: string]: unknown
-}
+/** What `node.status` answers (api/methods.ts). */
+export type NodeStatus = RpcResult<'node.status'>
 
 export const READY_TIMEOUT_MS = 15_000
 /**
@@ -59,7 +48,7 @@ export class DaemonManager {
     if (!existsSync(this.home.socket)) return undefined
     const client = this.client(timeoutMs)
     try {
-      return await client.call<NodeStatus>('node.status')
+      return await client.call('node.status')
     } catch (e) {
       if (e instanceof ConnectionError) return undefined
       throw e

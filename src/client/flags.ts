@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core'
+import type { CapabilityName } from '../api/methods.js'
 
 /** Flags shared by several commands, declared once. */
 export const yesFlag = Flags.boolean({ char: 'y', description: 'do not ask for confirmation' })
@@ -32,13 +33,13 @@ export const capabilityFlags = {
 }
 
 /** {grant, revoke} capability names from the --can-* flags that were given. */
-export function capabilityChanges(flags: Record<string, unknown>): { grant: string[]; revoke: string[] } {
-  const grant: string[] = []
-  const revoke: string[] = []
+export function capabilityChanges(flags: Record<string, unknown>): { grant: CapabilityName[]; revoke: CapabilityName[] } {
+  const grant: CapabilityName[] = []
+  const revoke: CapabilityName[] = []
   for (const key of Object.keys(capabilityFlags)) {
     const v = flags[key]
-    if (v === true) grant.push(key.slice(4))
-    if (v === false) revoke.push(key.slice(4))
+    if (v === true) grant.push(key.slice(4) as CapabilityName)
+    if (v === false) revoke.push(key.slice(4) as CapabilityName)
   }
   return { grant, revoke }
 }

@@ -1,4 +1,5 @@
 import { Agent, request, type IncomingMessage } from 'node:http'
+import type { RpcMethod, RpcParams, RpcResult } from '../api/methods.js'
 import { formatMs } from '../core/primitives/human.js'
 
 /**
@@ -54,11 +55,14 @@ export class RpcClient {
     this.timeoutMs = opts.timeoutMs ?? 120_000
   }
 
-  async call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+  /** Calls a method of the daemon's contract (api/methods.ts), or any method by name (tests, `watch`). */
+  call<M extends RpcMethod>(method: M, params?: RpcParams<M>): Promise<RpcResult<M>>
+  call<T = unknown>(method: string, params?: Record<string, unknown>): Promise<T>
+  async call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
     const id = nextId++
-    const res = (await this.post({ jsonrpc: '2.0', id, method, params })) as { result?: T; error?: { code: number; message: string; data?: { kind?: string } } }
+    const res = (await this.post({ jsonrpc: '2.0', id, method, params })) as { result?: unknown; error?: { code: number; message: string; data?: { kind?: string } } }
     if (res.error) throw new RpcError(res.error.code, res.error.message, res.error.data?.kind ?? 'Internal', res.error.data)
-    return res.result as T
+    return res.result
   }
 
   /** Raw POST /rpc of any body; resolves with the parsed response (for tests and batches). */
@@ -111,10 +115,15 @@ export class RpcClient {
     })
   }
 
-  /** Streams GET /blobs/<id> into `sink`; resolves with the byte count. `onProgress` hears the bytes so far and the total. */
-  download(blobId: string, sink: NodeJS.WritableStream, onProgress?: (bytes: number, total?: number) => void): Promise<number> {
+  /**
+   * Streams GET /blobs/<id> into `sink` (fetched from `context`'s peers when the node lacks it);
+   * resolves with the byte count. `onProgress` hears the bytes so far and the total.
+   */
+  download(blobId: string, sink: NodeJS.WritableStream, opts: { context?: string; onProgress?: (bytes: number, total?: number) => void } = {}): Promise<number> {
+    const { context, onProgress } = opts
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, path: `/blobs/${encodeURIComponent(blobId)}`, method: 'GET', agent: this.agent }, (res) => {
+      const path = `/blobs/${encodeURIComponent(blobId)}${context ? `?context=${encodeURIComponent(context)}` : ''}`
+      const req = request({ socketPath: this.socketPath, path, method: 'GET', agent: this.agent }, (res) => {
         if (res.statusCode !== 200) {
           readBody(res).then((text) => {
             let body: { error?: { kind?: string; message?: string } } = {}

@@ -5,7 +5,7 @@ import { runBatch } from '../client/batch.js'
 import { parseTimeout } from '../client/duration.js'
 import { parseJsonFlag } from '../client/json-args.js'
 import { style } from '../client/render.js'
-import { renderEvents, renderValue, type ExecutionView } from '../client/views/context.js'
+import { renderEvents, renderValue } from '../client/views/context.js'
 import { MeroError } from '../core/primitives/errors.js'
 
 export default class Call extends MeroCommand<typeof Call> {
@@ -34,7 +34,7 @@ Script mode: --batch FILE (- for stdin) reads one JSON object per line, {"contex
     if (this.flags.batch !== undefined) return this.batch(this.flags.batch)
     if (!this.args.context || !this.args.method) throw new MeroError('InvalidInput', 'name the context and the method (`meroctl call <context> <method>`), or pass --batch FILE')
     const args = parseJsonFlag(this.flags.args, '--args')
-    const r = await this.call<ExecutionView>('context.execute', { context: this.args.context, method: this.args.method, args })
+    const r = await this.call('context.execute', { context: this.args.context, method: this.args.method, args })
     if (!this.jsonEnabled()) {
       this.log(renderValue(r.result))
       if (r.events.length) this.log(style.dim(renderEvents(r.events)))

@@ -2,7 +2,7 @@ import { Errors, Flags } from '@oclif/core'
 import { EXIT_FAILURE, EXIT_USAGE, MeroCommand } from '../client/base-command.js'
 import { printEvents } from '../client/event-stream.js'
 import { RpcError } from '../client/rpc-client.js'
-import { NODE_EVENT_TYPES } from '../core/node/events.js'
+import { NODE_EVENT_TYPES } from '../events/event-types.js'
 import { didYouMean } from '../core/primitives/suggest.js'
 
 const GROUP_ID = /^[0-9a-f]{64}$/i
@@ -50,8 +50,7 @@ Event types: ${NODE_EVENT_TYPES.join(', ')}.`
   private async resolve(kind: 'group' | 'context', ref: string): Promise<string> {
     if (kind === 'group' ? GROUP_ID.test(ref) : BASE58_ID.test(ref)) return ref
     try {
-      const r = await this.call<{ groupId?: string; contextId?: string }>(`${kind}.get`, { [kind]: ref })
-      const id = kind === 'group' ? r.groupId : r.contextId
+      const id = kind === 'group' ? (await this.call('group.get', { group: ref })).groupId : (await this.call('context.get', { context: ref })).contextId
       if (typeof id === 'string' && id) return id
     } catch (e) {
       if (e instanceof RpcError && e.code === -32601) {

@@ -1,7 +1,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { join, resolve } from 'node:path'
-import { z } from 'zod'
+import { BackupManifestSchema, type BackupManifest, type RestoreResult } from '../api/node-files.js'
 import { readKeyFile } from '../core/crypto/keyfile.js'
 import type { MeroNode } from '../core/node/node.js'
 import { MIGRATIONS, SCHEMA_VERSION } from '../core/node/migrations.js'
@@ -30,24 +30,6 @@ import { packageVersion } from './version.js'
 export const BACKUP_FORMAT = 1
 const MANIFEST = 'backup.json'
 
-const ManifestSchema = z.object({
-  format: z.number().int(),
-  createdAt: z.number(),
-  node: z.string(),
-  identity: z.string(),
-  peerId: z.string(),
-  merod: z.string(),
-  schemaVersion: z.number().int(),
-  sequence: z.string(),
-  rows: z.record(z.string(), z.number()),
-  bytes: z.number(),
-  blobs: z.object({ count: z.number(), chunks: z.number(), bytes: z.number(), missing: z.array(z.string()) }),
-  contexts: z.array(z.object({ contextId: z.string(), groupId: z.string(), rootHash: z.string(), deltas: z.number() })),
-  groups: z.array(z.object({ groupId: z.string(), stateHash: z.string() })),
-  durationMs: z.number(),
-})
-
-export type BackupManifest = z.infer<typeof ManifestSchema>
 
 /** Backs up a running node into `dir` (absolute, absent or empty). */
 export async function backupNode(node: MeroNode, home: NodeHome, dir: string): Promise<BackupManifest> {
@@ -97,20 +79,6 @@ function prepareEmptyFolder(dir: string): void {
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new MeroError('AlreadyExists', `${dir} is not empty: a backup goes into a new or empty folder`)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   chmodSync(dir, 0o700)
-}
-
-export interface RestoreResult {
-  node: string
-  dir: string
-  from: string
-  identity: string
-  peerId: string
-  contexts: number
-  groups: number
-  /** Where the node's previous files were moved (when the node existed). */
-  replacedTo?: string
-  /** Schema migrations run on the restored store (a backup of an older merod). */
-  migrated: string[]
 }
 
 /**
@@ -179,7 +147,7 @@ function readManifest(dir: string): BackupManifest {
   }
   let manifest: BackupManifest
   try {
-    manifest = ManifestSchema.parse(JSON.parse(text))
+    manifest = BackupManifestSchema.parse(JSON.parse(text))
   } catch (e) {
     throw new MeroError('InvalidInput', `${join(dir, MANIFEST)} is not a backup manifest: ${(e as Error).message.slice(0, 300)}`)
   }

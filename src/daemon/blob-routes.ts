@@ -1,11 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { MeroNode } from '../core/node/node.js'
 import { isMeroError } from '../core/primitives/errors.js'
+import { fromBase58 } from '../core/primitives/encoding.js'
 import { parseBlobId } from '../core/primitives/ids.js'
+import { resolveId } from './methods/resolve.js'
 
 /**
  * Streamed blob transfer on the socket, so large content never passes through JSON:
- * `POST /blobs` (raw body) → {blobId, size, chunks}; `GET /blobs/<id>` → the raw content.
+ * `POST /blobs` (raw body) → {blobId, size, chunks}; `GET /blobs/<id>` → the raw content;
+ * `GET /blobs/<id>?context=<context>` fetches it first from the context's peers when this node
+ * lacks it (a file an app shared in the context).
  * Errors are JSON `{error: {kind, message}}` with an HTTP status.
  */
 export function blobRoutes(node: MeroNode) {
@@ -19,15 +23,16 @@ export function blobRoutes(node: MeroNode) {
     }
     const m = /^\/blobs\/([^/]+)$/.exec(url.pathname)
     if (m && req.method === 'GET') {
-      void download(node, m[1]!, res).catch((e) => fail(res, e))
+      void download(node, m[1]!, url.searchParams.get('context'), res).catch((e) => fail(res, e))
       return true
     }
     return false
   }
 }
 
-async function download(node: MeroNode, idText: string, res: ServerResponse): Promise<void> {
+async function download(node: MeroNode, idText: string, context: string | null, res: ServerResponse): Promise<void> {
   const id = parseBlobId(decodeURIComponent(idText), 'blob id')
+  if (context && !node.blobs.get(id)) await node.sharedBlob(id, fromBase58(resolveId(node, 'context', context), 'context id', 32))
   const meta = node.blobs.get(id)
   if (!meta) return json(res, 404, { error: { kind: 'BlobNotFound', message: `no blob ${idText} on this node` } })
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': meta.size })

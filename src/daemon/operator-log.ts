@@ -1,4 +1,4 @@
-import { describeEvent, type EventNames } from '../core/node/describe-event.js'
+import { describeEvent, type EventNames } from '../events/describe-event.js'
 import type { EventBus } from '../core/node/event-bus.js'
 import type { NodeEvent } from '../core/node/events.js'
 import { shortId } from '../core/primitives/human.js'

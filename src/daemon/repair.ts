@@ -1,4 +1,5 @@
-import { summariseLostWrites, type LostSummary } from '../core/node/lost-writes.js'
+import type { RepairReport } from '../api/node-files.js'
+import { summariseLostWrites } from '../core/node/lost-writes.js'
 import { MIGRATIONS, SCHEMA_VERSION } from '../core/node/migrations.js'
 import { applySchema } from '../core/store/schema.js'
 import { Store } from '../core/store/store.js'
@@ -6,26 +7,6 @@ import type { NodeHome } from '../home/paths.js'
 import { PidLock } from '../home/pid-file.js'
 import { checkFolderPermissions } from './daemon.js'
 import { packageVersion } from './version.js'
-
-/** What `merod repair` found, recovered and lost (printed as JSON for meroctl). */
-export interface RepairReport {
-  node: string
-  data: string
-  /** Nothing needed repair: every acknowledged write was in the logs. */
-  sound: boolean
-  problems: string[]
-  /** The last write acknowledged before the node stopped, when the store recorded it. */
-  acknowledged?: string
-  /** The last write the replay recovered. */
-  recovered: string
-  /** Acknowledged writes not recovered (by sequence number), when known. */
-  lostWrites?: number
-  /** Where the damaged logs were copied before the replay. */
-  savedTo?: string
-  /** The dropped records that could still be read, as rows, deltas and ops. */
-  unreplayed: LostSummary
-  schema: { found: number; version: number; migrated: string[] }
-}
 
 /**
  * Recovers a node's store offline (its daemon must be stopped): RocksDB replays its write-ahead

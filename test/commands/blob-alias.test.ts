@@ -37,7 +37,8 @@ describe('meroctl blob and alias', () => {
     expect(again.code).toBe(2)
     expect(JSON.parse(again.stdout).error.message).toMatch(/exists; pass --force/)
     const piped = await t.cli(['blob', 'get', added.blobId])
-    expect(Buffer.from(piped.stdout, 'latin1').length).toBeGreaterThan(0)
+    expect(piped.code).toBe(0)
+    expect(piped.stdoutBytes.equals(content)).toBe(true)
 
     const refused = await t.cli(['blob', 'rm', added.blobId, '--json'])
     expect(refused.code).toBe(2)

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '../../src/core/crypto/ed25519.js'
 import { toBase58 } from '../../src/core/primitives/encoding.js'
 import { MEROCTL, ROOT, TestHome, waitFor } from '../helpers/harness.js'
+import { ensureBuilt, fixturePath } from '../core/runtime/fixtures.js'
 
 const KV = join(ROOT, 'apps/kv-store/build/kv-store.wasm')
 
@@ -93,26 +94,45 @@ describe('meroctl context and call (kv-store end to end)', () => {
     let out = ''
     watcher.stdout.on('data', (d) => (out += d))
     const exited = new Promise<number | null>((r) => watcher.on('exit', r))
+    const rpc = t.rpc()
     try {
-      await new Promise((r) => setTimeout(r, 1500))
+      // the watcher's /events stream is open (the daemon counts its subscribers) before the call
+      await waitFor(async () => /^merod_event_subscribers 1$/m.test(await rpc.get('/metrics')), 15_000, 50)
       await t.json(['call', 'notes', 'set', '--args', '{"key":"w","value":"1"}'])
       await waitFor(() => out.includes('\n'), 10_000)
       expect(JSON.parse(out.trim())).toMatchObject({ type: 'context.state.mutated', contextId, events: [{ kind: 'Inserted', data: { key: 'w', value: '1' } }] })
       expect(await exited).toBe(0)
     } finally {
+      rpc.close()
       watcher.kill()
     }
   })
 
-  it('group upgrade moves each context to the target application on its next execution', async () => {
-    // the same module with another id is a different application
-    const other = await t.json(['app', 'install', join(ROOT, 'apps/kv-store/build/kv-store.wasm')])
-    expect(other.applicationId).toBe(appId) // content-addressed: installing twice is one app
-    expect(await t.json(['group', 'upgrade', 'team', '--app', appId])).toMatchObject({ targetApplication: appId })
-    expect((await t.json(['context', 'get', 'notes'])).pendingUpgrade).toBeNull()
-    expect((await t.json(['context', 'update', 'notes', '--app', 'kv'])).applicationId).toBe(appId)
-    const refused = await t.cli(['app', 'uninstall', 'kv', '--yes', '--json'])
+  it('group upgrade moves each context to the target application on its next execution, with its state', async () => {
+    // kv-store's next version: other bytes, so another application, over the same state
+    await ensureBuilt()
+    const v2 = await t.json(['app', 'install', fixturePath('kv-store-v2')])
+    expect(v2.applicationId).not.toBe(appId)
+    const again = await t.json(['app', 'install', KV])
+    expect(again.applicationId).toBe(appId) // content-addressed: installing twice is one app
+    const before = await t.json(['context', 'get', 'notes'])
+    expect(before).toMatchObject({ applicationId: appId, pendingUpgrade: null })
+    expect(JSON.parse((await t.cli(['call', 'notes', 'version', '--json'])).stdout).error.kind).toBe('MethodNotFound')
+
+    expect(await t.json(['group', 'upgrade', 'team', '--app', v2.applicationId])).toMatchObject({ targetApplication: v2.applicationId })
+    // lazily: the context says where it is going, and moves on its next execution
+    expect(await t.json(['context', 'get', 'notes'])).toMatchObject({ applicationId: appId, pendingUpgrade: v2.applicationId })
+    expect((await t.cli(['context', 'get', 'notes'])).stdout).toMatch(new RegExp(`upgrade to\\s+${v2.applicationId}`))
+    // the new code answers, over the state the first version wrote (init's version record, the entries)
+    expect((await t.json(['call', 'notes', 'version'])).result).toEqual({ code: '2', stored: '1' })
+    expect((await t.json(['call', 'notes', 'entries'])).result).toEqual({ a: '2', w: '1' })
+    const after = await t.json(['context', 'get', 'notes'])
+    expect(after).toMatchObject({ applicationId: v2.applicationId, pendingUpgrade: null, rootHash: before.rootHash })
+    // the old application is no longer in use by this context; the new one is
+    const refused = await t.cli(['app', 'uninstall', v2.applicationId, '--yes', '--json'])
     expect(JSON.parse(refused.stdout).error).toMatchObject({ kind: 'ApplicationInUse' })
+    // context update moves it explicitly (back to the first version here)
+    expect((await t.json(['context', 'update', 'notes', '--app', 'kv'])).applicationId).toBe(appId)
   })
 
   it('detach-context and delete', async () => {

@@ -1,13 +1,20 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RpcClient } from '../../src/client/rpc-client.js'
-import { generateKeyPair } from '../../src/core/crypto/ed25519.js'
+import { generateKeyPair, keyPairFromSeed } from '../../src/core/crypto/ed25519.js'
+import { MeroNode } from '../../src/core/node/node.js'
+import { Hlc } from '../../src/core/primitives/hlc.js'
+import { encodeDelta } from '../../src/core/state/index.js'
+import { Store } from '../../src/core/store/store.js'
+import { signDelta } from '../../src/core/context/delta-envelope.js'
+import { sealDelta } from '../../src/core/sync/sealed-deltas.js'
 import { Libp2pNetwork } from '../../src/core/network/libp2p-network.js'
 import { fromBase58 } from '../../src/core/primitives/encoding.js'
 import { fetchBlob } from '../../src/core/blobs/blob-transfer.js'
 import { BLOB_PROTOCOL } from '../../src/core/blobs/blob-wire.js'
 import { ContextSyncClient } from '../../src/core/sync/context-sync.js'
-import { memberAuth } from '../../src/core/sync/group-sync.js'
+import { memberAuth } from '../../src/core/governance/stream-auth.js'
 import { contextTopic, decodeTopicMessage, encodeTopicMessage, SYNC_PROTOCOL, type TopicMessage } from '../../src/core/sync/wire.js'
 import { collectEvents, ROOT, TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
 
@@ -80,18 +87,24 @@ describe('context replication across daemons', () => {
         for (let i = 0; i < 40; i++) await call(n, 'set', { key: i % 4 === 0 ? `shared-${i}` : `${n}-${i}`, value: `${n}:${i}` })
       }),
     )
+    const counted = async (name: string) => Number(new RegExp(`${name} (\\d+)`).exec(await rpc.b!.get('/metrics'))?.[1])
+    // one call at a time: a delta each
+    expect([await counted('merod_context_calls_committed'), await counted('merod_context_deltas_committed')]).toEqual([40, 40])
     // and bursts of calls in flight on B and C, which commit together: a few deltas of many writes
     await Promise.all(['b', 'c'].map((n) => Promise.all(Array.from({ length: 16 }, (_, i) => call(n, 'set', { key: `burst-${n}-${i}`, value: `${i}` })))))
-    const counted = async (name: string) => Number(new RegExp(`${name} (\\d+)`).exec(await rpc.b!.get('/metrics'))?.[1])
     expect(await counted('merod_context_calls_committed')).toBe(40 + 16)
-    expect(await counted('merod_context_deltas_committed')).toBeLessThanOrEqual(40 + 16)
+    const burstDeltas = (await counted('merod_context_deltas_committed')) - 40
+    expect(burstDeltas).toBeGreaterThanOrEqual(1)
+    expect(burstDeltas).toBeLessThan(16) // some of the 16 shared a delta
     await waitFor(() => converged(['a', 'b', 'c']), 10_000)
     const entries = await Promise.all(['a', 'b', 'c'].map((n) => call(n, 'entries')))
     expect(entries[1]!.result).toEqual(entries[0]!.result)
     expect(entries[2]!.result).toEqual(entries[0]!.result)
     expect(((await call('a', 'len')).result as number)).toBe(1 + 10 + 30 * 3 + 2 * 16)
+    // B sees both other members on the context's topic, and no session running
+    await waitFor(async () => (await meta('b')).sync.state === 'replicating' && (await rpc.b!.call<{ sync: { peers: number } }>('context.get', { context: contextId })).sync.peers === 2, 10_000)
     const human = await t.cli(['context', 'get', contextId, '--node', 'b'])
-    expect(human.stdout).toMatch(/sync\s+(replicating|alone|syncing)/)
+    expect(human.stdout).toMatch(/sync\s+(replicating, 2 peer\(s\)|syncing)/)
   })
 
   it('a node stopped during 1,000 writes catches up after restart', async () => {
@@ -108,6 +121,15 @@ describe('context replication across daemons', () => {
     expect(c.sync.lastFetch!.fetched).toBeGreaterThan(0)
     const human = await t.cli(['context', 'get', contextId, '--node', 'c'])
     expect(human.stdout).toMatch(/last (sync|fetch)\s+.+ with \S+, [1-9]\d* fetched \((deltas|by-id)/)
+    // `context sync` runs a session with each peer now: when it returns, C holds what they hold
+    await call('a', 'set', { key: 'before-sync', value: 'a' })
+    const synced = await t.json(['context', 'sync', contextId, '--node', 'c'])
+    expect(synced).toMatchObject({ contextId, errors: [] })
+    expect(synced.peers).toBeGreaterThanOrEqual(2)
+    expect(synced.rootHash).toBe((await meta('a')).rootHash)
+    expect((await call('c', 'get', { key: 'before-sync' })).result).toBe('a')
+    const text = await t.cli(['context', 'sync', contextId, '--node', 'c'])
+    expect(text.stdout).toMatch(new RegExp(`^Synced ${contextId} with [1-9]\\d* peer\\(s\\): \\d+ record\\(s\\) fetched; root hash ${synced.rootHash}\\n$`))
   })
 
   it('a fresh node joining a context with a 10,000-delta history converges through a snapshot', async () => {
@@ -154,9 +176,28 @@ describe('context replication across daemons', () => {
     }
     await rpc.a!.call('group.removeMembers', { group: groupId, identities: [ids.c] })
     await waitFor(() => rpc.c!.call<{ members: { identity: string }[] }>('group.get', { group: groupId }).then((g) => !g.members.some((m) => m.identity === ids.c)), 5_000)
-    const before = (await meta('a')).rootHash
+    // C's node refuses to execute for a removed identity …
     await expect(call('c', 'set', { key: 'after-removal', value: 'c' })).rejects.toThrow(/not a member/)
-    await new Promise((r) => setTimeout(r, 500))
+    // … and a delta C's key signs anyway, at a governance position that includes its removal,
+    // sealed with the context key C holds and gossiped to A, is rejected there
+    rpc.c!.close()
+    await t.cli(['node', 'stop', '--node', 'c'])
+    const late = await deltaOfRemoved(t.nodeDir('c'), contextId)
+    const before = (await meta('a')).rootHash
+    const rejected = async () => Number(/merod_context_deltas_dropped\{reason="rejected"\} (\d+)/.exec(await rpc.a!.get('/metrics'))?.[1] ?? 0)
+    const rejectedBefore = await rejected()
+    const peer = new Libp2pNetwork({ seed: generateKeyPair().privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+    await peer.start()
+    try {
+      await peer.connect(`${status.listenAddresses[0]}/p2p/${status.peerId}`)
+      const topic = contextTopic(contextId)
+      peer.subscribe(topic)
+      await waitFor(() => peer.topicPeers(topic).includes(status.peerId), 5_000)
+      await peer.publish(topic, late)
+      await waitFor(async () => (await rejected()) > rejectedBefore, 10_000)
+    } finally {
+      await peer.stop()
+    }
     expect((await meta('a')).rootHash).toBe(before)
     expect((await call('a', 'get', { key: 'after-removal' })).result).toBeNull()
   })
@@ -203,3 +244,30 @@ describe('context replication across daemons', () => {
     }
   })
 })
+
+/**
+ * What a removed member's modified node could send: a delta writing `after-removal` in kv-store's
+ * map, signed by the member's key at the governance position it holds (which includes its
+ * removal), sealed with the context key, as a gossip message. Read from its stopped node's home.
+ */
+async function deltaOfRemoved(nodeDir: string, contextIdB58: string): Promise<Buffer> {
+  const identity = keyPairFromSeed(fromBase58(JSON.parse(readFileSync(join(nodeDir, 'identity.key'), 'utf8')).privateKey))
+  const dir = mkdtempSync('/tmp/mero-t-removed-')
+  const store = await Store.open(join(nodeDir, 'data'))
+  try {
+    const node = new MeroNode({ store, identity, blobsDir: join(dir, 'blobs') })
+    node.groups.start()
+    const contextId = fromBase58(contextIdB58)
+    const meta = node.contexts.require(contextId)
+    const session = node.contexts.state(contextId).begin(identity.publicKey, new Hlc(identity.publicKey))
+    session.mapInsert('items', Buffer.from('after-removal'), Buffer.from('c'))
+    const res = session.finish()
+    const delta = encodeDelta({ contextId, parents: meta.heads.map((h) => Buffer.from(h, 'hex')), hlc: res.hlc!, author: identity.publicKey, actions: res.actions })
+    const position = node.groups.heads(meta.groupId).map((h) => Buffer.from(h, 'hex'))
+    const wire = signDelta(identity, contextId, position, { delta, events: '[]' })
+    return encodeTopicMessage(sealDelta(contextId, node.contexts.key(contextId)!, wire))
+  } finally {
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -8,7 +8,8 @@ import { Libp2pNetwork } from '../../src/core/network/libp2p-network.js'
 import { fromBase58, toBase58 as toB58 } from '../../src/core/primitives/encoding.js'
 import { peerIdFromPublicKey } from '../../src/core/primitives/ids.js'
 import { GroupStore } from '../../src/core/governance/group-store.js'
-import { catchUpGroup, memberAuth } from '../../src/core/sync/group-sync.js'
+import { memberAuth } from '../../src/core/governance/stream-auth.js'
+import { catchUpGroup } from '../../src/core/sync/group-sync.js'
 import { encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from '../../src/core/sync/wire.js'
 import { collectEvents, TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
 
@@ -36,17 +37,16 @@ describe('governance across three daemons', () => {
     await t.cleanup()
   })
 
-  it('B and C join with invitations from A; all three agree within 3 s', async () => {
+  it('B and C join with invitations from A; all three agree', async () => {
     groupId = (await rpc.a!.call<{ groupId: string }>('group.create', { alias: 'team' })).groupId
     const forB = await rpc.a!.call<{ token: string }>('group.createInvitation', { group: groupId, role: 'admin' })
     const forC = await rpc.a!.call<{ token: string }>('group.createInvitation', { group: groupId, role: 'member' })
-    const started = Date.now()
     const joinB = await t.json(['group', 'join', forB.token, '--node', 'b'])
     expect(joinB).toMatchObject({ groupId, identity: ids.b })
     const joinC = await t.cli(['group', 'join', forC.token, '--node', 'c'])
     expect(joinC.stdout).toMatch(new RegExp(`Joined\\n\\s*group\\s+${groupId}\\n\\s*as\\s+${ids.c}\\n\\s*history\\s+\\d+ ops fetched`))
-    await waitFor(converged, 3_000)
-    expect(Date.now() - started).toBeLessThan(3_000 + 2_000) // two CLI joins included
+    // how fast is bench/p2p-governance.bench.mjs's to measure; here, that they get there
+    await waitFor(converged, 10_000)
     for (const n of ['a', 'b', 'c']) {
       const g = await get(n)
       expect(Object.fromEntries(g.members.map((m) => [m.identity, m.role]))).toEqual({ [ids.a!]: 'admin', [ids.b!]: 'admin', [ids.c!]: 'member' })
@@ -71,21 +71,50 @@ describe('governance across three daemons', () => {
     expect(JSON.parse(unreachable.stdout).error.kind).toBe('PeerUnreachable')
   })
 
-  it('concurrent conflicting admin ops from A and B converge on all three', async () => {
+  it('concurrent conflicting admin ops from A and B converge on all three, by the documented rule', async () => {
     const d = generateKeyPair()
     const e = generateKeyPair()
     await rpc.a!.call('group.addMembers', { group: groupId, identities: [fromB58(e)] })
-    await waitFor(converged, 3_000)
+    await waitFor(converged, 10_000)
     await Promise.all([
       rpc.a!.call('group.addMembers', { group: groupId, identities: [fromB58(d)], role: 'member' }),
       rpc.b!.call('group.removeMembers', { group: groupId, identities: [fromB58(e)] }),
-      rpc.a!.call('group.updateMemberRole', { group: groupId, identity: ids.c, role: 'read-only' }),
-      rpc.b!.call('group.updateMemberRole', { group: groupId, identity: ids.c, role: 'admin' }),
     ])
-    await waitFor(converged, 5_000)
-    const roles = Object.fromEntries((await get('c')).members.map((m) => [m.identity, m.role]))
+    await waitFor(converged, 10_000)
+    let roles = Object.fromEntries((await get('c')).members.map((m) => [m.identity, m.role]))
     expect(roles[fromB58(d)]).toBe('member')
     expect(roles[fromB58(e)]).toBeUndefined()
+
+    // A and B change C's role at the same moment: each signs on the heads it holds, neither
+    // having seen the other's op (so they are concurrent by construction), and hands it to its own
+    // daemon, which spreads it
+    type Op = { opId: string; signer: string; seq: number; parents: string[]; generation: number; status: string }
+    const ops = async (n: string) => (await rpc[n]!.call<{ ops: Op[] }>('group.ops', { group: groupId })).ops
+    const heads = (await rpc.a!.call<{ heads: string[] }>('group.get', { group: groupId })).heads
+    const roleSet = async (n: string, role: string) => {
+      const key = keyPairFromSeed(fromBase58(JSON.parse(readFileSync(join(t.nodeDir(n), 'identity.key'), 'utf8')).privateKey))
+      const seq = Math.max(0, ...(await ops(n)).filter((o) => o.signer === ids[n]).map((o) => o.seq)) + 1
+      return signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads.map((h) => Buffer.from(h, 'hex')), seq: BigInt(seq), op: { kind: 'RoleSet', member: fromBase58(ids.c!), role: role as 'read-only' } }, key)
+    }
+    const [demote, promote] = [await roleSet('a', 'read-only'), await roleSet('b', 'admin')]
+    await Promise.all([rpc.a!.call('group.applySignedOp', { op: demote.bytes.toString('hex') }), rpc.b!.call('group.applySignedOp', { op: promote.bytes.toString('hex') })])
+    // (the same state hash can come before both ops are everywhere: the winner alone gives it)
+    const both = [demote.id.toString('hex'), promote.id.toString('hex')]
+    await waitFor(async () => (await Promise.all(['a', 'b', 'c'].map(ops))).every((held) => both.every((id) => held.some((o) => o.opId === id))), 10_000)
+    await waitFor(converged, 10_000)
+    // the same generation (the same parents): the higher op id wins the member slot, everywhere
+    const winner = Buffer.compare(demote.id, promote.id) > 0 ? 'read-only' : 'admin'
+    for (const n of ['a', 'b', 'c']) {
+      const held = (await ops(n)).filter((o) => o.opId === demote.id.toString('hex') || o.opId === promote.id.toString('hex'))
+      expect(held.map((o) => o.status)).toEqual(['applied', 'applied'])
+      expect(new Set(held.map((o) => o.generation)).size).toBe(1)
+      expect((await rpc[n]!.call<{ heads: string[] }>('group.get', { group: groupId })).heads.sort()).toEqual([demote.id.toString('hex'), promote.id.toString('hex')].sort())
+      roles = Object.fromEntries((await get(n)).members.map((m) => [m.identity, m.role]))
+      expect(roles[ids.c!]).toBe(winner)
+    }
+    // C's role as the test meant it for what follows
+    if (winner !== 'member') await rpc.a!.call('group.updateMemberRole', { group: groupId, identity: ids.c, role: 'member' })
+    await waitFor(converged, 10_000)
   })
 
   it('C, stopped while A and B author 300 ops, catches up after restart', async () => {
@@ -105,6 +134,20 @@ describe('governance across three daemons', () => {
     rpc.c = t.rpc('c')
     await waitFor(converged, 10_000)
     expect((await get('c')).opCount).toBe(target)
+
+    // an op A holds and did not gossip (handed to A directly): after `group sync` returns, C holds it
+    const aKey = keyPairFromSeed(fromBase58(JSON.parse(readFileSync(join(t.nodeDir('a'), 'identity.key'), 'utf8')).privateKey))
+    const heads = (await rpc.a!.call<{ heads: string[] }>('group.get', { group: groupId })).heads.map((h) => Buffer.from(h, 'hex'))
+    const seq = Math.max(...(await rpc.a!.call<{ ops: { signer: string; seq: number }[] }>('group.ops', { group: groupId })).ops.filter((o) => o.signer === ids.a).map((o) => o.seq)) + 1
+    const quiet = signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads, seq: BigInt(seq), op: { kind: 'GroupAliasSet', alias: 'synced' } }, aKey)
+    expect(await rpc.a!.call('group.applySignedOp', { op: quiet.bytes.toString('hex') })).toMatchObject({ status: 'applied' })
+    const synced = await t.json(['group', 'sync', groupId, '--node', 'c'])
+    expect(synced).toMatchObject({ groupId, errors: [] })
+    expect(synced.peers).toBeGreaterThanOrEqual(1)
+    expect(synced.stateHash).toBe((await get('a')).stateHash)
+    expect((await get('c')).stateHash).toBe(synced.stateHash)
+    const human = await t.cli(['group', 'sync', groupId, '--node', 'c'])
+    expect(human.stdout).toMatch(new RegExp(`^Synced ${groupId} with [1-9]\\d* peer\\(s\\): \\d+ op\\(s\\) fetched; state hash ${synced.stateHash}\\n$`))
   })
 
   it('a removed member cannot get ops accepted; a stranger is refused the ops', async () => {

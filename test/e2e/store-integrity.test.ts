@@ -2,6 +2,7 @@ import { chmodSync, cpSync, readdirSync, readFileSync, statSync, writeFileSync }
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readLogRecords } from '../../src/core/store/log-records.js'
+import { SCHEMA_VERSION } from '../../src/core/node/migrations.js'
 import { schemaVersionOf, writeSchemaVersion } from '../../src/core/store/schema.js'
 import { Store } from '../../src/core/store/store.js'
 import { Cluster } from '../helpers/cluster.js'
@@ -108,7 +109,7 @@ describe('store integrity in the daemon', () => {
     expect(readFileSync(join(dir, 'merod.log'), 'utf8')).toMatch(/"schema":"0 → 1: record the schema version; drop node-local aliases named \\"\.\\" or \\"\.\.\\" \(2 aliases dropped\)".*"msg":"store migrated"/)
     await t.json(['node', 'stop', '--node', 'old'])
     const store = await Store.open(join(dir, 'data'))
-    expect(schemaVersionOf(store)).toBe(1)
+    expect(schemaVersionOf(store)).toBe(SCHEMA_VERSION)
     await store.close()
   })
 
@@ -120,7 +121,7 @@ describe('store integrity in the daemon', () => {
     batch.write()
     await store.close()
     const e = await startError('old')
-    expect(e.message).toMatch(/has schema version 7, newer than the 1 this merod \([\d.]+\) reads: it was written by a newer merod/)
+    expect(e.message).toMatch(new RegExp(`has schema version 7, newer than the ${SCHEMA_VERSION} this merod \\([\\d.]+\\) reads: it was written by a newer merod`))
     store = await Store.open(data)
     expect(schemaVersionOf(store)).toBe(7)
     await store.close()

@@ -74,7 +74,7 @@ export class Cluster {
   }
 
   call<T = unknown>(n: string, method: string, args: unknown = {}): Promise<{ result: T; rootHash: string; deltaId: string | null }> {
-    return this.rpc[n]!.call('context.execute', { context: this.contextId, method, args })
+    return this.rpc[n]!.call<{ result: T; rootHash: string; deltaId: string | null }>('context.execute', { context: this.contextId, method, args })
   }
 
   meta(n: string): Promise<ContextMeta> {

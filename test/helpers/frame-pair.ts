@@ -1,4 +1,4 @@
-import type { FrameChannel } from '../../src/core/sync/group-sync.js'
+import type { FrameChannel } from '../../src/core/network/transport.js'
 
 /** Two connected in-memory frame channels (a transport for in-process protocol tests). */
 export function framePair(): [FrameChannel, FrameChannel] {

@@ -17,6 +17,8 @@ export const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
 export interface RunResult {
   code: number | null
   stdout: string
+  /** stdout as the bytes written (binary output such as `blob get` to a pipe). */
+  stdoutBytes: Buffer
   stderr: string
 }
 
@@ -44,18 +46,19 @@ export function runCommand(command: string, args: string[], opts: RunOptions & {
 /** A child's exit code and output; killed (and rejected) when it runs past `timeoutMs`. */
 export function outcome(child: ChildProcess, what: string, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    let stdout = ''
+    const out: Buffer[] = []
     let stderr = ''
-    child.stdout!.on('data', (d) => (stdout += d))
+    const stdoutText = () => Buffer.concat(out).toString('utf8')
+    child.stdout!.on('data', (d: Buffer) => out.push(d))
     child.stderr!.on('data', (d) => (stderr += d))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`${what} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
+      reject(new Error(`${what} did not finish within ${timeoutMs} ms\nstdout: ${stdoutText()}\nstderr: ${stderr}`))
     }, timeoutMs)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
-      resolve({ code, stdout, stderr })
+      resolve({ code, stdout: stdoutText(), stdoutBytes: Buffer.concat(out), stderr })
     })
   })
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { HostState } from '../../src/core/runtime/host-state.js'
+import type { HostState, ScanRange } from '../../src/core/runtime/host-state.js'
 
 /**
  * Test-only HostState kept in memory (the real CRDT state lives in src/core/state). A committed
@@ -64,6 +64,12 @@ export class MemoryHostState implements HostState {
   mapLen(map: string) { return this.m.maps.get(map)?.size ?? 0 }
   mapEntries(map: string): [Uint8Array, Uint8Array][] {
     return [...(this.m.maps.get(map) ?? [])].map(([k, v]) => [unhex(k), v] as [Uint8Array, Uint8Array]).sort(([a], [b]) => Buffer.compare(a, b))
+  }
+  /** Pages in key order (what kv-store's `entries` reads): a sorted copy, filtered and sliced. */
+  mapScan(map: string, r: ScanRange): [Uint8Array, Uint8Array][] {
+    const inRange = this.mapEntries(map).filter(([k]) => (!r.lo?.length || Buffer.compare(k, r.lo) >= 0) && (!r.hi?.length || Buffer.compare(k, r.hi) < 0))
+    if (r.reverse) inRange.reverse()
+    return inRange.slice(r.offset, r.offset + r.limit)
   }
   mapClear(map: string) { this.writes++; const m = this.map(map); const n = m.size; m.clear(); return n }
 

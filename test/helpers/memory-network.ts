@@ -1,5 +1,4 @@
-import type { FrameChannel } from '../../src/core/sync/group-sync.js'
-import type { PeerNetwork, TopicMessageEvent } from '../../src/core/sync/transport.js'
+import type { FrameChannel, PeerNetwork, TopicMessageEvent } from '../../src/core/network/transport.js'
 import { framePair } from './frame-pair.js'
 
 /**

@@ -1,4 +1,4 @@
-import type { ContentRouting, NodeNetwork } from '../../src/core/sync/transport.js'
+import type { ContentRouting, NodeNetwork } from '../../src/core/network/transport.js'
 import type { MemoryHub, MemoryPeer } from './memory-network.js'
 
 /**

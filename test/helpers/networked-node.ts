@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '../../src/core/crypto/ed25519.js'
-import { MeroNode } from '../../src/core/node/node.js'
+import { MeroNode, type NodeOptions } from '../../src/core/node/node.js'
 import { peerIdFromPublicKey } from '../../src/core/primitives/ids.js'
 import { Store } from '../../src/core/store/store.js'
 import { fromBase58 } from '../../src/core/primitives/encoding.js'
@@ -17,7 +17,9 @@ import { memoryNodeNetwork, MemoryProviders } from './memory-node-network.js'
  */
 const opened: { store: Store; dir: string; node: MeroNode }[] = []
 
-export async function networkedNode(hub: MemoryHub, providers: MemoryProviders, opts: { snapshotThreshold?: number } = {}) {
+export type NetworkedNodeOptions = Partial<Pick<NodeOptions, 'snapshotThreshold' | 'verifierPool' | 'syncTimeoutMs' | 'maxConcurrentSyncs' | 'gc'>>
+
+export async function networkedNode(hub: MemoryHub, providers: MemoryProviders, opts: NetworkedNodeOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'mero-netnode-'))
   const store = await Store.open(join(dir, 'data'))
   const identity = generateKeyPair()
@@ -40,11 +42,11 @@ export async function stopNetworkedNodes(): Promise<void> {
  * A, holding kv-store and a context of a group, and C, a member of that group (its ops shared)
  * that has not joined the context yet, on one in-memory network.
  */
-export async function memberBesideContext() {
+export async function memberBesideContext(opts: { a?: NetworkedNodeOptions; c?: NetworkedNodeOptions } = {}) {
   const hub = new MemoryHub()
   const providers = new MemoryProviders()
-  const a = await networkedNode(hub, providers)
-  const c = await networkedNode(hub, providers)
+  const a = await networkedNode(hub, providers, opts.a)
+  const c = await networkedNode(hub, providers, opts.c)
   const app = await a.node.applications.install(kvStoreWasm(), 'kv-store.wasm')
   const groupId = a.node.createGroup()
   await a.node.issueGroupOp(groupId, { kind: 'MemberAdded', member: c.node.identity.publicKey, role: 'member' })

@@ -1,5 +1,5 @@
 // kv-store: a replicated string → string map (the original's first example app).
-import { args, emit, returnJson, UnorderedMap, Storage } from "../../../sdk/assemblyscript/index"
+import { args, emit, returnJson, returnJsonWriter, JsonWriter, UnorderedMap, Storage } from "../../../sdk/assemblyscript/index"
 import * as json from "../../../sdk/assemblyscript/json"
 
 const items = new UnorderedMap("items")
@@ -37,17 +37,22 @@ export function remove(): void {
   returnJson(json.nullable(previous))
 }
 
-/** entries() → {key: value, ...} ordered by key bytes (read-only view). */
+/**
+ * entries(offset?, limit?) → {key: value, ...} ordered by key bytes (read-only view): all of them,
+ * or a page. Written straight into one JSON buffer from pages of the map, so memory grows with the
+ * output alone (100,000 keys fit in the default memory limit).
+ */
 export function entries(): void {
-  args().allowOnly([])
-  const all = items.entries()
-  const keys = new Array<string>()
-  const values = new Array<string>()
-  for (let i = 0; i < all.length; i++) {
-    keys.push(all[i].key)
-    values.push(json.str(all[i].value))
-  }
-  returnJson(json.object(keys, values))
+  const a = args()
+  a.allowOnly(["offset", "limit"])
+  const offset = <u64>a.optionalIndex("offset", 0)
+  const limit = <u64>a.optionalIndex("limit", i64.MAX_VALUE)
+  const w = new JsonWriter(4096)
+  w.beginObject()
+  const c = items.cursor(offset, limit)
+  while (c.next()) w.memberUtf8(c.keyPtr, c.keyLen, c.valuePtr, c.valueLen)
+  w.endObject()
+  returnJsonWriter(w)
 }
 
 /** len() → the number of entries (read-only view). */

@@ -1,6 +1,6 @@
 import type { NodeEvent } from '../../core/node/events.js'
 
-export { describeEvent, type EventDescription, type EventLevel } from '../../core/node/describe-event.js'
+export { describeEvent, type EventDescription, type EventLevel } from '../../events/describe-event.js'
 
 /** `12:34:56.789` in local time. */
 export function clockTime(ts: number): string {

@@ -4,11 +4,23 @@ import { formatBytes, formatMs, formatTime, keyValue, shortId, table } from '../
 /** Shapes of the context and application RPC results. */
 export interface ApplicationView {
   applicationId: string
+  kind?: 'package' | 'development'
   size: number
   installedAt: number
   source?: string
   alias?: string | null
   abi?: { methods: { name: string; readOnly?: boolean }[]; events?: unknown[] }
+  package?: string
+  version?: string
+  signer?: string
+  moduleId?: string
+  bundleId?: string
+  previousVersions?: string[]
+}
+
+/** "package" or "development (unsigned)": how an application was installed. */
+export function applicationKind(a: ApplicationView): string {
+  return a.kind === 'package' ? 'package' : 'development (unsigned)'
 }
 
 export interface ContextView {
@@ -36,7 +48,23 @@ export interface ExecutionView {
 
 export function renderApplication(a: ApplicationView): string {
   const methods = a.abi?.methods.map((m) => `${m.name}${m.readOnly ? ' (view)' : ''}`) ?? []
-  return keyValue([['application', a.applicationId], ['alias', a.alias ?? undefined], ['size', formatBytes(a.size)], ['installed', formatTime(a.installedAt)], ['source', a.source], ['methods', methods.length ? methods : ['(no ABI section)']]])
+  return keyValue([
+    ['application', a.applicationId],
+    ['alias', a.alias ?? undefined],
+    ['kind', applicationKind(a)],
+    ...(a.kind === 'package'
+      ? ([
+          ['package', `${a.package} ${a.version}`],
+          ['signer', a.signer],
+          ['module', a.moduleId],
+          ...(a.previousVersions?.length ? [['replaced', a.previousVersions.join(', ')]] : []),
+        ] as [string, string][])
+      : []),
+    ['size', formatBytes(a.size)],
+    ['installed', formatTime(a.installedAt)],
+    ['source', a.source],
+    ['methods', methods.length ? methods : ['(no ABI section)']],
+  ])
 }
 
 export function renderContext(c: ContextView): string {

@@ -1,5 +1,4 @@
-import type { BackupManifest, RestoreResult } from '../../daemon/backup.js'
-import type { RepairReport } from '../../daemon/repair.js'
+import type { BackupManifest, RepairReport, RestoreResult } from '../../api/node-files.js'
 import { describeCatchUp, type CatchUp } from '../catch-up.js'
 import { formatBytes, formatMs, keyValue, shortId } from '../render.js'
 

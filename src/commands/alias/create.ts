@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { kindFlag } from '../../client/flags.js'
+import type { AliasKind } from '../../api/methods.js'
 import { MeroCommand } from '../../client/base-command.js'
 
 export default class AliasCreate extends MeroCommand<typeof AliasCreate> {
@@ -12,7 +13,7 @@ export default class AliasCreate extends MeroCommand<typeof AliasCreate> {
   static override flags = { kind: kindFlag, force: Flags.boolean({ description: 'repoint an existing alias' }) }
 
   async run() {
-    const r = await this.call<{ kind: string; alias: string; id: string }>('alias.create', { kind: this.flags.kind, alias: this.args.alias, id: this.args.id, force: this.flags.force })
+    const r = await this.call('alias.create', { kind: this.flags.kind as AliasKind, alias: this.args.alias, id: this.args.id, force: this.flags.force })
     this.out(`${r.kind} alias '${r.alias}' → ${r.id}`)
     return r
   }

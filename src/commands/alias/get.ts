@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core'
 import { kindFlag } from '../../client/flags.js'
+import type { AliasKind } from '../../api/methods.js'
 import { MeroCommand } from '../../client/base-command.js'
 
 export default class AliasGet extends MeroCommand<typeof AliasGet> {
@@ -9,7 +10,7 @@ export default class AliasGet extends MeroCommand<typeof AliasGet> {
   static override flags = { kind: kindFlag }
 
   async run() {
-    const r = await this.call<{ kind: string; alias: string; id: string }>('alias.get', { kind: this.flags.kind, alias: this.args.alias })
+    const r = await this.call('alias.get', { kind: this.flags.kind as AliasKind, alias: this.args.alias })
     this.out(r.id)
     return r
   }

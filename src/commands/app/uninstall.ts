@@ -9,8 +9,8 @@ export default class AppUninstall extends MeroCommand<typeof AppUninstall> {
   static override flags = { yes: yesFlag }
 
   async run() {
-    await this.confirmAfter(() => this.call<{ applicationId: string; alias?: string | null }>('app.get', { application: this.args.app }), (a) => `Uninstall application ${a.applicationId}${a.alias ? ` (${a.alias})` : ''}?`, this.flags.yes)
-    const r = await this.call<{ applicationId: string }>('app.uninstall', { application: this.args.app })
+    await this.confirmAfter(() => this.call('app.get', { application: this.args.app }), (a) => `Uninstall application ${a.applicationId}${a.alias ? ` (${a.alias})` : ''}${a.kind === 'package' ? `, package ${a.package} ${a.version}` : ''}?`, this.flags.yes)
+    const r = await this.call('app.uninstall', { application: this.args.app })
     this.out(`Uninstalled ${r.applicationId}`)
     return r
   }

@@ -8,7 +8,7 @@ export default class BlobInfo extends MeroCommand<typeof BlobInfo> {
   static override args = { blob: Args.string({ description: 'the blob id', required: true }) }
 
   async run() {
-    const b = await this.call<{ blobId: string; size: number; chunks: number; createdAt: number; holders: string[] }>('blob.get', { blobId: this.args.blob })
+    const b = await this.call('blob.get', { blobId: this.args.blob })
     this.out(keyValue([['blob id', b.blobId], ['size', formatBytes(b.size)], ['chunks', b.chunks], ['held by', b.holders], ['added', formatTime(b.createdAt)]]))
     return b
   }

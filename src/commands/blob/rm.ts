@@ -10,8 +10,8 @@ export default class BlobRm extends MeroCommand<typeof BlobRm> {
   static override flags = { yes: yesFlag }
 
   async run() {
-    await this.confirmAfter(() => this.call<{ blobId: string; size: number }>('blob.get', { blobId: this.args.blob }), (b) => `Remove blob ${b.blobId} (${formatBytes(b.size)})?`, this.flags.yes)
-    const r = await this.call<{ blobId: string; removed: boolean }>('blob.remove', { blobId: this.args.blob })
+    await this.confirmAfter(() => this.call('blob.get', { blobId: this.args.blob }), (b) => `Remove blob ${b.blobId} (${formatBytes(b.size)})?`, this.flags.yes)
+    const r = await this.call('blob.remove', { blobId: this.args.blob })
     this.out(`Removed blob ${r.blobId}`)
     return r
   }

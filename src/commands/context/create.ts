@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { MeroCommand } from '../../client/base-command.js'
 import { quietFlag } from '../../client/flags.js'
 import { parseJsonFlag } from '../../client/json-args.js'
-import { renderContext, type ContextView } from '../../client/views/context.js'
+import { renderContext } from '../../client/views/context.js'
 
 export default class ContextCreate extends MeroCommand<typeof ContextCreate> {
   static override summary = 'Create a context in a group, running an application (calls its init)'
@@ -17,7 +17,7 @@ export default class ContextCreate extends MeroCommand<typeof ContextCreate> {
 
   async run() {
     const params = parseJsonFlag(this.flags.params, '--params')
-    const c = await this.call<ContextView>('context.create', { group: this.flags.group, application: this.flags.app, params, alias: this.flags.alias })
+    const c = await this.call('context.create', { group: this.flags.group, application: this.flags.app, params, alias: this.flags.alias })
     this.show(() => `Created\n${renderContext(c)}`, c.contextId)
     return c
   }

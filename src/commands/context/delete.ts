@@ -8,8 +8,8 @@ export default class ContextDelete extends MeroCommand<typeof ContextDelete> {
   static override flags = { yes: yesFlag }
 
   async run() {
-    await this.confirmAfter(() => this.call<{ contextId: string; alias?: string | null }>('context.get', { context: this.args.context }), (c) => `Delete context ${c.contextId}${c.alias ? ` (${c.alias})` : ''} and its state on this node?`, this.flags.yes)
-    const r = await this.call<{ contextId: string }>('context.delete', { context: this.args.context })
+    await this.confirmAfter(() => this.call('context.get', { context: this.args.context }), (c) => `Delete context ${c.contextId}${c.alias ? ` (${c.alias})` : ''} and its state on this node?`, this.flags.yes)
+    const r = await this.call('context.delete', { context: this.args.context })
     this.out(`Deleted context ${r.contextId}`)
     return r
   }

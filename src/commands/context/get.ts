@@ -1,6 +1,6 @@
 import { MeroCommand } from '../../client/base-command.js'
 import { contextArg, quietFlag } from '../../client/flags.js'
-import { renderContext, type ContextView } from '../../client/views/context.js'
+import { renderContext } from '../../client/views/context.js'
 
 export default class ContextGet extends MeroCommand<typeof ContextGet> {
   static override summary = 'Show a context: group, application, root hash, heads, visibility, sync status'
@@ -9,7 +9,7 @@ export default class ContextGet extends MeroCommand<typeof ContextGet> {
   static override flags = { quiet: quietFlag }
 
   async run() {
-    const c = await this.call<ContextView>('context.get', { context: this.args.context })
+    const c = await this.call('context.get', { context: this.args.context })
     this.show(() => renderContext(c), c.contextId)
     return c
   }

@@ -9,7 +9,7 @@ export default class ContextJoin extends MeroCommand<typeof ContextJoin> {
   static override examples = ['<%= config.bin %> context join 7Xq9…', '<%= config.bin %> context join my-doc --json']
 
   async run() {
-    const r = await withSpinner('joining: the key, application and state from a peer', !this.jsonEnabled(), () => this.call<{ contextId: string; groupId: string; fetched: number; method: string }>('context.join', { context: this.args.context }))
+    const r = await withSpinner('joining: the key, application and state from a peer', !this.jsonEnabled(), () => this.call('context.join', { context: this.args.context }))
     this.out(`Joined context ${r.contextId} of group ${r.groupId}: ${r.fetched} record(s) fetched (${r.method})`)
     return r
   }

@@ -8,7 +8,7 @@ export default class ContextSync extends MeroCommand<typeof ContextSync> {
   static override args = { context: contextArg }
 
   async run() {
-    const r = await withSpinner('syncing with peers', !this.jsonEnabled(), () => this.call<{ contextId: string; peers: number; fetched: number; errors: string[]; rootHash: string }>('context.sync', { context: this.args.context }))
+    const r = await withSpinner('syncing with peers', !this.jsonEnabled(), () => this.call('context.sync', { context: this.args.context }))
     this.out(`Synced ${r.contextId} with ${r.peers} peer(s): ${r.fetched} record(s) fetched; root hash ${r.rootHash}${r.errors.length ? `\n${r.errors.join('\n')}` : ''}`)
     return r
   }

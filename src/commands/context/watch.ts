@@ -12,7 +12,7 @@ export default class ContextWatch extends MeroCommand<typeof ContextWatch> {
   protected override streaming = true
 
   async run() {
-    const { contextId } = await this.call<{ contextId: string }>('context.get', { context: this.args.context })
+    const { contextId } = await this.call('context.get', { context: this.args.context })
     await printEvents(await this.client(), { context: contextId }, { json: this.jsonEnabled(), count: this.flags.count })
   }
 }

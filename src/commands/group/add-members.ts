@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core'
 import { MeroCommand } from '../../client/base-command.js'
+import type { Role } from '../../api/methods.js'
 import { groupArg, roleFlag } from '../../client/flags.js'
 
 export default class GroupAddMembers extends MeroCommand<typeof GroupAddMembers> {
@@ -11,7 +12,7 @@ export default class GroupAddMembers extends MeroCommand<typeof GroupAddMembers>
 
   async run() {
     const identities = this.positionals.slice(1)
-    const r = await this.call<{ groupId: string; added: string[]; opIds: string[] }>('group.addMembers', { group: this.args.group, identities, role: this.flags.role })
+    const r = await this.call('group.addMembers', { group: this.args.group, identities, role: this.flags.role as Role })
     this.out(`Added ${r.added.length} member${r.added.length === 1 ? '' : 's'} as ${this.flags.role} to ${r.groupId}`)
     return r
   }

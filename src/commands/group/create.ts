@@ -13,7 +13,7 @@ export default class GroupCreate extends MeroCommand<typeof GroupCreate> {
   }
 
   async run() {
-    const r = await this.call<{ groupId: string; owner: string }>('group.create', { alias: this.flags.alias, application: this.flags.application })
+    const r = await this.call('group.create', { alias: this.flags.alias, application: this.flags.application })
     this.show(() => keyValue([['group', r.groupId], ['owner', r.owner], ['alias', this.flags.alias]]), r.groupId)
     return r
   }

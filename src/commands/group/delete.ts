@@ -1,6 +1,5 @@
 import { MeroCommand } from '../../client/base-command.js'
 import { groupArg, yesFlag } from '../../client/flags.js'
-import type { GroupView } from '../../client/views/group.js'
 
 export default class GroupDelete extends MeroCommand<typeof GroupDelete> {
   static override summary = 'Delete a group and its contexts (owner only)'
@@ -10,11 +9,11 @@ export default class GroupDelete extends MeroCommand<typeof GroupDelete> {
 
   async run() {
     await this.confirmAfter(
-      () => this.call<GroupView>('group.get', { group: this.args.group }),
+      () => this.call('group.get', { group: this.args.group }),
       (g) => `Delete group ${g.groupId}${g.alias ?? g.localAlias ? ` (${g.alias ?? g.localAlias})` : ''} and its ${g.contexts?.length ?? 0} context(s), for every member?`,
       this.flags.yes,
     )
-    const r = await this.call<{ groupId: string; opId: string }>('group.delete', { group: this.args.group })
+    const r = await this.call('group.delete', { group: this.args.group })
     this.out(`Deleted group ${r.groupId}`)
     return r
   }

@@ -7,7 +7,7 @@ export default class GroupDetachContext extends MeroCommand<typeof GroupDetachCo
   static override args = { group: groupArg, context: contextArg }
 
   async run() {
-    const r = await this.call<{ groupId: string; contextId: string; opId: string }>('group.detachContext', { group: this.args.group, context: this.args.context })
+    const r = await this.call('group.detachContext', { group: this.args.group, context: this.args.context })
     this.out(`Detached ${r.contextId} from ${r.groupId}`)
     return r
   }

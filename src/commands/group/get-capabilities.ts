@@ -9,7 +9,7 @@ export default class GroupGetCapabilities extends MeroCommand<typeof GroupGetCap
   static override args = { group: groupArg, identity: identityArg }
 
   async run() {
-    const r = await this.call<{ identity: string; role: string; capabilities: number }>('group.getCapabilities', { group: this.args.group, identity: this.args.identity })
+    const r = await this.call('group.getCapabilities', { group: this.args.group, identity: this.args.identity })
     this.out(keyValue([['identity', r.identity], ['role', r.role], ['capabilities', r.role === 'admin' ? 'all (admin)' : capabilityNames(r.capabilities).join(', ') || 'none'], ['bitmask', r.capabilities]]))
     return r
   }

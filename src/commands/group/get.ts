@@ -1,6 +1,6 @@
 import { MeroCommand } from '../../client/base-command.js'
 import { groupArg, listFlags } from '../../client/flags.js'
-import { renderGroup, type GroupView } from '../../client/views/group.js'
+import { renderGroup } from '../../client/views/group.js'
 
 export default class GroupGet extends MeroCommand<typeof GroupGet> {
   static override summary = "Show a group: owner, state hash, heads, members, settings"
@@ -9,7 +9,7 @@ export default class GroupGet extends MeroCommand<typeof GroupGet> {
   static override flags = listFlags
 
   async run() {
-    const g = await this.call<GroupView>('group.get', { group: this.args.group })
+    const g = await this.call('group.get', { group: this.args.group })
     this.show(() => renderGroup(g, this.shown, this.tableOptions), g.groupId)
     return g
   }

@@ -9,7 +9,7 @@ export default class GroupJoin extends MeroCommand<typeof GroupJoin> {
   static override args = { token: Args.string({ description: 'the invitation token', required: true }) }
 
   async run() {
-    const r = await withSpinner('joining', !this.jsonEnabled(), () => this.call<{ groupId: string; opId: string; fetched: number; identity: string; contextId?: string; contextSync?: { fetched: number; method: string } }>('group.join', { token: this.args.token }))
+    const r = await withSpinner('joining', !this.jsonEnabled(), () => this.call('group.join', { token: this.args.token }))
     const sync = r.contextSync && `${r.contextSync.fetched} record(s) fetched (${r.contextSync.method})`
     this.out(`Joined\n${keyValue([['group', r.groupId], ['as', r.identity], ['history', `${r.fetched} ops fetched`], ...(r.contextId ? [['context', r.contextId], ['state', sync]] as [string, string | undefined][] : [])])}`)
     return r

@@ -8,8 +8,8 @@ export default class GroupLeave extends MeroCommand<typeof GroupLeave> {
   static override flags = { yes: yesFlag }
 
   async run() {
-    await this.confirmAfter(() => this.call<{ groupId: string }>('group.get', { group: this.args.group }), (g) => `Leave group ${g.groupId}?`, this.flags.yes)
-    const r = await this.call<{ groupId: string; opId: string }>('group.leave', { group: this.args.group })
+    await this.confirmAfter(() => this.call('group.get', { group: this.args.group }), (g) => `Leave group ${g.groupId}?`, this.flags.yes)
+    const r = await this.call('group.leave', { group: this.args.group })
     this.out(`Left group ${r.groupId}`)
     return r
   }

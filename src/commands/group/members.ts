@@ -1,6 +1,6 @@
 import { MeroCommand } from '../../client/base-command.js'
 import { groupArg, listFlags } from '../../client/flags.js'
-import { renderMembers, type MemberView } from '../../client/views/group.js'
+import { renderMembers } from '../../client/views/group.js'
 
 export default class GroupMembers extends MeroCommand<typeof GroupMembers> {
   static override summary = "List a group's members with their roles and capabilities"
@@ -9,7 +9,7 @@ export default class GroupMembers extends MeroCommand<typeof GroupMembers> {
   static override flags = listFlags
 
   async run() {
-    const r = await this.call<{ groupId: string; owner: string; members: MemberView[] }>('group.members', { group: this.args.group })
+    const r = await this.call('group.members', { group: this.args.group })
     this.show(() => renderMembers(r.members, r.owner, this.shown, this.tableOptions), r.members.map((m) => m.identity))
     return r
   }

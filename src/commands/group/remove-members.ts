@@ -13,11 +13,11 @@ export default class GroupRemoveMembers extends MeroCommand<typeof GroupRemoveMe
     const identities = this.positionals.slice(1)
     // each one must be a member (this also resolves aliases) before anything is asked
     await this.confirmAfter(
-      () => Promise.all(identities.map((identity) => this.call<{ groupId: string; identity: string }>('group.getCapabilities', { group: this.args.group, identity }))),
+      () => Promise.all(identities.map((identity) => this.call('group.getCapabilities', { group: this.args.group, identity }))),
       (ms) => `Remove ${ms.length} member${ms.length === 1 ? '' : 's'} (${ms.map((m) => m.identity).join(', ')}) from group ${ms[0]!.groupId}, and from its contexts?`,
       this.flags.yes,
     )
-    const r = await this.call<{ groupId: string; removed: string[]; opIds: string[] }>('group.removeMembers', { group: this.args.group, identities })
+    const r = await this.call('group.removeMembers', { group: this.args.group, identities })
     this.out(`Removed ${r.removed.length} member${r.removed.length === 1 ? '' : 's'} from ${r.groupId}`)
     return r
   }

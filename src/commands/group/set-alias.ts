@@ -8,7 +8,7 @@ export default class GroupSetAlias extends MeroCommand<typeof GroupSetAlias> {
   static override args = { group: groupArg, alias: Args.string({ description: "the alias: 1-50 of A-Z a-z 0-9 . _ -, not . or ..", required: true }) }
 
   async run() {
-    const r = await this.call<{ groupId: string; alias: string; opId: string }>('group.setAlias', { group: this.args.group, alias: this.args.alias })
+    const r = await this.call('group.setAlias', { group: this.args.group, alias: this.args.alias })
     this.out(`Group ${r.groupId} is now '${r.alias}'`)
     return r
   }

@@ -12,7 +12,7 @@ export default class GroupSetCapabilities extends MeroCommand<typeof GroupSetCap
   async run() {
     const { grant, revoke } = capabilityChanges(this.flags)
     if (!grant.length && !revoke.length) throw new MeroError('InvalidInput', 'name at least one capability to grant (--can-...) or revoke (--no-can-...)')
-    const r = await this.call<{ groupId: string; identity: string; capabilities: number; opId: string }>('group.setMemberCapabilities', { group: this.args.group, identity: this.args.identity, grant, revoke })
+    const r = await this.call('group.setMemberCapabilities', { group: this.args.group, identity: this.args.identity, grant, revoke })
     this.out(`${r.identity} may now: ${capabilityNames(r.capabilities).join(', ') || 'nothing beyond membership'}`)
     return r
   }

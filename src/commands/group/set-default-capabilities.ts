@@ -12,7 +12,7 @@ export default class GroupSetDefaultCapabilities extends MeroCommand<typeof Grou
   async run() {
     const { grant, revoke } = capabilityChanges(this.flags)
     if (!grant.length && !revoke.length) throw new MeroError('InvalidInput', 'name at least one capability to grant (--can-...) or revoke (--no-can-...)')
-    const r = await this.call<{ groupId: string; defaultCapabilities: number; opId: string }>('group.setDefaultCapabilities', { group: this.args.group, grant, revoke })
+    const r = await this.call('group.setDefaultCapabilities', { group: this.args.group, grant, revoke })
     this.out(`New members of ${r.groupId} may: ${capabilityNames(r.defaultCapabilities).join(', ') || 'nothing beyond membership'}`)
     return r
   }

@@ -8,7 +8,7 @@ export default class GroupSetMemberAlias extends MeroCommand<typeof GroupSetMemb
   static override args = { group: groupArg, identity: identityArg, alias: Args.string({ description: "the alias: 1-50 of A-Z a-z 0-9 . _ -, not . or ..", required: true }) }
 
   async run() {
-    const r = await this.call<{ groupId: string; identity: string; alias: string; opId: string }>('group.setMemberAlias', { group: this.args.group, identity: this.args.identity, alias: this.args.alias })
+    const r = await this.call('group.setMemberAlias', { group: this.args.group, identity: this.args.identity, alias: this.args.alias })
     this.out(`${r.identity} is now '${r.alias}' in ${r.groupId}`)
     return r
   }

@@ -8,7 +8,7 @@ export default class GroupSync extends MeroCommand<typeof GroupSync> {
   static override args = { group: groupArg }
 
   async run() {
-    const r = await withSpinner('syncing with peers', !this.jsonEnabled(), () => this.call<{ groupId: string; peers: number; fetched: number; errors: string[]; stateHash: string }>('group.sync', { group: this.args.group }))
+    const r = await withSpinner('syncing with peers', !this.jsonEnabled(), () => this.call('group.sync', { group: this.args.group }))
     this.out(`Synced ${r.groupId} with ${r.peers} peer(s): ${r.fetched} op(s) fetched; state hash ${r.stateHash}${r.errors.length ? `\n${r.errors.join('\n')}` : ''}`)
     return r
   }

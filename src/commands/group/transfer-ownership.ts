@@ -9,11 +9,11 @@ export default class GroupTransferOwnership extends MeroCommand<typeof GroupTran
 
   async run() {
     await this.confirmAfter(
-      () => this.call<{ groupId: string; identity: string }>('group.getCapabilities', { group: this.args.group, identity: this.args.identity }),
+      () => this.call('group.getCapabilities', { group: this.args.group, identity: this.args.identity }),
       (m) => `Transfer ownership of group ${m.groupId} to ${m.identity}?`,
       this.flags.yes,
     )
-    const r = await this.call<{ groupId: string; owner: string; opId: string }>('group.transferOwnership', { group: this.args.group, identity: this.args.identity })
+    const r = await this.call('group.transferOwnership', { group: this.args.group, identity: this.args.identity })
     this.out(`${r.owner} now owns ${r.groupId}`)
     return r
   }

@@ -9,7 +9,7 @@ export default class GroupUpgrade extends MeroCommand<typeof GroupUpgrade> {
   static override flags = { app: Flags.string({ char: 'a', description: 'the target application id or alias', required: true }) }
 
   async run() {
-    const r = await this.call<{ groupId: string; targetApplication: string; contexts: number; opId: string }>('group.upgrade', { group: this.args.group, application: this.flags.app })
+    const r = await this.call('group.upgrade', { group: this.args.group, application: this.flags.app })
     this.out(`Group ${r.groupId} now targets ${r.targetApplication}; ${r.contexts} context(s) move on their next execution`)
     return r
   }

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { MeroCommand } from '../../client/base-command.js'
 import { groupArg, quietFlag } from '../../client/flags.js'
 import { formatTime, keyValue } from '../../client/render.js'
+import type { Role } from '../../api/methods.js'
 import { parseDuration } from '../../client/duration.js'
 
 export default class InvitationCreate extends MeroCommand<typeof InvitationCreate> {
@@ -17,7 +18,7 @@ export default class InvitationCreate extends MeroCommand<typeof InvitationCreat
 
   async run() {
     const expiresInSecs = parseDuration(this.flags['expires-in'])
-    const r = await this.call<{ token: string; invitationId: string; groupId: string; expiresAt: number; role: string; contextId?: string }>('group.createInvitation', { group: this.args.group, role: this.flags.role, expiresInSecs, ...(this.flags.context ? { context: this.flags.context } : {}) })
+    const r = await this.call('group.createInvitation', { group: this.args.group, role: this.flags.role as Role, expiresInSecs, ...(this.flags.context ? { context: this.flags.context } : {}) })
     if (!this.jsonEnabled()) {
       this.log(r.token)
       if (!this.flags.quiet) process.stderr.write(keyValue([['invitation', r.invitationId], ['group', r.groupId], ['role', r.role], ['context', r.contextId], ['expires', formatTime(r.expiresAt)]]) + '\n')

@@ -8,7 +8,7 @@ export default class InvitationInspect extends MeroCommand<typeof InvitationInsp
   static override args = { token: Args.string({ description: 'the invitation token', required: true }) }
 
   async run() {
-    const r = await this.call<{ invitationId: string; groupId: string; inviter: string; role: string; expiresAt: number; expired: boolean; signatureValid: boolean; revoked?: boolean; peerId?: string; addresses?: string[] }>('group.inspectInvitation', { token: this.args.token })
+    const r = await this.call('group.inspectInvitation', { token: this.args.token })
     this.out(
       keyValue([
         ['invitation', r.invitationId],

@@ -13,8 +13,8 @@ export default class InvitationRevoke extends MeroCommand<typeof InvitationRevok
     const ref = this.args.invitation
     await this.confirmAfter(
       async () => {
-        if (!/^[0-9a-f]{64}$/i.test(ref)) return this.call<{ invitationId: string; groupId: string }>('group.inspectInvitation', { token: ref })
-        const { invitations } = await this.call<{ invitations: { invitationId: string; groupId: string }[] }>('group.listInvitations')
+        if (!/^[0-9a-f]{64}$/i.test(ref)) return this.call('group.inspectInvitation', { token: ref })
+        const { invitations } = await this.call('group.listInvitations')
         const found = invitations.find((i) => i.invitationId === ref.toLowerCase())
         if (!found) throw new MeroError('NotFound', `this node issued no invitation ${ref}; pass the token instead (\`meroctl invitation list\` lists those it issued)`)
         return found
@@ -22,7 +22,7 @@ export default class InvitationRevoke extends MeroCommand<typeof InvitationRevok
       (i) => `Revoke invitation ${i.invitationId} into group ${i.groupId}?`,
       this.flags.yes,
     )
-    const r = await this.call<{ invitationId: string; groupId: string; opId: string }>('group.revokeInvitation', { invitation: this.args.invitation })
+    const r = await this.call('group.revokeInvitation', { invitation: this.args.invitation })
     this.out(`Revoked invitation ${r.invitationId}`)
     return r
   }

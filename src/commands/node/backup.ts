@@ -3,7 +3,6 @@ import { resolve } from 'node:path'
 import { MeroCommand } from '../../client/base-command.js'
 import { withSpinner } from '../../client/progress.js'
 import { renderBackup } from '../../client/views/node.js'
-import type { BackupManifest } from '../../daemon/backup.js'
 
 export default class NodeBackup extends MeroCommand<typeof NodeBackup> {
   static override summary = 'Back the node up into a folder while it runs'
@@ -14,7 +13,7 @@ export default class NodeBackup extends MeroCommand<typeof NodeBackup> {
 
   async run() {
     const dir = resolve(this.args.dir)
-    const manifest = await withSpinner('backing up', !this.jsonEnabled(), () => this.call<BackupManifest>('node.backup', { dir }))
+    const manifest = await withSpinner('backing up', !this.jsonEnabled(), () => this.call('node.backup', { dir }))
     this.out(renderBackup(dir, manifest))
     return { dir, ...manifest }
   }

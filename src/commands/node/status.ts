@@ -1,5 +1,4 @@
 import { MeroCommand } from '../../client/base-command.js'
-import type { NodeStatus } from '../../client/daemon-manager.js'
 import { quietFlag } from '../../client/flags.js'
 import { formatDuration, keyValue } from '../../client/render.js'
 
@@ -11,7 +10,7 @@ The addresses end in /p2p/<peer id>: what \`meroctl peers connect\` takes (-q pr
   static override flags = { quiet: quietFlag }
 
   async run() {
-    const s = await this.call<NodeStatus>('node.status')
+    const s = await this.call('node.status')
     const addresses = (s.listenAddresses ?? []).map((a) => `${a}/p2p/${s.peerId}`)
     this.show(
       () =>

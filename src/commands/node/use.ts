@@ -1,10 +1,6 @@
 import { Args } from '@oclif/core'
-import { writeFileSync } from 'node:fs'
 import { MeroCommand } from '../../client/base-command.js'
-import { nodeNames } from '../../client/node-names.js'
-import { MeroError } from '../../core/primitives/errors.js'
-import { didYouMean, suggest } from '../../core/primitives/suggest.js'
-import { defaultNodeFile, defaultNodeName } from '../../home/paths.js'
+import { defaultNodeName, useNode } from '../../client/node-names.js'
 
 export default class NodeUse extends MeroCommand<typeof NodeUse> {
   static override summary = 'Make a node the default: commands without --node use it'
@@ -20,11 +16,7 @@ export default class NodeUse extends MeroCommand<typeof NodeUse> {
       this.out(current)
       return { home, node: current }
     }
-    const nodes = nodeNames(home)
-    if (!nodes.includes(name)) {
-      throw new MeroError('NodeNotInitialized', `there is no node '${name}' in ${home}.${didYouMean(name, nodes)} \`meroctl node list\` lists the nodes; \`meroctl node init --node ${name}\` creates it`, { suggestions: suggest(name, nodes) })
-    }
-    writeFileSync(defaultNodeFile(home), `${name}\n`)
+    useNode(home, name)
     const overridden = process.env.MERO_NODE && process.env.MERO_NODE !== name
     this.out(`Commands without --node now use node '${name}'${overridden ? ` (but $MERO_NODE=${process.env.MERO_NODE} is set in this shell and wins)` : ''}`)
     return { home, node: name }

@@ -7,7 +7,7 @@ export default class PeersConnect extends MeroCommand<typeof PeersConnect> {
   static override args = { address: Args.string({ description: 'multiaddr ending in /p2p/<peer id>', required: true }) }
 
   async run() {
-    const r = await this.call<{ peerId: string }>('peers.connect', { address: this.args.address })
+    const r = await this.call('peers.connect', { address: this.args.address })
     this.out(`Connected to ${r.peerId}`)
     return r
   }

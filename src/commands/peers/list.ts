@@ -8,7 +8,7 @@ export default class PeersList extends MeroCommand<typeof PeersList> {
   static override flags = listFlags
 
   async run() {
-    const r = await this.call<{ peers: { peerId: string; addresses: string[] }[] }>('peers.list')
+    const r = await this.call('peers.list')
     this.show(() => table(['peer', 'addresses'], r.peers.map((p) => [this.shown(p.peerId), p.addresses.join(' ')]), { empty: 'no peers connected', ...this.tableOptions }), r.peers.map((p) => p.peerId))
     return r
   }

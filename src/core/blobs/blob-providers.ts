@@ -2,8 +2,8 @@ import type { KeyPair } from '../crypto/ed25519.js'
 import type { GroupStore } from '../governance/group-store.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
-import { memberAuth } from '../sync/group-sync.js'
-import type { ContentRouting, PeerNetwork } from '../sync/transport.js'
+import { memberAuth } from '../governance/stream-auth.js'
+import type { ContentRouting, PeerNetwork } from '../network/transport.js'
 import type { BlobStore } from './blob-store.js'
 import { fetchBlob, serveBlob } from './blob-transfer.js'
 import { BLOB_PROTOCOL } from './blob-wire.js'
@@ -20,6 +20,8 @@ export interface BlobProvidersDeps {
   network: PeerNetwork
   /** The DHT; without it only the given peers are asked and nothing is announced. */
   routing?: ContentRouting
+  /** What is sent for a requested id (a package's bundle for its application id). */
+  resolve?: (id: Buffer) => Buffer | undefined
 }
 
 export interface BlobProvidersOptions {
@@ -41,16 +43,19 @@ export class BlobProviders {
   readonly stats = { served: 0, servedBytes: 0, refused: 0, fetched: 0, fetchedBytes: 0, fetchFailures: 0, announced: 0, announceFailures: 0, withdrawn: 0 }
   private readonly unannounced = new Map<string, Buffer>()
   private announcing = false
+  private offDeleted?: () => void
 
   constructor(
     private readonly d: BlobProvidersDeps,
     private readonly opts: BlobProvidersOptions = {},
   ) {}
 
-  /** Registers the server side of the protocol on the network. */
-  serve(): void {
+  /** Serves the protocol, and stops announcing each blob this node deletes. */
+  start(): void {
+    this.offDeleted?.()
+    this.offDeleted = this.d.blobs.events.on('deleted', (e) => void this.withdraw(e.blobId).catch(() => undefined))
     this.d.network.handle(BLOB_PROTOCOL, (channel) => {
-      void serveBlob(channel, { blobs: this.d.blobs, groups: this.d.groups, self: this.d.network.peerId }, { timeoutMs: this.opts.timeoutMs })
+      void serveBlob(channel, { blobs: this.d.blobs, groups: this.d.groups, self: this.d.network.peerId, ...(this.d.resolve ? { resolve: this.d.resolve } : {}) }, { timeoutMs: this.opts.timeoutMs })
         .then((r) => {
           if (r.refused) this.stats.refused++
           else {
@@ -60,6 +65,11 @@ export class BlobProviders {
         })
         .catch(() => undefined)
     })
+  }
+
+  stop(): void {
+    this.offDeleted?.()
+    this.offDeleted = undefined
   }
 
   /**
@@ -110,9 +120,11 @@ export class BlobProviders {
 
   /**
    * Fetches a blob that group `groupIdHex` uses from `peers` in order, then from DHT providers not
-   * asked yet. Throws BlobNotFound (with every peer's answer) when none served it.
+   * asked yet. Throws BlobNotFound (with every peer's answer) when none served it. With
+   * `application`, the id is an application's, which may come as a package's bundle (the caller
+   * checks its signature).
    */
-  async fetch(blobId: Buffer, groupIdHex: string, peers: string[], maxBytes: number): Promise<FetchedBlob> {
+  async fetch(blobId: Buffer, groupIdHex: string, peers: string[], maxBytes: number, options: { application?: boolean } = {}): Promise<FetchedBlob> {
     const started = Date.now()
     const asked = new Set<string>([this.d.network.peerId])
     const errors: string[] = []
@@ -120,7 +132,14 @@ export class BlobProviders {
       asked.add(peerId)
       try {
         const channel = await this.d.network.open(peerId, BLOB_PROTOCOL, addresses)
-        return await fetchBlob(channel, blobId, { groupId: Buffer.from(groupIdHex, 'hex'), auth: memberAuth(this.d.identity, peerId), maxBytes, timeoutMs: this.opts.timeoutMs, transferTimeoutMs: this.opts.transferTimeoutMs })
+        return await fetchBlob(channel, blobId, {
+          groupId: Buffer.from(groupIdHex, 'hex'),
+          auth: memberAuth(this.d.identity, peerId),
+          maxBytes,
+          timeoutMs: this.opts.timeoutMs,
+          transferTimeoutMs: this.opts.transferTimeoutMs,
+          ...(options.application ? { contentAddressed: false } : {}),
+        })
       } catch (e) {
         errors.push(`${peerId}: ${(e as Error).message}`)
         return undefined

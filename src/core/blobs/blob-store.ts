@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { Emitter } from '../primitives/emitter.js'
 import { MeroError } from '../primitives/errors.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import type { Store } from '../store/store.js'
@@ -34,12 +35,12 @@ const chunkKey = (chunk: Buffer) => Buffer.concat([Buffer.from([CHUNK_REFS]), ch
 export class BlobStore {
   /** Where the next sweepOrphans call starts, among the chunk folders. */
   private sweepCursor = 0
+  /** Each blob deleted (its last holder released, or collected): the node stops announcing it. */
+  readonly events = new Emitter<{ deleted: { blobId: Buffer } }>()
 
   constructor(
     private readonly store: Store,
     private readonly dir: string,
-    /** Told of each blob deleted (its last holder released, or collected): the node stops announcing it. */
-    private readonly onDeleted?: (id: Buffer) => void,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
   }
@@ -268,7 +269,7 @@ export class BlobStore {
     batch.del('blob', metaKey(id))
     batch.write()
     for (const hex of orphaned) rmSync(this.chunkPath(hex), { force: true })
-    this.onDeleted?.(id)
+    this.events.emit('deleted', { blobId: id })
   }
 
   private require(id: Buffer): BlobMeta {

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { GroupStore } from '../governance/group-store.js'
-import { toBase58 } from '../primitives/encoding.js'
+import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
-import { checkAuth, FRAME_TIMEOUT_MS, type AuthProvider, type FrameChannel } from '../sync/group-sync.js'
+import { checkGroupAuth, type AuthProvider } from '../governance/stream-auth.js'
+import { FRAME_TIMEOUT_MS, type FrameChannel } from '../network/transport.js'
 import { CHUNK_SIZE, type BlobStore } from './blob-store.js'
 import { decodeBlobFrame, encodeBlobFrame, MAX_BLOB_CHUNKS, type BlobFrame, type RefusalKind } from './blob-wire.js'
 
@@ -20,7 +21,11 @@ import { decodeBlobFrame, encodeBlobFrame, MAX_BLOB_CHUNKS, type BlobFrame, type
  * What is served: the application of a context registered in (or the target application of) a
  * group the requester proves membership of. Content addressing protects integrity, not
  * confidentiality: application ids are announced in the DHT, so knowing an id must not be enough
- * to read the module. Nothing else (user blobs) is served.
+ * to read the module. A package's application id is not a content hash: asked for it, the
+ * server sends the package's signed bundle (`resolve`), which the requester checks by its
+ * signature instead of its hash. Besides applications, a blob an app shared with a context
+ * (held as "ctx:<context id>", by blob_announce_to_context) is served to a member who joined that
+ * context. Nothing else (user blobs) is served.
  *
  * The requester checks the chunking (1 MiB chunks, the last one shorter), every chunk against its
  * hash and the whole against the blob id, and returns the bytes only when all of it holds.
@@ -32,6 +37,8 @@ export interface BlobServerDeps {
   groups: GroupStore
   /** This node's peer id: the server a requester's proof must name. */
   self: string
+  /** The blob to send for a requested id (a package's bundle for its application id); default: the id itself. */
+  resolve?: (id: Buffer) => Buffer | undefined
 }
 
 export interface ServeResult {
@@ -49,16 +56,39 @@ async function receive(ch: FrameChannel, timeoutMs: number): Promise<BlobFrame> 
 }
 
 /** Why `identity` may not have blob `blobId` through group `groupIdHex`, or undefined. */
-export function whyNotServed(d: BlobServerDeps, blobId: Buffer, groupIdHex: string, maxBytes: number): { kind: RefusalKind; reason: string } | undefined {
+export function whyNotServed(d: BlobServerDeps, blobId: Buffer, groupIdHex: string, maxBytes: number, identity?: Buffer): { kind: RefusalKind; reason: string } | undefined {
   const view = d.groups.view(groupIdHex)
   if (view.deleted) return { kind: 'NotAuthorized', reason: 'the group is deleted' }
   const id = toBase58(blobId)
-  const usedByGroup = view.settings.targetApplication === id || view.contexts.some((c) => c.applicationId === id)
-  if (!usedByGroup) return { kind: 'NotAuthorized', reason: 'the blob is not an application of the group' }
-  const meta = d.blobs.get(blobId)
+  const usedByGroup = view.settings.targetApplication === id || view.contexts.some((c) => c.applicationId === id) || (identity !== undefined && sharedWith(d, blobId, groupIdHex, identity))
+  if (!usedByGroup) return { kind: 'NotAuthorized', reason: 'the blob is not an application of the group, nor shared in a context of it the requester joined' }
+  const meta = d.blobs.get(servedBlob(d, blobId))
   if (!meta) return { kind: 'BlobNotFound', reason: `this node does not hold blob ${id}` }
   if (meta.size > maxBytes) return { kind: 'LimitExceeded', reason: `the blob is ${meta.size} bytes, more than the ${maxBytes} asked for` }
   return undefined
+}
+
+/** Whether an app shared the blob with a context of the group that `identity` joined. */
+function sharedWith(d: BlobServerDeps, blobId: Buffer, groupIdHex: string, identity: Buffer): boolean {
+  const holders = d.blobs.get(blobId)?.holders ?? []
+  return holders.some((h) => {
+    if (!h.startsWith(CONTEXT_HOLDER)) return false
+    let ctx: Buffer
+    try {
+      ctx = fromBase58(h.slice(CONTEXT_HOLDER.length), 'context id', 32)
+    } catch {
+      return false
+    }
+    const access = d.groups.contextAccess(groupIdHex, ctx.toString('hex'), identity.toString('hex'))
+    return access.registered && access.joined && access.role !== undefined
+  })
+}
+
+/** The holder a blob shared with a context gets: "ctx:<base58 context id>". */
+export const CONTEXT_HOLDER = 'ctx:'
+
+function servedBlob(d: BlobServerDeps, id: Buffer): Buffer {
+  return d.resolve?.(id) ?? id
 }
 
 /** Serves one blob stream; returns when the blob was sent, the requester refused, or it went silent. */
@@ -85,14 +115,15 @@ export async function serveBlob(ch: FrameChannel, d: BlobServerDeps, opts: { tim
     const auth = await receive(ch, timeout)
     if (auth.type !== 'Auth') return await refuse('InvalidInput', `expected Auth, got ${auth.type}`, blobId)
     if (!d.groups.has(groupIdHex)) return await refuse('NotAuthorized', 'this node does not hold the group', blobId)
-    const denied = checkAuth(d.groups, groupIdHex, nonce, { kind: 'member', identity: auth.identity, signature: auth.signature }, d.self)
+    const denied = checkGroupAuth(d.groups, groupIdHex, nonce, { kind: 'member', identity: auth.identity, signature: auth.signature }, d.self)
     if (denied) return await refuse('NotAuthorized', denied, blobId)
-    const why = whyNotServed(d, req.blobId, groupIdHex, req.maxBytes)
+    const why = whyNotServed(d, req.blobId, groupIdHex, req.maxBytes, auth.identity)
     if (why) return await refuse(why.kind, why.reason, blobId)
-    const meta = d.blobs.get(req.blobId)!
+    const served = servedBlob(d, req.blobId)
+    const meta = d.blobs.get(served)!
     await send(ch, { type: 'BlobInfo', size: meta.size, chunks: meta.chunks.map((c) => Buffer.from(c, 'hex')) })
     let index = 0
-    for await (const data of d.blobs.read(req.blobId)) await send(ch, { type: 'BlobChunk', index: index++, data })
+    for await (const data of d.blobs.read(served)) await send(ch, { type: 'BlobChunk', index: index++, data })
     return { blobId, bytes: meta.size }
   } finally {
     ch.close()
@@ -109,6 +140,11 @@ export interface FetchBlobOptions {
   timeoutMs?: number
   /** Whole transfer. */
   transferTimeoutMs?: number
+  /**
+   * The content must hash to `blobId` [true]. False for an application, which may come as its
+   * package's bundle: every chunk is still checked, and the caller checks the signature.
+   */
+  contentAddressed?: boolean
 }
 
 /** The chunk lengths a blob of `size` bytes must have (the blob store's chunking). */
@@ -151,7 +187,7 @@ export async function fetchBlob(ch: FrameChannel, blobId: Buffer, opts: FetchBlo
       whole.update(chunk.data)
       parts.push(chunk.data)
     }
-    if (!whole.digest().equals(blobId)) throw corrupt('corrupt_blob', `the content does not hash to blob id ${toBase58(blobId)}`)
+    if (opts.contentAddressed !== false && !whole.digest().equals(blobId)) throw corrupt('corrupt_blob', `the content does not hash to blob id ${toBase58(blobId)}`)
     return Buffer.concat(parts)
   } finally {
     ch.close()

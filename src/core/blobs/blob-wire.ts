@@ -20,7 +20,7 @@ export type BlobFrame =
   /** "Send me blob `blobId`, which group `groupId` uses; I accept at most `maxBytes`." */
   | { type: 'BlobRequest'; blobId: Buffer; groupId: Buffer; maxBytes: number }
   | { type: 'Challenge'; nonce: Buffer }
-  /** A member's signature over the challenge (sync's authMessage with the group id). */
+  /** A member's signature over the challenge (governance/stream-auth.ts, with the group id). */
   | { type: 'Auth'; identity: Buffer; signature: Buffer }
   | { type: 'Refused'; kind: RefusalKind; reason: string }
   /** The blob's size and its chunks' SHA-256 hashes, in order; the chunks follow. */

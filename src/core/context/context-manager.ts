@@ -1,19 +1,20 @@
 import { randomBytes } from 'node:crypto'
 import type { KeyPair } from '../crypto/ed25519.js'
 import type { GroupStore } from '../governance/group-store.js'
-import type { GroupOp, SignedOp, Visibility } from '../governance/ops.js'
-import type { EventBus } from '../node/event-bus.js'
+import type { OpIssuer } from '../governance/issuer.js'
+import type { Visibility } from '../governance/ops.js'
+import { Emitter } from '../primitives/emitter.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MAX_JSON_DEPTH, nestsDeeperThan, textNestsDeeperThan } from '../primitives/json-depth.js'
 import { MeroError } from '../primitives/errors.js'
 import { Hlc, type HlcTimestamp } from '../primitives/hlc.js'
-import type { LoadedModule, Runtime } from '../runtime/index.js'
+import type { HostBlobs, LoadedModule, Runtime } from '../runtime/index.js'
 import { ContextState, deltaId as deltaIdOf, encodeDelta, type SessionResult, type StateSession } from '../state/index.js'
 import type { Store, WriteBatch } from '../store/store.js'
-import { MAX_DELTA_PAYLOAD, signDelta, type VerifiedDelta } from '../sync/delta-envelope.js'
-import type { SignedDeltaWire } from '../sync/wire.js'
+import { MAX_DELTA_PAYLOAD, signDelta, type SignedDeltaWire, type VerifiedDelta } from './delta-envelope.js'
 import type { ApplicationStore } from './applications.js'
 import { DeltaLog } from './delta-log.js'
+import type { ContextEvents } from './events.js'
 
 /**
  * ContextManager (seed 000's context lifecycle and seed 001's method-execution flow): creates
@@ -46,16 +47,16 @@ export interface ContextDeps {
   groups: GroupStore
   applications: ApplicationStore
   runtime: Runtime
-  events: EventBus
   identity: KeyPair
-  issue: (groupId: string, op: GroupOp) => Promise<SignedOp>
-  /** Called after a locally authored delta is committed (replication publishes it). */
-  onCommitted?: (meta: ContextMeta, deltaId: Buffer, wire: SignedDeltaWire) => void
+  /** Authors the ContextRegistered op of a new context (and publishes it, with a network). */
+  issuer: OpIssuer
   /**
    * Whether the calls that reach a context together (in one turn of the event loop) commit as
    * one delta [true]. False: one delta per mutating call.
    */
   coalesceCalls?: boolean
+  /** The node's blobs, for the apps that share them with a context (blob_announce_to_context). */
+  blobs?: HostBlobs
 }
 
 /** A call that ran in a shared session and waits for that session's commit. */
@@ -119,13 +120,20 @@ export class ContextManager {
   private readonly keys = new Map<string, Buffer>()
   /** Per context (hex id): the calls that will commit together once this turn ends. */
   private readonly open = new Map<string, OpenCommit>()
+  /** Each held metadata's application id, decoded once (a new metadata object is a new entry). */
+  private readonly applicationIds = new WeakMap<Readonly<ContextMeta>, Buffer>()
+  /** This node's identity in hex, as governance's slots name members. */
+  private readonly identityHex: string
   private readonly clock: Hlc
   readonly log: DeltaLog
   /** Since start: mutating calls whose writes were committed, and the local deltas that carried them. */
   readonly stats = { calls: 0, deltas: 0 }
+  /** Contexts created and deleted, deltas committed here, remote deltas applied or rejected. */
+  readonly events = new Emitter<ContextEvents>()
 
   constructor(private readonly d: ContextDeps) {
     this.clock = new Hlc(d.identity.publicKey)
+    this.identityHex = Buffer.from(d.identity.publicKey).toString('hex')
     this.log = new DeltaLog(d.store)
   }
 
@@ -145,7 +153,11 @@ export class ContextManager {
   // ---- storage ---------------------------------------------------------------------------
 
   get(contextId: Buffer): ContextMeta | undefined {
-    const k = contextId.toString('hex')
+    return this.metaAt(contextId.toString('hex'), contextId)
+  }
+
+  /** `get`, for a caller that holds the id's hex already (the key of every per-context map here). */
+  private metaAt(k: string, contextId: Buffer): ContextMeta | undefined {
     const cached = this.metas.get(k)
     if (cached) return cached
     const v = this.d.store.get('context', contextId)
@@ -168,8 +180,8 @@ export class ContextManager {
     if (key) this.keys.set(k, key)
   }
 
-  require(contextId: Buffer): ContextMeta {
-    const meta = this.get(contextId)
+  require(contextId: Buffer, k = contextId.toString('hex')): ContextMeta {
+    const meta = this.metaAt(k, contextId)
     if (!meta) throw new MeroError('ContextNotFound', `no context ${toBase58(contextId)} on this node; \`meroctl context list\` shows the contexts`)
     return meta
   }
@@ -202,18 +214,18 @@ export class ContextManager {
     const view = this.d.groups.view(groupId)
     if (view.deleted) throw new MeroError('GroupDeleted', `group ${groupId} is deleted`)
     const contextId = randomBytes(32)
-    const module = await this.d.runtime.loadById(applicationId, () => this.d.applications.bytes(applicationId))
+    const module = await this.d.runtime.loadById(this.d.applications.moduleId(applicationId), () => this.d.applications.bytes(applicationId))
     const session = this.state(contextId).begin(this.d.identity.publicKey, this.clock)
     let events: { kind: string; data: unknown }[] = []
     if (module.methods.has('init')) {
-      const outcome = this.d.runtime.execute({ module, method: 'init', args: jsonArguments(params, 'the init parameters'), state: session, contextId, executor: this.d.identity.publicKey })
+      const outcome = this.d.runtime.execute({ module, method: 'init', args: jsonArguments(params, 'the init parameters'), state: session, contextId, executor: this.d.identity.publicKey, blobs: this.d.blobs })
       events = outcome.events.map(decodeEvent)
       const size = session.writtenBytes + eventBytesOf(outcome.events)
       if (size > MAX_CALL_DELTA_BYTES) throw tooLarge(size)
     }
     const result = session.finish()
     // register only once init succeeded (and its delta can be committed): a failed init leaves nothing behind
-    await this.d.issue(groupId, { kind: 'ContextRegistered', contextId, application: applicationId, ...(visibility ? { visibility } : {}) })
+    await this.d.issuer.issue(groupId, { kind: 'ContextRegistered', contextId, application: applicationId, ...(visibility ? { visibility } : {}) })
     let meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId: app.applicationId, creator: toBase58(this.d.identity.publicKey), createdAt: Date.now(), heads: [], rootHash: hex(result.rootHash), deltas: 0 }
     const batch = this.d.store.batch()
     const key = randomBytes(32)
@@ -228,11 +240,8 @@ export class ContextManager {
       this.stats.deltas++
     }
     this.remember(contextId, meta, key)
-    this.d.events.emit({ type: 'context.created', contextId: meta.contextId, groupId, applicationId: meta.applicationId })
-    if (deltaId) {
-      this.d.events.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId, rootHash: meta.rootHash, deltaId, events })
-      this.d.onCommitted?.(meta, Buffer.from(deltaId, 'hex'), committed.wire!)
-    }
+    this.events.emit('created', { contextId, meta })
+    if (committed.id) this.events.emit('committed', { contextId, meta, deltaId: committed.id, wire: committed.wire!, events })
     return meta
   }
 
@@ -247,25 +256,25 @@ export class ContextManager {
    * the delta's id and the root hash after it.
    */
   async execute(contextId: Buffer, method: string, args: unknown): Promise<ExecutionResult> {
-    let meta = this.require(contextId)
+    const k = contextId.toString('hex')
+    let meta = this.require(contextId, k)
     const executor = this.d.identity.publicKey
-    const access = this.access(meta, contextId, executor)
+    const access = this.access(meta, k)
     meta = this.upgradeIfTargeted(contextId, meta, access.target)
-    const appId = fromBase58(meta.applicationId, 'application id', 32)
-    const module = await this.d.runtime.loadById(appId, () => this.d.applications.bytes(appId))
+    const appId = this.applicationIdOf(meta)
+    const module = await this.d.runtime.loadById(this.d.applications.moduleId(appId), () => this.d.applications.bytes(appId))
     const readOnly = module.readOnlyMethods.has(method) || access.mode === 'read-only'
     const argBytes = jsonArguments(args, `the arguments of '${method}'`)
-    const k = contextId.toString('hex')
     const open = this.open.get(k)
     // the metadata as it is now: another call may have committed while the module loaded
-    if (this.d.coalesceCalls === false || (readOnly && !open)) return this.executeAlone(contextId, this.require(contextId), module, method, argBytes, readOnly)
+    if (this.d.coalesceCalls === false || (readOnly && !open)) return this.executeAlone(contextId, this.require(contextId, k), module, method, argBytes, readOnly)
 
     const commit = open ?? this.openCommit(k, contextId, executor)
     const mark = commit.session.savepoint()
     const sizeBefore = commit.session.writtenBytes
     let outcome: ReturnType<Runtime['execute']>
     try {
-      outcome = this.d.runtime.execute({ module, method, args: argBytes, state: commit.session, contextId, executor, readOnly })
+      outcome = this.d.runtime.execute({ module, method, args: argBytes, state: commit.session, contextId, executor, readOnly, blobs: this.d.blobs })
     } catch (e) {
       commit.session.rollbackTo(mark)
       throw e
@@ -289,7 +298,7 @@ export class ContextManager {
   private executeAlone(contextId: Buffer, meta: ContextMeta, module: LoadedModule, method: string, args: Buffer, readOnly: boolean): ExecutionResult {
     const executor = this.d.identity.publicKey
     const session = this.state(contextId).begin(executor, this.clock)
-    const outcome = this.d.runtime.execute({ module, method, args, state: session, contextId, executor, readOnly })
+    const outcome = this.d.runtime.execute({ module, method, args, state: session, contextId, executor, readOnly, blobs: this.d.blobs })
     const events = outcome.events.map(decodeEvent)
     let deltaId: string | null = null
     if (!outcome.readOnly) ({ meta, deltaId } = this.commitSession(contextId, meta, session, events, 1))
@@ -312,7 +321,7 @@ export class ContextManager {
     let committed: { meta: ContextMeta; deltaId: string | null }
     try {
       const writers = commit.calls.filter((c) => c.wrote).length
-      committed = this.commitSession(contextId, this.require(contextId), commit.session, commit.calls.flatMap((c) => c.events), writers)
+      committed = this.commitSession(contextId, this.require(contextId, k), commit.session, commit.calls.flatMap((c) => c.events), writers)
     } catch (e) {
       for (const c of commit.calls) c.reject(e)
       return
@@ -325,7 +334,10 @@ export class ContextManager {
   /** Writes a session's state rows and its delta (if it wrote anything), announces and publishes it; `calls` wrote into it. */
   private commitSession(contextId: Buffer, meta: ContextMeta, session: StateSession, events: { kind: string; data: unknown }[], calls: number): { meta: ContextMeta; deltaId: string | null } {
     const result = session.finish()
-    if (result.actions.length === 0) return { meta, deltaId: null }
+    if (result.actions.length === 0) {
+      session.writePrivate() // node-local writes commit without a delta
+      return { meta, deltaId: null }
+    }
     const batch = this.d.store.batch()
     const committed = this.commit(batch, contextId, meta, session, result, events)
     batch.put('context', contextId, Buffer.from(JSON.stringify(committed.meta)))
@@ -333,8 +345,7 @@ export class ContextManager {
     this.stats.calls += calls
     this.stats.deltas++
     this.remember(contextId, committed.meta)
-    this.d.events.emit({ type: 'context.state.mutated', contextId: committed.meta.contextId, groupId: committed.meta.groupId, rootHash: committed.meta.rootHash, deltaId: committed.deltaId!, events })
-    this.d.onCommitted?.(committed.meta, Buffer.from(committed.deltaId!, 'hex'), committed.wire!)
+    if (this.events.listens('committed')) this.events.emit('committed', { contextId, meta: committed.meta, deltaId: committed.id!, wire: committed.wire!, events })
     return committed
   }
 
@@ -359,7 +370,7 @@ export class ContextManager {
     batch.write()
     this.remember(contextId, undefined)
     this.states.delete(contextId.toString('hex'))
-    this.d.events.emit({ type: 'context.deleted', contextId: toBase58(contextId) })
+    this.events.emit('deleted', { contextId })
   }
 
   /** What the group's governance says of this context (visibility, allowlist, members, alias). */
@@ -380,13 +391,20 @@ export class ContextManager {
 
   // ---- internals -----------------------------------------------------------------------
 
-  /** The executor must be a member of the group joined to the context; read-only members only read. */
-  private access(meta: ContextMeta, contextId: Buffer, executor: Buffer): { mode: 'write' | 'read-only'; target?: string } {
-    const a = this.d.groups.contextAccess(meta.groupId, contextId.toString('hex'), executor.toString('hex'))
+  /** The application a context runs, as bytes (decoded once per metadata). */
+  private applicationIdOf(meta: Readonly<ContextMeta>): Buffer {
+    let id = this.applicationIds.get(meta)
+    if (!id) this.applicationIds.set(meta, (id = fromBase58(meta.applicationId, 'application id', 32)))
+    return id
+  }
+
+  /** This node's identity must be a member of the group joined to the context; read-only members only read. */
+  private access(meta: ContextMeta, contextIdHex: string): { mode: 'write' | 'read-only'; target?: string } {
+    const a = this.d.groups.contextAccess(meta.groupId, contextIdHex, this.identityHex)
     if (a.deleted) throw new MeroError('GroupDeleted', `the group of context ${meta.contextId} is deleted`)
     if (!a.registered) throw new MeroError('ContextNotFound', `context ${meta.contextId} is no longer registered in group ${meta.groupId}`)
-    if (!a.role) throw new MeroError('NotAuthorized', `${toBase58(executor)} is not a member of group ${meta.groupId}`)
-    if (!a.joined) throw new MeroError('NotAuthorized', `${toBase58(executor)} has not joined context ${meta.contextId}`)
+    if (!a.role) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} is not a member of group ${meta.groupId}`)
+    if (!a.joined) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} has not joined context ${meta.contextId}`)
     return { mode: a.role === 'read-only' ? 'read-only' : 'write', target: a.target && toBase58(Buffer.from(a.target, 'hex')) }
   }
 
@@ -400,7 +418,8 @@ export class ContextManager {
    * Adds the session's state rows and its signed delta (parents = the heads; governance position
    * = the group's heads) to the batch.
    */
-  private commit(batch: WriteBatch, contextId: Buffer, meta: ContextMeta, session: StateSession, result: SessionResult, events: { kind: string; data: unknown }[]): { meta: ContextMeta; deltaId: string | null; wire?: SignedDeltaWire } {
+  private commit(batch: WriteBatch, contextId: Buffer, meta: ContextMeta, session: StateSession, result: SessionResult, events: { kind: string; data: unknown }[]): { meta: ContextMeta; deltaId: string | null; id?: Buffer; wire?: SignedDeltaWire } {
+    session.privateInto(batch)
     if (result.actions.length === 0) return { meta, deltaId: null }
     const parents = meta.heads.map((h) => Buffer.from(h, 'hex'))
     const bytes = encodeDelta({ contextId, parents, hlc: result.hlc!, author: result.author, actions: result.actions })
@@ -413,7 +432,7 @@ export class ContextManager {
     const depth = this.log.depthOf(contextId, parents) // the heads' depths are remembered: no read
     const idHex = hex(id)
     this.log.put(batch, contextId, id, { depth, parents, checkpoint: false }, wire)
-    return { meta: { ...meta, rootHash: hex(rootHash), heads: [idHex], deltas: meta.deltas + 1 }, deltaId: idHex, wire }
+    return { meta: { ...meta, rootHash: hex(rootHash), heads: [idHex], deltas: meta.deltas + 1 }, deltaId: idHex, id, wire }
   }
 
   /**

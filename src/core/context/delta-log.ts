@@ -1,7 +1,8 @@
 import { Reader, Writer } from '../primitives/borsh.js'
 import { MaxHeap } from '../primitives/max-heap.js'
 import type { Store, WriteBatch } from '../store/store.js'
-import { MAX_FRAME, MAX_GOV_POSITION, type SignedDeltaWire } from '../sync/wire.js'
+import { MAX_FRAME } from '../primitives/limits.js'
+import { MAX_GOV_POSITION, type SignedDeltaWire } from './delta-envelope.js'
 
 /**
  * The applied deltas of each context (column 'delta': contextId ‖ deltaId → record), the

@@ -1,8 +1,10 @@
+import { PendingQueue } from '../dag/pending-queue.js'
 import type { GroupStore } from '../governance/group-store.js'
-import type { EventBus } from '../node/event-bus.js'
+import type { Emitter } from '../primitives/emitter.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
-import type { VerifiedDelta } from '../sync/delta-envelope.js'
+import type { VerifiedDelta } from './delta-envelope.js'
 import type { ContextManager, ContextMeta, ReadyDelta } from './context-manager.js'
+import type { ContextEvents } from './events.js'
 
 /**
  * The receiving half of a context's DAG (seed 001's DagStore): verified deltas from gossip or
@@ -25,21 +27,14 @@ export type PendingReason = 'parents' | 'governance' | 'clock'
 interface Pending {
   verified: VerifiedDelta
   reason: PendingReason
-  missing: Set<string>
-  since: number
   from?: string
-}
-
-interface ContextPending {
-  byId: Map<string, Pending>
-  /** missing parent id → ids of pending deltas that wait for it */
-  waiting: Map<string, Set<string>>
 }
 
 export interface RemoteDeltaDeps {
   contexts: ContextManager
   groups: GroupStore
-  events: EventBus
+  /** Where applied and rejected deltas are reported (the contexts' events). */
+  events: Emitter<ContextEvents>
   /** Throws when a timestamp is too far ahead of this node's clock. */
   checkClock: (hlc: HlcTimestamp) => void
   maxPending?: number
@@ -48,25 +43,26 @@ export interface RemoteDeltaDeps {
 const hex = (b: Buffer) => b.toString('hex')
 
 export class RemoteDeltas {
-  private readonly pending = new Map<string, ContextPending>()
+  private readonly pending = new Map<string, PendingQueue<Pending>>()
+  /** Pending deltas dropped since start: evicted to make room, or expired (sync repairs both). */
   evicted = 0
   rejected = 0
 
   constructor(private readonly d: RemoteDeltaDeps) {}
 
   pendingCount(contextId: Buffer): number {
-    return this.pending.get(hex(contextId))?.byId.size ?? 0
+    return this.pending.get(hex(contextId))?.size ?? 0
   }
 
   /** Parent ids that pending deltas of the context wait for (what sync should fetch). */
   missing(contextId: Buffer): Buffer[] {
     const p = this.pending.get(hex(contextId))
     if (!p) return []
-    return [...p.waiting.keys()].filter((id) => !p.byId.has(id)).map((id) => Buffer.from(id, 'hex'))
+    return [...p.waitedFor()].filter((id) => !p.has(id)).map((id) => Buffer.from(id, 'hex'))
   }
 
   isPending(contextId: Buffer, id: Buffer): boolean {
-    return this.pending.get(hex(contextId))?.byId.has(hex(id)) ?? false
+    return this.pending.get(hex(contextId))?.has(hex(id)) ?? false
   }
 
   /** Receives verified deltas of one context; applies what it can in one write batch. */
@@ -81,7 +77,7 @@ export class RemoteDeltas {
     const seen = new Set<string>()
     for (const v of deltas) {
       const id = hex(v.id)
-      if (seen.has(id) || p.byId.has(id) || this.held(contextId, meta, v)) {
+      if (seen.has(id) || p.has(id) || this.held(contextId, meta, v)) {
         results.push({ status: 'duplicate', id })
         continue
       }
@@ -98,50 +94,42 @@ export class RemoteDeltas {
       // a parent among the heads (the common case) is held: no store read
       const missing = v.delta.parents.filter((q) => !readyDepth.has(hex(q)) && !meta.heads.includes(hex(q)) && !this.d.contexts.log.has(contextId, q)).map(hex)
       if (missing.length) {
-        this.park(p, { verified: v, reason: 'parents', missing: new Set(missing), since: item.since, from: item.from })
+        this.evicted += p.park(id, { verified: v, reason: 'parents', from: item.from }, missing, item.since)
         outcome.set(id, { status: 'pending' })
         continue
       }
       const access = this.d.groups.writerAt(meta.groupId, ctxHex, hex(v.wire.author), v.wire.govPosition.map(hex))
       if (access === 'unknown') {
-        this.park(p, { verified: v, reason: 'governance', missing: new Set(), since: item.since, from: item.from })
+        this.evicted += p.park(id, { verified: v, reason: 'governance', from: item.from }, [], item.since)
         outcome.set(id, { status: 'pending', reason: 'governance position not held yet' })
         continue
       }
       if (!access.ok) {
         this.rejected++
-        this.unpark(p, id)
+        p.remove(id)
         outcome.set(id, { status: 'rejected', reason: access.reason })
-        this.d.events.emit({ type: 'context.delta.rejected', contextId: meta.contextId, deltaId: id, reason: access.reason })
+        if (this.d.events.listens('rejected')) this.d.events.emit('rejected', { contextId, deltaId: v.id, reason: access.reason })
         continue
       }
       try {
         this.d.checkClock(v.delta.hlc)
       } catch {
-        this.park(p, { verified: v, reason: 'clock', missing: new Set(), since: item.since, from: item.from })
+        this.evicted += p.park(id, { verified: v, reason: 'clock', from: item.from }, [], item.since)
         outcome.set(id, { status: 'pending', reason: 'timestamp ahead of this node' })
         continue
       }
-      this.unpark(p, id)
+      p.remove(id)
       let depth = 0
       for (const q of v.delta.parents) depth = Math.max(depth, (readyDepth.get(hex(q)) ?? this.d.contexts.log.depth(contextId, q)!) + 1)
       readyDepth.set(id, depth)
       ready.push({ verified: v, depth })
       outcome.set(id, { status: 'applied' })
       // the cascade: children that waited only for this one
-      for (const child of p.waiting.get(id) ?? []) {
-        const c = p.byId.get(child)
-        if (!c) continue
-        c.missing.delete(id)
-        if (c.missing.size === 0) queue.push({ verified: c.verified, from: c.from, since: c.since })
-      }
-      p.waiting.delete(id)
+      for (const c of p.arrived(id)) queue.push({ verified: c.item.verified, from: c.item.from, since: c.since })
     }
     if (ready.length) {
       const after = this.d.contexts.commitRemote(contextId, ready)
-      for (const r of ready) this.d.events.emit({ type: 'context.delta.applied', contextId: after.contextId, deltaId: hex(r.verified.id), rootHash: after.rootHash })
-      const events = ready.flatMap((r) => r.verified.events)
-      this.d.events.emit({ type: 'context.state.mutated', contextId: after.contextId, groupId: after.groupId, rootHash: after.rootHash, deltaId: hex(ready[ready.length - 1]!.verified.id), events })
+      if (this.d.events.listens('applied')) this.d.events.emit('applied', { contextId, meta: after, deltas: ready })
     }
     return results.map((r) => ({ ...r, ...(outcome.get(r.id) ?? {}) }))
   }
@@ -161,23 +149,16 @@ export class RemoteDeltas {
   retry(contextId: Buffer): void {
     const p = this.pending.get(hex(contextId))
     if (!p) return
-    const again = [...p.byId.values()].filter((x) => x.reason !== 'parents')
+    const again = [...p.values()].filter((x) => x.item.reason !== 'parents')
     if (!again.length) return
-    for (const x of again) this.unpark(p, hex(x.verified.id))
-    this.receive(contextId, again.map((x) => x.verified), again[0]!.from)
+    for (const x of again) p.remove(x.id)
+    this.receive(contextId, again.map((x) => x.item.verified), again[0]!.item.from)
   }
 
   /** Drops pending deltas older than the TTL; returns how many. */
   expire(now = Date.now(), ttlMs = PENDING_TTL_MS): number {
     let n = 0
-    for (const p of this.pending.values()) {
-      for (const [id, x] of p.byId) {
-        if (now - x.since > ttlMs) {
-          this.unpark(p, id)
-          n++
-        }
-      }
-    }
+    for (const p of this.pending.values()) n += p.expire(now - ttlMs)
     this.evicted += n
     return n
   }
@@ -186,36 +167,9 @@ export class RemoteDeltas {
     this.pending.delete(hex(contextId))
   }
 
-  private contextPending(ctxHex: string): ContextPending {
+  private contextPending(ctxHex: string): PendingQueue<Pending> {
     let p = this.pending.get(ctxHex)
-    if (!p) this.pending.set(ctxHex, (p = { byId: new Map(), waiting: new Map() }))
+    if (!p) this.pending.set(ctxHex, (p = new PendingQueue(this.d.maxPending ?? MAX_PENDING_PER_CONTEXT)))
     return p
-  }
-
-  private park(p: ContextPending, x: Pending): void {
-    const id = hex(x.verified.id)
-    const max = this.d.maxPending ?? MAX_PENDING_PER_CONTEXT
-    while (p.byId.size >= max) {
-      const oldest = p.byId.keys().next().value as string
-      this.unpark(p, oldest)
-      this.evicted++
-    }
-    p.byId.set(id, x)
-    for (const m of x.missing) {
-      let s = p.waiting.get(m)
-      if (!s) p.waiting.set(m, (s = new Set()))
-      s.add(id)
-    }
-  }
-
-  private unpark(p: ContextPending, id: string): void {
-    const x = p.byId.get(id)
-    if (!x) return
-    p.byId.delete(id)
-    for (const m of x.missing) {
-      const s = p.waiting.get(m)
-      s?.delete(id)
-      if (s && s.size === 0) p.waiting.delete(m)
-    }
   }
 }

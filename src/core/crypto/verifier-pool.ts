@@ -52,6 +52,8 @@ export class VerifierPool {
   private nextId = 0
   private closed = false
   private idleTimer?: NodeJS.Timeout
+  /** Jobs verified since construction: on this thread, and on the workers. */
+  readonly stats = { inline: 0, onWorkers: 0 }
 
   constructor(
     readonly size = Math.max(1, Math.min(4, availableParallelism())),
@@ -95,8 +97,12 @@ export class VerifierPool {
 
   /** One boolean per job, in order. */
   async verify(jobs: VerifyJob[], inline: (job: VerifyJob) => boolean): Promise<boolean[]> {
-    if (jobs.length < INLINE_BELOW || this.closed || (!this.workers.length && jobs.length < COLD_INLINE_BELOW)) return jobs.map(inline)
+    if (jobs.length < INLINE_BELOW || this.closed || (!this.workers.length && jobs.length < COLD_INLINE_BELOW)) {
+      this.stats.inline += jobs.length
+      return jobs.map(inline)
+    }
     this.start()
+    this.stats.onWorkers += jobs.length
     const per = Math.ceil(jobs.length / this.workers.length)
     const parts = await Promise.all(
       this.workers.map((w, i) => {

@@ -246,228 +246,327 @@ export class GroupState {
     }
   }
 
-  /** The writes of a valid op, or a Rejection with the reason. */
-  private decide(signed: SignedOp, cut: CutView): [string, Value][] {
+  /** The writes of a valid op, or a Rejection with the reason: the op kind's rule (RULES) decides. */
+  private decide(signed: SignedOp, cut: CutView): Writes {
     const op = signed.op
     const s = hex(signed.signer)
     if (op.kind === 'GroupCreated') {
       if (this.nodes.size > 0) reject('a group has exactly one GroupCreated op')
-      const writes: [string, Value][] = [
-        ['owner', s],
-        [`member/${s}`, { role: 'admin' }],
-        ['defcaps', op.defaultCapabilities & ALL_CAPABILITIES],
-        ['defvis', op.defaultVisibility],
-      ]
-      if (op.application) writes.push(['target', hex(op.application)])
-      return writes
+      return genesis(op, s)
     }
     if (!signed.groupId.equals(this.groupId)) reject('op belongs to another group')
     if (cut.get('deleted') === true) reject('the group is deleted')
-
-    if (op.kind === 'InvitationClaimed') return this.decideClaim(signed, op, cut)
-
+    if (op.kind === 'InvitationClaimed') return claim(signed, op, cut, this.groupId)
+    const rule = RULES[op.kind]
     const role = cut.role(s)
     if (!role) reject('signer is not a member of the group')
+    if (role === 'read-only' && !rule.readOnly) reject('read-only members cannot issue this op')
     const admin = role === 'admin'
-    const owner = cut.get('owner') as string
-    if (role === 'read-only' && !['MemberLeft', 'MemberAliasSet', 'ContextJoined', 'ContextLeft'].includes(op.kind)) {
-      reject('read-only members cannot issue this op')
+    const by: Signer = {
+      s,
+      admin,
+      owner: cut.get('owner') as string,
+      may: (bit) => admin || (cut.caps(s) & bit) !== 0,
+      requireAdmin: () => {
+        if (!admin) reject(`${op.kind} requires an admin`)
+      },
     }
-    const may = (bit: number) => admin || (cut.caps(s) & bit) !== 0
-    const requireAdmin = () => {
-      if (!admin) reject(`${op.kind} requires an admin`)
-    }
+    return (rule.writes as (op: GroupOp, cut: CutView, by: Signer) => Writes)(op, cut, by)
+  }
+}
 
-    switch (op.kind) {
-      case 'MemberAdded': {
-        const m = hex(op.member)
-        if (m === owner) reject("the owner's role cannot change")
-        if (!admin) {
-          if (!may(Capability.ManageMembers)) reject('MemberAdded requires an admin or the manage-members capability')
-          if (op.role === 'admin') reject('only admins may add admins')
-          if (cut.role(m) === 'admin') reject('only admins may change an admin')
-          if (cut.get(`blocked/${m}`) === true) reject('a removed member can only be re-added by an admin')
+type Writes = [string, Value][]
+type OpOf<K extends GroupOp['kind']> = Extract<GroupOp, { kind: K }>
+
+/** The signer of a member's op, at the op's cut. */
+interface Signer {
+  /** Its public key, hex. */
+  s: string
+  admin: boolean
+  owner: string
+  /** Admin, or holds the capability. */
+  may(bit: number): boolean
+  requireAdmin(): void
+}
+
+interface Rule<K extends GroupOp['kind']> {
+  /** Read-only members may issue it too (they may only leave, set their own alias, join or leave contexts). */
+  readOnly?: true
+  /** The op's writes, or a Rejection (see the authorisation table at the top of this file). */
+  writes(op: OpOf<K>, cut: CutView, by: Signer): Writes
+}
+
+/** The ops a member issues: who may, and what each writes. */
+type MemberOpKind = Exclude<GroupOp['kind'], 'GroupCreated' | 'InvitationClaimed'>
+
+const RULES: { [K in MemberOpKind]: Rule<K> } = {
+  MemberAdded: {
+    writes(op, cut, { admin, owner, may }) {
+      const m = hex(op.member)
+      if (m === owner) reject("the owner's role cannot change")
+      if (!admin) {
+        if (!may(Capability.ManageMembers)) reject('MemberAdded requires an admin or the manage-members capability')
+        if (op.role === 'admin') reject('only admins may add admins')
+        if (cut.role(m) === 'admin') reject('only admins may change an admin')
+        if (cut.get(`blocked/${m}`) === true) reject('a removed member can only be re-added by an admin')
+      }
+      const writes: Writes = [
+        [`member/${m}`, { role: op.role }],
+        [`caps/${m}`, op.role === 'admin' ? 0 : (cut.get('defcaps') as number)],
+      ]
+      if (admin) writes.push([`blocked/${m}`, false])
+      return writes
+    },
+  },
+  MemberRemoved: {
+    writes(op, cut, { admin, owner, may }) {
+      const m = hex(op.member)
+      if (m === owner) reject('the owner cannot be removed')
+      const target = cut.role(m)
+      if (!target) reject('not a member of the group')
+      if (!admin && (!may(Capability.ManageMembers) || target === 'admin')) reject('MemberRemoved requires an admin (or manage-members for a non-admin member)')
+      return [
+        [`member/${m}`, { gone: 'removed' }],
+        [`caps/${m}`, 0],
+        [`blocked/${m}`, true],
+      ]
+    },
+  },
+  MemberLeft: {
+    readOnly: true,
+    writes(_op, _cut, { s, owner }) {
+      if (s === owner) reject('the owner cannot leave; transfer ownership first')
+      return [
+        [`member/${s}`, { gone: 'left' }],
+        [`caps/${s}`, 0],
+      ]
+    },
+  },
+  RoleSet: {
+    writes(op, cut, { owner, requireAdmin }) {
+      requireAdmin()
+      const m = hex(op.member)
+      if (m === owner) reject('the owner cannot be demoted')
+      if (!cut.role(m)) reject('not a member of the group')
+      return [[`member/${m}`, { role: op.role }]]
+    },
+  },
+  CapabilitiesSet: {
+    writes(op, cut, { requireAdmin }) {
+      requireAdmin()
+      const m = hex(op.member)
+      if (!cut.role(m)) reject('not a member of the group')
+      return [[`caps/${m}`, op.capabilities & ALL_CAPABILITIES]]
+    },
+  },
+  DefaultCapabilitiesSet: {
+    writes(op, _cut, { requireAdmin }) {
+      requireAdmin()
+      return [['defcaps', op.capabilities & ALL_CAPABILITIES]]
+    },
+  },
+  DefaultVisibilitySet: {
+    writes(op, _cut, { requireAdmin }) {
+      requireAdmin()
+      return [['defvis', op.visibility]]
+    },
+  },
+  GroupAliasSet: {
+    writes(op, _cut, { requireAdmin }) {
+      requireAdmin()
+      return [['alias', op.alias]]
+    },
+  },
+  TargetApplicationSet: {
+    writes(op, _cut, { may }) {
+      if (!may(Capability.ManageApplication)) reject('TargetApplicationSet requires an admin or the manage-application capability')
+      return [['target', hex(op.application)]]
+    },
+  },
+  ContextRegistered: {
+    writes(op, cut, { s, may }) {
+      if (!may(Capability.CreateContext)) reject('ContextRegistered requires an admin or the create-context capability')
+      const c = hex(op.contextId)
+      if (cut.context(c)) reject('the context is already registered')
+      const visibility = op.visibility ?? (cut.get('defvis') as Visibility)
+      const writes: Writes = [
+        [`ctx/${c}`, { app: hex(op.application), creator: s, registered: true }],
+        [`ctxvis/${c}`, visibility],
+        [`joined/${c}/${s}`, true],
+      ]
+      if (visibility === 'restricted') writes.push([`allow/${c}/${s}`, true])
+      return writes
+    },
+  },
+  ContextDetached: {
+    writes(op, cut, { requireAdmin }) {
+      requireAdmin()
+      const c = hex(op.contextId)
+      const ctx = cut.context(c)
+      if (!ctx?.registered) reject('the context is not registered in this group')
+      return [[`ctx/${c}`, { ...ctx!, registered: false }]]
+    },
+  },
+  ContextVisibilitySet: {
+    writes(op, cut, by) {
+      const c = contextManagedBy(cut, op.contextId, by)
+      const writes: Writes = [[`ctxvis/${c.id}`, op.visibility]]
+      if (op.visibility === 'restricted') writes.push([`allow/${c.id}/${c.creator}`, true])
+      return writes
+    },
+  },
+  ContextAllowlistSet: {
+    writes(op, cut, by) {
+      const c = contextManagedBy(cut, op.contextId, by)
+      return [...op.add.map((k): [string, Value] => [`allow/${c.id}/${hex(k)}`, true]), ...op.remove.map((k): [string, Value] => [`allow/${c.id}/${hex(k)}`, false])]
+    },
+  },
+  ContextAliasSet: {
+    writes(op, cut, by) {
+      const c = contextManagedBy(cut, op.contextId, by)
+      return [[`calias/${c.id}`, op.alias]]
+    },
+  },
+  MemberAliasSet: {
+    readOnly: true,
+    writes(op, cut, { s, admin }) {
+      const m = hex(op.member)
+      if (!admin && m !== s) reject('members may set only their own alias')
+      if (!cut.role(m)) reject('not a member of the group')
+      return [[`malias/${m}`, op.alias]]
+    },
+  },
+  InvitationRevoked: {
+    writes(op, _cut, { s, admin }) {
+      const id = hex(op.invitationId)
+      if (!admin) {
+        if (!op.invitation) reject('InvitationRevoked requires an admin, or the inviter with the signed invitation')
+        if (hex(invitationId(op.invitation!)) !== id) reject('the invitation does not match the revoked id')
+        if (hex(op.invitation!.inviter) !== s) reject('only the inviter or an admin may revoke an invitation')
+      }
+      return [[`revoked/${id}`, true]]
+    },
+  },
+  OwnershipTransferred: {
+    writes(op, cut, { s, owner }) {
+      if (s !== owner) reject('only the owner transfers ownership')
+      const n = hex(op.newOwner)
+      if (cut.role(n) !== 'admin') reject('the new owner must be an admin of the group')
+      return [['owner', n]]
+    },
+  },
+  GroupDeleted: {
+    writes(_op, _cut, { s, owner }) {
+      if (s !== owner) reject('only the owner deletes the group')
+      return [['deleted', true]]
+    },
+  },
+  ContextJoined: {
+    readOnly: true,
+    writes(op, cut, { s, admin, may }) {
+      const c = hex(op.contextId)
+      const ctx = cut.context(c)
+      if (!ctx?.registered) reject('the context is not registered in this group')
+      const visibility = cut.get(`ctxvis/${c}`) as Visibility
+      if (!admin) {
+        if (visibility === 'restricted' ? cut.get(`allow/${c}/${s}`) !== true : !may(Capability.JoinOpenContexts)) {
+          reject(visibility === 'restricted' ? 'the context is restricted and the signer is not on its allowlist' : 'joining an open context requires the join-open-contexts capability')
         }
-        const writes: [string, Value][] = [
-          [`member/${m}`, { role: op.role }],
-          [`caps/${m}`, op.role === 'admin' ? 0 : (cut.get('defcaps') as number)],
-        ]
-        if (admin) writes.push([`blocked/${m}`, false])
-        return writes
       }
-      case 'MemberRemoved': {
-        const m = hex(op.member)
-        if (m === owner) reject('the owner cannot be removed')
-        const target = cut.role(m)
-        if (!target) reject('not a member of the group')
-        if (!admin && (!may(Capability.ManageMembers) || target === 'admin')) reject('MemberRemoved requires an admin (or manage-members for a non-admin member)')
-        return [
-          [`member/${m}`, { gone: 'removed' }],
-          [`caps/${m}`, 0],
-          [`blocked/${m}`, true],
-        ]
-      }
-      case 'MemberLeft':
-        if (s === owner) reject('the owner cannot leave; transfer ownership first')
-        return [
-          [`member/${s}`, { gone: 'left' }],
-          [`caps/${s}`, 0],
-        ]
-      case 'RoleSet': {
-        requireAdmin()
-        const m = hex(op.member)
-        if (m === owner) reject('the owner cannot be demoted')
-        if (!cut.role(m)) reject('not a member of the group')
-        return [[`member/${m}`, { role: op.role }]]
-      }
-      case 'CapabilitiesSet': {
-        requireAdmin()
-        const m = hex(op.member)
-        if (!cut.role(m)) reject('not a member of the group')
-        return [[`caps/${m}`, op.capabilities & ALL_CAPABILITIES]]
-      }
-      case 'DefaultCapabilitiesSet':
-        requireAdmin()
-        return [['defcaps', op.capabilities & ALL_CAPABILITIES]]
-      case 'DefaultVisibilitySet':
-        requireAdmin()
-        return [['defvis', op.visibility]]
-      case 'GroupAliasSet':
-        requireAdmin()
-        return [['alias', op.alias]]
-      case 'TargetApplicationSet':
-        if (!may(Capability.ManageApplication)) reject('TargetApplicationSet requires an admin or the manage-application capability')
-        return [['target', hex(op.application)]]
-      case 'ContextRegistered': {
-        if (!may(Capability.CreateContext)) reject('ContextRegistered requires an admin or the create-context capability')
-        const c = hex(op.contextId)
-        if (cut.context(c)) reject('the context is already registered')
-        const visibility = op.visibility ?? (cut.get('defvis') as Visibility)
-        const writes: [string, Value][] = [
-          [`ctx/${c}`, { app: hex(op.application), creator: s, registered: true }],
-          [`ctxvis/${c}`, visibility],
-          [`joined/${c}/${s}`, true],
-        ]
-        if (visibility === 'restricted') writes.push([`allow/${c}/${s}`, true])
-        return writes
-      }
-      case 'ContextDetached': {
-        requireAdmin()
-        const c = hex(op.contextId)
-        const ctx = cut.context(c)
-        if (!ctx?.registered) reject('the context is not registered in this group')
-        return [[`ctx/${c}`, { ...ctx!, registered: false }]]
-      }
-      case 'ContextVisibilitySet': {
-        const c = this.requireContextManager(cut, op.contextId, s, admin)
-        const writes: [string, Value][] = [[`ctxvis/${c.id}`, op.visibility]]
-        if (op.visibility === 'restricted') writes.push([`allow/${c.id}/${c.creator}`, true])
-        return writes
-      }
-      case 'ContextAllowlistSet': {
-        const c = this.requireContextManager(cut, op.contextId, s, admin)
-        return [...op.add.map((k): [string, Value] => [`allow/${c.id}/${hex(k)}`, true]), ...op.remove.map((k): [string, Value] => [`allow/${c.id}/${hex(k)}`, false])]
-      }
-      case 'ContextAliasSet': {
-        const c = this.requireContextManager(cut, op.contextId, s, admin)
-        return [[`calias/${c.id}`, op.alias]]
-      }
-      case 'MemberAliasSet': {
-        const m = hex(op.member)
-        if (!admin && m !== s) reject('members may set only their own alias')
-        if (!cut.role(m)) reject('not a member of the group')
-        return [[`malias/${m}`, op.alias]]
-      }
-      case 'InvitationRevoked': {
-        const id = hex(op.invitationId)
-        if (!admin) {
-          if (!op.invitation) reject('InvitationRevoked requires an admin, or the inviter with the signed invitation')
-          if (hex(invitationId(op.invitation!)) !== id) reject('the invitation does not match the revoked id')
-          if (hex(op.invitation!.inviter) !== s) reject('only the inviter or an admin may revoke an invitation')
-        }
-        return [[`revoked/${id}`, true]]
-      }
-      case 'OwnershipTransferred': {
-        if (s !== owner) reject('only the owner transfers ownership')
-        const n = hex(op.newOwner)
-        if (cut.role(n) !== 'admin') reject('the new owner must be an admin of the group')
-        return [['owner', n]]
-      }
-      case 'GroupDeleted':
-        if (s !== owner) reject('only the owner deletes the group')
-        return [['deleted', true]]
-      case 'ContextJoined': {
-        const c = hex(op.contextId)
-        const ctx = cut.context(c)
-        if (!ctx?.registered) reject('the context is not registered in this group')
-        const visibility = cut.get(`ctxvis/${c}`) as Visibility
-        if (!admin) {
-          if (visibility === 'restricted' ? cut.get(`allow/${c}/${s}`) !== true : !may(Capability.JoinOpenContexts)) {
-            reject(visibility === 'restricted' ? 'the context is restricted and the signer is not on its allowlist' : 'joining an open context requires the join-open-contexts capability')
-          }
-        }
-        return [[`joined/${c}/${s}`, true]]
-      }
-      case 'ContextLeft': {
-        const c = hex(op.contextId)
-        if (cut.get(`joined/${c}/${s}`) !== true) reject('not a member of the context')
-        return [[`joined/${c}/${s}`, false]]
-      }
-    }
-  }
+      return [[`joined/${c}/${s}`, true]]
+    },
+  },
+  ContextLeft: {
+    readOnly: true,
+    writes(op, cut, { s }) {
+      const c = hex(op.contextId)
+      if (cut.get(`joined/${c}/${s}`) !== true) reject('not a member of the context')
+      return [[`joined/${c}/${s}`, false]]
+    },
+  },
+}
 
-  private requireContextManager(cut: CutView, contextId: Buffer, s: string, admin: boolean): { id: string; creator: string } {
-    const id = hex(contextId)
-    const ctx = cut.context(id)
-    if (!ctx?.registered) reject('the context is not registered in this group')
-    if (!admin && ctx!.creator !== s) reject("only an admin or the context's creator may change it")
-    return { id, creator: ctx!.creator }
-  }
+/** GroupCreated: the signer becomes the owner and an admin. */
+function genesis(op: OpOf<'GroupCreated'>, s: string): Writes {
+  const writes: Writes = [
+    ['owner', s],
+    [`member/${s}`, { role: 'admin' }],
+    ['defcaps', op.defaultCapabilities & ALL_CAPABILITIES],
+    ['defvis', op.defaultVisibility],
+  ]
+  if (op.application) writes.push(['target', hex(op.application)])
+  return writes
+}
 
-  private decideClaim(signed: SignedOp, op: Extract<GroupOp, { kind: 'InvitationClaimed' }>, cut: CutView): [string, Value][] {
-    const s = hex(signed.signer)
-    const inv = op.invitation
-    if (!inv.groupId.equals(this.groupId)) reject('the invitation is for another group')
-    if (!invitationSignatureValid(inv)) reject("the invitation's signature does not verify")
-    const id = hex(invitationId(inv))
-    const inviter = hex(inv.inviter)
-    const inviterRole = cut.role(inviter)
-    if (!inviterRole) reject('the inviter is not a member at the claim')
-    if (inviterRole !== 'admin') {
-      if (inv.role === 'admin') reject('only admins may invite admins')
-      if (inviterRole === 'read-only') reject('read-only members may not invite')
-      if ((cut.caps(inviter) & Capability.InviteMembers) === 0) reject('the inviter may not invite members')
-    }
-    if (op.joinedAt > inv.expiresAt) reject('the invitation had expired when it was claimed')
-    if (cut.get(`revoked/${id}`) === true) reject('the invitation was revoked')
-    const current = cut.member(s)
-    if (current && 'role' in current) reject('already a member')
-    if (cut.get(`blocked/${s}`) === true) reject('a removed member can only be re-added by an admin')
-    if (cut.get(`claimed/${id}/${s}`) === true) reject('this identity already used this invitation')
-    const writes: [string, Value][] = [
-      [`member/${s}`, { role: inv.role }],
-      [`caps/${s}`, inv.role === 'admin' ? 0 : (cut.get('defcaps') as number)],
-      [`claimed/${id}/${s}`, true],
-    ]
-    if (inv.context) writes.push(...this.admitToContext(cut, hex(inv.context), inviter, inviterRole, s))
-    return writes
-  }
+/** A context an admin or its creator changes (visibility, allowlist, alias). */
+function contextManagedBy(cut: CutView, contextId: Buffer, { s, admin }: Signer): { id: string; creator: string } {
+  const id = hex(contextId)
+  const ctx = cut.context(id)
+  if (!ctx?.registered) reject('the context is not registered in this group')
+  if (!admin && ctx!.creator !== s) reject("only an admin or the context's creator may change it")
+  return { id, creator: ctx!.creator }
+}
 
-  /**
-   * An invitation naming a context admits the joiner to it too (JoinGroupContext): the inviter
-   * must, at the claim's cut, be able to let someone in: an admin, the creator of a restricted
-   * context (who manages its allowlist), or a member joined to an open one.
-   */
-  private admitToContext(cut: CutView, c: string, inviter: string, inviterRole: Role, s: string): [string, Value][] {
-    const ctx = cut.context(c)
-    if (!ctx?.registered) reject("the invitation's context is not registered in this group")
-    const restricted = cut.get(`ctxvis/${c}`) === 'restricted'
-    if (inviterRole !== 'admin') {
-      if (restricted && ctx!.creator !== inviter) reject("only an admin or the context's creator may invite into a restricted context")
-      if (!restricted && cut.get(`joined/${c}/${inviter}`) !== true) reject('the inviter has not joined the context')
-    }
-    return restricted ? [[`allow/${c}/${s}`, true], [`joined/${c}/${s}`, true]] : [[`joined/${c}/${s}`, true]]
+/** InvitationClaimed: the joiner, not a member yet, with an invitation valid at the claim's cut. */
+function claim(signed: SignedOp, op: OpOf<'InvitationClaimed'>, cut: CutView, groupId: Buffer): Writes {
+  const s = hex(signed.signer)
+  const inv = op.invitation
+  if (!inv.groupId.equals(groupId)) reject('the invitation is for another group')
+  if (!invitationSignatureValid(inv)) reject("the invitation's signature does not verify")
+  const id = hex(invitationId(inv))
+  const inviter = hex(inv.inviter)
+  const inviterRole = cut.role(inviter)
+  if (!inviterRole) reject('the inviter is not a member at the claim')
+  const why = whyMayNotInvite(cut, inviter, inviterRole!, inv.role)
+  if (why) reject(why)
+  if (op.joinedAt > inv.expiresAt) reject('the invitation had expired when it was claimed')
+  if (cut.get(`revoked/${id}`) === true) reject('the invitation was revoked')
+  const current = cut.member(s)
+  if (current && 'role' in current) reject('already a member')
+  if (cut.get(`blocked/${s}`) === true) reject('a removed member can only be re-added by an admin')
+  if (cut.get(`claimed/${id}/${s}`) === true) reject('this identity already used this invitation')
+  const writes: Writes = [
+    [`member/${s}`, { role: inv.role }],
+    [`caps/${s}`, inv.role === 'admin' ? 0 : (cut.get('defcaps') as number)],
+    [`claimed/${id}/${s}`, true],
+  ]
+  if (inv.context) {
+    // an invitation naming a context admits the joiner to it too (JoinGroupContext)
+    const c = hex(inv.context)
+    const whyNot = whyMayNotInviteInto(cut, c, inviter, inviterRole!)
+    if (whyNot) reject(whyNot)
+    writes.push(...(cut.get(`ctxvis/${c}`) === 'restricted' ? ([[`allow/${c}/${s}`, true], [`joined/${c}/${s}`, true]] as Writes) : ([[`joined/${c}/${s}`, true]] as Writes)))
   }
+  return writes
+}
+
+/**
+ * Why `inviter` (with `inviterRole`, in a state) may not invite someone as `role`, or undefined
+ * when it may: an admin, or a (not read-only) member with invite-members inviting a non-admin.
+ * The fold checks a claim by this rule at the claim's cut; the node checks an invitation it
+ * creates by it in the current state (GroupStore.whyMayNotInvite).
+ */
+export function whyMayNotInvite(state: Pick<CutView, 'caps'>, inviter: string, inviterRole: Role, role: Role): string | undefined {
+  if (inviterRole === 'admin') return undefined
+  if (role === 'admin') return 'only admins may invite admins'
+  if (inviterRole === 'read-only') return 'read-only members may not invite'
+  if ((state.caps(inviter) & Capability.InviteMembers) === 0) return 'the inviter may not invite members'
+  return undefined
+}
+
+/**
+ * Why `inviter` may not invite into context `c` (hex), or undefined when it may let someone in:
+ * an admin, the creator of a restricted context (who manages its allowlist), or a member joined
+ * to an open one.
+ */
+export function whyMayNotInviteInto(state: Pick<CutView, 'get' | 'context'>, c: string, inviter: string, inviterRole: Role): string | undefined {
+  const ctx = state.context(c)
+  if (!ctx?.registered) return "the invitation's context is not registered in this group"
+  if (inviterRole === 'admin') return undefined
+  const restricted = state.get(`ctxvis/${c}`) === 'restricted'
+  if (restricted && ctx.creator !== inviter) return "only an admin or the context's creator may invite into a restricted context"
+  if (!restricted && state.get(`joined/${c}/${inviter}`) !== true) return 'the inviter has not joined the context'
+  return undefined
 }
 
 class Rejection extends Error {}

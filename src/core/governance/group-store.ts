@@ -1,18 +1,20 @@
 import { randomBytes } from 'node:crypto'
 import { verify as edVerify, type KeyPair } from '../crypto/ed25519.js'
-import type { VerifierPool } from '../crypto/verifier-pool.js'
-import type { EventBus } from '../node/event-bus.js'
+import type { VerifierPool, VerifyJob } from '../crypto/verifier-pool.js'
+import { PendingQueue } from '../dag/pending-queue.js'
+import { Emitter } from '../primitives/emitter.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import type { Store, WriteBatch } from '../store/store.js'
-import { GroupState, type ApplyOutcome, type MemberSlot } from './fold.js'
+import type { GovernanceEvents } from './events.js'
+import { GroupState, whyMayNotInvite, whyMayNotInviteInto, type ApplyOutcome, type MemberSlot } from './fold.js'
 import { decodeSignedOp, groupOf, signedMessage, MAX_PARENTS, signOp, type GroupOp, type Role, type SignedOp, type Visibility, capabilityList, DEFAULT_CAPABILITIES, Capability } from './ops.js'
 
 /**
  * GroupStore (seed 000): the authoritative persistence of governance. Holds each group's op DAG
  * and fold, persists ops in RocksDB (column 'groupOps': groupId ‖ opId → signed bytes), parks
  * ops whose parents are missing in a bounded pending queue and applies them when the parents
- * arrive, authors local ops (sign, check, apply, persist), and emits node events.
+ * arrive, authors local ops (sign, check, apply, persist), and reports what changed (`events`).
  */
 export const MAX_PENDING_PER_GROUP = 10_000
 
@@ -74,11 +76,6 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 const b58 = (h: string) => toBase58(Buffer.from(h, 'hex'))
 const META_GROUP = 0x01
 
-interface Pending {
-  op: SignedOp
-  missing: Set<string>
-}
-
 interface WriteBehind {
   batch: WriteBatch
   written: Promise<void>
@@ -87,19 +84,17 @@ interface WriteBehind {
 
 export class GroupStore {
   private readonly groups = new Map<string, GroupState>()
-  /** group → missing parent → ops waiting for it */
-  private readonly waiting = new Map<string, Map<string, Pending[]>>()
-  private readonly pendingIds = new Map<string, Map<string, Pending>>()
+  /** Per group: ops waiting for parents (or, before its genesis, for the group itself). */
+  private readonly pending = new Map<string, PendingQueue<SignedOp>>()
   private behind?: WriteBehind
+  /** Ops applied, rejected or parked, and what they changed (groups, members). */
+  readonly events = new Emitter<GovernanceEvents>()
 
   /** Without a store, a replica lives in memory only (in-process replicas, tests). */
-  constructor(
-    private readonly store?: Store,
-    private readonly events?: EventBus,
-  ) {}
+  constructor(private readonly store?: Store) {}
 
   /** Rebuilds every group from its persisted op log (signatures were checked on the way in). */
-  load(): void {
+  start(): void {
     if (!this.store) return
     for (const [key] of this.store.scanPrefix('groupMeta', Buffer.from([META_GROUP]))) {
       const groupId = key.subarray(1)
@@ -130,11 +125,11 @@ export class GroupStore {
 
   /** Parent ids that pending ops of this group wait for. */
   missing(groupId: string): string[] {
-    return [...(this.waiting.get(groupId)?.keys() ?? [])]
+    return [...(this.pending.get(groupId)?.waitedFor() ?? [])]
   }
 
   pendingCount(groupId: string): number {
-    return this.pendingIds.get(groupId)?.size ?? 0
+    return this.pending.get(groupId)?.size ?? 0
   }
 
   /** Signed op bytes by id (for sync), those this node holds. */
@@ -229,6 +224,28 @@ export class GroupStore {
     if (g.current(`joined/${contextIdHex}/${identityHex}`) === true || role === 'admin') return undefined
     if (g.current(`ctxvis/${contextIdHex}`) === 'restricted') return g.current(`allow/${contextIdHex}/${identityHex}`) === true ? undefined : 'the context is restricted and the identity is not on its allowlist'
     return ((this.capsOf(groupId, `member/${identityHex}`) & Capability.JoinOpenContexts) !== 0) ? undefined : 'joining an open context requires the join-open-contexts capability'
+  }
+
+  /**
+   * Refuses an invitation `inviter` would sign now that the fold would reject when it is claimed:
+   * the group deleted (GroupDeleted), the inviter no member or not allowed to invite as `role`
+   * (NotAuthorized), the context it names not registered (ContextNotFound) or not one the inviter
+   * may let someone into (NotAuthorized). The same rules as the claim's, on the current state.
+   */
+  checkInvitation(groupId: string, inviter: Buffer, role: Role, contextId?: Buffer): void {
+    const g = this.state(groupId)
+    if (g.current('deleted') === true) throw new MeroError('GroupDeleted', `group ${groupId} is deleted`)
+    const now = g.cut([...g.heads])
+    const who = hex(inviter)
+    const inviterRole = now.role(who)
+    if (!inviterRole) throw new MeroError('NotAuthorized', `${toBase58(inviter)} is not a member of group ${groupId}`)
+    const why = whyMayNotInvite(now, who, inviterRole, role)
+    if (why) throw new MeroError('NotAuthorized', `cannot invite: ${why}`)
+    if (!contextId) return
+    const c = hex(contextId)
+    if (!now.context(c)?.registered) throw new MeroError('ContextNotFound', `context ${toBase58(contextId)} is not registered in group ${groupId}`)
+    const whyNot = whyMayNotInviteInto(now, c, who, inviterRole)
+    if (whyNot) throw new MeroError('NotAuthorized', `cannot invite into context ${toBase58(contextId)}: ${whyNot}`)
   }
 
   /** Whether an invitation was revoked, and who claimed it, in the current state. */
@@ -337,6 +354,11 @@ export class GroupStore {
     return { op: signed, persisted: behind?.written ?? Promise.resolve() }
   }
 
+  /** Writes what is still to be written (ops issued with `issueWriteBehind`). */
+  stop(): void {
+    this.flush()
+  }
+
   /** Writes ops issued with `issueWriteBehind` now (before other writes, and at shutdown). */
   flush(): void {
     const behind = this.behind
@@ -406,32 +428,13 @@ export class GroupStore {
    * an op whose signature fails is reported invalid and not applied.
    */
   async ingestVerified(payloads: Uint8Array[], pool: VerifierPool): Promise<IngestResult[]> {
-    const results: IngestResult[] = new Array(payloads.length)
-    const decoded: SignedOp[] = []
-    const index: number[] = []
-    payloads.forEach((bytes, i) => {
-      try {
-        decoded.push(decodeSignedOp(bytes, { verify: false }))
-        index.push(i)
-      } catch (e) {
-        results[i] = { opId: '', status: 'invalid', reason: (e as Error).message }
-      }
-    })
-    const valid = await pool.verify(
-      decoded.map((op) => ({ publicKey: op.signer, message: signedMessage(op), signature: op.signature })),
-      (j) => edVerify(j.publicKey, j.message, j.signature),
-    )
-    const good: SignedOp[] = []
-    const goodIndex: number[] = []
-    decoded.forEach((op, j) => {
-      if (valid[j]) {
-        good.push(op)
-        goodIndex.push(index[j]!)
-      } else {
-        results[index[j]!] = { opId: hex(op.id), status: 'invalid', reason: 'op signature does not verify against its signer' }
-      }
-    })
-    this.ingestDecoded(good, { persist: true, emit: true }).forEach((r, j) => (results[goodIndex[j]!] = r))
+    return this.ingestChecked(await checkSignatures(payloads, pool))
+  }
+
+  /** Ingests a page whose signatures `checkSignatures` checked (in the order the pages came). */
+  ingestChecked(page: CheckedPage): IngestResult[] {
+    const results = [...page.results]
+    this.ingestDecoded(page.good, { persist: true, emit: true }).forEach((r, j) => (results[page.goodIndex[j]!] = r))
     return results
   }
 
@@ -448,23 +451,23 @@ export class GroupStore {
     const groupId = hex(groupOf(op))
     const opId = hex(op.id)
     const g = this.groups.get(groupId)
-    if (g?.has(opId) || this.pendingIds.get(groupId)?.has(opId)) return { opId, groupId, status: 'duplicate' }
+    if (g?.has(opId) || this.pending.get(groupId)?.has(opId)) return { opId, groupId, status: 'duplicate' }
     if (op.op.kind !== 'GroupCreated' && !g && op.groupId.equals(Buffer.alloc(32))) return { opId, status: 'invalid', reason: 'op has a zero group id' }
 
     const missing = op.parents.map(hex).filter((p) => !g?.has(p))
     if (op.op.kind !== 'GroupCreated' && (!g || missing.length)) {
-      this.park(groupId, op, g ? missing : missing.length ? missing : [groupId])
-      if (emit) this.events?.emit({ type: 'group.op.pending', groupId, opId, missing: missing.length })
+      this.queue(groupId).park(opId, op, g ? missing : missing.length ? missing : [groupId])
+      if (emit && this.events.listens('op.pending')) this.events.emit('op.pending', { groupId: groupOf(op), opId: op.id, missing: missing.length })
       return { opId, groupId, status: 'pending', missing }
     }
     const first = this.applyAndRecord(groupId, op, batch, emit)
     // cascade: ops that waited for this one (iteratively)
     const queue = [opId, ...(op.op.kind === 'GroupCreated' ? [groupId] : [])]
-    while (queue.length) {
-      const ready = this.unpark(groupId, queue.shift()!)
-      for (const p of ready) {
-        this.applyAndRecord(groupId, p, batch, emit)
-        queue.push(hex(p.id))
+    const pending = this.pending.get(groupId)
+    while (pending && queue.length) {
+      for (const p of pending.arrived(queue.shift()!)) {
+        this.applyAndRecord(groupId, p.item, batch, emit)
+        queue.push(p.id)
       }
     }
     return first
@@ -479,86 +482,46 @@ export class GroupStore {
     }
     const outcome = g.apply(op)
     batch?.put('groupOps', Buffer.concat([g.groupId, op.id]), op.bytes)
-    if (emit) this.emit(groupId, op, outcome)
+    if (emit) this.emit(g, groupId, op, outcome)
     return { opId: outcome.node.idHex, groupId, status: outcome.node.status, reason: outcome.node.reason }
   }
 
-  private park(groupId: string, op: SignedOp, missing: string[]): void {
-    let byParent = this.waiting.get(groupId)
-    if (!byParent) this.waiting.set(groupId, (byParent = new Map()))
-    let byId = this.pendingIds.get(groupId)
-    if (!byId) this.pendingIds.set(groupId, (byId = new Map()))
-    if (byId.size >= MAX_PENDING_PER_GROUP) this.evictOldest(groupId)
-    const entry: Pending = { op, missing: new Set(missing) }
-    byId.set(hex(op.id), entry)
-    for (const m of missing) {
-      const list = byParent.get(m)
-      if (list) list.push(entry)
-      else byParent.set(m, [entry])
-    }
+  private queue(groupId: string): PendingQueue<SignedOp> {
+    let q = this.pending.get(groupId)
+    if (!q) this.pending.set(groupId, (q = new PendingQueue(MAX_PENDING_PER_GROUP)))
+    return q
   }
 
-  private unpark(groupId: string, arrived: string): SignedOp[] {
-    const byParent = this.waiting.get(groupId)
-    const list = byParent?.get(arrived)
-    if (!list) return []
-    byParent!.delete(arrived)
-    const ready: SignedOp[] = []
-    for (const entry of list) {
-      entry.missing.delete(arrived)
-      if (entry.missing.size === 0) {
-        this.pendingIds.get(groupId)?.delete(hex(entry.op.id))
-        ready.push(entry.op)
-      }
-    }
-    return ready
-  }
-
-  private evictOldest(groupId: string): void {
-    const byId = this.pendingIds.get(groupId)!
-    const [oldestId, entry] = byId.entries().next().value as [string, Pending]
-    byId.delete(oldestId)
-    const byParent = this.waiting.get(groupId)!
-    for (const m of entry.missing) {
-      const list = byParent.get(m)?.filter((e) => e !== entry)
-      if (list?.length) byParent.set(m, list)
-      else byParent.delete(m)
-    }
-  }
-
-  private emit(groupId: string, op: SignedOp, outcome: ApplyOutcome): void {
-    const bus = this.events
-    if (!bus) return
-    const opId = outcome.node.idHex
-    const signer = toBase58(op.signer)
-    if (op.op.kind === 'GroupCreated' && outcome.node.status === 'applied') bus.emit({ type: 'group.created', groupId, owner: signer })
+  /** Reports an applied or rejected op and what it changed, to whoever listens. */
+  private emit(g: GroupState, groupIdHex: string, op: SignedOp, outcome: ApplyOutcome): void {
+    const ev = this.events
+    const groupId = g.groupId
     if (outcome.node.status === 'rejected') {
-      bus.emit({ type: 'group.op.rejected', groupId, opId, kind: op.op.kind, signer, reason: outcome.node.reason! })
+      if (ev.listens('op.rejected')) ev.emit('op.rejected', { groupId, op, reason: outcome.node.reason! })
       return
     }
-    // ops about a context name it, so that the stream's context filter and the log see it
-    const contextId = 'contextId' in op.op ? toBase58(op.op.contextId) : undefined
-    bus.emit({ type: 'group.op.applied', groupId, opId, kind: op.op.kind, signer, opSeq: Number(op.seq), ...(contextId ? { contextId } : {}) })
+    if (op.op.kind === 'GroupCreated' && ev.listens('group.created')) ev.emit('group.created', { groupId, owner: op.signer })
+    if (ev.listens('op.applied')) ev.emit('op.applied', { groupId, op })
     for (const c of outcome.changes) {
       if (c.slot.startsWith('member/')) {
-        const identity = b58(c.slot.slice('member/'.length))
         const after = c.after as MemberSlot
         const before = c.before as MemberSlot | undefined
         if ('role' in after) {
-          if (before && 'role' in before) bus.emit({ type: 'group.member.updated', groupId, identity, role: after.role, capabilities: this.capsOf(groupId, c.slot) })
-          else bus.emit({ type: 'group.member.added', groupId, identity, role: after.role })
-        } else if (before && 'role' in before) {
-          bus.emit({ type: 'group.member.removed', groupId, identity, reason: after.gone })
+          if (before && 'role' in before) {
+            if (ev.listens('member.updated')) ev.emit('member.updated', { groupId, identity: idOf(c.slot, 'member/'), role: after.role, capabilities: this.capsOf(groupIdHex, c.slot) })
+          } else if (ev.listens('member.added')) ev.emit('member.added', { groupId, identity: idOf(c.slot, 'member/'), role: after.role })
+        } else if (before && 'role' in before && ev.listens('member.removed')) {
+          ev.emit('member.removed', { groupId, identity: idOf(c.slot, 'member/'), reason: after.gone })
         }
       } else if (c.slot.startsWith('caps/')) {
         const id = c.slot.slice('caps/'.length)
-        const role = this.role(groupId, Buffer.from(id, 'hex'))
-        if (role && op.op.kind === 'CapabilitiesSet') bus.emit({ type: 'group.member.updated', groupId, identity: b58(id), role, capabilities: c.after as number })
+        const role = this.role(groupIdHex, Buffer.from(id, 'hex'))
+        if (role && op.op.kind === 'CapabilitiesSet' && ev.listens('member.updated')) ev.emit('member.updated', { groupId, identity: Buffer.from(id, 'hex'), role, capabilities: c.after as number })
       } else if (c.slot === 'deleted' && c.after === true) {
-        bus.emit({ type: 'group.deleted', groupId })
+        if (ev.listens('group.deleted')) ev.emit('group.deleted', { groupId })
       }
     }
-    if (outcome.equivocation) bus.emit({ type: 'group.equivocation', groupId, signer: b58(outcome.equivocation.signer), opSeq: Number(outcome.equivocation.seq) })
+    if (outcome.equivocation && ev.listens('equivocation')) ev.emit('equivocation', { groupId, signer: Buffer.from(outcome.equivocation.signer, 'hex'), seq: outcome.equivocation.seq })
   }
 
   private capsOf(groupId: string, memberSlot: string): number {
@@ -566,6 +529,11 @@ export class GroupStore {
     const role = this.role(groupId, Buffer.from(id, 'hex'))
     return role === 'admin' ? 31 : ((this.groups.get(groupId)?.current(`caps/${id}`) as number | undefined) ?? 0)
   }
+}
+
+/** The identity (bytes) a slot such as `member/<hex>` names. */
+function idOf(slot: string, prefix: string): Buffer {
+  return Buffer.from(slot.slice(prefix.length), 'hex')
 }
 
 /** Parents before children (Kahn's algorithm); ops whose parents are absent come last. */
@@ -601,4 +569,45 @@ export function causalOrder(ops: SignedOp[]): SignedOp[] {
   }
   for (const id of waiting.keys()) out.push(byId.get(id)!)
   return out
+}
+
+/** A page of ops decoded and signature-checked, not applied yet (see checkSignatures). */
+export interface CheckedPage {
+  /** The verdicts known so far: those that did not decode or verify; the rest come from ingestChecked. */
+  results: IngestResult[]
+  good: SignedOp[]
+  /** Where each op of `good` sits in the page. */
+  goodIndex: number[]
+}
+
+/**
+ * Decodes a page of signed ops and checks their signatures, on the pool's workers when given (a
+ * long catch-up): the caller applies the page with `ingestChecked` while the next page is checked.
+ */
+export async function checkSignatures(payloads: Uint8Array[], pool?: VerifierPool): Promise<CheckedPage> {
+  const results: IngestResult[] = new Array(payloads.length)
+  const decoded: SignedOp[] = []
+  const index: number[] = []
+  payloads.forEach((bytes, i) => {
+    try {
+      decoded.push(decodeSignedOp(bytes, { verify: false }))
+      index.push(i)
+    } catch (e) {
+      results[i] = { opId: '', status: 'invalid', reason: (e as Error).message }
+    }
+  })
+  const jobs: VerifyJob[] = decoded.map((op) => ({ publicKey: op.signer, message: signedMessage(op), signature: op.signature }))
+  const inline = (j: VerifyJob) => edVerify(j.publicKey, j.message, j.signature)
+  const valid = pool ? await pool.verify(jobs, inline) : jobs.map(inline)
+  const good: SignedOp[] = []
+  const goodIndex: number[] = []
+  decoded.forEach((op, j) => {
+    if (valid[j]) {
+      good.push(op)
+      goodIndex.push(index[j]!)
+    } else {
+      results[index[j]!] = { opId: hex(op.id), status: 'invalid', reason: 'op signature does not verify against its signer' }
+    }
+  })
+  return { results, good, goodIndex }
 }

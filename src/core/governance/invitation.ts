@@ -33,8 +33,9 @@ function signedBytes(inv: Omit<SignedInvitation, 'signature'>): Buffer {
   return Buffer.concat([INVITE_DOMAIN, w.finish()])
 }
 
-export function createInvitation(inviter: KeyPair, groupId: Buffer, role: Role, expiresAtMs: number, context?: Buffer): SignedInvitation {
-  const body = { groupId, inviter: inviter.publicKey, role, expiresAt: BigInt(expiresAtMs), salt: randomBytes(32), ...(context ? { context } : {}) }
+/** A signed invitation; `salt` makes each one unique (random unless given, as reproducible tests do). */
+export function createInvitation(inviter: KeyPair, groupId: Buffer, role: Role, expiresAtMs: number, context?: Buffer, salt: Buffer = randomBytes(32)): SignedInvitation {
+  const body = { groupId, inviter: inviter.publicKey, role, expiresAt: BigInt(expiresAtMs), salt, ...(context ? { context } : {}) }
   return { ...body, signature: edSign(inviter.privateKey, signedBytes(body)) }
 }
 

@@ -1,127 +1,175 @@
 import './shim.js'
-import type { FrameChannel } from './frames.js'
-import type { ContentRouting, NodeNetwork, TopicMessageEvent } from '../sync/transport.js'
-import type { PeerBook } from './peer-book.js'
-import { MAX_FRAME, MAX_TOPIC_MESSAGE } from '../sync/wire.js'
+import { Emitter } from '../primitives/emitter.js'
+import { MAX_FRAME } from '../primitives/limits.js'
+import type { FramedStream } from './frames.js'
+import { Host, type HostOptions, type NetworkEvents, type PeerInfo } from './host.js'
 import { NetworkMetrics } from './metrics.js'
-import { NetworkNode } from './network-node.js'
+import type { PeerBook } from './peer-book.js'
+import { PubSub, type MessageValidator } from './pubsub.js'
+import { Routing } from './routing.js'
+import { Streams, type ChannelHandler, type HandleOptions, type OpenOptions } from './streams.js'
+import type { NodeNetwork, TopicMessageEvent } from './transport.js'
 
 /**
- * The NodeNetwork that the node core and the replicators drive (sync/transport.ts), over a
- * NetworkNode: it adds the peer book (peers remembered across restarts and redialled while the
- * node is alone) and keeps the sync layer's shapes (FrameChannel, onMessage, onPeer).
+ * The node's p2p network (DESIGN §9), the NodeNetwork the node core and the replicators drive
+ * (network/transport.ts), made of four parts over one libp2p host:
+ *
+ * - host.ts: libp2p itself (tcp, noise, yamux, identify, ping, gossipsub, kad-dht), start and
+ *   stop, dialling, peers;
+ * - pubsub.ts: topics, publishing, the validation hook;
+ * - streams.ts: stream protocols as conversations of frames, bounded per protocol;
+ * - routing.ts: content routing in the DHT.
+ *
+ * With a peer book, the peers it meets are remembered across restarts and redialled while the
+ * node is alone. It offers what the core needs and nothing of the core itself.
  */
-export interface Libp2pNetworkOptions {
-  /** The node's 32-byte Ed25519 seed. */
-  seed: Uint8Array
-  listen: string[]
-  bootstrap?: string[]
-  dialTimeoutMs?: number
+export interface NetworkOptions extends Omit<HostOptions, 'maxMessageBytes'> {
+  /** The largest frame a stream protocol may send or receive [8 MiB]. */
+  maxFrameBytes?: number
+  /** Gossip messages larger than this are refused (publish) or rejected and counted (receive) [1 MiB]. */
+  maxMessageBytes?: number
+  /** Concurrent inbound streams per protocol across all peers (libp2p also bounds them per connection). */
+  maxInboundStreams?: number
+  metrics?: NetworkMetrics
+  /** Validates every received gossip message (with the per-topic-family validators). */
+  validator?: MessageValidator
   /** Remembers peers across restarts; they are redialled at start and while no peer is connected. */
   peerBook?: PeerBook
-  redialMs?: number
-  metrics?: NetworkMetrics
 }
 
 export class Libp2pNetwork implements NodeNetwork {
-  readonly node: NetworkNode
+  readonly metrics: NetworkMetrics
+  readonly host: Host
+  readonly pubsub: PubSub
+  readonly streams: Streams
+  readonly routing: Routing
+  private readonly events = new Emitter<NetworkEvents>()
+  private readonly peerBook?: PeerBook
 
-  constructor(private readonly opts: Libp2pNetworkOptions) {
-    this.node = new NetworkNode({
-      seed: opts.seed,
-      listen: opts.listen,
-      bootstrap: opts.bootstrap,
-      dialTimeoutMs: opts.dialTimeoutMs,
-      redialMs: opts.redialMs,
-      maxFrameBytes: MAX_FRAME,
-      // above the sync layer's own message limit, so that oversized messages reach the
-      // replicator and are counted there by its reasons
-      maxMessageBytes: 4 * MAX_TOPIC_MESSAGE,
-      metrics: opts.metrics,
-      knownPeers: opts.peerBook ? () => opts.peerBook!.list() : undefined,
-    })
-    if (opts.peerBook) this.node.on('peer:identified', (e) => opts.peerBook!.remember(e.peerId, e.listenAddresses))
+  constructor(options: NetworkOptions) {
+    const { peerBook } = options
+    this.peerBook = peerBook
+    this.metrics = options.metrics ?? new NetworkMetrics()
+    // well above the replicators' own message limit (256 KiB), so that an oversized message
+    // reaches them and is counted there by its reason
+    const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024
+    const knownPeers = options.knownPeers ?? (peerBook ? () => peerBook.list() : undefined)
+    this.host = new Host({ ...options, maxMessageBytes, knownPeers }, this.events)
+    this.pubsub = new PubSub(this.host, this.events, this.metrics, { maxMessageBytes, validator: options.validator })
+    this.streams = new Streams(this.host, this.events, this.metrics, { maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME, maxInboundStreams: options.maxInboundStreams ?? 64 })
+    this.routing = new Routing(this.host)
+    if (peerBook) this.events.on('peer:identified', (e) => peerBook.remember(e.peerId, e.listenAddresses))
   }
 
+  /** Known from the seed, before start. */
   get peerId(): string {
-    return this.node.peerId
+    return this.host.peerId
   }
 
-  /** kad-dht content routing (blob providers). */
-  get routing(): ContentRouting {
-    return { provide: (id) => this.node.provide(id), withdraw: (id) => this.node.withdraw(id), findProviders: (id, options) => this.node.findProviders(id, options) }
+  get started(): boolean {
+    return this.host.started
   }
 
-  /** The network's counters (gossip in/out, drops, stream requests). */
-  get metrics(): NetworkMetrics {
-    return this.node.metrics
+  async start(): Promise<void> {
+    const node = await this.host.start()
+    if (!node) return
+    this.pubsub.attach(node)
+    await this.streams.attach(node)
+    this.host.startDialling()
   }
 
-  start(): Promise<void> {
-    return this.node.start()
-  }
-
+  /** Stops within about `stopTimeoutMs`: connections that do not close in time are aborted. */
   stop(): Promise<void> {
-    return this.node.stop()
+    return this.host.stop()
   }
+
+  on<K extends keyof NetworkEvents>(event: K, listener: (e: NetworkEvents[K]) => void): () => void {
+    return this.events.on(event, listener)
+  }
+
+  // ---- peers
 
   listenAddresses(): string[] {
-    return this.node.listenAddresses()
+    return this.host.listenAddresses()
   }
 
-  connect(address: string): Promise<string> {
-    return this.node.connect(address)
+  /** Dials a multiaddr (ending in /p2p/<peer id>); resolves with the peer id. */
+  connect(address: string, signal?: AbortSignal): Promise<string> {
+    return this.host.connect(address, signal)
   }
 
-  peers(): { peerId: string; addresses: string[]; latencyMs?: number }[] {
-    return this.node.peers()
+  /** Dials a peer through any of its addresses (see Host.dialPeer). */
+  dialPeer(target: { peerId?: string; addresses: string[] }, signal?: AbortSignal): Promise<string> {
+    return this.host.dialPeer(target, signal)
+  }
+
+  peers(): PeerInfo[] {
+    return this.host.peers()
   }
 
   connectedPeers(): string[] {
-    return this.node.connectedPeers()
+    return this.host.connectedPeers()
   }
 
   onRefused(handler: (e: { peerId: string; protocol: string }) => void): () => void {
-    return this.node.on('stream:refused', handler)
+    return this.events.on('stream:refused', handler)
   }
 
   onPeer(handler: (e: { peerId: string; connected: boolean }) => void): () => void {
-    const offs = [this.node.on('peer:connected', (e) => handler({ peerId: e.peerId, connected: true })), this.node.on('peer:disconnected', (e) => handler({ peerId: e.peerId, connected: false }))]
+    const offs = [this.events.on('peer:connected', (e) => handler({ peerId: e.peerId, connected: true })), this.events.on('peer:disconnected', (e) => handler({ peerId: e.peerId, connected: false }))]
     return () => offs.forEach((off) => off())
   }
 
-  async publish(topic: string, data: Uint8Array): Promise<void> {
-    await this.node.publish(topic, data)
+  // ---- topics
+
+  /** Publishes to a topic; resolves with how many peers it was sent to (0 when alone). */
+  publish(topic: string, data: Uint8Array): Promise<number> {
+    return this.pubsub.publish(topic, data)
   }
 
   subscribe(topic: string): void {
-    this.node.subscribe(topic)
+    this.pubsub.subscribe(topic)
   }
 
   unsubscribe(topic: string): void {
-    this.node.unsubscribe(topic)
+    this.pubsub.unsubscribe(topic)
+  }
+
+  subscriptions(): string[] {
+    return this.pubsub.subscriptions()
   }
 
   topicPeers(topic: string): string[] {
-    return this.node.topicPeers(topic)
+    return this.pubsub.topicPeers(topic)
   }
 
   onMessage(handler: (m: TopicMessageEvent) => void): () => void {
-    return this.node.on('message', (m) => handler({ topic: m.topic, from: m.from, data: m.data }))
+    return this.events.on('message', (m) => handler({ topic: m.topic, from: m.from, data: m.data }))
   }
 
   setTopicValidator(topicPrefix: string, validator: (m: TopicMessageEvent) => 'accept' | 'reject' | 'ignore'): () => void {
-    return this.node.addValidator(topicPrefix, validator)
+    return this.pubsub.addValidator(topicPrefix, validator)
   }
 
-  handle(protocol: string, handler: (c: FrameChannel, peerId: string) => void): void {
-    void this.node.handleChannel(protocol, handler).catch(() => undefined)
+  setValidator(validator: MessageValidator | undefined): void {
+    this.pubsub.setValidator(validator)
   }
 
-  async open(peerId: string, protocol: string, addresses: string[] = []): Promise<FrameChannel> {
-    const wasConnected = this.node.connectedPeers().includes(peerId)
-    const channel = await this.node.openChannel(peerId, protocol, { addresses })
-    if (!wasConnected && addresses.length) this.opts.peerBook?.remember(peerId, addresses.map((a) => a.replace(`/p2p/${peerId}`, '')))
+  // ---- streams
+
+  /** Serves a stream protocol: one frame channel per inbound stream, owned by the handler. */
+  handle(protocol: string, handler: ChannelHandler, options?: HandleOptions): Promise<void> {
+    const registered = this.streams.handle(protocol, handler, options)
+    // a caller that does not wait for the registration must not meet an unhandled rejection
+    registered.catch(() => undefined)
+    return registered
+  }
+
+  /** Opens a stream to a peer, dialling `addresses` first when it is not connected; a peer dialled so is remembered. */
+  async open(peerId: string, protocol: string, addresses: string[] = [], options: Omit<OpenOptions, 'addresses'> = {}): Promise<FramedStream> {
+    const wasConnected = this.host.connectedPeers().includes(peerId)
+    const channel = await this.streams.open(peerId, protocol, { ...options, addresses })
+    if (!wasConnected && addresses.length) this.peerBook?.remember(peerId, addresses.map((a) => a.replace(`/p2p/${peerId}`, '')))
     return channel
   }
 }

@@ -1,7 +1,9 @@
 import type { BlobProviders } from '../blobs/blob-providers.js'
 import type { ApplicationStore } from '../context/applications.js'
 import type { GroupStore } from '../governance/group-store.js'
+import type { NodeNetwork } from '../network/transport.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
+import type { Startable } from '../primitives/lifecycle.js'
 import type { EventBus } from './event-bus.js'
 
 export interface MissingApplication {
@@ -14,22 +16,42 @@ export interface MissingApplication {
  * Installed applications whose bytes went missing from the blobs folder (deleted by hand, a bad
  * disk, a partial restore): found at start, or by a call that needed them, and fetched again
  * from a peer of a group that uses the application, as a joiner fetches it (blob protocol, then
- * the DHT). What no peer serves yet is tried again when a peer connects.
+ * the DHT). What no peer serves yet is tried again when a peer connects. Without a network,
+ * what is missing is only reported.
  */
-export class ApplicationRefetch {
+export class ApplicationRefetch implements Startable {
   private readonly pending = new Map<string, Buffer>()
   private running = false
+  private offs: (() => void)[] = []
+  /** What was missing at the last start. */
+  missingAtStart: MissingApplication[] = []
 
   constructor(
     private readonly d: {
       applications: ApplicationStore
       groups: GroupStore
       events: EventBus
-      providers: () => BlobProviders | undefined
-      peers: () => string[]
-      maxBytes: number
+      /** The node's blob providers and network, when it has one. */
+      providers?: BlobProviders
+      network?: NodeNetwork
     },
   ) {}
+
+  /** Looks for missing bytes, and fetches them when a call finds some missing or a peer connects. */
+  start(): void {
+    this.missingAtStart = this.scan()
+    this.offs = [
+      this.d.applications.events.on('missing', (e) => {
+        this.mark(e.applicationId)
+        void this.retry()
+      }),
+      ...(this.d.network ? [this.d.network.onPeer(({ connected }) => connected && void this.retry())] : []),
+    ]
+  }
+
+  stop(): void {
+    for (const off of this.offs.splice(0)) off()
+  }
 
   /** Looks for missing bytes; returns what is missing (and will be fetched). */
   scan(): MissingApplication[] {
@@ -48,7 +70,7 @@ export class ApplicationRefetch {
 
   /** Fetches what is pending from the peers connected now; keeps what none served. */
   async retry(): Promise<void> {
-    const providers = this.d.providers()
+    const providers = this.d.providers
     if (!providers || this.running || this.pending.size === 0) return
     this.running = true
     try {
@@ -56,8 +78,9 @@ export class ApplicationRefetch {
         const groupId = this.groupUsing(toBase58(id))
         if (!groupId) continue // no group to ask through: only `app install` can bring it back
         try {
-          const fetched = await providers.fetch(id, groupId, this.d.peers(), this.d.maxBytes)
-          const meta = await this.d.applications.restore(fetched.bytes)
+          // a package comes as its bundle, checked by its signature (ApplicationStore.restore)
+          const fetched = await providers.fetch(id, groupId, this.d.network?.connectedPeers() ?? [], this.d.applications.maxFetchBytes, { application: true })
+          const meta = await this.d.applications.restore(fetched.bytes, id)
           this.pending.delete(k)
           this.d.events.emit({ type: 'application.fetched', applicationId: meta.applicationId, groupId, peerId: fetched.peerId, via: fetched.via, size: meta.size, durationMs: fetched.durationMs, restored: true })
         } catch {

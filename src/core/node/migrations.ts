@@ -7,8 +7,12 @@ import type { Migration } from '../store/schema.js'
  *
  * 1: versions are recorded. Node-local aliases named "." or ".." (accepted before, refused since:
  *    they read as paths) are dropped.
+ * 2: the state column holds the new collection kinds (sorted maps and sets, registers, grow-only
+ *    counters, text) and the `private` column node-local storage. Nothing older changes form, so
+ *    the migration only records the version; it is there so that a merod of version 1, which
+ *    cannot decode the new kinds, refuses the store instead of misreading it.
  */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 const ALIAS_KIND_BYTES = 1
 const DOT_NAMES = new Set(['.', '..'])
@@ -27,5 +31,10 @@ export const MIGRATIONS: readonly Migration[] = [
       }
       return dropped ? `${dropped} alias${dropped > 1 ? 'es' : ''} dropped` : ''
     },
+  },
+  {
+    from: 1,
+    description: 'new collection kinds in the state column and the private column (nothing to convert)',
+    run: () => '',
   },
 ]

@@ -1,6 +1,7 @@
 import { AliasStore } from '../aliases/alias-store.js'
-import { BlobProviders } from '../blobs/blob-providers.js'
+import type { BlobProviders } from '../blobs/blob-providers.js'
 import { BlobStore } from '../blobs/blob-store.js'
+import { CONTEXT_HOLDER } from '../blobs/blob-transfer.js'
 import type { KeyPair } from '../crypto/ed25519.js'
 import { GroupStore } from '../governance/group-store.js'
 import { IssuedInvitations } from '../governance/issued-invitations.js'
@@ -14,15 +15,18 @@ import { ApplicationStore, type ApplicationAbi } from '../context/applications.j
 import { ContextManager } from '../context/context-manager.js'
 import { Runtime, type RuntimeLimits } from '../runtime/index.js'
 import type { GroupOp, SignedOp } from '../governance/ops.js'
+import { LocalIssuer, type OpIssuer } from '../governance/issuer.js'
+import { startAll, stopAll, type Startable } from '../primitives/lifecycle.js'
 import { GroupReplicator } from '../sync/group-replicator.js'
-import { ContextReplicator } from '../sync/context-replicator.js'
-import { registerSyncServer } from '../sync/sync-server.js'
+import type { ContextReplicator } from '../sync/context-replicator.js'
 import { RemoteDeltas } from '../context/remote-deltas.js'
-import type { NodeNetwork } from '../sync/transport.js'
+import type { NodeNetwork } from '../network/transport.js'
 import { EventBus } from './event-bus.js'
 import { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.js'
 import { instrumentedStore } from './instrumented-store.js'
 import { ApplicationRefetch, type MissingApplication } from './application-refetch.js'
+import { Networked } from './networked.js'
+import { relayEvents } from './relay.js'
 
 export interface NodeOptions {
   store: Store
@@ -53,8 +57,11 @@ export interface NodeOptions {
 /**
  * The node core: wires the parts (store, governance, contexts, network, sync) and routes events
  * between them. Knows nothing of HTTP, oclif or processes; the daemon owns one.
+ *
+ * Every long-lived part is Startable; they start in dependency order and stop in reverse. The
+ * parts that need a network are built together (`net`) when there is one.
  */
-export class MeroNode {
+export class MeroNode implements Startable {
   readonly store: Store
   readonly identity: KeyPair
   readonly events: EventBus
@@ -67,92 +74,94 @@ export class MeroNode {
   readonly runtime: Runtime
   readonly applications: ApplicationStore
   readonly contexts: ContextManager
-  readonly network?: NodeNetwork
-  readonly replicator?: GroupReplicator
   readonly remoteDeltas: RemoteDeltas
-  readonly contextReplicator?: ContextReplicator
-  /** Serves, announces and fetches blobs over the network (application bytes for joiners). */
-  readonly blobProviders?: BlobProviders
   readonly gc: GarbageCollector
+  /** The networked parts, when the node has a network. */
+  readonly net?: Networked
   /** Installed applications whose bytes are missing from the blobs folder, fetched again from peers. */
   readonly refetch: ApplicationRefetch
-  /** What was missing at start. */
-  missingApplications: MissingApplication[] = []
+  /** Signs, applies and (with a network) publishes this node's governance ops. */
+  private readonly issuer: OpIssuer
   private readonly configuredAddresses: string[]
-  private offPeers?: () => void
+  private readonly parts: Startable[]
   private started = false
-
-  private readonly verifierPool?: VerifierPool
 
   constructor(opts: NodeOptions) {
     this.store = opts.store
-    this.verifierPool = opts.verifierPool
     this.identity = opts.identity
     this.events = opts.events ?? new EventBus()
     this.identityBase58 = toBase58(opts.identity.publicKey)
     this.peerId = peerIdFromPublicKey(opts.identity.publicKey)
-    this.blobs = new BlobStore(opts.store, opts.blobsDir, (id) => void this.blobProviders?.withdraw(id).catch(() => undefined))
+    this.blobs = new BlobStore(opts.store, opts.blobsDir)
     this.aliases = new AliasStore(opts.store)
-    this.groups = new GroupStore(opts.store, this.events)
+    this.groups = new GroupStore(opts.store)
     this.invitations = new IssuedInvitations(opts.store)
     this.runtime = new Runtime({ limits: opts.runtimeLimits, instrumented: instrumentedStore(opts.store) })
-    this.applications = new ApplicationStore(
-      opts.store,
-      this.blobs,
-      async (bytes) => ({ abi: (await this.runtime.validate(bytes)).abi as ApplicationAbi | undefined }),
-      this.runtime.limits.maxModuleBytes,
-      (meta) => void this.blobProviders?.announce([fromBase58(meta.applicationId, 'application id', 32)]),
-      (id) => {
-        this.refetch.mark(id)
-        void this.refetch.retry()
-      },
-    )
+    this.applications = new ApplicationStore(opts.store, this.blobs, async (bytes) => ({ abi: (await this.runtime.validate(bytes)).abi as ApplicationAbi | undefined }), this.runtime.limits.maxModuleBytes)
+    // with a network, this node's governance ops go through the group replicator (which
+    // publishes them), so it is built before the contexts that issue ops through it
+    const groupReplicator = opts.network
+      ? new GroupReplicator(this.groups, opts.identity, opts.network, { heartbeatMs: opts.groupHeartbeatMs ?? 10_000, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, pool: opts.verifierPool })
+      : undefined
+    this.issuer = groupReplicator ?? new LocalIssuer(this.groups, opts.identity)
     this.contexts = new ContextManager({
       store: opts.store,
       groups: this.groups,
       applications: this.applications,
       runtime: this.runtime,
-      events: this.events,
       identity: opts.identity,
-      issue: (groupId, op) => this.issueGroupOp(groupId, op),
-      onCommitted: (meta, id, wire) => this.contextReplicator?.onCommitted(meta, id, wire),
+      issuer: this.issuer,
       coalesceCalls: opts.coalesceCalls,
+      blobs: { announce: (id, contextId) => this.shareBlob(Buffer.from(id), Buffer.from(contextId)) },
     })
-    this.remoteDeltas = new RemoteDeltas({ contexts: this.contexts, groups: this.groups, events: this.events, checkClock: (hlc) => this.contexts.checkClock(hlc) })
+    this.remoteDeltas = new RemoteDeltas({ contexts: this.contexts, groups: this.groups, events: this.contexts.events, checkClock: (hlc) => this.contexts.checkClock(hlc) })
     this.gc = new GarbageCollector(
       { store: opts.store, contexts: this.contexts, blobs: this.blobs, applications: this.applications, events: this.events },
       { intervalMs: 12 * 3600_000, tombstoneRetentionMs: 24 * 3600_000, ...opts.gc },
     )
     this.configuredAddresses = opts.advertisedAddresses ?? []
-    this.network = opts.network
-    this.refetch = new ApplicationRefetch({
-      applications: this.applications,
-      groups: this.groups,
-      events: this.events,
-      providers: () => this.blobProviders,
-      peers: () => this.network?.connectedPeers() ?? [],
-      maxBytes: this.runtime.limits.maxModuleBytes,
-    })
-    if (opts.network) {
-      this.replicator = new GroupReplicator(this.groups, opts.identity, opts.network, this.events, {
-        heartbeatMs: opts.groupHeartbeatMs ?? 10_000,
-        syncTimeoutMs: opts.syncTimeoutMs,
-        maxConcurrentSyncs: opts.maxConcurrentSyncs,
-        pool: opts.verifierPool,
-        serveSync: false,
-      })
-      this.blobProviders = new BlobProviders({ blobs: this.blobs, groups: this.groups, identity: opts.identity, network: opts.network, routing: opts.network.routing }, { timeoutMs: opts.syncTimeoutMs })
-      this.contextReplicator = new ContextReplicator(
-        { contexts: this.contexts, remote: this.remoteDeltas, groups: this.groups, identity: opts.identity, network: opts.network, events: this.events, issue: (groupId, op) => this.issueGroupOp(groupId, op), pool: opts.verifierPool },
-        {
-          heartbeatMs: opts.contextHeartbeatMs ?? 10_000,
-          syncTimeoutMs: opts.syncTimeoutMs,
-          maxConcurrentSyncs: opts.maxConcurrentSyncs,
-          snapshotThreshold: opts.snapshotThreshold,
-          fetchApplication: (applicationId, peers, groupId) => this.fetchApplication(applicationId, peers, groupId),
-        },
+    if (opts.network && groupReplicator) {
+      this.net = new Networked(
+        { network: opts.network, groupReplicator, groups: this.groups, contexts: this.contexts, remote: this.remoteDeltas, blobs: this.blobs, applications: this.applications, identity: opts.identity, pool: opts.verifierPool },
+        { contextHeartbeatMs: opts.contextHeartbeatMs ?? 10_000, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold },
       )
     }
+    this.refetch = new ApplicationRefetch({ applications: this.applications, groups: this.groups, events: this.events, providers: this.net?.blobs, network: this.net?.network })
+    this.parts = [this.groups, this.refetch, ...(this.net?.parts ?? []), this.gc]
+    // a module no longer run is forgotten by the runtime; a deleted context no longer holds the blobs its app shared
+    this.applications.events.on('moduleDropped', (e) => this.runtime.evict(e.moduleId))
+    this.contexts.events.on('deleted', (e) => this.releaseShared(toBase58(e.contextId)))
+    relayEvents(this.events, {
+      governance: this.groups.events,
+      contexts: this.contexts.events,
+      replication: this.net ? [this.net.groups.events, this.net.contexts.events] : [],
+      network: this.net?.network,
+    })
+  }
+
+  /** What was missing at start (application bytes gone from the blobs folder). */
+  get missingApplications(): MissingApplication[] {
+    return this.refetch.missingAtStart
+  }
+
+  /** The p2p network, when the node has one. */
+  get network(): NodeNetwork | undefined {
+    return this.net?.network
+  }
+
+  /** Group replication (gossip, catch-up, joins by invitation), when the node has a network. */
+  get replicator(): GroupReplicator | undefined {
+    return this.net?.groups
+  }
+
+  /** Context replication (gossip, sync sessions, joins), when the node has a network. */
+  get contextReplicator(): ContextReplicator | undefined {
+    return this.net?.contexts
+  }
+
+  /** Serves, announces and fetches blobs over the network (application bytes for joiners). */
+  get blobProviders(): BlobProviders | undefined {
+    return this.net?.blobs
   }
 
   /** The addresses others should dial: what the network listens on, else what is configured. */
@@ -162,66 +171,66 @@ export class MeroNode {
   }
 
   async start(): Promise<void> {
-    this.groups.load()
-    this.missingApplications = this.refetch.scan()
-    if (this.network) {
-      await this.network.start()
-      this.offPeers = this.network.onPeer(({ peerId, connected }) => {
-        this.events.emit(connected ? { type: 'peer.connected', peerId } : { type: 'peer.disconnected', peerId })
-        if (connected) {
-          this.replicator?.peerConnected(peerId)
-          this.contextReplicator?.peerConnected(peerId)
-          void this.blobProviders?.announcePending()
-          void this.refetch.retry()
-        }
-      })
-      const offRefused = this.network.onRefused?.(({ peerId, protocol }) => this.events.emit({ type: 'peer.rate_limited', peerId, what: `${protocol} streams (busy)`, dropped: 1 }))
-      const offPeers = this.offPeers
-      this.offPeers = () => {
-        offPeers?.()
-        offRefused?.()
-      }
-      registerSyncServer(this.network, {
-        group: (channel, peerId) => this.replicator!.serve(channel, peerId),
-        context: (channel, hello) => this.contextReplicator!.serve(channel, hello),
-      })
-      this.blobProviders!.serve()
-      this.replicator!.start()
-      this.contextReplicator!.start()
-      void this.blobProviders!.announce(this.applications.list().map((a) => fromBase58(a.applicationId, 'application id', 32)))
-    }
-    this.gc.start()
+    await startAll(this.parts)
     this.started = true
   }
 
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
-    this.gc.stop()
-    this.replicator?.stop()
-    this.contextReplicator?.stop()
-    this.offPeers?.()
-    await this.network?.stop()
-    this.groups.flush()
+    await stopAll(this.parts)
   }
 
-  /** Contexts, in any group this node holds, that run an application (base58 ids). */
+  /**
+   * Contexts that use an application (base58 ids): those this node holds that run it (after an
+   * upgrade, the target, not the application they were registered with), and those registered
+   * with it in any group this node holds (it serves the application to their joiners).
+   */
   contextsUsing(applicationId: string): string[] {
-    return this.groups.groupIds().flatMap((g) => this.groups.view(g).contexts.filter((c) => c.applicationId === applicationId).map((c) => c.contextId))
+    const running = this.contexts.list().filter((m) => m.applicationId === applicationId).map((m) => m.contextId)
+    const registered = this.groups.groupIds().flatMap((g) => this.groups.view(g).contexts.filter((c) => c.applicationId === applicationId).map((c) => c.contextId))
+    return [...new Set([...running, ...registered])]
   }
 
-  /** Installs an application this node lacks from a peer that serves it to members of `groupId`. */
-  private async fetchApplication(applicationId: Buffer, peers: string[], groupId: string): Promise<void> {
-    if (this.applications.get(applicationId)) return
-    const fetched = await this.blobProviders!.fetch(applicationId, groupId, peers, this.runtime.limits.maxModuleBytes)
-    const meta = await this.applications.install(fetched.bytes, `peer:${fetched.peerId}`)
-    this.events.emit({ type: 'application.fetched', applicationId: meta.applicationId, groupId, peerId: fetched.peerId, via: fetched.via, size: meta.size, durationMs: fetched.durationMs })
+  /**
+   * An app shares a blob this node holds with its context's members (blob_announce_to_context):
+   * the context holds it (so it is kept, and served to members who joined the context) and the
+   * DHT is told. Returns its size, or undefined when this node does not hold it.
+   */
+  private shareBlob(blobId: Buffer, contextId: Buffer): number | undefined {
+    const meta = this.blobs.get(blobId)
+    if (!meta) return undefined
+    this.blobs.addHolder(blobId, `${CONTEXT_HOLDER}${toBase58(contextId)}`)
+    void this.blobProviders?.announce([blobId]).catch(() => undefined)
+    return meta.size
+  }
+
+  private releaseShared(contextIdBase58: string): void {
+    const holder = `${CONTEXT_HOLDER}${contextIdBase58}`
+    for (const b of this.blobs.list()) if (b.holders.includes(holder)) this.blobs.release(fromBase58(b.blobId, 'blob id', 32), holder)
+  }
+
+  /**
+   * A blob shared in a context (a file an app names): from this node's store, or fetched from the
+   * context's peers (then the DHT) and kept, held by the context. At most `maxBytes`.
+   */
+  async sharedBlob(blobId: Buffer, contextId: Buffer, maxBytes = 512 * 1024 * 1024): Promise<void> {
+    if (this.blobs.get(blobId)) return
+    const meta = this.contexts.require(contextId)
+    const net = this.net
+    if (!net) throw new MeroError('BlobNotFound', `no blob ${toBase58(blobId)} on this node, and it runs without a network to fetch it`)
+    // connected peers first, then the context's other members (one of them shared it), then the DHT
+    const members = this.groups.view(meta.groupId).contexts.find((c) => c.contextId === meta.contextId)?.members ?? []
+    const connected = net.network.connectedPeers()
+    const others = members.map((m) => peerIdFromPublicKey(fromBase58(m, 'identity', 32))).filter((p) => p !== this.peerId && !connected.includes(p))
+    const fetched = await net.blobs.fetch(blobId, meta.groupId, [...connected, ...others], maxBytes)
+    await this.blobs.add(fetched.bytes, `${CONTEXT_HOLDER}${meta.contextId}`)
+    this.events.emit({ type: 'blob.fetched', blobId: toBase58(blobId), contextId: meta.contextId, peerId: fetched.peerId, via: fetched.via, size: fetched.bytes.length, durationMs: fetched.durationMs })
   }
 
   /** Signs, applies and (with a network) publishes a governance op of this node's identity. */
-  async issueGroupOp(groupId: string, op: GroupOp): Promise<SignedOp> {
-    if (this.replicator) return this.replicator.issue(groupId, op)
-    return this.groups.issue(groupId, this.identity, op)
+  issueGroupOp(groupId: string, op: GroupOp): Promise<SignedOp> {
+    return this.issuer.issue(groupId, op)
   }
 
   /**
@@ -229,18 +238,18 @@ export class MeroNode {
    * the claim admits this identity to it, and the context's key, app and state follow.
    */
   async joinGroup(token: string): Promise<{ groupId: string; opId: string; fetched: number; contextId?: string; contextSync?: { fetched: number; method: string } }> {
-    if (!this.replicator) throw new MeroError('Unavailable', 'this node runs without a network')
-    const r = await this.replicator.join(token)
+    if (!this.net) throw new MeroError('Unavailable', 'this node runs without a network')
+    const r = await this.net.groups.join(token)
     const context = decodeToken(token).invitation.context
-    if (!context || !this.contextReplicator) return r
-    const c = await this.contextReplicator.join(context, { retryForMs: 10_000 })
+    if (!context) return r
+    const c = await this.net.contexts.join(context, { retryForMs: 10_000 })
     return { ...r, contextId: c.contextId, contextSync: { fetched: c.fetched, method: c.method } }
   }
 
   /** Creates a group owned by this node's identity and follows its topic. */
   createGroup(settings: Parameters<GroupStore['createGroup']>[1] = {}): string {
     const { groupId } = this.groups.createGroup(this.identity, settings)
-    this.replicator?.follow(groupId)
+    this.net?.groups.follow(groupId)
     return groupId
   }
 

@@ -52,6 +52,7 @@ export const ERROR_KINDS = {
   BlobNotFound: 1306,
   AliasNotFound: 1307,
   BlobContentMissing: 1308,
+  InvalidPackage: 1309,
   // network and sync
   PeerUnreachable: 1400,
   SyncFailed: 1401,

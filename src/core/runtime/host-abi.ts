@@ -2,7 +2,7 @@
  * The host ABI: every function a guest may import from module "env", with its wasm signature.
  * Modelled on the original's ABI (reference/original-runtime-and-sync.md §1): pointers, lengths,
  * register ids and indices are i64 holding a u64; a "buf" argument is a pointer to a 16-byte
- * Buffer struct {ptr: u64, len: u64} in guest memory. The table in sdk/assemblyscript/README.md
+ * Buffer struct {ptr: u64, len: u64} in guest memory. The table in docs/sdk.md
  * documents the meaning of each; keep the two in step.
  */
 export type WasmValType = 'i32' | 'i64'
@@ -59,6 +59,39 @@ export const HOST_ABI: Readonly<Record<string, HostFunctionSignature>> = Object.
   vector_set: sig([I, I, I, I], [i], true),
   vector_pop: sig([I, I], [i], true),
   vector_len: sig([I], [I]),
+  // pages of maps and sets in key order: name, lo buf, hi buf, offset, limit, flags (1 = reverse), reg
+  map_scan: sig([I, I, I, I, I, I, I], [I]),
+  set_scan: sig([I, I, I, I, I, I, I], [I]),
+  // sorted maps and sets
+  sorted_map_get: sig([I, I, I], [i]),
+  sorted_map_insert: sig([I, I, I, I], [i], true),
+  sorted_map_remove: sig([I, I, I], [i], true),
+  sorted_map_contains: sig([I, I], [i]),
+  sorted_map_len: sig([I], [I]),
+  sorted_map_scan: sig([I, I, I, I, I, I, I], [I]),
+  sorted_set_add: sig([I, I], [i], true),
+  sorted_set_remove: sig([I, I], [i], true),
+  sorted_set_contains: sig([I, I], [i]),
+  sorted_set_len: sig([I], [I]),
+  sorted_set_scan: sig([I, I, I, I, I, I, I], [I]),
+  // named last-writer-wins registers
+  register_get: sig([I, I], [i]),
+  register_set: sig([I, I, I], [i], true),
+  register_clear: sig([I, I], [i], true),
+  // grow-only counters
+  gcounter_increment: sig([I, I], [I], true),
+  gcounter_value: sig([I], [I]),
+  // texts (RGA), positions in code points
+  text_insert: sig([I, I, I], [I], true),
+  text_delete: sig([I, I, I], [I], true),
+  text_len: sig([I], [I]),
+  text_read: sig([I, I, I, I], [I]),
+  // node-local private storage (never replicated)
+  private_storage_read: sig([I, I], [i]),
+  private_storage_write: sig([I, I, I], [i], true),
+  private_storage_remove: sig([I, I], [i], true),
+  // blobs: shares a blob this node holds with the context's members (id: a buf of exactly 32 bytes)
+  blob_announce_to_context: sig([I], [I], true),
 })
 
 export const HOST_MODULE = 'env'

@@ -45,4 +45,62 @@ export interface HostState {
 
   /** The current root hash including this execution's uncommitted writes. */
   rootHash(): Uint8Array
+
+  // The families below may be left out by a HostState (tests' in-memory ones do); calling one
+  // then fails the call with a clear error.
+
+  /** Pages of live entries in key order (maps and sorted maps; sets and sorted sets: keys only). */
+  mapScan?(map: string, range: ScanRange): [Uint8Array, Uint8Array][]
+  setScan?(set: string, range: ScanRange): Uint8Array[]
+
+  /** Sorted maps and sets: merge as maps and sets; ranges, prefixes and pages by key bytes. */
+  sortedMapGet?(map: string, key: Uint8Array): Uint8Array | undefined
+  sortedMapInsert?(map: string, key: Uint8Array, value: Uint8Array): Uint8Array | undefined
+  sortedMapRemove?(map: string, key: Uint8Array): Uint8Array | undefined
+  sortedMapContains?(map: string, key: Uint8Array): boolean
+  sortedMapLen?(map: string): number
+  sortedMapScan?(map: string, range: ScanRange): [Uint8Array, Uint8Array][]
+  sortedSetAdd?(set: string, value: Uint8Array): boolean
+  sortedSetRemove?(set: string, value: Uint8Array): boolean
+  sortedSetContains?(set: string, value: Uint8Array): boolean
+  sortedSetLen?(set: string): number
+  sortedSetScan?(set: string, range: ScanRange): Uint8Array[]
+
+  /** Named last-writer-wins registers (highest HLC, then node id). */
+  registerGet?(name: Uint8Array): Uint8Array | undefined
+  registerSet?(name: Uint8Array, value: Uint8Array): Uint8Array | undefined
+  registerClear?(name: Uint8Array): Uint8Array | undefined
+
+  /** Grow-only counters. */
+  gcounterAdd?(counter: string, by: bigint): bigint
+  gcounterValue?(counter: string): bigint
+
+  /** Texts (RGA): positions in Unicode code points. Insert returns the new length, delete how many went. */
+  textInsert?(text: string, pos: number, value: string): number
+  textDelete?(text: string, pos: number, count: number): number
+  textLen?(text: string): number
+  textRead?(text: string, start: number, end: number): string
+
+  /** Node-local private storage: never in a delta, the root hash or sync. */
+  privateRead?(key: Uint8Array): Uint8Array | undefined
+  privateWrite?(key: Uint8Array, value: Uint8Array): Uint8Array | undefined
+  privateRemove?(key: Uint8Array): Uint8Array | undefined
+}
+
+/**
+ * What the blob host functions need from the node (left out: they fail the call). Sharing is a
+ * node-local side effect, not state: it is not undone when the call fails.
+ */
+export interface HostBlobs {
+  /** Shares blob `id` with the members of context `contextId`; its size, or undefined when this node does not hold it. */
+  announce(id: Uint8Array, contextId: Uint8Array): number | undefined
+}
+
+/** A page of a collection in key order: keys in [lo, hi), `offset` skipped, at most `limit`. */
+export interface ScanRange {
+  lo?: Uint8Array
+  hi?: Uint8Array
+  offset: number
+  limit: number
+  reverse: boolean
 }

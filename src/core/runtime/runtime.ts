@@ -2,7 +2,7 @@ import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
 import type { ModuleAbi } from './abi-section.js'
 import { HOST_ABI, HOST_MODULE, METER_GAS, METER_GROW_DENIED, METER_MEMORY, METER_MODULE } from './host-abi.js'
-import type { HostState } from './host-state.js'
+import type { HostBlobs, HostState } from './host-state.js'
 import { DEFAULT_LIMITS, resolveLimits, type RuntimeLimits } from './limits.js'
 import { ModuleCache } from './module-cache.js'
 import { ExecutionSession, type AppEvent } from './session.js'
@@ -39,6 +39,8 @@ export interface ExecutionRequest {
   limits?: Partial<RuntimeLimits>
   /** Forces a read-only call; methods the ABI marks readOnly are always read-only. */
   readOnly?: boolean
+  /** The node's blobs (blob_announce_to_context); without them those calls fail. */
+  blobs?: HostBlobs
 }
 
 export interface ExecutionOutcome {
@@ -49,6 +51,8 @@ export interface ExecutionOutcome {
   /** Metering points charged. */
   instructions: number
   readOnly: boolean
+  /** The guest's linear memory when the call ended: its peak (wasm memory only grows). */
+  memoryBytes: number
 }
 
 export interface RuntimeOptions {
@@ -212,7 +216,7 @@ export class Runtime {
 
     const session = new ExecutionSession({
       method, input, state: req.state, contextId: req.contextId, executor: req.executor,
-      limits, readOnly, now: this.clock,
+      limits, readOnly, now: this.clock, ...(req.blobs ? { blobs: req.blobs } : {}),
     })
     const budget = BigInt(limits.instructionBudget)
     const nested = this.current !== undefined
@@ -229,6 +233,7 @@ export class Runtime {
     }
     const previous = this.current
     this.current = session
+    let memoryBytes = 0
     try {
       let instance: WebAssembly.Instance
       try {
@@ -245,6 +250,7 @@ export class Runtime {
       }
     } finally {
       this.current = previous
+      memoryBytes = memory.buffer.byteLength
       bind.meter[METER_MEMORY] = undefined
       this.returnMemory(module, memory)
     }
@@ -260,7 +266,7 @@ export class Runtime {
       }
       throw new MeroError('ExecutionFailed', `method '${method}' returned an error: ${abbreviate(text)}`, { error, logs: session.logs })
     }
-    return { result: session.returned?.bytes ?? new Uint8Array(0), events: session.events, logs: session.logs, instructions, readOnly }
+    return { result: session.returned?.bytes ?? new Uint8Array(0), events: session.events, logs: session.logs, instructions, readOnly, memoryBytes }
   }
 
   /** A zeroed memory of the module's initial size and its cap: from the pool, or a new one. */

@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto'
 import { MeroError } from '../primitives/errors.js'
 import { HOST_ABI } from './host-abi.js'
-import type { HostState } from './host-state.js'
+import type { HostBlobs, HostState, ScanRange } from './host-state.js'
 import type { RuntimeLimits } from './limits.js'
 import { GuestMemory, toOffset } from './guest-memory.js'
 
@@ -20,10 +20,16 @@ export interface SessionInput {
   readOnly: boolean
   /** Unix time in nanoseconds. */
   now: () => bigint
+  /** The node's blobs, for blob_announce_to_context. */
+  blobs?: HostBlobs
 }
 
 /** Register lookups answer u64::MAX (as an i64: -1) when the register is absent. */
 const ABSENT = -1n
+/** The most entries one scan returns; a larger limit is cut to it (the SDK reads in pages). */
+export const MAX_SCAN_ENTRIES = 100_000
+const SCAN_REVERSE = 1n
+const U64_MAX = (1n << 64n) - 1n
 const I64_MIN = -(1n << 63n)
 const I64_MAX = (1n << 63n) - 1n
 
@@ -108,6 +114,35 @@ export class ExecutionSession {
     const name = this.memory.readUtf8(ptr, this.s.limits.maxCollectionNameBytes, 'collection name')
     if (name.length === 0) throw new MeroError('ExecutionFailed', 'collection name is empty')
     return name
+  }
+
+  /** A HostState family the state may leave out (see host-state.ts). */
+  private need<K extends keyof HostState>(name: K, family: string): NonNullable<HostState[K]> {
+    const fn = this.s.state[name]
+    if (typeof fn !== 'function') throw new MeroError('ExecutionFailed', `this node's state does not support ${family}`)
+    return (fn as Function).bind(this.s.state) as NonNullable<HostState[K]>
+  }
+
+  /** A scan's range from its arguments: lo and hi bufs (empty: unbounded), offset, limit, flags. */
+  private range(lo: bigint, hi: bigint, offset: bigint, limit: bigint, flags: bigint): ScanRange {
+    const u = (v: bigint) => BigInt.asUintN(64, v)
+    if ((u(flags) & ~SCAN_REVERSE) !== 0n) throw new MeroError('ExecutionFailed', `scan: unknown flags ${u(flags)} (1 = reverse)`)
+    const off = u(offset)
+    if (off > BigInt(Number.MAX_SAFE_INTEGER)) throw new MeroError('ExecutionFailed', `scan: offset ${off} is out of range`)
+    const lim = u(limit) > BigInt(MAX_SCAN_ENTRIES) ? MAX_SCAN_ENTRIES : Number(u(limit))
+    return { lo: this.key(lo, 'scan lower bound'), hi: this.key(hi, 'scan upper bound'), offset: Number(off), limit: lim, reverse: (u(flags) & SCAN_REVERSE) !== 0n }
+  }
+
+  /** A position or count argument (u64) as a number (a huge one reads as MAX_SAFE_INTEGER: past any end). */
+  private index(v: bigint): number {
+    const n = BigInt.asUintN(64, v)
+    return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n)
+  }
+
+  /** Puts a listing into `reg` and returns its count. */
+  private listing(reg: bigint, items: Uint8Array[], count: number): bigint {
+    this.setRegister(reg, encodeList(items, count, this.s.limits.maxRegisterBytes))
+    return BigInt(count)
   }
 
   /** Puts `bytes` (if any) into `reg`; 1 when present, 0 when absent. */
@@ -222,6 +257,68 @@ export class ExecutionSession {
     },
     vector_pop: (x, name: bigint, reg: bigint) => x.found(reg, x.s.state.vectorPop(x.name(name))),
     vector_len: (x, name: bigint) => BigInt(x.s.state.vectorLen(x.name(name))),
+
+    map_scan: (x, name: bigint, lo: bigint, hi: bigint, offset: bigint, limit: bigint, flags: bigint, reg: bigint) => {
+      const entries = x.need('mapScan', 'map pages')(x.name(name), x.range(lo, hi, offset, limit, flags))
+      return x.listing(reg, entries.flat(), entries.length)
+    },
+    set_scan: (x, name: bigint, lo: bigint, hi: bigint, offset: bigint, limit: bigint, flags: bigint, reg: bigint) => {
+      const values = x.need('setScan', 'set pages')(x.name(name), x.range(lo, hi, offset, limit, flags))
+      return x.listing(reg, values, values.length)
+    },
+
+    sorted_map_get: (x, name: bigint, key: bigint, reg: bigint) => x.found(reg, x.need('sortedMapGet', 'sorted maps')(x.name(name), x.key(key))),
+    sorted_map_insert: (x, name: bigint, key: bigint, val: bigint, reg: bigint) => {
+      const n = x.name(name)
+      return x.found(reg, x.need('sortedMapInsert', 'sorted maps')(n, x.key(key), x.value(val)))
+    },
+    sorted_map_remove: (x, name: bigint, key: bigint, reg: bigint) => x.found(reg, x.need('sortedMapRemove', 'sorted maps')(x.name(name), x.key(key))),
+    sorted_map_contains: (x, name: bigint, key: bigint) => (x.need('sortedMapContains', 'sorted maps')(x.name(name), x.key(key)) ? 1 : 0),
+    sorted_map_len: (x, name: bigint) => BigInt(x.need('sortedMapLen', 'sorted maps')(x.name(name))),
+    sorted_map_scan: (x, name: bigint, lo: bigint, hi: bigint, offset: bigint, limit: bigint, flags: bigint, reg: bigint) => {
+      const entries = x.need('sortedMapScan', 'sorted maps')(x.name(name), x.range(lo, hi, offset, limit, flags))
+      return x.listing(reg, entries.flat(), entries.length)
+    },
+    sorted_set_add: (x, name: bigint, val: bigint) => (x.need('sortedSetAdd', 'sorted sets')(x.name(name), x.key(val, 'set element')) ? 1 : 0),
+    sorted_set_remove: (x, name: bigint, val: bigint) => (x.need('sortedSetRemove', 'sorted sets')(x.name(name), x.key(val, 'set element')) ? 1 : 0),
+    sorted_set_contains: (x, name: bigint, val: bigint) => (x.need('sortedSetContains', 'sorted sets')(x.name(name), x.key(val, 'set element')) ? 1 : 0),
+    sorted_set_len: (x, name: bigint) => BigInt(x.need('sortedSetLen', 'sorted sets')(x.name(name))),
+    sorted_set_scan: (x, name: bigint, lo: bigint, hi: bigint, offset: bigint, limit: bigint, flags: bigint, reg: bigint) => {
+      const values = x.need('sortedSetScan', 'sorted sets')(x.name(name), x.range(lo, hi, offset, limit, flags))
+      return x.listing(reg, values, values.length)
+    },
+
+    register_get: (x, name: bigint, reg: bigint) => x.found(reg, x.need('registerGet', 'registers')(x.key(name, 'register name'))),
+    register_set: (x, name: bigint, val: bigint, reg: bigint) => x.found(reg, x.need('registerSet', 'registers')(x.key(name, 'register name'), x.value(val))),
+    register_clear: (x, name: bigint, reg: bigint) => x.found(reg, x.need('registerClear', 'registers')(x.key(name, 'register name'))),
+
+    gcounter_increment: (x, name: bigint, by: bigint) => u64(x.need('gcounterAdd', 'grow-only counters')(x.name(name), BigInt.asUintN(64, by)), 'grow-only counter value'),
+    gcounter_value: (x, name: bigint) => u64(x.need('gcounterValue', 'grow-only counters')(x.name(name)), 'grow-only counter value'),
+
+    text_insert: (x, name: bigint, pos: bigint, text: bigint) => {
+      const n = x.name(name)
+      const value = x.memory.readUtf8(text, x.s.limits.maxValueBytes, 'text')
+      return BigInt(x.need('textInsert', 'texts')(n, x.index(pos), value))
+    },
+    text_delete: (x, name: bigint, pos: bigint, count: bigint) => BigInt(x.need('textDelete', 'texts')(x.name(name), x.index(pos), x.index(count))),
+    text_len: (x, name: bigint) => BigInt(x.need('textLen', 'texts')(x.name(name))),
+    text_read: (x, name: bigint, start: bigint, end: bigint, reg: bigint) => {
+      const text = x.need('textRead', 'texts')(x.name(name), x.index(start), x.index(end))
+      x.setRegister(reg, Buffer.from(text, 'utf8'))
+      return BigInt(codePointCount(text))
+    },
+
+    private_storage_read: (x, key: bigint, reg: bigint) => x.found(reg, x.need('privateRead', 'private storage')(x.key(key))),
+    private_storage_write: (x, key: bigint, val: bigint, reg: bigint) => x.found(reg, x.need('privateWrite', 'private storage')(x.key(key), x.value(val))),
+    private_storage_remove: (x, key: bigint, reg: bigint) => x.found(reg, x.need('privateRemove', 'private storage')(x.key(key))),
+
+    blob_announce_to_context: (x, id: bigint) => {
+      if (!x.s.blobs) throw new MeroError('ExecutionFailed', 'blobs are not available to this execution')
+      const blob = x.memory.readBuffer(id, 32, 'blob id')
+      if (blob.length !== 32) throw new MeroError('ExecutionFailed', `blob_announce_to_context: a blob id is 32 bytes, the guest passed ${blob.length}`)
+      const size = x.s.blobs.announce(blob, x.s.contextId)
+      return size === undefined ? ABSENT : BigInt(size)
+    },
   })
 
   private location(loc: bigint): string {
@@ -252,6 +349,18 @@ function encodeList(items: Uint8Array[], count: number, max: number): Uint8Array
     pos += 4 + it.length
   }
   return out
+}
+
+/** A u64 result, returned in the i64 the ABI carries (the guest reads it as u64). */
+function u64(v: bigint, what: string): bigint {
+  if (v < 0n || v > U64_MAX) throw new MeroError('ExecutionFailed', `${what} ${v} does not fit in a u64`)
+  return BigInt.asIntN(64, v)
+}
+
+function codePointCount(s: string): number {
+  let n = 0
+  for (const _ of s) n++
+  return n
 }
 
 function i64(v: bigint, what: string): bigint {

@@ -2,7 +2,7 @@ import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
 import { sha256Of } from '../primitives/hash.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
-import { CollectionKind, ELEMENT_REF_BYTES, STORAGE_NAME } from './ids.js'
+import { CollectionKind, ELEMENT_REF_BYTES, isSetKind, STORAGE_NAME } from './ids.js'
 
 /**
  * What a delta carries. Every action is a join with a fixed piece of state (see entity.ts), so
@@ -17,10 +17,22 @@ import { CollectionKind, ELEMENT_REF_BYTES, STORAGE_NAME } from './ids.js'
  *   so it survives: add wins.
  * - `insert` (tag 2): a new vector element at `position`, identified by (delta stamp, seq).
  * - `counter` (tag 3): this node's grow and shrink totals for a counter (merge = max per node).
+ * - `gcounter` (tag 4): this node's total for a grow-only counter (merge = max per node).
+ * - `textInsert` (tag 5): a run of characters inserted after the character `origin` (or at the
+ *   start) of a text; the run is named by (delta stamp, seq), its characters by their code point
+ *   offset in it. See text.ts for the order (RGA).
+ * - `textDelete` (tag 6): characters of a run (code point ranges) are deleted: a grow-only set.
  */
 export type Target = {
-  kind: typeof CollectionKind.Storage | typeof CollectionKind.Map | typeof CollectionKind.Set | typeof CollectionKind.Vector
-  /** The app's collection name; empty for storage. */
+  kind:
+    | typeof CollectionKind.Storage
+    | typeof CollectionKind.Map
+    | typeof CollectionKind.Set
+    | typeof CollectionKind.Vector
+    | typeof CollectionKind.SortedMap
+    | typeof CollectionKind.SortedSet
+    | typeof CollectionKind.Register
+  /** The app's collection name; empty for storage and registers. */
   collection: string
   /** Entry key, set element, or (vectors) the element ref. */
   key: Buffer
@@ -32,11 +44,21 @@ export interface Dot {
   time: bigint
 }
 
+/** A character of a text: its run's ref (time ‖ node ‖ seq, 44 bytes) and its code point offset there. */
+export interface CharRef {
+  run: Buffer
+  offset: number
+}
+
 export type Action =
   | { type: 'update'; target: Target; value: Buffer; removes: Dot[] }
   | { type: 'delete'; target: Target; removes: Dot[] }
   | { type: 'insert'; vector: string; seq: number; position: bigint; value: Buffer }
   | { type: 'counter'; counter: string; grow: bigint; shrink: bigint }
+  | { type: 'gcounter'; counter: string; grow: bigint }
+  | { type: 'textInsert'; text: string; seq: number; origin: CharRef | undefined; content: string }
+  /** `ranges`: [start, end) code point offsets, sorted, neither overlapping nor touching. */
+  | { type: 'textDelete'; text: string; run: Buffer; ranges: [number, number][] }
 
 export interface Delta {
   contextId: Buffer
@@ -68,7 +90,16 @@ export const DEFAULT_DELTA_LIMITS: Readonly<DeltaLimits> = Object.freeze({
   maxRemoves: 4096,
 })
 
-const TAG = { update: 0, delete: 1, insert: 2, counter: 3 } as const
+const TAG = { update: 0, delete: 1, insert: 2, counter: 3, gcounter: 4, textInsert: 5, textDelete: 6 } as const
+const ENTRY_TARGET_KINDS: ReadonlySet<number> = new Set([
+  CollectionKind.Storage,
+  CollectionKind.Map,
+  CollectionKind.Set,
+  CollectionKind.Vector,
+  CollectionKind.SortedMap,
+  CollectionKind.SortedSet,
+  CollectionKind.Register,
+])
 const U64_MAX = (1n << 64n) - 1n
 
 export function encodeActions(actions: readonly Action[]): Buffer {
@@ -149,6 +180,24 @@ function writeActions(w: Writer, actions: readonly Action[]): void {
         w.u64(a.grow)
         w.u64(a.shrink)
         break
+      case 'gcounter':
+        w.u8(TAG.gcounter)
+        w.string(a.counter)
+        w.u64(a.grow)
+        break
+      case 'textInsert':
+        w.u8(TAG.textInsert)
+        w.string(a.text)
+        w.u32(a.seq)
+        w.option(a.origin, (o) => w.fixed(o.run, ELEMENT_REF_BYTES).u32(o.offset))
+        w.string(a.content)
+        break
+      case 'textDelete':
+        w.u8(TAG.textDelete)
+        w.string(a.text)
+        w.fixed(a.run, ELEMENT_REF_BYTES)
+        w.vec(a.ranges, ([start, end]) => w.u32(start).u32(end))
+        break
     }
   })
 }
@@ -174,7 +223,7 @@ function readActions(r: Reader, limits: DeltaLimits): Action[] {
         case TAG.update: {
           const target = readTarget(r, limits)
           const value = r.bytes(limits.maxValueBytes)
-          if (target.kind === CollectionKind.Set && value.length !== 0) throw new MeroError('InvalidInput', 'delta: a set update carries a value')
+          if (isSetKind(target.kind) && value.length !== 0) throw new MeroError('InvalidInput', 'delta: a set update carries a value')
           return { type: 'update', target, value, removes: readDots(r, limits) }
         }
         case TAG.delete:
@@ -188,6 +237,27 @@ function readActions(r: Reader, limits: DeltaLimits): Action[] {
         }
         case TAG.counter:
           return { type: 'counter', counter: readName(r, limits), grow: r.u64(), shrink: r.u64() }
+        case TAG.gcounter:
+          return { type: 'gcounter', counter: readName(r, limits), grow: r.u64() }
+        case TAG.textInsert: {
+          const text = readName(r, limits)
+          const seq = r.u32()
+          const origin = r.option(() => ({ run: r.fixed(ELEMENT_REF_BYTES), offset: r.u32() }))
+          const content = r.string(limits.maxValueBytes)
+          if (content.length === 0) throw new MeroError('InvalidInput', 'delta: a text insert carries no characters')
+          return { type: 'textInsert', text, seq, origin, content }
+        }
+        case TAG.textDelete: {
+          const text = readName(r, limits)
+          const run = r.fixed(ELEMENT_REF_BYTES)
+          const ranges = r.vec(() => [r.u32(), r.u32()] as [number, number], limits.maxRemoves, 'deleted ranges')
+          if (ranges.length === 0) throw new MeroError('InvalidInput', 'delta: a text delete names no characters')
+          for (let i = 0; i < ranges.length; i++) {
+            const [start, end] = ranges[i]!
+            if (start >= end || (i > 0 && start <= ranges[i - 1]![1])) throw new MeroError('InvalidInput', 'delta: deleted ranges are not sorted, disjoint and non-empty')
+          }
+          return { type: 'textDelete', text, run, ranges }
+        }
         default:
           throw new MeroError('InvalidInput', `delta: unknown action tag ${tag}`)
       }
@@ -199,8 +269,8 @@ function readActions(r: Reader, limits: DeltaLimits): Action[] {
 
 function readTarget(r: Reader, limits: DeltaLimits): Target {
   const kind = r.u8()
-  if (kind > CollectionKind.Vector) throw new MeroError('InvalidInput', `delta: unknown collection kind ${kind}`)
-  const collection = kind === CollectionKind.Storage ? r.string(0) : readName(r, limits)
+  if (!ENTRY_TARGET_KINDS.has(kind)) throw new MeroError('InvalidInput', `delta: unknown collection kind ${kind}`)
+  const collection = kind === CollectionKind.Storage || kind === CollectionKind.Register ? r.string(0) : readName(r, limits)
   const key = r.bytes(limits.maxKeyBytes)
   if (kind === CollectionKind.Vector && key.length !== ELEMENT_REF_BYTES) {
     throw new MeroError('InvalidInput', `delta: a vector element ref is ${ELEMENT_REF_BYTES} bytes, got ${key.length}`)

@@ -4,14 +4,16 @@ import type { Store, WriteBatch } from '../store/store.js'
 import { prefixUpperBound } from '../store/store.js'
 import type { Action, Delta } from './actions.js'
 import { decodeEntity, EMPTY_ROOT_HASH, type Entity, EntityKind } from './entity.js'
-import { ROOT_ID } from './ids.js'
+import { CollectionKind, ELEMENT_REF_BYTES, ROOT_ID } from './ids.js'
 import { indexPrefix, stateKey } from './keys.js'
 import { StateSession } from './session.js'
+import { TextCache } from './text-cache.js'
+import { TextDoc } from './text.js'
 import { WorkingSet } from './working-set.js'
 
 export interface TreeNode {
   id: Buffer
-  kind: 'root' | 'collection' | 'counter' | 'entry'
+  kind: 'root' | 'collection' | 'counter' | 'entry' | 'run'
   parent: Buffer
   /** Undefined when the entity is not live (a tombstone or an empty collection). */
   hash: Buffer | undefined
@@ -30,7 +32,7 @@ export interface SnapshotPage {
   next: Buffer | undefined
 }
 
-const KIND_NAMES = ['root', 'collection', 'counter', 'entry'] as const
+const KIND_NAMES = ['root', 'collection', 'counter', 'entry', 'run'] as const
 
 /**
  * The replicated state of one context, over the store (column 'state': contextId ‖ entityId →
@@ -45,6 +47,8 @@ export class ContextState {
   /** Incremented on every change committed into a batch. */
   version = 0
   private pending: { batch: WriteBatch; working: WorkingSet } | undefined
+  /** Materialised texts, under their collections' hashes. */
+  private readonly texts = new TextCache()
 
   constructor(
     readonly store: Store,
@@ -119,8 +123,10 @@ export class ContextState {
   }
 
   /**
-   * A page of the state for a snapshot: collections, counters and live entries (tombstones and
-   * the derived root are left out), in id order, starting after `after`.
+   * A page of the state for a snapshot: collections, counters and entries, tombstones included
+   * (the derived root is left out), in id order, starting after `after`. A node that installs a
+   * snapshot may still receive deltas older than it (a branch that was offline brings its
+   * ancestors): a tombstone's retired stamps keep such a delta from bringing back what it removed.
    */
   exportSnapshot(options: { after?: Uint8Array; limit?: number } = {}): SnapshotPage {
     const limit = options.limit ?? 1000
@@ -133,7 +139,7 @@ export class ContextState {
       for (const [k, v] of rows) {
         gt = k
         const e = decodeEntity(v)
-        if (e.kind === EntityKind.Root || (e.kind === EntityKind.Entry && e.hash === undefined)) continue
+        if (e.kind === EntityKind.Root) continue
         records.push(v)
         // The next page may turn out empty; that is the end too.
         if (records.length === limit) return { records, next: Buffer.from(k.subarray(32, 64)) }
@@ -154,6 +160,10 @@ export class ContextState {
   /**
    * Deletes tombstones (entries with no live value) last updated before `olderThanMs` (unix ms).
    * Hashes cover live state only, so no hash changes. Returns how many were collected.
+   *
+   * A popped vector element's tombstone is kept: only its insert carries its position, and an
+   * update of the element concurrent with the pop (which wins) may come later than the retention
+   * after the pop (its author was offline when the pop happened) and would have no place to go.
    */
   collectTombstones(olderThanMs: number, batch: WriteBatch, options: { pageSize?: number } = {}): number {
     const cutoff = hlcTime(Math.max(0, Math.floor(olderThanMs)))
@@ -165,7 +175,7 @@ export class ContextState {
       const rows = this.store.scan('state', { gt, ...prefixUpperBound(prefix), limit: pageSize })
       for (const [k, v] of rows) {
         const e = decodeEntity(v)
-        if (e.kind === EntityKind.Entry && e.hash === undefined && e.live.length === 0 && e.updated.time < cutoff) {
+        if (e.kind === EntityKind.Entry && e.ckind !== CollectionKind.Vector && e.hash === undefined && e.live.length === 0 && e.updated.time < cutoff) {
           batch.del('state', k)
           collected++
         }
@@ -180,13 +190,34 @@ export class ContextState {
     return collected
   }
 
-  /** Deletes every row of this context's state (context deletion). */
+  /** Deletes every row of this context's state and private storage (context deletion). */
   clearInto(batch: WriteBatch): void {
-    for (const column of ['state', 'stateIndex'] as const) {
+    for (const column of ['state', 'stateIndex', 'private'] as const) {
       for (const [k] of this.store.scanPrefix(column, this.contextId)) batch.del(column, k)
     }
     this.pending = undefined
+    this.texts.clear()
     this.version++
+  }
+
+  /**
+   * The document of a text collection as `stored` (its entity as read) holds it: from the cache
+   * when its hash matches, else built from the collection's runs (and cached).
+   */
+  textDoc(collection: Buffer, stored: Entity | undefined): TextDoc {
+    const hit = this.texts.get(collection, stored?.hash)
+    if (hit) return hit
+    const rows = this.children(collection)
+    const runs = this.loadMany(rows.map((r) => r.id))
+    const doc = TextDoc.build(
+      runs.flatMap((e) =>
+        e?.insert
+          ? [{ ref: e.key, origin: e.insert.origin.length ? { ref: e.insert.origin.subarray(0, ELEMENT_REF_BYTES), offset: e.insert.origin.readUInt32BE(ELEMENT_REF_BYTES) } : undefined, text: e.insert.content.toString('utf8'), deleted: e.deleted ?? [] }]
+          : [],
+      ),
+    )
+    this.texts.set(collection, stored?.hash, doc)
+    return doc
   }
 
   // --- read paths shared with sessions ---
@@ -229,7 +260,9 @@ export class ContextState {
   /** @internal */
   commitWorking(ws: WorkingSet, batch: WriteBatch): Buffer {
     const root = ws.finalize()
+    const texts = ws.takeTextChanges()
     ws.flushInto(batch)
+    if (texts.length) this.texts.apply(texts)
     this.pending = { batch, working: ws }
     this.version++
     return root

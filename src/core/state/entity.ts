@@ -3,7 +3,7 @@ import { MeroError } from '../primitives/errors.js'
 import { sha256Of } from '../primitives/hash.js'
 import { writeU64LE } from '../primitives/u64.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
-import { CollectionKind } from './ids.js'
+import { CollectionKind, MAX_COLLECTION_KIND } from './ids.js'
 import { emptyLtHash, LTHASH_BYTES, type LtHash, ltBytes, ltFromBytes } from './lthash.js'
 
 /**
@@ -20,10 +20,16 @@ import { emptyLtHash, LTHASH_BYTES, type LtHash, ltBytes, ltFromBytes } from './
  * A counter holds per-node grow and shrink totals (join = max per node). Collections and the root
  * hold derived data only (live child count, LtHash digest of their live children).
  *
+ * A text's runs (kind Run, under a Text collection) hold an immutable insertion (origin and
+ * content) and a grow-only set of deleted code point ranges: join = the insertion, and the union
+ * of the ranges. Runs are never removed (a text keeps its tombstones, which later insertions may
+ * name as their origin); a run whose insertion has not arrived yet (only deletions of it have) is
+ * not live.
+ *
  * Hashes cover live state only, so tombstones, their collection, and metadata (created/updated)
  * never change a hash: replicas that collected tombstones at different times still agree.
  */
-export const EntityKind = { Root: 0, Collection: 1, Counter: 2, Entry: 3 } as const
+export const EntityKind = { Root: 0, Collection: 1, Counter: 2, Entry: 3, Run: 4 } as const
 export type EntityKind = (typeof EntityKind)[keyof typeof EntityKind]
 
 export interface LiveValue {
@@ -41,6 +47,14 @@ export interface Slot {
   node: Buffer
   grow: bigint
   shrink: bigint
+}
+
+/** A text run's insertion: where it goes and what it holds. */
+export interface RunInsert {
+  /** Empty: at the start of the text; else the origin character, run ref (44) ‖ offset (u32 BE). */
+  origin: Buffer
+  /** UTF-8, at least one character. */
+  content: Buffer
 }
 
 export interface Entity {
@@ -62,6 +76,10 @@ export interface Entity {
   digest: LtHash | undefined
   /** Vectors: the highest element position seen. */
   maxPosition: bigint
+  /** Runs: the insertion, once known. */
+  insert?: RunInsert
+  /** Runs: deleted code point ranges, flattened [start0, end0, start1, end1, …], sorted, disjoint, not touching. */
+  deleted?: number[]
 }
 
 /**
@@ -97,12 +115,15 @@ export function newEntity(
     liveCount: 0,
     digest,
     maxPosition: 0n,
+    // one shape for every entity (a conditional spread here made every decode slower)
+    insert: undefined,
+    deleted: kind === EntityKind.Run ? [] : undefined,
   }
 }
 
 /** A copy that joins can change without changing `e`: joins replace per-node records, never edit them. */
 export function cloneEntity(e: Entity): Entity {
-  return { ...e, live: [...e.live], removed: [...e.removed], slots: [...e.slots], digest: e.digest?.slice() }
+  return { ...e, live: [...e.live], removed: [...e.removed], slots: [...e.slots], digest: e.digest?.slice(), deleted: e.deleted && [...e.deleted] }
 }
 
 export function touch(e: Entity, stamp: HlcTimestamp): void {
@@ -160,6 +181,45 @@ export function joinSlot(e: Entity, node: Buffer, grow: bigint, shrink: bigint):
   if (grow > s.grow || shrink > s.shrink) e.slots[i] = { node, grow: grow > s.grow ? grow : s.grow, shrink: shrink > s.shrink ? shrink : s.shrink }
 }
 
+/**
+ * Joins a run's insertion. Two different insertions under one ref mean its author equivocated
+ * (one stamp and seq, two contents): the larger bytes win, so that replicas still agree.
+ */
+export function joinInsert(e: Entity, insert: RunInsert): boolean {
+  const cur = e.insert
+  if (cur && compareInsert(cur, insert) >= 0) return false
+  e.insert = insert
+  return true
+}
+
+function compareInsert(a: RunInsert, b: RunInsert): number {
+  return Buffer.compare(a.origin, b.origin) || Buffer.compare(a.content, b.content)
+}
+
+/** Joins deleted ranges (flattened pairs) into a run: the union, kept sorted and merged. Returns whether it changed. */
+export function joinDeleted(e: Entity, ranges: readonly number[]): boolean {
+  const before = e.deleted ?? []
+  const merged = unionRanges(before, ranges)
+  if (merged.length === before.length && merged.every((v, i) => v === before[i])) return false
+  e.deleted = merged
+  return true
+}
+
+/** The union of two sets of [start, end) ranges (flattened, each sorted): sorted, disjoint, touching ones merged. */
+export function unionRanges(a: readonly number[], b: readonly number[]): number[] {
+  const all: [number, number][] = []
+  for (let i = 0; i < a.length; i += 2) all.push([a[i]!, a[i + 1]!])
+  for (let i = 0; i < b.length; i += 2) all.push([b[i]!, b[i + 1]!])
+  all.sort((x, y) => x[0] - y[0])
+  const out: number[] = []
+  for (const [s, t] of all) {
+    if (out.length > 0 && s <= out[out.length - 1]!) {
+      if (t > out[out.length - 1]!) out[out.length - 1] = t
+    } else out.push(s, t)
+  }
+  return out
+}
+
 /** The value a read sees: the live value with the highest (time, node). */
 export function winner(e: Entity): LiveValue | undefined {
   let best: LiveValue | undefined
@@ -177,6 +237,7 @@ export function counterValue(e: Entity | undefined): bigint {
 const ENTRY_TAG = Buffer.from('mero.state.entry-hash\0')
 const COUNTER_TAG = Buffer.from('mero.state.counter-hash\0')
 const COLLECTION_TAG = Buffer.from('mero.state.collection-hash\0')
+const RUN_TAG = Buffer.from('mero.state.run-hash\0')
 const ROOT_TAG = Buffer.from('mero.state.root-hash\0')
 
 /**
@@ -215,6 +276,23 @@ export function computeHash(e: Entity): Buffer | undefined {
         o = writeU64LE(b, s.grow, o)
         o = writeU64LE(b, s.shrink, o)
       }
+      return sha256Of(b)
+    }
+    case EntityKind.Run: {
+      if (!e.insert) return undefined
+      const deleted = e.deleted ?? []
+      const { origin, content } = e.insert
+      const b = Buffer.allocUnsafe(RUN_TAG.length + 32 + 4 + e.key.length + 4 + origin.length + 4 + content.length + 4 + deleted.length * 4)
+      let o = put(b, RUN_TAG, 0)
+      o = put(b, e.id, o)
+      o = b.writeUInt32LE(e.key.length, o)
+      o = put(b, e.key, o)
+      o = b.writeUInt32LE(origin.length, o)
+      o = put(b, origin, o)
+      o = b.writeUInt32LE(content.length, o)
+      o = put(b, content, o)
+      o = b.writeUInt32LE(deleted.length, o)
+      for (const v of deleted) o = b.writeUInt32LE(v, o)
       return sha256Of(b)
     }
     case EntityKind.Collection: {
@@ -266,6 +344,10 @@ export function encodeEntity(e: Entity): Buffer {
     case EntityKind.Counter:
       w.vec(e.slots, (s) => w.fixed(s.node, 32).u64(s.grow).u64(s.shrink))
       break
+    case EntityKind.Run:
+      w.option(e.insert, (i) => w.bytes(i.origin).bytes(i.content))
+      w.vec(e.deleted ?? [], (v) => w.u32(v))
+      break
     case EntityKind.Collection:
     case EntityKind.Root:
       w.u32(e.liveCount)
@@ -280,6 +362,8 @@ export function encodeEntity(e: Entity): Buffer {
 function recordCapacity(e: Entity): number {
   let n = 256 + e.key.length + 48 * (e.live.length + e.removed.length + e.slots.length)
   for (const v of e.live) n += v.value.length
+  if (e.insert) n += e.insert.origin.length + e.insert.content.length
+  if (e.deleted) n += 4 * e.deleted.length
   return e.digest ? n + LTHASH_BYTES : n
 }
 
@@ -295,9 +379,9 @@ export function decodeEntity(bytes: Uint8Array, what = 'state entity', views = f
   if (version !== RECORD_VERSION) throw new MeroError('InvalidInput', `${what}: unknown record version ${version}`)
   const id = take(r.fixed(32))
   const kind = r.u8()
-  if (kind > EntityKind.Entry) throw new MeroError('InvalidInput', `${what}: unknown entity kind ${kind}`)
+  if (kind > EntityKind.Run) throw new MeroError('InvalidInput', `${what}: unknown entity kind ${kind}`)
   const ckind = r.u8()
-  if (ckind > CollectionKind.Counter) throw new MeroError('InvalidInput', `${what}: unknown collection kind ${ckind}`)
+  if (ckind > MAX_COLLECTION_KIND) throw new MeroError('InvalidInput', `${what}: unknown collection kind ${ckind}`)
   const parent = take(r.fixed(32))
   const key = take(r.bytes(MAX_RECORD_FIELD))
   const created = { time: r.u64(), node: take(r.fixed(32)) }
@@ -317,7 +401,15 @@ export function decodeEntity(bytes: Uint8Array, what = 'state entity', views = f
   const e = newEntity(id, kind as EntityKind, ckind as CollectionKind, parent, key, created)
   e.updated = updated
   e.hash = hash
-  if (kind === EntityKind.Entry) {
+  if (kind === EntityKind.Run) {
+    const insert = r.option(() => ({ origin: take(r.bytes(48)), content: take(r.bytes(MAX_RECORD_FIELD)) }))
+    if (insert) {
+      if (insert.origin.length !== 0 && insert.origin.length !== 48) throw new MeroError('InvalidInput', `${what}: a run's origin is 0 or 48 bytes, got ${insert.origin.length}`)
+      e.insert = insert
+    }
+    e.deleted = r.vec(() => r.u32(), MAX_NODES, 'deleted ranges')
+    checkRanges(e.deleted, what)
+  } else if (kind === EntityKind.Entry) {
     e.live = r.vec(() => ({ node: take(r.fixed(32)), time: r.u64(), value: take(r.bytes(MAX_RECORD_FIELD)) }), MAX_NODES, 'live values')
     e.removed = r.vec(() => ({ node: take(r.fixed(32)), time: r.u64() }), MAX_NODES, 'retired stamps')
     checkSorted(e.live, what)
@@ -328,6 +420,13 @@ export function decodeEntity(bytes: Uint8Array, what = 'state entity', views = f
   }
   r.end()
   return e
+}
+
+function checkRanges(flat: number[], what: string): void {
+  if (flat.length % 2 !== 0) throw new MeroError('InvalidInput', `${what}: deleted ranges come in pairs`)
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i]! >= flat[i + 1]! || (i > 0 && flat[i]! <= flat[i - 1]!)) throw new MeroError('InvalidInput', `${what}: deleted ranges are not sorted, disjoint and non-empty`)
+  }
 }
 
 function checkSorted(list: { node: Buffer }[], what: string): void {

@@ -10,13 +10,33 @@ import { sha256Of } from '../primitives/hash.js'
  */
 export const ROOT_ID: Buffer = Buffer.alloc(32)
 
-/** What an app names; the numbers are part of ids and of the wire format. */
-export const CollectionKind = { Storage: 0, Map: 1, Set: 2, Vector: 3, Counter: 4 } as const
+/**
+ * What an app names; the numbers are part of ids and of the wire format. Sorted maps and sets
+ * merge as maps and sets do (their entries are ordered by key bytes either way); they are kinds of
+ * their own so that an app's `SortedMap("x")` and `UnorderedMap("x")` never share entries.
+ * Counter is the PN counter (grow and shrink per node), GCounter the grow-only one.
+ */
+export const CollectionKind = { Storage: 0, Map: 1, Set: 2, Vector: 3, Counter: 4, SortedMap: 5, SortedSet: 6, Register: 7, GCounter: 8, Text: 9 } as const
 export type CollectionKind = (typeof CollectionKind)[keyof typeof CollectionKind]
 
-export const COLLECTION_KIND_NAMES: Record<CollectionKind, string> = ['storage', 'map', 'set', 'vector', 'counter'] as Record<CollectionKind, string>
+export const COLLECTION_KIND_NAMES: Record<CollectionKind, string> = ['storage', 'map', 'set', 'vector', 'counter', 'sorted-map', 'sorted-set', 'register', 'g-counter', 'text'] as Record<CollectionKind, string>
 
-/** The storage_read/write/remove registers live in one implicit collection with an empty name. */
+export const MAX_COLLECTION_KIND: CollectionKind = CollectionKind.Text
+
+/** Counter kinds: entities holding per-node grow (and shrink) totals, no entries. */
+export function isCounterKind(kind: number): kind is typeof CollectionKind.Counter | typeof CollectionKind.GCounter {
+  return kind === CollectionKind.Counter || kind === CollectionKind.GCounter
+}
+
+/** Kinds whose entries hold no value (the key is the element). */
+export function isSetKind(kind: number): boolean {
+  return kind === CollectionKind.Set || kind === CollectionKind.SortedSet
+}
+
+/**
+ * The storage_read/write/remove registers live in one implicit collection with an empty name; so
+ * do the named LWW registers (kind Register, the register's name as the key).
+ */
 export const STORAGE_NAME = ''
 
 export const ELEMENT_REF_BYTES = 44

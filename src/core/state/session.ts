@@ -1,11 +1,14 @@
 import { MeroError } from '../primitives/errors.js'
 import type { Hlc, HlcTimestamp } from '../primitives/hlc.js'
 import type { HostState } from '../runtime/host-state.js'
-import type { WriteBatch } from '../store/store.js'
+import type { Store, WriteBatch } from '../store/store.js'
 import type { Action, Dot, Target } from './actions.js'
-import type { ContextState } from './context-state.js'
 import { type Entity, winner } from './entity.js'
-import { CollectionKind, collectionId, entryId, refOfSortKey, STORAGE_NAME } from './ids.js'
+import { CollectionKind, collectionId, entryId, isCounterKind, refOfSortKey, STORAGE_NAME } from './ids.js'
+import { privateKey } from './keys.js'
+import { type ScanRange, scanLive } from './scan.js'
+import type { TextDoc } from './text.js'
+import { TextDraft } from './text-draft.js'
 import type { WorkingSet } from './working-set.js'
 
 const EMPTY = Buffer.alloc(0)
@@ -28,6 +31,8 @@ interface CollDraft {
   nextPosition: bigint
   /** Vectors: elements pushed before `elements` was loaded. */
   pushed: NewElement[]
+  /** How many entry drafts of this collection the session holds (none: scans read the store alone). */
+  drafts: number
 }
 
 interface EntryDraft {
@@ -51,6 +56,7 @@ interface NewElement {
 
 interface CounterDraft {
   type: 'counter'
+  kind: typeof CollectionKind.Counter | typeof CollectionKind.GCounter
   name: string
   others: bigint
   grow: bigint
@@ -59,6 +65,27 @@ interface CounterDraft {
 }
 
 type VectorItem = EntryDraft | NewElement
+
+/**
+ * What a session reads and commits through: the context's state (ContextState). Declared here so
+ * that the session does not import the class that creates it.
+ */
+export interface SessionState {
+  /** Incremented on every change committed into a batch. */
+  readonly version: number
+  readonly store: Store
+  readonly contextId: Buffer
+  rootHash(): Buffer
+  load(id: Buffer): Entity | undefined
+  loadMany(ids: Buffer[]): (Entity | undefined)[]
+  children(parent: Buffer): { sortKey: Buffer; id: Buffer }[]
+  workingFor(batch: WriteBatch | undefined): WorkingSet
+  hasUnwrittenBatch(batch: WriteBatch): boolean
+  hasUnwrittenCommit(): boolean
+  commitWorking(ws: WorkingSet, batch: WriteBatch): Buffer
+  /** A text collection's document as `stored` holds it (cached by the state). */
+  textDoc(collection: Buffer, stored: Entity | undefined): TextDoc
+}
 
 export interface SessionResult {
   /** Empty when the execution wrote nothing: then there is no delta to make. */
@@ -82,8 +109,11 @@ export class StateSession implements HostState {
   private readonly colls = new Map<string, CollDraft>()
   private readonly entries = new Map<string, EntryDraft>()
   private readonly counters = new Map<string, CounterDraft>()
+  private readonly texts = new Map<string, TextDraft>()
+  /** Node-local private storage written by this session (latin1 row key → key and new value). */
+  private readonly privates = new Map<string, { row: Buffer; value: Buffer | undefined }>()
   /** Written drafts in first-write order: the order of the delta's actions. */
-  private readonly writes: (EntryDraft | NewElement | CounterDraft)[] = []
+  private readonly writes: (EntryDraft | NewElement | CounterDraft | TextDraft)[] = []
   private readonly writeSet = new Set<object>()
   private seq = 0
   private stamp: HlcTimestamp | undefined
@@ -104,7 +134,7 @@ export class StateSession implements HostState {
   writtenBytes = 0
 
   constructor(
-    private readonly state: ContextState,
+    private readonly state: SessionState,
     readonly author: Buffer,
     private readonly clock: Hlc,
   ) {}
@@ -167,7 +197,25 @@ export class StateSession implements HostState {
   }
 
   counterAdd(counter: string, delta: bigint): bigint {
-    const c = this.counter(counter)
+    return this.addTo(this.counter(counter, CollectionKind.Counter), delta)
+  }
+  counterValue(counter: string): bigint {
+    const c = this.counter(counter, CollectionKind.Counter)
+    return c.others + c.grow - c.shrink
+  }
+
+  /** Grow-only counters: `by` must not be negative. */
+  gcounterAdd(counter: string, by: bigint): bigint {
+    if (by < 0n) throw new MeroError('ExecutionFailed', `grow-only counter '${counter}' cannot be decremented`)
+    return this.addTo(this.counter(counter, CollectionKind.GCounter), by)
+  }
+  gcounterValue(counter: string): bigint {
+    const c = this.counter(counter, CollectionKind.GCounter)
+    return c.others + c.grow
+  }
+
+  private addTo(c: CounterDraft, delta: bigint): bigint {
+    const counter = c.name
     if (delta === 0n) return c.others + c.grow - c.shrink
     const { grow, shrink, changed } = c
     this.writtenBytes += WRITE_OVERHEAD + counter.length
@@ -184,9 +232,156 @@ export class StateSession implements HostState {
     this.recordWrite(c)
     return c.others + c.grow - c.shrink
   }
-  counterValue(counter: string): bigint {
-    const c = this.counter(counter)
-    return c.others + c.grow - c.shrink
+
+  // sorted maps and sets: entries as maps' and sets', read in key order by ranges and pages
+  sortedMapGet(map: string, key: Uint8Array): Uint8Array | undefined {
+    return this.entry(CollectionKind.SortedMap, map, key).value
+  }
+  sortedMapInsert(map: string, key: Uint8Array, value: Uint8Array): Uint8Array | undefined {
+    return this.put(this.entry(CollectionKind.SortedMap, map, key), buf(value))
+  }
+  sortedMapRemove(map: string, key: Uint8Array): Uint8Array | undefined {
+    return this.put(this.entry(CollectionKind.SortedMap, map, key), undefined)
+  }
+  sortedMapContains(map: string, key: Uint8Array): boolean {
+    return this.entry(CollectionKind.SortedMap, map, key).value !== undefined
+  }
+  sortedMapLen(map: string): number {
+    return this.len(this.coll(CollectionKind.SortedMap, map))
+  }
+  sortedMapScan(map: string, range: ScanRange): [Uint8Array, Uint8Array][] {
+    return this.scan(CollectionKind.SortedMap, map, range).map((e) => [e.key, e.value] as [Uint8Array, Uint8Array])
+  }
+  /** Unordered maps are kept in key order too: pages of them (kv-store's paged entries). */
+  mapScan(map: string, range: ScanRange): [Uint8Array, Uint8Array][] {
+    return this.scan(CollectionKind.Map, map, range).map((e) => [e.key, e.value] as [Uint8Array, Uint8Array])
+  }
+
+  sortedSetAdd(set: string, value: Uint8Array): boolean {
+    const d = this.entry(CollectionKind.SortedSet, set, value)
+    if (d.value !== undefined) return false
+    this.put(d, EMPTY)
+    return true
+  }
+  sortedSetRemove(set: string, value: Uint8Array): boolean {
+    const d = this.entry(CollectionKind.SortedSet, set, value)
+    if (d.value === undefined) return false
+    this.put(d, undefined)
+    return true
+  }
+  sortedSetContains(set: string, value: Uint8Array): boolean {
+    return this.entry(CollectionKind.SortedSet, set, value).value !== undefined
+  }
+  sortedSetLen(set: string): number {
+    return this.len(this.coll(CollectionKind.SortedSet, set))
+  }
+  sortedSetScan(set: string, range: ScanRange): Uint8Array[] {
+    return this.scan(CollectionKind.SortedSet, set, range).map((e) => e.key)
+  }
+  setScan(set: string, range: ScanRange): Uint8Array[] {
+    return this.scan(CollectionKind.Set, set, range).map((e) => e.key)
+  }
+
+  // named last-writer-wins registers
+  registerGet(name: Uint8Array): Uint8Array | undefined {
+    return this.entry(CollectionKind.Register, STORAGE_NAME, name).value
+  }
+  registerSet(name: Uint8Array, value: Uint8Array): Uint8Array | undefined {
+    return this.put(this.entry(CollectionKind.Register, STORAGE_NAME, name), buf(value))
+  }
+  registerClear(name: Uint8Array): Uint8Array | undefined {
+    return this.put(this.entry(CollectionKind.Register, STORAGE_NAME, name), undefined)
+  }
+
+  // texts (RGA): positions in code points
+  textInsert(name: string, pos: number, text: string): number {
+    if (text.length === 0) return this.textLen(name)
+    const t = this.text(name)
+    const seq = this.seq++
+    const { undo, origin } = t.insert(pos, text, seq)
+    // the delta's stamp must be newer than the character it follows: a clock that has not seen
+    // it yet (a node that took a snapshot) is moved past it
+    if (origin?.run.ref) {
+      try {
+        this.clock.receive({ time: origin.run.ref.readBigUInt64BE(0), node: origin.run.ref.subarray(8, 40) })
+      } catch (e) {
+        undo()
+        this.seq--
+        throw new MeroError('ExecutionFailed', `text '${name}': ${(e as Error).message}`)
+      }
+    }
+    const size = WRITE_OVERHEAD + name.length + Buffer.byteLength(text, 'utf8')
+    this.writtenBytes += size
+    this.undo.push(() => {
+      undo()
+      this.seq--
+      this.writtenBytes -= size
+    })
+    this.recordWrite(t)
+    return t.length
+  }
+  textDelete(name: string, pos: number, count: number): number {
+    const t = this.text(name)
+    const { deleted, undo } = t.delete(pos, count)
+    if (deleted === 0) return 0
+    this.writtenBytes += WRITE_OVERHEAD + name.length
+    this.undo.push(() => {
+      undo()
+      this.writtenBytes -= WRITE_OVERHEAD + name.length
+    })
+    this.recordWrite(t)
+    return deleted
+  }
+  textLen(name: string): number {
+    return this.text(name).length
+  }
+  /** Code points [start, end) of the text (clamped to it). */
+  textRead(name: string, start = 0, end = Number.MAX_SAFE_INTEGER): string {
+    return this.text(name).doc.text(start, end)
+  }
+
+  // node-local private storage: never in a delta, the root hash or sync
+  privateRead(key: Uint8Array): Uint8Array | undefined {
+    const row = privateKey(this.state.contextId, key)
+    const own = this.privates.get(row.toString('latin1'))
+    if (own) return own.value
+    return this.state.store.get('private', row)
+  }
+  privateWrite(key: Uint8Array, value: Uint8Array): Uint8Array | undefined {
+    return this.putPrivate(key, buf(value))
+  }
+  privateRemove(key: Uint8Array): Uint8Array | undefined {
+    return this.putPrivate(key, undefined)
+  }
+
+  private putPrivate(key: Uint8Array, value: Buffer | undefined): Uint8Array | undefined {
+    if (this.result) throw new MeroError('Internal', 'state session: a write after finish()')
+    const row = privateKey(this.state.contextId, key)
+    const k = row.toString('latin1')
+    const had = this.privates.get(k)
+    const prev = had ? had.value : this.state.store.get('private', row)
+    this.privates.set(k, { row, value })
+    this.undo.push(() => {
+      if (had) this.privates.set(k, had)
+      else this.privates.delete(k)
+    })
+    return prev
+  }
+
+  /** Adds this session's private storage writes to a batch (they go with its commit, delta or not). */
+  privateInto(batch: WriteBatch): void {
+    for (const { row, value } of this.privates.values()) {
+      if (value) batch.put('private', row, value)
+      else batch.del('private', row)
+    }
+  }
+
+  /** Writes the private storage writes alone (a session that changed nothing replicated). */
+  writePrivate(): void {
+    if (this.privates.size === 0) return
+    const batch = this.state.store.batch()
+    this.privateInto(batch)
+    batch.write()
   }
 
   vectorPush(vector: string, value: Uint8Array): number {
@@ -320,18 +515,27 @@ export class StateSession implements HostState {
 
   private actions(): Action[] {
     const out: Action[] = []
+    // a text's actions name its new runs by the delta's stamp
+    if (this.texts.size > 0 && this.writes.some((w) => w.type === 'text')) this.stamp ??= this.clock.now()
     for (const w of this.writes) {
+      if (w.type === 'text') {
+        if (w.changed) out.push(...w.actions(this.stamp!.time, this.stamp!.node))
+        continue
+      }
       if (w.type === 'entry') {
         if (w.value !== undefined) out.push({ type: 'update', target: w.target, value: w.value, removes: w.observed })
         else if (w.observed.length > 0) out.push({ type: 'delete', target: w.target, removes: w.observed })
       } else if (w.type === 'new') {
         if (w.value !== undefined) out.push({ type: 'insert', vector: w.coll.name, seq: w.seq, position: w.position, value: w.value })
-      } else if (w.changed) out.push({ type: 'counter', counter: w.name, grow: w.grow, shrink: w.shrink })
+      } else if (w.changed) {
+        if (w.kind === CollectionKind.GCounter) out.push({ type: 'gcounter', counter: w.name, grow: w.grow })
+        else out.push({ type: 'counter', counter: w.name, grow: w.grow, shrink: w.shrink })
+      }
     }
     return out
   }
 
-  private recordWrite(w: EntryDraft | NewElement | CounterDraft): void {
+  private recordWrite(w: EntryDraft | NewElement | CounterDraft | TextDraft): void {
     if (this.result) throw new MeroError('Internal', 'state session: a write after finish()')
     if (this.writeSet.has(w)) return
     this.writeSet.add(w)
@@ -348,7 +552,7 @@ export class StateSession implements HostState {
     if (!c) {
       const id = collectionId(kind, name)
       const base = this.load(id)
-      c = { id, kind, name, base, lenDelta: 0, changes: new Map(), nextPosition: (base?.maxPosition ?? 0n) + 1n, pushed: [] }
+      c = { id, kind, name, base, lenDelta: 0, changes: new Map(), nextPosition: (base?.maxPosition ?? 0n) + 1n, pushed: [], drafts: 0 }
       this.colls.set(memo, c)
     }
     return c
@@ -374,6 +578,7 @@ export class StateSession implements HostState {
 
   private draftFor(coll: CollDraft, id: Buffer, base: Entity | undefined, sortKey: Buffer): EntryDraft {
     const live = base !== undefined && base.hash !== undefined
+    coll.drafts++
     return {
       type: 'entry',
       id,
@@ -416,10 +621,12 @@ export class StateSession implements HostState {
     return prev
   }
 
-  private counter(name: string): CounterDraft {
-    let c = this.counters.get(name)
+  private counter(name: string, kind: CounterDraft['kind']): CounterDraft {
+    const memo = `${kind}:${name}`
+    let c = this.counters.get(memo)
     if (!c) {
-      const base = this.load(collectionId(CollectionKind.Counter, name))
+      if (!isCounterKind(kind)) throw new MeroError('Internal', 'not a counter kind')
+      const base = this.load(collectionId(kind, name))
       let others = 0n
       let grow = 0n
       let shrink = 0n
@@ -429,8 +636,8 @@ export class StateSession implements HostState {
           shrink = s.shrink
         } else others += s.grow - s.shrink
       }
-      c = { type: 'counter', name, others, grow, shrink, changed: false }
-      this.counters.set(name, c)
+      c = { type: 'counter', kind, name, others, grow, shrink, changed: false }
+      this.counters.set(memo, c)
     }
     return c
   }
@@ -444,6 +651,40 @@ export class StateSession implements HostState {
     const loaded = ids.length === 1 ? [this.state.load(ids[0]!)] : this.state.loadMany(ids)
     for (let i = 0; i < ids.length; i++) this.bases.set(ids[i]!.toString('latin1'), loaded[i])
     return loaded
+  }
+
+  /** A page of a collection's live entries in key order (see scan.ts), as drafts. */
+  /**
+   * A page of a collection's live entries in key order (see scan.ts): keys and values. Entries the
+   * session has drafts of are read from them; the others straight from the store, without making
+   * drafts or remembering them (a listing of 100,000 entries made 100,000 drafts: 27 µs and
+   * ~3 KB each).
+   */
+  private scan(kind: EntryKind, name: string, range: ScanRange): { key: Buffer; value: Buffer }[] {
+    const coll = this.coll(kind, name)
+    const rows = scanLive(this.state.store, this.state.contextId, coll.id, coll.changes, range)
+    const drafts = coll.drafts > 0 ? rows.map((r) => this.entries.get(r.id.toString('latin1'))) : []
+    const missing = coll.drafts > 0 ? rows.filter((_, i) => !drafts[i]) : rows
+    const loaded = this.state.loadMany(missing.map((r) => r.id))
+    const out: { key: Buffer; value: Buffer }[] = []
+    let m = 0
+    for (let i = 0; i < rows.length; i++) {
+      const d = drafts[i]
+      const value = d ? d.value : liveValue(loaded[m++])
+      if (value !== undefined) out.push({ key: rows[i]!.sortKey, value })
+    }
+    return out
+  }
+
+  /** A text's draft: the committed document (cached by the state), then this session's edits. */
+  private text(name: string): TextDraft {
+    let t = this.texts.get(name)
+    if (!t) {
+      const coll = this.coll(CollectionKind.Text, name)
+      t = new TextDraft(name, this.state.textDoc(coll.id, coll.base))
+      this.texts.set(name, t)
+    }
+    return t
   }
 
   /** Live entries of a map or set in key order: the stored index, patched by this session. */
@@ -484,6 +725,11 @@ export class StateSession implements HostState {
     }
     return coll.elements
   }
+}
+
+/** The value a read sees in a stored entry (undefined: not live). */
+function liveValue(e: Entity | undefined): Buffer | undefined {
+  return e !== undefined && e.hash !== undefined ? winner(e)!.value : undefined
 }
 
 function buf(b: Uint8Array): Buffer {

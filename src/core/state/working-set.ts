@@ -9,15 +9,18 @@ import {
   encodeEntity,
   type Entity,
   EntityKind,
+  joinDeleted,
+  joinInsert,
   joinLive,
   joinRetired,
   joinSlot,
   newEntity,
   touch,
 } from './entity.js'
-import { CollectionKind, collectionId, elementId, elementRef, elementSortKey, entryId, refOfSortKey, ROOT_ID } from './ids.js'
+import { CollectionKind, collectionId, ELEMENT_REF_BYTES, elementId, elementRef, elementSortKey, entryId, isCounterKind, refOfSortKey, ROOT_ID } from './ids.js'
 import { indexKey, stateKey } from './keys.js'
 import { ltAdd, ltSub } from './lthash.js'
+import type { TextChange } from './text-cache.js'
 
 interface Touched {
   entity: Entity
@@ -43,6 +46,8 @@ export class WorkingSet {
   /** Each entity's record as the store (or this set's last flush) holds it: unchanged ones are not rewritten. */
   private readonly records = new Map<Entity, Buffer>()
   private seeds: ReadonlyMap<string, Entity | undefined> | undefined
+  /** What this round did to texts, by collection (see takeTextChanges). */
+  private readonly texts = new Map<Entity, TextChange & { coll: Entity }>()
   rootHash: Buffer | undefined
 
   constructor(
@@ -116,7 +121,7 @@ export class WorkingSet {
   private collection(kind: CollectionKind, name: string, stamp: HlcTimestamp): Entity {
     const id = collectionId(kind, name)
     let c = this.get(id)
-    if (!c) c = this.create(newEntity(id, kind === CollectionKind.Counter ? EntityKind.Counter : EntityKind.Collection, kind, ROOT_ID, Buffer.from(name, 'utf8'), stamp))
+    if (!c) c = this.create(newEntity(id, isCounterKind(kind) ? EntityKind.Counter : EntityKind.Collection, kind, ROOT_ID, Buffer.from(name, 'utf8'), stamp))
     else if (c.key.length === 0 && name.length > 0) {
       this.mark(c)
       c.key = Buffer.from(name, 'utf8')
@@ -126,11 +131,26 @@ export class WorkingSet {
     return c
   }
 
-  private entry(coll: Entity, id: Buffer, key: Buffer, stamp: HlcTimestamp): Entity {
-    const e = this.get(id) ?? this.create(newEntity(id, EntityKind.Entry, coll.ckind, coll.id, key, stamp))
+  private entry(coll: Entity, id: Buffer, key: Buffer, stamp: HlcTimestamp, kind: typeof EntityKind.Entry | typeof EntityKind.Run = EntityKind.Entry): Entity {
+    const e = this.get(id) ?? this.create(newEntity(id, kind, coll.ckind, coll.id, key, stamp))
+    if (e.kind !== kind) throw new MeroError('InvalidInput', 'state: an action names an entity of another kind')
     this.mark(e)
     touch(e, stamp)
     return e
+  }
+
+  /** The record of what this round does to a text (its hash before it is taken now). */
+  private textChange(coll: Entity): TextChange {
+    let ch = this.texts.get(coll)
+    if (!ch) this.texts.set(coll, (ch = { coll, collection: coll.id, before: coll.hash, after: undefined, ops: [], rebuild: false }))
+    return ch
+  }
+
+  /** The text changes since the last call, with their hashes after finalize(). */
+  takeTextChanges(): TextChange[] {
+    const out = [...this.texts.values()].map(({ coll, ...ch }) => ({ ...ch, after: coll.hash }))
+    this.texts.clear()
+    return out
   }
 
   /** Applies one delta's actions, all stamped with the delta's HLC. */
@@ -177,6 +197,36 @@ export class WorkingSet {
           i += 1
           break
         }
+        case 'gcounter': {
+          const c = this.collection(CollectionKind.GCounter, a.counter, stamp)
+          joinSlot(c, node, a.grow, 0n)
+          i += 1
+          break
+        }
+        case 'textInsert': {
+          const ref = elementRef(stamp.time, node, a.seq)
+          if (a.origin && Buffer.compare(a.origin.run, ref) >= 0) {
+            throw new MeroError('InvalidInput', 'delta: a text insertion follows a character that is not older than it')
+          }
+          const coll = this.collection(CollectionKind.Text, a.text, stamp)
+          const e = this.entry(coll, ids[i + 1]!, ref, stamp, EntityKind.Run)
+          const had = e.insert !== undefined
+          if (joinInsert(e, { origin: a.origin ? originBytes(a.origin.run, a.origin.offset) : EMPTY, content: Buffer.from(a.content, 'utf8') })) {
+            const ch = this.textChange(coll)
+            if (had) ch.rebuild = true // an equivocated run: two contents under one ref
+            ch.ops.push({ type: 'insert', run: e, ref, origin: a.origin ? { key: a.origin.run.toString('latin1'), offset: a.origin.offset } : undefined })
+          }
+          i += 2
+          break
+        }
+        case 'textDelete': {
+          const coll = this.collection(CollectionKind.Text, a.text, stamp)
+          const e = this.entry(coll, ids[i + 1]!, a.run, stamp, EntityKind.Run)
+          const flat = a.ranges.flat()
+          if (joinDeleted(e, flat)) this.textChange(coll).ops.push({ type: 'delete', runKey: a.run.toString('latin1'), ranges: flat })
+          i += 2
+          break
+        }
       }
     }
   }
@@ -189,7 +239,7 @@ export class WorkingSet {
     verifyIdentity(remote)
     if (remote.kind === EntityKind.Root) return
     let local = this.get(remote.id)
-    if (remote.kind === EntityKind.Entry) {
+    if (remote.kind === EntityKind.Entry || remote.kind === EntityKind.Run) {
       let parent = this.get(remote.parent)
       if (!parent) parent = this.create(newEntity(remote.parent, EntityKind.Collection, remote.ckind, ROOT_ID, Buffer.alloc(0), remote.created))
       if (parent.kind !== EntityKind.Collection || parent.ckind !== remote.ckind) {
@@ -197,6 +247,7 @@ export class WorkingSet {
       }
       this.mark(parent)
       touch(parent, remote.updated)
+      if (remote.kind === EntityKind.Run) this.textChange(parent).rebuild = true
     }
     if (!local) local = this.create(newEntity(remote.id, remote.kind, remote.ckind, remote.parent, remote.kind === EntityKind.Entry && remote.ckind === CollectionKind.Vector ? Buffer.alloc(0) : remote.key, remote.created))
     if (local.kind !== remote.kind || local.ckind !== remote.ckind) throw new MeroError('InvalidInput', 'state record: kind does not match the local entity')
@@ -217,6 +268,10 @@ export class WorkingSet {
       case EntityKind.Counter:
         for (const s of remote.slots) joinSlot(local, s.node, s.grow, s.shrink)
         break
+      case EntityKind.Run:
+        if (remote.insert) joinInsert(local, remote.insert)
+        joinDeleted(local, remote.deleted ?? [])
+        break
       case EntityKind.Collection:
         if (local.key.length === 0) local.key = remote.key
         if (remote.maxPosition > local.maxPosition) local.maxPosition = remote.maxPosition
@@ -229,7 +284,9 @@ export class WorkingSet {
     if (this.rootHash !== undefined) return this.rootHash
     const root = this.root()
     for (const level of [EntityKind.Entry, EntityKind.Collection]) {
-      const batch = [...this.touched.values()].filter((t) => t.entity.kind === level || (level === EntityKind.Collection && t.entity.kind === EntityKind.Counter))
+      const batch = [...this.touched.values()].filter(
+        (t) => t.entity.kind === level || (level === EntityKind.Collection && t.entity.kind === EntityKind.Counter) || (level === EntityKind.Entry && t.entity.kind === EntityKind.Run),
+      )
       for (const t of batch) {
         const e = t.entity
         const next = computeHash(e)
@@ -242,7 +299,7 @@ export class WorkingSet {
         t.oldHash = next
         t.oldSortKey = newKey
         if (sameHash && sameKey) continue
-        const parent = e.kind === EntityKind.Entry ? this.get(e.parent) : root
+        const parent = e.kind === EntityKind.Entry || e.kind === EntityKind.Run ? this.get(e.parent) : root
         if (!parent) throw new MeroError('Internal', 'state: an entry lost its collection')
         this.mark(parent)
         if (prevHash) {
@@ -306,14 +363,30 @@ function targetIds(actions: readonly Action[], stamp: HlcTimestamp): Buffer[] {
     } else if (a.type === 'insert') {
       const c = collectionId(CollectionKind.Vector, a.vector)
       ids.push(c, elementId(c, elementRef(stamp.time, stamp.node, a.seq)))
-    } else ids.push(collectionId(CollectionKind.Counter, a.counter))
+    } else if (a.type === 'textInsert') {
+      const c = collectionId(CollectionKind.Text, a.text)
+      ids.push(c, entryId(c, elementRef(stamp.time, stamp.node, a.seq)))
+    } else if (a.type === 'textDelete') {
+      const c = collectionId(CollectionKind.Text, a.text)
+      ids.push(c, entryId(c, a.run))
+    } else ids.push(collectionId(a.type === 'gcounter' ? CollectionKind.GCounter : CollectionKind.Counter, a.counter))
   }
   return ids
 }
 
+const EMPTY = Buffer.alloc(0)
+
+/** A run's origin as stored: the origin run's ref ‖ the character's offset (u32 BE). */
+export function originBytes(run: Uint8Array, offset: number): Buffer {
+  const out = Buffer.allocUnsafe(ELEMENT_REF_BYTES + 4)
+  out.set(run, 0)
+  out.writeUInt32BE(offset, ELEMENT_REF_BYTES)
+  return out
+}
+
 /** Where an entity sits in its parent's index: entries by key (elements by sort key), others by id. */
 export function sortKeyOf(e: Entity): Buffer {
-  return e.kind === EntityKind.Entry ? e.key : e.id
+  return e.kind === EntityKind.Entry || e.kind === EntityKind.Run ? e.key : e.id
 }
 
 function joinElementKey(e: Entity, sortKey: Buffer): void {
@@ -329,14 +402,20 @@ function verifyIdentity(e: Entity): void {
     case EntityKind.Collection:
     case EntityKind.Counter: {
       const isCounter = e.kind === EntityKind.Counter
-      if (isCounter !== (e.ckind === CollectionKind.Counter)) throw bad('collection kind does not match')
+      if (isCounter !== isCounterKind(e.ckind)) throw bad('collection kind does not match')
       const name = e.key.toString('utf8')
       if (!Buffer.from(name, 'utf8').equals(e.key)) throw bad('a collection name is not UTF-8')
       if (!e.parent.equals(ROOT_ID) || !collectionId(e.ckind, name).equals(e.id)) throw bad('id does not match the collection')
       return
     }
+    case EntityKind.Run: {
+      if (e.ckind !== CollectionKind.Text || e.parent.equals(ROOT_ID)) throw bad('a text run outside a text')
+      if (e.key.length !== ELEMENT_REF_BYTES || !entryId(e.parent, e.key).equals(e.id)) throw bad('id does not match the run ref')
+      if (e.insert && e.insert.origin.length > 0 && Buffer.compare(e.insert.origin.subarray(0, ELEMENT_REF_BYTES), e.key) >= 0) throw bad('a text run follows a character that is not older than it')
+      return
+    }
     case EntityKind.Entry: {
-      if (e.ckind === CollectionKind.Counter || e.parent.equals(ROOT_ID)) throw bad('an entry outside a collection')
+      if (isCounterKind(e.ckind) || e.ckind === CollectionKind.Text || e.parent.equals(ROOT_ID)) throw bad('an entry outside a collection')
       const expected = e.ckind === CollectionKind.Vector ? (e.key.length === 52 ? elementId(e.parent, refOfSortKey(e.key)) : undefined) : entryId(e.parent, e.key)
       if (!expected || !expected.equals(e.id)) throw bad('id does not match the entry key')
       return

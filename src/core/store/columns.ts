@@ -13,6 +13,7 @@ export const COLUMNS = [
   'contextKeys', //  context keys and local identities
   'state', //        CRDT entities: contextId ‖ entityId → entity
   'stateIndex', //   CRDT live children: contextId ‖ parentId ‖ sort key → childId
+  'private', //      node-local private storage of apps: contextId ‖ SHA-256(key) → value (never replicated)
   'delta', //        context DAG deltas: contextId ‖ deltaId → delta
   'deltaDepth', //   the same by depth: contextId ‖ depth (u64 BE) ‖ deltaId → (empty)
   'application', //  installed applications: appId → meta

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { verify as edVerify } from '../crypto/ed25519.js'
 import type { ContextManager } from '../context/context-manager.js'
+import type { SignedDeltaWire } from '../context/delta-envelope.js'
 import type { GroupStore } from '../governance/group-store.js'
+import { checkContextAuth, type AuthProvider } from '../governance/stream-auth.js'
+import { FRAME_TIMEOUT_MS, type FrameChannel } from '../network/transport.js'
 import { fromBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
-import { authMessage, FRAME_TIMEOUT_MS, type AuthProvider, type FrameChannel } from './group-sync.js'
-import { decodeFrame, encodeFrame, MAX_DELTAS_PER_PAGE, MAX_SNAPSHOT_RECORDS_PER_PAGE, type SignedDeltaWire, type SyncFrame } from './wire.js'
+import { decodeFrame, encodeFrame, MAX_DELTAS_PER_PAGE, type SyncFrame } from './wire.js'
 
 /**
  * Context sync over the `/mero/sync/1.0.0` stream (seed 001's SyncManager; DESIGN §9):
@@ -66,10 +67,7 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
     await send(ch, { type: 'Challenge', nonce })
     const auth = await receive(ch, timeout)
     if (auth.type !== 'Auth') throw new MeroError('InvalidInput', `expected Auth, got ${auth.type}`)
-    let denied: string | undefined
-    if (auth.auth.kind !== 'member') denied = 'context sync needs a member of the group'
-    else if (!edVerify(auth.auth.identity, authMessage(nonce, contextId, auth.auth.identity, d.self), auth.auth.signature)) denied = 'the challenge signature does not verify (for this node)'
-    else denied = d.groups.whyNotReader(meta.groupId, contextId.toString('hex'), auth.auth.identity.toString('hex'))
+    const denied = checkContextAuth(d.groups, meta.groupId, contextId, nonce, auth.auth, d.self)
     if (denied) {
       await send(ch, { type: 'Denied', reason: denied })
       return { served, denied }

@@ -3,11 +3,14 @@ import type { VerifierPool } from '../crypto/verifier-pool.js'
 import type { GroupStore } from '../governance/group-store.js'
 import { decodeToken } from '../governance/invitation.js'
 import { decodeSignedOp, groupOf, type GroupOp, type SignedInvitation, type SignedOp } from '../governance/ops.js'
-import type { EventBus } from '../node/event-bus.js'
-import { toBase58 as toB58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
-import { announceHeads, catchUpGroup, invitationAuth, memberAuth, peerLacks, serveGroupSync, type CatchUpResult, type FrameChannel } from './group-sync.js'
-import type { PeerNetwork, TopicMessageEvent } from './transport.js'
+import type { OpIssuer } from '../governance/issuer.js'
+import { invitationAuth, memberAuth } from '../governance/stream-auth.js'
+import type { FrameChannel, PeerNetwork, TopicMessageEvent } from '../network/transport.js'
+import type { Emitter } from '../primitives/emitter.js'
+import type { ReplicationEvents } from './events.js'
+import { announceHeads, catchUpGroup, peerLacks, serveGroupSync, type CatchUpResult } from './group-sync.js'
+import { SessionScheduler } from './session-scheduler.js'
 import { decodeTopicMessage, encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from './wire.js'
 
 /**
@@ -26,8 +29,6 @@ export interface ReplicatorOptions {
   maxConcurrentSyncs?: number
   syncTimeoutMs?: number
   pool?: VerifierPool
-  /** Register the sync protocol handler (default); false when a SyncServer dispatches to serve(). */
-  serveSync?: boolean
 }
 
 export type DropReason = 'malformed' | 'oversized' | 'bad_signature' | 'wrong_topic' | 'invalid_op' | 'unknown_group'
@@ -44,16 +45,13 @@ const JOIN_ATTEMPTS = 3
 /** Failures of the transport, not answers of the inviter: worth another try. */
 const RETRIED_KINDS: ReadonlySet<string> = new Set(['PeerUnreachable', 'Timeout', 'Unavailable'])
 
-export class GroupReplicator {
+export class GroupReplicator implements OpIssuer {
   private heartbeat?: NodeJS.Timeout
   private readonly subscribed = new Set<string>()
-  private readonly scheduled = new Map<string, NodeJS.Timeout>()
-  /** The session running per group: one at a time, and requests made meanwhile wait for it. */
-  private readonly running = new Map<string, Promise<CatchUpResult>>()
-  private readonly failures = new Map<string, number>()
-  private active = 0
+  /** Catch-up sessions, per group (hex). */
+  private readonly sessions: SessionScheduler<CatchUpResult>
   private offMessages?: () => void
-  private offEvents?: () => void
+  private offEvents: (() => void)[] = []
   private offValidator?: () => void
   /** Messages the validation hook accepted, decoded, until their delivery (keyed by their bytes). */
   private readonly checked = new WeakMap<Uint8Array, Inspected>()
@@ -65,26 +63,32 @@ export class GroupReplicator {
     private readonly groups: GroupStore,
     private readonly identity: KeyPair,
     private readonly network: PeerNetwork,
-    private readonly events: EventBus,
     private readonly opts: ReplicatorOptions,
-  ) {}
+  ) {
+    this.sessions = new SessionScheduler({ scope: 'group', maxConcurrent: opts.maxConcurrentSyncs ?? 8, run: (groupId, peerId) => this.session(groupId, peerId) })
+  }
+
+  /** Sync sessions started and finished, and refused gossip. */
+  get events(): Emitter<ReplicationEvents> {
+    return this.sessions.events
+  }
 
   start(): void {
     this.offMessages = this.network.onMessage((m) => this.onMessage(m))
     // where the network has a validation hook, messages are checked before gossipsub forwards them
     this.offValidator = this.network.setTopicValidator?.(GROUP_TOPIC_PREFIX, (m) => this.validate(m))
-    // with context replication the node's SyncServer owns the protocol and hands group streams here
-    if (this.opts.serveSync !== false) this.network.handle(SYNC_PROTOCOL, (channel, peerId) => this.serve(channel, peerId))
     for (const g of this.groups.groupIds()) this.follow(g)
-    this.offEvents = this.events.on((e) => {
-      if (e.type === 'group.member.removed' && e.identity === this.myId()) this.unfollow(e.groupId)
-      if (e.type === 'group.deleted') this.unfollow(e.groupId)
-    })
+    this.offEvents = [
+      this.groups.events.on('member.removed', (e) => {
+        if (e.identity.equals(this.identity.publicKey)) this.unfollow(e.groupId.toString('hex'))
+      }),
+      this.groups.events.on('group.deleted', (e) => this.unfollow(e.groupId.toString('hex'))),
+    ]
     this.heartbeat = setInterval(() => void this.beat(), this.opts.heartbeatMs)
     this.heartbeat.unref()
   }
 
-  /** Serves one inbound group sync stream. */
+  /** Serves one inbound group sync stream (the SyncServer routes Hello here). */
   serve(channel: FrameChannel, peerId: string): void {
     const onAnnounce = (groupId: string, heads: string[]) => {
       if (heads.some((h) => !this.groups.knows(groupId, h))) this.schedule(groupId, peerId, 'announced', 0)
@@ -95,15 +99,10 @@ export class GroupReplicator {
   stop(): void {
     this.stopped = true
     if (this.heartbeat) clearInterval(this.heartbeat)
-    for (const t of this.scheduled.values()) clearTimeout(t)
-    this.scheduled.clear()
+    this.sessions.stop()
     this.offMessages?.()
     this.offValidator?.()
-    this.offEvents?.()
-  }
-
-  private myId(): string {
-    return toB58(this.identity.publicKey)
+    for (const off of this.offEvents.splice(0)) off()
   }
 
   /** Subscribes to a group's topic while this node's identity is a member of it. */
@@ -146,7 +145,7 @@ export class GroupReplicator {
 
   /** The sender of a message refused as its fault is reported (the operator's log summarises them). */
   private reportRejected(m: TopicMessageEvent, r: Inspected): void {
-    if (r.verdict === 'reject') this.events.emit({ type: 'message.rejected', peerId: m.from, topic: 'group', reason: r.reason })
+    if (r.verdict === 'reject' && this.events.listens('message.rejected')) this.events.emit('message.rejected', { scope: 'group', peerId: m.from, reason: r.reason })
   }
 
   private onMessage(m: TopicMessageEvent): void {
@@ -209,67 +208,21 @@ export class GroupReplicator {
     }
   }
 
-  /**
-   * Debounced, bounded catch-up of a group from a peer. A request made while a session of the
-   * group runs is kept until that session is over (it may have read the peer's heads before what
-   * the request is about).
-   */
+  /** Debounced, bounded catch-up of a group from a peer (see SessionScheduler). */
   schedule(groupId: string, peerId: string, reason: string, delayMs = 20): void {
-    if (this.stopped || this.scheduled.has(groupId)) return
-    const fire = (): void => {
-      const running = this.running.get(groupId)
-      if (running) return void running.catch(() => undefined).then(fire)
-      this.scheduled.delete(groupId)
-      if (!this.stopped) void this.catchUp(groupId, peerId, reason).catch(() => undefined)
-    }
-    const timer = setTimeout(fire, delayMs)
-    timer.unref()
-    this.scheduled.set(groupId, timer)
+    this.sessions.schedule(groupId, peerId, reason, delayMs)
   }
 
   /** Catches a group up from one peer now, after the session of the group already running, if any. */
-  async catchUp(groupId: string, peerId: string, reason: string): Promise<CatchUpResult> {
-    for (let p = this.running.get(groupId); p; p = this.running.get(groupId)) await p.catch(() => undefined)
-    if (this.active >= (this.opts.maxConcurrentSyncs ?? 8)) {
-      this.schedule(groupId, peerId, reason, 200)
-      throw new MeroError('Unavailable', 'too many sync sessions; retrying')
-    }
-    const session = this.runSession(groupId, peerId, reason)
-    this.running.set(groupId, session)
-    try {
-      return await session
-    } finally {
-      if (this.running.get(groupId) === session) this.running.delete(groupId)
-    }
+  catchUp(groupId: string, peerId: string, reason: string): Promise<CatchUpResult> {
+    return this.sessions.catchUp(groupId, peerId, reason)
   }
 
-  private async runSession(groupId: string, peerId: string, reason: string): Promise<CatchUpResult> {
-    this.active++
-    const started = Date.now()
-    this.events.emit({ type: 'sync.started', groupId, peerId, reason })
-    try {
-      const channel = await this.network.open(peerId, SYNC_PROTOCOL)
-      const r = await catchUpGroup(channel, this.groups, groupId, memberAuth(this.identity, peerId), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
-      this.failures.delete(groupId)
-      this.events.emit({ type: 'sync.finished', groupId, peerId, ok: true, fetched: r.fetched, durationMs: Date.now() - started })
-      this.follow(groupId)
-      return r
-    } catch (e) {
-      if (peerLacks(e)) {
-        // no replica: nothing to fetch there, and nothing to retry or to count as a failure
-        this.events.emit({ type: 'sync.finished', groupId, peerId, ok: true, fetched: 0, durationMs: Date.now() - started, skipped: (e as Error).message })
-        throw e
-      }
-      const n = (this.failures.get(groupId) ?? 0) + 1
-      this.failures.set(groupId, n)
-      this.events.emit({ type: 'sync.finished', groupId, peerId, ok: false, fetched: 0, durationMs: Date.now() - started, error: (e as Error).message })
-      // a peer that refuses us (we are not a member) is not retried
-      const refused = (e as MeroError).kind === 'NotAuthorized'
-      if (!refused && n < 6 && !this.stopped) this.schedule(groupId, peerId, `retry ${n}`, Math.min(200 * 2 ** n, 10_000))
-      throw e
-    } finally {
-      this.active--
-    }
+  private async session(groupId: string, peerId: string): Promise<CatchUpResult> {
+    const channel = await this.network.open(peerId, SYNC_PROTOCOL)
+    const r = await catchUpGroup(channel, this.groups, groupId, memberAuth(this.identity, peerId), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
+    this.follow(groupId)
+    return r
   }
 
   /** A peer connected: compare every followed group with it now, without waiting for gossip. */
@@ -278,19 +231,9 @@ export class GroupReplicator {
   }
 
   /** Syncs a group now from every connected peer subscribed to it (SyncGroup). */
-  async syncNow(groupId: string): Promise<{ peers: number; fetched: number; errors: string[] }> {
+  syncNow(groupId: string): Promise<{ peers: number; fetched: number; errors: string[] }> {
     const peers = this.network.topicPeers(groupTopic(groupId))
-    const candidates = peers.length ? peers : this.network.connectedPeers()
-    let fetched = 0
-    const errors: string[] = []
-    for (const p of candidates) {
-      try {
-        fetched += (await this.catchUp(groupId, p, 'requested')).fetched
-      } catch (e) {
-        errors.push(`${p}: ${(e as Error).message}`)
-      }
-    }
-    return { peers: candidates.length, fetched, errors }
+    return this.sessions.syncNow(groupId, peers.length ? peers : this.network.connectedPeers())
   }
 
   /**

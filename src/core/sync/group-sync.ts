@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { sign as edSign, verify as edVerify, type KeyPair } from '../crypto/ed25519.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
-import type { GroupStore } from '../governance/group-store.js'
-import { invitationId, invitationSignatureValid } from '../governance/invitation.js'
-import type { SignedInvitation } from '../governance/ops.js'
-import { toBase58 } from '../primitives/encoding.js'
+import { checkSignatures, type CheckedPage, type GroupStore, type IngestResult } from '../governance/group-store.js'
+import { checkGroupAuth, type AuthProvider } from '../governance/stream-auth.js'
 import { MeroError } from '../primitives/errors.js'
-import { decodeFrame, encodeFrame, type SyncAuth, type SyncFrame } from './wire.js'
+import { FRAME_TIMEOUT_MS, type FrameChannel } from '../network/transport.js'
+import { decodeFrame, encodeFrame, type SyncFrame } from './wire.js'
 
 /**
  * Group catch-up over a sync stream (DESIGN §9, seed 001's convergence step).
@@ -24,33 +22,11 @@ import { decodeFrame, encodeFrame, type SyncAuth, type SyncFrame } from './wire.
  *
  * The server serves a group's ops only to a member that signs the challenge, or to a joiner that
  * presents a valid, unexpired, unrevoked invitation and signs the challenge with the key it will
- * claim with.
+ * claim with (governance/stream-auth.ts).
  */
-export interface FrameChannel {
-  send(frame: Uint8Array): Promise<void>
-  /** Rejects when the stream ends or the timeout passes. */
-  receive(timeoutMs: number): Promise<Uint8Array>
-  close(): void
-}
-
-export const AUTH_DOMAIN = Buffer.from('mero.sync.v2')
 export const PAGE_OPS = 500
-export const FRAME_TIMEOUT_MS = 10_000
 /** Ops behind a peer beyond which a catch-up starts the verifier pool's workers. */
 const LONG_CATCH_UP_OPS = 2000
-
-/**
- * What a requester signs to answer a challenge: the nonce, the group (or context), its identity
- * and the peer id of the server it dialled (authenticated by the connection). Naming the server
- * binds the proof to that one peer: a peer that receives a member's proof (say, a removed member
- * the member synced with) cannot present it to another node to read the group.
- */
-export function authMessage(nonce: Buffer, groupId: Buffer, identity: Buffer, serverPeerId: string): Buffer {
-  const server = Buffer.from(serverPeerId, 'utf8')
-  const length = Buffer.alloc(2)
-  length.writeUInt16BE(Math.min(server.length, 0xffff))
-  return Buffer.concat([AUTH_DOMAIN, nonce, groupId, identity, length, server])
-}
 
 async function send(ch: FrameChannel, f: SyncFrame): Promise<void> {
   await ch.send(encodeFrame(f))
@@ -59,24 +35,6 @@ async function send(ch: FrameChannel, f: SyncFrame): Promise<void> {
 async function receive(ch: FrameChannel, timeoutMs = FRAME_TIMEOUT_MS): Promise<SyncFrame> {
   return decodeFrame(await ch.receive(timeoutMs))
 }
-
-/** Why a requester may not read the group, or undefined when it may. */
-export function checkAuth(groups: GroupStore, groupIdHex: string, nonce: Buffer, auth: SyncAuth, self: string, now = Date.now()): string | undefined {
-  const groupId = Buffer.from(groupIdHex, 'hex')
-  if (!edVerify(auth.identity, authMessage(nonce, groupId, auth.identity, self), auth.signature)) return 'the challenge signature does not verify (for this node)'
-  if (auth.kind === 'member') return groups.isMember(groupIdHex, auth.identity) ? undefined : 'not a member of the group'
-  const inv = auth.invitation
-  if (!inv.groupId.equals(groupId)) return 'the invitation is for another group'
-  if (!invitationSignatureValid(inv)) return "the invitation's signature does not verify"
-  if (Number(inv.expiresAt) < now) return 'the invitation has expired'
-  const state = groups.invitationState(groupIdHex, invitationId(inv).toString('hex'))
-  if (state.revoked) return 'the invitation was revoked'
-  const inviter = groups.view(groupIdHex).members.find((m) => m.identity === toBase58(inv.inviter))
-  if (!inviter) return 'the inviter is no longer a member'
-  if (inviter.role !== 'admin' && !inviter.capabilityNames.includes('invite-members')) return 'the inviter may no longer invite'
-  return undefined
-}
-
 
 /** Serves one sync stream; returns when the requester says Bye, is denied, or goes silent. */
 export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts: { self: string; timeoutMs?: number; onAnnounce?: (groupId: string, heads: string[]) => void }): Promise<{ groupId?: string; served: number; denied?: string }> {
@@ -94,7 +52,7 @@ export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts:
     await send(ch, { type: 'Challenge', nonce })
     const auth = await receive(ch, timeout)
     if (auth.type !== 'Auth') throw new MeroError('InvalidInput', `expected Auth, got ${auth.type}`)
-    const denied = checkAuth(groups, groupId, nonce, auth.auth, opts.self)
+    const denied = checkGroupAuth(groups, groupId, nonce, auth.auth, opts.self)
     if (denied) {
       await send(ch, { type: 'Denied', reason: denied })
       return { groupId, served, denied }
@@ -127,18 +85,6 @@ export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts:
   }
 }
 
-export type AuthProvider = (nonce: Buffer, groupId: Buffer) => SyncAuth
-
-/** Proves membership with `key` to the peer `server` (its peer id). */
-export function memberAuth(key: KeyPair, server: string): AuthProvider {
-  return (nonce, groupId) => ({ kind: 'member', identity: key.publicKey, signature: edSign(key.privateKey, authMessage(nonce, groupId, key.publicKey, server)) })
-}
-
-/** Presents an invitation to the peer `server`, signing the challenge with the key that will claim it. */
-export function invitationAuth(key: KeyPair, invitation: SignedInvitation, server: string): AuthProvider {
-  return (nonce, groupId) => ({ kind: 'invitation', invitation, identity: key.publicKey, signature: edSign(key.privateKey, authMessage(nonce, groupId, key.publicKey, server)) })
-}
-
 /** A denial before the challenge: the peer does not hold the group at all (not a refusal of us). */
 function peerLacksGroup(): MeroError {
   return new MeroError('GroupNotFound', 'the peer does not hold the group', { peerLacks: true })
@@ -150,6 +96,34 @@ function peerLacksGroup(): MeroError {
  */
 export function peerLacks(e: unknown): boolean {
   return e instanceof MeroError && e.details?.peerLacks === true
+}
+
+/**
+ * Applies pages of signed ops in order, the signatures of each page checked (on the pool when
+ * given) while the page before it is applied: with the pool, the workers verify one page ahead
+ * of this thread instead of both taking turns. Measured on 10,000 ops in pages of 500 (2 cores,
+ * 2 workers): 13.6k ops/s inline, 17-19k with the pool one page at a time, 21-24k one page ahead.
+ * Yields each page's outcomes.
+ */
+export async function* ingestPages(groups: GroupStore, pages: AsyncIterable<Uint8Array[]>, pool?: VerifierPool): AsyncGenerator<IngestResult[]> {
+  if (!pool) {
+    for await (const page of pages) yield groups.ingest(page)
+    return
+  }
+  let checking: Promise<CheckedPage> | undefined
+  try {
+    for await (const page of pages) {
+      const next = checkSignatures(page, pool)
+      next.catch(() => undefined) // awaited in turn; the page before may fail first
+      if (checking) yield groups.ingestChecked(await checking)
+      checking = next
+    }
+  } catch (e) {
+    // the stream broke after a page came whole: that page is applied all the same
+    if (checking) yield groups.ingestChecked(await checking)
+    throw e
+  }
+  if (checking) yield groups.ingestChecked(await checking)
 }
 
 /** Tells a peer which heads this node holds, so that it pulls what it lacks (see Announce). */
@@ -204,18 +178,22 @@ export async function catchUpGroup(ch: FrameChannel, groups: GroupStore, groupId
     if (lacking) {
       const have = groups.has(groupIdHex) ? groups.heads(groupIdHex) : []
       await send(ch, { type: 'DiffRequest', have: have.map((h) => Buffer.from(h, 'hex')) })
-      for (;;) {
-        const page = await receive(ch, timeout)
-        if (page.type !== 'Ops') throw new MeroError('SyncFailed', `expected Ops, got ${page.type}`)
-        result.fetched += page.ops.length
-        if (result.fetched > maxOps) throw new MeroError('LimitExceeded', `the peer sent more than ${maxOps} ops`)
-        const outcomes = opts.pool ? await groups.ingestVerified(page.ops, opts.pool) : groups.ingest(page.ops)
+      const pages = async function* () {
+        for (;;) {
+          const page = await receive(ch, timeout)
+          if (page.type !== 'Ops') throw new MeroError('SyncFailed', `expected Ops, got ${page.type}`)
+          result.fetched += page.ops.length
+          if (result.fetched > maxOps) throw new MeroError('LimitExceeded', `the peer sent more than ${maxOps} ops`)
+          yield page.ops
+          if (!page.more) return
+        }
+      }
+      for await (const outcomes of ingestPages(groups, pages(), opts.pool)) {
         for (const o of outcomes) {
           if (o.status === 'applied') result.applied++
           else if (o.status === 'rejected') result.rejected++
           else if (o.status === 'invalid') result.invalid++
         }
-        if (!page.more) break
       }
     }
     await send(ch, { type: 'Bye' })

@@ -1,26 +1,41 @@
-import { FRAME_TIMEOUT_MS, type FrameChannel } from './group-sync.js'
-import type { PeerNetwork } from './transport.js'
+import { FRAME_TIMEOUT_MS, type FrameChannel, type PeerNetwork } from '../network/transport.js'
 import { decodeFrame, SYNC_PROTOCOL, type SyncFrame } from './wire.js'
 
 /**
  * The one handler of `/mero/sync/1.0.0`: reads a stream's first frame and hands the stream to
  * the group side (Hello) or the context side (ContextHello). The group side reads its Hello
- * itself, so it gets the stream with that frame put back.
+ * itself, so it gets the stream with that frame put back. A side that is not served closes the
+ * stream.
  */
 export interface SyncServerRoutes {
-  group: (channel: FrameChannel, peerId: string) => void
-  context: (channel: FrameChannel, hello: Extract<SyncFrame, { type: 'ContextHello' }>, peerId: string) => void
+  group?: (channel: FrameChannel, peerId: string) => void
+  context?: (channel: FrameChannel, hello: Extract<SyncFrame, { type: 'ContextHello' }>, peerId: string) => void
 }
 
-export function registerSyncServer(network: PeerNetwork, routes: SyncServerRoutes, timeoutMs = FRAME_TIMEOUT_MS): void {
-  network.handle(SYNC_PROTOCOL, (channel, peerId) => {
-    void (async () => {
-      const first = await channel.receive(timeoutMs)
-      const frame = decodeFrame(first)
-      if (frame.type === 'ContextHello') return routes.context(channel, frame, peerId)
-      routes.group(replay(channel, first), peerId)
-    })().catch(() => channel.close())
-  })
+export class SyncServer {
+  constructor(
+    private readonly network: PeerNetwork,
+    private readonly routes: SyncServerRoutes,
+    private readonly timeoutMs = FRAME_TIMEOUT_MS,
+  ) {}
+
+  start(): void {
+    this.network.handle(SYNC_PROTOCOL, (channel, peerId) => {
+      void (async () => {
+        const first = await channel.receive(this.timeoutMs)
+        const frame = decodeFrame(first)
+        if (frame.type === 'ContextHello') {
+          if (!this.routes.context) return channel.close()
+          return this.routes.context(channel, frame, peerId)
+        }
+        if (!this.routes.group) return channel.close()
+        this.routes.group(replay(channel, first), peerId)
+      })().catch(() => channel.close())
+    })
+  }
+
+  /** The network stops serving with its own stop. */
+  stop(): void {}
 }
 
 function replay(channel: FrameChannel, first: Uint8Array): FrameChannel {

@@ -1,6 +1,8 @@
 import { MeroError } from '../primitives/errors.js'
 import { Reader, Writer } from '../primitives/borsh.js'
-import { readInvitation, writeInvitationBody, type SignedInvitation } from '../governance/ops.js'
+import { MAX_FRAME } from '../primitives/limits.js'
+import { readStreamAuth, writeStreamAuth, type StreamAuth } from '../governance/stream-auth.js'
+import { MAX_GOV_POSITION, readSignedDelta, writeSignedDelta, type SignedDeltaWire } from '../context/delta-envelope.js'
 
 /**
  * Wire formats (DESIGN §9), borsh-tagged unions:
@@ -10,24 +12,10 @@ import { readInvitation, writeInvitationBody, type SignedInvitation } from '../g
  */
 export const SYNC_PROTOCOL = '/mero/sync/1.0.0'
 export const MAX_TOPIC_MESSAGE = 256 * 1024
-export const MAX_FRAME = 8 * 1024 * 1024
 export const MAX_IDS_PER_REQUEST = 1024
 export const MAX_HEADS = 4096
-export const MAX_GOV_POSITION = 256
 export const groupTopic = (groupIdHex: string) => `mero/group/${groupIdHex}`
 export const contextTopic = (contextIdBase58: string) => `mero/ctx/${contextIdBase58}`
-
-/**
- * A context delta as it travels: the author's signature over the plaintext payload (see
- * delta-envelope.ts) and the governance position (group heads) it was authored at. On gossip the
- * payload is sealed with the context key; on the (member-only) sync stream it is sent as is.
- */
-export interface SignedDeltaWire {
-  author: Buffer
-  govPosition: Buffer[]
-  signature: Buffer
-  payload: Buffer
-}
 
 export type TopicMessage =
   | { type: 'GroupOp'; op: Buffer }
@@ -43,8 +31,6 @@ export type TopicMessage =
   | { type: 'StateDeltas'; contextId: Buffer; keyId: Buffer; sealed: Buffer }
 
 const TOPIC_TAGS = ['GroupOp', 'GroupHeartbeat', 'StateDelta', 'ContextHeartbeat', 'StateDeltas'] as const
-/** The most deltas one StateDeltas message carries. */
-export const MAX_DELTAS_PER_MESSAGE = 256
 
 export function encodeTopicMessage(m: TopicMessage): Buffer {
   const w = new Writer().u8(TOPIC_TAGS.indexOf(m.type))
@@ -104,15 +90,10 @@ export function decodeTopicMessage(data: Uint8Array): TopicMessage {
   return m
 }
 
-/** How a requester proves it may read a group's ops. */
-export type SyncAuth =
-  | { kind: 'member'; identity: Buffer; signature: Buffer }
-  | { kind: 'invitation'; invitation: SignedInvitation; identity: Buffer; signature: Buffer }
-
 export type SyncFrame =
   | { type: 'Hello'; groupId: Buffer }
   | { type: 'Challenge'; nonce: Buffer }
-  | { type: 'Auth'; auth: SyncAuth }
+  | { type: 'Auth'; auth: StreamAuth }
   | { type: 'Denied'; reason: string }
   | { type: 'HeadsRequest' }
   | { type: 'Heads'; heads: Buffer[]; opCount: number }
@@ -146,33 +127,6 @@ const FRAME_TAGS = [
 export const MAX_DELTAS_PER_PAGE = 2048
 export const MAX_SNAPSHOT_RECORDS_PER_PAGE = 8192
 
-function writeSignedDelta(w: Writer, d: SignedDeltaWire): void {
-  w.fixed(d.author, 32).vec(d.govPosition, (h) => w.fixed(h, 32)).fixed(d.signature, 64).bytes(d.payload)
-}
-
-function readSignedDelta(r: Reader): SignedDeltaWire {
-  return {
-    author: Buffer.from(r.fixed(32)),
-    govPosition: r.vec(() => Buffer.from(r.fixed(32)), MAX_GOV_POSITION, 'governance position'),
-    signature: Buffer.from(r.fixed(64)),
-    payload: Buffer.from(r.bytes(MAX_FRAME)),
-  }
-}
-
-/** The plaintext of a StateDeltas message: its signed deltas, strictly decoded. */
-export function encodeSignedDeltas(deltas: SignedDeltaWire[]): Buffer {
-  const w = new Writer()
-  w.vec(deltas, (d) => writeSignedDelta(w, d))
-  return w.finish()
-}
-
-export function decodeSignedDeltas(bytes: Buffer): SignedDeltaWire[] {
-  const r = new Reader(bytes, 'sealed deltas')
-  const deltas = r.vec(() => readSignedDelta(r), MAX_DELTAS_PER_MESSAGE, 'deltas')
-  r.end()
-  return deltas
-}
-
 export function encodeFrame(f: SyncFrame): Buffer {
   const w = new Writer().u8(FRAME_TAGS.indexOf(f.type))
   switch (f.type) {
@@ -183,12 +137,7 @@ export function encodeFrame(f: SyncFrame): Buffer {
       w.fixed(f.nonce, 32)
       break
     case 'Auth':
-      if (f.auth.kind === 'member') w.u8(0).fixed(f.auth.identity, 32).fixed(f.auth.signature, 64)
-      else {
-        w.u8(1)
-        writeInvitationBody(w, f.auth.invitation)
-        w.fixed(f.auth.invitation.signature, 64).fixed(f.auth.identity, 32).fixed(f.auth.signature, 64)
-      }
+      writeStreamAuth(w, f.auth)
       break
     case 'Denied':
       w.string(f.reason)
@@ -252,13 +201,9 @@ export function decodeFrame(data: Uint8Array): SyncFrame {
     case 'Challenge':
       f = { type: 'Challenge', nonce: Buffer.from(r.fixed(32)) }
       break
-    case 'Auth': {
-      const kind = r.u8()
-      if (kind === 0) f = { type: 'Auth', auth: { kind: 'member', identity: Buffer.from(r.fixed(32)), signature: Buffer.from(r.fixed(64)) } }
-      else if (kind === 1) f = { type: 'Auth', auth: { kind: 'invitation', invitation: readInvitation(r), identity: Buffer.from(r.fixed(32)), signature: Buffer.from(r.fixed(64)) } }
-      else throw new MeroError('InvalidInput', `unknown auth kind ${kind}`)
+    case 'Auth':
+      f = { type: 'Auth', auth: readStreamAuth(r) }
       break
-    }
     case 'Denied':
       f = { type: 'Denied', reason: r.string(1024) }
       break

@@ -1,14 +1,10 @@
-import { z } from 'zod'
 import type { ApplicationMeta } from '../../core/context/applications.js'
 import type { MeroNode } from '../../core/node/node.js'
 import { fromBase58 } from '../../core/primitives/encoding.js'
 import { parseBlobId } from '../../core/primitives/ids.js'
+import { downloadToBlob } from '../app-download.js'
 import { resolveId } from './resolve.js'
-import { aliasName, base58Id, idOrAlias } from './schemas.js'
-import { method, type MethodTable } from './types.js'
-
-/** app.* — installed applications (wasm modules). */
-const application = idOrAlias('application')
+import type { Handlers } from './types.js'
 
 function withAlias(node: MeroNode, meta: ApplicationMeta) {
   return { ...meta, alias: node.aliases.aliasesOf('application', meta.applicationId)[0] ?? null }
@@ -18,42 +14,28 @@ function resolveApp(node: MeroNode, text: string): Buffer {
   return fromBase58(resolveId(node, 'application', text), 'application id', 32)
 }
 
-export const appMethods: MethodTable = {
-  'app.install': method({
-    description: 'Install a wasm module already uploaded as a blob (POST /blobs); validates and meters it',
-    params: z.object({ blobId: base58Id('blob id'), source: z.string().max(256).optional(), alias: aliasName.optional() }).strict(),
-    handler: async ({ blobId, source, alias }, { node }) => {
-      const id = parseBlobId(blobId)
-      try {
-        const meta = await node.applications.installFromBlob(id, source)
-        if (alias) node.aliases.create('application', alias, meta.applicationId, true)
-        return withAlias(node, meta)
-      } finally {
-        // the upload's own hold: the application holds the bytes now (or they were refused)
-        if (node.blobs.get(id)?.holders.includes('user')) node.blobs.release(id, 'user')
-      }
-    },
-  }),
-  'app.list': method({
-    description: 'Installed applications',
-    params: z.object({}).strict(),
-    handler: (_p, { node }) => ({ applications: node.applications.list().map((m) => withAlias(node, m)) }),
-  }),
-  'app.get': method({
-    description: 'An application: size, source, ABI',
-    params: z.object({ application }).strict(),
-    handler: ({ application }, { node }) => withAlias(node, node.applications.require(resolveApp(node, application))),
-  }),
-  'app.uninstall': method({
-    description: 'Uninstall an application; refused while a context uses it',
-    params: z.object({ application }).strict(),
-    handler: ({ application }, { node }) => {
-      const id = resolveApp(node, application)
-      const meta = node.applications.require(id)
-      node.applications.uninstall(id, node.contextsUsing(meta.applicationId))
-      node.runtime.evict(id)
-      node.aliases.forget('application', meta.applicationId)
-      return { applicationId: meta.applicationId, uninstalled: true }
-    },
-  }),
-}
+/** app.* — installed applications (signed packages and development modules). */
+export const appHandlers = {
+  'app.install': async ({ blobId, url, source, alias }, { node }) => {
+    const id = url ? await downloadToBlob(node.blobs, url, node.applications.maxFetchBytes) : parseBlobId(blobId!)
+    if (url) source ??= url
+    try {
+      const meta = await node.applications.installFromBlob(id, source)
+      if (alias) node.aliases.create('application', alias, meta.applicationId, true)
+      return withAlias(node, meta)
+    } finally {
+      // the upload's own hold: the application holds the bytes now (or they were refused)
+      if (node.blobs.get(id)?.holders.includes('user')) node.blobs.release(id, 'user')
+    }
+  },
+  'app.list': (_p, { node }) => ({ applications: node.applications.list().map((m) => withAlias(node, m)) }),
+  'app.get': ({ application }, { node }) => withAlias(node, node.applications.require(resolveApp(node, application))),
+  'app.uninstall': ({ application }, { node }) => {
+    const id = resolveApp(node, application)
+    const meta = node.applications.require(id)
+    node.applications.uninstall(id, node.contextsUsing(meta.applicationId))
+    node.runtime.evict(id)
+    node.aliases.forget('application', meta.applicationId)
+    return { applicationId: meta.applicationId, uninstalled: true }
+  },
+} satisfies Handlers<'app'>

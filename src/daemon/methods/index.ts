@@ -1,25 +1,34 @@
-import { z } from 'zod'
-import { aliasMethods } from './alias.js'
-import { appMethods } from './app.js'
-import { blobMethods } from './blob.js'
-import { contextMethods } from './context.js'
-import { contextSyncMethods } from './context-sync.js'
-import { groupMethods } from './group.js'
-import { nodeMethods } from './node.js'
-import { peersMethods } from './peers.js'
-import { method, type MethodTable } from './types.js'
+import { RPC, type RpcMethod } from '../../api/methods.js'
+import { aliasHandlers } from './alias.js'
+import { appHandlers } from './app.js'
+import { blobHandlers } from './blob.js'
+import { contextHandlers } from './context.js'
+import { contextSyncHandlers } from './context-sync.js'
+import { groupHandlers } from './group.js'
+import { nodeHandlers } from './node.js'
+import { peersHandlers } from './peers.js'
+import type { Handler, MethodTable } from './types.js'
 
-/** Every RPC method family, one handler module each, plus `rpc.discover`. */
+/** Every method of the contract (api/methods.ts) with its handler: one module per family, plus `rpc.discover`. */
 export function allMethods(): MethodTable {
-  const table: MethodTable = { ...nodeMethods, ...peersMethods, ...groupMethods, ...contextMethods, ...contextSyncMethods, ...appMethods, ...blobMethods, ...aliasMethods }
-  table['rpc.discover'] = method({
-    description: 'List the methods this daemon serves',
-    params: z.object({}).strict(),
-    handler: () => ({
-      methods: Object.entries(table)
-        .map(([name, def]) => ({ name, description: def.description }))
+  const handlers: { [M in RpcMethod]: Handler<M> } = {
+    ...nodeHandlers,
+    ...peersHandlers,
+    ...groupHandlers,
+    ...contextHandlers,
+    ...contextSyncHandlers,
+    ...appHandlers,
+    ...blobHandlers,
+    ...aliasHandlers,
+    'rpc.discover': () => ({
+      methods: Object.entries(RPC)
+        .map(([name, spec]) => ({ name, description: spec.description }))
         .sort((a, b) => a.name.localeCompare(b.name)),
     }),
-  })
+  }
+  const table: MethodTable = {}
+  for (const name of Object.keys(RPC) as RpcMethod[]) {
+    table[name] = { ...RPC[name], handler: handlers[name] as MethodTable[string]['handler'] }
+  }
   return table
 }

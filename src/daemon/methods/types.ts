@@ -1,6 +1,7 @@
 import type { z } from 'zod'
+import type { RpcArgs, RpcMethod, RpcResult } from '../../api/methods.js'
 import type { MeroNode } from '../../core/node/node.js'
-import type { BackupManifest } from '../backup.js'
+import type { BackupManifest } from '../../api/node-files.js'
 import type { Logger } from '../logging.js'
 
 /** What a handler may use: the node core, the daemon's own facts, and its logger. */
@@ -20,16 +21,17 @@ export interface MethodContext {
   log: Logger
 }
 
-export interface MethodDef<S extends z.ZodType = z.ZodType, R = unknown> {
-  /** Shown by `rpc.discover`. */
+/** The implementation of a method of the contract (api/methods.ts): its params parsed, its result typed. */
+export type Handler<M extends RpcMethod> = (params: RpcArgs<M>, ctx: MethodContext) => RpcResult<M> | Promise<RpcResult<M>>
+
+/** The handlers of one method family, e.g. Handlers<'group'> for every `group.*` method. */
+export type Handlers<Family extends string> = { [M in RpcMethod as M extends `${Family}.${string}` ? M : never]: Handler<M> }
+
+/** A method as the server runs it: the contract's description and schema, and its handler. */
+export interface MethodDef {
   description: string
-  params: S
-  handler: (params: z.infer<S>, ctx: MethodContext) => Promise<R> | R
+  params: z.ZodType
+  handler: (params: unknown, ctx: MethodContext) => unknown
 }
 
 export type MethodTable = Record<string, MethodDef>
-
-/** Keeps each handler's params type tied to its schema. */
-export function method<S extends z.ZodType, R>(def: MethodDef<S, R>): MethodDef {
-  return def as unknown as MethodDef
-}

@@ -81,7 +81,7 @@ describe('JoinContext fetches the application from a peer', () => {
     expect(readdirSync(c.blobsDir, { recursive: true }).filter((f) => String(f).length > 60)).toEqual([])
     expect(events.some((e) => e.type === 'application.fetched')).toBe(false)
     // A serves honestly again: joining again installs it
-    a.node.blobProviders!.serve()
+    a.node.blobProviders!.start()
     await c.node.contextReplicator!.join(contextId)
     expect(c.node.applications.get(appId)).toBeDefined()
     expect((await c.node.contexts.execute(contextId, 'get', { key: 'k' })).result).toBe('from a')

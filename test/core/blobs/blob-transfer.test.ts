@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -12,7 +12,8 @@ import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { MeroError } from '../../../src/core/primitives/errors.js'
 import { Store } from '../../../src/core/store/store.js'
-import { memberAuth, type FrameChannel } from '../../../src/core/sync/group-sync.js'
+import { memberAuth } from '../../../src/core/governance/stream-auth.js'
+import type { FrameChannel } from '../../../src/core/network/transport.js'
 import { framePair } from '../../helpers/frame-pair.js'
 import { MemoryHub } from '../../helpers/memory-network.js'
 import { MemoryProviders } from '../../helpers/memory-node-network.js'
@@ -176,7 +177,7 @@ describe('BlobProviders', () => {
     const liar = hub.peer('liar')
     liar.handle(BLOB_PROTOCOL, (ch) => maliciousServer(ch, () => honestFrames(randomBytes(app.length))))
     const honest = make('honest')
-    honest.providers.serve()
+    honest.providers.start()
     // only the liar was given; the honest peer is found as a DHT provider
     await honest.providers.announce([appId])
     const got = await requester.providers.fetch(appId, groupId, ['liar'], 64 * CHUNK_SIZE)
@@ -190,6 +191,38 @@ describe('BlobProviders', () => {
     table.records.clear()
     await expect(requester.providers.fetch(appId, groupId, ['liar'], 64 * CHUNK_SIZE)).rejects.toMatchObject({ kind: 'BlobNotFound', message: expect.stringMatching(/liar: bad blob transfer/) })
     expect(requester.providers.stats.fetchFailures).toBe(1)
+  })
+
+  it('a transfer dropped mid-stream fails when the stream ends (not at its frame timeout), nothing of it is kept, and the next peer gives the blob whole', async () => {
+    const hub = new MemoryHub()
+    const table = new MemoryProviders()
+    // the requester: a node of its own, which holds nothing yet
+    const mine = await Store.open(join(dir, 'requester'))
+    try {
+      const requesterBlobs = new BlobStore(mine, join(dir, 'requester-blobs'))
+      // a frame timeout far past the test's own: waiting it out would fail the test
+      const requester = new BlobProviders({ blobs: requesterBlobs, groups, identity: member, network: hub.peer('requester'), routing: table.routing('requester') }, { timeoutMs: 600_000 })
+      // a peer that sends the blob's description and its first chunk, then goes away
+      const dropper = hub.peer('dropper')
+      dropper.handle(BLOB_PROTOCOL, (ch) => {
+        const [info, first] = honestFrames(app)
+        maliciousServer(ch, () => [info!, first!])
+        setTimeout(() => ch.close(), 50)
+      })
+      const honest = new BlobProviders({ blobs, groups, identity: owner, network: hub.peer('honest'), routing: table.routing('honest') }, { timeoutMs: 2_000 })
+      honest.start()
+      const got = await requester.fetch(appId, groupId, ['dropper', 'honest'], 64 * CHUNK_SIZE)
+      expect(got).toMatchObject({ peerId: 'honest', via: 'peer' })
+      expect(got.bytes.equals(app)).toBe(true)
+      expect(requester.stats).toMatchObject({ fetched: 1, fetchFailures: 0 })
+      // fetching verifies and returns bytes: nothing is stored until the caller installs them
+      expect(requesterBlobs.list()).toEqual([])
+      expect(existsSync(join(dir, 'requester-blobs')) ? readdirSync(join(dir, 'requester-blobs')) : []).toEqual([])
+      // only the dropper alone: a typed failure that says what happened
+      await expect(requester.fetch(appId, groupId, ['dropper'], 64 * CHUNK_SIZE)).rejects.toMatchObject({ kind: 'BlobNotFound', message: expect.stringMatching(/dropper: /) })
+    } finally {
+      await mine.close()
+    }
   })
 
   it('keeps announcements that failed (no DHT peer yet) and retries them', async () => {

@@ -1,8 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MeroNode } from '../../../src/core/node/node.js'
-import { fromBase58 } from '../../../src/core/primitives/encoding.js'
-import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
-import { authored, closeNodes, newNode, shareOps } from './helpers.js'
+import { ensureBuilt } from '../runtime/fixtures.js'
+import { authored, closeNodes, newNode, sharedContext } from './helpers.js'
 
 /**
  * Execute remembers the depth of the delta it committed last, so that it need not read it back
@@ -31,16 +30,7 @@ describe('execute: delta depths', () => {
   it('local chains, then a chain extended by a peer, then local again', async () => {
     const a = await newNode()
     const b = await newNode()
-    for (const n of [a, b]) await n.applications.install(kvStoreWasm())
-    const groupId = a.createGroup()
-    await a.issueGroupOp(groupId, { kind: 'MemberAdded', member: b.identity.publicKey, role: 'member' })
-    const appId = fromBase58((a.applications.list()[0] as { applicationId: string }).applicationId, 'application id', 32)
-    const meta = await a.contexts.create(groupId, appId, {})
-    const contextId = fromBase58(meta.contextId, 'context id', 32)
-    shareOps(a, b, groupId)
-    b.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, a.contexts.key(contextId)!)
-    await b.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
-    shareOps(b, a, groupId)
+    const { contextId } = await sharedContext(a, b)
 
     for (let i = 0; i < 3; i++) await a.contexts.execute(contextId, 'set', { key: `a${i}`, value: 'x' })
     const afterA = checkDepths(a, contextId)

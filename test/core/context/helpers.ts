@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
 import { MeroNode, type NodeOptions } from '../../../src/core/node/node.js'
+import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { Store } from '../../../src/core/store/store.js'
-import { verifyDelta, type VerifiedDelta } from '../../../src/core/sync/delta-envelope.js'
+import { verifyDelta, type VerifiedDelta } from '../../../src/core/context/delta-envelope.js'
+import { kvStoreWasm } from '../runtime/fixtures.js'
 
 /** In-process nodes over real stores in temp folders; `closeNodes` (afterEach) removes them. */
 const opened: { store: Store; dir: string }[] = []
@@ -28,8 +30,8 @@ export function shareOps(from: MeroNode, to: MeroNode, groupId: string): void {
   to.groups.ingest(from.groups.getOps(groupId, from.groups.ops(groupId).map((o) => o.opId)))
 }
 
-/** The deltas `n` holds that `author` signed (parents first), verified as a receiver would. */
-export function authored(n: MeroNode, contextId: Buffer, author: MeroNode = n): VerifiedDelta[] {
+/** The deltas `n` holds that `author` signed (every one with 'any'; parents first), verified as a receiver would. */
+export function authored(n: MeroNode, contextId: Buffer, author: MeroNode | 'any' = n): VerifiedDelta[] {
   const ids = n.store
     .scanPrefix('delta', contextId)
     .map(([k]) => k.subarray(32))
@@ -37,5 +39,23 @@ export function authored(n: MeroNode, contextId: Buffer, author: MeroNode = n): 
   return n.contexts.log
     .signed(contextId, ids)
     .map(({ wire }) => verifyDelta(contextId, wire))
-    .filter((v) => v.delta.author.equals(author.identity.publicKey))
+    .filter((v) => author === 'any' || v.delta.author.equals(author.identity.publicKey))
+}
+
+/**
+ * A kv-store context of a group `a` creates, that `b` is a member of and has joined (the key
+ * handed over, the group ops shared both ways). No delta of the context is sent to `b`.
+ */
+export async function sharedContext(a: MeroNode, b: MeroNode): Promise<{ groupId: string; contextId: Buffer; applicationId: string }> {
+  for (const n of [a, b]) await n.applications.install(kvStoreWasm())
+  const groupId = a.createGroup()
+  await a.issueGroupOp(groupId, { kind: 'MemberAdded', member: b.identity.publicKey, role: 'member' })
+  const appId = fromBase58(a.applications.list()[0]!.applicationId, 'application id', 32)
+  const meta = await a.contexts.create(groupId, appId, {})
+  const contextId = fromBase58(meta.contextId, 'context id', 32)
+  shareOps(a, b, groupId)
+  b.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, a.contexts.key(contextId)!)
+  await b.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
+  shareOps(b, a, groupId)
+  return { groupId, contextId, applicationId: meta.applicationId }
 }

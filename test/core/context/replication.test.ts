@@ -4,8 +4,9 @@ import { MeroNode } from '../../../src/core/node/node.js'
 import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { Hlc } from '../../../src/core/primitives/hlc.js'
 import { encodeDelta } from '../../../src/core/state/index.js'
-import { openDelta, openDeltas, sealDelta, sealDeltas, signDelta, verifyDelta, type VerifiedDelta } from '../../../src/core/sync/delta-envelope.js'
-import { decodeFrame, decodeSignedDeltas, decodeTopicMessage, encodeFrame, encodeSignedDeltas, encodeTopicMessage, MAX_DELTAS_PER_MESSAGE, type SyncFrame } from '../../../src/core/sync/wire.js'
+import { decodeSignedDeltas, encodeSignedDeltas, MAX_DELTAS_PER_MESSAGE, signDelta, verifyDelta, type VerifiedDelta } from '../../../src/core/context/delta-envelope.js'
+import { openDelta, openDeltas, sealDelta, sealDeltas } from '../../../src/core/sync/sealed-deltas.js'
+import { decodeFrame, decodeTopicMessage, encodeFrame, encodeTopicMessage, type SyncFrame } from '../../../src/core/sync/wire.js'
 import { seal } from '../../../src/core/crypto/aead.js'
 import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
 import { authored, closeNodes, newNode, shareOps } from './helpers.js'
@@ -50,24 +51,76 @@ describe('context replication (in process)', () => {
     await ensureBuilt()
   }, 120_000)
 
-  it('any delivery order of the same deltas gives the same root hash and entries', async () => {
-    const write = fc.record({ node: fc.integer({ min: 0, max: 2 }), key: fc.constantFrom('a', 'b', 'c', 'd', 'e'), remove: fc.boolean(), value: fc.string({ maxLength: 6 }) })
-    let withPending = 0
+  it('writes interleaved with partial exchanges, then any delivery order of the same deltas: the same root hash, entries and DAG', async () => {
+    // a group of three nodes serves 20 runs (each run has a context of its own), then the next
+    // group takes over: a group's governance grows with every context
+    let nodes: MeroNode[] = []
+    let groupId = ''
+    let appId = Buffer.alloc(0)
+    let runs = 0
+    async function freshContext(): Promise<Buffer> {
+      if (runs++ % 20 === 0) {
+        await closeNodes()
+        ;({ nodes, groupId } = await cluster())
+        appId = fromBase58(nodes[0]!.contexts.list()[0]!.applicationId, 'application id', 32)
+      }
+      const [a, b, c] = nodes as [MeroNode, MeroNode, MeroNode]
+      const meta = await a.contexts.create(groupId, appId, {})
+      const contextId = fromBase58(meta.contextId, 'context id', 32)
+      for (const n of [b, c]) {
+        shareOps(a, n, groupId)
+        n.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, a.contexts.key(contextId)!)
+        await n.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
+      }
+      for (const x of nodes) for (const y of nodes) if (x !== y) shareOps(x, y, groupId)
+      for (const n of [b, c]) n.remoteDeltas.receive(contextId, own(a, contextId))
+      return contextId
+    }
+    /** Everything `n` holds of the context (its own deltas and those it received), parents first. */
+    const held = (n: MeroNode, contextId: Buffer) => authored(n, contextId, 'any')
+
+    /** A remove with `ofRemote` takes, when it can, a key whose value another node wrote. */
+    type Step = { kind: 'write'; node: number; key: string; remove: boolean; ofRemote: boolean; value: string } | { kind: 'exchange'; from: number; to: number; newestOnly: boolean }
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant('write' as const), node: fc.integer({ min: 0, max: 2 }), key: fc.constantFrom('a', 'b', 'c', 'd'), remove: fc.boolean(), ofRemote: fc.boolean(), value: fc.string({ maxLength: 4 }) }) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('exchange' as const), from: fc.integer({ min: 0, max: 2 }), to: fc.integer({ min: 0, max: 2 }), newestOnly: fc.boolean() }) },
+    )
+    const seen = { pending: 0, removesOfRemote: 0, parentsFromOthers: 0 }
     await fc.assert(
-      fc.asyncProperty(fc.array(write, { minLength: 1, maxLength: 24 }), fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 3, maxLength: 3 }), fc.integer({ min: 1, max: 5 }), async (writes, seeds, chunk) => {
-        const { nodes, contextId } = await cluster()
-        for (const w of writes) {
-          const n = nodes[w.node]!
-          await n.contexts.execute(contextId, w.remove ? 'remove' : 'set', w.remove ? { key: w.key } : { key: w.key, value: w.value })
+      fc.asyncProperty(fc.array(step, { minLength: 4, maxLength: 24, size: 'medium' }), fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 3, maxLength: 3 }), fc.integer({ min: 1, max: 5 }), async (steps, seeds, chunk) => {
+        const contextId = await freshContext()
+        /** The deltas each node wrote in this run (the creator's init delta is everyone's start). */
+        const wrote = nodes.map(() => new Set<string>())
+        for (const st of steps) {
+          if (st.kind === 'exchange') {
+            if (st.from === st.to) continue
+            // what one node holds reaches another: all of it, or only its newest deltas (their parents follow later)
+            const offered = held(nodes[st.from]!, contextId)
+            nodes[st.to]!.remoteDeltas.receive(contextId, st.newestOnly ? offered.slice(-2) : offered)
+            continue
+          }
+          const n = nodes[st.node]!
+          let key = st.key
+          // values carry their writer: a remove of another node's value is the case where the remove must win
+          if (st.remove) {
+            const live = Object.entries((await n.contexts.execute(contextId, 'entries', {})).result as Record<string, string>)
+            const remote = live.filter(([, v]) => !v.startsWith(`${st.node}:`)).map(([k]) => k)
+            if (st.ofRemote && remote.length) key = remote[st.value.length % remote.length]!
+            if (remote.includes(key)) seen.removesOfRemote++
+          }
+          const before = n.contexts.require(contextId).heads
+          const r = await n.contexts.execute(contextId, st.remove ? 'remove' : 'set', st.remove ? { key } : { key, value: `${st.node}:${st.value}` })
+          if (r.deltaId) wrote[st.node]!.add(r.deltaId)
+          if (before.some((h) => wrote.some((w, j) => j !== st.node && w.has(h)))) seen.parentsFromOthers++
         }
-        const authored = nodes.map((n) => own(n, contextId))
+        const authoredBy = nodes.map((n) => own(n, contextId))
         for (let i = 0; i < 3; i++) {
-          const incoming = authored.filter((_, j) => j !== i).flat()
+          const incoming = authoredBy.filter((_, j) => j !== i).flat()
           // a seeded shuffle: children may well arrive before their parents
           const order = incoming.map((d, k) => ({ d, r: Math.sin(seeds[i]! + k * 7919) })).sort((x, y) => x.r - y.r).map((x) => x.d)
           for (let k = 0; k < order.length; k += chunk) {
             nodes[i]!.remoteDeltas.receive(contextId, order.slice(k, k + chunk))
-            if (nodes[i]!.remoteDeltas.pendingCount(contextId) > 0) withPending++
+            if (nodes[i]!.remoteDeltas.pendingCount(contextId) > 0) seen.pending++
           }
           expect(nodes[i]!.remoteDeltas.pendingCount(contextId)).toBe(0)
         }
@@ -76,30 +129,33 @@ describe('context replication (in process)', () => {
         const e = await Promise.all(nodes.map((n) => entries(n, contextId)))
         expect(e[1]).toEqual(e[0])
         expect(e[2]).toEqual(e[0])
-        // and the same DAG: every delta at the same depth on every node, one more than its deepest parent
         // every delta again, in another order: each one is known as held (heads, their parents
         // and deltas deep in the DAG alike), and nothing changes
         for (let i = 0; i < 3; i++) {
           const n = nodes[i]!
           const before = n.contexts.require(contextId)
-          const again = authored.flat().map((d, k) => ({ d, r: Math.cos(seeds[i]! + k * 104_729) })).sort((x, y) => x.r - y.r).map((x) => x.d)
+          const again = authoredBy.flat().map((d, k) => ({ d, r: Math.cos(seeds[i]! + k * 104_729) })).sort((x, y) => x.r - y.r).map((x) => x.d)
           for (let k = 0; k < again.length; k += chunk) {
             for (const r of n.remoteDeltas.receive(contextId, again.slice(k, k + chunk))) expect(r.status).toBe('duplicate')
           }
           expect(n.contexts.require(contextId)).toEqual(before)
         }
-        for (const v of authored.flat()) {
+        // and the same DAG: every delta at the same depth on every node, one more than its deepest parent
+        for (const v of authoredBy.flat()) {
           const depths = nodes.map((n) => n.contexts.log.header(contextId, v.id)!.depth)
           expect(new Set(depths).size).toBe(1)
           expect(depths[0]).toBe(Math.max(-1, ...v.delta.parents.map((q) => nodes[0]!.contexts.log.header(contextId, q)!.depth)) + 1)
         }
-        await closeNodes() // each run's three nodes, not only at the end
       }),
-      { numRuns: 25 },
+      { numRuns: 200 },
     )
-    // the generator really exercised out-of-order delivery (parked, then cascaded)
-    expect(withPending).toBeGreaterThan(5)
-  }, 120_000)
+    // the generator really exercised out-of-order delivery (parked, then cascaded), removes of
+    // what another node wrote, and writes on top of another node's deltas
+    // (about 400, 55 and 140 in 200 runs)
+    expect(seen.pending).toBeGreaterThan(100)
+    expect(seen.removesOfRemote).toBeGreaterThan(15)
+    expect(seen.parentsFromOthers).toBeGreaterThan(40)
+  }, 300_000)
 
   it("rejects a removed member's deltas authored after the removal, on every node", async () => {
     const { nodes, groupId, contextId } = await cluster()

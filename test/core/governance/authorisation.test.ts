@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { EventBus } from '../../../src/core/node/event-bus.js'
+import { relayEvents } from '../../../src/core/node/relay.js'
 import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { createInvitation, invitationId } from '../../../src/core/governance/invitation.js'
 import { Capability, type GroupOp } from '../../../src/core/governance/ops.js'
@@ -252,7 +253,8 @@ describe('the DAG', () => {
     const bus = new EventBus()
     const seen: string[] = []
     bus.on((e) => seen.push(e.type))
-    const r = new GroupStore(undefined, bus)
+    const r = new GroupStore()
+    relayEvents(bus, { governance: r.events })
     r.ingest([f.genesis.bytes, one.bytes, two.bytes])
     const v = r.view(f.groupId)
     expect(v.equivocations).toEqual([{ signer: id58(keys.owner), seq: 2, opIds: [one.id.toString('hex'), two.id.toString('hex')].sort() }])
@@ -286,7 +288,7 @@ describe('the DAG', () => {
       // a refused op is neither applied nor queued
       expect(() => gs.issueWriteBehind(groupId, keys.b, { kind: 'GroupAliasSet', alias: 'x' })).toThrow(/refused/)
       const reloaded = new GroupStore(store)
-      reloaded.load()
+      reloaded.start()
       expect(JSON.stringify(reloaded.view(groupId))).toBe(JSON.stringify(gs.view(groupId)))
       await store.close()
 
@@ -308,7 +310,7 @@ describe('the DAG', () => {
       await store.close()
       store = await Store.open(data)
       gs = new GroupStore(store)
-      gs.load()
+      gs.start()
       expect(JSON.stringify(gs.view(groupId))).toBe(before)
       expect(gs.ops(groupId)).toHaveLength(4)
       await store.close()
@@ -321,7 +323,9 @@ describe('events', () => {
     const bus = new EventBus()
     const seen: { type: string; identity?: string; role?: string }[] = []
     bus.on((e) => seen.push(e as never))
-    new GroupStore(undefined, bus).createGroup(keys.owner)
+    const r = new GroupStore()
+    relayEvents(bus, { governance: r.events })
+    r.createGroup(keys.owner)
     expect(seen.map((e) => e.type)).toEqual(['group.created', 'group.op.applied', 'group.member.added'])
     expect(seen[2]).toMatchObject({ identity: id58(keys.owner), role: 'admin' })
   })

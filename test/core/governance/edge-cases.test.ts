@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { EventBus } from '../../../src/core/node/event-bus.js'
+import { relayEvents } from '../../../src/core/node/relay.js'
 import type { NodeEvent } from '../../../src/core/node/events.js'
 import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { createInvitation } from '../../../src/core/governance/invitation.js'
@@ -64,7 +65,9 @@ describe('governance edge cases (reference §8)', () => {
       const bus = new EventBus()
       const seen: NodeEvent[] = []
       bus.on((e) => seen.push(e))
-      new GroupStore(undefined, bus).ingest(bytes([...f.ops, ...order]))
+      const r = new GroupStore()
+      relayEvents(bus, { governance: r.events })
+      r.ingest(bytes([...f.ops, ...order]))
       // fold b's member events: b must end up a member (the owner), as the view says
       let bIsMember = false
       for (const e of seen) {

@@ -18,8 +18,10 @@ describe('ingest with signatures verified on the worker pool', () => {
     forged[forged.length - 3]! ^= 0xff
     const batch = [...payloads.slice(0, 40), forged, ...payloads.slice(40)]
 
+    pool.warm() // as a long catch-up does: the batch goes to the workers
     const pooled = new GroupStore()
     const results = await pooled.ingestVerified(batch, pool)
+    expect(pool.stats).toEqual({ inline: 0, onWorkers: batch.length })
     expect(results[40]).toMatchObject({ status: 'invalid', reason: expect.stringMatching(/signature/) })
     expect(results.filter((r) => r.status === 'applied')).toHaveLength(ops.length)
 

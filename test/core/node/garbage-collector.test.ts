@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { dirname, join } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
 import type { NodeEvent } from '../../../src/core/node/events.js'
 import { MeroNode } from '../../../src/core/node/node.js'
@@ -10,6 +10,7 @@ import type { GarbageCollectorOptions } from '../../../src/core/node/garbage-col
 import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { Store } from '../../../src/core/store/store.js'
 import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
+import { memberBesideContext, stopNetworkedNodes } from '../../helpers/networked-node.js'
 
 /** The GC timer in process: tombstones past the retention, unreferenced blobs, bounded runs. */
 const HOUR = 3600_000
@@ -27,6 +28,7 @@ async function newNode(gc: Partial<GarbageCollectorOptions> = {}) {
 }
 
 afterEach(async () => {
+  await stopNetworkedNodes()
   for (const { store, dir, node } of opened.splice(0)) {
     await node.stop()
     await store.close().catch(() => {})
@@ -106,11 +108,58 @@ describe('garbage collection', () => {
     const { node, events } = await newNode({ intervalMs: 30 })
     await node.start()
     const runs = () => events.filter((e) => e.type === 'gc.finished').length
-    await new Promise((r) => setTimeout(r, 200))
-    expect(runs()).toBeGreaterThanOrEqual(2)
+    await vi.waitFor(() => expect(runs()).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 10 })
     await node.stop()
     const after = runs()
-    await new Promise((r) => setTimeout(r, 150))
+    // a probe on the same period, armed after the stop: by its third tick, a timer still running
+    // would have fired at least twice (timers of one period fire in the order they were armed)
+    let ticks = 0
+    await new Promise<void>((done) => {
+      const probe = setInterval(() => ++ticks === 3 && (clearInterval(probe), done()), 30)
+    })
     expect(runs()).toBe(after)
+  })
+
+  it('a run that fails is counted and reported, and the timer goes on: the next runs succeed once the cause is gone', async () => {
+    const { node, events } = await newNode({ intervalMs: 20 })
+    const blobsDir = join(dirname(node.store.location), 'blobs')
+    // the blob folder is not a folder: every run's orphan sweep fails
+    rmSync(blobsDir, { recursive: true, force: true })
+    writeFileSync(blobsDir, 'not a folder')
+    await node.start()
+    const finished = () => events.filter((e) => e.type === 'gc.finished') as { error?: string }[]
+    await vi.waitFor(() => expect(finished().filter((e) => e.error).length).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 10 })
+    expect(finished()[0]).toMatchObject({ error: expect.stringMatching(/ENOTDIR|not a directory/), tombstones: 0 })
+    expect(node.gc.totals.failures).toBeGreaterThanOrEqual(2)
+    // the node itself is unaffected, and once the folder is back the runs succeed
+    const groupId = node.createGroup()
+    rmSync(blobsDir)
+    mkdirSync(blobsDir)
+    const contextId = await contextWithTombstones(node, groupId, 1)
+    clock += 25 * HOUR
+    await vi.waitFor(() => expect(finished().some((e) => !e.error && (e as { tombstones: number }).tombstones === 1)).toBe(true), { timeout: 10_000, interval: 10 })
+    expect((await node.contexts.execute(contextId, 'get', { key: 'live' })).result).toBe('kept')
+  })
+
+  it('collecting on its timer while two nodes write, remove and replicate: they converge, with tombstones collected on the way', async () => {
+    // retention 0: every tombstone is collected as soon as a run sees it
+    const gc = { intervalMs: 15, tombstoneRetentionMs: 0, blobMinAgeMs: 0 }
+    const { a, c, contextId } = await memberBesideContext({ a: { gc }, c: { gc } })
+    await c.node.contextReplicator!.join(contextId)
+    const runs = { a: 0, c: 0 }
+    a.node.events.on((e) => void (e.type === 'gc.finished' && !('error' in e && e.error) && runs.a++))
+    c.node.events.on((e) => void (e.type === 'gc.finished' && !('error' in e && e.error) && runs.c++))
+    // both write the same keys and remove each other's, with gossip in between
+    for (let i = 0; i < 120; i++) {
+      const n = i % 2 ? a : c
+      await n.node.contexts.execute(contextId, i % 3 === 2 ? 'remove' : 'set', i % 3 === 2 ? { key: `k${i % 7}` } : { key: `k${i % 7}`, value: `${i}` })
+      if (i % 10 === 0) await new Promise((r) => setTimeout(r, 20)) // pace the writes: the collector's timer runs between them
+    }
+    const root = (x: typeof a) => x.node.contexts.require(contextId).rootHash
+    await vi.waitFor(() => expect(root(c)).toBe(root(a)), { timeout: 10_000, interval: 20 })
+    expect((await a.node.contexts.execute(contextId, 'entries', {})).result).toEqual((await c.node.contexts.execute(contextId, 'entries', {})).result)
+    expect(runs.a + runs.c).toBeGreaterThan(2)
+    expect(a.node.gc.totals.tombstones + c.node.gc.totals.tombstones).toBeGreaterThan(0)
+    expect(a.node.gc.totals.failures + c.node.gc.totals.failures).toBe(0)
   })
 })

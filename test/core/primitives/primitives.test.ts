@@ -39,11 +39,13 @@ describe('encodings', () => {
     expect(validateAlias('team.a_b-1')).toBe('team.a_b-1')
     expect(() => validateAlias('has space')).toThrow(/alias 'has space' is invalid/)
     expect(() => validateAlias('x'.repeat(51))).toThrow(/invalid/)
+    let thrown: unknown
     try {
       validateAlias('')
     } catch (e) {
-      expect(isMeroError(e, 'InvalidInput')).toBe(true)
+      thrown = e
     }
+    expect(isMeroError(thrown, 'InvalidInput')).toBe(true)
   })
 })
 

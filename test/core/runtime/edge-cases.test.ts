@@ -64,9 +64,8 @@ describe('runtime edge cases', () => {
   })
 
   it('an infinite loop is stopped by the instruction budget, and the runtime serves the next call', () => {
-    const started = performance.now()
+    // stopped by the budget (the error says so), not by the test's timeout
     fails(edge, 'spin', 'LimitExceeded', /exhausted its instruction budget of 20000000/)
-    expect(performance.now() - started).toBeLessThan(10_000)
     expect(parse(call(edge, 'ok').result)).toEqual({})
     expect(base.rootHash().equals(emptyHash)).toBe(false)
     // and a per-call budget is honoured

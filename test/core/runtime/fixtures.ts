@@ -14,8 +14,12 @@ export function ensureBuilt(): Promise<unknown> {
   return built
 }
 
+export function fixturePath(name: string): string {
+  return join(FIXTURES_BUILD as string, `${name}.wasm`)
+}
+
 export function fixture(name: string): Buffer {
-  return readFileSync(join(FIXTURES_BUILD as string, `${name}.wasm`))
+  return readFileSync(fixturePath(name))
 }
 
 export function kvStoreWasm(): Buffer {

@@ -1,19 +1,44 @@
-import { beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { MeroError } from '../../../src/core/primitives/errors.js'
+import { Hlc } from '../../../src/core/primitives/hlc.js'
 import { Runtime, type LoadedModule } from '../../../src/core/runtime/index.js'
-import { MemoryHostState } from '../../helpers/memory-host-state.js'
-import { CONTEXT_ID, EXECUTOR, ensureBuilt, json, kvStoreWasm, parse } from './fixtures.js'
+import { ContextState } from '../../../src/core/state/index.js'
+import { Store } from '../../../src/core/store/store.js'
+import { EXECUTOR, ensureBuilt, json, kvStoreWasm, parse } from './fixtures.js'
 
-/** kv-store end to end in-process: the AssemblyScript app, the SDK and the runtime together. */
+/**
+ * kv-store end to end in-process: the AssemblyScript app, the SDK, the runtime and the real CRDT
+ * state (core/state) over RocksDB, as a context's calls run them: a mutating call commits its
+ * session in one batch; a view commits nothing.
+ */
 const runtime = new Runtime()
 let kv: LoadedModule
+let dir: string
+let store: Store
+let contexts = 0
+const clock = new Hlc(EXECUTOR)
 
-function session(state: MemoryHostState) {
+/** A fresh context's state (a context id of its own in the one store). */
+function freshState(): ContextState {
+  const id = Buffer.alloc(32)
+  id.writeUInt32BE(++contexts, 0)
+  return new ContextState(store, id)
+}
+
+function session(state: ContextState, hlc = clock) {
   return (method: string, args?: unknown) => {
-    const overlay = state.overlay()
-    const out = runtime.execute({ module: kv, method, args: args === undefined ? undefined : json(args), state: overlay, contextId: CONTEXT_ID, executor: EXECUTOR })
-    overlay.commit()
+    const s = state.begin(EXECUTOR, hlc)
+    const out = runtime.execute({ module: kv, method, args: args === undefined ? undefined : json(args), state: s, contextId: state.contextId, executor: EXECUTOR })
+    if (!out.readOnly) {
+      s.finish()
+      const batch = store.batch()
+      s.commitInto(batch)
+      batch.write()
+    }
     return { value: parse(out.result), events: out.events.map((e) => ({ kind: e.kind, data: parse(e.data) })), readOnly: out.readOnly, instructions: out.instructions }
   }
 }
@@ -22,10 +47,16 @@ describe('kv-store', () => {
   beforeAll(async () => {
     await ensureBuilt()
     kv = await runtime.load(kvStoreWasm())
+    dir = mkdtempSync(join(tmpdir(), 'mero-kv-'))
+    store = await Store.open(join(dir, 'db'))
   }, 120_000)
+  afterAll(async () => {
+    await store?.close().catch(() => {})
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
 
   it('init, set, get, entries, len, remove, clear with their events', () => {
-    const state = new MemoryHostState()
+    const state = freshState()
     const call = session(state)
     expect(call('init').events).toEqual([])
     expect(call('set', { key: 'a', value: '1' }).events).toEqual([{ kind: 'Inserted', data: { key: 'a', value: '1' } }])
@@ -44,11 +75,12 @@ describe('kv-store', () => {
     expect(call('entries').value).toEqual({})
   })
 
-  it('the same calls give the same root hash; views leave it unchanged', () => {
-    const a = new MemoryHostState()
-    const b = new MemoryHostState()
+  it('the same calls at the same time give the same root hash; views leave it unchanged', () => {
+    const a = freshState()
+    const b = freshState()
+    // (a write is stamped with its time: the same writes at another time hash differently)
     for (const s of [a, b]) {
-      session(s)('set', { key: 'k', value: 'v' })
+      session(s, new Hlc(EXECUTOR, { now: () => 1_700_000_000_000 }))('set', { key: 'k', value: 'v' })
     }
     expect(a.rootHash().equals(b.rootHash())).toBe(true)
     // metering is deterministic: the same call on the same state costs the same
@@ -60,7 +92,7 @@ describe('kv-store', () => {
   })
 
   it('refuses unknown and missing arguments, and unknown methods, without writing', () => {
-    const state = new MemoryHostState()
+    const state = freshState()
     const call = session(state)
     const before = state.rootHash()
     const kind = (f: () => unknown) => {
@@ -88,7 +120,7 @@ describe('kv-store', () => {
     )
     fc.assert(
       fc.property(fc.array(op, { maxLength: 25 }), (ops) => {
-        const call = session(new MemoryHostState())
+        const call = session(freshState())
         const model = new Map<string, string>()
         for (const o of ops) {
           if (o.op === 'set') {
@@ -107,7 +139,7 @@ describe('kv-store', () => {
         expect(Object.entries(call('entries').value as object)).toEqual(sorted)
         expect(call('len').value).toBe(model.size)
       }),
-      { numRuns: 40 },
+      { numRuns: 200 },
     )
   })
 

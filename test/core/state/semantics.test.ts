@@ -383,6 +383,54 @@ describe('persistence, tree nodes, snapshots, tombstones', () => {
     expect(a.state.begin(a.node, a.clock).mapEntries('m').map(([k]) => str(k))).toEqual(['live'])
   })
 
+  it('keeps a popped vector element past the retention: a concurrent set of it, arriving late, still finds its place', async () => {
+    let wall = 1_000_000
+    const [a, c] = await pair(() => wall, () => wall)
+    a.exec((s) => {
+      s.vectorPush('v', b('first'))
+      s.vectorPush('v', b('second'))
+    })
+    exchange(a, c)
+    a.exec((s) => s.vectorPop('v')) // a pops 'second' ...
+    wall += 3_600_000
+    c.exec((s) => s.vectorSet('v', 1, b('kept'))) // ... while c, not having seen it, sets it: the set wins
+    // on a, the pop's tombstone is past any retention before c's set arrives
+    wall += 48 * 3_600_000
+    const batch = a.store.batch()
+    expect(a.state.collectTombstones(wall, batch)).toBe(0)
+    batch.write()
+    exchange(a, c)
+    const elements = (r: Replica) => {
+      const s = r.state.begin(r.node, r.clock)
+      return Array.from({ length: s.vectorLen('v') }, (_, i) => str(s.vectorGet('v', i)))
+    }
+    expect(elements(a)).toEqual(['first', 'kept'])
+    expect(elements(c)).toEqual(['first', 'kept'])
+    expect(a.state.rootHash()).toEqual(c.state.rootHash())
+  })
+
+  it("a snapshot carries tombstones: a delta older than it, arriving after it, brings back nothing it removed", async () => {
+    const [a] = await pair()
+    const inserted = a.exec((s) => s.mapInsert('m', b('x'), b('early')))!
+    a.exec((s) => s.mapRemove('m', b('x')))
+    a.exec((s) => s.mapInsert('m', b('y'), b('kept')))
+    const fresh = new Replica((await stores.store()).store, Buffer.alloc(32, 3))
+    let after: Buffer | undefined
+    for (;;) {
+      const page = a.state.exportSnapshot({ after, limit: 2 })
+      const batch = fresh.store.batch()
+      fresh.state.importRecords(page.records, batch)
+      batch.write()
+      if (!page.next) break
+      after = page.next
+    }
+    expect(fresh.state.rootHash()).toEqual(a.state.rootHash())
+    // the insert comes again (a branch that was offline sends its ancestors): x stays removed
+    fresh.receive(inserted)
+    expect(fresh.state.rootHash()).toEqual(a.state.rootHash())
+    expect(fresh.state.begin(fresh.node, fresh.clock).mapEntries('m').map(([k]) => str(k))).toEqual(['y'])
+  })
+
   it('clearInto removes every row of the context and only that context', async () => {
     const { store } = await stores.store()
     const a = new Replica(store, Buffer.alloc(32, 1))

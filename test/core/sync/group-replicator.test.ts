@@ -1,15 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { generateKeyPair, type KeyPair } from '../../../src/core/crypto/ed25519.js'
 import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { createInvitation, encodeToken } from '../../../src/core/governance/invitation.js'
 import { signOp } from '../../../src/core/governance/ops.js'
 import { EventBus } from '../../../src/core/node/event-bus.js'
+import { relayEvents } from '../../../src/core/node/relay.js'
 import { toBase58 } from '../../../src/core/primitives/encoding.js'
 import { GroupReplicator } from '../../../src/core/sync/group-replicator.js'
+import { SyncServer } from '../../../src/core/sync/sync-server.js'
 import { encodeTopicMessage, groupTopic } from '../../../src/core/sync/wire.js'
-import type { TopicMessageEvent } from '../../../src/core/sync/transport.js'
+import type { TopicMessageEvent } from '../../../src/core/network/transport.js'
 import { MemoryHub, MemoryPeer } from '../../helpers/memory-network.js'
 import { waitFor } from '../../helpers/harness.js'
+import { holdFirst } from '../../helpers/intercept.js'
 
 interface Replica {
   key: KeyPair
@@ -22,15 +25,18 @@ interface Replica {
 describe('group replication between in-process replicas', () => {
   const started: GroupReplicator[] = []
   afterEach(() => {
+    vi.useRealTimers()
     for (const r of started.splice(0)) r.stop()
   })
 
-  function replica(hub: MemoryHub, name: string, heartbeatMs = 100): Replica {
+  function replica(hub: MemoryHub, name: string, heartbeatMs = 100, maxConcurrentSyncs?: number): Replica {
     const key = generateKeyPair()
     const events = new EventBus()
-    const groups = new GroupStore(undefined, events)
+    const groups = new GroupStore()
     const net = hub.peer(name)
-    const rep = new GroupReplicator(groups, key, net, events, { heartbeatMs, syncTimeoutMs: 2_000 })
+    const rep = new GroupReplicator(groups, key, net, { heartbeatMs, syncTimeoutMs: 2_000, maxConcurrentSyncs })
+    relayEvents(events, { governance: groups.events, replication: [rep.events] })
+    new SyncServer(net, { group: (channel, peerId) => rep.serve(channel, peerId) }).start()
     rep.start()
     started.push(rep)
     return { key, events, groups, net, rep }
@@ -60,13 +66,21 @@ describe('group replication between in-process replicas', () => {
   it('concurrent conflicting admin ops converge on every node', async () => {
     const { a, b, c, groupId, same } = await trio()
     const d = generateKeyPair().publicKey
-    await Promise.all([
+    const before = a.groups.heads(groupId)
+    const ops = await Promise.all([
       a.rep.issue(groupId, { kind: 'MemberAdded', member: d, role: 'member' }),
       b.rep.issue(groupId, { kind: 'MemberRemoved', member: c.key.publicKey }),
       c.rep.issue(groupId, { kind: 'RoleSet', member: b.key.publicKey, role: 'member' }),
     ])
+    // concurrent: each was authored on the same heads, before any of the others arrived
+    for (const op of ops) expect(op.parents.map((p) => p.toString('hex')).sort()).toEqual([...before].sort())
     await waitFor(same, 3_000)
-    expect(a.groups.view(groupId).heads.length).toBeGreaterThanOrEqual(1)
+    for (const x of [a, b, c]) {
+      expect([...x.groups.heads(groupId)].sort()).toEqual(ops.map((o) => o.id.toString('hex')).sort())
+      // each op was valid at its own cut, where its signer was an admin: all three apply
+      expect(x.groups.ops(groupId).filter((o) => ops.some((op) => op.id.toString('hex') === o.opId)).map((o) => o.status)).toEqual(['applied', 'applied', 'applied'])
+      expect(Object.fromEntries(x.groups.view(groupId).members.map((m) => [m.identity, m.role]))).toEqual({ [toBase58(a.key.publicKey)]: 'admin', [toBase58(b.key.publicKey)]: 'member', [toBase58(d)]: 'member' })
+    }
   })
 
   it('a node offline while 300 ops are authored catches up on its return', async () => {
@@ -103,10 +117,12 @@ describe('group replication between in-process replicas', () => {
     await waitFor(() => a.groups.view(groupId).members.some((m) => m.identity === toBase58(b.key.publicKey)), 3_000)
 
     a.net.online = false
-    const started = Date.now()
+    const dial = c.net.open.bind(c.net)
+    let dials = 0
+    c.net.open = (peerId, protocol) => (dials++, dial(peerId, protocol))
     const other = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
     await expect(c.rep.join(encodeToken(other, { peerId: 'A', addresses: [] }))).rejects.toMatchObject({ kind: 'PeerUnreachable', message: expect.stringMatching(/cannot reach the inviter A/) })
-    expect(Date.now() - started).toBeLessThan(150) // no retries with back-off for a dial that fails
+    expect(dials).toBe(1) // no retries with back-off for a dial that fails
   })
 
   it('a removed member cannot get further ops accepted, and a stranger is refused the ops', async () => {
@@ -132,10 +148,16 @@ describe('group replication between in-process replicas', () => {
     const { a, groupId } = await trio()
     const outsider = replica((a.net as unknown as { hub: MemoryHub }).hub, 'O')
     const finished: unknown[] = []
-    a.events.on((e) => void (e.type === 'sync.finished' && finished.push(e)))
+    const started: unknown[] = []
+    a.events.on((e) => void (e.type === 'sync.finished' && e.peerId === 'O' && finished.push(e)))
+    a.events.on((e) => void (e.type === 'sync.started' && e.peerId === 'O' && started.push(e)))
+    // a retry would be a timer: with the clock in the test's hands, every timer can be run out
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     await expect(a.rep.catchUp(groupId, 'O', 'peer connected')).rejects.toMatchObject({ kind: 'GroupNotFound', message: 'the peer does not hold the group' })
     expect(finished).toEqual([expect.objectContaining({ groupId, peerId: 'O', ok: true, fetched: 0, skipped: 'the peer does not hold the group' })])
-    await new Promise((done) => setTimeout(done, 600)) // a retry would have started 400 ms later
+    vi.advanceTimersByTime(60_000) // a session starts synchronously when its timer fires
+    vi.useRealTimers()
+    expect(started).toHaveLength(1)
     expect(finished).toHaveLength(1)
     expect(outsider.groups.has(groupId)).toBe(false)
     // an invitation that names a peer without the group as the inviter says so at once
@@ -180,11 +202,10 @@ describe('group replication between in-process replicas', () => {
     }
     const hub = new MemoryHub()
     const key = generateKeyPair()
-    const events = new EventBus()
-    const groups = new GroupStore(undefined, events)
+    const groups = new GroupStore()
     const net = new ValidatingPeer(hub, 'V')
     hub.nodes.set('V', net)
-    const rep = new GroupReplicator(groups, key, net, events, { heartbeatMs: 60_000, syncTimeoutMs: 2_000 })
+    const rep = new GroupReplicator(groups, key, net, { heartbeatMs: 60_000, syncTimeoutMs: 2_000 })
     rep.start()
     started.push(rep)
     const other = generateKeyPair()
@@ -243,5 +264,27 @@ describe('group replication between in-process replicas', () => {
     await running
     await waitFor(() => started.length === 2, 2_000)
     expect(started).toEqual(['first', 'asked during the first'])
+  })
+
+  it('sync.max_concurrent: a catch-up beyond the bound is refused as busy and runs once the running one is over', async () => {
+    const hub = new MemoryHub()
+    const [a, b] = [replica(hub, 'A', 60_000), replica(hub, 'B', 60_000, 1)]
+    const groups = [a.groups.createGroup(a.key).groupId, a.groups.createGroup(a.key).groupId]
+    for (const g of groups) {
+      a.rep.follow(g)
+      await b.rep.join(encodeToken(createInvitation(a.key, Buffer.from(g, 'hex'), 'admin', Date.now() + 60_000), { peerId: 'A', addresses: [] }))
+    }
+    await waitFor(() => groups.every((g) => a.groups.isMember(g, b.key.publicKey)), 3_000)
+    a.net.online = false
+    const later = await Promise.all(groups.map((g) => a.rep.issue(g, { kind: 'GroupAliasSet', alias: 'later' })))
+    a.net.online = true
+    const { held, release } = holdFirst(b.net, 'Heads')
+    const first = b.rep.catchUp(groups[0]!, 'A', 'first')
+    await waitFor(held, 3_000)
+    await expect(b.rep.catchUp(groups[1]!, 'A', 'second')).rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringMatching(/too many sync sessions/) })
+    release()
+    expect(await first).toMatchObject({ applied: 1 })
+    // kept, and run once there is room
+    await waitFor(() => b.groups.knows(groups[1]!, later[1]!.id.toString('hex')), 3_000)
   })
 })

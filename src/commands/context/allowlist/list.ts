@@ -9,7 +9,7 @@ export default class ContextAllowlistList extends MeroCommand<typeof ContextAllo
   static override flags = listFlags
 
   async run() {
-    const r = await this.call<{ contextId: string; visibility: string; allowlist: string[] }>('context.allowlist', { context: this.args.context })
+    const r = await this.call('context.allowlist', { context: this.args.context })
     this.show(() => table(['identity'], r.allowlist.map((i) => [this.shown(i)]), { empty: `the allowlist is empty (the context is ${r.visibility})`, ...this.tableOptions }), r.allowlist)
     return r
   }

@@ -9,7 +9,7 @@ export default class ContextAllowlistRemove extends MeroCommand<typeof ContextAl
   static override args = { context: contextArg, identities: Args.string({ description: 'identities (base58) or identity aliases', required: true }) }
 
   async run() {
-    const r = await this.call<{ contextId: string; allowlist: string[] }>('context.manageAllowlist', { context: this.args.context, remove: this.positionals.slice(1) })
+    const r = await this.call('context.manageAllowlist', { context: this.args.context, remove: this.positionals.slice(1) })
     this.out(`Allowlist of ${r.contextId}: ${r.allowlist.length ? r.allowlist.join(', ') : '(empty)'}`)
     return r
   }

@@ -11,7 +11,7 @@ export default class GroupOpsApply extends MeroCommand<typeof GroupOpsApply> {
   async run() {
     const text = (this.args.file === '-' ? readFileSync(0, 'utf8') : readFile(this.args.file)).trim()
     if (!text) throw new MeroError('InvalidInput', 'the signed op is empty')
-    const r = await this.call<{ opId: string; status: string; reason?: string | null; missing?: string[] }>('group.applySignedOp', { op: text })
+    const r = await this.call('group.applySignedOp', { op: text })
     this.out(`op ${r.opId}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`)
     if (r.status === 'rejected') process.exitCode = 1
     return r

@@ -1,9 +1,20 @@
-import type { FrameChannel } from './group-sync.js'
-
 /**
- * What replication needs from the p2p layer (core/network implements it over libp2p; tests may
- * use an in-memory hub). Messages are opaque bytes; topics are strings.
+ * What the layers above need from the p2p layer (Libp2pNetwork implements it; tests may use an
+ * in-memory hub). Messages are opaque bytes; topics are strings; streams are conversations of
+ * frames. Nothing here knows a mero protocol.
  */
+
+/** A conversation of frames on one stream (what the sync and blob protocols speak). */
+export interface FrameChannel {
+  send(frame: Uint8Array): Promise<void>
+  /** Rejects when the stream ends, a frame is too large, or the timeout passes. */
+  receive(timeoutMs: number): Promise<Uint8Array>
+  close(): void
+}
+
+/** How long a protocol waits for the peer's next frame, unless it says otherwise. */
+export const FRAME_TIMEOUT_MS = 10_000
+
 export interface TopicMessageEvent {
   topic: string
   /** The peer that relayed or published the message. */
@@ -13,12 +24,13 @@ export interface TopicMessageEvent {
 
 export interface PeerNetwork {
   readonly peerId: string
-  publish(topic: string, data: Uint8Array): Promise<void>
+  /** Resolves once sent (with how many peers it went to, where the network knows). */
+  publish(topic: string, data: Uint8Array): Promise<number | void>
   subscribe(topic: string): void
   unsubscribe(topic: string): void
   onMessage(handler: (m: TopicMessageEvent) => void): () => void
-  /** Serves a stream protocol: one FrameChannel per inbound stream. */
-  handle(protocol: string, handler: (channel: FrameChannel, peerId: string) => void): void
+  /** Serves a stream protocol: one FrameChannel per inbound stream (registered at once, or when the network starts). */
+  handle(protocol: string, handler: (channel: FrameChannel, peerId: string) => void): void | Promise<void>
   /** Opens a stream to a peer (dialling its addresses first when given). */
   open(peerId: string, protocol: string, addresses?: string[]): Promise<FrameChannel>
   /** Peers currently connected. */

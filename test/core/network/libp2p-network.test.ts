@@ -4,7 +4,7 @@ import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { keyPairFromSeed } from '../../../src/core/crypto/ed25519.js'
 import { NetworkMetrics } from '../../../src/core/network/metrics.js'
-import { NetworkNode } from '../../../src/core/network/network-node.js'
+import { Libp2pNetwork } from '../../../src/core/network/libp2p-network.js'
 import { MeroError } from '../../../src/core/primitives/errors.js'
 import { peerIdFromPublicKey } from '../../../src/core/primitives/ids.js'
 import { addressOf, inbox, meshOn, Nodes, sleep, waitFor } from './helpers.js'
@@ -25,10 +25,10 @@ async function rejection(p: Promise<unknown>): Promise<MeroError> {
   throw new Error('expected a rejection')
 }
 
-describe('NetworkNode: identity, connections, peers', () => {
+describe('Libp2pNetwork: identity, connections, peers', () => {
   it('uses the node key as its peer id, listens on an ephemeral port and connects', async () => {
     const seed = randomBytes(32)
-    const before = new NetworkNode({ seed, listen: [] }).peerId
+    const before = new Libp2pNetwork({ seed, listen: [] }).peerId
     const a = await nodes.start({ seed })
     expect(before).toBe(a.peerId)
     const b = await nodes.start()
@@ -43,8 +43,7 @@ describe('NetworkNode: identity, connections, peers', () => {
     expect(a.peers()[0]!.addresses[0]).toContain('/tcp/')
     expect(b.connectedPeers()).toEqual([a.peerId])
     const rtt = await a.ping(b.peerId)
-    expect(rtt).toBeGreaterThanOrEqual(0)
-    expect(rtt).toBeLessThan(1_000)
+    expect(Number.isFinite(rtt) && rtt >= 0).toBe(true)
     // pings at once share the peer's one outbound ping stream with libp2p's connection monitor
     // (which cuts the connection when its own ping fails): they wait for each other instead
     const rtts = await Promise.all(Array.from({ length: 5 }, () => a.ping(b.peerId)))
@@ -58,9 +57,9 @@ describe('NetworkNode: identity, connections, peers', () => {
   })
 
   it('refuses bad keys, addresses and peer ids with errors that name them', async () => {
-    expect(() => new NetworkNode({ seed: new Uint8Array(31), listen: [] })).toThrow(/32-byte/)
-    expect(() => new NetworkNode({ seed: randomBytes(32), listen: ['not-a-multiaddr'] })).toThrow(/listen address "not-a-multiaddr"/)
-    expect(() => new NetworkNode({ seed: randomBytes(32), listen: [], bootstrap: ['/ip4/1.2.3'] })).toThrow(/bootstrap address/)
+    expect(() => new Libp2pNetwork({ seed: new Uint8Array(31), listen: [] })).toThrow(/32-byte/)
+    expect(() => new Libp2pNetwork({ seed: randomBytes(32), listen: ['not-a-multiaddr'] })).toThrow(/listen address "not-a-multiaddr"/)
+    expect(() => new Libp2pNetwork({ seed: randomBytes(32), listen: [], bootstrap: ['/ip4/1.2.3'] })).toThrow(/bootstrap address/)
     const a = await nodes.start()
     expect((await rejection(a.connect('garbage'))).kind).toBe('InvalidInput')
     expect((await rejection(a.request('not-a-peer-id', '/x/1', []))).kind).toBe('InvalidInput')
@@ -97,21 +96,24 @@ describe('NetworkNode: identity, connections, peers', () => {
     const blob = randomBytes(32)
     // the DHT learns its peers through identify, just after the connection
     await waitFor(() => a.peers().length === 1 && c.peers().length === 1, 'connections')
-    await sleep(200)
-    await a.provide(blob)
-    const found = await c.findProviders(blob, { timeoutMs: 3_000 })
+    // the DHT adds b to its routing tables once identify has run: announce until b holds the record
+    let found: Awaited<ReturnType<typeof c.routing.findProviders>> = []
+    for (let attempt = 0; attempt < 20 && found.length === 0; attempt++) {
+      await a.routing.provide(blob)
+      found = await c.routing.findProviders(blob, { timeoutMs: 1_000 })
+    }
     expect(found.map((p) => p.peerId)).toEqual([a.peerId])
     expect(found[0]!.addresses).toContain(a.listenAddresses()[0])
     expect(await c.dialPeer(found[0]!)).toBe(a.peerId)
-    expect(await c.findProviders(randomBytes(32), { timeoutMs: 1_000 })).toEqual([])
-    await expect(c.findProviders(new Uint8Array(5))).rejects.toThrow(/32 bytes/)
+    expect(await c.routing.findProviders(randomBytes(32), { timeoutMs: 1_000 })).toEqual([])
+    await expect(c.routing.findProviders(new Uint8Array(5))).rejects.toThrow(/32 bytes/)
     // withdrawing drops a's own record (the records b and c stored expire on their own)
-    await a.withdraw(blob)
-    await a.withdraw(randomBytes(32)) // never provided: nothing to do
-    await expect(a.withdraw(new Uint8Array(5))).rejects.toThrow(/32 bytes/)
+    await a.routing.withdraw(blob)
+    await a.routing.withdraw(randomBytes(32)) // never provided: nothing to do
+    await expect(a.routing.withdraw(new Uint8Array(5))).rejects.toThrow(/32 bytes/)
   })
 
-  it('stops quickly, even with peers connected, and frees its port', async () => {
+  it('stops with peers connected, and frees its port', async () => {
     const port = await freePort()
     const a = await nodes.start({ listen: [`/ip4/127.0.0.1/tcp/${port}`] })
     const b = await nodes.start()
@@ -119,9 +121,8 @@ describe('NetworkNode: identity, connections, peers', () => {
     await b.connect(addressOf(a))
     await c.connect(addressOf(a))
     a.subscribe('t')
-    const t0 = performance.now()
+    // (how long it takes is network.stop_with_peers in bench/gossip-raw.bench.mjs)
     await a.stop()
-    expect(performance.now() - t0).toBeLessThan(3_000)
     expect(a.listenAddresses()).toEqual([])
     expect((await rejection(a.publish('t', bytes('x')))).kind).toBe('Unavailable')
     const again = await nodes.start({ listen: [`/ip4/127.0.0.1/tcp/${port}`] })
@@ -129,7 +130,7 @@ describe('NetworkNode: identity, connections, peers', () => {
   })
 })
 
-describe('NetworkNode: gossip', () => {
+describe('Libp2pNetwork: gossip', () => {
   it('delivers both ways on a topic, and across a relay node with three nodes', async () => {
     const [a, b, c] = [await nodes.start(), await nodes.start(), await nodes.start()]
     const [inA, inB, inC] = [inbox(a), inbox(b), inbox(c)]
@@ -165,27 +166,35 @@ describe('NetworkNode: gossip', () => {
     await a.publish('dup', bytes('other'))
     await b.publish('dup', bytes('from b'))
     await waitFor(() => inB.some((m) => text(m.data) === 'other') && inA.length > 0, 'the later payloads')
-    await sleep(100)
-    expect(inB.map((m) => text(m.data))).toEqual(['same', 'other'])
-    expect(inA.map((m) => text(m.data))).toEqual(['from b'])
+    // a last message each way: a duplicate delivered late would have come before it (one stream per peer)
+    await a.publish('dup', bytes('end a'))
+    await b.publish('dup', bytes('end b'))
+    await waitFor(() => inB.some((m) => text(m.data) === 'end a') && inA.some((m) => text(m.data) === 'end b'), 'the last messages')
+    expect(inB.map((m) => text(m.data))).toEqual(['same', 'other', 'end a'])
+    expect(inA.map((m) => text(m.data))).toEqual(['from b', 'end b'])
   })
 
   it('stops delivering after unsubscribe (while a still-subscribed peer keeps receiving)', async () => {
     const [a, b, c] = [await nodes.start(), await nodes.start(), await nodes.start()]
     const [inB, inC] = [inbox(b), inbox(c)]
     for (const n of [a, b, c]) n.subscribe('u')
+    // b also follows another topic: what a sends there after the second message shows that
+    // nothing of 'u' is still on its way to b
+    for (const n of [a, b]) n.subscribe('u-probe')
     await meshOn('u', a, b)
+    await meshOn('u-probe', a, b)
     await meshOn('u', a, c)
     await a.publish('u', bytes('1'))
     await waitFor(() => inB.length === 1 && inC.length === 1, 'first message')
 
     b.unsubscribe('u')
-    expect(b.subscriptions()).toEqual([])
+    expect(b.subscriptions()).toEqual(['u-probe'])
     await waitFor(() => !a.topicPeers('u').includes(b.peerId), 'a to learn b left the topic')
     await a.publish('u', bytes('2'))
     await waitFor(() => inC.length === 2, 'c to get the second message')
-    await sleep(150)
-    expect(inB.map((m) => text(m.data))).toEqual(['1'])
+    await a.publish('u-probe', bytes('probe'))
+    await waitFor(() => inB.some((m) => m.topic === 'u-probe'), 'b to get the probe')
+    expect(inB.map((m) => text(m.data))).toEqual(['1', 'probe'])
   })
 
   it('runs the validation hook: rejected and ignored messages are not delivered, and are counted', async () => {
@@ -215,16 +224,17 @@ describe('NetworkNode: gossip', () => {
     await meshOn('fwd', b, c) // c hears a only through b
     await a.publish('fwd', bytes('bad one'))
     await a.publish('fwd', bytes('good one'))
-    await waitFor(() => inC.length === 1, 'the good message at c')
-    await sleep(150)
-    expect(inC.map((m) => text(m.data))).toEqual(['good one'])
+    await a.publish('fwd', bytes('good two'))
+    // b forwards in order on its one stream to c: once the last one is there, a forwarded bad one would be too
+    await waitFor(() => inC.length === 2, 'the good messages at c')
+    expect(inC.map((m) => text(m.data))).toEqual(['good one', 'good two'])
     expect(b.metrics.snapshot().dropped.rejected).toBe(1)
   })
 
   it('runs a validator per topic prefix, with the node-wide one; the strictest verdict wins; removal stops it', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
     const seen: string[] = []
-    const off = b.addValidator('grp/', (m) => {
+    const off = b.pubsub.addValidator('grp/', (m) => {
       seen.push(`grp:${text(m.data)}`)
       return text(m.data).startsWith('bad') ? 'reject' : 'accept'
     })
@@ -253,7 +263,7 @@ describe('NetworkNode: gossip', () => {
 
   it('counts an async validator that throws as validator-error and does not deliver', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
-    b.addValidator('t', async (m) => {
+    b.pubsub.addValidator('t', async (m) => {
       if (text(m.data) === 'boom') throw new Error('boom')
       return 'accept'
     })
@@ -312,10 +322,10 @@ describe('NetworkNode: gossip', () => {
   })
 })
 
-describe('NetworkNode: request/response over streams', () => {
+describe('Libp2pNetwork: request/response over streams', () => {
   it('round-trips several frames, including empty ones, and reports handler errors by kind', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
-    await b.handle('/test/echo/1.0.0', ({ frames, peerId, protocol }) => {
+    await b.serveRequests('/test/echo/1.0.0', ({ frames, peerId, protocol }) => {
       if (text(frames[0] ?? new Uint8Array()) === 'deny') throw new MeroError('NotAuthorized', 'not a member')
       return [bytes(`${protocol} from ${peerId === a.peerId ? 'a' : '?'}`), ...frames.reverse()]
     })
@@ -338,7 +348,7 @@ describe('NetworkNode: request/response over streams', () => {
 
   it('dials the given addresses when the peer is not connected, and fails cleanly on an unknown protocol', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
-    await b.handle('/test/one/1.0.0', () => [bytes('ok')])
+    await b.serveRequests('/test/one/1.0.0', () => [bytes('ok')])
     const out = await a.request(b.peerId, '/test/one/1.0.0', [], { addresses: b.listenAddresses() })
     expect(out.map(text)).toEqual(['ok'])
     const e = await rejection(a.request(b.peerId, '/test/none/1.0.0', []))
@@ -349,11 +359,11 @@ describe('NetworkNode: request/response over streams', () => {
     const a = await nodes.start({ maxFrameBytes: 64 * 1024 })
     const b = await nodes.start({ maxFrameBytes: 1024 })
     let handled = 0
-    await b.handle('/test/size/1.0.0', ({ frames }) => {
+    await b.serveRequests('/test/size/1.0.0', ({ frames }) => {
       handled++
       return frames[0]!.byteLength === 1 ? [new Uint8Array(2048)] : [bytes('ok')]
     })
-    await a.handle('/test/size/1.0.0', () => [new Uint8Array(2048)])
+    await a.serveRequests('/test/size/1.0.0', () => [new Uint8Array(2048)])
     await a.connect(addressOf(b))
     // b refuses to read a 2 KiB frame: the stream is aborted, the handler never runs
     const tooBig = await rejection(a.request(b.peerId, '/test/size/1.0.0', [new Uint8Array(2048)]))
@@ -377,7 +387,7 @@ describe('NetworkNode: request/response over streams', () => {
   it('times out on a silent handler, aborting the handler signal', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
     let aborted = false
-    await b.handle(
+    await b.serveRequests(
       '/test/silent/1.0.0',
       ({ signal }) =>
         new Promise<Uint8Array[]>(() => {
@@ -391,8 +401,7 @@ describe('NetworkNode: request/response over streams', () => {
     const took = performance.now() - t0
     expect(e.kind).toBe('Timeout')
     expect(e.message).toContain('300 ms')
-    expect(took).toBeGreaterThanOrEqual(290)
-    expect(took).toBeLessThan(2_000)
+    expect(took).toBeGreaterThanOrEqual(290) // it waited for its own timeout (the handler's is 400 ms)
     await waitFor(() => aborted, 'the handler signal to abort', 2_000)
     await waitFor(() => b.metrics.snapshot().requests['inbound /test/silent/1.0.0 timeout'] === 1, 'b to count the timeout', 2_000)
   })
@@ -402,7 +411,7 @@ describe('NetworkNode: request/response over streams', () => {
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
     let running = 0
-    await b.handle(
+    await b.serveRequests(
       '/test/slow/1.0.0',
       async () => {
         running++
@@ -431,7 +440,7 @@ describe('NetworkNode: request/response over streams', () => {
     const b = await nodes.start()
     let running = 0
     let most = 0
-    await b.handle('/test/many/1.0.0', async ({ frames }) => {
+    await b.serveRequests('/test/many/1.0.0', async ({ frames }) => {
       most = Math.max(most, ++running)
       await sleep(2)
       running--
@@ -443,14 +452,14 @@ describe('NetworkNode: request/response over streams', () => {
     expect(most).toBeLessThanOrEqual(4)
     expect(most).toBeGreaterThan(1)
     // a queued request still times out on its own clock
-    await b.handle('/test/stuck/1.0.0', () => new Promise<Uint8Array[]>(() => undefined), { timeoutMs: 2_000 })
+    await b.serveRequests('/test/stuck/1.0.0', () => new Promise<Uint8Array[]>(() => undefined), { timeoutMs: 2_000 })
     const stuck = Array.from({ length: 5 }, () => rejection(a.request(b.peerId, '/test/stuck/1.0.0', [], { timeoutMs: 300 })))
     expect((await Promise.all(stuck)).map((e) => e.kind)).toEqual(Array(5).fill('Timeout'))
   })
 
   it('carries a conversation on a frame channel', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
-    await b.handleChannel('/test/chat/1.0.0', async (ch, peerId) => {
+    await b.handle('/test/chat/1.0.0', async (ch, peerId) => {
       expect(peerId).toBe(a.peerId)
       for (;;) {
         const f = text(await ch.receive(2_000))
@@ -459,7 +468,7 @@ describe('NetworkNode: request/response over streams', () => {
       }
       ch.close()
     })
-    const ch = await a.openChannel(b.peerId, '/test/chat/1.0.0', { addresses: b.listenAddresses() })
+    const ch = await a.open(b.peerId, '/test/chat/1.0.0', b.listenAddresses())
     const replies: string[] = []
     for (const w of ['hello', 'mero']) {
       await ch.send(bytes(w))
@@ -474,7 +483,7 @@ describe('NetworkNode: request/response over streams', () => {
 
   it('keeps its handlers and topics across a stop and a start', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
-    await b.handle('/test/again/1.0.0', () => [bytes('yes')])
+    await b.serveRequests('/test/again/1.0.0', () => [bytes('yes')])
     b.subscribe('again')
     await b.stop()
     await b.start()
@@ -488,15 +497,22 @@ describe('NetworkNode: request/response over streams', () => {
 
   it('cuts in-flight requests short when the node stops', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
-    await b.handle('/test/never/1.0.0', () => new Promise<Uint8Array[]>(() => undefined), { timeoutMs: 5_000 })
+    let handling = false
+    await b.serveRequests(
+      '/test/never/1.0.0',
+      () => {
+        handling = true
+        return new Promise<Uint8Array[]>(() => undefined)
+      },
+      { timeoutMs: 5_000 },
+    )
     await a.connect(addressOf(b))
     const pending = rejection(a.request(b.peerId, '/test/never/1.0.0', [], { timeoutMs: 5_000 }))
-    await sleep(50)
-    const t0 = performance.now()
+    await waitFor(() => handling, 'the request to reach b')
     await a.stop()
+    // cut short by the stop, not by its own 5 s timeout (that would be a Timeout)
     const e = await pending
     expect(e.kind).toBe('Unavailable')
-    expect(performance.now() - t0).toBeLessThan(3_000)
   })
 })
 

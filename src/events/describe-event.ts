@@ -1,5 +1,5 @@
-import { formatBytes, formatMs, shortId } from '../primitives/human.js'
-import type { NodeEvent } from './events.js'
+import { formatBytes, formatMs, shortId } from '../core/primitives/human.js'
+import type { NodeEvent } from '../core/node/events.js'
 
 /**
  * One readable line per node event, shared by the daemon's log (daemon/operator-log.ts),
@@ -69,6 +69,8 @@ export function describeEvent(e: NodeEvent, names: EventNames = {}): EventDescri
       return { text: `delta REJECTED: ${s(e.reason)} (context ${id(e.contextId)}, delta ${id(e.deltaId)})`, level: 'error' }
     case 'application.fetched':
       return { text: `application ${id(e.applicationId)} fetched from ${id(e.peerId)} (${e.via === 'dht' ? 'found in the DHT' : 'a connected peer'}): ${formatBytes(e.size)} in ${formatMs(e.durationMs)}`, level: 'good' }
+    case 'blob.fetched':
+      return { text: `blob ${id(e.blobId)} of context ${id(e.contextId)} fetched from ${id(e.peerId)} (${e.via === 'dht' ? 'found in the DHT' : 'a connected peer'}): ${formatBytes(e.size)} in ${formatMs(e.durationMs)}`, level: 'good' }
     case 'peer.connected':
       return { text: `peer ${id(e.peerId)} connected`, level: 'good' }
     case 'peer.disconnected':

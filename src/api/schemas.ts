@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { ALIAS_KINDS } from '../../core/aliases/alias-store.js'
-import { ALIAS_PATTERN, ALIAS_RULE, isBase58Id32, isHex32 } from '../../core/primitives/ids.js'
+import { ALIAS_KINDS } from '../core/aliases/alias-store.js'
+import { ALIAS_PATTERN, ALIAS_RULE, isBase58Id32, isHex32 } from '../core/primitives/ids.js'
 
 /** Parameter schemas shared by the handler modules. */
 export const base58Id = (what: string) => z.string().refine(isBase58Id32, { message: `expected a ${what}: 32 bytes in base58` })

@@ -1,22 +1,22 @@
-import { open as aeadOpen, seal as aeadSeal } from '../crypto/aead.js'
 import { sign as edSign, verify as edVerify, type KeyPair } from '../crypto/ed25519.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { Reader, Writer } from '../primitives/borsh.js'
 import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
 import { MAX_JSON_DEPTH, textNestsDeeperThan } from '../primitives/json-depth.js'
+import { MAX_FRAME } from '../primitives/limits.js'
 import { decodeDelta, deltaId as deltaIdOf, type Delta } from '../state/index.js'
-import { decodeSignedDeltas, encodeSignedDeltas, MAX_FRAME, MAX_GOV_POSITION, type SignedDeltaWire, type TopicMessage } from './wire.js'
 
 /**
- * How a context delta is authenticated and kept confidential (seed 001's StateDelta broadcast):
+ * How a context delta is authenticated (seed 001's StateDelta), the one home of its format:
  *
  * - payload = borsh{delta bytes (encodeDelta), events JSON}: what the author produced;
  * - signature = Ed25519 by the author over "mero.delta.v1" ‖ context ‖ author ‖ position ‖
  *   SHA-256(payload), so a delta cannot be moved to another context or governance position, and
- *   its events cannot be altered by another key holder;
- * - on gossip the payload is sealed with ChaCha20-Poly1305 under the context key (AAD = context id);
- *   keyId = SHA-256(key) lets a receiver holding several keys pick the right one.
+ *   its events cannot be altered by another key holder.
+ *
+ * The signed delta (SignedDeltaWire) is what the delta log stores, the sync stream carries as
+ * is, and gossip seals under the context key (sync/sealed-deltas.ts).
  */
 export const DELTA_DOMAIN = Buffer.from('mero.delta.v1')
 /**
@@ -24,6 +24,21 @@ export const DELTA_DOMAIN = Buffer.from('mero.delta.v1')
  * its signed record, or a peer could never fetch it. An author refuses to commit a larger one.
  */
 export const MAX_DELTA_PAYLOAD = MAX_FRAME - 64 * 1024
+/** The most group ops a delta's governance position names. */
+export const MAX_GOV_POSITION = 256
+/** The most signed deltas one sealed batch (a StateDeltas gossip message) carries. */
+export const MAX_DELTAS_PER_MESSAGE = 256
+
+/**
+ * A context delta as it travels and is kept: the author's signature over the plaintext payload
+ * and the governance position (group heads) it was authored at.
+ */
+export interface SignedDeltaWire {
+  author: Buffer
+  govPosition: Buffer[]
+  signature: Buffer
+  payload: Buffer
+}
 
 export interface DeltaPayload {
   delta: Buffer
@@ -138,36 +153,29 @@ function decodeSigned(contextId: Buffer, wire: SignedDeltaWire): VerifiedDelta {
   return { id: deltaIdOf(payload.delta), delta, wire, events }
 }
 
-export function keyIdOf(key: Uint8Array): Buffer {
-  return sha256(key)
+export function writeSignedDelta(w: Writer, d: SignedDeltaWire): void {
+  w.fixed(d.author, 32).vec(d.govPosition, (h) => w.fixed(h, 32)).fixed(d.signature, 64).bytes(d.payload)
 }
 
-/** The gossip message for a signed delta, sealed under the context key. */
-export function sealDelta(contextId: Buffer, key: Uint8Array, wire: SignedDeltaWire): Extract<TopicMessage, { type: 'StateDelta' }> {
-  return { type: 'StateDelta', contextId, author: wire.author, govPosition: wire.govPosition, keyId: keyIdOf(key), sealed: aeadSeal(key, wire.payload, contextId), signature: wire.signature }
-}
-
-/** Opens a gossiped delta with the context key; throws DeltaRejected('undecryptable') otherwise. */
-export function openDelta(msg: Extract<TopicMessage, { type: 'StateDelta' }>, key: Uint8Array): SignedDeltaWire {
-  if (!keyIdOf(key).equals(msg.keyId)) throw new DeltaRejected('unknown_key', 'the delta is sealed under a key this node does not hold')
-  const payload = aeadOpen(key, msg.sealed, msg.contextId)
-  if (!payload) throw new DeltaRejected('undecryptable', 'the delta does not decrypt under the context key')
-  return { author: msg.author, govPosition: msg.govPosition, signature: msg.signature, payload }
-}
-
-/** The gossip message for several signed deltas of one context, sealed together. */
-export function sealDeltas(contextId: Buffer, key: Uint8Array, wires: SignedDeltaWire[]): Extract<TopicMessage, { type: 'StateDeltas' }> {
-  return { type: 'StateDeltas', contextId, keyId: keyIdOf(key), sealed: aeadSeal(key, encodeSignedDeltas(wires), contextId) }
-}
-
-/** Opens a StateDeltas message: its signed deltas (signatures not yet checked). */
-export function openDeltas(msg: Extract<TopicMessage, { type: 'StateDeltas' }>, key: Uint8Array): SignedDeltaWire[] {
-  if (!keyIdOf(key).equals(msg.keyId)) throw new DeltaRejected('unknown_key', 'the deltas are sealed under a key this node does not hold')
-  const plain = aeadOpen(key, msg.sealed, msg.contextId)
-  if (!plain) throw new DeltaRejected('undecryptable', 'the deltas do not decrypt under the context key')
-  try {
-    return decodeSignedDeltas(plain)
-  } catch (e) {
-    throw new DeltaRejected('malformed', `the sealed deltas do not decode: ${(e as Error).message}`)
+export function readSignedDelta(r: Reader): SignedDeltaWire {
+  return {
+    author: Buffer.from(r.fixed(32)),
+    govPosition: r.vec(() => Buffer.from(r.fixed(32)), MAX_GOV_POSITION, 'governance position'),
+    signature: Buffer.from(r.fixed(64)),
+    payload: Buffer.from(r.bytes(MAX_FRAME)),
   }
+}
+
+/** A batch of signed deltas (the plaintext of a sealed StateDeltas message), strictly decoded. */
+export function encodeSignedDeltas(deltas: SignedDeltaWire[]): Buffer {
+  const w = new Writer()
+  w.vec(deltas, (d) => writeSignedDelta(w, d))
+  return w.finish()
+}
+
+export function decodeSignedDeltas(bytes: Buffer): SignedDeltaWire[] {
+  const r = new Reader(bytes, 'sealed deltas')
+  const deltas = r.vec(() => readSignedDelta(r), MAX_DELTAS_PER_MESSAGE, 'deltas')
+  r.end()
+  return deltas
 }
