@@ -4,7 +4,9 @@ import { contextArg } from '../../client/flags.js'
 import { renderContext } from '../../client/views/context.js'
 
 export default class ContextUpdate extends MeroCommand<typeof ContextUpdate> {
-  static override summary = 'Move a context to another application; its state is kept (migrated, when the application declares a newer state version)'
+  static override summary = 'Move a context to another application; its state is kept'
+  static override description = 'When the application keeps a newer state version, its migration runs once, atomically with the move; if it fails, the context keeps its application.'
+  static override examples = ['<%= config.bin %> context update notes --app kv-v2']
   static override args = { context: contextArg }
   static override flags = { app: Flags.string({ char: 'a', description: 'application id or alias', required: true }) }
 
