@@ -6,9 +6,9 @@ import { MeroError } from '../../../src/core/primitives/errors.js'
 import { Hlc } from '../../../src/core/primitives/hlc.js'
 import { ExecutionPool } from '../../../src/core/runtime/execution-pool.js'
 import { Runtime, type LoadedModule } from '../../../src/core/runtime/index.js'
-import { ContextState } from '../../../src/core/state/index.js'
+import type { ContextState } from '../../../src/core/state/index.js'
 import { Store } from '../../../src/core/store/store.js'
-import { EXECUTOR, ensureBuilt, fixture, json, kvStoreWasm, parse } from './fixtures.js'
+import { EXECUTOR, ensureBuilt, fixture, json, kvStoreWasm, parse, numberedState } from './fixtures.js'
 
 /**
  * Methods on worker threads (execution-pool.ts): the state stays on this thread and answers the
@@ -23,10 +23,9 @@ let pool: ExecutionPool
 let contexts = 0
 const clock = new Hlc(EXECUTOR)
 
+/** A fresh context's state (a context id of its own in the one store). */
 function freshState(): ContextState {
-  const id = Buffer.alloc(32)
-  id.writeUInt32BE(++contexts, 0)
-  return new ContextState(store, id)
+  return numberedState(store, ++contexts)
 }
 
 async function call(state: ContextState, module: LoadedModule, method: string, args?: unknown, deadlineMs?: number) {

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ContextState } from '../../../src/core/state/index.js'
+import type { Store } from '../../../src/core/store/store.js'
 // @ts-expect-error plain ESM build script without typings
 import { buildApps, buildFixtures, FIXTURES_BUILD, ROOT } from '../../../scripts/build-apps.mjs'
 
@@ -24,6 +26,13 @@ export function fixture(name: string): Buffer {
 
 export function kvStoreWasm(): Buffer {
   return readFileSync(join(ROOT as string, 'apps/kv-store/build/kv-store.wasm'))
+}
+
+/** The state of context number `n` in `store` (each test's contexts get numbers of their own). */
+export function numberedState(store: Store, n: number): ContextState {
+  const id = Buffer.alloc(32)
+  id.writeUInt32BE(n, 0)
+  return new ContextState(store, id)
 }
 
 export const CONTEXT_ID = Buffer.alloc(32, 0xc1)

@@ -6,9 +6,9 @@ import fc from 'fast-check'
 import { MeroError } from '../../../src/core/primitives/errors.js'
 import { Hlc } from '../../../src/core/primitives/hlc.js'
 import { Runtime, type LoadedModule } from '../../../src/core/runtime/index.js'
-import { ContextState } from '../../../src/core/state/index.js'
+import type { ContextState } from '../../../src/core/state/index.js'
 import { Store } from '../../../src/core/store/store.js'
-import { EXECUTOR, ensureBuilt, json, kvStoreWasm, parse } from './fixtures.js'
+import { EXECUTOR, ensureBuilt, json, kvStoreWasm, parse, numberedState } from './fixtures.js'
 
 /**
  * kv-store end to end in-process: the AssemblyScript app, the SDK, the runtime and the real CRDT
@@ -24,9 +24,7 @@ const clock = new Hlc(EXECUTOR)
 
 /** A fresh context's state (a context id of its own in the one store). */
 function freshState(): ContextState {
-  const id = Buffer.alloc(32)
-  id.writeUInt32BE(++contexts, 0)
-  return new ContextState(store, id)
+  return numberedState(store, ++contexts)
 }
 
 function session(state: ContextState, hlc = clock) {
