@@ -104,6 +104,7 @@ function levelOf(e: NodeEvent): Level {
     case 'group.op.rejected':
     case 'group.equivocation':
     case 'context.delta.rejected':
+    case 'context.handler.failed':
       return 'warn'
     case 'gc.finished':
       return e.error ? 'error' : 'info'

@@ -67,6 +67,8 @@ export function describeEvent(e: NodeEvent, names: EventNames = {}): EventDescri
       return { text: `delta ${id(e.deltaId)} applied to context ${id(e.contextId)}: root ${id(e.rootHash)}`, level: 'info' }
     case 'context.delta.rejected':
       return { text: `delta REJECTED: ${s(e.reason)} (context ${id(e.contextId)}, delta ${id(e.deltaId)})`, level: 'error' }
+    case 'context.handler.failed':
+      return { text: `event handler '${s(e.handler)}' FAILED on context ${id(e.contextId)} (delta ${id(e.deltaId)}): ${s(e.error)}`, level: 'error' }
     case 'application.fetched':
       return { text: `application ${id(e.applicationId)} fetched from ${id(e.peerId)} (${e.via === 'dht' ? 'found in the DHT' : 'a connected peer'}): ${formatBytes(e.size)} in ${formatMs(e.durationMs)}`, level: 'good' }
     case 'blob.fetched':

@@ -24,6 +24,7 @@ export const NODE_EVENT_TYPES = [
   'context.delta.received',
   'context.delta.applied',
   'context.delta.rejected',
+  'context.handler.failed',
   'application.fetched',
   'blob.fetched',
   'peer.connected',

@@ -32,6 +32,8 @@ export type NodeEventPayload =
   | { type: 'context.delta.received'; contextId: string; deltaId: string; from: string }
   | { type: 'context.delta.applied'; contextId: string; deltaId: string; rootHash: string }
   | { type: 'context.delta.rejected'; contextId: string; deltaId: string; reason: string }
+  /** An event handler a peer's delta named failed here (it wrote nothing; the delta stays applied). */
+  | { type: 'context.handler.failed'; contextId: string; deltaId: string; handler: string; kind: string; error: string }
   /** `restored`: the bytes of an installed application, missing from the blobs folder, fetched again. */
   | { type: 'application.fetched'; applicationId: string; groupId: string; peerId: string; via: 'peer' | 'dht'; size: number; durationMs: number; restored?: boolean }
   | { type: 'blob.fetched'; blobId: string; contextId: string; peerId: string; via: 'peer' | 'dht'; size: number; durationMs: number }

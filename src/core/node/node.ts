@@ -153,6 +153,7 @@ export class MeroNode implements Startable {
     relayEvents(this.events, {
       governance: this.groups.events,
       contexts: this.contexts.events,
+      handlers: this.handlers.events,
       replication: this.net ? [this.net.groups.events, this.net.contexts.events] : [],
       network: this.net?.network,
     })

@@ -1,3 +1,4 @@
+import type { HandlerEvents } from '../context/event-handlers.js'
 import type { ContextEvents } from '../context/events.js'
 import type { GovernanceEvents } from '../governance/events.js'
 import type { NodeNetwork } from '../network/transport.js'
@@ -15,6 +16,7 @@ import type { EventBus } from './event-bus.js'
 export interface EventSources {
   governance?: Emitter<GovernanceEvents>
   contexts?: Emitter<ContextEvents>
+  handlers?: Emitter<HandlerEvents>
   replication?: Emitter<ReplicationEvents>[]
   network?: Pick<NodeNetwork, 'onPeer' | 'onRefused'>
 }
@@ -55,6 +57,11 @@ export function relayEvents(bus: EventBus, s: EventSources): () => void {
         bus.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId: meta.groupId, rootHash: meta.rootHash, deltaId: hex(deltas[deltas.length - 1]!.verified.id), events })
       }),
       c.on('rejected', (e) => bus.listenerCount && bus.emit({ type: 'context.delta.rejected', contextId: toBase58(e.contextId), deltaId: hex(e.deltaId), reason: e.reason })),
+    )
+  }
+  if (s.handlers) {
+    offs.push(
+      s.handlers.on('failed', (e) => bus.listenerCount && bus.emit({ type: 'context.handler.failed', contextId: toBase58(e.contextId), deltaId: hex(e.deltaId), handler: e.handler, kind: e.error.kind, error: e.error.message })),
     )
   }
   for (const r of s.replication ?? []) {

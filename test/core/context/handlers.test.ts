@@ -62,6 +62,8 @@ describe('event handlers', () => {
     const { contextId: ctx } = await sharedContextAmong([a, b], fixture('as-app-model'))
     const failures: string[] = []
     b.handlers.events.on('failed', (e) => failures.push(`${e.handler}: ${e.error.kind}`))
+    const published: unknown[] = []
+    b.events.on((e) => e.type === 'context.handler.failed' && published.push(e))
     // a handler's arguments are the event's data: without "value", on_insert fails
     await a.contexts.execute(ctx, 'set', { key: 'k', value: 'v' })
     const d = authored(a, ctx).at(-1)!
@@ -69,6 +71,11 @@ describe('event handlers', () => {
     b.remoteDeltas.receive(ctx, [d])
     await b.handlers.idle()
     expect(failures).toEqual(['on_insert: ExecutionFailed', 'no_such_method: MethodNotFound'])
+    // and the node's event stream (the operator log, `meroctl events`) says so
+    expect(published).toMatchObject([
+      { type: 'context.handler.failed', handler: 'on_insert', kind: 'ExecutionFailed', deltaId: d.id.toString('hex'), error: expect.stringMatching(/value/) },
+      { type: 'context.handler.failed', handler: 'no_such_method', kind: 'MethodNotFound' },
+    ])
     expect(b.contexts.require(ctx).heads).toEqual([d.id.toString('hex')])
     expect(await counts(b, ctx)).toEqual({ replicated: 0, here: 0, seen: 0 })
     expect(authored(b, ctx)).toHaveLength(0)
