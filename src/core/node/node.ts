@@ -140,9 +140,9 @@ export class MeroNode implements Startable {
       )
     }
     this.refetch = new ApplicationRefetch({ applications: this.applications, groups: this.groups, events: this.events, providers: this.net?.blobs, network: this.net?.network })
-    // the execution workers stop last: what stops before them may still be waiting for a call
     this.handlers = new EventHandlers({ contexts: this.contexts, identity: opts.identity.publicKey })
     this.contexts.events.on('applied', (e) => this.handlers.applied(e.contextId, e.deltas))
+    // the execution workers stop last: what stops before them may still be waiting for a call
     this.parts = [this.executionPool, this.handlers, this.groups, this.refetch, ...(this.net?.parts ?? []), this.gc]
     // a module no longer run is forgotten by the runtime; a deleted context no longer holds the blobs its app shared
     this.applications.events.on('moduleDropped', (e) => {
