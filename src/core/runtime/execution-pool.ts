@@ -10,7 +10,7 @@ import type { Runtime } from './runtime.js'
 import { SliceExceeded } from './session.js'
 import {
   ANNOUNCE, deserializeError, HOST_STATE_METHOD_SET, type HostReply, type ModuleTransfer, pack, type RunMessage,
-  serializeError, unpack, type WorkerMessage,
+  type ReadyMessage, serializeError, unpack, type WorkerMessage,
 } from './worker-protocol.js'
 
 /**
@@ -78,7 +78,9 @@ interface Pending {
 
 interface Active extends Pending {
   id: number
-  timer: NodeJS.Timeout
+  deadlineMs: number
+  /** Armed once the worker is ready: a call's deadline does not count the worker's start-up. */
+  timer?: NodeJS.Timeout
 }
 
 interface ExecWorker {
@@ -91,8 +93,13 @@ interface ExecWorker {
   drop: string[]
   job?: Active
   dead: boolean
+  /** The worker has loaded its entry and listens (it says so once). */
+  ready: boolean
   idleTimer?: NodeJS.Timeout
 }
+
+/** A worker that has not said it is ready after this long is replaced, and its call fails. */
+const WORKER_START_MS = 30_000
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts')
 
@@ -238,8 +245,8 @@ export class ExecutionPool implements Executor, Startable {
       w.drop.push(oldest)
     }
     const deadline = job.deadlineMs ?? this.deadlineMs
-    const timer = setTimeout(() => this.expire(w, id, deadline), deadline)
-    w.job = { ...p, id, timer }
+    w.job = { ...p, id, deadlineMs: deadline }
+    if (w.ready) this.arm(w, w.job)
     this.stats.calls++
     const message: RunMessage = {
       type: 'run', id, moduleKey: key, ...(module ? { module } : {}), ...(w.drop.length ? { drop: w.drop.splice(0) } : {}),
@@ -249,6 +256,11 @@ export class ExecutionPool implements Executor, Startable {
     w.worker.postMessage(message)
   }
 
+  /** Starts the call's deadline. */
+  private arm(w: ExecWorker, active: Active): void {
+    active.timer = setTimeout(() => this.expire(w, active.id, active.deadlineMs), active.deadlineMs)
+  }
+
   private spawn(): ExecWorker {
     const flag = new SharedArrayBuffer(4)
     const { port1, port2 } = new MessageChannel()
@@ -256,8 +268,19 @@ export class ExecutionPool implements Executor, Startable {
     const worker = new Worker(BOOTSTRAP, { ...options, eval: true })
     worker.unref()
     port1.unref()
-    const w: ExecWorker = { worker, signal: new Int32Array(flag), replies: port1, modules: new Map(), drop: [], dead: false }
-    worker.on('message', (m: WorkerMessage) => this.onMessage(w, m))
+    const w: ExecWorker = { worker, signal: new Int32Array(flag), replies: port1, modules: new Map(), drop: [], dead: false, ready: false }
+    const starting = setTimeout(() => {
+      if (w.ready || w.dead) return
+      this.retire(w, new MeroError('Unavailable', `an execution worker did not start within ${WORKER_START_MS / 1000} s`))
+      void worker.terminate().catch(() => undefined)
+    }, WORKER_START_MS)
+    starting.unref()
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type !== 'ready') return this.onMessage(w, m)
+      clearTimeout(starting)
+      w.ready = true
+      if (w.job && !w.job.timer && !w.dead) this.arm(w, w.job)
+    })
     worker.on('error', (e) => this.retire(w, workerError(e)))
     worker.on('exit', (code) => this.retire(w, new MeroError('ExecutionFailed', `the execution worker stopped (exit code ${code})`)))
     this.workers.add(w)
@@ -265,7 +288,7 @@ export class ExecutionPool implements Executor, Startable {
     return w
   }
 
-  private onMessage(w: ExecWorker, m: WorkerMessage): void {
+  private onMessage(w: ExecWorker, m: Exclude<WorkerMessage, ReadyMessage>): void {
     const active = w.job
     // a worker being replaced (its call past its deadline) may still have messages in flight
     if (w.dead || !active || m.id !== active.id) return

@@ -9,7 +9,7 @@ import type { HostBlobs, HostState } from './host-state.js'
 import { Engine, type LoadedModule } from './engine.js'
 import { DEFAULT_LIMITS } from './limits.js'
 import {
-  ANNOUNCE, exact, HOST_STATE_METHODS, type HostReply, type HostRequest, type ModuleTransfer, pack, type RunMessage,
+  ANNOUNCE, exact, HOST_STATE_METHODS, type HostReply, type HostRequest, type ModuleTransfer, pack, type ReadyMessage, type RunMessage,
   deserializeError, serializeError, unpack,
 } from './worker-protocol.js'
 
@@ -79,3 +79,4 @@ port.on('message', (job: RunMessage) => {
   }
 })
 
+port.postMessage({ type: 'ready' } satisfies ReadyMessage)

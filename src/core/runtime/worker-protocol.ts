@@ -67,7 +67,12 @@ export interface FailedMessage {
   error: SerializedError
 }
 
-export type WorkerMessage = HostRequest | DoneMessage | FailedMessage
+/** The worker has loaded and listens: sent once, first (a call's deadline starts then). */
+export interface ReadyMessage {
+  type: 'ready'
+}
+
+export type WorkerMessage = HostRequest | DoneMessage | FailedMessage | ReadyMessage
 
 /** The answer to a HostRequest, on the reply port. */
 export type HostReply = { ok: true; value: unknown } | { ok: false; error: SerializedError }

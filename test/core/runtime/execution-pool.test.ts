@@ -94,4 +94,18 @@ describe('execution pool', () => {
     expect(pool.running).toBeLessThanOrEqual(3)
     for (let i = 0; i < 6; i++) expect((await call(states[i]!, kv, 'get', { key: 'x' })).value).toBe(String(i))
   })
+
+  it("a call's deadline does not count its worker's start-up", async () => {
+    // a worker loads its entry (from the TypeScript sources here) in far more than 50 ms
+    const fresh = new ExecutionPool({ runtime, maxWorkers: 1, deadlineMs: 50, slice: { instructions: 0, ms: 1 } })
+    try {
+      const state = freshState()
+      const s = state.begin(EXECUTOR, clock)
+      const out = await fresh.run({ module: kv, method: 'set', args: json({ key: 'k', value: 'v' }), state: s, contextId: state.contextId, executor: EXECUTOR })
+      expect(parse(out.result)).toBeUndefined()
+      expect(fresh.stats).toMatchObject({ started: 1, calls: 1, deadlines: 0 })
+    } finally {
+      await fresh.stop()
+    }
+  })
 })
