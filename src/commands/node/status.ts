@@ -2,7 +2,7 @@ import { MeroCommand } from '../../client/base-command.js'
 import { formatDuration, keyValue } from '../../client/render.js'
 
 export default class NodeStatusCommand extends MeroCommand<typeof NodeStatusCommand> {
-  static override summary = "Show the node's identity, peer id, version, socket and uptime"
+  static override summary = "Show the node's identity, peer id, version, socket, uptime, reachability and relays"
   static override description = 'Starts the daemon when none answers, like every command that needs it; pass --no-start to only look.'
   static override examples = ['<%= config.bin %> node status', '<%= config.bin %> node status --json --no-start']
 
@@ -20,6 +20,16 @@ export default class NodeStatusCommand extends MeroCommand<typeof NodeStatusComm
         ['home', s.home],
         ...(s.peers !== undefined ? ([['peers', s.peers]] as [string, number][]) : []),
         ...(s.listenAddresses ? ([['listening', s.listenAddresses]] as [string, string[]][]) : []),
+        ...(s.network
+          ? ([
+              ['reachability', s.network.reachability],
+              ['transports', s.network.transports.join(', ')],
+              ['relay service', s.network.relay.serving ? `serving ${s.network.relay.clients} reservation${s.network.relay.clients === 1 ? '' : 's'}` : 'off'],
+              ['reservations', s.network.relay.reservations.map((r) => `${r.relay}${r.configured ? '' : ' (met)'}: ${r.addresses.length} address${r.addresses.length === 1 ? '' : 'es'}`)],
+              ['mdns', s.network.mdns ? 'on' : 'off'],
+              ...(s.network.banned.length ? ([['banned peers', s.network.banned.map((b) => `${b.peerId} (${b.reason}, until ${new Date(b.untilMs).toISOString()})`)]] as [string, string[]][]) : []),
+            ] as [string, string | string[]][])
+          : []),
       ]),
     )
     return s

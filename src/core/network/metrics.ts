@@ -19,6 +19,8 @@ export type DropReason =
   | 'validator-error'
   /** an inbound stream arrived while the protocol's concurrency limit was reached */
   | 'busy'
+  /** an inbound stream arrived while its peer held its limit of streams, or was banned */
+  | 'peer-limit'
 
 export type RequestOutcome = 'ok' | 'timeout' | 'refused' | 'error'
 

@@ -107,6 +107,7 @@ export class PubSub {
   private async validate(peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
     if (msg.data.byteLength > this.opts.maxMessageBytes) {
       this.metrics.dropped('oversize', msg.topic)
+      this.host.guard.strike(peer.toString(), 'invalid-message')
       return TopicValidatorResult.Reject
     }
     let result: ValidationResult = 'accept'
@@ -127,6 +128,8 @@ export class PubSub {
     }
     if (result === 'accept') return TopicValidatorResult.Accept
     this.metrics.dropped(result === 'reject' ? 'rejected' : 'ignored', msg.topic)
+    // the peer that delivered it vouched for it (honest peers forward only what they accepted)
+    if (result === 'reject') this.host.guard.strike(peer.toString(), 'invalid-message')
     return result === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
   }
 }
