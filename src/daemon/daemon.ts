@@ -82,6 +82,7 @@ export class Daemon {
         coalesceCalls: this.config.context.coalesce_calls,
         gc: { intervalMs: this.config.gc.interval_secs * 1000, tombstoneRetentionMs: this.config.gc.tombstone_retention_secs * 1000 },
       })
+      network.on('peer:banned', (e) => this.log.warn({ peerId: e.peerId, reason: e.reason, strikes: e.strikes, until: new Date(e.untilMs).toISOString() }, 'peer banned: disconnected and refused for a while'))
       await this.node.start()
       for (const m of this.node.missingApplications) {
         this.log.warn({ applicationId: m.applicationId, chunks: m.chunks, blobs: this.home.blobs }, 'application bytes are missing from the blobs folder; fetching them again from peers')

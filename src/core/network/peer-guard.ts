@@ -100,7 +100,8 @@ export class PeerGuard {
     const leak = ((now - s.at) / this.limits.strikeWindowMs) * this.limits.strikesBeforeBan
     s.strikes = Math.max(0, s.strikes - leak) + weight
     s.at = now
-    if (s.strikes < this.limits.strikesBeforeBan) return false
+    // rounded: strikes of one burst leak a little between them, and still count whole
+    if (Math.round(s.strikes) < this.limits.strikesBeforeBan) return false
     s.bannedUntil = now + this.limits.banMs
     s.reason = reason
     const strikes = Math.round(s.strikes)

@@ -231,6 +231,28 @@ describe('Libp2pNetwork: gossip', () => {
     expect(b.metrics.snapshot().dropped.rejected).toBe(1)
   })
 
+  it('disconnects a peer that keeps delivering messages its validators reject, and refuses it for a while', async () => {
+    const b = await nodes.start({ limits: { strikesBeforeBan: 5, banMs: 60_000 } })
+    const a = await nodes.start()
+    b.setValidator((m) => (text(m.data).startsWith('bad') ? 'reject' : 'accept'))
+    const banned: string[] = []
+    b.on('peer:banned', (e) => banned.push(`${e.peerId}:${e.reason}`))
+    for (const n of [a, b]) n.subscribe('strikes')
+    await meshOn('strikes', a, b)
+    // four rejects are tolerated
+    for (let i = 0; i < 4; i++) await a.publish('strikes', bytes(`bad ${i}`))
+    await waitFor(() => b.metrics.snapshot().dropped.rejected === 4, 'four rejects')
+    expect(b.connectedPeers()).toEqual([a.peerId])
+    await a.publish('strikes', bytes('bad 4'))
+    await waitFor(() => b.connectedPeers().length === 0, 'the ban to hang up')
+    expect(banned).toEqual([`${a.peerId}:invalid-message`])
+    expect(b.status().banned.map((x) => x.peerId)).toEqual([a.peerId])
+    // a redial does not get a connection to stay
+    await a.connect(addressOf(b)).catch(() => undefined)
+    await sleep(200)
+    expect(b.connectedPeers()).toEqual([])
+  })
+
   it('runs a validator per topic prefix, with the node-wide one; the strictest verdict wins; removal stops it', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
     const seen: string[] = []
