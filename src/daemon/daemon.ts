@@ -21,6 +21,7 @@ import type { MethodContext } from './methods/types.js'
 import { PidLock } from '../home/pid-file.js'
 import { RpcServer } from './server.js'
 import { packageVersion } from './version.js'
+import { childProcessInstrumenter } from './instrumenter.js'
 
 /** How long a graceful stop may take before the process exits anyway. */
 export const STOP_DEADLINE_MS = 4_500
@@ -73,6 +74,7 @@ export class Daemon {
         advertisedAddresses: this.config.network.listen,
         network,
         verifierPool: this.pool,
+        instrument: childProcessInstrumenter(),
         runtimeLimits: { maxMemoryPages: this.config.runtime.max_memory_pages, instructionBudget: this.config.runtime.instruction_budget, maxModuleBytes: this.config.runtime.max_module_bytes },
         groupHeartbeatMs: this.config.sync.group_heartbeat_secs * 1000,
         syncTimeoutMs: this.config.sync.timeout_secs * 1000,
@@ -95,6 +97,7 @@ export class Daemon {
       metrics.watchContexts(this.node)
       metrics.watchContextReplication(this.node)
       metrics.watchBlobs(this.node)
+      metrics.watchDiscovery(this.node)
       metrics.watchGc(this.node)
       this.server = new RpcServer({
         socketPath: this.home.socket,

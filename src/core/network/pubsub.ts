@@ -44,7 +44,23 @@ export class PubSub {
       const peerId = evt.detail.peerId.toString()
       for (const s of evt.detail.subscriptions) this.events.emit('subscription:change', { peerId, topic: s.topic, subscribed: s.subscribe })
     })
+    this.countDuplicates(pubsub)
     for (const t of this.topics) this.subscribeOnHost(t)
+  }
+
+  /**
+   * Gossipsub tells its peer scoring of every copy of a message it had seen already (and emits
+   * nothing else for them): counted here, they are what gossip costs beyond one delivery per
+   * message (docs/network.md, amplification).
+   */
+  private countDuplicates(pubsub: Services['pubsub']): void {
+    const score = (pubsub as unknown as { score?: { duplicateMessage?: (from: string, msgId: string, topic: string) => void } }).score
+    const report = score?.duplicateMessage
+    if (!score || typeof report !== 'function') return
+    score.duplicateMessage = (from, msgId, topic) => {
+      this.metrics.duplicateIn(topic)
+      report.call(score, from, msgId, topic)
+    }
   }
 
   setValidator(validator: MessageValidator | undefined): void {

@@ -1,5 +1,6 @@
 import { AliasStore } from '../aliases/alias-store.js'
 import type { BlobProviders } from '../blobs/blob-providers.js'
+import type { GroupDiscovery } from '../sync/group-discovery.js'
 import { BlobStore } from '../blobs/blob-store.js'
 import { CONTEXT_HOLDER } from '../blobs/blob-transfer.js'
 import type { KeyPair } from '../crypto/ed25519.js'
@@ -13,7 +14,7 @@ import type { Store } from '../store/store.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { ApplicationStore, type ApplicationAbi } from '../context/applications.js'
 import { ContextManager } from '../context/context-manager.js'
-import { Runtime, type RuntimeLimits } from '../runtime/index.js'
+import { Runtime, type Instrumenter, type RuntimeLimits } from '../runtime/index.js'
 import type { GroupOp, SignedOp } from '../governance/ops.js'
 import { LocalIssuer, type OpIssuer } from '../governance/issuer.js'
 import { startAll, stopAll, type Startable } from '../primitives/lifecycle.js'
@@ -43,6 +44,8 @@ export interface NodeOptions {
   verifierPool?: VerifierPool
   /** Runtime limits (memory pages, instruction budget, module size, ...). */
   runtimeLimits?: Partial<RuntimeLimits>
+  /** Where application modules are instrumented [in this thread]. */
+  instrument?: Instrumenter
   groupHeartbeatMs?: number
   syncTimeoutMs?: number
   maxConcurrentSyncs?: number
@@ -97,7 +100,7 @@ export class MeroNode implements Startable {
     this.aliases = new AliasStore(opts.store)
     this.groups = new GroupStore(opts.store)
     this.invitations = new IssuedInvitations(opts.store)
-    this.runtime = new Runtime({ limits: opts.runtimeLimits, instrumented: instrumentedStore(opts.store) })
+    this.runtime = new Runtime({ limits: opts.runtimeLimits, instrumented: instrumentedStore(opts.store), ...(opts.instrument ? { instrument: opts.instrument } : {}) })
     this.applications = new ApplicationStore(opts.store, this.blobs, async (bytes) => ({ abi: (await this.runtime.validate(bytes)).abi as ApplicationAbi | undefined }), this.runtime.limits.maxModuleBytes)
     // with a network, this node's governance ops go through the group replicator (which
     // publishes them), so it is built before the contexts that issue ops through it
@@ -158,6 +161,11 @@ export class MeroNode implements Startable {
   /** Context replication (gossip, sync sessions, joins), when the node has a network. */
   get contextReplicator(): ContextReplicator | undefined {
     return this.net?.contexts
+  }
+
+  /** Peers of this node's groups found through the DHT, when the node has a network with one. */
+  get groupDiscovery(): GroupDiscovery | undefined {
+    return this.net?.discovery
   }
 
   /** Serves, announces and fetches blobs over the network (application bytes for joiners). */

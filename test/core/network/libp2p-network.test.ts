@@ -152,6 +152,19 @@ describe('Libp2pNetwork: gossip', () => {
     expect(c.metrics.snapshot().messagesIn).toBe(2)
   })
 
+  it('counts the copies of a message received after the first (gossip amplification), delivering it once', async () => {
+    const [a, b, c] = [await nodes.start(), await nodes.start(), await nodes.start()]
+    const inC = inbox(c)
+    for (const n of [a, b, c]) n.subscribe('mero/ctx/amp')
+    await meshOn('mero/ctx/amp', a, b)
+    await meshOn('mero/ctx/amp', b, c)
+    await meshOn('mero/ctx/amp', a, c)
+    // a floods its message to b and c; each forwards it to its other mesh peer, which had it
+    for (let i = 0; i < 5; i++) await a.publish('mero/ctx/amp', bytes(`m${i}`))
+    await waitFor(() => inC.length === 5 && b.metrics.snapshot().duplicatesIn + c.metrics.snapshot().duplicatesIn >= 5, 'the copies to arrive')
+    expect(c.metrics.snapshot().messagesIn).toBe(5)
+  })
+
   it('treats identical payloads as one message, and lets a node alone in a topic publish', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
     expect(await a.publish('alone', bytes('nobody listens'))).toBe(0)
