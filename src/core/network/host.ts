@@ -149,6 +149,8 @@ export interface NetworkEvents {
   'subscription:change': { peerId: string; topic: string; subscribed: boolean }
   /** A peer was banned for flooding or invalid messages (and disconnected). */
   'peer:banned': { peerId: string; reason: string; untilMs: number; strikes: number }
+  /** An inbound stream was refused: the protocol's concurrency limit was reached. */
+  'stream:refused': { peerId: string; protocol: string }
 }
 
 export type Services = {

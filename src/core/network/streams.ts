@@ -1,8 +1,9 @@
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
+import type { Emitter } from '../primitives/emitter.js'
 import { isMeroError, MeroError } from '../primitives/errors.js'
 import { FramedStream } from './frames.js'
-import { parsePeerId, type Host, type Services } from './host.js'
+import { parsePeerId, type Host, type NetworkEvents, type Services } from './host.js'
 import type { NetworkMetrics } from './metrics.js'
 
 /**
@@ -10,9 +11,9 @@ import type { NetworkMetrics } from './metrics.js'
  * length-prefixed frames (FramedStream), with two bounds on the streams in progress: per peer across
  * all protocols (the host's PeerGuard: an extra one is aborted at once, and is a strike against the
  * peer), and per protocol across all peers (an extra one is refused: the stream is aborted, or
- * `onBusy` answers it); and streams opened to a peer, dialling its addresses first when it is not
- * connected. Streams run on relayed connections too, limited ones included. Handlers are kept
- * across a stop and a start.
+ * `onBusy` answers it, and `stream:refused` names the peer); and streams opened to a peer, dialling
+ * its addresses first when it is not connected. Streams run on relayed connections too, limited
+ * ones included. Handlers are kept across a stop and a start.
  */
 export type ChannelHandler = (channel: FramedStream, peerId: string) => void | Promise<void>
 
@@ -46,6 +47,7 @@ export class Streams {
 
   constructor(
     private readonly host: Host,
+    private readonly events: Emitter<NetworkEvents>,
     private readonly metrics: NetworkMetrics,
     private readonly opts: { maxFrameBytes: number; maxInboundStreams: number },
   ) {}
@@ -113,6 +115,7 @@ export class Streams {
     if (r.active >= r.maxActive) {
       this.metrics.dropped('busy')
       this.metrics.request(protocol, 'inbound', 'refused')
+      if (this.events.listens('stream:refused')) this.events.emit('stream:refused', { peerId: connection.remotePeer.toString(), protocol })
       if (!r.onBusy) return ch.abort(`${protocol} is busy`)
       await r.onBusy(ch, protocol, r.maxActive).catch(() => ch.abort(`${protocol} is busy`))
       return

@@ -76,4 +76,6 @@ export interface NodeNetwork extends PeerNetwork {
   /** Reachability, relays, transports and bans, where the network knows them. */
   status?(): NetworkStatus
   onPeer(handler: (e: { peerId: string; connected: boolean }) => void): () => void
+  /** Inbound streams refused at a protocol's concurrency limit (optional). */
+  onRefused?(handler: (e: { peerId: string; protocol: string }) => void): () => void
 }
