@@ -4,7 +4,7 @@ import { DEFAULT_LIMITS, resolveLimits, type RuntimeLimits } from './limits.js'
 import { ModuleCache } from './module-cache.js'
 import { Engine, type ExecutionOutcome, type ExecutionRequest, type LoadedModule } from './engine.js'
 import { decodeRecord, encodeRecord, type InstrumentedStore, recordKey } from './instrumented-cache.js'
-import { validateInstrumented, validateModule, type ValidatedModule } from './validate.js'
+import { validateInstrumented, validateModule, type Instrumenter, type ValidatedModule } from './validate.js'
 
 export type { ExecutionOutcome, ExecutionRequest, LoadedModule } from './engine.js'
 
@@ -16,6 +16,8 @@ export interface RuntimeOptions {
   clock?: () => bigint
   /** Keeps instrumented modules between runs (see instrumented-cache.ts); without it, every run instruments. */
   instrumented?: InstrumentedStore
+  /** Where modules are instrumented [in this thread]. */
+  instrument?: Instrumenter
 }
 
 /**
@@ -29,18 +31,20 @@ export class Runtime {
   private readonly cache: ModuleCache<LoadedModule>
   private readonly loading = new Map<string, Promise<LoadedModule>>()
   private readonly instrumented?: InstrumentedStore
+  private readonly instrument?: Instrumenter
   private readonly engine: Engine
 
   constructor(options: RuntimeOptions = {}) {
     this.limits = Object.freeze(resolveLimits(DEFAULT_LIMITS, options.limits))
     this.cache = new ModuleCache(options.cacheSize ?? 64)
     this.instrumented = options.instrumented
+    this.instrument = options.instrument
     this.engine = new Engine(this.limits, options.clock)
   }
 
   /** Install-time validation (fits ApplicationStore's ModuleValidator); keeps the instrumentation for later runs. */
   async validate(bytes: Uint8Array): Promise<ValidatedModule> {
-    const v = await validateModule(bytes, this.limits)
+    const v = await validateModule(bytes, { ...this.limits, ...(this.instrument ? { instrument: this.instrument } : {}) })
     this.instrumented?.put(recordKey(v.applicationId, this.limits.maxMemoryPages), encodeRecord(v))
     return v
   }
