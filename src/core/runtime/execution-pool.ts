@@ -220,13 +220,9 @@ export class ExecutionPool implements Executor, Startable {
     while (this.queue.length) {
       const w = this.idle.pop() ?? (this.workers.size < this.maxWorkers ? this.spawn() : undefined)
       if (!w) return
+      // no spare is started ahead: each worker is a V8 isolate (~10-20 MB), and a call's deadline
+      // does not count its worker's start-up
       this.assign(w, this.queue.shift()!)
-      // a spare, started now, so that the next call that needs a worker does not wait for one to start
-      if (!this.idle.length && this.workers.size < this.maxWorkers && !this.closed) {
-        const spare = this.spawn()
-        this.idle.push(spare)
-        this.armIdle(spare)
-      }
     }
   }
 
