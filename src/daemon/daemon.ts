@@ -13,6 +13,7 @@ import { loadConfig, type Config } from './config.js'
 import { checkSocketPathLength, type NodeHome } from '../home/paths.js'
 import { createLogger, type Logger } from './logging.js'
 import { DaemonMetrics } from './metrics.js'
+import { ProcessInstrumenter } from './instrument-process.js'
 import { blobRoutes } from './blob-routes.js'
 import type { BackupManifest } from '../api/node-files.js'
 import { backupNode } from './backup.js'
@@ -37,6 +38,7 @@ export class Daemon {
   private store?: Store
   private node?: MeroNode
   private pool?: VerifierPool
+  private instrumenter?: ProcessInstrumenter
   private server?: RpcServer
   private heartbeat?: NodeJS.Timeout
   private stopping?: Promise<void>
@@ -64,6 +66,7 @@ export class Daemon {
       const schema = applySchema(this.store, SCHEMA_VERSION, MIGRATIONS, packageVersion())
       for (const line of schema.migrated) this.log.info({ schema: line }, 'store migrated')
       this.pool = new VerifierPool(2)
+      this.instrumenter = new ProcessInstrumenter()
       const network = new Libp2pNetwork({ seed: identity.privateKey, listen: this.config.network.listen, bootstrap: this.config.network.bootstrap, peerBook: new PeerBook(this.store) })
       this.node = new MeroNode({
         store: this.store,
@@ -73,6 +76,7 @@ export class Daemon {
         advertisedAddresses: this.config.network.listen,
         network,
         verifierPool: this.pool,
+        instrument: this.instrumenter.instrument,
         runtimeLimits: { maxMemoryPages: this.config.runtime.max_memory_pages, instructionBudget: this.config.runtime.instruction_budget, maxModuleBytes: this.config.runtime.max_module_bytes },
         groupHeartbeatMs: this.config.sync.group_heartbeat_secs * 1000,
         syncTimeoutMs: this.config.sync.timeout_secs * 1000,
@@ -95,6 +99,7 @@ export class Daemon {
       metrics.watchContextReplication(this.node)
       metrics.watchBlobs(this.node)
       metrics.watchGc(this.node)
+      metrics.watchInstrumentation(this.instrumenter)
       this.server = new RpcServer({
         socketPath: this.home.socket,
         methods: allMethods(),
@@ -164,6 +169,7 @@ export class Daemon {
     await settle(this.server?.close())
     await settle(this.node?.stop())
     await settle(this.pool?.close())
+    await settle(this.instrumenter?.close())
     await settle(this.store?.close())
     this.lock.release()
   }

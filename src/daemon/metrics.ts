@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { Libp2pNetwork } from '../core/network/libp2p-network.js'
 import type { MeroNode } from '../core/node/node.js'
+import type { ProcessInstrumenter } from './instrument-process.js'
 
 /** The daemon's Prometheus registry and its own RPC metrics; core parts register theirs here. */
 export class DaemonMetrics {
@@ -92,6 +93,18 @@ export class DaemonMetrics {
     const t = node.gc.totals
     this.scraped('merod_gc_runs', 'Garbage collection runs since start, by outcome (ok, failed)', () => ({ ok: t.runs, failed: t.failures }), 'outcome')
     this.scraped('merod_gc_collected', 'What garbage collection removed since start, by kind (tombstones, blobs, orphan_chunks)', () => ({ tombstones: t.tombstones, blobs: t.blobs, orphan_chunks: t.orphanChunks }), 'kind')
+  }
+
+  /** Application instrumentation, which runs in a child process that exits once idle (instrument-process.ts). */
+  watchInstrumentation(instrumenter: ProcessInstrumenter): void {
+    const s = instrumenter.stats
+    this.scraped('merod_instrumentations', 'Application modules sent to be instrumented since start (in a child process, never in merod)', () => s.jobs)
+    this.scraped(
+      'merod_instrumentation_processes',
+      'Instrumenting child processes: started since start, and running now (0 once the work is done: binaryen never stays)',
+      () => ({ started: s.processesStarted, running: instrumenter.running ? 1 : 0 }),
+      'state',
+    )
   }
 
   /** A gauge read at scrape time: one value, or (with `label`) one per value of that label. */

@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { ApplicationStore, type ApplicationAbi } from '../context/applications.js'
 import { ContextManager } from '../context/context-manager.js'
-import { Runtime, type RuntimeLimits } from '../runtime/index.js'
+import { Runtime, type Instrumenter, type RuntimeLimits } from '../runtime/index.js'
 import type { GroupOp, SignedOp } from '../governance/ops.js'
 import { LocalIssuer, type OpIssuer } from '../governance/issuer.js'
 import { startAll, stopAll, type Startable } from '../primitives/lifecycle.js'
@@ -42,6 +42,8 @@ export interface NodeOptions {
   verifierPool?: VerifierPool
   /** Runtime limits (memory pages, instruction budget, module size, ...). */
   runtimeLimits?: Partial<RuntimeLimits>
+  /** Where application modules are instrumented at install [in this thread]; merod runs it in a child process. */
+  instrument?: Instrumenter
   groupHeartbeatMs?: number
   syncTimeoutMs?: number
   maxConcurrentSyncs?: number
@@ -96,7 +98,7 @@ export class MeroNode implements Startable {
     this.aliases = new AliasStore(opts.store)
     this.groups = new GroupStore(opts.store)
     this.invitations = new IssuedInvitations(opts.store)
-    this.runtime = new Runtime({ limits: opts.runtimeLimits, instrumented: instrumentedStore(opts.store) })
+    this.runtime = new Runtime({ limits: opts.runtimeLimits, instrumented: instrumentedStore(opts.store), ...(opts.instrument ? { instrument: opts.instrument } : {}) })
     this.applications = new ApplicationStore(opts.store, this.blobs, async (bytes) => ({ abi: (await this.runtime.validate(bytes)).abi as ApplicationAbi | undefined }), this.runtime.limits.maxModuleBytes)
     // with a network, this node's governance ops go through the group replicator (which
     // publishes them), so it is built before the contexts that issue ops through it
