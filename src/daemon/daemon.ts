@@ -62,7 +62,7 @@ export class Daemon {
     this.lock.acquire()
     try {
       const identity = readKeyFile(this.home.identityKey)
-      this.store = await Store.open(this.home.data)
+      this.store = await Store.open(this.home.data, { memoryMb: this.config.store.memory_mb })
       const schema = applySchema(this.store, SCHEMA_VERSION, MIGRATIONS, packageVersion())
       for (const line of schema.migrated) this.log.info({ schema: line }, 'store migrated')
       this.pool = new VerifierPool(2)
