@@ -99,6 +99,7 @@ export class Daemon {
       metrics.watchContextReplication(this.node)
       metrics.watchBlobs(this.node)
       metrics.watchGc(this.node)
+      metrics.watchMemory(this.node)
       metrics.watchInstrumentation(this.instrumenter)
       this.server = new RpcServer({
         socketPath: this.home.socket,

@@ -51,4 +51,23 @@ describe('memory: what stays in the daemon', () => {
     expect(await metric('merod_instrumentation_processes{state="started"}')).toBe(1)
     await waitFor(async () => (await metric('merod_instrumentation_processes{state="running"}')) === 0, 10_000)
   })
+
+  it('/metrics shows what the node holds: heap, RocksDB budget, module cache, pending queues', async () => {
+    // the default store.memory_mb (64): half for write buffers, half for block caches
+    const writeBuffers = await metric('merod_store_memory_budget_bytes{part="write_buffers"}')
+    const blockCache = await metric('merod_store_memory_budget_bytes{part="block_cache"}')
+    expect(writeBuffers).toBeLessThanOrEqual(32 * 1048576)
+    expect(writeBuffers).toBeGreaterThan(30 * 1048576)
+    expect(blockCache).toBeLessThanOrEqual(32 * 1048576)
+    expect(blockCache).toBeGreaterThan(30 * 1048576)
+    // the kv-store called in the test above is compiled and cached
+    expect(await metric('merod_module_cache_entries')).toBe(1)
+    expect(await metric('merod_module_cache_capacity')).toBe(64)
+    expect(await metric('merod_module_cache_evicted')).toBe(0)
+    expect(await metric('merod_pending_items{queue="group_ops"}')).toBe(0)
+    expect(await metric('merod_pending_items{queue="context_deltas"}')).toBe(0)
+    expect(await metric('merod_pending_evicted{queue="context_deltas"}')).toBe(0)
+    expect(await metric('merod_nodejs_heap_size_used_bytes')).toBeGreaterThan(1048576)
+    expect(await metric('merod_process_resident_memory_bytes')).toBeGreaterThan(await metric('merod_nodejs_heap_size_used_bytes'))
+  })
 })

@@ -181,6 +181,11 @@ export class Runtime {
     return this.cache.get(Buffer.from(applicationId).toString('hex'))
   }
 
+  /** The compiled-module cache: modules held, its capacity, and how many it dropped to make room. */
+  get cacheStats(): { entries: number; capacity: number; evicted: number } {
+    return { entries: this.cache.size, capacity: this.cache.capacity, evicted: this.cache.evicted }
+  }
+
   /** Forgets an application's module (it was uninstalled): compiled, and instrumented in the store. */
   evict(applicationId: Uint8Array): void {
     this.cache.delete(Buffer.from(applicationId).toString('hex'))
