@@ -35,6 +35,7 @@ export interface NetworkedOptions {
   syncTimeoutMs?: number
   maxConcurrentSyncs?: number
   snapshotThreshold?: number
+  maxHeldDeltas?: number
 }
 
 export class Networked implements Startable {
@@ -57,7 +58,7 @@ export class Networked implements Startable {
     )
     this.contexts = new ContextReplicator(
       { contexts: d.contexts, remote: d.remote, groups: d.groups, identity: d.identity, network: d.network, issuer: this.groups, applications: d.applications, blobProviders: this.blobs, pool: d.pool },
-      { heartbeatMs: opts.contextHeartbeatMs, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold },
+      { heartbeatMs: opts.contextHeartbeatMs, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold, maxHeldDeltas: opts.maxHeldDeltas },
     )
     this.sync = new SyncServer(d.network, {
       group: (channel, peerId) => this.groups.serve(channel, peerId),
