@@ -15,6 +15,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { groupWithApp } from './lib/group-with-app.mjs'
 import { startMerod, stopMerod } from './lib/merod.mjs'
 import { median, report, round } from './lib/stats.mjs'
 
@@ -110,17 +111,7 @@ try {
     daemons.set(n, await startMerod(home, n))
   }
   const [a, b, c] = ['a', 'b', 'c'].map((n) => daemons.get(n))
-  const { groupId } = await a.rpc.call('group.create', {})
-  for (const d of [b, c]) {
-    const { token } = await a.rpc.call('group.createInvitation', { group: groupId, role: 'admin' })
-    await d.rpc.call('group.join', { token })
-  }
-  const wasm = `${root}/apps/kv-store/build/kv-store.wasm`
-  let applicationId
-  for (const n of ['a', 'b', 'c']) {
-    const r = spawnSync(process.execPath, [`${root}/bin/run.js`, 'app', 'install', wasm, '--home', home, '--node', n, '--json'], { encoding: 'utf8' })
-    applicationId = JSON.parse(r.stdout).applicationId
-  }
+  const { groupId, applicationId } = await groupWithApp(home, [a, b, c])
   const { contextId } = await a.rpc.call('context.create', { group: groupId, application: applicationId })
   for (const d of [b, c]) {
     await waitFor(async () => (await d.rpc.call('group.get', { group: groupId })).contexts.some((x) => x.contextId === contextId), 30_000, 'context visible')
