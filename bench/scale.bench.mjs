@@ -1,5 +1,6 @@
 // Scaling (issue 23, item 5; long: not run by `npm run bench` unless named, `npm run bench scale`).
 // The RSS (/proc) and V8 heap used (/metrics) of a node holding, each on a node of its own:
+//  - the kv-store installed and one context (the floor an operator sees);
 //  - one context of SCALE_ENTRIES (1,000,000) kv-store entries, written through JSON-RPC batches
 //    of 1,000 `set` calls (SCALE_BATCHES_IN_FLIGHT, 2, at once); then the call bench's figures on
 //    it (p50 of 1,000 sequential `set`s of new keys and `get`s of held ones);
@@ -95,6 +96,17 @@ async function latency(d, contextId, method, args) {
 }
 
 try {
+  // the floor: kv-store installed, one context, one call
+  {
+    let d = await node('idle')
+    const applicationId = install('idle')
+    const { groupId } = await d.rpc.call('group.create', {})
+    const { contextId } = await d.rpc.call('context.create', { group: groupId, application: applicationId })
+    await d.rpc.call('context.execute', { context: contextId, method: 'set', args: { key: 'k', value: 'v' } })
+    d = await measure(d, 'idle_with_app_and_context', { target: '<= 130' })
+    await stop(d)
+  }
+
   // one context of ENTRIES entries
   {
     let d = await node('entries')
