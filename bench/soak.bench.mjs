@@ -12,6 +12,7 @@
 // 64, waiting at once: a call that would pass it is counted as skipped, never queued), over
 // SOAK_KEYS (10,000) keys per writer, cycled: the state reaches its full size and stays there, the
 // delta log keeps growing (on disk). SOAK_MEMORY_MB sets store.memory_mb (default: the node's).
+// The daemons inherit this process's environment (e.g. MALLOC_ARENA_MAX: docs/memory.md).
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -72,7 +73,7 @@ function slope(samples) {
 /** A writer: one call every 1000/RATE ms on its own schedule, whatever the previous ones do. */
 function writer(n, contextId, until) {
   const d = daemons.get(n)
-  const counts = { sent: 0, acknowledged: 0, failed: 0, skipped: 0 }
+  const counts = { sent: 0, acknowledged: 0, failed: 0, skipped: 0, errors: {} }
   let inFlight = 0
   const calls = new Set()
   const run = (async () => {
@@ -91,7 +92,11 @@ function writer(n, contextId, until) {
         .call('context.execute', { context: contextId, method: 'set', args: { key: `${n}-${i % KEYS}`, value: `${n}:${i}` } })
         .then(
           () => counts.acknowledged++,
-          () => counts.failed++,
+          (e) => {
+            counts.failed++
+            const why = `${e.kind ?? e.name}: ${String(e.message).slice(0, 120)}`
+            counts.errors[why] = (counts.errors[why] ?? 0) + 1
+          },
         )
         .finally(() => {
           inFlight--
@@ -157,6 +162,7 @@ try {
     sent,
     failed: writers.a.counts.failed + writers.b.counts.failed,
     skipped: writers.a.counts.skipped + writers.b.counts.skipped,
+    errors: Object.entries(writers.b.counts.errors).reduce((m, [why, n]) => ({ ...m, [why]: (m[why] ?? 0) + n }), { ...writers.a.counts.errors }),
     rate_per_writer: RATE,
     minutes: MINUTES,
     target: `= sent (${RATE * 2 * MINUTES * 60} scheduled)`,
