@@ -11,7 +11,7 @@ import { GroupStore } from '../../src/core/governance/group-store.js'
 import { memberAuth } from '../../src/core/governance/stream-auth.js'
 import { catchUpGroup } from '../../src/core/sync/group-sync.js'
 import { encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from '../../src/core/sync/wire.js'
-import { TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
+import { collectEvents, TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
 
 /** Three real merod processes on loopback (issue 4's acceptance). */
 describe('governance across three daemons', () => {
@@ -60,7 +60,7 @@ describe('governance across three daemons', () => {
     const listed = await t.json(['peers', 'list', '--node', 'a'])
     const b = await t.json(['node', 'status', '--node', 'b'])
     expect(listed.peers.map((p: { peerId: string }) => p.peerId)).toContain(b.peerId)
-    expect((await t.cli(['peers', 'list', '--node', 'a'])).stdout).toContain(b.peerId)
+    expect((await t.cli(['peers', 'list', '--node', 'a', '--wide'])).stdout).toContain(b.peerId)
     const c = await t.json(['node', 'status', '--node', 'c'])
     expect(await t.json(['peers', 'connect', `${b.listenAddresses[0]}/p2p/${b.peerId}`, '--node', 'c'])).toMatchObject({ peerId: b.peerId })
     expect((await t.json(['peers', 'list', '--node', 'c'])).peers.map((p: { peerId: string }) => p.peerId)).toContain(b.peerId)
@@ -192,6 +192,8 @@ describe('governance across three daemons', () => {
       const topic = groupTopic(groupId)
       peer.subscribe(topic)
       await waitFor(() => peer.topicPeers(topic).includes(status.peerId), 5_000)
+      // the node reports each refused message with its sender and reason (the operator log summarises them)
+      const rejected = await collectEvents<{ peerId: string; topic: string; reason: string }>(rpc.a!, ['message.rejected'])
       const good = Buffer.from((await rpc.a!.call<{ ops: { opId: string }[] }>('group.ops', { group: groupId, limit: 1 })).ops[0]!.opId, 'hex')
       const heads = [good]
       const op = signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads, seq: 1n, op: { kind: 'MemberLeft' } }, generateKeyPair())
@@ -205,6 +207,9 @@ describe('governance across three daemons', () => {
       await peer.publish(topic, encodeTopicMessage({ type: 'GroupOp', op: elsewhere.bytes }))
       await waitForDropCounts(() => rpc.a!.get('/metrics'), 'merod_gossip_dropped', ['malformed', 'bad_signature', 'oversized', 'wrong_topic'])
       expect((await rpc.a!.call<{ pid: number }>('node.status')).pid).toBeGreaterThan(0)
+      await waitFor(() => ['malformed', 'bad_signature', 'oversized', 'wrong_topic'].every((r) => rejected.events.some((e) => e.reason === r)), 5_000)
+      expect(rejected.events.every((e) => e.peerId === peer.peerId && e.topic === 'group')).toBe(true)
+      await rejected.stop()
     } finally {
       await peer.stop()
     }

@@ -1,18 +1,19 @@
 import { Flags } from '@oclif/core'
 import { MeroCommand } from '../../client/base-command.js'
-import { groupArg } from '../../client/flags.js'
+import { groupArg, quietFlag } from '../../client/flags.js'
 import { formatTime, keyValue } from '../../client/render.js'
 import type { Role } from '../../api/methods.js'
 import { parseDuration } from '../../client/duration.js'
 
 export default class InvitationCreate extends MeroCommand<typeof InvitationCreate> {
   static override summary = 'Create a signed invitation into a group: one pasteable token'
-  static override examples = ['<%= config.bin %> invitation create team --expires-in 2d', '<%= config.bin %> invitation create team --context notes --role member']
+  static override examples = ['<%= config.bin %> invitation create team --expires-in 2d', '<%= config.bin %> invitation create team --context notes --role member', 'TOKEN=$(<%= config.bin %> invitation create team -q)']
   static override args = { group: groupArg }
   static override flags = {
     role: Flags.string({ description: 'role the joiner gets', options: ['admin', 'member', 'read-only'], default: 'member' }),
     'expires-in': Flags.string({ description: 'validity: a number with s, m, h, d or w', default: '7d' }),
     context: Flags.string({ description: 'also admit the joiner to this context of the group (id or alias)' }),
+    quiet: quietFlag,
   }
 
   async run() {
@@ -20,7 +21,7 @@ export default class InvitationCreate extends MeroCommand<typeof InvitationCreat
     const r = await this.call('group.createInvitation', { group: this.args.group, role: this.flags.role as Role, expiresInSecs, ...(this.flags.context ? { context: this.flags.context } : {}) })
     if (!this.jsonEnabled()) {
       this.log(r.token)
-      process.stderr.write(keyValue([['invitation', r.invitationId], ['group', r.groupId], ['role', r.role], ['context', r.contextId], ['expires', formatTime(r.expiresAt)]]) + '\n')
+      if (!this.flags.quiet) process.stderr.write(keyValue([['invitation', r.invitationId], ['group', r.groupId], ['role', r.role], ['context', r.contextId], ['expires', formatTime(r.expiresAt)]]) + '\n')
     }
     return r
   }

@@ -100,11 +100,11 @@ export class ContextCatchUp {
   }
 
   /** Counts a delta that failed its checks (undecryptable, forged, malformed). */
-  countFault(e: unknown): void {
-    if (e instanceof DeltaRejected) {
-      const f = e.fault === 'unknown_key' ? 'undecryptable' : e.fault
-      this.d.dropped[f]++
-    } else this.d.dropped.malformed++
+  /** Counts a delta refused as its sender's fault; returns the reason it was counted under. */
+  countFault(e: unknown): ContextDropReason {
+    const f = e instanceof DeltaRejected ? (e.fault === 'unknown_key' ? 'undecryptable' : e.fault) : 'malformed'
+    this.d.dropped[f]++
+    return f
   }
 
   /** A session with the peer, bounded as a whole by sessionTimeoutMs. */

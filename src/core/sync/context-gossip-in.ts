@@ -2,8 +2,10 @@ import type { ContextManager } from '../context/context-manager.js'
 import { DeltaRejected, verifyDelta, type VerifiedDelta } from '../context/delta-envelope.js'
 import type { RemoteDeltas } from '../context/remote-deltas.js'
 import type { PeerNetwork, TopicMessageEvent } from '../network/transport.js'
+import type { Emitter } from '../primitives/emitter.js'
 import { toBase58 } from '../primitives/encoding.js'
 import type { ContextCatchUp, ContextDropReason } from './context-catch-up.js'
+import type { ReplicationEvents } from './events.js'
 import { openDelta, openDeltas } from './sealed-deltas.js'
 import { decodeTopicMessage, type TopicMessage } from './wire.js'
 
@@ -12,7 +14,8 @@ import { decodeTopicMessage, type TopicMessage } from './wire.js'
  * against its topic, opened with the context key and verified (in gossipsub's validation hook
  * where the network has one, so that peers never relay garbage or forgeries), then its deltas
  * enter the DAG through a bounded inbound queue (overflow is dropped, counted and repaired by
- * sync). A heartbeat naming heads this node lacks schedules a sync.
+ * sync). A heartbeat naming heads this node lacks schedules a sync. The sender of a message
+ * refused as its fault, and of deltas dropped at the full queue, is reported (`events`).
  */
 export interface ContextGossipInDeps {
   contexts: ContextManager
@@ -21,13 +24,15 @@ export interface ContextGossipInDeps {
   catchUp: ContextCatchUp
   /** Dropped deltas and messages, by reason (shared with catch-up). */
   dropped: Record<ContextDropReason, number>
+  /** Where refused messages and dropped deltas are reported, with their sender. */
+  events: Emitter<ReplicationEvents>
 }
 
 type Inbound = { contextId: Buffer; verified: VerifiedDelta; from: string }
 type Inspected =
   | { verdict: 'accept'; kind: 'heartbeat'; msg: Extract<TopicMessage, { type: 'ContextHeartbeat' }> }
   | { verdict: 'accept'; kind: 'deltas'; contextId: Buffer; verified: VerifiedDelta[] }
-  | { verdict: 'reject' | 'ignore' }
+  | { verdict: 'reject' | 'ignore'; reason: ContextDropReason }
 
 export const CONTEXT_TOPIC_PREFIX = 'mero/ctx/'
 const HEARTBEAT_SYNC_DELAY_MS = 250
@@ -58,6 +63,7 @@ export class ContextGossipIn {
     this.offValidator = this.d.network.setTopicValidator?.(CONTEXT_TOPIC_PREFIX, (m) => {
       const r = this.inspect(m)
       if (r.verdict === 'accept') this.checked.set(m.data, r)
+      else this.reportRejected(m, r)
       return r.verdict
     })
   }
@@ -72,11 +78,12 @@ export class ContextGossipIn {
     if (!m.topic.startsWith(CONTEXT_TOPIC_PREFIX)) return
     let r = this.checked.get(m.data)
     if (r) this.checked.delete(m.data)
-    else r = this.inspect(m)
+    else this.reportRejected(m, (r = this.inspect(m)))
     if (r.verdict !== 'accept') return
     if (r.kind === 'heartbeat') return this.onHeartbeat(r.msg, m.from)
     if (this.inbound.length + r.verified.length > (this.opts.inboundQueue ?? 8192)) {
       this.d.dropped.queue_full += r.verified.length
+      if (this.d.events.listens('peer.rate_limited')) this.d.events.emit('peer.rate_limited', { peerId: m.from, what: 'inbound deltas (queue full)', dropped: r.verified.length })
       this.d.catchUp.schedule(r.contextId, m.from, 'inbound queue overflow', 500)
       return
     }
@@ -107,8 +114,7 @@ export class ContextGossipIn {
     try {
       msg = decodeTopicMessage(m.data)
     } catch (e) {
-      this.d.dropped[/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed']++
-      return { verdict: 'reject' }
+      return this.drop(/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed')
     }
     if (msg.type !== 'StateDelta' && msg.type !== 'StateDeltas' && msg.type !== 'ContextHeartbeat') return this.drop('wrong_topic')
     const meta = this.d.contexts.get(msg.contextId)
@@ -123,14 +129,18 @@ export class ContextGossipIn {
       if (wires.length === 0) throw new DeltaRejected('malformed', 'a StateDeltas message without deltas')
       return { verdict: 'accept', kind: 'deltas', contextId: msg.contextId, verified: wires.map((w) => verifyDelta(msg.contextId, w)) }
     } catch (e) {
-      this.d.catchUp.countFault(e)
-      return { verdict: 'reject' }
+      return { verdict: 'reject', reason: this.d.catchUp.countFault(e) }
     }
   }
 
   private drop(reason: ContextDropReason): Inspected {
     this.d.dropped[reason]++
-    return { verdict: reason === 'unknown_context' ? 'ignore' : 'reject' }
+    return { verdict: reason === 'unknown_context' ? 'ignore' : 'reject', reason }
+  }
+
+  /** The sender of a message refused as its fault is reported (the operator's log summarises them). */
+  private reportRejected(m: TopicMessageEvent, r: Inspected): void {
+    if (r.verdict === 'reject' && this.d.events.listens('message.rejected')) this.d.events.emit('message.rejected', { scope: 'context', peerId: m.from, reason: r.reason })
   }
 
   /** Applies queued deltas, a bounded slice at a time, one write batch per context per slice. */

@@ -4,6 +4,7 @@ import { contextArg } from '../../../client/flags.js'
 
 export default class ContextAllowlistRemove extends MeroCommand<typeof ContextAllowlistRemove> {
   static override summary = "Remove identities from a context's allowlist"
+  static override examples = ['<%= config.bin %> context allowlist remove notes 5Hd…x9']
   static override strict = false
   static override args = { context: contextArg, identities: Args.string({ description: 'identities (base58) or identity aliases', required: true }) }
 
