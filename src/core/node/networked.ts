@@ -10,6 +10,7 @@ import type { NodeNetwork } from '../network/transport.js'
 import { fromBase58 } from '../primitives/encoding.js'
 import type { Startable } from '../primitives/lifecycle.js'
 import { ContextReplicator } from '../sync/context-replicator.js'
+import { GroupDiscovery } from '../sync/group-discovery.js'
 import type { GroupReplicator } from '../sync/group-replicator.js'
 import { SyncServer } from '../sync/sync-server.js'
 
@@ -35,6 +36,8 @@ export interface NetworkedOptions {
   syncTimeoutMs?: number
   maxConcurrentSyncs?: number
   snapshotThreshold?: number
+  /** How often groups short of connected peers look for more in the DHT. */
+  groupDiscoveryMs?: number
   maxHeldDeltas?: number
 }
 
@@ -43,6 +46,8 @@ export class Networked implements Startable {
   readonly groups: GroupReplicator
   readonly contexts: ContextReplicator
   readonly blobs: BlobProviders
+  /** Peers of this node's groups found in the DHT (when the network has one). */
+  readonly discovery?: GroupDiscovery
   private readonly sync: SyncServer
   private offs: (() => void)[] = []
 
@@ -60,6 +65,7 @@ export class Networked implements Startable {
       { contexts: d.contexts, remote: d.remote, groups: d.groups, identity: d.identity, network: d.network, issuer: this.groups, applications: d.applications, blobProviders: this.blobs, pool: d.pool },
       { heartbeatMs: opts.contextHeartbeatMs, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold, maxHeldDeltas: opts.maxHeldDeltas },
     )
+    if (d.network.routing) this.discovery = new GroupDiscovery({ groups: d.groups, identity: d.identity, network: d.network, routing: d.network.routing }, { intervalMs: opts.groupDiscoveryMs })
     this.sync = new SyncServer(d.network, {
       group: (channel, peerId) => this.groups.serve(channel, peerId),
       context: (channel, hello) => this.contexts.serve(channel, hello),
@@ -68,7 +74,7 @@ export class Networked implements Startable {
 
   /** In start order (they stop in reverse). */
   get parts(): Startable[] {
-    return [this.network, this.sync, this.blobs, this.groups, this.contexts, this]
+    return [this.network, this.sync, this.blobs, this.groups, this.contexts, ...(this.discovery ? [this.discovery] : []), this]
   }
 
   /** Wires the parts to the peers that connect and to the applications installed. */

@@ -1,5 +1,6 @@
 import { AliasStore } from '../aliases/alias-store.js'
 import type { BlobProviders } from '../blobs/blob-providers.js'
+import type { GroupDiscovery } from '../sync/group-discovery.js'
 import { BlobStore } from '../blobs/blob-store.js'
 import { CONTEXT_HOLDER } from '../blobs/blob-transfer.js'
 import type { KeyPair } from '../crypto/ed25519.js'
@@ -21,6 +22,7 @@ import { GroupReplicator } from '../sync/group-replicator.js'
 import type { ContextReplicator } from '../sync/context-replicator.js'
 import { RemoteDeltas } from '../context/remote-deltas.js'
 import type { NodeNetwork } from '../network/transport.js'
+import type { NetworkStatus } from '../network/host.js'
 import { EventBus } from './event-bus.js'
 import { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.js'
 import { instrumentedStore } from './instrumented-store.js'
@@ -163,15 +165,25 @@ export class MeroNode implements Startable {
     return this.net?.contexts
   }
 
+  /** Peers of this node's groups found through the DHT, when the node has a network with one. */
+  get groupDiscovery(): GroupDiscovery | undefined {
+    return this.net?.discovery
+  }
+
   /** Serves, announces and fetches blobs over the network (application bytes for joiners). */
   get blobProviders(): BlobProviders | undefined {
     return this.net?.blobs
   }
 
-  /** The addresses others should dial: what the network listens on, else what is configured. */
+  /**
+   * The addresses others should dial (invitation hints): what the network listens on, direct
+   * addresses first and those through relays after them; else what is configured.
+   */
   get advertisedAddresses(): string[] {
     const live = this.network?.listenAddresses() ?? []
-    return live.length ? live : this.configuredAddresses
+    if (!live.length) return this.configuredAddresses
+    const relayed = (a: string) => a.includes('/p2p-circuit')
+    return [...live.filter((a) => !relayed(a)), ...live.filter(relayed)]
   }
 
   async start(): Promise<void> {
@@ -257,7 +269,8 @@ export class MeroNode implements Startable {
     return groupId
   }
 
-  status(): { identity: string; peerId: string; peers: number; listenAddresses: string[] } {
-    return { identity: this.identityBase58, peerId: this.peerId, peers: this.network?.connectedPeers().length ?? 0, listenAddresses: this.network?.listenAddresses() ?? [] }
+  status(): { identity: string; peerId: string; peers: number; listenAddresses: string[]; network?: NetworkStatus } {
+    const network = this.network?.status?.()
+    return { identity: this.identityBase58, peerId: this.peerId, peers: this.network?.connectedPeers().length ?? 0, listenAddresses: this.network?.listenAddresses() ?? [], ...(network ? { network } : {}) }
   }
 }

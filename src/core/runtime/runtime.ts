@@ -64,7 +64,7 @@ export interface RuntimeOptions {
   clock?: () => bigint
   /** Keeps instrumented modules between runs (see instrumented-cache.ts); without it, every run instruments. */
   instrumented?: InstrumentedStore
-  /** Where modules are instrumented [in this thread]; merod passes one that runs in a child process (instrumenter.ts). */
+  /** Where modules are instrumented [in this thread]; merod passes one that runs in a child process (daemon/instrument-process.ts). */
   instrument?: Instrumenter
 }
 
