@@ -11,6 +11,7 @@ import { fromBase58 } from '../primitives/encoding.js'
 import type { Startable } from '../primitives/lifecycle.js'
 import { ContextReplicator } from '../sync/context-replicator.js'
 import type { GroupReplicator } from '../sync/group-replicator.js'
+import { KeyKeeper } from '../sync/key-keeper.js'
 import { SyncServer } from '../sync/sync-server.js'
 
 /**
@@ -42,6 +43,8 @@ export class Networked implements Startable {
   readonly groups: GroupReplicator
   readonly contexts: ContextReplicator
   readonly blobs: BlobProviders
+  /** Keeps this node's keys current: fetches missing ones, rotates stale ones. */
+  readonly keys: KeyKeeper
   private readonly sync: SyncServer
   private offs: (() => void)[] = []
 
@@ -59,6 +62,7 @@ export class Networked implements Startable {
       { contexts: d.contexts, remote: d.remote, groups: d.groups, identity: d.identity, network: d.network, issuer: this.groups, applications: d.applications, blobProviders: this.blobs, pool: d.pool },
       { heartbeatMs: opts.contextHeartbeatMs, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold },
     )
+    this.keys = new KeyKeeper({ groups: d.groups, contexts: d.contexts, identity: d.identity, groupReplicator: this.groups, contextReplicator: this.contexts })
     this.sync = new SyncServer(d.network, {
       group: (channel, peerId) => this.groups.serve(channel, peerId),
       context: (channel, hello) => this.contexts.serve(channel, hello),
@@ -67,7 +71,7 @@ export class Networked implements Startable {
 
   /** In start order (they stop in reverse). */
   get parts(): Startable[] {
-    return [this.network, this.sync, this.blobs, this.groups, this.contexts, this]
+    return [this.network, this.sync, this.blobs, this.groups, this.contexts, this.keys, this]
   }
 
   /** Wires the parts to the peers that connect and to the applications installed. */

@@ -3,7 +3,8 @@ import type { BlobProviders } from '../blobs/blob-providers.js'
 import { BlobStore } from '../blobs/blob-store.js'
 import { CONTEXT_HOLDER } from '../blobs/blob-transfer.js'
 import type { KeyPair } from '../crypto/ed25519.js'
-import { GroupStore } from '../governance/group-store.js'
+import { GroupStore, type IssueOptions } from '../governance/group-store.js'
+import { KeyRing } from '../governance/keyring.js'
 import { IssuedInvitations } from '../governance/issued-invitations.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
@@ -94,7 +95,7 @@ export class MeroNode implements Startable {
     this.peerId = peerIdFromPublicKey(opts.identity.publicKey)
     this.blobs = new BlobStore(opts.store, opts.blobsDir)
     this.aliases = new AliasStore(opts.store)
-    this.groups = new GroupStore(opts.store)
+    this.groups = new GroupStore(opts.store, new KeyRing(opts.identity, opts.store))
     this.invitations = new IssuedInvitations(opts.store)
     this.runtime = new Runtime({ limits: opts.runtimeLimits, instrumented: instrumentedStore(opts.store) })
     this.applications = new ApplicationStore(opts.store, this.blobs, async (bytes) => ({ abi: (await this.runtime.validate(bytes)).abi as ApplicationAbi | undefined }), this.runtime.limits.maxModuleBytes)
@@ -229,8 +230,8 @@ export class MeroNode implements Startable {
   }
 
   /** Signs, applies and (with a network) publishes a governance op of this node's identity. */
-  issueGroupOp(groupId: string, op: GroupOp): Promise<SignedOp> {
-    return this.issuer.issue(groupId, op)
+  issueGroupOp(groupId: string, op: GroupOp, opts?: IssueOptions): Promise<SignedOp> {
+    return this.issuer.issue(groupId, op, opts)
   }
 
   /**
