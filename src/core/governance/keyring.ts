@@ -67,6 +67,14 @@ export class KeyRing {
     }
   }
 
+  /** Every rotation key this node holds (for inspection and tests). */
+  held(): { groupId: string; scope: string; rotationId: string; key: Buffer }[] {
+    return [...this.components].map(([k, key]) => {
+      const [groupId, scope, rotationId] = k.split('|') as [string, string, string]
+      return { groupId, scope, rotationId, key }
+    })
+  }
+
   /** The key of one rotation of a scope, when this node holds it. */
   component(groupId: string, scope: string, rotationId: string): Buffer | undefined {
     return this.components.get(`${groupId}|${scope}|${rotationId}`)
