@@ -60,6 +60,16 @@ export interface GroupView {
   opCount: number
   pendingOps: number
   deleted: boolean
+  /** Each keyed scope's epoch at the current heads, and the id of its key (null while stale, or not held here). */
+  keys: EpochView[]
+}
+
+export interface EpochView {
+  /** 'group' (the group's topic), or a context id. */
+  scope: string
+  epoch: number
+  keyId: string | null
+  status: 'ok' | 'stale' | 'missing'
 }
 
 export interface OpRecord {
@@ -76,6 +86,8 @@ export interface OpRecord {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+/** Scopes in order: the group's topic first, then contexts by id. */
+const byScope = (a: string, b: string) => (a === GROUP_SCOPE ? -1 : b === GROUP_SCOPE ? 1 : a < b ? -1 : 1)
 const UNKNOWN: KeyAt = { status: 'unknown' }
 
 export interface IssueOptions {
@@ -333,6 +345,7 @@ export class GroupStore {
       opCount: g.nodes.size,
       pendingOps: this.pendingCount(groupId),
       deleted: g.current('deleted') === true,
+      keys: this.epochs(groupId),
     }
   }
 
@@ -449,7 +462,7 @@ export class GroupStore {
     if ('reason' in plan) throw new MeroError(plan.reason === 'the group is deleted' ? 'GroupDeleted' : 'NotAuthorized', `${op.kind} refused: ${plan.reason}`)
     const me = hex(signer.publicKey)
     const wanted = [...plan.lost.keys(), ...(op.kind === 'ContextRegistered' ? [hex(op.contextId)] : []), ...(opts.rotate ?? [])]
-    const scopes = [...new Set(wanted)].filter((s) => mayRead(plan.after, me, s)).sort((a, b) => (a === GROUP_SCOPE ? -1 : b === GROUP_SCOPE ? 1 : a < b ? -1 : 1))
+    const scopes = [...new Set(wanted)].filter((s) => mayRead(plan.after, me, s)).sort(byScope)
     if (op.kind === 'KeyRotated' && !scopes.length) throw new MeroError('InvalidInput', 'KeyRotated refused: nothing to rotate that this identity may read')
     if (!scopes.length) return undefined
     const recipients = scopes.map((scope) => [...new Set([...keyHolders(plan.after, scope), me])].map((r) => Buffer.from(r, 'hex')))
@@ -497,6 +510,16 @@ export class GroupStore {
     if (memo.size >= KEYS_REMEMBERED) memo.delete(memo.keys().next().value!)
     memo.set(memoKey, out)
     return out
+  }
+
+  /** Each keyed scope's epoch at the current heads: the group's topic first, then contexts by id. */
+  epochs(groupId: string): EpochView[] {
+    const scopes = this.state(groupId).keyedScopes().sort(byScope)
+    return scopes.flatMap((scope) => {
+      const k = this.keyAt(groupId, scope)
+      if (k.status === 'unknown') return []
+      return [{ scope: scope === GROUP_SCOPE ? GROUP_SCOPE : b58(scope), epoch: k.epoch, keyId: k.status === 'ok' ? hex(k.keyId) : null, status: k.status }]
+    })
   }
 
   /**

@@ -270,6 +270,12 @@ export class GroupReplicator implements OpIssuer {
       const heads = this.groups.heads(groupId).slice(0, MAX_HEARTBEAT_HEADS).map((h) => Buffer.from(h, 'hex'))
       const msg = sealGroupMessage(Buffer.from(groupId, 'hex'), key, { type: 'GroupHeartbeat', heads, opCount: this.groups.state(groupId).nodes.size })
       await this.network.publish(groupTopic(groupId), encodeTopicMessage(msg)).catch(() => undefined)
+      // a member's node that is connected but not on the topic (its identity was removed and
+      // added back, or it missed the op that admitted it) is told the heads directly: it pulls
+      // them, sees it is a member and follows again, with no `group sync`
+      const onTopic = new Set(this.network.topicPeers(groupTopic(groupId)))
+      const strays = this.memberPeers(groupId).filter((p) => !onTopic.has(p))
+      if (strays.length) await this.announceTo(groupId, strays)
     }
   }
 
