@@ -76,6 +76,9 @@ describe('access that really ends', () => {
     })
   }
 
+  /** The messages among `msgs` that open under one of `keys`, named by kind and key id. */
+  const leaks = (msgs: Sealed[], keys: Buffer[]) => msgs.filter((m) => opens(m, keys)).map((m) => `${m.type} under key ${m.keyId.toString('hex').slice(0, 12)}`)
+
   /** Waits until the peer has collected `n` sealed messages of each kind since `since`. */
   const collect = (since: number, kinds: Sealed['type'][], n = 3) => waitFor(() => kinds.every((k) => after(since, k).length >= n), 20_000, 100)
 
@@ -149,7 +152,7 @@ describe('access that really ends', () => {
     expect(collected.filter((c) => c.at < applied - IN_FLIGHT_MS).some((c) => opens(c.msg, keys))).toBe(true)
     // … and nothing A or B sealed after it does
     const late = after(applied)
-    expect(late.filter((m) => opens(m, keys))).toEqual([])
+    expect(leaks(late, keys)).toEqual([])
   })
 
   it("taken off a restricted context's allowlist, D can no longer write it, and its keys open nothing sealed after", async () => {
@@ -211,8 +214,8 @@ describe('access that really ends', () => {
     expect([...keysD, ...keysF].map((k) => createHash('sha256').update(k).digest('hex'))).not.toContain(merged)
     // nothing sealed after the removals opens under any key either of them holds; the context's
     // messages since D left its allowlist open under none of D's keys
-    expect(after(applied).filter((m) => opens(m, [...keysD, ...keysF]))).toEqual([])
-    expect(after(windows.allowlist!, 'ContextSealed').filter((m) => opens(m, keysD))).toEqual([])
+    expect(leaks(after(applied), [...keysD, ...keysF])).toEqual([])
+    expect(leaks(after(windows.allowlist!, 'ContextSealed'), keysD)).toEqual([])
   })
 
   it('E, offline through three rotations of each key, returns and reads everything', async () => {
@@ -255,6 +258,6 @@ describe('access that really ends', () => {
     await rpc.a!.call('group.setAlias', { group: groupId, alias: 'after-leave' })
     await collect(applied, ['GroupSealed', 'ContextSealed'])
     const keys = await keysOf('c')
-    expect(after(applied).filter((m) => opens(m, keys))).toEqual([])
+    expect(leaks(after(applied), keys)).toEqual([])
   })
 })
