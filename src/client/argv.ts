@@ -7,6 +7,8 @@ const GLOBAL_WITH_VALUE = new Set(['--home', '--node'])
 const GLOBAL_SWITCHES = new Set(['--json', '--start', '--no-start'])
 
 export function globalFlagsAfterCommand(argv: readonly string[]): string[] {
+  // `meroctl --version` / `-v` are the version command (which has --json)
+  if (argv[0] === '--version' || argv[0] === '-v') return ['version', ...argv.slice(1)]
   const leading: string[] = []
   let i = 0
   while (i < argv.length) {

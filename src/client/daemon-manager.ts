@@ -2,11 +2,13 @@ import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ERROR_KINDS, MeroError, type ErrorKind } from '../core/primitives/errors.js'
-import { resolveNodeHome, type NodeHome } from '../home/paths.js'
+import { didYouMean, suggest } from '../core/primitives/suggest.js'
+import { defaultNodeName, resolveNodeHome, type NodeHome } from '../home/paths.js'
 import { pidFileHolder, processIdentity, readPidFile, sameProcess, signalIfSame, type ProcessIdentity } from '../home/pid-file.js'
 import type { RpcResult } from '../api/methods.js'
-import { ConnectionError, RpcClient } from './rpc-client.js'
 import type { RepairReport, RestoreResult } from '../api/node-files.js'
+import { nodeNames } from './node-names.js'
+import { ConnectionError, RpcClient, type RpcClientOptions } from './rpc-client.js'
 
 /** node.status as the daemon returns it. */
 /** What `node.status` answers (api/methods.ts). */
@@ -37,14 +39,14 @@ export class DaemonManager {
     return existsSync(this.home.config) && existsSync(this.home.identityKey)
   }
 
-  client(timeoutMs?: number): RpcClient {
-    return new RpcClient(this.home.socket, { timeoutMs })
+  client(timeoutMs?: number, opts: RpcClientOptions = {}): RpcClient {
+    return new RpcClient(this.home.socket, { timeoutMs, ...opts })
   }
 
   /** node.status when a daemon answers, undefined when none does. */
-  async probe(): Promise<NodeStatus | undefined> {
+  async probe(timeoutMs = 3_000): Promise<NodeStatus | undefined> {
     if (!existsSync(this.home.socket)) return undefined
-    const client = this.client(3_000)
+    const client = this.client(timeoutMs)
     try {
       return await client.call('node.status')
     } catch (e) {
@@ -55,33 +57,40 @@ export class DaemonManager {
     }
   }
 
-  /** A client to a running daemon, starting one (detached) when none answers and `autoStart`. */
-  async ensureRunning(autoStart: boolean): Promise<RpcClient> {
-    if (await this.probe()) return this.client()
+  /** A client to a running daemon, starting one (detached) when none answers and `autoStart`; `onStart` hears that it does. */
+  async ensureRunning(autoStart: boolean, opts: RpcClientOptions = {}, onStart?: () => void): Promise<RpcClient> {
+    if (await this.probe(Math.min(3_000, opts.timeoutMs ?? 3_000))) return this.client(undefined, opts)
     if (!autoStart) {
-      throw new MeroError('DaemonNotRunning', `no daemon is running for node '${this.home.node}' (${this.home.dir}); start it with \`meroctl node start\`, or drop --no-start`)
+      throw new MeroError('DaemonNotRunning', `no daemon is running for node '${this.home.node}' (${this.home.dir}); start it with \`meroctl node start${this.nodeFlag}\`, or drop --no-start`)
     }
+    if (this.initialized) onStart?.()
     await this.start()
-    return this.client()
+    return this.client(undefined, opts)
+  }
+
+  /** Runs `merod init --dry-run`: checks the arguments and the node, changes nothing. */
+  async checkInit(opts: { listen?: string[]; bootstrap?: string[]; force?: boolean }): Promise<{ node: string; dir: string; exists: boolean }> {
+    return this.init({ ...opts, dryRun: true }) as unknown as Promise<{ node: string; dir: string; exists: boolean }>
   }
 
   /** Runs `merod init` for this node (same flags); returns what it printed under --json. */
-  async init(opts: { listen?: string[]; bootstrap?: string[]; force?: boolean }): Promise<{ node: string; dir: string; identity: string; peerId: string; listen: string[] }> {
-    const args = ['init']
+  async init(opts: { listen?: string[]; bootstrap?: string[]; force?: boolean; dryRun?: boolean }): Promise<{ node: string; dir: string; identity: string; peerId: string; listen: string[] }> {
+    const args = ['init', ...(opts.dryRun ? ['--dry-run'] : [])]
     for (const a of opts.listen ?? []) args.push('--listen', a)
     for (const a of opts.bootstrap ?? []) args.push('--bootstrap', a)
     if (opts.force) args.push('--force')
     return this.merod(args)
   }
 
-  /** Runs an offline `merod <command> --json` for this node: its JSON, or its error as a MeroError. */
-  private async merod<T>(args: string[]): Promise<T> {
+  /** Runs an offline `merod <command> --json` for this node (init, config, repair, restore): its JSON, or its error as a MeroError. */
+  async merod<T = any>(args: string[]): Promise<T> {
     const { code, stdout, stderr } = await runProcess(process.execPath, [MERO_BIN, '--home', this.home.home, '--node', this.home.node, ...args, '--json'])
     if (code !== 0) {
       const typed = parseError(stderr)
       if (typed) throw new MeroError(typed.kind, typed.message)
       const message = stderr.trim().replace(/^merod: /, '').split('\n\n')[0]!
-      throw new MeroError(code === 2 ? 'InvalidInput' : 'Internal', message)
+      const kind = /already exists/.test(message) ? 'NodeAlreadyInitialized' : /is running/.test(message) ? 'AlreadyRunning' : /^no config at/.test(message) ? 'NodeNotInitialized' : code === 2 ? 'InvalidInput' : 'Internal'
+      throw new MeroError(kind, message)
     }
     return JSON.parse(stdout) as T
   }
@@ -107,7 +116,9 @@ export class DaemonManager {
   /** Starts a detached daemon and waits until it answers. Returns its status. */
   async start(): Promise<NodeStatus> {
     if (!this.initialized) {
-      throw new MeroError('NodeNotInitialized', `node '${this.home.node}' is not initialised in ${this.home.home}; run \`meroctl node init\` first`)
+      const others = nodeNames(this.home.home)
+      const hint = didYouMean(this.home.node, others)
+      throw new MeroError('NodeNotInitialized', `node '${this.home.node}' is not initialised in ${this.home.home}.${hint} Create it with \`meroctl node init${this.nodeFlag}\`${others.length ? `; \`meroctl node list\` lists the nodes there` : ''}`, hint ? { suggestions: suggest(this.home.node, others) } : undefined)
     }
     const running = await this.probe()
     if (running) return running
@@ -202,9 +213,9 @@ export class DaemonManager {
     }
   }
 
-  /** ` --node NAME` when this is not the default node: for hints the user copies. */
+  /** ` --node NAME` when this is not the node a bare command uses: for hints the user copies. */
   get nodeFlag(): string {
-    return this.home.node === 'default' ? '' : ` --node ${this.home.node}`
+    return this.home.node === defaultNodeName(this.home.home) ? '' : ` --node ${this.home.node}`
   }
 
   /** The log's last lines after `fromOffset` (a byte offset: the log holds UTF-8 beyond ASCII). */
@@ -236,6 +247,8 @@ export interface NodeListing {
   dir: string
   identity?: string
   running: boolean
+  /** The node commands use when none is named. */
+  default: boolean
   pid?: number
   listen?: string[]
 }
@@ -260,7 +273,7 @@ export async function listNodes(home?: string): Promise<NodeListing[]> {
       identity = undefined
     }
     const status = await manager.probe().catch(() => undefined)
-    out.push({ node: name, dir: manager.home.dir, identity, running: status !== undefined, pid: status?.pid, listen: readListen(manager.home.config) })
+    out.push({ node: name, dir: manager.home.dir, identity, running: status !== undefined, default: name === defaultNodeName(root), pid: status?.pid, listen: readListen(manager.home.config) })
   }
   return out
 }

@@ -4,6 +4,13 @@ import type { CapabilityName } from '../api/methods.js'
 /** Flags shared by several commands, declared once. */
 export const yesFlag = Flags.boolean({ char: 'y', description: 'do not ask for confirmation' })
 
+/** -q: only the id(s) of the result, one per line, for pipes. */
+export const quietFlag = Flags.boolean({ char: 'q', description: 'print only the id(s), one per line', exclusive: ['json'] })
+/** Lists: --wide (full ids, no fitting to the terminal) and -q. */
+export const listFlags = {
+  wide: Flags.boolean({ char: 'w', description: 'full ids, and columns as wide as they need (tables fit the terminal otherwise)' }),
+  quiet: quietFlag,
+}
 /** How long a repaired or restored node waits for a peer before it catches up. */
 export const waitForPeerFlag = Flags.integer({ description: 'seconds to wait for a peer before catching up', default: 10, min: 0, max: 600 })
 

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { shortId } from '../core/primitives/human.js'
 
 /**
  * Human output helpers shared by every command (DESIGN §10): tables, aligned key/value lines,
@@ -29,19 +30,60 @@ function cellText(c: Cell): string {
 
 const require = createRequire(import.meta.url)
 
-/** A table with a header row; `(none)` when there are no rows. cli-table3 is loaded on first use. */
-export function table(head: string[], rows: Cell[][], opts: { empty?: string } = {}): string {
+/** The width tables fit: the terminal's, else $COLUMNS, else 80. */
+export function terminalWidth(stream: NodeJS.WriteStream = process.stdout): number {
+  if (stream.isTTY && stream.columns) return stream.columns
+  const env = Number(process.env.COLUMNS)
+  return Number.isInteger(env) && env >= 20 ? env : 80
+}
+
+const ANSI = /\u001B\[[0-9;]*m/g
+const visible = (t: string) => t.replace(ANSI, '').length
+
+/** A column narrower than this is not cut further (the table then runs wider). */
+const MIN_CUT_WIDTH = 8
+
+/**
+ * Column widths that fit `width`: the widest columns are cut first (their cells end in `…`),
+ * none below MIN_CUT_WIDTH. Widths include cli-table3's one-space padding on each side.
+ */
+export function fitColumns(natural: number[], width: number): number[] {
+  const cols = natural.map((w) => w + 2)
+  const total = () => cols.reduce((a, b) => a + b, 0) + cols.length + 1 // borders
+  while (total() > width) {
+    let widest = -1
+    for (let i = 0; i < cols.length; i++) if (cols[i]! > MIN_CUT_WIDTH + 2 && (widest < 0 || cols[i]! > cols[widest]!)) widest = i
+    if (widest < 0) break
+    cols[widest] = Math.max(MIN_CUT_WIDTH + 2, cols[widest]! - (total() - width))
+  }
+  return cols
+}
+
+/**
+ * A table with a header row; `empty` (or `(none)`) when there are no rows. It fits the terminal
+ * (80 columns when there is none) unless `wide`; ids are shortened by the commands before they
+ * get here (see `ids`). cli-table3 is loaded on first use.
+ */
+export function table(head: string[], rows: Cell[][], opts: { empty?: string; wide?: boolean; width?: number } = {}): string {
   if (rows.length === 0) return opts.empty ?? '(none)'
   const Table = require('cli-table3') as new (o: object) => { push(...r: string[][]): void; toString(): string }
   const colored = colorEnabled()
+  const texts = rows.map((r) => r.map(cellText))
+  const natural = head.map((h, i) => Math.max(h.length, ...texts.map((r) => visible(r[i] ?? ''))))
   const t = new Table({
     head: head.map((h) => (colored ? style.bold(h) : h)),
     // cli-table3 colours its borders and head unless told otherwise
     style: colored ? { head: [], border: ['grey'] } : { head: [], border: [] },
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+    ...(opts.wide ? {} : { colWidths: fitColumns(natural, opts.width ?? terminalWidth()) }),
   })
-  t.push(...rows.map((r) => r.map(cellText)))
+  t.push(...texts)
   return t.toString()
+}
+
+/** How ids appear in human output: the one shortening rule, or whole with --wide. */
+export function ids(wide: boolean | undefined): (id: string) => string {
+  return wide ? (id) => id : shortId
 }
 
 /** Aligned `label  value` lines; arrays are shown one per line under their label. */
@@ -70,10 +112,7 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`
 }
 
-/** `abcdef…7890` for long ids in tables; full ids stay in --json. */
-export function shortId(id: string, keep = 8): string {
-  return id.length <= keep * 2 + 1 ? id : `${id.slice(0, keep)}…${id.slice(-4)}`
-}
+export { formatBytes, formatMs, shortId } from '../core/primitives/human.js'
 
 export function formatTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')

@@ -1,5 +1,6 @@
 import { Agent, request, type IncomingMessage } from 'node:http'
 import type { RpcMethod, RpcParams, RpcResult } from '../api/methods.js'
+import { formatMs } from '../core/primitives/human.js'
 
 /**
  * JSON-RPC 2.0 over HTTP/1.1 on the daemon's Unix socket, with node:http (built in: undici's
@@ -25,9 +26,19 @@ export class ConnectionError extends Error {
   }
 }
 
+/** The daemon did not answer within the client's timeout (`--timeout`). */
+export class TimeoutError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'TimeoutError'
+  }
+}
+
 export interface RpcClientOptions {
   /** Per-call timeout; 0 disables it. */
   timeoutMs?: number
+  /** Connections to the daemon at most [64]; script mode uses one. */
+  connections?: number
 }
 
 let nextId = 1
@@ -40,7 +51,7 @@ export class RpcClient {
     readonly socketPath: string,
     opts: RpcClientOptions = {},
   ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: 64 })
+    this.agent = new Agent({ keepAlive: true, maxSockets: opts.connections ?? 64 })
     this.timeoutMs = opts.timeoutMs ?? 120_000
   }
 
@@ -72,9 +83,9 @@ export class RpcClient {
         },
       )
       if (this.timeoutMs) {
-        req.setTimeout(this.timeoutMs, () => req.destroy(new ConnectionError(`no answer from the daemon within ${this.timeoutMs} ms`)))
+        req.setTimeout(this.timeoutMs, () => req.destroy(new TimeoutError(`no answer from the daemon within ${formatMs(this.timeoutMs)} (the call may still complete there)`)))
       }
-      req.on('error', (e) => reject(e instanceof ConnectionError ? e : new ConnectionError(`cannot reach the daemon at ${this.socketPath}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, e)))
+      req.on('error', (e) => reject(e instanceof ConnectionError || e instanceof TimeoutError ? e : new ConnectionError(`cannot reach the daemon at ${this.socketPath}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, e)))
       req.end(payload)
     })
   }
@@ -104,8 +115,12 @@ export class RpcClient {
     })
   }
 
-  /** Streams GET /blobs/<id> into `sink` (fetched from `context`'s peers when the node lacks it); resolves with the byte count. */
-  download(blobId: string, sink: NodeJS.WritableStream, context?: string): Promise<number> {
+  /**
+   * Streams GET /blobs/<id> into `sink` (fetched from `context`'s peers when the node lacks it);
+   * resolves with the byte count. `onProgress` hears the bytes so far and the total.
+   */
+  download(blobId: string, sink: NodeJS.WritableStream, opts: { context?: string; onProgress?: (bytes: number, total?: number) => void } = {}): Promise<number> {
+    const { context, onProgress } = opts
     return new Promise((resolve, reject) => {
       const path = `/blobs/${encodeURIComponent(blobId)}${context ? `?context=${encodeURIComponent(context)}` : ''}`
       const req = request({ socketPath: this.socketPath, path, method: 'GET', agent: this.agent }, (res) => {
@@ -122,7 +137,11 @@ export class RpcClient {
           return
         }
         let n = 0
-        res.on('data', (c: Buffer) => (n += c.length))
+        const total = Number(res.headers['content-length']) || undefined
+        res.on('data', (c: Buffer) => {
+          n += c.length
+          onProgress?.(n, total)
+        })
         res.pipe(sink)
         res.on('end', () => resolve(n))
         res.on('error', reject)

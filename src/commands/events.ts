@@ -2,15 +2,17 @@ import { Errors, Flags } from '@oclif/core'
 import { EXIT_FAILURE, EXIT_USAGE, MeroCommand } from '../client/base-command.js'
 import { printEvents } from '../client/event-stream.js'
 import { RpcError } from '../client/rpc-client.js'
+import { NODE_EVENT_TYPES } from '../events/event-types.js'
+import { didYouMean } from '../core/primitives/suggest.js'
 
 const GROUP_ID = /^[0-9a-f]{64}$/i
 const BASE58_ID = /^[1-9A-HJ-NP-Za-km-z]{43,44}$/
-const EVENT_TYPE = /^[a-z][a-z.]*$/
 
 export default class Events extends MeroCommand<typeof Events> {
   static override summary = "Stream the node's events (for scripts: one JSON object per line with --json)"
   static override description = `Prints node events as they happen: governance ops applied or rejected, members added or removed, contexts created, state changes, deltas, peers and sync sessions. Ends after --count events, or on ctrl-c.
-Periodic heartbeats are left out unless asked for with --type heartbeat.`
+Periodic heartbeats are left out unless asked for with --type heartbeat. With --json, one JSON object per line to the end (an error too is one line).
+Event types: ${NODE_EVENT_TYPES.join(', ')}.`
   static override examples = [
     '<%= config.bin %> events',
     '<%= config.bin %> events --group team --json',
@@ -23,10 +25,14 @@ Periodic heartbeats are left out unless asked for with --type heartbeat.`
     count: Flags.integer({ char: 'n', description: 'stop after this many events', min: 1 }),
   }
 
+  protected override streaming = true
+
   async run() {
     const types = this.flags.type
     for (const t of types ?? []) {
-      if (!EVENT_TYPE.test(t)) throw new Errors.CLIError(`--type ${JSON.stringify(t)} is not an event type (expected dotted lowercase words, e.g. group.member.added)`, { exit: EXIT_USAGE })
+      if (!(NODE_EVENT_TYPES as readonly string[]).includes(t)) {
+        throw new Errors.CLIError(`--type ${JSON.stringify(t)} is not an event type.${didYouMean(t, NODE_EVENT_TYPES)} The types: ${NODE_EVENT_TYPES.join(', ')}`, { exit: EXIT_USAGE })
+      }
     }
     const client = await this.client()
     const group = this.flags.group && (await this.resolve('group', this.flags.group))

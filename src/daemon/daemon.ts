@@ -21,6 +21,7 @@ import type { MethodContext } from './methods/types.js'
 import { PidLock } from '../home/pid-file.js'
 import { RpcServer } from './server.js'
 import { packageVersion } from './version.js'
+import { OperatorLog } from './operator-log.js'
 
 /** How long a graceful stop may take before the process exits anyway. */
 export const STOP_DEADLINE_MS = 4_500
@@ -39,6 +40,7 @@ export class Daemon {
   private pool?: VerifierPool
   private server?: RpcServer
   private heartbeat?: NodeJS.Timeout
+  private operatorLog?: OperatorLog
   private stopping?: Promise<void>
   private readonly events = new EventBus()
   readonly startedAt = Date.now()
@@ -82,6 +84,10 @@ export class Daemon {
         coalesceCalls: this.config.context.coalesce_calls,
         gc: { intervalMs: this.config.gc.interval_secs * 1000, tombstoneRetentionMs: this.config.gc.tombstone_retention_secs * 1000 },
       })
+      const node = this.node
+      // the group's replicated alias, else this node's own alias for it
+      const groupAlias = (g: string) => (node.groups.has(g) ? ((node.groups.state(g).current('alias') as string | undefined) ?? node.aliases.aliasesOf('group', g)[0]) : undefined)
+      this.operatorLog = new OperatorLog(this.log, { names: { group: groupAlias } }).attach(this.events)
       await this.node.start()
       for (const m of this.node.missingApplications) {
         this.log.warn({ applicationId: m.applicationId, chunks: m.chunks, blobs: this.home.blobs }, 'application bytes are missing from the blobs folder; fetching them again from peers')
@@ -152,6 +158,7 @@ export class Daemon {
       this.log.info({ reason }, 'merod stopping')
       this.events.emit({ type: 'node.stopping' })
       await this.shutdown()
+      this.operatorLog?.detach()
       this.log.info('merod stopped')
       this.flushLog()
       this.resolveStopped()

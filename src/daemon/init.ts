@@ -16,6 +16,8 @@ export interface InitOptions {
   listen?: string[]
   bootstrap?: string[]
   force?: boolean
+  /** Validate only (arguments, the node's state): change nothing. */
+  dryRun?: boolean
 }
 
 export interface InitResult {
@@ -32,19 +34,25 @@ export const DEFAULT_PORT = 2428
  * Refuses, changing nothing, when the node exists and `force` is not set; with `force` the
  * node's identity, config and data are replaced (refused while its daemon runs).
  */
-export async function initNode(opts: InitOptions): Promise<InitResult> {
+export async function initNode(opts: InitOptions & { dryRun: true }): Promise<{ home: NodeHome; exists: boolean }>
+export async function initNode(opts: InitOptions): Promise<InitResult>
+export async function initNode(opts: InitOptions): Promise<InitResult | { home: NodeHome; exists: boolean }> {
   const home = resolveNodeHome(opts.home, opts.node)
   checkSocketPathLength(home)
   for (const a of [...(opts.listen ?? []), ...(opts.bootstrap ?? [])]) validateMultiaddrText(a)
 
-  if (existsSync(home.config) || existsSync(home.identityKey)) {
+  const exists = existsSync(home.config) || existsSync(home.identityKey)
+  if (exists) {
     if (!opts.force) {
       throw new MeroError('NodeAlreadyInitialized', `node '${home.node}' already exists at ${home.dir}; pass --force to replace its identity, config and data`)
     }
     const holder = pidFileHolder(home.pidFile)
     if (holder !== undefined) {
-      throw new MeroError('AlreadyRunning', `node '${home.node}' is running (pid ${holder.pid}); stop it first (meroctl node stop)`)
+      throw new MeroError('AlreadyRunning', `node '${home.node}' is running (pid ${holder.pid}); stop it first (\`meroctl node stop\`)`)
     }
+  }
+  if (opts.dryRun) return { home, exists }
+  if (exists) {
     for (const entry of readdirSync(home.dir)) rmSync(join(home.dir, entry), { recursive: true, force: true })
   }
 

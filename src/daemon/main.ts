@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util'
 import { isMeroError } from '../core/primitives/errors.js'
-import { Daemon, STOP_DEADLINE_MS } from './daemon.js'
 import { resolveNodeHome } from '../home/paths.js'
 import { initNode } from './init.js'
 import { restoreNode } from './backup.js'
@@ -10,14 +9,17 @@ import { packageVersion } from './version.js'
 const USAGE = `merod: the mero node daemon
 
 Usage:
-  merod [--home DIR] [--node NAME] init [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--force] [--json]
+  merod [--home DIR] [--node NAME] init [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--force] [--dry-run] [--json]
   merod [--home DIR] [--node NAME] run
+  merod [--home DIR] [--node NAME] config get [KEY] [--json]
+  merod [--home DIR] [--node NAME] config set KEY VALUE [--json]
   merod [--home DIR] [--node NAME] repair [--json]
   merod [--home DIR] [--node NAME] restore BACKUP_DIR [--force] [--json]
   merod --version
 
   --home DIR     the mero home (env MERO_HOME, default ~/.mero)
   --node NAME    the node inside the home (env MERO_NODE, default "default")
+  --dry-run      init: check the arguments and the node, change nothing; prints {node, dir, exists}
 
 Most people use meroctl, which starts and stops merod: \`meroctl node start\`.
 `
@@ -36,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
         listen: { type: 'string', multiple: true },
         bootstrap: { type: 'string', multiple: true },
         force: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -54,10 +57,16 @@ export async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2
   }
   const [command, ...rest] = positionals
+  if (command === 'config') return config(rest, values.home, values.node, Boolean(values.json))
   const operands = command === 'restore' ? 1 : 0
   if (rest.length !== operands) return usage(rest.length > operands ? `unexpected argument '${rest[operands]}'` : `${command} needs a folder`)
 
   try {
+    if (command === 'init' && values['dry-run']) {
+      const r = await initNode({ home: values.home, node: values.node, listen: values.listen, bootstrap: values.bootstrap, force: values.force, dryRun: true })
+      process.stdout.write(`${JSON.stringify({ node: r.home.node, dir: r.home.dir, exists: r.exists })}\n`)
+      return 0
+    }
     if (command === 'init') {
       const r = await initNode({ home: values.home, node: values.node, listen: values.listen, bootstrap: values.bootstrap, force: values.force })
       const out = { node: r.home.node, dir: r.home.dir, identity: r.identity, peerId: r.peerId, listen: r.listen }
@@ -89,12 +98,38 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** `merod config get [KEY]` / `merod config set KEY VALUE`: one key of the node's config.toml. */
+async function config(args: string[], home: string | undefined, node: string | undefined, json: boolean): Promise<number> {
+  const { getConfig, setConfig } = await import('./config-edit.js')
+  const [verb, key, value, ...extra] = args
+  const path = resolveNodeHome(home, node).config
+  try {
+    if (verb === 'get' && value === undefined) {
+      const r = getConfig(path, key)
+      process.stdout.write(json ? `${JSON.stringify(r)}\n` : Object.entries(r).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n') + '\n')
+      return 0
+    }
+    if (verb === 'set' && key !== undefined && value !== undefined && extra.length === 0) {
+      const r = setConfig(path, key, value)
+      process.stdout.write(json ? `${JSON.stringify(r)}\n` : `${r.key} = ${JSON.stringify(r.value)}${r.changed ? '' : ' (unchanged)'}\n`)
+      return 0
+    }
+  } catch (e) {
+    if (json && isMeroError(e)) process.stderr.write(JSON.stringify({ error: { kind: e.kind, message: e.message } }) + '\n')
+    else process.stderr.write(`merod: ${(e as Error).message}\n`)
+    return isMeroError(e, 'InvalidInput') ? 2 : 1
+  }
+  return usage('config takes `get [KEY]` or `set KEY VALUE`')
+}
+
 function usage(message: string): number {
   process.stderr.write(`merod: ${message}\n\n${USAGE}`)
   return 2
 }
 
 async function run(home?: string, node?: string): Promise<number> {
+  // the node core (libp2p, RocksDB) loads only to run: init and config stay quick
+  const { Daemon, STOP_DEADLINE_MS } = await import('./daemon.js')
   const daemon = new Daemon(resolveNodeHome(home, node))
   await daemon.start()
   return new Promise<number>((resolve) => {

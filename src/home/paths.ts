@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { MeroError } from '../core/primitives/errors.js'
@@ -28,9 +29,24 @@ export function defaultHome(): string {
   return process.env.MERO_HOME || join(homedir(), '.mero')
 }
 
+/** The file of a home naming its default node (`meroctl node use`). */
+export function defaultNodeFile(home: string): string {
+  return join(home, 'default-node')
+}
+
+/** The node a command uses when none is named: $MERO_NODE, else the home's default (`meroctl node use`), else `default`. */
+export function defaultNodeName(home: string): string {
+  if (process.env.MERO_NODE) return process.env.MERO_NODE
+  try {
+    return readFileSync(defaultNodeFile(home), 'utf8').trim() || DEFAULT_NODE
+  } catch {
+    return DEFAULT_NODE
+  }
+}
+
 export function resolveNodeHome(home?: string, node?: string): NodeHome {
   const h = resolve(home || defaultHome())
-  const n = node || process.env.MERO_NODE || DEFAULT_NODE
+  const n = node || defaultNodeName(h)
   if (!NODE_NAME.test(n) || n === '.' || n === '..') {
     throw new MeroError('InvalidInput', `node name '${n}' is invalid: use 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'`)
   }

@@ -69,7 +69,7 @@ describe('meroctl app package and signed bundles', () => {
   it('a bare .wasm installs as an unsigned development application, marked so in the list', async () => {
     const dev = await t.json(['app', 'install', KV_WASM])
     expect(dev.kind).toBe('development')
-    expect((await t.cli(['app', 'list'])).stdout).toMatch(/development \(unsigned\)/)
+    expect((await t.cli(['app', 'list', '--wide'])).stdout).toMatch(/development \(unsigned\)/)
     expect((await t.json(['app', 'list', '--packages'])).packages.map((p: { applicationId: string }) => p.applicationId)).not.toContain(dev.applicationId)
   })
 

@@ -25,7 +25,7 @@ describe('meroctl app', () => {
     expect(app.abi.methods.map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['init', 'set', 'get', 'remove', 'entries', 'len', 'clear']))
 
     expect((await t.json(['app', 'list'])).applications).toEqual([expect.objectContaining({ applicationId: app.applicationId, alias: 'kv' })])
-    expect((await t.cli(['app', 'list'])).stdout).toContain(app.applicationId)
+    expect((await t.cli(['app', 'list', '--wide'])).stdout).toContain(app.applicationId)
     expect(await t.json(['app', 'get', 'kv'])).toMatchObject({ applicationId: app.applicationId })
     expect((await t.cli(['app', 'get', app.applicationId])).stdout).toMatch(/entries \(view\)/)
     // the module is held as a blob by the application, not by the upload

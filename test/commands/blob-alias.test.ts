@@ -27,7 +27,7 @@ describe('meroctl blob and alias', () => {
 
     const list = await t.json(['blob', 'list'])
     expect(list.blobs).toEqual([expect.objectContaining({ blobId: added.blobId, size: content.length, holders: ['user'] })])
-    expect((await t.cli(['blob', 'list'])).stdout).toContain(added.blobId)
+    expect((await t.cli(['blob', 'list', '--wide'])).stdout).toContain(added.blobId)
     expect(await t.json(['blob', 'info', added.blobId])).toMatchObject({ blobId: added.blobId, chunks: 3 })
 
     const out = join(t.home, 'out.bin')

@@ -32,12 +32,12 @@ describe('meroctl context and call (kv-store end to end)', () => {
     contextId = c.contextId
     const list = await t.json(['context', 'list'])
     expect(list.contexts.map((x: { contextId: string }) => x.contextId)).toContain(contextId)
-    expect((await t.cli(['context', 'list', '--group', 'team'])).stdout).toContain(contextId)
+    expect((await t.cli(['context', 'list', '--group', 'team', '--wide'])).stdout).toContain(contextId)
     expect(await t.json(['context', 'get', 'notes'])).toMatchObject({ contextId, members: [expect.any(String)] })
     expect((await t.cli(['context', 'get', contextId])).stdout).toMatch(/root hash\s+[0-9a-f]{64}/)
     // the group's view of its contexts shows this node's alias where the group gives none
     expect((await t.json(['group', 'get', 'team'])).contexts).toContainEqual(expect.objectContaining({ contextId, alias: null, localAlias: 'notes' }))
-    expect((await t.cli(['group', 'get', 'team'])).stdout).toMatch(new RegExp(`${contextId}.*notes`))
+    expect((await t.cli(['group', 'get', 'team', '--wide'])).stdout).toMatch(new RegExp(`${contextId}.*notes`))
   })
 
   it('call set, get, entries, len, remove: readable output, --json {result, events, rootHash}', async () => {
@@ -83,7 +83,7 @@ describe('meroctl context and call (kv-store end to end)', () => {
     await t.json(['group', 'add-members', 'team', someone])
     const added = await t.json(['context', 'allowlist', 'add', 'notes', someone])
     expect(added.allowlist).toContain(someone)
-    expect((await t.cli(['context', 'allowlist', 'list', 'notes'])).stdout).toContain(someone)
+    expect((await t.cli(['context', 'allowlist', 'list', 'notes', '--wide'])).stdout).toContain(someone)
     expect((await t.json(['context', 'allowlist', 'remove', 'notes', someone])).allowlist).not.toContain(someone)
     expect((await t.json(['context', 'allowlist', 'list', 'notes'])).visibility).toBe('restricted')
     expect((await t.cli(['context', 'set-visibility', 'notes', 'sideways'])).code).toBe(2)

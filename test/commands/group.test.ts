@@ -40,7 +40,7 @@ describe('meroctl group and invitation', () => {
     expect((await t.json(['group', 'get', groupId])).stateHash).toBe(g.stateHash)
     const human = await t.cli(['group', 'get', 'team'])
     expect(human.stdout).toMatch(new RegExp(`owner\\s+${me}`))
-    expect(human.stdout).toMatch(/\(owner\)\s+│ admin/)
+    expect(human.stdout).toMatch(/│ admin \(owner\)/)
     const missing = await t.cli(['group', 'get', 'nope', '--json'])
     expect(missing.code).toBe(1)
     expect(JSON.parse(missing.stdout).error).toMatchObject({ kind: 'GroupNotFound', message: expect.stringMatching(/meroctl group list/) })
@@ -55,7 +55,7 @@ describe('meroctl group and invitation', () => {
 
     const members = await t.json(['group', 'members', 'team'])
     expect(members.members.map((m: { identity: string }) => m.identity)).toEqual(expect.arrayContaining([me, a, b, c]))
-    expect((await t.cli(['group', 'members', 'team'])).stdout).toMatch(new RegExp(`${a}\\s+│ member\\s+│ join-open-contexts`))
+    expect((await t.cli(['group', 'members', 'team', '--wide'])).stdout).toMatch(new RegExp(`${a}\\s+│ member\\s+│ join-open-contexts`))
 
     expect(await t.json(['group', 'set-role', 'team', a, 'admin'])).toMatchObject({ identity: a, role: 'admin' })
     expect((await t.cli(['group', 'set-role', 'team', b, 'read-only'])).stdout).toMatch(/is now read-only/)
@@ -68,11 +68,11 @@ describe('meroctl group and invitation', () => {
     const none = await t.cli(['group', 'set-capabilities', 'team', c, '--json'])
     expect(none.code).toBe(2)
 
-    expect(await t.json(['group', 'remove-members', 'team', b, c])).toMatchObject({ removed: [b, c] })
+    expect(await t.json(['group', 'remove-members', 'team', b, c, '--yes'])).toMatchObject({ removed: [b, c] })
     const after = (await t.json(['group', 'members', 'team'])).members.map((m: { identity: string }) => m.identity)
     expect(after).not.toContain(b)
     expect(after).not.toContain(c)
-    const owner = await t.cli(['group', 'remove-members', 'team', me, '--json'])
+    const owner = await t.cli(['group', 'remove-members', 'team', me, '--yes', '--json'])
     expect(owner.code).toBe(1)
     expect(JSON.parse(owner.stdout).error).toMatchObject({ kind: 'NotAuthorized', message: expect.stringMatching(/owner cannot be removed/) })
   })

@@ -35,7 +35,7 @@ describe('meroctl node', () => {
     expect(readFileSync(join(dir, 'identity.key'), 'utf8')).toBe(key)
     expect(readFileSync(join(dir, 'config.toml'), 'utf8')).toBe(config)
 
-    const forced = await t.json(['node', 'init', '--force', '--listen', '/ip4/127.0.0.1/tcp/0'])
+    const forced = await t.json(['node', 'init', '--force', '--yes', '--listen', '/ip4/127.0.0.1/tcp/0'])
     expect(readFileSync(join(dir, 'identity.key'), 'utf8')).not.toBe(key)
     expect(forced.identity).toBeTruthy()
   })
@@ -159,7 +159,7 @@ describe('meroctl node', () => {
     await t.start()
     const human = await t.cli(['node', 'logs', '-n', '5'])
     expect(human.stdout).toMatch(/INFO\s+merod ready/)
-    const records = await t.json(['node', 'logs', '-n', '1'])
+    const { records } = await t.json(['node', 'logs', '-n', '1'])
     expect(records).toHaveLength(1)
     expect(records[0]).toMatchObject({ level: 30, msg: 'merod ready' })
 

@@ -103,7 +103,7 @@ describe('meroctl watch', () => {
     const member = toBase58(generateKeyPair().publicKey)
     await t.json(['group', 'add-members', 'team', member, '--role', 'read-only'])
     // (how fast the screen follows the node is bench/tui-throughput.bench.mjs's to measure)
-    const shown = await tmux.until((s) => s.includes(member) && /op MemberAdded applied in group/.test(s) && /member \S+ joined group \S+ as read-only/.test(s), 15_000, 'the new member and the op')
+    const shown = await tmux.until((s) => s.includes(member) && /group \S+: member added by \S+ \(op /.test(s) && /member \S+ joined group \S+ as read-only/.test(s), 15_000, 'the new member and the op')
     expect(shown.screen).toMatch(new RegExp(`read-only\\s+${member}`)) // groups pane: the member with its role
     expect(shown.screen).toMatch(/team \(\w+…\w+\)\s+admin\s+2 members/)
     expectClean(shown.screen)

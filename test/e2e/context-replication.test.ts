@@ -18,7 +18,7 @@ import { BLOB_PROTOCOL } from '../../src/core/blobs/blob-wire.js'
 import { ContextSyncClient } from '../../src/core/sync/context-sync.js'
 import { memberAuth } from '../../src/core/governance/stream-auth.js'
 import { contextTopic, decodeTopicMessage, encodeTopicMessage, SYNC_PROTOCOL, type TopicMessage } from '../../src/core/sync/wire.js'
-import { ROOT, TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
+import { collectEvents, ROOT, TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
 
 /** Issue 6's acceptance: context state replicated between three (and a fourth, fresh) real daemons. */
 const KV = join(ROOT, 'apps/kv-store/build/kv-store.wasm')
@@ -232,11 +232,16 @@ describe('context replication across daemons', () => {
       // a delta with a broken signature, sealed under a key A holds
       const forgedWire = signDelta(generateKeyPair(), fromBase58(contextId), [], { delta: Buffer.from('x'), events: '[]' })
       forgedWire.signature[0]! ^= 1
+      const rejected = await collectEvents<{ peerId: string; topic: string; reason: string }>(rpc.a!, ['message.rejected'])
       await peer.publish(topic, Buffer.from('corrupt bytes'))
       await peer.publish(topic, encodeTopicMessage(sealContextMessage(fromBase58(contextId), oldKey, { type: 'Deltas', deltas: [forgedWire] })))
       await peer.publish(topic, encodeTopicMessage(tampered))
       await peer.publish(topic, Buffer.alloc(300 * 1024, 2))
       await waitForDropCounts(() => rpc.a!.get('/metrics'), 'merod_context_deltas_dropped', ['malformed', 'bad_signature', 'undecryptable', 'oversized'])
+      // each refused message is reported with its sender and reason
+      await waitFor(() => ['malformed', 'bad_signature', 'undecryptable', 'oversized'].every((r) => rejected.events.some((e) => e.reason === r)), 5_000)
+      expect(rejected.events.every((e) => e.peerId === peer.peerId && e.topic === 'context')).toBe(true)
+      await rejected.stop()
       // still serving, still converged
       await call('a', 'set', { key: 'still-alive', value: 'yes' })
       await waitFor(() => converged(['a', 'b', 'd']), 10_000)

@@ -14,7 +14,7 @@ import { decodeTopicMessage, encodeTopicMessage, groupTopic, SYNC_PROTOCOL } fro
 import { sealGroupMessage } from '../../src/core/sync/sealed-topics.js'
 import { GROUP_SCOPE, keyIdOf } from '../../src/core/governance/rotation.js'
 import { keysHeldBy } from '../helpers/held-keys.js'
-import { TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
+import { collectEvents, TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
 
 /** Three real merod processes on loopback (issue 4's acceptance). */
 describe('governance across three daemons', () => {
@@ -63,7 +63,7 @@ describe('governance across three daemons', () => {
     const listed = await t.json(['peers', 'list', '--node', 'a'])
     const b = await t.json(['node', 'status', '--node', 'b'])
     expect(listed.peers.map((p: { peerId: string }) => p.peerId)).toContain(b.peerId)
-    expect((await t.cli(['peers', 'list', '--node', 'a'])).stdout).toContain(b.peerId)
+    expect((await t.cli(['peers', 'list', '--node', 'a', '--wide'])).stdout).toContain(b.peerId)
     const c = await t.json(['node', 'status', '--node', 'c'])
     expect(await t.json(['peers', 'connect', `${b.listenAddresses[0]}/p2p/${b.peerId}`, '--node', 'c'])).toMatchObject({ peerId: b.peerId })
     expect((await t.json(['peers', 'list', '--node', 'c'])).peers.map((p: { peerId: string }) => p.peerId)).toContain(b.peerId)
@@ -200,6 +200,8 @@ describe('governance across three daemons', () => {
       const topic = groupTopic(groupId)
       peer.subscribe(topic)
       await waitFor(() => peer.topicPeers(topic).includes(status.peerId), 5_000)
+      // the node reports each refused message with its sender and reason (the operator log summarises them)
+      const rejected = await collectEvents<{ peerId: string; topic: string; reason: string }>(rpc.a!, ['message.rejected'])
       const good = Buffer.from((await rpc.a!.call<{ ops: { opId: string }[] }>('group.ops', { group: groupId, limit: 1 })).ops[0]!.opId, 'hex')
       const heads = [good]
       const op = signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads, seq: 1n, op: { kind: 'MemberLeft' } }, generateKeyPair())
@@ -218,6 +220,9 @@ describe('governance across three daemons', () => {
       await peer.publish(topic, encodeTopicMessage(broken))
       await waitForDropCounts(() => rpc.a!.get('/metrics'), 'merod_gossip_dropped', ['malformed', 'bad_signature', 'oversized', 'wrong_topic', 'undecryptable'])
       expect((await rpc.a!.call<{ pid: number }>('node.status')).pid).toBeGreaterThan(0)
+      await waitFor(() => ['malformed', 'bad_signature', 'oversized', 'wrong_topic'].every((r) => rejected.events.some((e) => e.reason === r)), 5_000)
+      expect(rejected.events.every((e) => e.peerId === peer.peerId && e.topic === 'group')).toBe(true)
+      await rejected.stop()
     } finally {
       await peer.stop()
     }

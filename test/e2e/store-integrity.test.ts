@@ -53,7 +53,7 @@ describe('store integrity in the daemon', () => {
     const refused = await startError('b')
     expect(refused.kind).toBe('DaemonStartFailed')
     expect(refused.message).toContain(`${log} is damaged at offset`)
-    expect(refused.message).toContain('`meroctl node repair` recovers what can be recovered')
+    expect(refused.message).toContain('`meroctl node repair --node b` recovers what can be recovered') // hints name the node
     expect(refused.message).not.toMatch(/sonic boom|at .*\.js:\d+/) // one message, no stack
     expect(readFileSync(join(data, log))).toEqual(bytes) // nothing was replayed or dropped
 

@@ -29,12 +29,18 @@ export interface RunOptions {
 }
 
 export function run(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  const child = spawn(process.execPath, [bin, ...args], {
+  return runCommand(process.execPath, [bin, ...args], opts)
+}
+
+/** Any program, with the same capture, environment and bound as `run` (`cwd` optional). */
+export function runCommand(command: string, args: string[], opts: RunOptions & { cwd?: string } = {}): Promise<RunResult> {
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
     env: { ...process.env, NO_COLOR: '1', MERO_HOME: undefined, MERO_NODE: undefined, ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   child.stdin!.end(opts.input ?? '')
-  return outcome(child, `${bin} ${args.join(' ')}`, opts.timeoutMs ?? 30_000)
+  return outcome(child, `${command === process.execPath ? '' : `${command} `}${args.join(' ')}`, opts.timeoutMs ?? 30_000)
 }
 
 /** A child's exit code and output; killed (and rejected) when it runs past `timeoutMs`. */
@@ -170,5 +176,51 @@ export async function waitForDropCounts(scrape: () => Promise<string>, metric: s
     return reasons.every((r) => count(last, r) >= 1)
   }, timeoutMs).catch((e) => {
     throw new Error(`${(e as Error).message}; metrics: ${last.split('\n').filter((l) => l.startsWith(metric)).join(' | ')}`)
+  })
+}
+
+/** Collects the node events of `types` from a daemon's /events until `stop()` (which resolves once the stream closed). */
+export async function collectEvents<E = Record<string, unknown>>(rpc: RpcClient, types: string[]): Promise<{ events: E[]; stop: () => Promise<void> }> {
+  const events: E[] = []
+  const listening = new AbortController()
+  let opened!: () => void
+  const open = new Promise<void>((r) => (opened = r))
+  const stream = rpc.events({ types }, (e) => events.push(e as E), listening.signal, () => opened())
+  await open
+  return {
+    events,
+    stop: async () => {
+      listening.abort()
+      await stream
+    },
+  }
+}
+
+/**
+ * meroctl on a pseudo-terminal (util-linux `script`); `answer` is typed into it once the screen
+ * shows `prompt` (a question). Resolves with everything the terminal showed (stdout and stderr
+ * mixed, as a person sees them).
+ */
+export function onTerminal(t: TestHome, args: string[], answer = '', prompt = /\[y\/N\]/): Promise<{ code: number | null; screen: string }> {
+  const command = [process.execPath, MEROCTL, ...args, '--home', t.home].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, NO_COLOR: '1', COLUMNS: '100' }, stdio: ['pipe', 'pipe', 'pipe'] })
+    let screen = ''
+    let answered = !answer
+    const seen = (d: Buffer) => {
+      screen += d
+      if (!answered && prompt.test(screen)) {
+        answered = true
+        child.stdin.write(answer)
+      }
+    }
+    child.stdout.on('data', seen)
+    child.stderr.on('data', seen)
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, screen })
+    })
   })
 }

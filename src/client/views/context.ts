@@ -1,5 +1,5 @@
 import type { SyncOutcome } from '../../core/sync/context-replicator.js'
-import { formatTime, keyValue, shortId, table } from '../render.js'
+import { formatBytes, formatMs, formatTime, keyValue, shortId, table } from '../render.js'
 
 /** Shapes of the context and application RPC results. */
 export interface ApplicationView {
@@ -60,7 +60,7 @@ export function renderApplication(a: ApplicationView): string {
           ...(a.previousVersions?.length ? [['replaced', a.previousVersions.join(', ')]] : []),
         ] as [string, string][])
       : []),
-    ['size', `${a.size} bytes`],
+    ['size', formatBytes(a.size)],
     ['installed', formatTime(a.installedAt)],
     ['source', a.source],
     ['methods', methods.length ? methods : ['(no ABI section)']],
@@ -75,7 +75,7 @@ export function renderContext(c: ContextView): string {
     ['application', c.applicationId],
     ...(c.pendingUpgrade ? ([['upgrade to', c.pendingUpgrade]] as [string, string][]) : []),
     ['root hash', c.rootHash],
-    ['heads', c.heads.map((h) => shortId(h, 12))],
+    ['heads', c.heads.map((h) => shortId(h))],
     ['visibility', c.visibility],
     ...(c.visibility === 'restricted' ? ([['allowlist', c.allowlist ?? []]] as [string, string[]][]) : []),
     ...(c.members ? ([['members', c.members.length]] as [string, number][]) : []),
@@ -90,8 +90,8 @@ export function renderContext(c: ContextView): string {
   ])
 }
 
-export function renderContexts(contexts: ContextView[]): string {
-  return table(['context', 'alias', 'group', 'application', 'root hash'], contexts.map((c) => [c.contextId, c.alias, shortId(c.groupId, 10), shortId(c.applicationId), shortId(c.rootHash, 10)]), { empty: 'no contexts; create one with `meroctl context create --group <g> --app <a>`' })
+export function renderContexts(contexts: ContextView[], id: (id: string) => string = shortId, opts: { wide?: boolean } = {}): string {
+  return table(['context', 'alias', 'group', 'application', 'root hash'], contexts.map((c) => [id(c.contextId), c.alias, id(c.groupId), id(c.applicationId), id(c.rootHash)]), { empty: 'no contexts; create one with `meroctl context create --group <g> --app <a>`', ...opts })
 }
 
 /** A JSON value rendered readably: strings bare, the rest as indented JSON. */
@@ -106,6 +106,6 @@ export function renderEvents(events: { kind: string; data: unknown }[]): string 
 }
 
 function describeSync(s: SyncOutcome): string {
-  const what = s.ok ? `${s.fetched} fetched (${s.method}) in ${s.durationMs} ms` : `failed: ${s.error ?? 'unknown error'}`
-  return `${formatTime(s.at)} with ${shortId(s.peerId, 12)}, ${what}`
+  const what = s.ok ? `${s.fetched} fetched (${s.method}) in ${formatMs(s.durationMs)}` : `failed: ${s.error ?? 'unknown error'}`
+  return `${formatTime(s.at)} with ${shortId(s.peerId)}, ${what}`
 }

@@ -43,41 +43,41 @@ export function capabilityNames(bits: number): string[] {
   return CAPABILITIES.filter((_, i) => bits & (1 << i))
 }
 
-export function renderGroup(g: GroupView): string {
+export function renderGroup(g: GroupView, id: (id: string) => string = shortId, opts: { wide?: boolean } = {}): string {
   const parts = [
     keyValue([
       ['group', g.groupId],
       ['alias', g.alias ?? g.localAlias ?? undefined],
       ['owner', g.owner],
       ['state hash', g.stateHash],
-      ['heads', g.heads.map((h) => shortId(h, 12))],
+      ['heads', g.heads.map(id)],
       ['default caps', (g.settings.defaultCapabilityNames ?? capabilityNames(g.settings.defaultCapabilities)).join(', ') || 'none'],
       ['visibility', g.settings.defaultVisibility],
       ['target app', g.settings.targetApplication ?? undefined],
       ['ops', g.opCount !== undefined ? `${g.opCount}${g.pendingOps ? ` (+${g.pendingOps} pending)` : ''}` : undefined],
-      ['key epochs', g.keys?.length ? g.keys.map((k) => `${k.scope === 'group' ? 'group' : shortId(k.scope)}: ${k.epoch}${k.keyId ? ` (key ${shortId(k.keyId, 12)})` : ` (${k.status === 'stale' ? 'awaiting rotation' : 'key not held here'})`}`) : undefined],
+      ['key epochs', g.keys?.length ? g.keys.map((k) => `${k.scope === 'group' ? 'group' : shortId(k.scope)}: ${k.epoch}${k.keyId ? ` (key ${shortId(k.keyId)})` : ` (${k.status === 'stale' ? 'awaiting rotation' : 'key not held here'})`}`) : undefined],
       ...(g.deleted ? ([['state', 'DELETED']] as [string, string][]) : []),
       ...(g.equivocations.length ? ([['equivocations', g.equivocations.map((e) => `${shortId(e.signer)} seq ${e.seq}: ${e.opIds.length} ops`)]] as [string, string[]][]) : []),
     ]),
     '',
-    renderMembers(g.members, g.owner),
+    renderMembers(g.members, g.owner, id, opts),
   ]
-  if (g.contexts?.length) parts.push('', table(['context', 'application', 'visibility', 'alias'], g.contexts.map((c) => [c.contextId, c.applicationId, c.visibility, c.alias ?? c.localAlias])))
+  if (g.contexts?.length) parts.push('', table(['context', 'application', 'visibility', 'alias'], g.contexts.map((c) => [id(c.contextId), c.applicationId ? id(c.applicationId) : undefined, c.visibility, c.alias ?? c.localAlias]), opts))
   return parts.join('\n')
 }
 
-export function renderMembers(members: MemberView[], owner?: string): string {
+export function renderMembers(members: MemberView[], owner?: string, id: (id: string) => string = shortId, opts: { wide?: boolean } = {}): string {
   return table(
     ['identity', 'role', 'capabilities', 'alias'],
-    members.map((m) => [m.identity + (m.identity === owner ? ' (owner)' : ''), m.role, m.role === 'admin' ? 'all (admin)' : (m.capabilityNames ?? capabilityNames(m.capabilities)).join(', ') || 'none', m.alias]),
-    { empty: 'no members' },
+    members.map((m) => [id(m.identity), m.identity === owner ? `${m.role} (owner)` : m.role, m.role === 'admin' ? 'all' : (m.capabilityNames ?? capabilityNames(m.capabilities)).join(', ') || 'none', m.alias]),
+    { empty: 'no members', ...opts },
   )
 }
 
-export function renderOps(ops: OpView[]): string {
+export function renderOps(ops: OpView[], id: (id: string) => string = shortId, opts: { wide?: boolean } = {}): string {
   return table(
     ['op', 'kind', 'signer', 'seq', 'parents', 'status'],
-    ops.map((o) => [shortId(o.opId, 12), o.kind, shortId(o.signer), o.seq, o.parents.map((p) => shortId(p, 6)).join(' '), o.status === 'rejected' ? `rejected: ${o.reason}` : o.status]),
-    { empty: 'no ops' },
+    ops.map((o) => [id(o.opId), o.kind, id(o.signer), o.seq, opts.wide || o.parents.length === 1 ? o.parents.map(id).join(' ') : o.parents.length ? `${o.parents.length} parents` : '-', o.status === 'rejected' ? `rejected: ${o.reason}` : o.status]),
+    { empty: 'no ops', ...opts },
   )
 }

@@ -1,6 +1,6 @@
 import type { BackupManifest, RepairReport, RestoreResult } from '../../api/node-files.js'
 import { describeCatchUp, type CatchUp } from '../catch-up.js'
-import { keyValue } from '../render.js'
+import { formatBytes, formatMs, keyValue, shortId } from '../render.js'
 
 /** `node repair`: what was found, recovered and lost, then what the catch-up fetched. */
 export function renderRepair(r: RepairReport, catchUp?: CatchUp): string {
@@ -29,11 +29,11 @@ export function renderBackup(dir: string, m: BackupManifest): string {
     `Backed up node '${m.node}' into ${dir}\n` +
     keyValue([
       ['identity', m.identity],
-      ['store', `${rows} rows, ${m.bytes} bytes, as of sequence ${m.sequence}`],
-      ['blobs', `${m.blobs.count} (${m.blobs.chunks} chunks, ${m.blobs.bytes} bytes)${m.blobs.missing.length ? `; ${m.blobs.missing.length} chunk(s) were deleted while copying` : ''}`],
+      ['store', `${rows} rows, ${formatBytes(m.bytes)}, as of sequence ${m.sequence}`],
+      ['blobs', `${m.blobs.count} (${m.blobs.chunks} chunks, ${formatBytes(m.blobs.bytes)})${m.blobs.missing.length ? `; ${m.blobs.missing.length} chunk(s) were deleted while copying` : ''}`],
       ['groups', String(m.groups.length)],
-      ['contexts', m.contexts.map((c) => `${c.contextId} ${c.rootHash.slice(0, 16)}… (${c.deltas} deltas)`)],
-      ['took', `${m.durationMs} ms`],
+      ['contexts', m.contexts.map((c) => `${c.contextId} ${shortId(c.rootHash)} (${c.deltas} deltas)`)],
+      ['took', formatMs(m.durationMs)],
     ])
   )
 }

@@ -5,6 +5,7 @@ import { MeroCommand } from '../../client/base-command.js'
 
 export default class AliasGet extends MeroCommand<typeof AliasGet> {
   static override summary = 'Show the id an alias names'
+  static override examples = ['<%= config.bin %> alias get notes --kind context']
   static override args = { alias: Args.string({ description: 'the alias', required: true }) }
   static override flags = { kind: kindFlag }
 

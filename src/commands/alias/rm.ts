@@ -5,6 +5,7 @@ import { MeroCommand } from '../../client/base-command.js'
 
 export default class AliasRm extends MeroCommand<typeof AliasRm> {
   static override summary = 'Remove an alias (the thing it names is untouched)'
+  static override examples = ['<%= config.bin %> alias rm notes --kind context']
   static override args = { alias: Args.string({ description: 'the alias', required: true }) }
   static override flags = { kind: kindFlag }
 

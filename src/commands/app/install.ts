@@ -1,7 +1,10 @@
 import { Args, Flags } from '@oclif/core'
-import { createReadStream, existsSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { MeroCommand } from '../../client/base-command.js'
+import { quietFlag } from '../../client/flags.js'
+import { withSpinner } from '../../client/progress.js'
+import { uploadWithProgress } from '../../client/upload.js'
 import { renderApplication } from '../../client/views/context.js'
 import { MeroError } from '../../core/primitives/errors.js'
 
@@ -13,23 +16,26 @@ export default class AppInstall extends MeroCommand<typeof AppInstall> {
     '<%= config.bin %> app install apps/kv-store/build/kv-store.mpk --alias kv',
     '<%= config.bin %> app install https://example.com/notes-1.2.0.mpk',
     '<%= config.bin %> app install apps/kv-store/build/kv-store.wasm',
+    'APP=$(<%= config.bin %> app install apps/kv-store/build/kv-store.mpk -q)',
   ]
   static override args = { source: Args.string({ description: 'the .mpk or .wasm file, or an http(s) URL the daemon downloads', required: true }) }
-  static override flags = { alias: Flags.string({ description: 'a node-local alias for the application' }) }
+  static override flags = { alias: Flags.string({ description: 'a node-local alias for the application' }), quiet: quietFlag }
 
   async run() {
     const { source } = this.args
-    let params: Record<string, unknown>
+    const progress = !this.jsonEnabled()
+    let params: { url: string } | { blobId: string; source: string }
     if (/^https?:\/\//i.test(source)) {
       params = { url: source }
     } else {
       const path = resolve(source)
       if (!existsSync(path) || !statSync(path).isFile()) throw new MeroError('InvalidInput', `no file at ${path}`)
-      const blob = await (await this.client()).upload(createReadStream(path))
+      const blob = await uploadWithProgress(await this.client(), path, 'uploading', progress)
       params = { blobId: blob.blobId, source: basename(path) }
     }
-    const app = await this.call('app.install', { ...params, alias: this.flags.alias })
-    this.out(`Installed\n${renderApplication(app)}`)
+    const label = 'url' in params ? 'downloading, validating and installing' : 'validating and installing'
+    const app = await withSpinner(label, progress, () => this.call('app.install', { ...params, alias: this.flags.alias }))
+    this.show(() => `Installed\n${renderApplication(app)}`, app.applicationId)
     return app
   }
 }

@@ -2,6 +2,8 @@ import { Args, Flags } from '@oclif/core'
 import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { MeroCommand } from '../../client/base-command.js'
+import { Progress } from '../../client/progress.js'
+import { formatBytes } from '../../client/render.js'
 import { MeroError } from '../../core/primitives/errors.js'
 
 export default class BlobGet extends MeroCommand<typeof BlobGet> {
@@ -21,9 +23,10 @@ export default class BlobGet extends MeroCommand<typeof BlobGet> {
       if (existsSync(path) && !this.flags.force) throw new MeroError('InvalidInput', `${path} exists; pass --force to overwrite it`)
       const tmp = `${path}.part-${process.pid}`
       try {
-        const size = await client.download(this.args.blob, createWriteStream(tmp, { mode: 0o644 }), this.flags.context)
+        const progress = Progress.bytes('fetching', !this.jsonEnabled())
+        const size = await client.download(this.args.blob, createWriteStream(tmp, { mode: 0o644 }), { context: this.flags.context, onProgress: (n, total) => progress.set(n, total) }).finally(() => progress.finish())
         renameSync(tmp, path)
-        this.out(`Wrote ${size} bytes to ${path}`)
+        this.out(`Wrote ${formatBytes(size)} to ${path}`)
         return { blobId: this.args.blob, size, path }
       } catch (e) {
         rmSync(tmp, { force: true })
@@ -32,7 +35,8 @@ export default class BlobGet extends MeroCommand<typeof BlobGet> {
     }
     if (this.jsonEnabled()) throw new MeroError('InvalidInput', 'with --json, pass -o FILE (the content is binary)')
     if (process.stdout.isTTY) throw new MeroError('InvalidInput', 'refusing to write binary content to a terminal; pass -o FILE or redirect stdout')
-    await client.download(this.args.blob, process.stdout, this.flags.context)
+    const progress = Progress.bytes('fetching', true)
+    await client.download(this.args.blob, process.stdout, { context: this.flags.context, onProgress: (n, total) => progress.set(n, total) }).finally(() => progress.finish())
     return undefined
   }
 }

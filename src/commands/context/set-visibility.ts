@@ -5,6 +5,7 @@ import { contextArg } from '../../client/flags.js'
 
 export default class ContextSetVisibility extends MeroCommand<typeof ContextSetVisibility> {
   static override summary = 'Open a context to every member with the join capability, or restrict it to its allowlist'
+  static override examples = ['<%= config.bin %> context set-visibility notes restricted']
   static override args = { context: contextArg, visibility: Args.string({ options: ['open', 'restricted'], required: true, description: 'open or restricted' }) }
 
   async run() {

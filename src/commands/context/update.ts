@@ -5,6 +5,7 @@ import { renderContext } from '../../client/views/context.js'
 
 export default class ContextUpdate extends MeroCommand<typeof ContextUpdate> {
   static override summary = 'Move a context to another application; its state is kept'
+  static override examples = ['<%= config.bin %> context update notes --app kv-v2']
   static override args = { context: contextArg }
   static override flags = { app: Flags.string({ char: 'a', description: 'application id or alias', required: true }) }
 

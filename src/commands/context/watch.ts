@@ -9,6 +9,8 @@ export default class ContextWatch extends MeroCommand<typeof ContextWatch> {
   static override args = { context: contextArg }
   static override flags = { count: Flags.integer({ char: 'n', description: 'stop after this many events', min: 1 }) }
 
+  protected override streaming = true
+
   async run() {
     const { contextId } = await this.call('context.get', { context: this.args.context })
     await printEvents(await this.client(), { context: contextId }, { json: this.jsonEnabled(), count: this.flags.count })

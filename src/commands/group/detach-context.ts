@@ -3,6 +3,7 @@ import { contextArg, groupArg } from '../../client/flags.js'
 
 export default class GroupDetachContext extends MeroCommand<typeof GroupDetachContext> {
   static override summary = 'Detach a context from its group (admins)'
+  static override examples = ['<%= config.bin %> group detach-context team notes']
   static override args = { group: groupArg, context: contextArg }
 
   async run() {

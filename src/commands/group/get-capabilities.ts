@@ -5,6 +5,7 @@ import { capabilityNames } from '../../client/views/group.js'
 
 export default class GroupGetCapabilities extends MeroCommand<typeof GroupGetCapabilities> {
   static override summary = "Show a member's role and capabilities"
+  static override examples = ['<%= config.bin %> group get-capabilities team 5Hd…x9']
   static override args = { group: groupArg, identity: identityArg }
 
   async run() {

@@ -5,6 +5,7 @@ import { MeroError } from '../../core/primitives/errors.js'
 
 export default class GroupSetDefaultCapabilities extends MeroCommand<typeof GroupSetDefaultCapabilities> {
   static override summary = 'Grant or revoke capabilities that new members get'
+  static override examples = ['<%= config.bin %> group set-default-capabilities team --can-create-context --no-can-join-open-contexts']
   static override args = { group: groupArg }
   static override flags = capabilityFlags
 

@@ -5,6 +5,7 @@ import { groupArg, identityArg } from '../../client/flags.js'
 
 export default class GroupSetRole extends MeroCommand<typeof GroupSetRole> {
   static override summary = "Change a member's role"
+  static override examples = ['<%= config.bin %> group set-role team 5Hd…x9 admin']
   static override args = { group: groupArg, identity: identityArg, role: Args.string({ description: 'the new role', options: ['admin', 'member', 'read-only'], required: true }) }
 
   async run() {

@@ -4,6 +4,7 @@ import { formatTime, keyValue, style } from '../../client/render.js'
 
 export default class InvitationInspect extends MeroCommand<typeof InvitationInspect> {
   static override summary = 'Decode an invitation token, check its signature and expiry'
+  static override examples = ['<%= config.bin %> invitation inspect "$TOKEN"', '<%= config.bin %> invitation inspect "$TOKEN" --json']
   static override args = { token: Args.string({ description: 'the invitation token', required: true }) }
 
   async run() {

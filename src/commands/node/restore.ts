@@ -1,10 +1,12 @@
 import { Args } from '@oclif/core'
-import { resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { MeroCommand } from '../../client/base-command.js'
 import { waitForPeerFlag, yesFlag } from '../../client/flags.js'
 import { startAndCatchUp, type CatchUp } from '../../client/catch-up.js'
 import { withSpinner } from '../../client/progress.js'
 import { renderRestore } from '../../client/views/node.js'
+import { MeroError } from '../../core/primitives/errors.js'
 
 export default class NodeRestore extends MeroCommand<typeof NodeRestore> {
   static override summary = 'Restore a node from a backup folder, then start it and catch up from peers'
@@ -19,7 +21,11 @@ export default class NodeRestore extends MeroCommand<typeof NodeRestore> {
 
   async run() {
     const dir = resolve(this.args.dir)
-    if (this.manager.initialized) await this.confirm(`Replace node '${this.manager.home.node}' (its identity, data and config) with the backup in ${dir}?`, this.flags.yes)
+    // the confirmation rule: the input first (a folder that holds a backup), then the question
+    const isBackup = async () => {
+      if (!existsSync(join(dir, 'backup.json'))) throw new MeroError('InvalidInput', `${dir} holds no backup (no backup.json); \`meroctl node backup <dir>\` writes one`)
+    }
+    if (this.manager.initialized) await this.confirmAfter(isBackup, () => `Replace node '${this.manager.home.node}' (its identity, data and config) with the backup in ${dir}?`, this.flags.yes)
     const restored = await withSpinner('restoring', !this.jsonEnabled(), () => this.manager.restore(dir, this.manager.initialized))
     let caughtUp: CatchUp | undefined
     if (this.flags.start) {

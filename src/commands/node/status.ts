@@ -1,27 +1,33 @@
 import { MeroCommand } from '../../client/base-command.js'
+import { quietFlag } from '../../client/flags.js'
 import { formatDuration, keyValue } from '../../client/render.js'
 
 export default class NodeStatusCommand extends MeroCommand<typeof NodeStatusCommand> {
-  static override summary = "Show the node's identity, peer id, version, socket and uptime"
-  static override description = 'Starts the daemon when none answers, like every command that needs it; pass --no-start to only look.'
-  static override examples = ['<%= config.bin %> node status', '<%= config.bin %> node status --json --no-start']
+  static override summary = "Show the node's identity, peer id, version, socket, uptime and the addresses peers dial"
+  static override description = `Starts the daemon when none answers, like every command that needs it; pass --no-start to only look.
+The addresses end in /p2p/<peer id>: what \`meroctl peers connect\` takes (-q prints just them, one per line).`
+  static override examples = ['<%= config.bin %> node status', '<%= config.bin %> node status --json --no-start', '<%= config.bin %> peers connect "$(<%= config.bin %> node status --node alice -q | head -n 1)" --node bob']
+  static override flags = { quiet: quietFlag }
 
   async run() {
     const s = await this.call('node.status')
-    this.out(
-      keyValue([
-        ['node', s.nodeName],
-        ['identity', s.identity],
-        ['peer id', s.peerId],
-        ['version', s.version],
-        ['pid', s.pid],
-        ['uptime', formatDuration(s.uptimeMs)],
-        ['socket', s.socket],
-        ['home', s.home],
-        ...(s.peers !== undefined ? ([['peers', s.peers]] as [string, number][]) : []),
-        ...(s.listenAddresses ? ([['listening', s.listenAddresses]] as [string, string[]][]) : []),
-      ]),
+    const addresses = (s.listenAddresses ?? []).map((a) => `${a}/p2p/${s.peerId}`)
+    this.show(
+      () =>
+        keyValue([
+          ['node', s.nodeName],
+          ['identity', s.identity],
+          ['peer id', s.peerId],
+          ['version', s.version],
+          ['pid', s.pid],
+          ['uptime', formatDuration(s.uptimeMs)],
+          ['socket', s.socket],
+          ['home', s.home],
+          ...(s.peers !== undefined ? ([['peers', s.peers]] as [string, number][]) : []),
+          ...(s.listenAddresses ? ([['addresses', addresses]] as [string, string[]][]) : []),
+        ]),
+      addresses,
     )
-    return s
+    return { ...s, addresses }
   }
 }

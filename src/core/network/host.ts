@@ -69,6 +69,8 @@ export interface NetworkEvents {
   /** identify finished: the peer's own listen addresses. */
   'peer:identified': { peerId: string; listenAddresses: string[] }
   'subscription:change': { peerId: string; topic: string; subscribed: boolean }
+  /** An inbound stream was refused: the protocol's concurrency limit was reached. */
+  'stream:refused': { peerId: string; protocol: string }
 }
 
 export type Services = { pubsub: GossipSub; ping: { ping(peer: PeerId | Multiaddr, options?: { signal?: AbortSignal }): Promise<number> } }

@@ -56,7 +56,7 @@ export class Libp2pNetwork implements NodeNetwork {
     const knownPeers = options.knownPeers ?? (peerBook ? () => peerBook.list() : undefined)
     this.host = new Host({ ...options, maxMessageBytes, knownPeers }, this.events)
     this.pubsub = new PubSub(this.host, this.events, this.metrics, { maxMessageBytes, validator: options.validator })
-    this.streams = new Streams(this.host, this.metrics, { maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME, maxInboundStreams: options.maxInboundStreams ?? 64 })
+    this.streams = new Streams(this.host, this.events, this.metrics, { maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME, maxInboundStreams: options.maxInboundStreams ?? 64 })
     this.routing = new Routing(this.host)
     if (peerBook) this.events.on('peer:identified', (e) => peerBook.remember(e.peerId, e.listenAddresses))
   }
@@ -109,6 +109,10 @@ export class Libp2pNetwork implements NodeNetwork {
 
   connectedPeers(): string[] {
     return this.host.connectedPeers()
+  }
+
+  onRefused(handler: (e: { peerId: string; protocol: string }) => void): () => void {
+    return this.events.on('stream:refused', handler)
   }
 
   onPeer(handler: (e: { peerId: string; connected: boolean }) => void): () => void {

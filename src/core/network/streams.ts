@@ -1,14 +1,16 @@
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
+import type { Emitter } from '../primitives/emitter.js'
 import { isMeroError, MeroError } from '../primitives/errors.js'
 import { FramedStream } from './frames.js'
-import { parsePeerId, type Host, type Services } from './host.js'
+import { parsePeerId, type Host, type NetworkEvents, type Services } from './host.js'
 import type { NetworkMetrics } from './metrics.js'
 
 /**
  * Stream protocols: one handler per protocol, which owns each inbound stream as a conversation of
  * length-prefixed frames (FramedStream), with a bound on the streams in progress per protocol
- * across all peers (an extra one is refused: the stream is aborted, or `onBusy` answers it); and
+ * across all peers (an extra one is refused: the stream is aborted, or `onBusy` answers it, and
+ * `stream:refused` names the peer); and
  * streams opened to a peer, dialling its addresses first when it is not connected. Handlers are
  * kept across a stop and a start.
  */
@@ -44,6 +46,7 @@ export class Streams {
 
   constructor(
     private readonly host: Host,
+    private readonly events: Emitter<NetworkEvents>,
     private readonly metrics: NetworkMetrics,
     private readonly opts: { maxFrameBytes: number; maxInboundStreams: number },
   ) {}
@@ -101,6 +104,7 @@ export class Streams {
     if (r.active >= r.maxActive) {
       this.metrics.dropped('busy')
       this.metrics.request(protocol, 'inbound', 'refused')
+      if (this.events.listens('stream:refused')) this.events.emit('stream:refused', { peerId: connection.remotePeer.toString(), protocol })
       if (!r.onBusy) return ch.abort(`${protocol} is busy`)
       await r.onBusy(ch, protocol, r.maxActive).catch(() => ch.abort(`${protocol} is busy`))
       return

@@ -67,4 +67,6 @@ export interface NodeNetwork extends PeerNetwork {
   connect(address: string): Promise<string>
   peers(): { peerId: string; addresses: string[] }[]
   onPeer(handler: (e: { peerId: string; connected: boolean }) => void): () => void
+  /** Inbound streams refused at a protocol's concurrency limit (optional). */
+  onRefused?(handler: (e: { peerId: string; protocol: string }) => void): () => void
 }

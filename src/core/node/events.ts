@@ -17,7 +17,8 @@ export type NodeEventPayload =
   // governance
   | { type: 'group.created'; groupId: string; owner: string }
   | { type: 'group.deleted'; groupId: string }
-  | { type: 'group.op.applied'; groupId: string; opId: string; kind: string; signer: string; opSeq: number }
+  /** `contextId`: the context an op concerns (registered, detached, visibility, allowlist), for the stream's context filter. */
+  | { type: 'group.op.applied'; groupId: string; opId: string; kind: string; signer: string; opSeq: number; contextId?: string }
   | { type: 'group.op.rejected'; groupId: string; opId: string; kind: string; signer: string; reason: string }
   | { type: 'group.op.pending'; groupId: string; opId: string; missing: number }
   | { type: 'group.member.added'; groupId: string; identity: string; role: string }
@@ -40,6 +41,12 @@ export type NodeEventPayload =
   | { type: 'sync.started'; groupId?: string; contextId?: string; peerId: string; reason: string }
   /** `skipped`: the peer does not hold the group or context (no replica), so nothing was synced. */
   | { type: 'sync.finished'; groupId?: string; contextId?: string; peerId: string; ok: boolean; fetched: number; durationMs: number; error?: string; method?: string; skipped?: string }
+  /** A gossip message refused by validation, with the peer that sent it and why. */
+  | { type: 'message.rejected'; peerId: string; topic: 'group' | 'context'; reason: string; groupId?: string; contextId?: string }
+  /** A peer's traffic was refused or dropped because a limit was reached (a bounded queue or stream count). */
+  | { type: 'peer.rate_limited'; peerId: string; what: string; dropped: number }
+  // invitations
+  | { type: 'invitation.created'; groupId: string; invitationId: string; role: string; expiresAt: number; contextId?: string }
   // maintenance
   | { type: 'gc.finished'; tombstones: number; blobs: number; orphanChunks: number; contexts: number; durationMs: number; more: boolean; error?: string }
 

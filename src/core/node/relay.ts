@@ -16,7 +16,7 @@ export interface EventSources {
   governance?: Emitter<GovernanceEvents>
   contexts?: Emitter<ContextEvents>
   replication?: Emitter<ReplicationEvents>[]
-  network?: Pick<NodeNetwork, 'onPeer'>
+  network?: Pick<NodeNetwork, 'onPeer' | 'onRefused'>
 }
 
 const hex = (b: Buffer) => b.toString('hex')
@@ -27,7 +27,12 @@ export function relayEvents(bus: EventBus, s: EventSources): () => void {
   if (g) {
     offs.push(
       g.on('group.created', (e) => bus.listenerCount && bus.emit({ type: 'group.created', groupId: hex(e.groupId), owner: toBase58(e.owner) })),
-      g.on('op.applied', (e) => bus.listenerCount && bus.emit({ type: 'group.op.applied', groupId: hex(e.groupId), opId: hex(e.op.id), kind: e.op.op.kind, signer: toBase58(e.op.signer), opSeq: Number(e.op.seq) })),
+      g.on('op.applied', ({ groupId, op }) => {
+        if (!bus.listenerCount) return
+        // an op about a context names it, so that the stream's context filter and the log see it
+        const context = 'contextId' in op.op ? { contextId: toBase58(op.op.contextId) } : {}
+        bus.emit({ type: 'group.op.applied', groupId: hex(groupId), opId: hex(op.id), kind: op.op.kind, signer: toBase58(op.signer), opSeq: Number(op.seq), ...context })
+      }),
       g.on('op.rejected', (e) => bus.listenerCount && bus.emit({ type: 'group.op.rejected', groupId: hex(e.groupId), opId: hex(e.op.id), kind: e.op.op.kind, signer: toBase58(e.op.signer), reason: e.reason })),
       g.on('op.pending', (e) => bus.listenerCount && bus.emit({ type: 'group.op.pending', groupId: hex(e.groupId), opId: hex(e.opId), missing: e.missing })),
       g.on('member.added', (e) => bus.listenerCount && bus.emit({ type: 'group.member.added', groupId: hex(e.groupId), identity: toBase58(e.identity), role: e.role })),
@@ -58,10 +63,15 @@ export function relayEvents(bus: EventBus, s: EventSources): () => void {
       r.on('sync.started', (e) => bus.listenerCount && bus.emit({ type: 'sync.started', ...scoped(e.scope, e.id), peerId: e.peerId, reason: e.reason })),
       r.on('sync.finished', ({ scope, id, ...rest }) => bus.listenerCount && bus.emit({ type: 'sync.finished', ...scoped(scope, id), ...rest })),
       r.on('application.fetched', (e) => bus.listenerCount && bus.emit({ type: 'application.fetched', applicationId: toBase58(e.applicationId), groupId: hex(e.groupId), peerId: e.peerId, via: e.via, size: e.size, durationMs: e.durationMs })),
+      r.on('message.rejected', (e) => bus.listenerCount && bus.emit({ type: 'message.rejected', peerId: e.peerId, topic: e.scope, reason: e.reason })),
+      r.on('peer.rate_limited', (e) => bus.listenerCount && bus.emit({ type: 'peer.rate_limited', ...e })),
     )
   }
   if (s.network) {
     offs.push(s.network.onPeer(({ peerId, connected }) => bus.listenerCount && bus.emit(connected ? { type: 'peer.connected', peerId } : { type: 'peer.disconnected', peerId })))
+    // an inbound stream refused at its protocol's bound is the peer's traffic dropped at a limit
+    const offRefused = s.network.onRefused?.(({ peerId, protocol }) => bus.listenerCount && bus.emit({ type: 'peer.rate_limited', peerId, what: `${protocol} streams (busy)`, dropped: 1 }))
+    if (offRefused) offs.push(offRefused)
   }
   return () => offs.splice(0).forEach((off) => off())
 }

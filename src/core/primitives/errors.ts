@@ -13,6 +13,12 @@ export const ERROR_KINDS = {
   Unavailable: 1005,
   Timeout: 1006,
   LimitExceeded: 1007,
+  // the command line (meroctl's own errors, before or without the daemon)
+  UsageError: 1008,
+  CommandNotFound: 1009,
+  Cancelled: 1010,
+  Failed: 1011,
+  ConfirmationRequired: 1012,
   // node and daemon
   DaemonNotRunning: 1100,
   DaemonStartFailed: 1101,

@@ -97,10 +97,11 @@ export class ContextCatchUp {
     return results.filter((r) => r.status === 'applied').length
   }
 
-  /** Counts a delta that failed its checks (undecryptable, forged, malformed). */
-  countFault(e: unknown): void {
-    if (e instanceof DeltaRejected) this.d.dropped[e.fault]++
-    else this.d.dropped.malformed++
+  /** Counts a delta refused as its sender's fault; returns the reason it was counted under. */
+  countFault(e: unknown): ContextDropReason {
+    const f = e instanceof DeltaRejected ? e.fault : 'malformed'
+    this.d.dropped[f]++
+    return f
   }
 
   /** A session with the peer, bounded as a whole by sessionTimeoutMs. */

@@ -4,7 +4,9 @@ import type { RemoteDeltas } from '../context/remote-deltas.js'
 import type { GroupStore } from '../governance/group-store.js'
 import type { PeerNetwork, TopicMessageEvent } from '../network/transport.js'
 import { toBase58 } from '../primitives/encoding.js'
+import type { Emitter } from '../primitives/emitter.js'
 import type { ContextCatchUp, ContextDropReason } from './context-catch-up.js'
+import type { ReplicationEvents } from './events.js'
 import { openContextMessage } from './sealed-topics.js'
 import { decodeTopicMessage, type ContextPlain, type TopicMessage } from './wire.js'
 
@@ -14,7 +16,8 @@ import { decodeTopicMessage, type ContextPlain, type TopicMessage } from './wire
  * validation hook where the network has one, so that peers never relay garbage or forgeries),
  * then its deltas enter the DAG through a bounded inbound queue (overflow is dropped, counted and
  * repaired by sync). A heartbeat naming heads this node lacks schedules a sync; so does a message
- * under a key this node lacks (the session brings the key).
+ * under a key this node lacks (the session brings the key). The sender of a message refused as
+ * its fault, and of deltas dropped at the full queue, is reported (`events`).
  */
 export interface ContextGossipInDeps {
   contexts: ContextManager
@@ -24,13 +27,15 @@ export interface ContextGossipInDeps {
   catchUp: ContextCatchUp
   /** Dropped deltas and messages, by reason (shared with catch-up). */
   dropped: Record<ContextDropReason, number>
+  /** Where refused messages and dropped deltas are reported, with their sender. */
+  events: Emitter<ReplicationEvents>
 }
 
 type Inbound = { contextId: Buffer; verified: VerifiedDelta; from: string }
 type Inspected =
   | { verdict: 'accept'; kind: 'heartbeat'; contextId: Buffer; msg: Extract<ContextPlain, { type: 'ContextHeartbeat' }> }
   | { verdict: 'accept'; kind: 'deltas'; contextId: Buffer; verified: VerifiedDelta[] }
-  | { verdict: 'reject' | 'ignore' }
+  | { verdict: 'reject' | 'ignore'; reason: ContextDropReason }
 
 export const CONTEXT_TOPIC_PREFIX = 'mero/ctx/'
 const HEARTBEAT_SYNC_DELAY_MS = 250
@@ -61,6 +66,7 @@ export class ContextGossipIn {
     this.offValidator = this.d.network.setTopicValidator?.(CONTEXT_TOPIC_PREFIX, (m) => {
       const r = this.inspect(m)
       if (r.verdict === 'accept') this.checked.set(m.data, r)
+      else this.reportRejected(m, r)
       return r.verdict
     })
   }
@@ -75,11 +81,12 @@ export class ContextGossipIn {
     if (!m.topic.startsWith(CONTEXT_TOPIC_PREFIX)) return
     let r = this.checked.get(m.data)
     if (r) this.checked.delete(m.data)
-    else r = this.inspect(m)
+    else this.reportRejected(m, (r = this.inspect(m)))
     if (r.verdict !== 'accept') return
     if (r.kind === 'heartbeat') return this.onHeartbeat(r.contextId, r.msg, m.from)
     if (this.inbound.length + r.verified.length > (this.opts.inboundQueue ?? 8192)) {
       this.d.dropped.queue_full += r.verified.length
+      if (this.d.events.listens('peer.rate_limited')) this.d.events.emit('peer.rate_limited', { peerId: m.from, what: 'inbound deltas (queue full)', dropped: r.verified.length })
       this.d.catchUp.schedule(r.contextId, m.from, 'inbound queue overflow', 500)
       return
     }
@@ -110,8 +117,7 @@ export class ContextGossipIn {
     try {
       msg = decodeTopicMessage(m.data)
     } catch (e) {
-      this.d.dropped[/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed']++
-      return { verdict: 'reject' }
+      return this.drop(/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed')
     }
     if (msg.type !== 'ContextSealed') return this.drop('wrong_topic')
     const meta = this.d.contexts.get(msg.contextId)
@@ -122,7 +128,7 @@ export class ContextGossipIn {
     if (!held || held.groupId !== meta.groupId || held.scope !== msg.contextId.toString('hex')) {
       this.d.dropped.unknown_key++
       if (!this.stopped) this.d.catchUp.schedule(msg.contextId, m.from, 'a key this node lacks', 100)
-      return { verdict: 'ignore' }
+      return { verdict: 'ignore', reason: 'unknown_key' }
     }
     try {
       const plain = openContextMessage(msg, held.key)
@@ -132,14 +138,18 @@ export class ContextGossipIn {
       for (const v of verified) v.sealedUnder = msg.keyId
       return { verdict: 'accept', kind: 'deltas', contextId: msg.contextId, verified }
     } catch (e) {
-      this.d.catchUp.countFault(e)
-      return { verdict: 'reject' }
+      return { verdict: 'reject', reason: this.d.catchUp.countFault(e) }
     }
   }
 
   private drop(reason: ContextDropReason): Inspected {
     this.d.dropped[reason]++
-    return { verdict: reason === 'unknown_context' ? 'ignore' : 'reject' }
+    return { verdict: reason === 'unknown_context' ? 'ignore' : 'reject', reason }
+  }
+
+  /** The sender of a message refused as its fault is reported (the operator's log summarises them). */
+  private reportRejected(m: TopicMessageEvent, r: Inspected): void {
+    if (r.verdict === 'reject' && this.d.events.listens('message.rejected')) this.d.events.emit('message.rejected', { scope: 'context', peerId: m.from, reason: r.reason })
   }
 
   /** Applies queued deltas, a bounded slice at a time, one write batch per context per slice. */

@@ -92,7 +92,7 @@ export class ContextReplicator {
     private readonly opts: ContextReplicatorOptions,
   ) {
     this.catchUps = new ContextCatchUp({ ...d, dropped: this.dropped }, opts)
-    this.gossipIn = new ContextGossipIn({ ...d, catchUp: this.catchUps, dropped: this.dropped }, opts)
+    this.gossipIn = new ContextGossipIn({ ...d, catchUp: this.catchUps, dropped: this.dropped, events: this.catchUps.sessions.events }, opts)
     const me = d.identity.publicKey.toString('hex')
     this.gossipOut = new ContextGossipOut(
       {
@@ -104,7 +104,7 @@ export class ContextReplicator {
     )
   }
 
-  /** Sync sessions started and finished. */
+  /** Sync sessions started and finished, refused gossip and dropped deltas. */
   get events(): Emitter<ReplicationEvents> {
     return this.catchUps.sessions.events
   }

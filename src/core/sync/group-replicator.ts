@@ -50,10 +50,7 @@ const GROUP_TOPIC_PREFIX = 'mero/group/'
 type Inspected =
   | { verdict: 'accept'; kind: 'op'; groupId: string; op: SignedOp }
   | { verdict: 'accept'; kind: 'heartbeat'; groupId: string; heads: Buffer[] }
-  | { verdict: 'ignore'; kind: 'unknown_key'; groupId: string }
-  | { verdict: 'reject' | 'ignore' }
-const REJECT: Inspected = { verdict: 'reject' }
-const IGNORE: Inspected = { verdict: 'ignore' }
+  | { verdict: 'reject' | 'ignore'; reason: DropReason }
 
 const JOIN_ATTEMPTS = 3
 /** Failures of the transport, not answers of the inviter: worth another try. */
@@ -84,7 +81,7 @@ export class GroupReplicator implements OpIssuer {
     this.sessions = new SessionScheduler({ scope: 'group', maxConcurrent: opts.maxConcurrentSyncs ?? 8, run: (groupId, peerId) => this.session(groupId, peerId) })
   }
 
-  /** Sync sessions started and finished. */
+  /** Sync sessions started and finished, and refused gossip. */
   get events(): Emitter<ReplicationEvents> {
     return this.sessions.events
   }
@@ -190,14 +187,20 @@ export class GroupReplicator implements OpIssuer {
   private validate(m: TopicMessageEvent): 'accept' | 'reject' | 'ignore' {
     const r = this.inspect(m)
     if (r.verdict === 'accept') this.checked.set(m.data, r)
+    else this.reportRejected(m, r)
     return r.verdict
+  }
+
+  /** The sender of a message refused as its fault is reported (the operator's log summarises them). */
+  private reportRejected(m: TopicMessageEvent, r: Inspected): void {
+    if (r.verdict === 'reject' && this.events.listens('message.rejected')) this.events.emit('message.rejected', { scope: 'group', peerId: m.from, reason: r.reason })
   }
 
   private onMessage(m: TopicMessageEvent): void {
     if (!m.topic.startsWith(GROUP_TOPIC_PREFIX)) return
     let r = this.checked.get(m.data)
     if (r) this.checked.delete(m.data)
-    else r = this.inspect(m)
+    else this.reportRejected(m, (r = this.inspect(m)))
     if (r.verdict !== 'accept') return
     const { groupId } = r
     if (r.kind === 'heartbeat') {
@@ -223,8 +226,7 @@ export class GroupReplicator implements OpIssuer {
     try {
       msg = decodeTopicMessage(m.data)
     } catch (e) {
-      this.dropped[/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed']++
-      return REJECT
+      return this.drop(/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed')
     }
     if (msg.type !== 'GroupSealed') return this.drop('wrong_topic') // a context message on a group topic
     const groupId = msg.groupId.toString('hex')
@@ -234,7 +236,7 @@ export class GroupReplicator implements OpIssuer {
     if (!held || held.groupId !== groupId || held.scope !== GROUP_SCOPE) {
       this.dropped.unknown_key++
       if (!this.stopped && this.subscribed.has(groupId)) this.schedule(groupId, m.from, 'a key this node lacks', 100)
-      return { verdict: 'ignore', kind: 'unknown_key', groupId }
+      return { verdict: 'ignore', reason: 'unknown_key' }
     }
     let plain: GroupPlain
     try {
@@ -259,7 +261,7 @@ export class GroupReplicator implements OpIssuer {
   /** Counts a drop; a group this node does not hold is ignored, anything else is the sender's fault. */
   private drop(reason: DropReason): Inspected {
     this.dropped[reason]++
-    return reason === 'unknown_group' ? IGNORE : REJECT
+    return { verdict: reason === 'unknown_group' ? 'ignore' : 'reject', reason }
   }
 
   /** Each followed group's heads, sealed under the topic key of those heads (none while it is stale or missing here). */

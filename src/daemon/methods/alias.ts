@@ -1,5 +1,6 @@
 import { MeroError } from '../../core/primitives/errors.js'
 import { isBase58Id32, isHex32 } from '../../core/primitives/ids.js'
+import { aliasNotFound } from './resolve.js'
 import type { Handlers } from './types.js'
 
 /** alias.* — node-local names for contexts, applications, identities and groups. */
@@ -12,11 +13,11 @@ export const aliasHandlers = {
   'alias.list': ({ kind }, { node }) => ({ aliases: node.aliases.list(kind) }),
   'alias.get': ({ kind, alias }, { node }) => {
     const id = node.aliases.get(kind, alias)
-    if (!id) throw new MeroError('AliasNotFound', `no ${kind} alias '${alias}'; \`meroctl alias list --kind ${kind}\` lists them`)
+    if (!id) throw aliasNotFound(node, kind, alias)
     return { kind, alias, id }
   },
   'alias.remove': ({ kind, alias }, { node }) => {
-    if (!node.aliases.remove(kind, alias)) throw new MeroError('AliasNotFound', `no ${kind} alias '${alias}'`)
+    if (!node.aliases.remove(kind, alias)) throw aliasNotFound(node, kind, alias)
     return { kind, alias, removed: true }
   },
 } satisfies Handlers<'alias'>

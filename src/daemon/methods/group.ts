@@ -170,6 +170,7 @@ export const groupHandlers = {
     const invitationIdHex = invitationId(inv).toString('hex')
     const token = encodeToken(inv, { peerId: node.peerId, addresses: node.advertisedAddresses.map((a) => `${a}/p2p/${node.peerId}`) })
     node.invitations.add({ invitationId: invitationIdHex, groupId: id, role, expiresAt, createdAt: Date.now(), token })
+    node.events.emit({ type: 'invitation.created', groupId: id, invitationId: invitationIdHex, role, expiresAt, ...(contextId ? { contextId: toBase58(contextId) } : {}) })
     return { token, invitationId: invitationIdHex, groupId: id, role, expiresAt, maxUses, ...(context ? { contextId: toBase58(contextId!) } : {}) }
   },
   'group.inspectInvitation': async ({ token }, { node }) => {

@@ -98,9 +98,9 @@ describe('GroupsPane', () => {
   test('one line per group; the selected group lists its members with roles, and its contexts', () => {
     const f = frame(mount(<GroupsPane state={state()} focused width={90} height={12} />))
     expect(f).toContain('▸ Groups (2)')
-    expect(f).toMatch(/› .*b2b2b2b2.*member\s+4 members\s+0 ctx/) // sorted: no alias first
+    expect(f).toMatch(/› b2b2b2…b2b2.*member\s+4 members\s+0 ctx/) // sorted: no alias first
     expect(f).toMatch(/team \(a1a1a1.*admin\s+2 members\s+1 ctx\s+1 rejected/)
-    expect(f).toContain('members of b2b2b2b2b2…b2b2:')
+    expect(f).toContain('members of b2b2b2…b2b2:')
     expect(f).toContain('4 (loading…)')
   })
 
@@ -115,7 +115,7 @@ describe('GroupsPane', () => {
 
   test('narrow panes shorten identities; empty and unavailable states say so', () => {
     const s = state([...populated(), { type: 'key', input: '', key: { downArrow: true } }])
-    expect(frame(mount(<GroupsPane state={s} focused={false} width={40} height={12} />))).toContain('7AliceAAAA…AAAA')
+    expect(frame(mount(<GroupsPane state={s} focused={false} width={40} height={12} />))).toContain('7Alice…AAAA')
     expect(frame(mount(<GroupsPane state={initialState()} focused={false} width={60} height={6} />))).toContain('no groups yet')
     const missing = reduce(initialState(), { type: 'snapshot', snapshot: { unavailable: ['group.list'] } })
     expect(frame(mount(<GroupsPane state={missing} focused={false} width={60} height={6} />))).toContain('does not serve group.list')
@@ -126,7 +126,7 @@ describe('ContextsPane', () => {
   test('app, root hash, heads and sync status per context', () => {
     const f = frame(mount(<ContextsPane state={state()} focused={false} width={90} height={6} />))
     expect(f).toContain('  Contexts (1)')
-    expect(f).toMatch(/CtxCCCCC…CCCC\s+app AppAAA…AAAA\s+root RootRR…RRRR\s+2 heads\s+in sync/)
+    expect(f).toMatch(/CtxCCC…CCCC\s+app AppAAA…AAAA\s+root RootRR…RRRR\s+2 heads\s+in sync/)
   })
 
   test('a mutation shows the new root hash and single head', () => {
@@ -142,12 +142,12 @@ describe('EventLog', () => {
     expect(f).toContain('Events  3 kept  (following)')
     const joined = lines.findIndex((l) => l.includes('joined group'))
     const rejected = lines.findIndex((l) => l.includes('REJECTED'))
-    const peer = lines.findIndex((l) => l.includes('peer 12D3KooWOt'))
+    const peer = lines.findIndex((l) => l.includes('peer 12D3Ko…ther'))
     expect(joined).toBeGreaterThan(0)
     expect(rejected).toBeGreaterThan(joined)
     expect(peer).toBeGreaterThan(rejected)
     expect(f).toContain('the owner cannot be removed')
-    expect(f).toMatch(/12:00:00\.\d{3} member 7AliceAA…AAAA joined group a1a1a1a1…a1a1 as member/)
+    expect(f).toMatch(/12:00:00\.\d{3} member 7Alice…AAAA joined group a1a1a1…a1a1 as member/)
   })
 
   test('only the last entries fit; the filter narrows the log', () => {
@@ -159,7 +159,7 @@ describe('EventLog', () => {
     const s = { ...filtered, filter: 'rejected' }
     const g = frame(mount(<EventLog state={s} focused width={100} height={6} />))
     expect(g).toContain('filter "rejected": 1/33')
-    expect(g).toContain('REJECTED: the owner cannot be removed (group a1a1a1a1…a1a1')
+    expect(g).toContain('REJECTED: the owner cannot be removed (group a1a1a1…a1a1')
     expect(g).toContain('REJECTED')
     expect(g).not.toContain('Peer')
     expect(frame(mount(<EventLog state={{ ...s, filter: 'zzz' }} focused width={100} height={6} />))).toContain('no event matches the filter')
@@ -232,7 +232,7 @@ describe('App: keys and layout', () => {
     expect(f).not.toContain('joined group')
     await press(r, KEYS.backspace, KEYS.backspace, KEYS.backspace, 'p', 'e', 'e', 'r', KEYS.enter)
     f = await until(r, (x) => x.includes('filter "peer"') && !x.includes('█'))
-    expect(f).toContain('peer 12D3KooWOt')
+    expect(f).toContain('peer 12D3Ko…ther')
     await press(r, KEYS.esc)
     await until(r, (x) => x.includes('3 kept'))
   })
@@ -252,9 +252,9 @@ describe('App: keys and layout', () => {
     await press(r, KEYS.down)
     const BOB = '9BobBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB'
     store.pushEvent(ev({ type: 'group.member.added', groupId: G1, identity: BOB, role: 'read-only' }))
-    const f = await until(r, (x) => x.includes('9BobBBBBBB…BBBB'))
-    expect(f).toMatch(/read-only 9BobBBBBBB…BBBB/)
-    expect(f).toContain('member 9BobBBBB…BBBB joined group')
+    const f = await until(r, (x) => x.includes('9BobBB…BBBB'))
+    expect(f).toMatch(/read-only 9BobBB…BBBB/)
+    expect(f).toContain('member 9BobBB…BBBB joined group')
   })
 
   test('wide terminals put the panes side by side, narrow ones stack them; every line fits', async () => {

@@ -420,6 +420,8 @@ describe('Libp2pNetwork: request/response over streams', () => {
       },
       { maxConcurrent: 2 },
     )
+    const refused: { peerId: string; protocol: string }[] = []
+    b.on('stream:refused', (e) => refused.push(e))
     await a.connect(addressOf(b))
     const first = [a.request(b.peerId, '/test/slow/1.0.0', []), a.request(b.peerId, '/test/slow/1.0.0', [])]
     await waitFor(() => running === 2, 'two handlers running')
@@ -427,6 +429,7 @@ describe('Libp2pNetwork: request/response over streams', () => {
     expect(busy.kind).toBe('Unavailable')
     expect(busy.message).toContain('busy')
     expect(b.metrics.snapshot().dropped.busy).toBe(1)
+    expect(refused).toEqual([{ peerId: a.peerId, protocol: '/test/slow/1.0.0' }]) // the node reports it: peer.rate_limited
     release()
     expect((await Promise.all(first)).map((r) => text(r[0]!))).toEqual(['done', 'done'])
     expect((await a.request(b.peerId, '/test/slow/1.0.0', []))[0]).toBeDefined()

@@ -5,11 +5,11 @@ import { contextCursorIndex, type ContextItem, type WatchState } from '../model.
 import { contentRows, contentWidth, Pane, Row } from './Pane.js'
 
 export function contextLabel(c: Pick<ContextItem, 'alias' | 'contextId'>): string {
-  return c.alias ? `${c.alias} (${shortId(c.contextId, 6)})` : shortId(c.contextId, 8)
+  return c.alias ? `${c.alias} (${shortId(c.contextId)})` : shortId(c.contextId)
 }
 
 function contextLine(c: ContextItem): string {
-  return `${contextLabel(c)}  app ${c.applicationId ? shortId(c.applicationId, 6) : '-'}  root ${c.rootHash ? shortId(c.rootHash, 6) : '-'}  ${c.heads.length} head${c.heads.length === 1 ? '' : 's'}  ${c.sync}`
+  return `${contextLabel(c)}  app ${c.applicationId ? shortId(c.applicationId) : '-'}  root ${c.rootHash ? shortId(c.rootHash) : '-'}  ${c.heads.length} head${c.heads.length === 1 ? '' : 's'}  ${c.sync}`
 }
 
 /** One line per context: app, root hash, heads and sync status. */

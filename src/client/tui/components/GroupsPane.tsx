@@ -5,7 +5,7 @@ import { groupCursorIndex, type GroupItem, type WatchState } from '../model.js'
 import { contentRows, contentWidth, Pane, Row } from './Pane.js'
 
 export function groupLabel(g: Pick<GroupItem, 'alias' | 'groupId'>): string {
-  return g.alias ? `${g.alias} (${shortId(g.groupId, 6)})` : shortId(g.groupId, 10)
+  return g.alias ? `${g.alias} (${shortId(g.groupId)})` : shortId(g.groupId)
 }
 
 function groupLine(g: GroupItem): string {
@@ -48,12 +48,12 @@ export function GroupsPane({ state, focused, width, height }: { state: WatchStat
     else {
       const full = w >= 60
       for (const m of members) {
-        const who = full ? m.identity : shortId(m.identity, 10)
+        const who = full ? m.identity : shortId(m.identity)
         const owner = m.identity === selected.owner ? ' (owner)' : ''
         detail.push({ text: `  ${m.role.padEnd(9)} ${who}${owner}${m.alias ? ` ${m.alias}` : ''}`, color: m.role === 'admin' ? 'yellow' : undefined })
       }
     }
-    if (selected.contexts.length) detail.push({ text: `contexts: ${selected.contexts.map((c) => shortId(c, 6)).join(' ')}`, dim: true })
+    if (selected.contexts.length) detail.push({ text: `contexts: ${selected.contexts.map((c) => shortId(c)).join(' ')}`, dim: true })
     if (selected.lastRejection) detail.push({ text: `last rejected: ${selected.lastRejection}`, color: 'red' })
   }
   const room = rows - (Math.min(groups.length, listRows) + 0)
