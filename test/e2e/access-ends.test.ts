@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RpcClient } from '../../src/client/rpc-client.js'
@@ -59,6 +60,13 @@ describe('access that really ends', () => {
   async function stop(n: string): Promise<void> {
     rpc[n]!.close()
     await t.cli(['node', 'stop', '--node', n])
+  }
+
+  /** A token in a file of the test's home (as `--token-file` reads it). */
+  function writeToken(token: string): string {
+    const file = join(t.home, `token-${Date.now()}.txt`)
+    writeFileSync(file, token + '\n')
+    return file
   }
 
   /** Every key the stopped node `n` ever received. */
@@ -240,6 +248,24 @@ describe('access that really ends', () => {
     await rpc.b!.call('group.setAlias', { group: groupId, alias: 'c-is-back' })
     await waitFor(async () => (await group('c')).stateHash === (await group('a')).stateHash && (await group('a')).heads.length > 0, 5_000, 100)
     expect((await keyOf('c', 'group'))).toMatchObject({ status: 'ok', keyId: (await keyOf('a', 'group'))!.keyId })
+  })
+
+  it('a single-use token admits one identity; a second joiner is refused with a clear error and is no member anywhere', async () => {
+    await startNode('g')
+    await startNode('h')
+    const once = await t.json(['invitation', 'create', groupId, '--node', 'a'])
+    expect(once.maxUses).toBe(1)
+    await t.json(['group', 'join', '--token-file', writeToken(once.token), '--node', 'g'])
+    // (claims that meet before either is known are settled by the fold: the earlier one holds)
+    await waitFor(() => isMember('a', 'g'), 10_000, 100)
+    const second = await t.cli(['group', 'join', '-', '--node', 'h', '--json'], { input: once.token })
+    expect(second.code).not.toBe(0)
+    expect(JSON.parse(second.stdout).error.message).toMatch(/the invitation has been used 1 time\(s\), all it allows/)
+    await waitFor(async () => (await isMember('b', 'g')) && (await isMember('a', 'g')), 10_000, 100)
+    expect(await isMember('a', 'h')).toBe(false)
+    expect(await isMember('b', 'h')).toBe(false)
+    const listed = (await t.json(['invitation', 'list', '--node', 'a'])).invitations.find((i: { invitationId: string }) => i.invitationId === once.invitationId)
+    expect(listed).toMatchObject({ maxUses: 1, uses: 1, remaining: 0, state: 'used up' })
   })
 
   it('after C leaves, the keys it held (old and new) open nothing A and B sealed after applying the leave', async () => {

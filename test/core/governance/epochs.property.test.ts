@@ -5,6 +5,7 @@ import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { KeyRing } from '../../../src/core/governance/keyring.js'
 import type { GroupOp } from '../../../src/core/governance/ops.js'
 import { GROUP_SCOPE, keyIdOf } from '../../../src/core/governance/rotation.js'
+import { shuffle } from './helpers.js'
 
 /**
  * Key epochs converge (DESIGN §6): five identities (the owner, an admin, three members, all joined
@@ -43,17 +44,6 @@ const stepsArb: fc.Arbitrary<Step[]> = fc.array(
   ),
   { minLength: 1, maxLength: 16 },
 )
-
-function shuffle<T>(items: T[], seed: number): T[] {
-  const out = items.slice()
-  let s = seed >>> 0 || 1
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (s * 1664525 + 1013904223) >>> 0
-    const j = s % (i + 1)
-    ;[out[i], out[j]] = [out[j]!, out[i]!]
-  }
-  return out
-}
 
 const replicaOf = (k: KeyPair) => new GroupStore(undefined, new KeyRing(k))
 
