@@ -24,10 +24,13 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL')
 })
 
-/** Spawns `merod run` for a node of `home` and resolves once node.status answers. */
-export async function startMerod(home, node = 'default', env = process.env) {
+/** Spawns `merod run` for a node of `home` (under `wrap` when given) and resolves once node.status answers. */
+export async function startMerod(home, node = 'default', env = process.env, wrap = []) {
   const t = performance.now()
-  const child = spawn(process.execPath, [...MEROD_NODE_FLAGS, ...profile, MEROD, '--home', home, '--node', node, 'run'], { env, stdio })
+  // `wrap`: a command the daemon runs under, e.g. ['ip', 'netns', 'exec', <namespace>]
+  const argv = [process.execPath, ...MEROD_NODE_FLAGS, ...profile, MEROD, '--home', home, '--node', node, 'run']
+  const [command, ...args] = [...wrap, ...argv]
+  const child = spawn(command, args, { env, stdio })
   live.add(child)
   child.once('exit', () => live.delete(child))
   const rpc = new RpcClient(`${home}/${node}/merod.sock`, { timeoutMs: 30_000 })

@@ -38,7 +38,7 @@ const token = z.string().min(1).max(10_000)
 
 export const RPC = {
   // node.* — the daemon itself
-  'node.status': { description: 'Identity, peer id, version, socket and uptime of this node', params: none },
+  'node.status': { description: 'Identity, peer id, version, socket and uptime of this node; its reachability and relay reservations', params: none },
   'node.backup': {
     description: 'Back the running node up into a folder: a consistent copy of its store, its blobs, identity and config',
     params: z.object({ dir: z.string().min(1).max(4096).refine(isAbsolute, { message: 'expected an absolute path' }) }).strict(),
@@ -46,7 +46,7 @@ export const RPC = {
   'node.stop': { description: 'Stop the daemon gracefully', params: none },
 
   // peers.* — the libp2p peers of this node
-  'peers.list': { description: 'Connected peers and their addresses', params: none },
+  'peers.list': { description: 'Connected peers: addresses, and how each connection is made (direct or relayed, transport)', params: none },
   'peers.connect': {
     description: 'Dial a peer by multiaddr (ending in /p2p/<peer id>)',
     params: z.object({ address: z.string().regex(/^\/(ip4|ip6|dns|dns4|dns6)\/.+\/p2p\/\w+$/, { message: 'expected a multiaddr ending in /p2p/<peer id>' }) }).strict(),
@@ -142,12 +142,35 @@ export interface NodeStatus {
   peerId: string
   peers: number
   listenAddresses: string[]
+  /** Reachability, relay reservations and service, transports, bans; absent without a network. */
+  network?: NetworkView
   nodeName: string
   version: string
   socket: string
   home: string
   uptimeMs: number
   pid: number
+}
+
+/** Whether others can dial this node, and how (node.status). */
+export interface NetworkView {
+  /** public: a public address is verified (or announced); private: no direct address others can dial; unknown: neither is known. */
+  reachability: 'public' | 'private' | 'unknown'
+  addresses: string[]
+  relay: { serving: boolean; clients: number; reservations: { relay: string; addresses: string[]; configured: boolean }[] }
+  transports: string[]
+  mdns: boolean
+  banned: { peerId: string; untilMs: number; reason: string }[]
+}
+
+/** A connected peer and how each connection to it is made (peers.list). */
+export interface PeerView {
+  peerId: string
+  addresses: string[]
+  latencyMs?: number
+  /** direct when any connection to the peer is; relayed when all go through a relay. */
+  via: 'direct' | 'relayed'
+  connections: { address: string; direction: 'inbound' | 'outbound'; via: 'direct' | 'relayed'; transport: string; relay?: string; limited?: boolean }[]
 }
 
 export type ApplicationView = ApplicationMeta & { alias: string | null }
@@ -232,7 +255,7 @@ export interface RpcResults {
   'node.status': NodeStatus
   'node.backup': BackupManifest
   'node.stop': { stopping: boolean; pid: number }
-  'peers.list': { peers: { peerId: string; addresses: string[]; latencyMs?: number }[] }
+  'peers.list': { peers: PeerView[] }
   'peers.connect': { peerId: string; address: string }
   'alias.create': AliasEntry
   'alias.list': { aliases: AliasEntry[] }

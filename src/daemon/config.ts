@@ -8,14 +8,38 @@ import { MeroError } from '../core/primitives/errors.js'
  * comments; unknown keys and wrong types are refused with the key's name.
  */
 const positive = (d: number) => z.number().int().positive().default(d)
+const nonNegative = (d: number) => z.number().int().nonnegative().default(d)
 
 export const ConfigSchema = z
   .object({
     network: z
       .object({
         listen: z.array(z.string()).default(['/ip4/0.0.0.0/tcp/2428']),
+        announce: z.array(z.string()).default([]),
         bootstrap: z.array(z.string()).default([]),
         mdns: z.boolean().default(false),
+        relay: z
+          .object({
+            serve: z.boolean().default(false),
+            max_reservations: positive(32),
+            reservation_ttl_secs: positive(3600),
+            circuit_duration_secs: nonNegative(0),
+            circuit_data_bytes: nonNegative(0),
+            relays: z.array(z.string()).default([]),
+            auto_reserve: z.boolean().default(true),
+            max_relays: positive(2),
+          })
+          .strict()
+          .prefault({}),
+        limits: z
+          .object({
+            inbound_streams_per_peer: positive(32),
+            connections_per_peer: positive(4),
+            strikes_before_ban: positive(20),
+            ban_secs: positive(300),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -115,10 +139,42 @@ export function renderConfig(c: Config): string {
 [network]
 # libp2p listen multiaddrs [["/ip4/0.0.0.0/tcp/2428"]; init picks 2428 or the next free port]
 listen = ${list(c.network.listen)}
+# addresses others can dial this node at besides the listen ones, e.g. a public address forwarded
+# to it; an announced public address makes the node's reachability public [[]]
+announce = ${list(c.network.announce)}
 # peers dialled at start, as multiaddrs ending in /p2p/<peer id> [[]]
 bootstrap = ${list(c.network.bootstrap)}
-# discover peers on the local network with mDNS [false]
+# discover peers on the local network with mDNS (multicast on the local network's interfaces) [false]
 mdns = ${c.network.mdns}
+
+[network.relay]
+# serve as a circuit relay (v2) for nodes that others cannot dial [false]
+serve = ${c.network.relay.serve}
+# serving: nodes that may hold a reservation here at once [32]
+max_reservations = ${c.network.relay.max_reservations}
+# serving: a reservation lasts this long before its holder renews it, seconds [3600]
+reservation_ttl_secs = ${c.network.relay.reservation_ttl_secs}
+# serving: how long one relayed connection may last, seconds; 0 = no limit [0]
+circuit_duration_secs = ${c.network.relay.circuit_duration_secs}
+# serving: how many bytes one relayed connection may carry each way; 0 = no limit [0]
+circuit_data_bytes = ${c.network.relay.circuit_data_bytes}
+# relays (multiaddrs ending in /p2p/<peer id>) this node reserves a slot on while it is not
+# publicly reachable; it then advertises addresses through them (and invitations carry them) [[]]
+relays = ${list(c.network.relay.relays)}
+# while not publicly reachable, also reserve on relays met among connected peers [true]
+auto_reserve = ${c.network.relay.auto_reserve}
+# reservations held at once [2]
+max_relays = ${c.network.relay.max_relays}
+
+[network.limits]
+# streams of mero protocols one peer may have in progress at once; more are refused [32]
+inbound_streams_per_peer = ${c.network.limits.inbound_streams_per_peer}
+# connections one peer may hold at once [4]
+connections_per_peer = ${c.network.limits.connections_per_peer}
+# invalid messages and refused streams (leaking away at this many a minute) that get a peer
+# disconnected and refused for ban_secs [20]
+strikes_before_ban = ${c.network.limits.strikes_before_ban}
+ban_secs = ${c.network.limits.ban_secs}
 
 [sync]
 # how often each group's heads are announced on its topic, seconds [10]

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs'
 import { readKeyFile } from '../core/crypto/keyfile.js'
 import { VerifierPool } from '../core/crypto/verifier-pool.js'
-import { Libp2pNetwork } from '../core/network/libp2p-network.js'
+import { Libp2pNetwork, type NetworkOptions } from '../core/network/libp2p-network.js'
 import { PeerBook } from '../core/network/peer-book.js'
 import { EventBus } from '../core/node/event-bus.js'
 import { MeroNode } from '../core/node/node.js'
@@ -21,6 +21,7 @@ import type { MethodContext } from './methods/types.js'
 import { PidLock } from '../home/pid-file.js'
 import { RpcServer } from './server.js'
 import { packageVersion } from './version.js'
+import { childProcessInstrumenter } from './instrumenter.js'
 import { OperatorLog } from './operator-log.js'
 
 /** How long a graceful stop may take before the process exits anyway. */
@@ -66,7 +67,7 @@ export class Daemon {
       const schema = applySchema(this.store, SCHEMA_VERSION, MIGRATIONS, packageVersion())
       for (const line of schema.migrated) this.log.info({ schema: line }, 'store migrated')
       this.pool = new VerifierPool(2)
-      const network = new Libp2pNetwork({ seed: identity.privateKey, listen: this.config.network.listen, bootstrap: this.config.network.bootstrap, peerBook: new PeerBook(this.store) })
+      const network = new Libp2pNetwork({ seed: identity.privateKey, peerBook: new PeerBook(this.store), ...networkOptions(this.config) })
       this.node = new MeroNode({
         store: this.store,
         identity,
@@ -75,6 +76,7 @@ export class Daemon {
         advertisedAddresses: this.config.network.listen,
         network,
         verifierPool: this.pool,
+        instrument: childProcessInstrumenter(),
         runtimeLimits: { maxMemoryPages: this.config.runtime.max_memory_pages, instructionBudget: this.config.runtime.instruction_budget, maxModuleBytes: this.config.runtime.max_module_bytes },
         groupHeartbeatMs: this.config.sync.group_heartbeat_secs * 1000,
         syncTimeoutMs: this.config.sync.timeout_secs * 1000,
@@ -84,6 +86,7 @@ export class Daemon {
         coalesceCalls: this.config.context.coalesce_calls,
         gc: { intervalMs: this.config.gc.interval_secs * 1000, tombstoneRetentionMs: this.config.gc.tombstone_retention_secs * 1000 },
       })
+      network.on('peer:banned', (e) => this.log.warn({ peerId: e.peerId, reason: e.reason, strikes: e.strikes, until: new Date(e.untilMs).toISOString() }, 'peer banned: disconnected and refused for a while'))
       const node = this.node
       // the group's replicated alias, else this node's own alias for it
       const groupAlias = (g: string) => (node.groups.has(g) ? ((node.groups.state(g).current('alias') as string | undefined) ?? node.aliases.aliasesOf('group', g)[0]) : undefined)
@@ -100,6 +103,7 @@ export class Daemon {
       metrics.watchContexts(this.node)
       metrics.watchContextReplication(this.node)
       metrics.watchBlobs(this.node)
+      metrics.watchDiscovery(this.node)
       metrics.watchGc(this.node)
       this.server = new RpcServer({
         socketPath: this.home.socket,
@@ -173,6 +177,25 @@ export class Daemon {
     await settle(this.pool?.close())
     await settle(this.store?.close())
     this.lock.release()
+  }
+}
+
+/** The p2p network's options from config.toml's [network] tables. */
+export function networkOptions(config: Config): Omit<NetworkOptions, 'seed'> {
+  const n = config.network
+  const r = n.relay
+  return {
+    listen: n.listen,
+    announce: n.announce,
+    bootstrap: n.bootstrap,
+    mdns: n.mdns,
+    relay: {
+      serve: r.serve ? { maxReservations: r.max_reservations, reservationTtlMs: r.reservation_ttl_secs * 1000, durationLimitMs: r.circuit_duration_secs * 1000, dataLimitBytes: r.circuit_data_bytes } : false,
+      relays: r.relays,
+      auto: r.auto_reserve,
+      maxRelays: r.max_relays,
+    },
+    limits: { inboundStreamsPerPeer: n.limits.inbound_streams_per_peer, connectionsPerPeer: n.limits.connections_per_peer, strikesBeforeBan: n.limits.strikes_before_ban, banMs: n.limits.ban_secs * 1000 },
   }
 }
 

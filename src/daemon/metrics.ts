@@ -107,6 +107,19 @@ export class DaemonMetrics {
     )
   }
 
+  /** Group peers found through the DHT: announcements, lookups, dials (read at scrape time). */
+  watchDiscovery(node: MeroNode): void {
+    const discovery = node.groupDiscovery
+    if (!discovery) return
+    const s = discovery.stats
+    this.scraped(
+      'merod_group_discovery',
+      "Group peer discovery through the DHT since start, by event (announced, announce_failed: a group's provider record; lookups; dialled, connected: providers dialled and reached)",
+      () => ({ announced: s.announced, announce_failed: s.announceFailures, lookups: s.lookups, dialled: s.dialled, connected: s.connected }),
+      'event',
+    )
+  }
+
   /** Garbage collection: runs, and what they collected, since start. */
   watchGc(node: MeroNode): void {
     const t = node.gc.totals

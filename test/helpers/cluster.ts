@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { RpcClient } from '../../src/client/rpc-client.js'
+import { RpcClient } from '../../src/client/rpc-client.js'
 import { LOOPBACK, ROOT, TestHome, waitFor, type RunResult } from './harness.js'
 
 export const KV_WASM = join(ROOT, 'apps/kv-store/build/kv-store.wasm')
@@ -70,6 +70,36 @@ export class Cluster {
       await this.t.json(['group', 'join', inv.token, '--node', m])
       await waitFor(() => this.rpc[m]!.call<{ contexts: { contextId: string }[] }>('group.get', { group: this.groupId }).then((g) => g.contexts.some((c) => c.contextId === this.contextId)), 10_000)
       await this.t.json(['context', 'join', this.contextId, '--node', m])
+    }
+  }
+
+  /**
+   * Like share, for many nodes: the members join the group four at a time, by RPC (concurrent joins are
+   * concurrent ops of the group's DAG); once every node sees every member, they join the context
+   * at once (a peer that has not seen a member yet would refuse it the context's key).
+   */
+  async shareAtOnce(owner: string, members: string[]): Promise<void> {
+    this.groupId = (await this.rpc[owner]!.call<{ groupId: string }>('group.create', {})).groupId
+    this.applicationId = (await this.t.json(['app', 'install', KV_WASM, '--node', owner])).applicationId
+    this.contextId = (await this.rpc[owner]!.call<{ contextId: string }>('context.create', { group: this.groupId, application: this.applicationId })).contextId
+    const tokens = await Promise.all(members.map(() => this.rpc[owner]!.call<{ token: string }>('group.createInvitation', { group: this.groupId, role: 'admin' })))
+    // joins wait for peers (dial, sync, the context's state): the CLI's patience, not the harness's 10 s
+    const patient = (m: string) => new RpcClient(join(this.t.nodeDir(m), 'merod.sock'), { timeoutMs: 120_000 })
+    const slow = Object.fromEntries(members.map((m) => [m, patient(m)]))
+    try {
+      // four at a time: libp2p resets inbound connections beyond 10 in their handshake at once
+      // (its maxIncomingPendingConnections), and on a loaded machine eleven joiners got there
+      for (let i = 0; i < members.length; i += 4) {
+        await Promise.all(members.slice(i, i + 4).map((m, j) => slow[m]!.call('group.join', { token: tokens[i + j]!.token })))
+      }
+      const everyone = [owner, ...members]
+      await waitFor(async () => {
+        const views = await Promise.all(everyone.map((n) => this.rpc[n]!.call<{ members: unknown[] }>('group.members', { group: this.groupId })))
+        return views.every((v) => v.members.length === everyone.length)
+      }, 60_000, 200)
+      await Promise.all(members.map((m) => slow[m]!.call('context.join', { context: this.contextId })))
+    } finally {
+      for (const c of Object.values(slow)) c.close()
     }
   }
 

@@ -80,6 +80,9 @@ export class NetLab {
     ip('-n', this.switchNs, 'link', 'set', port, 'master', 'br-main', 'up')
     ip('-n', ns, 'addr', 'add', `${address}/16`, 'dev', 'eth0')
     ip('-n', ns, 'link', 'set', 'eth0', 'up')
+    // multicast (mDNS) goes out on the lab's link: without a route for it a send fails with
+    // ENETUNREACH, as the namespace has no default route
+    ip('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0')
     this.nodes.set(name, { ns, ip: address, port })
     return address
   }

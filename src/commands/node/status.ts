@@ -3,7 +3,7 @@ import { quietFlag } from '../../client/flags.js'
 import { formatDuration, keyValue } from '../../client/render.js'
 
 export default class NodeStatusCommand extends MeroCommand<typeof NodeStatusCommand> {
-  static override summary = "Show the node's identity, peer id, version, socket, uptime and the addresses peers dial"
+  static override summary = "Show the node's identity, peer id, version, socket, uptime, the addresses peers dial, reachability and relays"
   static override description = `Starts the daemon when none answers, like every command that needs it; pass --no-start to only look.
 The addresses end in /p2p/<peer id>: what \`meroctl peers connect\` takes (-q prints just them, one per line).`
   static override examples = ['<%= config.bin %> node status', '<%= config.bin %> node status --json --no-start', '<%= config.bin %> peers connect "$(<%= config.bin %> node status --node alice -q | head -n 1)" --node bob']
@@ -25,6 +25,16 @@ The addresses end in /p2p/<peer id>: what \`meroctl peers connect\` takes (-q pr
           ['home', s.home],
           ...(s.peers !== undefined ? ([['peers', s.peers]] as [string, number][]) : []),
           ...(s.listenAddresses ? ([['addresses', addresses]] as [string, string[]][]) : []),
+          ...(s.network
+            ? ([
+                ['reachability', s.network.reachability],
+                ['transports', s.network.transports.join(', ')],
+                ['relay service', s.network.relay.serving ? `serving ${s.network.relay.clients} reservation${s.network.relay.clients === 1 ? '' : 's'}` : 'off'],
+                ['reservations', s.network.relay.reservations.map((r) => `${r.relay}${r.configured ? '' : ' (met)'}: ${r.addresses.length} address${r.addresses.length === 1 ? '' : 'es'}`)],
+                ['mdns', s.network.mdns ? 'on' : 'off'],
+                ...(s.network.banned.length ? ([['banned peers', s.network.banned.map((b) => `${b.peerId} (${b.reason}, until ${new Date(b.untilMs).toISOString()})`)]] as [string, string[]][]) : []),
+              ] as [string, string | string[]][])
+            : []),
         ]),
       addresses,
     )

@@ -2,7 +2,7 @@ import './shim.js'
 import { Emitter } from '../primitives/emitter.js'
 import { MAX_FRAME } from '../primitives/limits.js'
 import type { FramedStream } from './frames.js'
-import { Host, type HostOptions, type NetworkEvents, type PeerInfo } from './host.js'
+import { Host, type HostOptions, type NetworkEvents, type NetworkStatus, type PeerInfo } from './host.js'
 import { NetworkMetrics } from './metrics.js'
 import type { PeerBook } from './peer-book.js'
 import { PubSub, type MessageValidator } from './pubsub.js'
@@ -149,6 +149,15 @@ export class Libp2pNetwork implements NodeNetwork {
 
   setTopicValidator(topicPrefix: string, validator: (m: TopicMessageEvent) => 'accept' | 'reject' | 'ignore'): () => void {
     return this.pubsub.addValidator(topicPrefix, validator)
+  }
+
+  penalize(peerId: string, reason: 'malformed-frame'): void {
+    this.host.guard.strike(peerId, reason)
+  }
+
+  /** Reachability, addresses, relays, transports and bans (see Host.status). */
+  status(): NetworkStatus {
+    return this.host.status()
   }
 
   setValidator(validator: MessageValidator | undefined): void {

@@ -19,20 +19,24 @@ export type DropReason =
   | 'validator-error'
   /** an inbound stream arrived while the protocol's concurrency limit was reached */
   | 'busy'
+  /** an inbound stream arrived while its peer held its limit of streams, or was banned */
+  | 'peer-limit'
 
 export type RequestOutcome = 'ok' | 'timeout' | 'refused' | 'error'
 
 export interface NetworkCounts {
   messagesIn: number
   messagesOut: number
+  /** Copies of gossip messages received after the first (amplification: (in + duplicates) / in). */
+  duplicatesIn: number
   dropped: Partial<Record<DropReason, number>>
   requests: Record<string, number>
 }
 
 export class NetworkMetrics {
-  private readonly counts: NetworkCounts = { messagesIn: 0, messagesOut: 0, dropped: {}, requests: {} }
+  private readonly counts: NetworkCounts = { messagesIn: 0, messagesOut: 0, duplicatesIn: 0, dropped: {}, requests: {} }
   /** The same counts by Prometheus labels (read by the registry at scrape time). */
-  private readonly labelled = { in: new Map<string, number>(), out: new Map<string, number>(), dropped: new Map<string, number>(), requests: new Map<string, number>() }
+  private readonly labelled = { in: new Map<string, number>(), out: new Map<string, number>(), duplicates: new Map<string, number>(), dropped: new Map<string, number>(), requests: new Map<string, number>() }
   private registered = false
 
   constructor(registry?: Registry, prefix = 'merod_') {
@@ -54,6 +58,7 @@ export class NetworkMetrics {
         for (const [key, n] of counts) this.inc(labels(key), n)
       }
     new Counter({ name: `${prefix}gossip_messages_in_total`, help: 'Gossip messages delivered to this node, by topic family', labelNames: ['topic'], registers, collect: mirror(this.labelled.in, (topic) => ({ topic })) })
+    new Counter({ name: `${prefix}gossip_duplicates_in_total`, help: 'Copies of gossip messages received after the first, by topic family', labelNames: ['topic'], registers, collect: mirror(this.labelled.duplicates, (topic) => ({ topic })) })
     new Counter({ name: `${prefix}gossip_messages_out_total`, help: 'Gossip messages published by this node, by topic family', labelNames: ['topic'], registers, collect: mirror(this.labelled.out, (topic) => ({ topic })) })
     new Counter({
       name: `${prefix}network_dropped_total`,
@@ -82,6 +87,11 @@ export class NetworkMetrics {
     bump(this.labelled.in, topicFamily(topic))
   }
 
+  duplicateIn(topic: string): void {
+    this.counts.duplicatesIn++
+    bump(this.labelled.duplicates, topicFamily(topic))
+  }
+
   messageOut(topic: string): void {
     this.counts.messagesOut++
     bump(this.labelled.out, topicFamily(topic))
@@ -100,7 +110,7 @@ export class NetworkMetrics {
 
   /** A copy of the in-memory counts. */
   snapshot(): NetworkCounts {
-    return { messagesIn: this.counts.messagesIn, messagesOut: this.counts.messagesOut, dropped: { ...this.counts.dropped }, requests: { ...this.counts.requests } }
+    return { messagesIn: this.counts.messagesIn, messagesOut: this.counts.messagesOut, duplicatesIn: this.counts.duplicatesIn, dropped: { ...this.counts.dropped }, requests: { ...this.counts.requests } }
   }
 }
 

@@ -44,7 +44,23 @@ export class PubSub {
       const peerId = evt.detail.peerId.toString()
       for (const s of evt.detail.subscriptions) this.events.emit('subscription:change', { peerId, topic: s.topic, subscribed: s.subscribe })
     })
+    this.countDuplicates(pubsub)
     for (const t of this.topics) this.subscribeOnHost(t)
+  }
+
+  /**
+   * Gossipsub tells its peer scoring of every copy of a message it had seen already (and emits
+   * nothing else for them): counted here, they are what gossip costs beyond one delivery per
+   * message (docs/network.md, amplification).
+   */
+  private countDuplicates(pubsub: Services['pubsub']): void {
+    const score = (pubsub as unknown as { score?: { duplicateMessage?: (from: string, msgId: string, topic: string) => void } }).score
+    const report = score?.duplicateMessage
+    if (!score || typeof report !== 'function') return
+    score.duplicateMessage = (from, msgId, topic) => {
+      this.metrics.duplicateIn(topic)
+      report.call(score, from, msgId, topic)
+    }
   }
 
   setValidator(validator: MessageValidator | undefined): void {
@@ -107,6 +123,7 @@ export class PubSub {
   private async validate(peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
     if (msg.data.byteLength > this.opts.maxMessageBytes) {
       this.metrics.dropped('oversize', msg.topic)
+      this.host.guard.strike(peer.toString(), 'invalid-message')
       return TopicValidatorResult.Reject
     }
     let result: ValidationResult = 'accept'
@@ -127,6 +144,8 @@ export class PubSub {
     }
     if (result === 'accept') return TopicValidatorResult.Accept
     this.metrics.dropped(result === 'reject' ? 'rejected' : 'ignored', msg.topic)
+    // the peer that delivered it vouched for it (honest peers forward only what they accepted)
+    if (result === 'reject') this.host.guard.strike(peer.toString(), 'invalid-message')
     return result === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
   }
 }

@@ -8,11 +8,12 @@ import type { NetworkMetrics } from './metrics.js'
 
 /**
  * Stream protocols: one handler per protocol, which owns each inbound stream as a conversation of
- * length-prefixed frames (FramedStream), with a bound on the streams in progress per protocol
- * across all peers (an extra one is refused: the stream is aborted, or `onBusy` answers it, and
- * `stream:refused` names the peer); and
- * streams opened to a peer, dialling its addresses first when it is not connected. Handlers are
- * kept across a stop and a start.
+ * length-prefixed frames (FramedStream), with two bounds on the streams in progress: per peer across
+ * all protocols (the host's PeerGuard: an extra one is aborted at once, and is a strike against the
+ * peer), and per protocol across all peers (an extra one is refused: the stream is aborted, or
+ * `onBusy` answers it, and `stream:refused` names the peer); and streams opened to a peer, dialling
+ * its addresses first when it is not connected. Streams run on relayed connections too, limited
+ * ones included. Handlers are kept across a stop and a start.
  */
 export type ChannelHandler = (channel: FramedStream, peerId: string) => void | Promise<void>
 
@@ -86,20 +87,30 @@ export class Streams {
     const open = node.getConnections(id).find((c) => c.status === 'open')
     // an open connection takes the stream directly: the connection manager's dial path costs
     // more than the stream itself on loopback
-    if (open) return open.newStream(protocol, { signal, negotiateFully })
+    if (open) return open.newStream(protocol, { signal, negotiateFully, runOnLimitedConnection: true })
     if (addresses?.length) await this.host.dialPeer({ peerId, addresses }, signal)
-    return node.dialProtocol(id, protocol, { signal, negotiateFully })
+    return node.dialProtocol(id, protocol, { signal, negotiateFully, runOnLimitedConnection: true })
   }
 
   private async register(node: Libp2p<Services>, protocol: string, r: Registration): Promise<void> {
     await node.handle(protocol, (stream, connection) => this.inbound(protocol, r, stream, connection), {
       // above our own limit, so that a peer over it gets our "busy" answer rather than a reset
       maxInboundStreams: r.maxActive + 8,
+      runOnLimitedConnection: true,
       force: true,
     })
   }
 
   private async inbound(protocol: string, r: Registration, stream: Stream, connection: Connection): Promise<void> {
+    const peerId = connection.remotePeer.toString()
+    const release = this.host.guard.admitStream(peerId)
+    if (!release) {
+      this.metrics.dropped('peer-limit')
+      this.metrics.request(protocol, 'inbound', 'refused')
+      return stream.abort(new Error(`too many streams from ${peerId}`))
+    }
+    if (stream.status !== 'open') release()
+    else stream.addEventListener('close', release, { once: true })
     const ch = new FramedStream(stream, this.opts.maxFrameBytes)
     if (r.active >= r.maxActive) {
       this.metrics.dropped('busy')
@@ -113,7 +124,7 @@ export class Streams {
     if (stream.status !== 'open') r.active--
     else stream.addEventListener('close', () => r.active--, { once: true })
     try {
-      await r.handler(ch, connection.remotePeer.toString())
+      await r.handler(ch, peerId)
     } catch {
       ch.abort('handler failed')
     }

@@ -1,3 +1,5 @@
+import type { NetworkStatus } from './host.js'
+
 /**
  * What the layers above need from the p2p layer (Libp2pNetwork implements it; tests may use an
  * in-memory hub). Messages are opaque bytes; topics are strings; streams are conversations of
@@ -44,6 +46,11 @@ export interface PeerNetwork {
    * removal.
    */
   setTopicValidator?(topicPrefix: string, validator: (m: TopicMessageEvent) => 'accept' | 'reject' | 'ignore'): () => void
+  /**
+   * A peer sent something invalid on a stream (a malformed frame): a strike against it; a peer
+   * that keeps at it is disconnected for a while. Optional: networks without limits per peer.
+   */
+  penalize?(peerId: string, reason: 'malformed-frame'): void
 }
 
 /** Content routing (kad-dht): which peers hold a 32-byte content id, such as a blob id. */
@@ -66,6 +73,8 @@ export interface NodeNetwork extends PeerNetwork {
   /** Dials a multiaddr (ending in /p2p/<peer id>); resolves with the peer id. */
   connect(address: string): Promise<string>
   peers(): { peerId: string; addresses: string[] }[]
+  /** Reachability, relays, transports and bans, where the network knows them. */
+  status?(): NetworkStatus
   onPeer(handler: (e: { peerId: string; connected: boolean }) => void): () => void
   /** Inbound streams refused at a protocol's concurrency limit (optional). */
   onRefused?(handler: (e: { peerId: string; protocol: string }) => void): () => void

@@ -10,6 +10,7 @@ import type { NodeNetwork } from '../network/transport.js'
 import { fromBase58 } from '../primitives/encoding.js'
 import type { Startable } from '../primitives/lifecycle.js'
 import { ContextReplicator } from '../sync/context-replicator.js'
+import { GroupDiscovery } from '../sync/group-discovery.js'
 import type { GroupReplicator } from '../sync/group-replicator.js'
 import { KeyKeeper } from '../sync/key-keeper.js'
 import { SyncServer } from '../sync/sync-server.js'
@@ -36,6 +37,8 @@ export interface NetworkedOptions {
   syncTimeoutMs?: number
   maxConcurrentSyncs?: number
   snapshotThreshold?: number
+  /** How often groups short of connected peers look for more in the DHT. */
+  groupDiscoveryMs?: number
 }
 
 export class Networked implements Startable {
@@ -45,6 +48,8 @@ export class Networked implements Startable {
   readonly blobs: BlobProviders
   /** Keeps this node's keys current: fetches missing ones, rotates stale ones. */
   readonly keys: KeyKeeper
+  /** Peers of this node's groups found in the DHT (when the network has one). */
+  readonly discovery?: GroupDiscovery
   private readonly sync: SyncServer
   private offs: (() => void)[] = []
 
@@ -63,6 +68,7 @@ export class Networked implements Startable {
       { heartbeatMs: opts.contextHeartbeatMs, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold },
     )
     this.keys = new KeyKeeper({ groups: d.groups, contexts: d.contexts, identity: d.identity, groupReplicator: this.groups, contextReplicator: this.contexts })
+    if (d.network.routing) this.discovery = new GroupDiscovery({ groups: d.groups, identity: d.identity, network: d.network, routing: d.network.routing }, { intervalMs: opts.groupDiscoveryMs })
     this.sync = new SyncServer(d.network, {
       group: (channel, peerId) => this.groups.serve(channel, peerId),
       context: (channel, hello) => this.contexts.serve(channel, hello),
@@ -71,7 +77,7 @@ export class Networked implements Startable {
 
   /** In start order (they stop in reverse). */
   get parts(): Startable[] {
-    return [this.network, this.sync, this.blobs, this.groups, this.contexts, this.keys, this]
+    return [this.network, this.sync, this.blobs, this.groups, this.contexts, this.keys, ...(this.discovery ? [this.discovery] : []), this]
   }
 
   /** Wires the parts to the peers that connect and to the applications installed. */

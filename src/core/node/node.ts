@@ -1,5 +1,6 @@
 import { AliasStore } from '../aliases/alias-store.js'
 import type { BlobProviders } from '../blobs/blob-providers.js'
+import type { GroupDiscovery } from '../sync/group-discovery.js'
 import { BlobStore } from '../blobs/blob-store.js'
 import { CONTEXT_HOLDER } from '../blobs/blob-transfer.js'
 import type { KeyPair } from '../crypto/ed25519.js'
@@ -14,7 +15,7 @@ import type { Store } from '../store/store.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { ApplicationStore, type ApplicationAbi } from '../context/applications.js'
 import { ContextManager } from '../context/context-manager.js'
-import { Runtime, type RuntimeLimits } from '../runtime/index.js'
+import { Runtime, type Instrumenter, type RuntimeLimits } from '../runtime/index.js'
 import type { GroupOp, SignedOp } from '../governance/ops.js'
 import { LocalIssuer, type OpIssuer } from '../governance/issuer.js'
 import { startAll, stopAll, type Startable } from '../primitives/lifecycle.js'
@@ -22,6 +23,7 @@ import { GroupReplicator } from '../sync/group-replicator.js'
 import type { ContextReplicator } from '../sync/context-replicator.js'
 import { RemoteDeltas } from '../context/remote-deltas.js'
 import type { NodeNetwork } from '../network/transport.js'
+import type { NetworkStatus } from '../network/host.js'
 import { EventBus } from './event-bus.js'
 import { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.js'
 import { instrumentedStore } from './instrumented-store.js'
@@ -43,6 +45,8 @@ export interface NodeOptions {
   verifierPool?: VerifierPool
   /** Runtime limits (memory pages, instruction budget, module size, ...). */
   runtimeLimits?: Partial<RuntimeLimits>
+  /** Where application modules are instrumented [in this thread]. */
+  instrument?: Instrumenter
   groupHeartbeatMs?: number
   syncTimeoutMs?: number
   maxConcurrentSyncs?: number
@@ -97,7 +101,7 @@ export class MeroNode implements Startable {
     this.aliases = new AliasStore(opts.store)
     this.groups = new GroupStore(opts.store, new KeyRing(opts.identity, opts.store))
     this.invitations = new IssuedInvitations(opts.store)
-    this.runtime = new Runtime({ limits: opts.runtimeLimits, instrumented: instrumentedStore(opts.store) })
+    this.runtime = new Runtime({ limits: opts.runtimeLimits, instrumented: instrumentedStore(opts.store), ...(opts.instrument ? { instrument: opts.instrument } : {}) })
     this.applications = new ApplicationStore(opts.store, this.blobs, async (bytes) => ({ abi: (await this.runtime.validate(bytes)).abi as ApplicationAbi | undefined }), this.runtime.limits.maxModuleBytes)
     // with a network, this node's governance ops go through the group replicator (which
     // publishes them), so it is built before the contexts that issue ops through it
@@ -160,15 +164,25 @@ export class MeroNode implements Startable {
     return this.net?.contexts
   }
 
+  /** Peers of this node's groups found through the DHT, when the node has a network with one. */
+  get groupDiscovery(): GroupDiscovery | undefined {
+    return this.net?.discovery
+  }
+
   /** Serves, announces and fetches blobs over the network (application bytes for joiners). */
   get blobProviders(): BlobProviders | undefined {
     return this.net?.blobs
   }
 
-  /** The addresses others should dial: what the network listens on, else what is configured. */
+  /**
+   * The addresses others should dial (invitation hints): what the network listens on, direct
+   * addresses first and those through relays after them; else what is configured.
+   */
   get advertisedAddresses(): string[] {
     const live = this.network?.listenAddresses() ?? []
-    return live.length ? live : this.configuredAddresses
+    if (!live.length) return this.configuredAddresses
+    const relayed = (a: string) => a.includes('/p2p-circuit')
+    return [...live.filter((a) => !relayed(a)), ...live.filter(relayed)]
   }
 
   async start(): Promise<void> {
@@ -254,7 +268,8 @@ export class MeroNode implements Startable {
     return groupId
   }
 
-  status(): { identity: string; peerId: string; peers: number; listenAddresses: string[] } {
-    return { identity: this.identityBase58, peerId: this.peerId, peers: this.network?.connectedPeers().length ?? 0, listenAddresses: this.network?.listenAddresses() ?? [] }
+  status(): { identity: string; peerId: string; peers: number; listenAddresses: string[]; network?: NetworkStatus } {
+    const network = this.network?.status?.()
+    return { identity: this.identityBase58, peerId: this.peerId, peers: this.network?.connectedPeers().length ?? 0, listenAddresses: this.network?.listenAddresses() ?? [], ...(network ? { network } : {}) }
   }
 }

@@ -1,5 +1,6 @@
 export { Runtime, type LoadedModule, type ExecutionRequest, type ExecutionOutcome, type RuntimeOptions } from './runtime.js'
-export { validateModule, type ValidatedModule, type ValidationOptions } from './validate.js'
+export { validateModule, type Instrumenter, type ValidatedModule, type ValidationOptions } from './validate.js'
+export { instrumentModule, type InstrumentedModule } from './instrument.js'
 export type { InstrumentedStore } from './instrumented-cache.js'
 export { DEFAULT_LIMITS, resolveLimits, type RuntimeLimits } from './limits.js'
 export { ABI_SECTION, readAbiSection, type ModuleAbi } from './abi-section.js'

@@ -7,7 +7,7 @@ import { DEFAULT_LIMITS, resolveLimits, type RuntimeLimits } from './limits.js'
 import { ModuleCache } from './module-cache.js'
 import { ExecutionSession, type AppEvent } from './session.js'
 import { decodeRecord, encodeRecord, type InstrumentedStore, recordKey } from './instrumented-cache.js'
-import { validateInstrumented, validateModule, type ValidatedModule } from './validate.js'
+import { validateInstrumented, validateModule, type Instrumenter, type ValidatedModule } from './validate.js'
 
 /** A validated, instrumented and compiled module, ready to instantiate. */
 export interface LoadedModule {
@@ -63,6 +63,8 @@ export interface RuntimeOptions {
   clock?: () => bigint
   /** Keeps instrumented modules between runs (see instrumented-cache.ts); without it, every run instruments. */
   instrumented?: InstrumentedStore
+  /** Where modules are instrumented [in this thread]. */
+  instrument?: Instrumenter
 }
 
 const METHOD_NAME = /^[A-Za-z0-9_]{1,256}$/
@@ -97,6 +99,7 @@ export class Runtime {
   private readonly loading = new Map<string, Promise<LoadedModule>>()
   private readonly clock: () => bigint
   private readonly instrumented?: InstrumentedStore
+  private readonly instrument?: Instrumenter
   /**
    * Every execution is a fresh instance, but what it is instantiated with is made once: the "env"
    * functions route to the executing session, the metering globals are reset, and the memory comes
@@ -114,6 +117,7 @@ export class Runtime {
     this.cache = new ModuleCache(options.cacheSize ?? 64)
     this.clock = options.clock ?? (() => BigInt(Date.now()) * 1_000_000n)
     this.instrumented = options.instrumented
+    this.instrument = options.instrument
     const env: Record<string, Function> = {}
     for (const name of Object.keys(HOST_ABI)) {
       env[name] = (...args: unknown[]) => {
@@ -127,7 +131,7 @@ export class Runtime {
 
   /** Install-time validation (fits ApplicationStore's ModuleValidator); keeps the instrumentation for later runs. */
   async validate(bytes: Uint8Array): Promise<ValidatedModule> {
-    const v = await validateModule(bytes, this.limits)
+    const v = await validateModule(bytes, { ...this.limits, ...(this.instrument ? { instrument: this.instrument } : {}) })
     this.instrumented?.put(recordKey(v.applicationId, this.limits.maxMemoryPages), encodeRecord(v))
     return v
   }

@@ -23,7 +23,13 @@ export class SyncServer {
     this.network.handle(SYNC_PROTOCOL, (channel, peerId) => {
       void (async () => {
         const first = await channel.receive(this.timeoutMs)
-        const frame = decodeFrame(first)
+        let frame: SyncFrame
+        try {
+          frame = decodeFrame(first)
+        } catch (e) {
+          this.network.penalize?.(peerId, 'malformed-frame')
+          throw e
+        }
         if (frame.type === 'ContextHello') {
           if (!this.routes.context) return channel.close()
           return this.routes.context(channel, frame, peerId)

@@ -11,7 +11,9 @@ function replicator(node: MeroNode) {
 
 /** context.join / context.sync — seed 000's JoinContext and seed 001's SyncManager on demand. */
 export const contextSyncHandlers = {
-  'context.join': ({ context }, { node }) => replicator(node).join(fromBase58(resolveId(node, 'context', context), 'context id', 32)),
+  // peers that have not seen this node's membership yet refuse (a join right after `group join`,
+  // with other members joining at once): ask again for a while, as a join by invitation does
+  'context.join': ({ context }, { node }) => replicator(node).join(fromBase58(resolveId(node, 'context', context), 'context id', 32), { retryForMs: 10_000 }),
   'context.sync': async ({ context }, { node }) => {
     const id = fromBase58(resolveId(node, 'context', context), 'context id', 32)
     const meta = node.contexts.require(id)

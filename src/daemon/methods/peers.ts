@@ -9,7 +9,7 @@ function network(node: MeroNode) {
 
 /** peers.* — the libp2p peers of this node. */
 export const peersHandlers = {
-  'peers.list': (_p, { node }) => ({ peers: network(node).peers() }),
+  'peers.list': (_p, { node }) => ({ peers: network(node).peers().map((p) => ({ via: 'direct' as const, connections: [], ...p })) }),
   'peers.connect': async ({ address }, { node }) => {
     const peerId = await network(node).connect(address).catch((e) => {
       throw new MeroError('PeerUnreachable', `cannot connect to ${address}: ${(e as Error).message}`)

@@ -152,6 +152,19 @@ describe('Libp2pNetwork: gossip', () => {
     expect(c.metrics.snapshot().messagesIn).toBe(2)
   })
 
+  it('counts the copies of a message received after the first (gossip amplification), delivering it once', async () => {
+    const [a, b, c] = [await nodes.start(), await nodes.start(), await nodes.start()]
+    const inC = inbox(c)
+    for (const n of [a, b, c]) n.subscribe('mero/ctx/amp')
+    await meshOn('mero/ctx/amp', a, b)
+    await meshOn('mero/ctx/amp', b, c)
+    await meshOn('mero/ctx/amp', a, c)
+    // a floods its message to b and c; each forwards it to its other mesh peer, which had it
+    for (let i = 0; i < 5; i++) await a.publish('mero/ctx/amp', bytes(`m${i}`))
+    await waitFor(() => inC.length === 5 && b.metrics.snapshot().duplicatesIn + c.metrics.snapshot().duplicatesIn >= 5, 'the copies to arrive')
+    expect(c.metrics.snapshot().messagesIn).toBe(5)
+  })
+
   it('treats identical payloads as one message, and lets a node alone in a topic publish', async () => {
     const [a, b] = [await nodes.start(), await nodes.start()]
     expect(await a.publish('alone', bytes('nobody listens'))).toBe(0)
@@ -229,6 +242,28 @@ describe('Libp2pNetwork: gossip', () => {
     await waitFor(() => inC.length === 2, 'the good messages at c')
     expect(inC.map((m) => text(m.data))).toEqual(['good one', 'good two'])
     expect(b.metrics.snapshot().dropped.rejected).toBe(1)
+  })
+
+  it('disconnects a peer that keeps delivering messages its validators reject, and refuses it for a while', async () => {
+    const b = await nodes.start({ limits: { strikesBeforeBan: 5, banMs: 60_000 } })
+    const a = await nodes.start()
+    b.setValidator((m) => (text(m.data).startsWith('bad') ? 'reject' : 'accept'))
+    const banned: string[] = []
+    b.on('peer:banned', (e) => banned.push(`${e.peerId}:${e.reason}`))
+    for (const n of [a, b]) n.subscribe('strikes')
+    await meshOn('strikes', a, b)
+    // four rejects are tolerated
+    for (let i = 0; i < 4; i++) await a.publish('strikes', bytes(`bad ${i}`))
+    await waitFor(() => b.metrics.snapshot().dropped.rejected === 4, 'four rejects')
+    expect(b.connectedPeers()).toEqual([a.peerId])
+    await a.publish('strikes', bytes('bad 4'))
+    await waitFor(() => b.connectedPeers().length === 0, 'the ban to hang up')
+    expect(banned).toEqual([`${a.peerId}:invalid-message`])
+    expect(b.status().banned.map((x) => x.peerId)).toEqual([a.peerId])
+    // a redial does not get a connection to stay
+    await a.connect(addressOf(b)).catch(() => undefined)
+    await sleep(200)
+    expect(b.connectedPeers()).toEqual([])
   })
 
   it('runs a validator per topic prefix, with the node-wide one; the strictest verdict wins; removal stops it', async () => {
