@@ -263,11 +263,19 @@ export class Host {
     return this.node
   }
 
-  /** QUIC, when a listen address asks for it (its native module is loaded only then). */
-  private async optionalTransports() {
-    if (!this.opts.listen.some((a) => a.includes('/quic-v1'))) return []
-    const { quic } = await import('@chainsafe/libp2p-quic')
-    return [quic()]
+  /**
+   * QUIC, when a listen address asks for it. @chainsafe/libp2p-quic is not a dependency: its
+   * native packages for other platforms are missing from the registry mirror `npm ci` runs
+   * against here (so the lock file cannot be complete), and it asks for Node 22. An operator who
+   * wants QUIC installs it beside mero; it connects on Node 20 with our Promise.withResolvers shim.
+   */
+  private async optionalTransports(): Promise<any[]> {
+    const asked = this.opts.listen.filter((a) => a.includes('/quic-v1'))
+    if (!asked.length) return []
+    const specifier = '@chainsafe/libp2p-quic'
+    const loaded = (await import(specifier).catch(() => undefined)) as { quic?: () => unknown } | undefined
+    if (!loaded?.quic) throw new MeroError('ConfigInvalid', `network.listen asks for QUIC (${asked.join(', ')}), which needs the optional package @chainsafe/libp2p-quic: install it beside mero (npm install @chainsafe/libp2p-quic), or listen on TCP only`)
+    return [loaded.quic()]
   }
 
   /** The relay server and mDNS, loaded only when configured. */

@@ -66,6 +66,14 @@ describe('Libp2pNetwork: identity, connections, peers', () => {
     expect(() => a.subscribe('')).toThrow(/topic/)
   })
 
+  it('refuses a QUIC listen address while the optional QUIC package is not installed, naming it', async () => {
+    const quic = new Libp2pNetwork({ seed: randomBytes(32), listen: ['/ip4/127.0.0.1/udp/0/quic-v1'] })
+    const e = await rejection(quic.start())
+    expect(e.kind).toBe('ConfigInvalid')
+    expect(e.message).toMatch(/@chainsafe\/libp2p-quic/)
+    await quic.stop()
+  })
+
   it('dials a peer from invitation hints: tries each address, appends the peer id, checks who answers', async () => {
     const a = await nodes.start({ dialTimeoutMs: 1_000 })
     const b = await nodes.start()
