@@ -242,6 +242,9 @@ describe('access that really ends', () => {
 
   it("C, added back, follows again on its own: its node shows the others' state within a few heartbeats, with no group sync", async () => {
     await restart('c')
+    // the clock starts once C's node is back among its peers (reconnecting is not what is measured)
+    const aPeer = (await rpc.a!.call<{ peerId: string }>('node.status')).peerId
+    await waitFor(async () => (await rpc.c!.call<{ peers: { peerId: string }[] }>('peers.list')).peers.some((p) => p.peerId === aPeer), 20_000, 200)
     await rpc.a!.call('group.addMembers', { group: groupId, identities: [ids.c] })
     await waitFor(async () => (await isMember('c', 'c')) && (await group('c')).stateHash === (await group('a')).stateHash, 5_000, 100)
     // and keeps following: a later op reaches it by itself
