@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { groupWithApp } from './lib/group-with-app.mjs'
 import { startMerod, stopMerod } from './lib/merod.mjs'
 import { alternateWithRaw, openRawGossip } from './helpers/raw-gossip.mjs'
 import { median, report, summarize } from './lib/stats.mjs'
@@ -149,17 +150,7 @@ try {
     await start(n)
   }
   const [a, b, c] = ['a', 'b', 'c'].map((n) => daemons.get(n))
-  const { groupId } = await a.rpc.call('group.create', {})
-  for (const d of [b, c]) {
-    const { token } = await a.rpc.call('group.createInvitation', { group: groupId, role: 'admin' })
-    await d.rpc.call('group.join', { token })
-  }
-  const wasm = `${root}/apps/kv-store/build/kv-store.wasm`
-  let applicationId
-  for (const n of ['a', 'b', 'c']) {
-    const r = spawnSync(process.execPath, [`${root}/bin/run.js`, 'app', 'install', wasm, '--home', home, '--node', n, '--json'], { encoding: 'utf8' })
-    applicationId = JSON.parse(r.stdout).applicationId
-  }
+  const { groupId, applicationId } = await groupWithApp(home, [a, b, c])
   const { contextId } = await a.rpc.call('context.create', { group: groupId, application: applicationId })
   await waitFor(async () => (await b.rpc.call('group.get', { group: groupId })).contexts.some((x) => x.contextId === contextId), 5_000, 'context visible on b')
   await b.rpc.call('context.join', { context: contextId })

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { parse as parseToml } from 'smol-toml'
 import { z } from 'zod'
 import { MeroError } from '../core/primitives/errors.js'
+import { DEFAULT_STORE_MEMORY_MB, MAX_STORE_MEMORY_MB, MIN_STORE_MEMORY_MB } from '../core/store/memory-budget.js'
 
 /**
  * config.toml: every key, its default and its meaning. `merod init` writes this file with
@@ -50,6 +51,12 @@ export const ConfigSchema = z
         timeout_secs: positive(30),
         max_concurrent: positive(8),
         snapshot_threshold: positive(1000),
+      })
+      .strict()
+      .prefault({}),
+    store: z
+      .object({
+        memory_mb: z.number().int().min(MIN_STORE_MEMORY_MB).max(MAX_STORE_MEMORY_MB).default(DEFAULT_STORE_MEMORY_MB),
       })
       .strict()
       .prefault({}),
@@ -187,6 +194,11 @@ timeout_secs = ${c.sync.timeout_secs}
 max_concurrent = ${c.sync.max_concurrent}
 # a fresh node joining a context takes a snapshot when a peer holds at least this many deltas [1000]
 snapshot_threshold = ${c.sync.snapshot_threshold}
+
+[store]
+# RocksDB's memory budget, MiB: half for write buffers (memtables), half for the block cache, both
+# shared out between the column families; the node's other memory comes on top (see docs/memory.md) [${DEFAULT_STORE_MEMORY_MB}]
+memory_mb = ${c.store.memory_mb}
 
 [runtime]
 # wasm memory limit in 64 KiB pages [1024 = 64 MiB]

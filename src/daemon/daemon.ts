@@ -13,6 +13,7 @@ import { loadConfig, type Config } from './config.js'
 import { checkSocketPathLength, type NodeHome } from '../home/paths.js'
 import { createLogger, type Logger } from './logging.js'
 import { DaemonMetrics } from './metrics.js'
+import { ProcessInstrumenter } from './instrument-process.js'
 import { blobRoutes } from './blob-routes.js'
 import type { BackupManifest } from '../api/node-files.js'
 import { backupNode } from './backup.js'
@@ -21,7 +22,6 @@ import type { MethodContext } from './methods/types.js'
 import { PidLock } from '../home/pid-file.js'
 import { RpcServer } from './server.js'
 import { packageVersion } from './version.js'
-import { childProcessInstrumenter } from './instrumenter.js'
 import { OperatorLog } from './operator-log.js'
 
 /** How long a graceful stop may take before the process exits anyway. */
@@ -39,6 +39,7 @@ export class Daemon {
   private store?: Store
   private node?: MeroNode
   private pool?: VerifierPool
+  private instrumenter?: ProcessInstrumenter
   private server?: RpcServer
   private heartbeat?: NodeJS.Timeout
   private operatorLog?: OperatorLog
@@ -63,10 +64,11 @@ export class Daemon {
     this.lock.acquire()
     try {
       const identity = readKeyFile(this.home.identityKey)
-      this.store = await Store.open(this.home.data)
+      this.store = await Store.open(this.home.data, { memoryMb: this.config.store.memory_mb })
       const schema = applySchema(this.store, SCHEMA_VERSION, MIGRATIONS, packageVersion())
       for (const line of schema.migrated) this.log.info({ schema: line }, 'store migrated')
       this.pool = new VerifierPool(2)
+      this.instrumenter = new ProcessInstrumenter()
       const network = new Libp2pNetwork({ seed: identity.privateKey, peerBook: new PeerBook(this.store), ...networkOptions(this.config) })
       this.node = new MeroNode({
         store: this.store,
@@ -76,7 +78,7 @@ export class Daemon {
         advertisedAddresses: this.config.network.listen,
         network,
         verifierPool: this.pool,
-        instrument: childProcessInstrumenter(),
+        instrument: this.instrumenter.instrument,
         runtimeLimits: { maxMemoryPages: this.config.runtime.max_memory_pages, instructionBudget: this.config.runtime.instruction_budget, maxModuleBytes: this.config.runtime.max_module_bytes },
         groupHeartbeatMs: this.config.sync.group_heartbeat_secs * 1000,
         syncTimeoutMs: this.config.sync.timeout_secs * 1000,
@@ -105,6 +107,8 @@ export class Daemon {
       metrics.watchBlobs(this.node)
       metrics.watchDiscovery(this.node)
       metrics.watchGc(this.node)
+      metrics.watchMemory(this.node)
+      metrics.watchInstrumentation(this.instrumenter)
       this.server = new RpcServer({
         socketPath: this.home.socket,
         methods: allMethods(),
@@ -175,6 +179,7 @@ export class Daemon {
     await settle(this.server?.close())
     await settle(this.node?.stop())
     await settle(this.pool?.close())
+    await settle(this.instrumenter?.close())
     await settle(this.store?.close())
     this.lock.release()
   }

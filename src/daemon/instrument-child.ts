@@ -1,16 +1,11 @@
-import { instrumentModule } from '../core/runtime/index.js'
+import { answerJob, type InstrumentJob } from '../core/runtime/instrumenter.js'
 
 /**
- * The child process of instrumenter.ts: reads `<max memory pages, u32 LE><module bytes>` from
- * stdin, instruments the module, writes one JSON answer to stdout and exits.
+ * The child process of ProcessInstrumenter (instrument-process.ts): instruments the modules the
+ * daemon sends, one after the other, and exits when the daemon lets go of it.
  */
-const chunks: Buffer[] = []
-process.stdin.on('data', (c: Buffer) => chunks.push(c))
-process.stdin.on('end', () => {
-  const input = Buffer.concat(chunks)
-  const answer = (a: unknown) => process.stdout.write(JSON.stringify(a), () => process.exit(0))
-  instrumentModule(input.subarray(4), input.readUInt32LE(0)).then(
-    (r) => answer({ result: { ...r, bytes: Buffer.from(r.bytes).toString('base64') } }),
-    (e: unknown) => answer({ error: { kind: (e as { kind?: string }).kind, message: (e as Error).message ?? String(e) } }),
-  )
+if (!process.send) throw new Error('instrument-child runs as a child process of merod, with an IPC channel')
+process.on('message', (job: InstrumentJob) => {
+  void answerJob(job).then((reply) => process.send!(reply))
 })
+process.on('disconnect', () => process.exit(0))

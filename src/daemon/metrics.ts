@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { Libp2pNetwork } from '../core/network/libp2p-network.js'
 import type { MeroNode } from '../core/node/node.js'
+import type { ProcessInstrumenter } from './instrument-process.js'
 
 /** The daemon's Prometheus registry and its own RPC metrics; core parts register theirs here. */
 export class DaemonMetrics {
@@ -8,6 +9,7 @@ export class DaemonMetrics {
   readonly rpcRequests: Counter<'method' | 'outcome'>
   readonly rpcDuration: Histogram<'method'>
   readonly eventSubscribers: Gauge
+  readonly eventSubscribersCutOff: Counter
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'merod_' })
@@ -27,6 +29,11 @@ export class DaemonMetrics {
     this.eventSubscribers = new Gauge({
       name: 'merod_event_subscribers',
       help: 'Open /events streams',
+      registers: [this.registry],
+    })
+    this.eventSubscribersCutOff = new Counter({
+      name: 'merod_event_subscribers_cut_off_total',
+      help: '/events streams closed by the daemon because their reader fell behind (8 MiB unread, or 100,000 events in one turn)',
       registers: [this.registry],
     })
   }
@@ -125,6 +132,38 @@ export class DaemonMetrics {
     const t = node.gc.totals
     this.scraped('merod_gc_runs', 'Garbage collection runs since start, by outcome (ok, failed)', () => ({ ok: t.runs, failed: t.failures }), 'outcome')
     this.scraped('merod_gc_collected', 'What garbage collection removed since start, by kind (tombstones, blobs, orphan_chunks)', () => ({ tombstones: t.tombstones, blobs: t.blobs, orphan_chunks: t.orphanChunks }), 'kind')
+  }
+
+  /**
+   * What the node holds in memory, beside the process-wide figures of the default metrics
+   * (merod_process_resident_memory_bytes, merod_nodejs_heap_size_used_bytes): RocksDB's budget
+   * (its use cannot be read per column family through the binding: docs/memory.md), the compiled
+   * module cache, and the queues of ops and deltas waiting for their parents, with what their caps
+   * dropped.
+   */
+  watchMemory(node: MeroNode): void {
+    const plan = node.store.memory
+    this.scraped('merod_store_memory_budget_bytes', 'RocksDB memory budget (store.memory_mb), by part: write buffers (memtables, worst case) and block caches', () => ({ write_buffers: plan.writeBuffers, block_cache: plan.blockCache }), 'part')
+    const runtime = node.runtime
+    this.scraped('merod_module_cache_entries', 'Compiled application modules held in memory', () => runtime.cacheStats.entries)
+    this.scraped('merod_module_cache_capacity', 'Compiled application modules held at most (the least recently used is dropped first)', () => runtime.cacheStats.capacity)
+    this.scraped('merod_module_cache_evicted', 'Compiled modules dropped from the cache to make room since start (compiled again when called)', () => runtime.cacheStats.evicted)
+    const groups = node.groups
+    const remote = node.remoteDeltas
+    this.scraped('merod_pending_items', 'Items waiting for their parents, by queue (group_ops: per group at most 10,000; context_deltas: per context at most 10,000)', () => ({ group_ops: groups.pendingTotal, context_deltas: remote.pendingTotal }), 'queue')
+    this.scraped('merod_pending_evicted', 'Items dropped from a pending queue since start, by queue: evicted to make room (context deltas also when they expire); sync fetches them again', () => ({ group_ops: groups.pendingEvicted, context_deltas: remote.evicted }), 'queue')
+  }
+
+  /** Application instrumentation, which runs in a child process that exits once idle (instrument-process.ts). */
+  watchInstrumentation(instrumenter: ProcessInstrumenter): void {
+    const s = instrumenter.stats
+    this.scraped('merod_instrumentations', 'Application modules sent to be instrumented since start (in a child process, never in merod)', () => s.jobs)
+    this.scraped(
+      'merod_instrumentation_processes',
+      'Instrumenting child processes: started since start, and running now (0 once the work is done: binaryen never stays)',
+      () => ({ started: s.processesStarted, running: instrumenter.running ? 1 : 0 }),
+      'state',
+    )
   }
 
   /** A gauge read at scrape time: one value, or (with `label`) one per value of that label. */

@@ -182,8 +182,10 @@ export class RpcServer {
     const send = (event: NodeEvent) => {
       if (types && !types.includes(event.type)) return
       if (event.type !== 'heartbeat' && event.type !== 'node.stopping' && !eventMatches(event, filter)) return
+      if (res.destroyed) return
       if (res.writableLength > MAX_SSE_BACKLOG || queued.length >= MAX_SSE_TURN_EVENTS) {
         res.destroy() // a consumer that stopped reading must not grow the daemon's memory
+        this.opts.metrics.eventSubscribersCutOff.inc()
         return
       }
       if (queued.length === 0 && event.type !== 'node.stopping') setImmediate(flush)

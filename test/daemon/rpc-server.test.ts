@@ -125,6 +125,8 @@ describe('RpcServer', () => {
         await new Promise((r) => setImmediate(r))
       }
       expect(await subscribers()).toBe(1)
+      // counted, once
+      expect(await metrics.registry.metrics()).toMatch(/^merod_event_subscribers_cut_off_total 1$/m)
       expect(sent).toBeGreaterThan(8 * 4) // at least the bound's worth went out before the cut
       expect(sent).toBeLessThan(200)
       slow.resume() // what it had buffered drains, then the stream ends: cut off, not slow

@@ -17,7 +17,7 @@ import { memoryNodeNetwork, MemoryProviders } from './memory-node-network.js'
  */
 const opened: { store: Store; dir: string; node: MeroNode }[] = []
 
-export type NetworkedNodeOptions = Partial<Pick<NodeOptions, 'snapshotThreshold' | 'verifierPool' | 'syncTimeoutMs' | 'maxConcurrentSyncs' | 'gc'>>
+export type NetworkedNodeOptions = Partial<Pick<NodeOptions, 'snapshotThreshold' | 'maxHeldDeltas' | 'verifierPool' | 'syncTimeoutMs' | 'maxConcurrentSyncs' | 'gc'>>
 
 export async function networkedNode(hub: MemoryHub, providers: MemoryProviders, opts: NetworkedNodeOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'mero-netnode-'))

@@ -57,6 +57,13 @@ export class RemoteDeltas {
     return this.pending.get(hex(contextId))?.size ?? 0
   }
 
+  /** Deltas waiting, all contexts together. */
+  get pendingTotal(): number {
+    let n = 0
+    for (const q of this.pending.values()) n += q.size
+    return n
+  }
+
   /** Parent ids that pending deltas of the context wait for (what sync should fetch). */
   missing(contextId: Buffer): Buffer[] {
     const p = this.pending.get(hex(contextId))

@@ -122,6 +122,8 @@ export class GroupStore {
   private readonly keyMemo = new Map<string, Map<string, KeyAt>>()
   /** Per group: ops waiting for parents (or, before its genesis, for the group itself). */
   private readonly pending = new Map<string, PendingQueue<SignedOp>>()
+  /** Ops evicted from a full pending queue since start (sync fetches them again). */
+  pendingEvicted = 0
   private behind?: WriteBehind
   /** Ops applied, rejected or parked, and what they changed (groups, members). */
   readonly events = new Emitter<GovernanceEvents>()
@@ -174,6 +176,13 @@ export class GroupStore {
 
   pendingCount(groupId: string): number {
     return this.pending.get(groupId)?.size ?? 0
+  }
+
+  /** Ops waiting for their parents, all groups together. */
+  get pendingTotal(): number {
+    let n = 0
+    for (const q of this.pending.values()) n += q.size
+    return n
   }
 
   /** Signed op bytes by id (for sync), those this node holds. */
@@ -616,7 +625,7 @@ export class GroupStore {
 
     const missing = op.parents.map(hex).filter((p) => !g?.has(p))
     if (op.op.kind !== 'GroupCreated' && (!g || missing.length)) {
-      this.queue(groupId).park(opId, op, g ? missing : missing.length ? missing : [groupId])
+      this.pendingEvicted += this.queue(groupId).park(opId, op, g ? missing : missing.length ? missing : [groupId])
       if (emit && this.events.listens('op.pending')) this.events.emit('op.pending', { groupId: groupOf(op), opId: op.id, missing: missing.length })
       return { opId, groupId, status: 'pending', missing }
     }

@@ -39,6 +39,7 @@ export interface NetworkedOptions {
   snapshotThreshold?: number
   /** How often groups short of connected peers look for more in the DHT. */
   groupDiscoveryMs?: number
+  maxHeldDeltas?: number
 }
 
 export class Networked implements Startable {
@@ -65,7 +66,7 @@ export class Networked implements Startable {
     )
     this.contexts = new ContextReplicator(
       { contexts: d.contexts, remote: d.remote, groups: d.groups, identity: d.identity, network: d.network, issuer: this.groups, applications: d.applications, blobProviders: this.blobs, pool: d.pool },
-      { heartbeatMs: opts.contextHeartbeatMs, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold },
+      { heartbeatMs: opts.contextHeartbeatMs, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold, maxHeldDeltas: opts.maxHeldDeltas },
     )
     this.keys = new KeyKeeper({ groups: d.groups, contexts: d.contexts, identity: d.identity, groupReplicator: this.groups, contextReplicator: this.contexts })
     if (d.network.routing) this.discovery = new GroupDiscovery({ groups: d.groups, identity: d.identity, network: d.network, routing: d.network.routing }, { intervalMs: opts.groupDiscoveryMs })

@@ -45,7 +45,7 @@ export interface NodeOptions {
   verifierPool?: VerifierPool
   /** Runtime limits (memory pages, instruction budget, module size, ...). */
   runtimeLimits?: Partial<RuntimeLimits>
-  /** Where application modules are instrumented [in this thread]. */
+  /** Where application modules are instrumented at install [in this thread]; merod runs it in a child process. */
   instrument?: Instrumenter
   groupHeartbeatMs?: number
   syncTimeoutMs?: number
@@ -53,6 +53,8 @@ export interface NodeOptions {
   contextHeartbeatMs?: number
   /** A fresh node takes a snapshot when a peer holds at least this many deltas of a context. */
   snapshotThreshold?: number
+  /** Deltas of a context held while a snapshot of it is installed; beyond this they are dropped and synced after [10,000]. */
+  maxHeldDeltas?: number
   /** The calls that reach a context in one event-loop turn commit as one delta [true]. */
   coalesceCalls?: boolean
   /** Garbage collection: period, tombstone retention, work per run (defaults: 12 h, 24 h). */
@@ -128,7 +130,7 @@ export class MeroNode implements Startable {
     if (opts.network && groupReplicator) {
       this.net = new Networked(
         { network: opts.network, groupReplicator, groups: this.groups, contexts: this.contexts, remote: this.remoteDeltas, blobs: this.blobs, applications: this.applications, identity: opts.identity, pool: opts.verifierPool },
-        { contextHeartbeatMs: opts.contextHeartbeatMs ?? 10_000, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold },
+        { contextHeartbeatMs: opts.contextHeartbeatMs ?? 10_000, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold, maxHeldDeltas: opts.maxHeldDeltas },
       )
     }
     this.refetch = new ApplicationRefetch({ applications: this.applications, groups: this.groups, events: this.events, providers: this.net?.blobs, network: this.net?.network })

@@ -1,8 +1,10 @@
 /** A small LRU of compiled modules keyed by application id (hex of the SHA-256). */
 export class ModuleCache<T> {
   private readonly entries = new Map<string, T>()
+  /** Entries dropped to make room since start (the least recently used first). */
+  evicted = 0
 
-  constructor(private readonly capacity: number) {}
+  constructor(readonly capacity: number) {}
 
   get(key: string): T | undefined {
     const v = this.entries.get(key)
@@ -16,7 +18,10 @@ export class ModuleCache<T> {
   set(key: string, value: T): void {
     this.entries.delete(key)
     this.entries.set(key, value)
-    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string)
+    while (this.entries.size > this.capacity) {
+      this.entries.delete(this.entries.keys().next().value as string)
+      this.evicted++
+    }
   }
 
   delete(key: string): boolean {

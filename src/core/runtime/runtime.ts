@@ -7,7 +7,8 @@ import { DEFAULT_LIMITS, resolveLimits, type RuntimeLimits } from './limits.js'
 import { ModuleCache } from './module-cache.js'
 import { ExecutionSession, type AppEvent } from './session.js'
 import { decodeRecord, encodeRecord, type InstrumentedStore, recordKey } from './instrumented-cache.js'
-import { validateInstrumented, validateModule, type Instrumenter, type ValidatedModule } from './validate.js'
+import type { Instrumenter } from './instrumenter.js'
+import { validateInstrumented, validateModule, type ValidatedModule } from './validate.js'
 
 /** A validated, instrumented and compiled module, ready to instantiate. */
 export interface LoadedModule {
@@ -63,7 +64,7 @@ export interface RuntimeOptions {
   clock?: () => bigint
   /** Keeps instrumented modules between runs (see instrumented-cache.ts); without it, every run instruments. */
   instrumented?: InstrumentedStore
-  /** Where modules are instrumented [in this thread]. */
+  /** Where modules are instrumented [in this thread]; merod passes one that runs in a child process (daemon/instrument-process.ts). */
   instrument?: Instrumenter
 }
 
@@ -178,6 +179,11 @@ export class Runtime {
   /** A module already compiled, by application id. */
   cached(applicationId: Uint8Array): LoadedModule | undefined {
     return this.cache.get(Buffer.from(applicationId).toString('hex'))
+  }
+
+  /** The compiled-module cache: modules held, its capacity, and how many it dropped to make room. */
+  get cacheStats(): { entries: number; capacity: number; evicted: number } {
+    return { entries: this.cache.size, capacity: this.cache.capacity, evicted: this.cache.evicted }
   }
 
   /** Forgets an application's module (it was uninstalled): compiled, and instrumented in the store. */

@@ -2,18 +2,15 @@ import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
 import { readAbiSection, type ModuleAbi } from './abi-section.js'
 import { HOST_ABI, HOST_MODULE } from './host-abi.js'
-import { instrumentModule, type InstrumentedModule } from './instrument.js'
 import type { InstrumentedRecord } from './instrumented-cache.js'
+import { instrumentInProcess, type Instrumenter } from './instrumenter.js'
 import { DEFAULT_LIMITS } from './limits.js'
 import { isWasm } from './wasm-binary.js'
-
-/** Instruments a module for metering (instrumentModule, or the same run elsewhere: the daemon runs it in a child process). */
-export type Instrumenter = (bytes: Uint8Array, maxMemoryPages: number) => Promise<InstrumentedModule>
 
 export interface ValidationOptions {
   maxModuleBytes?: number
   maxMemoryPages?: number
-  /** Where binaryen's part runs [here, instrumentModule]. */
+  /** Where binaryen runs [in this thread] (instrumenter.ts). */
   instrument?: Instrumenter
 }
 
@@ -41,7 +38,7 @@ export interface ValidatedModule {
  */
 export async function validateModule(bytes: Uint8Array, options: ValidationOptions = {}): Promise<ValidatedModule> {
   const abi = await checkModule(bytes, options)
-  const { bytes: instrumented, ...rest } = await (options.instrument ?? instrumentModule)(bytes, options.maxMemoryPages ?? DEFAULT_LIMITS.maxMemoryPages)
+  const { bytes: instrumented, ...rest } = await (options.instrument ?? instrumentInProcess)(bytes, options.maxMemoryPages ?? DEFAULT_LIMITS.maxMemoryPages)
   return withInstrumentation(bytes, abi, { instrumented, ...rest })
 }
 

@@ -48,6 +48,11 @@ export class TextCache {
     while (this.docs.size > this.capacity) this.docs.delete(this.docs.keys().next().value!)
   }
 
+  /** Documents held (at most the capacity, 8 by default). */
+  get size(): number {
+    return this.docs.size
+  }
+
   /** Replays a merge round's text ops on the documents cached for the hashes they started from. */
   apply(changes: readonly TextChange[]): void {
     for (const ch of changes) {

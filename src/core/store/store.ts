@@ -2,7 +2,8 @@ import { RocksLevel } from '@nxtedition/rocksdb'
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { MeroError } from '../primitives/errors.js'
-import { COLUMNS, type Column, POINT_LOOKUP_COLUMNS } from './columns.js'
+import type { Column } from './columns.js'
+import { storeMemoryPlan, type StoreMemoryPlan } from './memory-budget.js'
 import { classifyStoreError } from './store-errors.js'
 import { checkWriteAheadLogs, type WalCheck } from './wal-check.js'
 import { WalLedger } from './wal-ledger.js'
@@ -38,6 +39,8 @@ export interface StoreOpenOptions {
    * and reports what was lost in `store.recovery`.
    */
   wal?: 'verify' | 'recover'
+  /** RocksDB's memory budget in MiB: write buffers and block cache (memory-budget.ts) [64]. */
+  memoryMb?: number
 }
 
 export interface StoreRecovery {
@@ -102,6 +105,8 @@ export class Store {
     readonly raw: Raw,
     readonly location: string,
     private readonly ledger: WalLedger,
+    /** What RocksDB may use: the budget and how it is shared out. */
+    readonly memory: StoreMemoryPlan,
   ) {}
 
   static async open(location: string, options: StoreOpenOptions = {}): Promise<Store> {
@@ -117,16 +122,16 @@ export class Store {
       }
       savedTo = saveLogs(location, check)
     }
+    const memory = storeMemoryPlan(options.memoryMb)
     const db = new RocksLevel(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' }) as unknown as Raw
-    const columns = Object.fromEntries(COLUMNS.map((c) => [c, POINT_LOOKUP_COLUMNS.has(c) ? { optimize: 'point-lookup' } : {}]))
     try {
       // the binding compresses every WAL record with ZSTD by default: that doubled the cost of a
       // small write (measured 17-24 µs without, 31-49 µs with), and the WAL is short-lived anyway
-      await db.open({ createIfMissing: true, createMissingColumnFamilies: true, columns, walCompression: false } as object)
+      await db.open({ createIfMissing: true, createMissingColumnFamilies: true, columns: memory.columns, walCompression: false } as object)
     } catch (e) {
       throw classifyStoreError(e, location, 'opening it')
     }
-    const store = new Store(db, location, WalLedger.at(location))
+    const store = new Store(db, location, WalLedger.at(location), memory)
     if (check && options.wal === 'recover') store.recovery = { check, ...(savedTo ? { savedTo } : {}) }
     store.writeLedger() // what the replay recovered is the new starting point
     return store

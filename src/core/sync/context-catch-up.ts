@@ -7,6 +7,7 @@ import type { GroupStore } from '../governance/group-store.js'
 import { memberAuth } from '../governance/stream-auth.js'
 import type { PeerNetwork } from '../network/transport.js'
 import { ContextSyncClient } from './context-sync.js'
+import { HeldDeltas } from './held-deltas.js'
 import { SessionScheduler } from './session-scheduler.js'
 import { contextTopic, groupTopic, MAX_HEADS, SYNC_PROTOCOL } from './wire.js'
 
@@ -20,7 +21,7 @@ import { contextTopic, groupTopic, MAX_HEADS, SYNC_PROTOCOL } from './wire.js'
  * while a snapshot of its context is being installed, and a sync is scheduled when its parents
  * stay missing.
  */
-export type ContextDropReason = 'malformed' | 'oversized' | 'bad_signature' | 'undecryptable' | 'unknown_context' | 'wrong_topic' | 'queue_full' | 'wrong_context' | 'unknown_key'
+export type ContextDropReason = 'malformed' | 'oversized' | 'bad_signature' | 'undecryptable' | 'unknown_context' | 'wrong_topic' | 'queue_full' | 'wrong_context' | 'unknown_key' | 'held_full'
 
 export interface ContextCatchUpDeps {
   contexts: ContextManager
@@ -39,6 +40,8 @@ export interface ContextCatchUpOptions {
   maxConcurrentSyncs?: number
   /** A fresh node takes a snapshot when the peer holds at least this many deltas. */
   snapshotThreshold?: number
+  /** Deltas of a context held while a snapshot of it is installed (held-deltas.ts) [10,000]. */
+  maxHeldDeltas?: number
   /** Whole-session bound. */
   sessionTimeoutMs?: number
 }
@@ -56,12 +59,13 @@ export class ContextCatchUp {
   /** Sync sessions, per context (hex). */
   readonly sessions: SessionScheduler<SessionReport>
   /** Deltas received while a snapshot of their context is being installed. */
-  private readonly held = new Map<string, { deltas: VerifiedDelta[]; from: string }[]>()
+  private readonly held: HeldDeltas<VerifiedDelta>
 
   constructor(
     private readonly d: ContextCatchUpDeps,
     private readonly opts: ContextCatchUpOptions,
   ) {
+    this.held = new HeldDeltas(opts.maxHeldDeltas)
     this.sessions = new SessionScheduler({ scope: 'context', maxConcurrent: opts.maxConcurrentSyncs ?? 4, skippedMethod: 'none', run: (k, peerId) => this.run(Buffer.from(k, 'hex'), peerId) })
   }
 
@@ -85,9 +89,9 @@ export class ContextCatchUp {
 
   /** Hands verified deltas to the DAG; schedules a sync when parents are missing. */
   ingest(contextId: Buffer, deltas: VerifiedDelta[], from: string): number {
-    const hold = this.held.get(hex(contextId))
-    if (hold) {
-      hold.push({ deltas, from })
+    const dropped = this.held.add(hex(contextId), deltas, from)
+    if (dropped !== undefined) {
+      this.d.dropped.held_full += dropped
       return 0
     }
     if (!this.d.contexts.get(contextId)) return 0
@@ -132,16 +136,17 @@ export class ContextCatchUp {
     const fresh = meta.heads.length === 0 && meta.deltas === 0
     if (fresh && heads.deltaCount >= (this.opts.snapshotThreshold ?? 1000)) {
       const k = hex(contextId)
-      this.held.set(k, [])
+      this.held.hold(k)
+      const droppedBefore = this.d.dropped.held_full
       try {
         const snap = await client.snapshot()
         meta = this.d.contexts.installSnapshot(contextId, snap.records, snap.boundary)
         fetched += snap.records.length
         methods.push('snapshot')
       } finally {
-        const held = this.held.get(k) ?? []
-        this.held.delete(k)
-        for (const h of held) this.ingest(contextId, h.deltas, h.from)
+        for (const h of this.held.release(k)) this.ingest(contextId, h.deltas, h.from)
+        // what did not fit is fetched by sync (its successors, if any, wait for it meanwhile)
+        if (this.d.dropped.held_full > droppedBefore) this.schedule(contextId, peerId, 'deltas dropped while a snapshot was installed')
       }
     }
     const lacking = heads.heads.some((h) => !this.d.contexts.log.has(contextId, h))

@@ -44,6 +44,8 @@ export interface ContextReplicatorOptions {
   inboundQueue?: number
   /** A fresh node takes a snapshot when the peer holds at least this many deltas. */
   snapshotThreshold?: number
+  /** Deltas of a context held while a snapshot of it is installed (held-deltas.ts) [10,000]. */
+  maxHeldDeltas?: number
   /** Whole-session bound. */
   sessionTimeoutMs?: number
 }
@@ -76,7 +78,7 @@ export interface ContextReplicatorDeps {
 const hex = (b: Buffer) => b.toString('hex')
 
 export class ContextReplicator {
-  readonly dropped: Record<ContextDropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, undecryptable: 0, unknown_context: 0, wrong_topic: 0, queue_full: 0, wrong_context: 0, unknown_key: 0 }
+  readonly dropped: Record<ContextDropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, undecryptable: 0, unknown_context: 0, wrong_topic: 0, queue_full: 0, wrong_context: 0, unknown_key: 0, held_full: 0 }
   private readonly catchUps: ContextCatchUp
   private readonly gossipIn: ContextGossipIn
   private readonly gossipOut: ContextGossipOut

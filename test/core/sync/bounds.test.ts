@@ -37,6 +37,9 @@ describe('pending caps', () => {
     const parked = store.ingest(chain.slice(1).map((o) => o.bytes))
     expect(parked.every((r) => r.status === 'pending')).toBe(true)
     expect(store.pendingCount(groupId)).toBe(MAX_PENDING_PER_GROUP)
+    // one more than fits: the oldest was evicted, and counted (merod_pending_evicted{queue="group_ops"})
+    expect(store.pendingEvicted).toBe(1)
+    expect(store.pendingTotal).toBe(MAX_PENDING_PER_GROUP)
     // the first arrives: it applies, but the one after it was evicted (the oldest waiting)
     expect(store.ingest([chain[0]!.bytes])[0]!.status).toBe('applied')
     expect(store.view(groupId).opCount).toBe(2)
@@ -59,6 +62,7 @@ describe('pending caps', () => {
     // the 7 after the first set arrive without it: 4 wait, the 3 oldest are evicted
     expect(remote.receive(contextId, deltas.slice(2)).map((r) => r.status)).toEqual(Array(7).fill('pending'))
     expect(remote.pendingCount(contextId)).toBe(4)
+    expect(remote.pendingTotal).toBe(4)
     expect(remote.evicted).toBe(3)
     // the missing one applies; the next three were evicted, so the 4 waiting still wait
     expect(remote.receive(contextId, [deltas[1]!])[0]!.status).toBe('applied')

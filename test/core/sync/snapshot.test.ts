@@ -17,8 +17,8 @@ afterEach(async () => {
 })
 
 /** A with a context of `writes` deltas (some keys removed again); C a member, fresh, taking snapshots from 10 deltas. */
-async function behindSnapshot(writes = 30) {
-  const setup = await memberBesideContext({ c: { snapshotThreshold: 10 } })
+async function behindSnapshot(writes = 30, c: { maxHeldDeltas?: number } = {}) {
+  const setup = await memberBesideContext({ c: { snapshotThreshold: 10, ...c } })
   const { a, contextId } = setup
   for (let i = 0; i < writes; i++) await a.node.contexts.execute(contextId, i % 5 === 4 ? 'remove' : 'set', i % 5 === 4 ? { key: `k${i - 1}` } : { key: `k${i}`, value: `${i}` })
   const sessions: { reason: string }[] = []
@@ -110,6 +110,26 @@ describe('snapshot sync', () => {
     expect(sessions).toHaveLength(1)
     expect((await c.node.contexts.execute(contextId, 'get', { key: 'during' })).result).toBe('the snapshot')
     expect(root(c)).toBe(root(a))
+    expect(c.node.remoteDeltas.pendingCount(contextId)).toBe(0)
+  })
+
+  it('deltas past the bound of what is held during a snapshot are dropped and counted, and a sync after it brings them', async () => {
+    const { a, c, contextId, root } = await behindSnapshot(30, { maxHeldDeltas: 1 })
+    const { held, release } = holdFirst(c.network, 'SnapshotPage')
+    const joining = c.node.contextReplicator!.join(contextId)
+    await vi.waitFor(() => expect(held()).toBe(true), { timeout: 5_000, interval: 10 })
+    const received = c.node.contextReplicator!.received
+    for (let i = 0; i < 3; i++) {
+      await a.node.contexts.execute(contextId, 'set', { key: `during-${i}`, value: `${i}` })
+      await vi.waitFor(() => expect(c.node.contextReplicator!.received).toBe(received + i + 1), { timeout: 5_000, interval: 10 })
+    }
+    // one held, two dropped (and counted, for merod_context_deltas_dropped{reason="held_full"})
+    expect(c.node.contextReplicator!.dropped.held_full).toBe(2)
+    release()
+    expect(await joining).toMatchObject({ method: 'snapshot' })
+    // the held one waits for the two dropped before it; the sync scheduled after the snapshot fetches them
+    await vi.waitFor(() => expect(root(c)).toBe(root(a)), { timeout: 10_000, interval: 20 })
+    for (let i = 0; i < 3; i++) expect((await c.node.contexts.execute(contextId, 'get', { key: `during-${i}` })).result).toBe(`${i}`)
     expect(c.node.remoteDeltas.pendingCount(contextId)).toBe(0)
   })
 
