@@ -5,7 +5,7 @@ import type { BlobMeta } from '../core/blobs/blob-store.js'
 import type { ApplicationMeta } from '../core/context/applications.js'
 import type { ContextMeta, ExecutionResult } from '../core/context/context-manager.js'
 import type { ContextInfo, GroupView, IngestResult, MemberInfo, OpRecord } from '../core/governance/group-store.js'
-import { ROLES, VISIBILITIES, type Role, type Visibility } from '../core/governance/ops.js'
+import { MAX_INVITATION_USES, ROLES, VISIBILITIES, type Role, type Visibility } from '../core/governance/ops.js'
 import type { JoinedContext } from '../core/sync/context-join.js'
 import type { SyncOutcome } from '../core/sync/session-scheduler.js'
 import type { BackupManifest } from './node-files.js'
@@ -126,7 +126,7 @@ export const RPC = {
   'group.applySignedOp': { description: 'Ingest an externally signed op, hex or base64 (ApplySignedGroupOp)', params: z.object({ op: z.string().min(1).max(200_000) }).strict() },
   'group.createInvitation': {
     description: 'A signed invitation token (CreateGroupInvitation)',
-    params: z.object({ group, role: role.default('member'), expiresInSecs: z.number().int().positive().max(10 * 365 * 86_400).default(7 * 86_400), context: context.optional() }).strict(),
+    params: z.object({ group, role: role.default('member'), expiresInSecs: z.number().int().positive().max(10 * 365 * 86_400).default(7 * 86_400), context: context.optional(), maxUses: z.number().int().min(1).max(MAX_INVITATION_USES).default(1) }).strict(),
   },
   'group.inspectInvitation': { description: 'Decode a token: group, inviter, role, expiry, signature validity', params: z.object({ token }).strict() },
   'group.revokeInvitation': { description: 'Revoke an invitation by token or id', params: z.object({ invitation: token }).strict() },
@@ -222,6 +222,8 @@ export interface InvitationInfo {
   expiresAt: number
   expired: boolean
   signatureValid: boolean
+  /** How many identities it admits (absent: an older token without a limit). */
+  maxUses?: number
   revoked?: boolean
   claimedBy?: string[]
   peerId?: string
@@ -234,9 +236,13 @@ export interface IssuedInvitationView {
   role: string
   expiresAt: number
   createdAt: number
-  /** active, active and claimed by n, expired, or revoked. */
+  /** active, used up, expired, or revoked. */
   state: string
   claimedBy: string[]
+  /** How many identities it admits (null: an older token without a limit), how many it admitted, how many more it may. */
+  maxUses: number | null
+  uses: number
+  remaining: number | null
   token: string
 }
 
@@ -298,7 +304,7 @@ export interface RpcResults {
   'group.sync': SyncNow & { groupId: string; stateHash: string }
   'group.ops': { groupId: string; total: number; pending: number; ops: OpRecord[] }
   'group.applySignedOp': IngestResult
-  'group.createInvitation': { token: string; invitationId: string; groupId: string; role: Role; expiresAt: number; contextId?: string }
+  'group.createInvitation': { token: string; invitationId: string; groupId: string; role: Role; expiresAt: number; maxUses: number; contextId?: string }
   'group.inspectInvitation': InvitationInfo
   'group.revokeInvitation': { invitationId: string; groupId: string; opId: string }
   'group.listInvitations': { invitations: IssuedInvitationView[] }

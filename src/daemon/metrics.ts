@@ -49,7 +49,27 @@ export class DaemonMetrics {
     if (!rep) return
     this.scraped('merod_gossip_dropped', 'Gossip messages dropped since start, by reason', () => ({ ...rep.dropped }), 'reason')
     this.scraped('merod_gossip_received', 'Group gossip messages received since start', () => rep.received)
+    this.scraped('merod_group_ops_announced', 'Group ops not gossiped (no usable topic key: stale, or not held here) and announced to members over the sync stream since start', () => rep.announced)
     this.scraped('merod_peers', 'Connected peers', () => node.network?.connectedPeers().length ?? 0)
+    this.watchKeys(node)
+  }
+
+  /** Key epochs: envelopes and keys refused, rotations this node issued, keys it asked peers for. */
+  watchKeys(node: MeroNode): void {
+    const ring = node.groups.keys
+    if (ring) {
+      this.scraped(
+        'merod_keys_rejected',
+        'Keys refused since start, by reason (unopenable: an envelope addressed to this node that does not open under its key, forged or sealed to another; wrong_binding: an envelope copied from another op; wrong_key: keys that are not those the rotation names; bad_component: a key from a peer that is not the one its rotation names)',
+        () => ({ ...ring.faults }),
+        'reason',
+      )
+    }
+    const keeper = node.net?.keys
+    if (keeper) {
+      this.scraped('merod_key_rotations', 'KeyRotated ops this node issued since start (a scope went stale or lost a reader through a merge), by outcome', () => ({ issued: keeper.stats.rotations, failed: keeper.stats.rotationFailures }), 'outcome')
+      this.scraped('merod_key_requests', 'Times this node asked peers for a key it lacked since start', () => keeper.stats.keyRequests)
+    }
   }
 
   /** Context replication counters (read at scrape time). */

@@ -117,10 +117,10 @@ describe('meroctl group and invitation', () => {
 
   it('invitation create, inspect, list and revoke', async () => {
     const created = await t.json(['invitation', 'create', 'team', '--role', 'member', '--expires-in', '2d'])
-    expect(created).toMatchObject({ token: expect.stringMatching(/^mero-inv1-/), invitationId: expect.stringMatching(/^[0-9a-f]{64}$/), groupId, role: 'member' })
+    expect(created).toMatchObject({ token: expect.stringMatching(/^mero-inv2-/), invitationId: expect.stringMatching(/^[0-9a-f]{64}$/), groupId, role: 'member' })
     expect(created.expiresAt).toBeGreaterThan(Date.now() + 47 * 3600_000)
     const human = await t.cli(['invitation', 'create', 'team'])
-    expect(human.stdout.trim()).toMatch(/^mero-inv1-\w+$/) // the token alone on stdout, details on stderr
+    expect(human.stdout.trim()).toMatch(/^mero-inv2-\w+$/) // the token alone on stdout, details on stderr
     expect(human.stderr).toMatch(/expires/)
 
     const inspected = await t.json(['invitation', 'inspect', created.token])
@@ -130,9 +130,9 @@ describe('meroctl group and invitation', () => {
     // cut short: not a token any more
     const truncated = await t.cli(['invitation', 'inspect', created.token.slice(0, 60), '--json'])
     expect(truncated.code).toBe(1)
-    expect(JSON.parse(truncated.stdout).error).toMatchObject({ kind: 'InvitationInvalid', message: expect.stringMatching(/garbled/) })
+    expect(JSON.parse(truncated.stdout).error).toMatchObject({ kind: 'InvitationInvalid', message: expect.stringMatching(/^the invitation token is damaged or incomplete/) })
     // one character changed inside the signed part: it decodes, and the signature no longer verifies
-    const i = 'mero-inv1-'.length + 20
+    const i = 'mero-inv2-'.length + 20
     const altered = created.token.slice(0, i) + (created.token[i] === '2' ? '3' : '2') + created.token.slice(i + 1)
     const tampered = await t.cli(['invitation', 'inspect', altered, '--json'])
     if (tampered.code === 0) expect(JSON.parse(tampered.stdout).signatureValid).toBe(false)
@@ -145,6 +145,32 @@ describe('meroctl group and invitation', () => {
     expect((await t.cli(['invitation', 'list'])).stdout).toMatch(/revoked/)
     const badExpiry = await t.cli(['invitation', 'create', 'team', '--expires-in', 'soon', '--json'])
     expect(badExpiry.code).toBe(2)
+  })
+
+  it('invitation create --max-uses, list shows uses and what is left; group join reads the token from stdin or a file', async () => {
+    const single = await t.json(['invitation', 'create', 'team'])
+    expect(single.maxUses).toBe(1)
+    const three = await t.json(['invitation', 'create', 'team', '--max-uses', '3'])
+    expect(three.maxUses).toBe(3)
+    expect((await t.json(['invitation', 'inspect', three.token])).maxUses).toBe(3)
+    const listed = (await t.json(['invitation', 'list'])).invitations
+    expect(listed).toContainEqual(expect.objectContaining({ invitationId: three.invitationId, maxUses: 3, uses: 0, remaining: 3, state: 'active' }))
+    expect((await t.cli(['invitation', 'list'])).stdout).toMatch(/\buses\b.*\bleft\b/)
+    expect((await t.cli(['invitation', 'create', 'team', '--max-uses', '0', '--json'])).code).toBe(2)
+    // no token anywhere: a usage error naming the ways to give one
+    const none = await t.cli(['group', 'join', '--json'])
+    expect(none.code).toBe(2)
+    expect(JSON.parse(none.stdout).error.message).toMatch(/'-' to read it from stdin, or --token-file/)
+    // a garbled token on stdin and in a file: the same plain message, no decoder internals
+    const garbled = three.token.slice(0, 50)
+    for (const args of [['group', 'join', '-', '--json'], ['group', 'join', '--token-file', join(t.home, 'token.txt'), '--json']]) {
+      writeFileSync(join(t.home, 'token.txt'), garbled + '\n')
+      const r = await t.cli(args, { input: garbled + '\n' })
+      expect(JSON.parse(r.stdout).error).toMatchObject({ kind: 'InvitationInvalid', message: expect.stringMatching(/^the invitation token is damaged or incomplete/) })
+    }
+    const missing = await t.cli(['group', 'join', '--token-file', join(t.home, 'nowhere.txt'), '--json'])
+    expect(missing.code).toBe(2)
+    expect(JSON.parse(missing.stdout).error.message).toMatch(/cannot read .*nowhere\.txt/)
   })
 
   it('transfer-ownership, leave and delete', async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { decodeBlobFrame, encodeBlobFrame, REFUSAL_KINDS, type BlobFrame } from '../../src/core/blobs/blob-wire.js'
 import { generateKeyPair } from '../../src/core/crypto/ed25519.js'
 import { createInvitation, decodeToken, encodeToken } from '../../src/core/governance/invitation.js'
-import { decodeSignedOp, ROLES, signOp, type GroupOp } from '../../src/core/governance/ops.js'
+import { decodeSignedOp, MAX_INVITATION_USES, ROLES, signOp, type GroupOp } from '../../src/core/governance/ops.js'
 import { FramedStream } from '../../src/core/network/frames.js'
 import { isMeroError } from '../../src/core/primitives/errors.js'
 import { decodeDelta, encodeDelta } from '../../src/core/state/actions.js'
@@ -13,8 +13,11 @@ import { crc32c, maskCrc } from '../../src/core/store/crc32c.js'
 import { readLogRecords } from '../../src/core/store/log-records.js'
 import { applyVersionEdit, decodeWriteBatch, emptyManifestFacts, RecordFormatError } from '../../src/core/store/rocksdb-records.js'
 import { DeltaRejected, signDelta, verifyDelta } from '../../src/core/context/delta-envelope.js'
-import { openDelta, sealDelta } from '../../src/core/sync/sealed-deltas.js'
-import { decodeFrame, decodeTopicMessage, encodeFrame, encodeTopicMessage, type SyncFrame, type TopicMessage } from '../../src/core/sync/wire.js'
+import { openContextMessage, openGroupMessage, sealContextMessage, sealGroupMessage } from '../../src/core/sync/sealed-topics.js'
+import { decodeContextPlain, decodeFrame, decodeGroupPlain, decodeTopicMessage, encodeContextPlain, encodeFrame, encodeGroupPlain, encodeTopicMessage, type ContextPlain, type GroupPlain, type SyncFrame, type TopicMessage } from '../../src/core/sync/wire.js'
+import { keyIdOf, openEnvelope, readRotation, sealedSize, sealRotation, writeRotation, type Rotation } from '../../src/core/governance/rotation.js'
+import { x25519KeyPair } from '../../src/core/crypto/sealed-box.js'
+import { Reader, Writer } from '../../src/core/primitives/borsh.js'
 import { readMessage, writeMessage } from '../helpers/network-requests.js'
 
 /**
@@ -111,22 +114,39 @@ function fuzzDecoder<T>(name: string, valid: fc.Arbitrary<T>, encode: (v: T) => 
 }
 
 const topicMessage: fc.Arbitrary<TopicMessage> = fc.oneof(
-  fc.record({ type: fc.constant('GroupOp' as const), op: bytes(300) }),
-  fc.record({ type: fc.constant('GroupHeartbeat' as const), groupId: b32, heads: ids(), opCount: u32 }),
-  fc.record({ type: fc.constant('StateDelta' as const), contextId: b32, author: b32, govPosition: ids(), keyId: b32, sealed: bytes(200), signature: b64 }),
-  fc.record({ type: fc.constant('ContextHeartbeat' as const), contextId: b32, rootHash: b32, heads: ids(), deltaCount: u32 }),
-  fc.record({ type: fc.constant('StateDeltas' as const), contextId: b32, keyId: b32, sealed: bytes(200) }),
+  fc.record({ type: fc.constant('GroupSealed' as const), groupId: b32, keyId: b32, sealed: bytes(300) }),
+  fc.record({ type: fc.constant('ContextSealed' as const), contextId: b32, keyId: b32, sealed: bytes(300) }),
 )
+const groupPlain: fc.Arbitrary<GroupPlain> = fc.oneof(fc.record({ type: fc.constant('GroupOp' as const), op: bytes(300) }), fc.record({ type: fc.constant('GroupHeartbeat' as const), heads: ids(), opCount: u32 }))
 
 const signedDeltaWire = fc.record({ author: b32, govPosition: ids(3), signature: b64, payload: bytes(120) })
-const invitation = fc.record({ group: b32, role: fc.constantFrom(...ROLES), expires: fc.nat(), context: fc.option(b32, { nil: undefined }) }).map(({ group, role, expires, context }) => createInvitation(key, group, role, expires, context))
+const contextPlain: fc.Arbitrary<ContextPlain> = fc.oneof(fc.record({ type: fc.constant('Deltas' as const), deltas: fc.array(signedDeltaWire, { minLength: 1, maxLength: 3 }) }), fc.record({ type: fc.constant('ContextHeartbeat' as const), rootHash: b32, heads: ids(), deltaCount: u32 }))
+const invitation = fc
+  .record({ group: b32, role: fc.constantFrom(...ROLES), expires: fc.nat(), context: fc.option(b32, { nil: undefined }), salt: b32, uses: fc.integer({ min: 1, max: MAX_INVITATION_USES }) })
+  .map(({ group, role, expires, context, salt, uses }) => createInvitation(key, group, role, expires, context, salt, uses))
+const keyComponents = fc.array(fc.record({ rotation: b32, key: b32 }), { maxLength: 3 })
+
+/** A canonical rotation: distinct scopes, envelopes to distinct recipients naming increasing scopes, sealed boxes of their exact size. */
+const rotation: fc.Arbitrary<Rotation> = fc
+  .uniqueArray(fc.option(b32, { nil: undefined }), { minLength: 1, maxLength: 4, selector: (c) => (c ? c.toString('hex') : 'group') })
+  .chain((contexts) =>
+    fc.record({
+      scopes: fc.tuple(...contexts.map((c) => b32.map((keyId) => ({ ...(c ? { contextId: c } : {}), keyId })))),
+      envelopes: fc.uniqueArray(
+        fc.record({ recipient: b32, scopes: fc.subarray(contexts.map((_, i) => i), { minLength: 1 }) }).chain((e) => bytes(sealedSize(e.scopes.length), sealedSize(e.scopes.length)).map((sealed) => ({ ...e, sealed }))),
+        { maxLength: 3, selector: (e) => e.recipient.toString('hex') },
+      ),
+    }),
+  )
+
 
 const syncFrame: fc.Arbitrary<SyncFrame> = fc.oneof(
   fc.record({ type: fc.constant('Hello' as const), groupId: b32 }),
   fc.record({ type: fc.constant('Challenge' as const), nonce: b32 }),
   fc.record({ type: fc.constant('Auth' as const), auth: fc.oneof(fc.record({ kind: fc.constant('member' as const), identity: b32, signature: b64 }), fc.record({ kind: fc.constant('invitation' as const), invitation, identity: b32, signature: b64 })) }),
   fc.record({ type: fc.constant('Denied' as const), reason: fc.string({ maxLength: 80 }) }),
-  fc.constantFrom<SyncFrame>({ type: 'HeadsRequest' }, { type: 'Bye' }, { type: 'ContextHeadsRequest' }, { type: 'KeyRequest' }, { type: 'SnapshotRequest' }),
+  fc.constantFrom<SyncFrame>({ type: 'HeadsRequest' }, { type: 'Bye' }, { type: 'ContextHeadsRequest' }, { type: 'KeyRequest' }, { type: 'SnapshotRequest' }, { type: 'GroupKeysRequest' }),
+  fc.record({ type: fc.constant('GroupKeys' as const), keys: keyComponents }),
   fc.record({ type: fc.constant('Heads' as const), heads: ids(), opCount: u32 }),
   fc.record({ type: fc.constant('OpsRequest' as const), ids: ids() }),
   fc.record({ type: fc.constant('Ops' as const), ops: fc.array(bytes(100), { maxLength: 3 }), notFound: ids(), more: fc.boolean() }),
@@ -137,7 +157,7 @@ const syncFrame: fc.Arbitrary<SyncFrame> = fc.oneof(
   fc.record({ type: fc.constant('DeltaDiffRequest' as const), have: ids() }),
   fc.record({ type: fc.constant('DeltasRequest' as const), ids: ids() }),
   fc.record({ type: fc.constant('Deltas' as const), deltas: fc.array(signedDeltaWire, { maxLength: 3 }), more: fc.boolean() }),
-  fc.record({ type: fc.constant('ContextKey' as const), key: b32, applicationId: b32 }),
+  fc.record({ type: fc.constant('ContextKey' as const), keys: keyComponents, applicationId: b32 }),
   fc.record({ type: fc.constant('SnapshotPage' as const), records: fc.array(bytes(80), { maxLength: 3 }), more: fc.boolean() }),
 )
 
@@ -155,6 +175,23 @@ const hints = fc.record({ peerId: fc.option(fc.string({ maxLength: 60 }), { nil:
 
 describe('wire decoders under fuzzing', () => {
   fuzzDecoder('gossip messages (decodeTopicMessage)', topicMessage, encodeTopicMessage, decodeTopicMessage)
+  fuzzDecoder('sealed group messages (decodeGroupPlain)', groupPlain, encodeGroupPlain, decodeGroupPlain)
+  fuzzDecoder('sealed context messages (decodeContextPlain)', contextPlain, encodeContextPlain, decodeContextPlain)
+  fuzzDecoder(
+    'key rotations (readRotation)',
+    rotation,
+    (r) => {
+      const w = new Writer()
+      writeRotation(w, r)
+      return w.finish()
+    },
+    (b) => {
+      const r = new Reader(b, 'rotation')
+      const out = readRotation(r)
+      r.end()
+      return out
+    },
+  )
   fuzzDecoder('sync frames (decodeFrame)', syncFrame, encodeFrame, decodeFrame)
   fuzzDecoder('blob frames (decodeBlobFrame)', blobFrame, encodeBlobFrame, decodeBlobFrame)
   fuzzDecoder(
@@ -182,8 +219,14 @@ describe('wire decoders under fuzzing', () => {
       fc.record({ kind: fc.constant('MemberRemoved' as const), member: b32 }),
       fc.record({ kind: fc.constant('CapabilitiesSet' as const), member: b32, capabilities: fc.integer({ min: 0, max: 31 }) }),
       fc.record({ kind: fc.constant('GroupAliasSet' as const), alias: fc.stringMatching(/^[a-z0-9]{1,20}$/) }),
+      fc.record({ kind: fc.constant('InvitationClaimed' as const), invitation, joinedAt: fc.bigInt({ min: 0n, max: 1n << 50n }) }),
+      fc.constant({ kind: 'KeyRotated' as const }),
     )
-    const signed = fc.record({ groupId: b32, parents: fc.array(b32, { minLength: 1, maxLength: 3 }).map((p) => [...new Map(p.map((x) => [x.toString('hex'), x])).values()].sort(Buffer.compare)), seq: fc.bigInt({ min: 1n, max: 1n << 40n }), op }).map((e) => signOp(e, key).bytes)
+    // ops with and without the rotation they may carry (a KeyRotated op always carries one)
+    const signed = fc
+      .record({ groupId: b32, parents: fc.array(b32, { minLength: 1, maxLength: 3 }).map((p) => [...new Map(p.map((x) => [x.toString('hex'), x])).values()].sort(Buffer.compare)), seq: fc.bigInt({ min: 1n, max: 1n << 40n }), op, rotation: fc.option(rotation, { nil: undefined }) })
+      .filter((e) => e.op.kind !== 'KeyRotated' || e.rotation !== undefined)
+      .map((e) => signOp(e, key).bytes)
 
     it('round-trips and verifies; no mutation of a signed op is accepted', () => {
       let cuts = 0
@@ -211,7 +254,39 @@ describe('wire decoders under fuzzing', () => {
     })
   })
 
-  describe('delta envelopes (verifyDelta, openDelta)', () => {
+  describe('key envelopes (openEnvelope)', () => {
+    const recipient = generateKeyPair()
+    const bind = { groupId: Buffer.alloc(32, 3), signer: Buffer.from(key.publicKey), seq: 5n }
+    const keys = [{ key: Buffer.alloc(32, 1) }, { contextId: Buffer.alloc(32, 2), key: Buffer.alloc(32, 4) }]
+    const rot = sealRotation(bind, keys, () => [recipient.publicKey])
+    const x = x25519KeyPair(recipient.privateKey)
+
+    it('the recipient opens its keys; a forged, truncated, re-bound or wrongly addressed envelope is a named fault, never keys', () => {
+      expect(openEnvelope(rot, bind, recipient.publicKey, x)).toEqual({ keys: [{ scope: rot.scopes[0], key: keys[0]!.key }, { scope: rot.scopes[1], key: keys[1]!.key }] })
+      const seen = { sealed: 0, addressed: 0 }
+      fc.assert(
+        fc.property(fc.oneof(mutate(fc.constant(rot.envelopes[0]!.sealed)).map((m) => ({ m, what: 'sealed' as const })), fc.constant({ m: undefined, what: 'addressed' as const })), ({ m, what }) => {
+          if (m?.out.equals(m.original)) return
+          // a box sealed to another identity, put under this recipient's name
+          const sealed = what === 'sealed' ? m!.out : sealRotation(bind, keys, () => [generateKeyPair().publicKey]).envelopes[0]!.sealed
+          const out = openEnvelope({ ...rot, envelopes: [{ ...rot.envelopes[0]!, sealed }] }, bind, recipient.publicKey, x)
+          expect(out).toMatchObject({ fault: expect.stringMatching(/^(unopenable|wrong_binding|wrong_key)$/) })
+          seen[what]++
+        }),
+        { numRuns: RUNS },
+      )
+      expect(seen.sealed).toBeGreaterThan(RUNS / 3)
+      expect(seen.addressed).toBeGreaterThan(RUNS / 10)
+      // copied into another op (its binding), or naming other key ids
+      expect(openEnvelope(rot, { ...bind, seq: 6n }, recipient.publicKey, x)).toEqual({ fault: 'wrong_binding' })
+      // a truncated box is not even a rotation: the decoder refuses its size
+      const w = new Writer()
+      writeRotation(w, { ...rot, envelopes: [{ ...rot.envelopes[0]!, sealed: rot.envelopes[0]!.sealed.subarray(1) }] })
+      expect(() => readRotation(new Reader(w.finish(), 'rotation'))).toThrow(/bytes, not/)
+    })
+  })
+
+  describe('delta envelopes (verifyDelta, openContextMessage)', () => {
     const contextId = Buffer.alloc(32, 7)
     const contextKey = Buffer.alloc(32, 9)
     const delta = encodeDelta({ contextId, parents: [], hlc: { time: 1n, node: Buffer.from(key.publicKey) }, author: Buffer.from(key.publicKey), actions: [{ type: 'update', target: { kind: CollectionKind.Map, collection: 'm', key: Buffer.from('k') }, value: Buffer.from('v'), removes: [] }] })
@@ -242,12 +317,26 @@ describe('wire decoders under fuzzing', () => {
     })
 
     it('opens only what was sealed under the key: every change to the sealed bytes is undecryptable', () => {
-      const sealed = sealDelta(contextId, contextKey, wire)
-      expect(openDelta(sealed, contextKey).payload.equals(wire.payload)).toBe(true)
+      const sealed = sealContextMessage(contextId, { key: contextKey, keyId: keyIdOf(contextKey) }, { type: 'Deltas', deltas: [wire] })
+      expect(openContextMessage(sealed, contextKey)).toEqual({ type: 'Deltas', deltas: [wire] })
       fc.assert(
         fc.property(mutate(fc.constant(sealed.sealed)), (m) => {
           if (m.out.equals(m.original)) return
-          expect(() => openDelta({ ...sealed, sealed: m.out }, contextKey)).toThrow(DeltaRejected)
+          expect(() => openContextMessage({ ...sealed, sealed: m.out }, contextKey)).toThrow(DeltaRejected)
+        }),
+        { numRuns: RUNS },
+      )
+    })
+
+    it('a group message opens only under its key and on its own topic', () => {
+      const k = { key: Buffer.alloc(32, 5), keyId: keyIdOf(Buffer.alloc(32, 5)) }
+      const sealed = sealGroupMessage(Buffer.alloc(32, 6), k, { type: 'GroupHeartbeat', heads: [Buffer.alloc(32, 1)], opCount: 2 })
+      expect(openGroupMessage(sealed, k.key)).toEqual({ type: 'GroupHeartbeat', heads: [Buffer.alloc(32, 1)], opCount: 2 })
+      expect(() => openGroupMessage({ ...sealed, groupId: Buffer.alloc(32, 7) }, k.key)).toThrow(/does not open/)
+      fc.assert(
+        fc.property(mutate(fc.constant(sealed.sealed)), (m) => {
+          if (m.out.equals(m.original)) return
+          expect(() => openGroupMessage({ ...sealed, sealed: m.out }, k.key)).toThrow(/does not open/)
         }),
         { numRuns: RUNS },
       )

@@ -8,7 +8,9 @@ import { Hlc } from '../../src/core/primitives/hlc.js'
 import { encodeDelta } from '../../src/core/state/index.js'
 import { Store } from '../../src/core/store/store.js'
 import { signDelta } from '../../src/core/context/delta-envelope.js'
-import { sealDelta } from '../../src/core/sync/sealed-deltas.js'
+import { sealContextMessage } from '../../src/core/sync/sealed-topics.js'
+import { keyIdOf } from '../../src/core/governance/rotation.js'
+import { keysHeldBy } from '../helpers/held-keys.js'
 import { Libp2pNetwork } from '../../src/core/network/libp2p-network.js'
 import { fromBase58 } from '../../src/core/primitives/encoding.js'
 import { fetchBlob } from '../../src/core/blobs/blob-transfer.js'
@@ -204,31 +206,35 @@ describe('context replication across daemons', () => {
 
   it('drops and counts corrupt, forged, undecryptable and oversized deltas, and keeps running', async () => {
     const status = await rpc.a!.call<{ peerId: string; listenAddresses: string[] }>('node.status')
+    // a key of the context's first epoch, from the removed member's stopped node (A still opens what is sealed under it)
+    const old = (await keysHeldBy(t.nodeDir('c'))).find((k) => k.scope === fromBase58(contextId).toString('hex'))!
+    const oldKey = { key: old.key, keyId: keyIdOf(old.key) }
     const peer = new Libp2pNetwork({ seed: generateKeyPair().privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
     await peer.start()
     try {
       await peer.connect(`${status.listenAddresses[0]}/p2p/${status.peerId}`)
       const topic = contextTopic(contextId)
-      let captured: Extract<TopicMessage, { type: 'StateDelta' }> | undefined
+      let captured: Extract<TopicMessage, { type: 'ContextSealed' }> | undefined
       peer.onMessage((m) => {
         if (m.topic !== topic) return
         const msg = decodeTopicMessage(m.data)
-        if (msg.type === 'StateDelta') captured = msg
+        if (msg.type === 'ContextSealed') captured = msg
       })
       peer.subscribe(topic)
       await waitFor(() => peer.topicPeers(topic).includes(status.peerId), 5_000)
-      // a real delta of B, as gossip carries it (sealed; the peer cannot read it)
+      // a real message of B's, as gossip carries it (sealed; the peer cannot read it)
       await waitFor(async () => {
         await call('b', 'set', { key: 'observed', value: String(Date.now()) })
         return captured
       }, 5_000, 200)
-      const forged = { ...captured!, signature: Buffer.from(captured!.signature) }
-      forged.signature[0]! ^= 1
       const tampered = { ...captured!, sealed: Buffer.from(captured!.sealed) }
       tampered.sealed[20]! ^= 1
+      // a delta with a broken signature, sealed under a key A holds
+      const forgedWire = signDelta(generateKeyPair(), fromBase58(contextId), [], { delta: Buffer.from('x'), events: '[]' })
+      forgedWire.signature[0]! ^= 1
       const rejected = await collectEvents<{ peerId: string; topic: string; reason: string }>(rpc.a!, ['message.rejected'])
       await peer.publish(topic, Buffer.from('corrupt bytes'))
-      await peer.publish(topic, encodeTopicMessage(forged))
+      await peer.publish(topic, encodeTopicMessage(sealContextMessage(fromBase58(contextId), oldKey, { type: 'Deltas', deltas: [forgedWire] })))
       await peer.publish(topic, encodeTopicMessage(tampered))
       await peer.publish(topic, Buffer.alloc(300 * 1024, 2))
       await waitForDropCounts(() => rpc.a!.get('/metrics'), 'merod_context_deltas_dropped', ['malformed', 'bad_signature', 'undecryptable', 'oversized'])
@@ -248,7 +254,8 @@ describe('context replication across daemons', () => {
 /**
  * What a removed member's modified node could send: a delta writing `after-removal` in kv-store's
  * map, signed by the member's key at the governance position it holds (which includes its
- * removal), sealed with the context key, as a gossip message. Read from its stopped node's home.
+ * removal), sealed under the last context key it holds, as a gossip message. Read from its
+ * stopped node's home.
  */
 async function deltaOfRemoved(nodeDir: string, contextIdB58: string): Promise<Buffer> {
   const identity = keyPairFromSeed(fromBase58(JSON.parse(readFileSync(join(nodeDir, 'identity.key'), 'utf8')).privateKey))
@@ -265,7 +272,10 @@ async function deltaOfRemoved(nodeDir: string, contextIdB58: string): Promise<Bu
     const delta = encodeDelta({ contextId, parents: meta.heads.map((h) => Buffer.from(h, 'hex')), hlc: res.hlc!, author: identity.publicKey, actions: res.actions })
     const position = node.groups.heads(meta.groupId).map((h) => Buffer.from(h, 'hex'))
     const wire = signDelta(identity, contextId, position, { delta, events: '[]' })
-    return encodeTopicMessage(sealDelta(contextId, node.contexts.key(contextId)!, wire))
+    const ops = node.groups.ops(meta.groupId).reverse()
+    const held = ops.map((o) => node.groups.keyAt(meta.groupId, contextId.toString('hex'), [o.opId])).find((k) => k.status === 'ok')
+    if (held?.status !== 'ok') throw new Error('the removed node holds no key of the context')
+    return encodeTopicMessage(sealContextMessage(contextId, held, { type: 'Deltas', deltas: [wire] }))
   } finally {
     await store.close()
     rmSync(dir, { recursive: true, force: true })

@@ -10,7 +10,10 @@ import { peerIdFromPublicKey } from '../../src/core/primitives/ids.js'
 import { GroupStore } from '../../src/core/governance/group-store.js'
 import { memberAuth } from '../../src/core/governance/stream-auth.js'
 import { catchUpGroup } from '../../src/core/sync/group-sync.js'
-import { encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from '../../src/core/sync/wire.js'
+import { decodeTopicMessage, encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from '../../src/core/sync/wire.js'
+import { sealGroupMessage } from '../../src/core/sync/sealed-topics.js'
+import { GROUP_SCOPE, keyIdOf } from '../../src/core/governance/rotation.js'
+import { keysHeldBy } from '../helpers/held-keys.js'
 import { collectEvents, TestHome, waitFor, waitForDropCounts } from '../helpers/harness.js'
 
 /** Three real merod processes on loopback (issue 4's acceptance). */
@@ -183,7 +186,12 @@ describe('governance across three daemons', () => {
     }
   })
 
-  it('drops and counts garbage, oversized, forged and wrong-topic messages, and keeps running', async () => {
+  it('drops and counts garbage, oversized, forged, undecryptable and wrong-topic messages, and keeps running', async () => {
+    // the topic key of the group's first epoch, from C's node (removed above, stopped now): A still opens what is sealed under it
+    rpc.c!.close()
+    await t.json(['node', 'stop', '--node', 'c'])
+    const first = (await keysHeldBy(t.nodeDir('c'))).find((k) => k.groupId === groupId && k.scope === GROUP_SCOPE)!
+    const key = { key: first.key, keyId: keyIdOf(first.key) }
     const peer = new Libp2pNetwork({ seed: generateKeyPair().privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
     await peer.start()
     try {
@@ -199,13 +207,18 @@ describe('governance across three daemons', () => {
       const op = signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads, seq: 1n, op: { kind: 'MemberLeft' } }, generateKeyPair())
       const forged = Buffer.from(op.bytes)
       forged[forged.length - 1]! ^= 1
+      const sealed = (bytes: Buffer, g = groupId) => encodeTopicMessage(sealGroupMessage(Buffer.from(g, 'hex'), key, { type: 'GroupOp', op: bytes }))
       await peer.publish(topic, Buffer.from('garbage'))
-      await peer.publish(topic, encodeTopicMessage({ type: 'GroupOp', op: forged }))
+      await peer.publish(topic, sealed(forged))
       await peer.publish(topic, Buffer.alloc(300 * 1024, 1))
-      // an op of another group, sent on this group's topic
+      // an op of another group, sealed and sent on this group's topic
       const elsewhere = signOp({ groupId: Buffer.alloc(32, 0xab), parents: heads, seq: 1n, op: { kind: 'MemberLeft' } }, generateKeyPair())
-      await peer.publish(topic, encodeTopicMessage({ type: 'GroupOp', op: elsewhere.bytes }))
-      await waitForDropCounts(() => rpc.a!.get('/metrics'), 'merod_gossip_dropped', ['malformed', 'bad_signature', 'oversized', 'wrong_topic'])
+      await peer.publish(topic, sealed(elsewhere.bytes))
+      // a seal broken in transit
+      const broken = decodeTopicMessage(sealed(op.bytes))
+      if (broken.type === 'GroupSealed') broken.sealed[30]! ^= 1
+      await peer.publish(topic, encodeTopicMessage(broken))
+      await waitForDropCounts(() => rpc.a!.get('/metrics'), 'merod_gossip_dropped', ['malformed', 'bad_signature', 'oversized', 'wrong_topic', 'undecryptable'])
       expect((await rpc.a!.call<{ pid: number }>('node.status')).pid).toBeGreaterThan(0)
       await waitFor(() => ['malformed', 'bad_signature', 'oversized', 'wrong_topic'].every((r) => rejected.events.some((e) => e.reason === r)), 5_000)
       expect(rejected.events.every((e) => e.peerId === peer.peerId && e.topic === 'group')).toBe(true)

@@ -23,6 +23,7 @@ export interface GroupView {
   opCount?: number
   pendingOps?: number
   deleted?: boolean
+  keys?: { scope: string; epoch: number; keyId: string | null; status: string }[]
 }
 
 export interface OpView {
@@ -54,6 +55,7 @@ export function renderGroup(g: GroupView, id: (id: string) => string = shortId, 
       ['visibility', g.settings.defaultVisibility],
       ['target app', g.settings.targetApplication ?? undefined],
       ['ops', g.opCount !== undefined ? `${g.opCount}${g.pendingOps ? ` (+${g.pendingOps} pending)` : ''}` : undefined],
+      ['key epochs', g.keys?.length ? g.keys.map((k) => `${k.scope === 'group' ? 'group' : shortId(k.scope)}: ${k.epoch}${k.keyId ? ` (key ${shortId(k.keyId)})` : ` (${k.status === 'stale' ? 'awaiting rotation' : 'key not held here'})`}`) : undefined],
       ...(g.deleted ? ([['state', 'DELETED']] as [string, string][]) : []),
       ...(g.equivocations.length ? ([['equivocations', g.equivocations.map((e) => `${shortId(e.signer)} seq ${e.seq}: ${e.opIds.length} ops`)]] as [string, string[]][]) : []),
     ]),

@@ -4,6 +4,7 @@ import { groupArg, yesFlag } from '../../client/flags.js'
 
 export default class GroupRemoveMembers extends MeroCommand<typeof GroupRemoveMembers> {
   static override summary = 'Remove identities from a group (and from its contexts)'
+  static override description = 'What it guarantees: a new key epoch starts with the op (sealed to those who may still read), so nothing written after it is readable or writable by the removed identities, on any node. What it cannot: what they read before stays with them.'
   static override examples = ['<%= config.bin %> group remove-members team 5Hd…x9', '<%= config.bin %> group remove-members team 5Hd…x9 7Gk…p2 --yes --json']
   static override strict = false
   static override args = { group: groupArg, identities: Args.string({ description: 'identities (base58) or identity aliases', required: true }) }

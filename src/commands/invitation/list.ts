@@ -10,7 +10,7 @@ export default class InvitationList extends MeroCommand<typeof InvitationList> {
   async run() {
     const r = await this.call('group.listInvitations')
     const id = this.shown
-    this.show(() => table(['invitation', 'group', 'role', 'expires', 'state'], r.invitations.map((i) => [id(i.invitationId), id(i.groupId), i.role, formatTime(i.expiresAt), i.state]), { empty: 'no invitations issued by this node', ...this.tableOptions }), r.invitations.map((i) => i.invitationId))
+    this.show(() => table(['invitation', 'group', 'role', 'expires', 'uses', 'left', 'state'], r.invitations.map((i) => [id(i.invitationId), id(i.groupId), i.role, formatTime(i.expiresAt), i.maxUses === null ? String(i.uses) : `${i.uses}/${i.maxUses}`, i.remaining === null ? 'any' : String(i.remaining), i.state]), { empty: 'no invitations issued by this node', ...this.tableOptions }), r.invitations.map((i) => i.invitationId))
     return r
   }
 }

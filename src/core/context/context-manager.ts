@@ -162,11 +162,10 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 export class ContextManager {
   private readonly states = new Map<string, ContextState>()
   /**
-   * Context metadata and keys as last written (hex id → frozen meta / key): read on every call
-   * and every received delta, several times each, and changed only here, after each write.
+   * Context metadata as last written (hex id → frozen meta): read on every call and every
+   * received delta, several times each, and changed only here, after each write.
    */
   private readonly metas = new Map<string, Readonly<ContextMeta>>()
-  private readonly keys = new Map<string, Buffer>()
   /** Per context (hex id): the group's target application whose migration failed here, and why. */
   private readonly upgradeFailures = new Map<string, { target: string; error: string }>()
   /** Per context (hex id): the calls queued or running, and the delta they build. */
@@ -219,16 +218,14 @@ export class ContextManager {
   }
 
   /** Records what was just written for a context (undefined: deleted). */
-  private remember(contextId: Buffer, meta: ContextMeta | undefined, key?: Buffer): void {
+  private remember(contextId: Buffer, meta: ContextMeta | undefined): void {
     const k = contextId.toString('hex')
     if (!meta) {
       this.metas.delete(k)
-      this.keys.delete(k)
       return
     }
     Object.freeze(meta.heads)
     this.metas.set(k, Object.freeze(meta))
-    if (key) this.keys.set(k, key)
   }
 
   require(contextId: Buffer, k = contextId.toString('hex')): ContextMeta {
@@ -244,21 +241,12 @@ export class ContextManager {
       .filter((m) => !groupId || m.groupId === groupId)
   }
 
-  /** The context's 32-byte key (encrypts its deltas on the wire). */
-  key(contextId: Buffer): Buffer | undefined {
-    const k = contextId.toString('hex')
-    const cached = this.keys.get(k)
-    if (cached) return cached
-    const key = this.d.store.get('contextKeys', contextId)
-    if (key) this.keys.set(k, key)
-    return key
-  }
-
   // ---- lifecycle -----------------------------------------------------------------------
 
   /**
    * CreateContext: runs the application's `init` (when it has one) on a fresh state, registers the
-   * context in the group (ContextRegistered; needs the create-context capability), then commits.
+   * context in the group (ContextRegistered; needs the create-context capability; it carries the
+   * context's first key, sealed to this node), then commits.
    */
   async create(groupId: string, applicationId: Buffer, params: unknown, visibility?: Visibility): Promise<ContextMeta> {
     const app = this.d.applications.require(applicationId)
@@ -280,8 +268,6 @@ export class ContextManager {
     await this.d.issuer.issue(groupId, { kind: 'ContextRegistered', contextId, application: applicationId, ...(visibility ? { visibility } : {}) })
     let meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId: app.applicationId, creator: toBase58(this.d.identity.publicKey), createdAt: Date.now(), heads: [], rootHash: hex(result.rootHash), deltas: 0 }
     const batch = this.d.store.batch()
-    const key = randomBytes(32)
-    batch.put('contextKeys', contextId, key)
     const committed = this.commit(batch, contextId, meta, session, result, events)
     meta = committed.meta
     const deltaId = committed.deltaId
@@ -291,7 +277,7 @@ export class ContextManager {
       this.stats.calls++ // init
       this.stats.deltas++
     }
-    this.remember(contextId, meta, key)
+    this.remember(contextId, meta)
     this.events.emit('created', { contextId, meta })
     if (committed.id) this.events.emit('committed', { contextId, meta, deltaId: committed.id, wire: committed.wire!, events })
     return meta
@@ -587,13 +573,12 @@ export class ContextManager {
     return out
   }
 
-  /** DeleteContext: removes the context's state, deltas, key and metadata from this node. */
+  /** DeleteContext: removes the context's state, deltas and metadata from this node (its keys stay with the group's). */
   delete(contextId: Buffer): void {
     this.require(contextId)
     const batch = this.d.store.batch()
     this.state(contextId).clearInto(batch)
     this.log.deleteAll(batch, contextId)
-    batch.del('contextKeys', contextId)
     batch.del('context', contextId)
     batch.write()
     this.remember(contextId, undefined)
@@ -627,13 +612,17 @@ export class ContextManager {
     return id
   }
 
-  /** This node's identity must be a member of the group joined to the context; read-only members only read. */
+  /**
+   * This node's identity must be a member of the group joined to the context, and may still read
+   * it (a restricted context's allowlist); read-only members only read.
+   */
   private access(meta: ContextMeta, contextIdHex: string): { mode: 'write' | 'read-only'; target?: string } {
     const a = this.d.groups.contextAccess(meta.groupId, contextIdHex, this.identityHex)
     if (a.deleted) throw new MeroError('GroupDeleted', `the group of context ${meta.contextId} is deleted`)
     if (!a.registered) throw new MeroError('ContextNotFound', `context ${meta.contextId} is no longer registered in group ${meta.groupId}`)
     if (!a.role) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} is not a member of group ${meta.groupId}`)
     if (!a.joined) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} has not joined context ${meta.contextId}`)
+    if (!a.reads) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} is no longer on the allowlist of restricted context ${meta.contextId}`)
     return { mode: a.role === 'read-only' ? 'read-only' : 'write', target: a.target && toBase58(Buffer.from(a.target, 'hex')) }
   }
 
@@ -698,18 +687,17 @@ export class ContextManager {
   }
 
   /**
-   * A context this node joins (JoinContext): its metadata and key, with an empty state. Its
-   * deltas (or a snapshot) follow by sync.
+   * A context this node joins (JoinContext): its metadata, with an empty state (its key is the
+   * group's: GroupStore.keyAt). Its deltas (or a snapshot) follow by sync.
    */
-  adopt(contextId: Buffer, groupId: string, applicationId: string, creator: string, key: Buffer): ContextMeta {
+  adopt(contextId: Buffer, groupId: string, applicationId: string, creator: string): ContextMeta {
     const existing = this.get(contextId)
     if (existing) return existing
     const meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId, creator, createdAt: Date.now(), heads: [], rootHash: hex(this.state(contextId).rootHash()), deltas: 0 }
     const batch = this.d.store.batch()
-    batch.put('contextKeys', contextId, key)
     batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
     batch.write()
-    this.remember(contextId, meta, key)
+    this.remember(contextId, meta)
     return meta
   }
 

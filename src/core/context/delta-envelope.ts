@@ -16,7 +16,8 @@ import { decodeDelta, deltaId as deltaIdOf, type Delta } from '../state/index.js
  *   its events cannot be altered by another key holder.
  *
  * The signed delta (SignedDeltaWire) is what the delta log stores, the sync stream carries as
- * is, and gossip seals under the context key (sync/sealed-deltas.ts).
+ * is, and gossip seals under the context key of the delta's governance position, its epoch
+ * (sync/sealed-topics.ts): the position names the epoch, and so the key.
  */
 export const DELTA_DOMAIN = Buffer.from('mero.delta.v1')
 /**
@@ -52,6 +53,11 @@ export interface VerifiedDelta {
   delta: Delta
   wire: SignedDeltaWire
   events: { kind: string; data: unknown }[]
+  /**
+   * The id of the key the gossip message that brought it was sealed under; it must be the key of
+   * the delta's own governance position (RemoteDeltas). Undefined from the sync stream.
+   */
+  sealedUnder?: Buffer
 }
 
 export type DeltaFault = 'malformed' | 'bad_signature' | 'wrong_context' | 'undecryptable' | 'unknown_key'

@@ -13,9 +13,12 @@ import type { ContextEvents } from './events.js'
  * - A delta whose parents are not all held waits, indexed by what it misses, and is applied in a
  *   cascade when they arrive. So does a delta whose governance position names group ops this
  *   node lacks (retried when group ops arrive), or whose timestamp is ahead of our clock.
- * - Its author must be a (writing) member of the group, joined to the context, at the delta's
- *   governance position: decided on the fold of that position, so every node decides the same,
- *   and a member removed there cannot write after its removal.
+ * - Its author must be a (writing) member of the group, joined to the context and (restricted)
+ *   on its allowlist, at the delta's governance position: decided on the fold of that position,
+ *   so every node decides the same, and a member removed or taken off the allowlist there cannot
+ *   write after it. A rejected delta is counted and never merged.
+ * - From gossip, it must have been sealed under the key of its own position's epoch: a key the
+ *   group retired is accepted only for positions before its retirement.
  * - Pending deltas are bounded per context (oldest evicted first) and expire; sync repairs both.
  */
 export const MAX_PENDING_PER_CONTEXT = 10_000
@@ -111,11 +114,12 @@ export class RemoteDeltas {
         outcome.set(id, { status: 'pending', reason: 'governance position not held yet' })
         continue
       }
-      if (!access.ok) {
+      const refused = access.ok ? this.wrongKey(meta.groupId, ctxHex, v) : access.reason
+      if (refused) {
         this.rejected++
         p.remove(id)
-        outcome.set(id, { status: 'rejected', reason: access.reason })
-        if (this.d.events.listens('rejected')) this.d.events.emit('rejected', { contextId, deltaId: v.id, reason: access.reason })
+        outcome.set(id, { status: 'rejected', reason: refused })
+        if (this.d.events.listens('rejected')) this.d.events.emit('rejected', { contextId, deltaId: v.id, reason: refused })
         continue
       }
       try {
@@ -139,6 +143,15 @@ export class RemoteDeltas {
       if (this.d.events.listens('applied')) this.d.events.emit('applied', { contextId, meta: after, deltas: ready })
     }
     return results.map((r) => ({ ...r, ...(outcome.get(r.id) ?? {}) }))
+  }
+
+  /** Why a gossiped delta's seal does not fit its position (undefined when it does, or it came by sync). */
+  private wrongKey(groupId: string, ctxHex: string, v: VerifiedDelta): string | undefined {
+    if (!v.sealedUnder) return undefined
+    const k = this.d.groups.keyAt(groupId, ctxHex, v.wire.govPosition.map(hex))
+    if (k.status === 'ok' && k.keyId.equals(v.sealedUnder)) return undefined
+    if (k.status === 'stale') return "the delta was gossiped at a position whose key is retired (someone lost reading there and no rotation followed)"
+    return "the delta was sealed under another key than its position's epoch"
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { KeyFault } from './keyring.js'
 import type { Role, SignedOp } from './ops.js'
 
 /**
@@ -18,4 +19,8 @@ export interface GovernanceEvents {
   'member.updated': { groupId: Buffer; identity: Buffer; role: Role; capabilities: number }
   /** Two different ops of one signer with the same seq. */
   equivocation: { groupId: Buffer; signer: Buffer; seq: bigint }
+  /** An envelope addressed to this node's identity that it refused (the keys are fetched from a peer instead). */
+  'key.rejected': { groupId: Buffer; opId: Buffer; fault: KeyFault }
+  /** Keys of a group's scopes reached this node (by an envelope or from a peer). */
+  'keys.stored': { groupId: Buffer; scope?: string }
 }

@@ -1,8 +1,10 @@
 import { preciseNowMs } from '../primitives/clock.js'
 import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
+import { lostReading, mayRead, type AccessView } from './access.js'
 import { invitationId, invitationSignatureValid } from './invitation.js'
-import { ALL_CAPABILITIES, Capability, type GroupOp, type Role, type SignedOp, type Visibility } from './ops.js'
+import { ALL_CAPABILITIES, Capability, ZERO_ID, type GroupOp, type Role, type SignedOp, type Visibility } from './ops.js'
+import { GROUP_SCOPE, scopeKey } from './rotation.js'
 import { MaxHeap } from '../primitives/max-heap.js'
 
 /**
@@ -31,6 +33,22 @@ import { MaxHeap } from '../primitives/max-heap.js'
  * - Re-entry block: MemberRemoved sets `blocked/m`, only an admin's MemberAdded clears it, and
  *   no invitation claim (nor a manage-members add) admits a blocked identity. It is a slot of its
  *   own so that a concurrent MemberLeft winning the member slot does not erase the removal.
+ * - Uses of an invitation: a claim is valid only while the claims of its invitation in its cut
+ *   are fewer than the invitation's uses; concurrent claims cannot see each other, so a member a
+ *   claim admitted holds its place only while its claim is among the invitation's first `max`
+ *   claims ordered by (generation, op id), the same order as slots: the earlier claim wins,
+ *   and between concurrent ones of the same generation the lower op id. A claimant past the uses
+ *   is no member, on every node, once the claims meet (what it wrote before, valid at its cut,
+ *   stays, as with any op concurrent with a removal).
+ *
+ * Key epochs (rotation.ts, access.ts): an op may carry a rotation (new keys for the group's topic
+ * or contexts, sealed to the identities that may still read them). It is valid only if its
+ * signer may read each rotated scope after the op and gives keys only to identities that may
+ * read them (rotationRule). An op that takes reading away rotates the scopes concerned
+ * (its author adds the rotation, GroupStore.issue); one that cannot (the signer itself loses
+ * them: MemberLeft, ContextLeft) or does not (version 1) leaves a mark, and the scope is stale
+ * until a rotation follows the mark (epochAt). The frontier rule for concurrent rotations is at
+ * epochAt.
  * | MemberLeft             | any member but the owner                                               |
  * | RoleSet{m}             | admin; m a member other than the owner                                 |
  * | CapabilitiesSet{m}     | admin; m a member                                                      |
@@ -40,12 +58,13 @@ import { MaxHeap } from '../primitives/max-heap.js'
  * | ContextVisibilitySet, ContextAllowlistSet, ContextAliasSet | admin or the context's creator      |
  * | MemberAliasSet{m}      | admin, or m itself                                                     |
  * | TargetApplicationSet   | admin or manage-application                                            |
- * | InvitationClaimed      | the joiner s, not a member, not removed (only an admin's MemberAdded re-admits a removed member), not having used this invitation; the invitation signed for this group by an inviter who at the cut is admin, or a (not read-only) member who holds invite-members and invites a non-admin; joinedAt ≤ expiresAt; not revoked in the cut. An invitation naming a context c also joins s to c (and allowlists s when c is restricted): c registered, and the inviter an admin, the creator of restricted c, or joined to open c |
+ * | InvitationClaimed      | the joiner s, not a member, not removed (only an admin's MemberAdded re-admits a removed member), not having used this invitation, the invitation not used up in the cut; the invitation signed for this group by an inviter who at the cut is admin, or a (not read-only) member who holds invite-members and invites a non-admin; joinedAt ≤ expiresAt; not revoked in the cut. An invitation naming a context c also joins s to c (and allowlists s when c is restricted): c registered, and the inviter an admin, the creator of restricted c, or joined to open c |
  * | InvitationRevoked      | admin, or the inviter (the op then carries the signed invitation)      |
  * | OwnershipTransferred   | the owner, to an admin                                                 |
  * | GroupDeleted           | the owner                                                              |
  * | ContextJoined{c}       | a member: open contexts need admin or join-open-contexts; restricted ones the allowlist (or admin) |
  * | ContextLeft{c}         | a member joined to c                                                   |
+ * | KeyRotated             | any member (its rotation says what it rotates)                         |
  */
 
 type Value = string | number | boolean | null | { [k: string]: string | number | boolean | null }
@@ -86,7 +105,41 @@ export interface ApplyOutcome {
   equivocation?: { signer: string; seq: bigint; opIds: string[] }
 }
 
-export type MemberSlot = { role: Role } | { gone: 'removed' | 'left' }
+/**
+ * A member slot. `claim` and `max`: admitted by a claim of that invitation (hex id), which admits
+ * `max` identities (see the derived rules).
+ */
+export type MemberSlot = { role: Role; claim?: string; max?: number } | { gone: 'removed' | 'left' }
+
+/** A rotation of one scope, as the fold records it. */
+export interface RotationRef {
+  idHex: string
+  gen: number
+  keyId: Buffer
+  /** 1 + the epoch at the op's cut (the genesis and a context's registration start at 0). */
+  epoch: number
+  /** The identities (hex) the rotation gave this scope's key. */
+  recipients: string[]
+}
+
+/** A scope's key at a governance position (a set of op ids): see GroupState.epochAt. */
+export interface EpochAt {
+  /** The rotations of the scope in the cut that no other one in the cut follows, by op id. */
+  frontier: RotationRef[]
+  epoch: number
+  /**
+   * Someone lost reading in the cut and no rotation of the scope follows that (a member left, or
+   * an op of version 1 removed someone): the key must not be used until a member rotates it.
+   */
+  stale: boolean
+}
+
+/** What an op would do at a cut: its writes, and what it takes away (scope → identities). */
+export interface OpPlan {
+  writes: Writes
+  lost: Map<string, string[]>
+  after: View
+}
 
 const hex = (b: Buffer) => b.toString('hex')
 
@@ -94,10 +147,61 @@ function stampGreater(a: { gen: number; id: Buffer }, b: { gen: number; id: Buff
   return a.gen !== b.gen ? a.gen > b.gen : Buffer.compare(a.id, b.id) > 0
 }
 
+/** Where a slot's name lists under: 'member/x' under 'member/', 'joined/c/x' under 'joined/c/'. */
+function parentOf(slot: string): string {
+  return slot.slice(0, slot.lastIndexOf('/') + 1)
+}
+
+/**
+ * A state of the group (now, at a cut, or after an op): its slots, and what the derived rules make
+ * of them. Subclasses say how a slot is read.
+ */
+export abstract class View implements AccessView {
+  abstract get(slot: string): Value | undefined
+  /** The write a slot's value comes from. */
+  abstract winner(slot: string): { gen: number; id: Buffer } | undefined
+  abstract names(parent: string): string[]
+
+  member(pk: string): MemberSlot | undefined {
+    if (pk === this.get('owner')) return { role: 'admin' }
+    const m = this.get(`member/${pk}`) as MemberSlot | undefined
+    // a member admitted by a claim holds its place only among the invitation's first `max` claims
+    if (m && 'role' in m && m.claim !== undefined && this.claimants(m.claim).indexOf(pk) >= m.max!) return undefined
+    return m
+  }
+
+  role(pk: string): Role | undefined {
+    const m = this.member(pk)
+    return m && 'role' in m ? m.role : undefined
+  }
+
+  caps(pk: string): number {
+    const role = this.role(pk)
+    if (!role) return 0
+    if (role === 'admin') return ALL_CAPABILITIES
+    return (this.get(`caps/${pk}`) as number | undefined) ?? 0
+  }
+
+  context(id: string): { app: string; creator: string; registered: boolean } | undefined {
+    return this.get(`ctx/${id}`) as { app: string; creator: string; registered: boolean } | undefined
+  }
+
+  /** Who claimed an invitation (hex), first claim first: by (generation, op id) of the claim. */
+  claimants(invitation: string): string[] {
+    const parent = `claimed/${invitation}/`
+    return this.names(parent)
+      .map((slot) => ({ pk: slot.slice(parent.length), w: this.winner(slot)! }))
+      .sort((a, b) => (stampGreater(a.w, b.w) ? 1 : stampGreater(b.w, a.w) ? -1 : 0))
+      .map((c) => c.pk)
+  }
+}
+
 export class GroupState {
   readonly nodes = new Map<string, OpNode>()
   readonly heads = new Set<string>()
   private readonly slots = new Map<string, Write[]>()
+  /** Slot names by parent (see parentOf), for the views' listings. */
+  private readonly children = new Map<string, Set<string>>()
   private readonly seqs = new Map<string, Map<bigint, string[]>>()
   /** Per signer (hex): the highest seq among its ops held here. */
   private readonly maxSeq = new Map<string, bigint>()
@@ -106,17 +210,37 @@ export class GroupState {
   /** Signers whose ops do not form one chain (equivocation or a gap): ancestry needs the walk. */
   readonly forked = new Set<number>()
   readonly equivocations: { signer: string; seq: bigint; opIds: string[] }[] = []
+  /** Per scope: its rotations (highest generation first) and the ops that took reading away without one. */
+  private readonly epochs = new Map<string, { rotations: RotationRef[]; marks: { idHex: string; gen: number }[] }>()
   private arrivals = 0
+  private readonly whole: WholeView
 
-  constructor(readonly groupId: Buffer) {}
+  constructor(readonly groupId: Buffer) {
+    this.whole = new WholeView(this)
+  }
 
   has(idHex: string): boolean {
     return this.nodes.has(idHex)
   }
 
-  /** Current value of a slot (the fold of every op this node holds). */
+  /** The current state (the fold of every op this node holds). */
+  now(): View {
+    return this.whole
+  }
+
+  /** Current raw value of a slot (no derived rule applied; `now()` applies them). */
   current(slot: string): Value | undefined {
-    return this.ownerIsAdmin(slot, this.slots.get(slot)?.[0]?.value)
+    return this.slots.get(slot)?.[0]?.value
+  }
+
+  /** The current winning write of a slot. */
+  currentWrite(slot: string): Write | undefined {
+    return this.slots.get(slot)?.[0]
+  }
+
+  /** Slot names under a parent ('member/', 'joined/<c>/'), with or without a value now. */
+  namesUnder(parent: string): ReadonlySet<string> {
+    return this.children.get(parent) ?? EMPTY
   }
 
   /** The owner's member slot always reads as admin (see the derived rules above). */
@@ -162,14 +286,16 @@ export class GroupState {
       if (n.gen + 1 > gen) gen = n.gen + 1
     }
     const cut = this.cut(parents)
-    let writes: [string, Value][] = []
+    let decided: Decision | undefined
     let reason: string | undefined
     try {
-      writes = this.decide(op, cut)
+      decided = this.decide(op, cut, { gen, id: op.id })
     } catch (e) {
       if (!(e instanceof Rejection)) throw e
       reason = e.message
     }
+    // the epoch an op's rotation starts follows from the rotations in its cut (read before it is recorded)
+    const epochs = decided && op.rotation ? op.rotation.scopes.map((s) => this.epochAt(scopeKey(s), parents).epoch + 1) : []
     const signer = this.indexOf(op.signer)
     const vv = cut.vector().slice()
     const seq = Number(op.seq)
@@ -182,19 +308,79 @@ export class GroupState {
     this.heads.add(idHex)
 
     const changes: SlotChange[] = []
-    for (const [slot, value] of writes) {
+    for (const [slot, value] of decided?.writes ?? []) {
       const change = this.write(slot, { gen, id: op.id, idHex, value })
       if (change) changes.push(change)
       // a new owner whose member slot lost a concurrent demotion or removal becomes an admin here
       const raw = change?.slot === 'owner' ? this.slots.get(`member/${change.after as string}`)?.[0]?.value : undefined
       if (raw && !(typeof raw === 'object' && raw.role === 'admin')) changes.push({ slot: `member/${change!.after as string}`, before: raw, after: { role: 'admin' } })
     }
+    if (decided) this.recordEpochs(op, idHex, gen, decided, epochs)
     return { node, changes, equivocation: this.trackSeq(op, idHex) }
+  }
+
+  /** Records an applied op's rotations, and the scopes it took reading of away without rotating them. */
+  private recordEpochs(op: SignedOp, idHex: string, gen: number, d: Decision, epochs: number[]): void {
+    const rotated = new Set<string>()
+    op.rotation?.scopes.forEach((s, i) => {
+      const k = scopeKey(s)
+      rotated.add(k)
+      const recipients = op.rotation!.envelopes.filter((e) => e.scopes.includes(i)).map((e) => hex(e.recipient))
+      const list = this.scopeEpochs(k).rotations
+      let at = 0
+      while (at < list.length && list[at]!.gen >= gen) at++
+      list.splice(at, 0, { idHex, gen, keyId: s.keyId, epoch: epochs[i]!, recipients })
+    })
+    for (const scope of d.lost.keys()) if (!rotated.has(scope)) this.scopeEpochs(scope).marks.push({ idHex, gen })
+  }
+
+  private scopeEpochs(scope: string) {
+    let e = this.epochs.get(scope)
+    if (!e) this.epochs.set(scope, (e = { rotations: [], marks: [] }))
+    return e
+  }
+
+  /**
+   * The key epoch of a scope ('group' or a context in hex) at a governance position, a pure
+   * function of the rotations in the position's cut (DESIGN §6): the frontier is the rotations of
+   * the scope that no other rotation of it in the cut follows. One: its key is the epoch's key.
+   * Several (concurrent rotations): the epoch's key is derived from all of theirs (keyring.ts), so
+   * it is known only to identities that every one of them gave a key: two admins removing two
+   * members at once each wrap for the other's target, and neither target derives the merged key.
+   */
+  epochAt(scope: string, position: string[]): EpochAt {
+    const e = this.epochs.get(scope)
+    if (!e) return { frontier: [], epoch: -1, stale: true }
+    const cut = this.cut(position)
+    const frontier: RotationRef[] = []
+    const cuts = new Map<string, CutView>()
+    const follows = (f: RotationRef, idHex: string) => {
+      let c = cuts.get(f.idHex)
+      if (!c) cuts.set(f.idHex, (c = this.cut([f.idHex])))
+      return c.includes(idHex)
+    }
+    // highest generation first: whatever follows a rotation has a higher generation, so a rotation
+    // is in the frontier unless one already in it follows it
+    for (const r of e.rotations) if (cut.includes(r.idHex) && !frontier.some((f) => follows(f, r.idHex))) frontier.push(r)
+    frontier.sort((a, b) => (a.idHex < b.idHex ? -1 : 1))
+    const stale = frontier.length === 0 || e.marks.some((m) => cut.includes(m.idHex) && !frontier.some((f) => follows(f, m.idHex)))
+    return { frontier, epoch: Math.max(-1, ...frontier.map((f) => f.epoch)), stale }
+  }
+
+  /** Scopes with a rotation or a mark (every scope the group has keyed). */
+  keyedScopes(): string[] {
+    return [...this.epochs.keys()]
   }
 
   private write(slot: string, w: Write): SlotChange | undefined {
     let list = this.slots.get(slot)
-    if (!list) this.slots.set(slot, (list = []))
+    if (!list) {
+      this.slots.set(slot, (list = []))
+      const parent = parentOf(slot)
+      let set = this.children.get(parent)
+      if (!set) this.children.set(parent, (set = new Set()))
+      set.add(slot)
+    }
     let i = 0
     while (i < list.length && stampGreater(list[i]!, w)) i++
     list.splice(i, 0, w)
@@ -238,7 +424,7 @@ export class GroupState {
   /** Why this op would be rejected if applied now (undefined when valid); changes nothing. */
   evaluate(op: SignedOp): string | undefined {
     try {
-      this.decide(op, this.cut(op.parents.map(hex)))
+      this.decide(op, this.cut(op.parents.map(hex)), { gen: this.genOf(op.parents.map(hex)), id: op.id })
       return undefined
     } catch (e) {
       if (e instanceof Rejection) return e.message
@@ -246,8 +432,40 @@ export class GroupState {
     }
   }
 
-  /** The writes of a valid op, or a Rejection with the reason: the op kind's rule (RULES) decides. */
-  private decide(signed: SignedOp, cut: CutView): Writes {
+  /**
+   * What an op (not signed yet, without its rotation) would write and take away on top of
+   * `parents`, for its author: the rotation it must carry follows from `lost`. Throws a
+   * Rejection-free MeroError-less answer: `{reason}` when the op would be rejected.
+   */
+  plan(op: GroupOp, signer: Buffer, parents: string[]): OpPlan | { reason: string } {
+    const env = { op, signer, groupId: op.kind === 'GroupCreated' ? ZERO_ID : this.groupId, parents: parents.map((p) => Buffer.from(p, 'hex')), seq: 1n } as unknown as SignedOp
+    try {
+      return this.decide(env, this.cut(parents), { gen: this.genOf(parents), id: Buffer.alloc(32, 0xff) }, { skipRotation: true })
+    } catch (e) {
+      if (e instanceof Rejection) return { reason: e.message }
+      throw e
+    }
+  }
+
+  private genOf(parents: string[]): number {
+    let gen = 0
+    for (const p of parents) gen = Math.max(gen, (this.nodes.get(p)?.gen ?? -1) + 1)
+    return gen
+  }
+
+  /**
+   * The writes of a valid op, what it takes away, and the state after it; or a Rejection with the
+   * reason. The op kind's rule (RULES) decides, then its rotation is checked (rotationRule).
+   */
+  private decide(signed: SignedOp, cut: CutView, stamp: { gen: number; id: Buffer }, opts: { skipRotation?: boolean } = {}): Decision {
+    const writes = this.writesOf_(signed, cut)
+    const after = new AfterView(cut, writes, stamp)
+    const lost = lostReading(cut, after, writes)
+    if (!opts.skipRotation) rotationRule(signed, after)
+    return { writes, lost, after }
+  }
+
+  private writesOf_(signed: SignedOp, cut: CutView): Writes {
     const op = signed.op
     const s = hex(signed.signer)
     if (op.kind === 'GroupCreated') {
@@ -275,6 +493,35 @@ export class GroupState {
   }
 }
 
+const EMPTY: ReadonlySet<string> = new Set()
+
+interface Decision {
+  writes: Writes
+  lost: Map<string, string[]>
+  after: View
+}
+
+/**
+ * An op's rotation is valid when every scope it rotates is the group or a context registered
+ * after the op, its signer may read each of them after the op (so a member who leaves cannot
+ * choose the next key), and every envelope gives keys only to identities that may read their
+ * scopes after the op (so a removal cannot hand the new key to the member it removes).
+ */
+function rotationRule(signed: SignedOp, after: View): void {
+  const rot = signed.rotation
+  if (!rot) return
+  const s = hex(signed.signer)
+  const scopes = rot.scopes.map(scopeKey)
+  for (const scope of scopes) {
+    if (scope !== GROUP_SCOPE && !after.context(scope)?.registered) reject('the rotation names a context that is not registered in this group')
+    if (!mayRead(after, s, scope)) reject('the signer may not read a scope it rotates')
+  }
+  for (const e of rot.envelopes) {
+    const r = hex(e.recipient)
+    for (const i of e.scopes) if (!mayRead(after, r, scopes[i]!)) reject('the rotation gives a key to an identity that may not read it')
+  }
+}
+
 type Writes = [string, Value][]
 type OpOf<K extends GroupOp['kind']> = Extract<GroupOp, { kind: K }>
 
@@ -290,7 +537,7 @@ interface Signer {
 }
 
 interface Rule<K extends GroupOp['kind']> {
-  /** Read-only members may issue it too (they may only leave, set their own alias, join or leave contexts). */
+  /** Read-only members may issue it too (they may only leave, set their own alias, join or leave contexts, rotate keys). */
   readOnly?: true
   /** The op's writes, or a Rejection (see the authorisation table at the top of this file). */
   writes(op: OpOf<K>, cut: CutView, by: Signer): Writes
@@ -484,6 +731,12 @@ const RULES: { [K in MemberOpKind]: Rule<K> } = {
       return [[`joined/${c}/${s}`, false]]
     },
   },
+  KeyRotated: {
+    readOnly: true,
+    writes() {
+      return [] // its rotation is the whole op (checked by rotationRule)
+    },
+  },
 }
 
 /** GroupCreated: the signer becomes the owner and an admin. */
@@ -525,8 +778,10 @@ function claim(signed: SignedOp, op: OpOf<'InvitationClaimed'>, cut: CutView, gr
   if (current && 'role' in current) reject('already a member')
   if (cut.get(`blocked/${s}`) === true) reject('a removed member can only be re-added by an admin')
   if (cut.get(`claimed/${id}/${s}`) === true) reject('this identity already used this invitation')
+  const used = inv.maxUses === undefined ? 0 : cut.claimants(id).length
+  if (inv.maxUses !== undefined && used >= inv.maxUses) reject(`the invitation has been used ${used} time${used === 1 ? '' : 's'}, all it allows`)
   const writes: Writes = [
-    [`member/${s}`, { role: inv.role }],
+    [`member/${s}`, inv.maxUses === undefined ? { role: inv.role } : { role: inv.role, claim: id, max: inv.maxUses }],
     [`caps/${s}`, inv.role === 'admin' ? 0 : (cut.get('defcaps') as number)],
     [`claimed/${id}/${s}`, true],
   ]
@@ -575,6 +830,24 @@ function reject(reason: string): never {
   throw new Rejection(reason)
 }
 
+/** The current state: every op this node holds. */
+class WholeView extends View {
+  constructor(private readonly state: GroupState) {
+    super()
+  }
+
+  get(slot: string): Value | undefined {
+    return this.state.current(slot)
+  }
+
+  winner(slot: string): Write | undefined {
+    return this.state.currentWrite(slot)
+  }
+
+  names(parent: string): string[] {
+    return [...this.state.namesUnder(parent)]
+  }
+}
 
 /**
  * The state at a cut. When the cut is exactly the current heads (the common, linear case) it
@@ -582,7 +855,7 @@ function reject(reason: string): never {
  * ancestors, found by walking back from the cut in decreasing generation, never below the
  * generation of the write being tested.
  */
-export class CutView {
+export class CutView extends View {
   private readonly whole: boolean
   private readonly visited = new Set<string>()
   private readonly queued = new Set<string>()
@@ -594,6 +867,7 @@ export class CutView {
     private readonly state: GroupState,
     private readonly parents: string[],
   ) {
+    super()
     this.whole = parents.length === state.heads.size && parents.every((p) => state.heads.has(p))
     for (const p of parents) {
       const n = state.nodes.get(p)
@@ -644,30 +918,47 @@ export class CutView {
     return this.visited.has(idHex)
   }
 
-  get(slot: string): Value | undefined {
-    if (this.whole) return this.state.current(slot)
-    for (const w of this.state.writesOf(slot)) if (this.contains(w.idHex, w.gen)) return w.value
+  winner(slot: string): Write | undefined {
+    if (this.whole) return this.state.currentWrite(slot)
+    for (const w of this.state.writesOf(slot)) if (this.contains(w.idHex, w.gen)) return w
     return undefined
   }
 
-  member(pk: string): MemberSlot | undefined {
-    if (pk === this.get('owner')) return { role: 'admin' }
-    return this.get(`member/${pk}`) as MemberSlot | undefined
+  get(slot: string): Value | undefined {
+    return this.winner(slot)?.value
   }
 
-  role(pk: string): Role | undefined {
-    const m = this.member(pk)
-    return m && 'role' in m ? m.role : undefined
+  names(parent: string): string[] {
+    const out: string[] = []
+    for (const slot of this.state.namesUnder(parent)) if (this.winner(slot)) out.push(slot)
+    return out
+  }
+}
+
+/** A state with an op's writes on top (what the op leaves), for the checks of what it takes away. */
+class AfterView extends View {
+  private readonly overlay: Map<string, Value>
+
+  constructor(
+    private readonly base: View,
+    writes: Writes,
+    private readonly stamp: { gen: number; id: Buffer },
+  ) {
+    super()
+    this.overlay = new Map(writes)
   }
 
-  caps(pk: string): number {
-    const role = this.role(pk)
-    if (!role) return 0
-    if (role === 'admin') return ALL_CAPABILITIES
-    return (this.get(`caps/${pk}`) as number | undefined) ?? 0
+  get(slot: string): Value | undefined {
+    return this.overlay.has(slot) ? this.overlay.get(slot) : this.base.get(slot)
   }
 
-  context(id: string): { app: string; creator: string; registered: boolean } | undefined {
-    return this.get(`ctx/${id}`) as { app: string; creator: string; registered: boolean } | undefined
+  winner(slot: string): { gen: number; id: Buffer } | undefined {
+    return this.overlay.has(slot) ? this.stamp : this.base.winner(slot)
+  }
+
+  names(parent: string): string[] {
+    const out = new Set(this.base.names(parent))
+    for (const slot of this.overlay.keys()) if (parentOf(slot) === parent) out.add(slot)
+    return [...out]
   }
 }

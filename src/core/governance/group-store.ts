@@ -6,9 +6,12 @@ import { Emitter } from '../primitives/emitter.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import type { Store, WriteBatch } from '../store/store.js'
+import { keyHolders, mayRead, mayReadContext } from './access.js'
 import type { GovernanceEvents } from './events.js'
-import { GroupState, whyMayNotInvite, whyMayNotInviteInto, type ApplyOutcome, type MemberSlot } from './fold.js'
-import { decodeSignedOp, groupOf, signedMessage, MAX_PARENTS, signOp, type GroupOp, type Role, type SignedOp, type Visibility, capabilityList, DEFAULT_CAPABILITIES, Capability } from './ops.js'
+import { GroupState, whyMayNotInvite, whyMayNotInviteInto, type ApplyOutcome, type EpochAt, type MemberSlot } from './fold.js'
+import { KeyRing, type HeldKey } from './keyring.js'
+import { decodeSignedOp, groupOf, signedMessage, MAX_PARENTS, signOp, type GroupOp, type Role, type SignedOp, type Visibility, capabilityList, DEFAULT_CAPABILITIES, ZERO_ID } from './ops.js'
+import { GROUP_SCOPE, sealRotation, scopeKey, type Rotation } from './rotation.js'
 
 /**
  * GroupStore (seed 000): the authoritative persistence of governance. Holds each group's op DAG
@@ -57,6 +60,16 @@ export interface GroupView {
   opCount: number
   pendingOps: number
   deleted: boolean
+  /** Each keyed scope's epoch at the current heads, and the id of its key (null while stale, or not held here). */
+  keys: EpochView[]
+}
+
+export interface EpochView {
+  /** 'group' (the group's topic), or a context id. */
+  scope: string
+  epoch: number
+  keyId: string | null
+  status: 'ok' | 'stale' | 'missing'
 }
 
 export interface OpRecord {
@@ -73,6 +86,14 @@ export interface OpRecord {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+/** Scopes in order: the group's topic first, then contexts by id. */
+const byScope = (a: string, b: string) => (a === GROUP_SCOPE ? -1 : b === GROUP_SCOPE ? 1 : a < b ? -1 : 1)
+const UNKNOWN: KeyAt = { status: 'unknown' }
+
+export interface IssueOptions {
+  /** Scopes to rotate besides those the op takes away (KeyRotated). */
+  rotate?: string[]
+}
 const b58 = (h: string) => toBase58(Buffer.from(h, 'hex'))
 const META_GROUP = 0x01
 
@@ -82,8 +103,23 @@ interface WriteBehind {
   settle: (error?: Error) => void
 }
 
+/** A scope's key at a position: the key, or why there is none to use. */
+export type KeyAt =
+  | ({ status: 'ok'; epoch: number } & HeldKey)
+  /** The epoch's key needs a rotation first (see EpochAt.stale). */
+  | { status: 'stale'; epoch: number }
+  /** This node lacks the keys of these rotations (it fetches them from a peer). */
+  | { status: 'missing'; epoch: number; rotations: string[] }
+  /** The position names ops this node does not hold, or a group it does not hold. */
+  | { status: 'unknown' }
+
+/** Key epochs remembered per group (a position's key never changes once its ops are held). */
+const KEYS_REMEMBERED = 1024
+
 export class GroupStore {
   private readonly groups = new Map<string, GroupState>()
+  /** Per group: scope|position → its key or its staleness (never 'missing' or 'unknown', which change). */
+  private readonly keyMemo = new Map<string, Map<string, KeyAt>>()
   /** Per group: ops waiting for parents (or, before its genesis, for the group itself). */
   private readonly pending = new Map<string, PendingQueue<SignedOp>>()
   /** Ops evicted from a full pending queue since start (sync fetches them again). */
@@ -92,11 +128,19 @@ export class GroupStore {
   /** Ops applied, rejected or parked, and what they changed (groups, members). */
   readonly events = new Emitter<GovernanceEvents>()
 
-  /** Without a store, a replica lives in memory only (in-process replicas, tests). */
-  constructor(private readonly store?: Store) {}
+  /**
+   * Without a store, a replica lives in memory only (in-process replicas, tests). Without a
+   * keyring it holds no keys: it neither opens envelopes nor adds rotations to the ops it issues
+   * (a replica that only folds).
+   */
+  constructor(
+    private readonly store?: Store,
+    readonly keys?: KeyRing,
+  ) {}
 
   /** Rebuilds every group from its persisted op log (signatures were checked on the way in). */
   start(): void {
+    this.keys?.start()
     if (!this.store) return
     for (const [key] of this.store.scanPrefix('groupMeta', Buffer.from([META_GROUP]))) {
       const groupId = key.subarray(1)
@@ -171,8 +215,7 @@ export class GroupStore {
   }
 
   role(groupId: string, identity: Buffer): Role | undefined {
-    const m = this.groups.get(groupId)?.current(`member/${hex(identity)}`) as MemberSlot | undefined
-    return m && 'role' in m ? m.role : undefined
+    return this.groups.get(groupId)?.now().role(hex(identity))
   }
 
   isMember(groupId: string, identity: Buffer): boolean {
@@ -184,16 +227,15 @@ export class GroupStore {
    * (no view is built): the group deleted? the context registered? the identity's role, whether
    * it joined the context, and the group's target application (hex).
    */
-  contextAccess(groupId: string, contextIdHex: string, identityHex: string): { deleted: boolean; registered: boolean; role?: Role; joined: boolean; target?: string } {
-    const g = this.state(groupId)
-    const ctx = g.current(`ctx/${contextIdHex}`) as { registered: boolean } | undefined
-    const m = g.current(`member/${identityHex}`) as MemberSlot | undefined
+  contextAccess(groupId: string, contextIdHex: string, identityHex: string): { deleted: boolean; registered: boolean; role?: Role; joined: boolean; reads: boolean; target?: string } {
+    const now = this.state(groupId).now()
     return {
-      deleted: g.current('deleted') === true,
-      registered: ctx?.registered === true,
-      role: m && 'role' in m ? m.role : undefined,
-      joined: g.current(`joined/${contextIdHex}/${identityHex}`) === true,
-      target: g.current('target') as string | undefined,
+      deleted: now.get('deleted') === true,
+      registered: now.context(contextIdHex)?.registered === true,
+      role: now.role(identityHex),
+      joined: now.get(`joined/${contextIdHex}/${identityHex}`) === true,
+      reads: mayReadContext(now, identityHex, contextIdHex),
+      target: now.get('target') as string | undefined,
     }
   }
 
@@ -213,6 +255,7 @@ export class GroupStore {
     if (!role) return { ok: false, reason: 'the author is not a member of the group at the delta\'s position' }
     if (role === 'read-only') return { ok: false, reason: 'the author is a read-only member at the delta\'s position' }
     if (cut.get(`joined/${contextIdHex}/${identityHex}`) !== true) return { ok: false, reason: 'the author has not joined the context at the delta\'s position' }
+    if (!mayReadContext(cut, identityHex, contextIdHex)) return { ok: false, reason: "the context is restricted and the author is not on its allowlist at the delta's position" }
     return { ok: true }
   }
 
@@ -224,15 +267,13 @@ export class GroupStore {
   whyNotReader(groupId: string, contextIdHex: string, identityHex: string): string | undefined {
     const g = this.groups.get(groupId)
     if (!g) return 'this node does not hold the group'
-    if (g.current('deleted') === true) return 'the group is deleted'
-    const ctx = g.current(`ctx/${contextIdHex}`) as { registered: boolean } | undefined
-    if (!ctx?.registered) return 'the context is not registered in its group'
-    const m = g.current(`member/${identityHex}`) as MemberSlot | undefined
-    const role = m && 'role' in m ? m.role : g.current('owner') === identityHex ? 'admin' : undefined
-    if (!role) return 'not a member of the group'
-    if (g.current(`joined/${contextIdHex}/${identityHex}`) === true || role === 'admin') return undefined
-    if (g.current(`ctxvis/${contextIdHex}`) === 'restricted') return g.current(`allow/${contextIdHex}/${identityHex}`) === true ? undefined : 'the context is restricted and the identity is not on its allowlist'
-    return ((this.capsOf(groupId, `member/${identityHex}`) & Capability.JoinOpenContexts) !== 0) ? undefined : 'joining an open context requires the join-open-contexts capability'
+    const now = g.now()
+    if (now.get('deleted') === true) return 'the group is deleted'
+    if (!now.context(contextIdHex)?.registered) return 'the context is not registered in its group'
+    if (!now.role(identityHex)) return 'not a member of the group'
+    if (mayReadContext(now, identityHex, contextIdHex)) return undefined
+    if (now.get(`ctxvis/${contextIdHex}`) === 'restricted') return 'the context is restricted and the identity is not on its allowlist'
+    return 'joining an open context requires the join-open-contexts capability'
   }
 
   /**
@@ -257,23 +298,27 @@ export class GroupStore {
     if (whyNot) throw new MeroError('NotAuthorized', `cannot invite into context ${toBase58(contextId)}: ${whyNot}`)
   }
 
-  /** Whether an invitation was revoked, and who claimed it, in the current state. */
+  /**
+   * Whether an invitation was revoked, and who claimed it, in the current state, first claim first
+   * (of an invitation with `maxUses`, the first that many are its uses; see the fold's claim rule).
+   */
   invitationState(groupId: string, invitationId: string): { revoked: boolean; claimedBy: string[] } {
     const g = this.groups.get(groupId)
     if (!g) return { revoked: false, claimedBy: [] }
-    const prefix = `claimed/${invitationId}/`
-    return { revoked: g.current(`revoked/${invitationId}`) === true, claimedBy: g.entries(prefix).map(([k]) => b58(k.slice(prefix.length))) }
+    const now = g.now()
+    return { revoked: now.get(`revoked/${invitationId}`) === true, claimedBy: now.claimants(invitationId).map(b58) }
   }
 
   view(groupId: string): GroupView {
     const g = this.state(groupId)
+    const now = g.now()
     const members: MemberInfo[] = []
-    for (const [slot, value] of g.entries('member/')) {
-      const m = value as MemberSlot
-      if (!('role' in m)) continue
+    for (const [slot] of g.entries('member/')) {
       const id = slot.slice('member/'.length)
-      const caps = m.role === 'admin' ? 31 : ((g.current(`caps/${id}`) as number | undefined) ?? 0)
-      members.push({ identity: b58(id), role: m.role, capabilities: caps, capabilityNames: capabilityList(caps), alias: (g.current(`malias/${id}`) as string | undefined) ?? null })
+      const role = now.role(id)
+      if (!role) continue
+      const caps = now.caps(id)
+      members.push({ identity: b58(id), role, capabilities: caps, capabilityNames: capabilityList(caps), alias: (g.current(`malias/${id}`) as string | undefined) ?? null })
     }
     const memberSet = new Set(members.map((m) => m.identity))
     const contexts: ContextInfo[] = []
@@ -282,14 +327,14 @@ export class GroupStore {
       if (!c.registered) continue
       const id = slot.slice('ctx/'.length)
       const allowlist = g.entries(`allow/${id}/`).filter(([, v]) => v === true).map(([k]) => b58(k.slice(`allow/${id}/`.length)))
-      const joined = g.entries(`joined/${id}/`).filter(([, v]) => v === true).map(([k]) => b58(k.slice(`joined/${id}/`.length)))
+      // a context identity is live only while its holder may read it (the removal cascade, the allowlist)
+      const joined = g.entries(`joined/${id}/`).filter(([k, v]) => v === true && mayReadContext(now, k.slice(`joined/${id}/`.length), id)).map(([k]) => b58(k.slice(`joined/${id}/`.length)))
       contexts.push({
         contextId: b58(id),
         applicationId: b58(c.app),
         creator: b58(c.creator),
         visibility: g.current(`ctxvis/${id}`) as Visibility,
         allowlist,
-        // a context identity is live only while its holder is a member (the removal cascade)
         members: joined.filter((j) => memberSet.has(j)),
         alias: (g.current(`calias/${id}`) as string | undefined) ?? null,
       })
@@ -309,6 +354,7 @@ export class GroupStore {
       opCount: g.nodes.size,
       pendingOps: this.pendingCount(groupId),
       deleted: g.current('deleted') === true,
+      keys: this.epochs(groupId),
     }
   }
 
@@ -324,12 +370,15 @@ export class GroupStore {
 
   /** Creates a group owned by `owner`; its id is the id of the signed genesis op. */
   createGroup(owner: KeyPair, settings: { application?: Buffer; defaultCapabilities?: number; defaultVisibility?: Visibility } = {}): { groupId: string; op: SignedOp } {
+    // epoch 0 of the group's topic key, for the owner (members joining later fetch the current key)
+    const rotation = this.keys ? sealRotation({ groupId: ZERO_ID, signer: owner.publicKey, seq: 1n }, [{ key: randomBytes(32) }], () => [owner.publicKey]) : undefined
     const op = signOp(
       {
         groupId: Buffer.alloc(32),
         parents: [],
         seq: 1n,
         op: { kind: 'GroupCreated', application: settings.application, defaultCapabilities: settings.defaultCapabilities ?? DEFAULT_CAPABILITIES, defaultVisibility: settings.defaultVisibility ?? 'open', salt: randomBytes(32) },
+        rotation,
       },
       owner,
     )
@@ -342,8 +391,8 @@ export class GroupStore {
    * applies and persists it. An op that would be rejected is refused (NotAuthorized) and not
    * stored. Returns the signed op (to publish).
    */
-  issue(groupId: string, signer: KeyPair, op: GroupOp): SignedOp {
-    const signed = this.signChecked(groupId, signer, op)
+  issue(groupId: string, signer: KeyPair, op: GroupOp, opts: IssueOptions = {}): SignedOp {
+    const signed = this.signChecked(groupId, signer, op, opts)
     this.ingestDecoded([signed], { persist: true, emit: true })
     return signed
   }
@@ -356,8 +405,8 @@ export class GroupStore {
    * catch-up; should this node author again with the same seq before that, both ops are kept
    * and the group flags the equivocation (DESIGN §6), so replicas never split.
    */
-  issueWriteBehind(groupId: string, signer: KeyPair, op: GroupOp): { op: SignedOp; persisted: Promise<void> } {
-    const signed = this.signChecked(groupId, signer, op)
+  issueWriteBehind(groupId: string, signer: KeyPair, op: GroupOp, opts: IssueOptions = {}): { op: SignedOp; persisted: Promise<void> } {
+    const signed = this.signChecked(groupId, signer, op, opts)
     const behind = this.writeBehind()
     this.ingestOne(signed, behind?.batch, true)
     return { op: signed, persisted: behind?.written ?? Promise.resolve() }
@@ -392,19 +441,130 @@ export class GroupStore {
     return this.behind
   }
 
-  private signChecked(groupId: string, signer: KeyPair, op: GroupOp): SignedOp {
+  private signChecked(groupId: string, signer: KeyPair, op: GroupOp, opts: IssueOptions): SignedOp {
     const g = this.state(groupId)
     const parents = [...g.heads]
       .map((h) => g.nodes.get(h)!)
       .sort((a, b) => b.gen - a.gen || (a.idHex < b.idHex ? 1 : -1))
       .slice(0, MAX_PARENTS)
       .map((n) => n.op.id)
-    const signed = signOp({ groupId: Buffer.from(groupId, 'hex'), parents, seq: g.nextSeq(signer.publicKey), op }, signer)
+    const seq = g.nextSeq(signer.publicKey)
+    const rotation = this.rotationFor(g, signer, op, parents.map(hex), seq, opts)
+    const signed = signOp({ groupId: Buffer.from(groupId, 'hex'), parents, seq, op, rotation }, signer)
     // what peers will decode: an op they would drop as malformed is refused here, not applied alone
     decodeSignedOp(signed.bytes, { verify: false })
     const reason = g.evaluate(signed)
     if (reason) throw new MeroError(reason === 'the group is deleted' ? 'GroupDeleted' : 'NotAuthorized', `${op.kind} refused: ${reason}`)
     return signed
+  }
+
+  /**
+   * The rotation an op of this node carries (DESIGN §6): a new key for every scope the op takes
+   * reading of away (and the signer still reads), for a context it registers, and for the scopes
+   * asked for (KeyRotated); each sealed to the identities that hold the scope's key after the op,
+   * and to the signer. Scopes the signer itself stops reading stay stale for another member to
+   * rotate. Without a keyring, no rotation.
+   */
+  private rotationFor(g: GroupState, signer: KeyPair, op: GroupOp, parents: string[], seq: bigint, opts: IssueOptions): Rotation | undefined {
+    if (!this.keys) return undefined
+    const plan = g.plan(op, signer.publicKey, parents)
+    if ('reason' in plan) throw new MeroError(plan.reason === 'the group is deleted' ? 'GroupDeleted' : 'NotAuthorized', `${op.kind} refused: ${plan.reason}`)
+    const me = hex(signer.publicKey)
+    const wanted = [...plan.lost.keys(), ...(op.kind === 'ContextRegistered' ? [hex(op.contextId)] : []), ...(opts.rotate ?? [])]
+    const scopes = [...new Set(wanted)].filter((s) => mayRead(plan.after, me, s)).sort(byScope)
+    if (op.kind === 'KeyRotated' && !scopes.length) throw new MeroError('InvalidInput', 'KeyRotated refused: nothing to rotate that this identity may read')
+    if (!scopes.length) return undefined
+    const recipients = scopes.map((scope) => [...new Set([...keyHolders(plan.after, scope), me])].map((r) => Buffer.from(r, 'hex')))
+    return sealRotation(
+      { groupId: g.groupId, signer: signer.publicKey, seq },
+      scopes.map((scope) => ({ ...(scope === GROUP_SCOPE ? {} : { contextId: Buffer.from(scope, 'hex') }), key: randomBytes(32) })),
+      (i) => recipients[i]!,
+    )
+  }
+
+  // ---- keys ------------------------------------------------------------------------------
+
+  /** The key epoch of a scope at a position (the current heads by default): see GroupState.epochAt. */
+  epochAt(groupId: string, scope: string, position?: string[]): EpochAt | undefined {
+    const g = this.groups.get(groupId)
+    if (!g) return undefined
+    const pos = position ?? [...g.heads]
+    if (pos.length === 0 || pos.some((p) => !g.has(p))) return undefined
+    return g.epochAt(scope, pos)
+  }
+
+  /**
+   * The key of a scope ('group', or a context id in hex) at a governance position (op ids in hex;
+   * the current heads by default): what a message of that position is sealed under. Remembered
+   * per position once known (it never changes then).
+   */
+  keyAt(groupId: string, scope: string, position?: string[]): KeyAt {
+    const g = this.groups.get(groupId)
+    if (!g) return UNKNOWN
+    const pos = position ?? [...g.heads]
+    const memoKey = `${scope}|${pos.length === 1 ? pos[0] : [...pos].sort().join(',')}`
+    let memo = this.keyMemo.get(groupId)
+    const hit = memo?.get(memoKey)
+    if (hit) return hit
+    if (pos.length === 0 || pos.some((p) => !g.has(p))) return UNKNOWN
+    const e = g.epochAt(scope, pos)
+    let out: KeyAt
+    if (e.stale) out = { status: 'stale', epoch: e.epoch }
+    else {
+      const d = this.keys?.derive(groupId, scope, e.frontier) ?? { missing: e.frontier.map((f) => f.idHex) }
+      if ('missing' in d) return { status: 'missing', epoch: e.epoch, rotations: d.missing }
+      out = { status: 'ok', epoch: e.epoch, ...d }
+    }
+    if (!memo) this.keyMemo.set(groupId, (memo = new Map()))
+    if (memo.size >= KEYS_REMEMBERED) memo.delete(memo.keys().next().value!)
+    memo.set(memoKey, out)
+    return out
+  }
+
+  /** Each keyed scope's epoch at the current heads: the group's topic first, then contexts by id. */
+  epochs(groupId: string): EpochView[] {
+    const scopes = this.state(groupId).keyedScopes().sort(byScope)
+    return scopes.flatMap((scope) => {
+      const k = this.keyAt(groupId, scope)
+      if (k.status === 'unknown') return []
+      return [{ scope: scope === GROUP_SCOPE ? GROUP_SCOPE : b58(scope), epoch: k.epoch, keyId: k.status === 'ok' ? hex(k.keyId) : null, status: k.status }]
+    })
+  }
+
+  /**
+   * The keys of a scope's current epoch this node holds (its frontier's rotations), for a peer
+   * that may read the scope (the sync server decides that).
+   */
+  keysToShare(groupId: string, scope: string): { rotation: Buffer; key: Buffer }[] {
+    const e = this.epochAt(groupId, scope)
+    if (!e || !this.keys) return []
+    return e.frontier.flatMap((r) => {
+      const key = this.keys!.component(groupId, scope, r.idHex)
+      return key ? [{ rotation: Buffer.from(r.idHex, 'hex'), key }] : []
+    })
+  }
+
+  /**
+   * Keys of a scope given by a peer: each kept if this node holds the rotation op and the key is
+   * the one it names; refused and counted otherwise. Returns how many were kept.
+   */
+  acceptKeys(groupId: string, scope: string, keys: { rotation: Buffer; key: Buffer }[]): number {
+    const g = this.groups.get(groupId)
+    if (!g || !this.keys) return 0
+    const batch = this.store?.batch()
+    let kept = 0
+    for (const { rotation, key } of keys) {
+      const node = g.nodes.get(hex(rotation))
+      const named = node?.status === 'applied' ? node.op.rotation?.scopes.find((s) => scopeKey(s) === scope) : undefined
+      if (!named) {
+        this.keys.faults.bad_component++
+        continue
+      }
+      if (this.keys.accept(groupId, scope, hex(rotation), named.keyId, key, batch)) kept++
+    }
+    batch?.write()
+    if (kept && this.events.listens('keys.stored')) this.events.emit('keys.stored', { groupId: g.groupId, scope })
+    return kept
   }
 
   // ---- ingest ----------------------------------------------------------------------------
@@ -491,6 +651,12 @@ export class GroupStore {
     }
     const outcome = g.apply(op)
     batch?.put('groupOps', Buffer.concat([g.groupId, op.id]), op.bytes)
+    // keys sealed to this node (on a restart they are in the keys column already)
+    if (emit && op.rotation && outcome.node.status === 'applied' && this.keys) {
+      const { stored, fault } = this.keys.absorb(op, batch)
+      if (fault && this.events.listens('key.rejected')) this.events.emit('key.rejected', { groupId: g.groupId, opId: op.id, fault })
+      if (stored && this.events.listens('keys.stored')) this.events.emit('keys.stored', { groupId: g.groupId })
+    }
     if (emit) this.emit(g, groupId, op, outcome)
     return { opId: outcome.node.idHex, groupId, status: outcome.node.status, reason: outcome.node.reason }
   }
@@ -534,9 +700,7 @@ export class GroupStore {
   }
 
   private capsOf(groupId: string, memberSlot: string): number {
-    const id = memberSlot.slice('member/'.length)
-    const role = this.role(groupId, Buffer.from(id, 'hex'))
-    return role === 'admin' ? 31 : ((this.groups.get(groupId)?.current(`caps/${id}`) as number | undefined) ?? 0)
+    return this.groups.get(groupId)?.now().caps(memberSlot.slice('member/'.length)) ?? 0
   }
 }
 

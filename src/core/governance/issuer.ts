@@ -1,5 +1,5 @@
 import type { KeyPair } from '../crypto/ed25519.js'
-import type { GroupStore } from './group-store.js'
+import type { GroupStore, IssueOptions } from './group-store.js'
 import type { GroupOp, SignedOp } from './ops.js'
 
 /**
@@ -8,7 +8,7 @@ import type { GroupOp, SignedOp } from './ops.js'
  * publishes them to the group.
  */
 export interface OpIssuer {
-  issue(groupId: string, op: GroupOp): Promise<SignedOp>
+  issue(groupId: string, op: GroupOp, opts?: IssueOptions): Promise<SignedOp>
 }
 
 /** The issuer of a node without a network: sign, apply, store. */
@@ -18,7 +18,7 @@ export class LocalIssuer implements OpIssuer {
     private readonly identity: KeyPair,
   ) {}
 
-  async issue(groupId: string, op: GroupOp): Promise<SignedOp> {
-    return this.groups.issue(groupId, this.identity, op)
+  async issue(groupId: string, op: GroupOp, opts?: IssueOptions): Promise<SignedOp> {
+    return this.groups.issue(groupId, this.identity, op, opts)
   }
 }

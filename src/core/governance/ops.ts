@@ -2,18 +2,28 @@ import { sign as edSign, verify as edVerify, type KeyPair } from '../crypto/ed25
 import { MeroError } from '../primitives/errors.js'
 import { sha256 } from '../primitives/hash.js'
 import { Reader, Writer } from '../primitives/borsh.js'
+import { readRotation, writeRotation, type Rotation } from './rotation.js'
 
 /**
  * Governance ops (DESIGN §6, seed 000's handler map) and their signed envelope:
- *   {version, groupId, parents[], signer, seq, op} signed with Ed25519 over
+ *   {version, groupId, parents[], signer, seq, op, rotation?} signed with Ed25519 over
  *   "mero.group.v1" ‖ borsh(envelope); op id = SHA-256 of those signed bytes.
  * Wire form: borsh(envelope) ‖ signature (64 bytes). The genesis op (GroupCreated) has no
  * parents and a zero group id; the group id is the genesis op's id.
+ *
+ * Version 2 adds the key rotation an op may carry (rotation.ts) and invitations with a number of
+ * uses. Version 1 ops (written before, without either) are still read, from a node's own store:
+ * their invitations admit any number of identities, as they did.
  */
-export const ENVELOPE_VERSION = 1
+export const ENVELOPE_VERSION = 2
+export const LEGACY_ENVELOPE_VERSION = 1
 export const DOMAIN = Buffer.from('mero.group.v1')
 export const MAX_PARENTS = 256
-export const MAX_OP_BYTES = 64 * 1024
+/**
+ * The largest signed op: room for a rotation with about 1,000 envelopes of one key, or 100
+ * members each given the keys of 60 contexts. It still fits one gossip message once sealed.
+ */
+export const MAX_OP_BYTES = 240 * 1024
 export const ZERO_ID = Buffer.alloc(32)
 
 export const ROLES = ['admin', 'member', 'read-only'] as const
@@ -58,8 +68,16 @@ export interface SignedInvitation {
   salt: Key
   /** A context of the group the joiner is admitted to as well (JoinGroupContext). */
   context?: Key
+  /**
+   * How many identities it admits (`invitation create --max-uses`, default 1). Undefined only for
+   * invitations of version 1 ops, which admitted any number.
+   */
+  maxUses?: number
   signature: Buffer
 }
+
+/** The most identities one invitation may admit. */
+export const MAX_INVITATION_USES = 1_000_000
 
 export type GroupOp =
   | { kind: 'GroupCreated'; application?: Key; defaultCapabilities: number; defaultVisibility: Visibility; salt: Key }
@@ -84,6 +102,8 @@ export type GroupOp =
   | { kind: 'GroupDeleted' }
   | { kind: 'ContextJoined'; contextId: Key }
   | { kind: 'ContextLeft'; contextId: Key }
+  /** Starts new key epochs (its rotation) and nothing else: after a member left, or for old groups. */
+  | { kind: 'KeyRotated' }
 
 export type OpKind = GroupOp['kind']
 
@@ -111,6 +131,7 @@ export const OP_KINDS: readonly OpKind[] = [
   'GroupDeleted',
   'ContextJoined',
   'ContextLeft',
+  'KeyRotated',
 ]
 
 export interface Envelope {
@@ -120,6 +141,8 @@ export interface Envelope {
   signer: Key
   seq: bigint
   op: GroupOp
+  /** New key epochs this op starts (version 2). */
+  rotation?: Rotation
 }
 
 export interface SignedOp extends Envelope {
@@ -133,9 +156,11 @@ export interface SignedOp extends Envelope {
 const MAX_ALLOWLIST_CHANGE = 1024
 const MAX_ALIAS = 50
 
+/** An invitation's signed fields; `maxUses` is written when it is set (every invitation but those of version 1 ops). */
 export function writeInvitationBody(w: Writer, inv: Omit<SignedInvitation, 'signature'>): void {
   w.fixed(inv.groupId, 32).fixed(inv.inviter, 32).u8(ROLES.indexOf(inv.role)).u64(inv.expiresAt).fixed(inv.salt, 32)
   w.option(inv.context, (c) => w.fixed(c, 32))
+  if (inv.maxUses !== undefined) w.u32(inv.maxUses)
 }
 
 function writeInvitation(w: Writer, inv: SignedInvitation): void {
@@ -143,15 +168,18 @@ function writeInvitation(w: Writer, inv: SignedInvitation): void {
   w.fixed(inv.signature, 64)
 }
 
-export function readInvitation(r: Reader): SignedInvitation {
+/** Reads a signed invitation; `legacy`: as version 1 ops carry it (no number of uses). */
+export function readInvitation(r: Reader, legacy = false): SignedInvitation {
   const groupId = r.fixed(32)
   const inviter = r.fixed(32)
   const role = readRole(r)
   const expiresAt = r.u64()
   const salt = r.fixed(32)
   const context = r.option(() => r.fixed(32))
+  const maxUses = legacy ? undefined : r.u32()
+  if (maxUses !== undefined && (maxUses < 1 || maxUses > MAX_INVITATION_USES)) throw new MeroError('InvalidInput', `an invitation admits 1 to ${MAX_INVITATION_USES} identities, not ${maxUses}`)
   const signature = r.fixed(64)
-  return { groupId, inviter, role, expiresAt, salt, ...(context ? { context } : {}), signature }
+  return { groupId, inviter, role, expiresAt, salt, ...(context ? { context } : {}), ...(maxUses !== undefined ? { maxUses } : {}), signature }
 }
 
 function readRole(r: Reader): Role {
@@ -189,6 +217,7 @@ function writeOp(w: Writer, op: GroupOp): void {
       return
     case 'MemberLeft':
     case 'GroupDeleted':
+    case 'KeyRotated':
       return
     case 'CapabilitiesSet':
       w.fixed(op.member, 32).u32(op.capabilities)
@@ -240,10 +269,11 @@ function writeOp(w: Writer, op: GroupOp): void {
   }
 }
 
-function readOp(r: Reader): GroupOp {
+function readOp(r: Reader, version: number): GroupOp {
   const tag = r.u8()
   const kind = OP_KINDS[tag]
-  if (!kind) throw new MeroError('InvalidInput', `unknown op tag ${tag}`)
+  if (!kind || (version === LEGACY_ENVELOPE_VERSION && kind === 'KeyRotated')) throw new MeroError('InvalidInput', `unknown op tag ${tag}`)
+  const legacy = version === LEGACY_ENVELOPE_VERSION
   switch (kind) {
     case 'GroupCreated':
       return { kind, application: r.option(() => r.fixed(32)), defaultCapabilities: r.u32(), defaultVisibility: readVisibility(r), salt: r.fixed(32) }
@@ -254,6 +284,7 @@ function readOp(r: Reader): GroupOp {
       return { kind, member: r.fixed(32) }
     case 'MemberLeft':
     case 'GroupDeleted':
+    case 'KeyRotated':
       return { kind }
     case 'CapabilitiesSet':
       return { kind, member: r.fixed(32), capabilities: r.u32() }
@@ -280,9 +311,9 @@ function readOp(r: Reader): GroupOp {
     case 'TargetApplicationSet':
       return { kind, application: r.fixed(32) }
     case 'InvitationClaimed':
-      return { kind, invitation: readInvitation(r), joinedAt: r.u64() }
+      return { kind, invitation: readInvitation(r, legacy), joinedAt: r.u64() }
     case 'InvitationRevoked':
-      return { kind, invitationId: r.fixed(32), invitation: r.option(() => readInvitation(r)) }
+      return { kind, invitationId: r.fixed(32), invitation: r.option(() => readInvitation(r, legacy)) }
     case 'OwnershipTransferred':
       return { kind, newOwner: r.fixed(32) }
   }
@@ -294,6 +325,7 @@ export function encodeEnvelope(e: Envelope): Buffer {
   w.vec(e.parents, (p) => w.fixed(p, 32))
   w.fixed(e.signer, 32).u64(e.seq)
   writeOp(w, e.op)
+  if (e.version !== LEGACY_ENVELOPE_VERSION) w.option(e.rotation, (rot) => writeRotation(w, rot))
   return w.finish()
 }
 
@@ -304,6 +336,7 @@ export function opIdOf(envelopeBytes: Buffer): Buffer {
 /** Signs an envelope with the signer's key. */
 export function signOp(e: Omit<Envelope, 'signer' | 'version'>, key: KeyPair): SignedOp {
   const envelope: Envelope = { ...e, version: ENVELOPE_VERSION, signer: key.publicKey }
+  if (!envelope.rotation) delete envelope.rotation
   checkShape(envelope)
   const body = encodeEnvelope(envelope)
   const signature = edSign(key.privateKey, Buffer.concat([DOMAIN, body]))
@@ -325,14 +358,15 @@ export function decodeSignedOp(bytes: Uint8Array, opts: { verify?: boolean } = {
   let envelope: Envelope
   try {
     const version = r.u8()
-    if (version !== ENVELOPE_VERSION) throw new MeroError('InvalidOp', `unsupported op version ${version}`)
+    if (version !== ENVELOPE_VERSION && version !== LEGACY_ENVELOPE_VERSION) throw new MeroError('InvalidOp', `unsupported op version ${version}`)
     const groupId = Buffer.from(r.fixed(32))
     const parents = r.vec(() => Buffer.from(r.fixed(32)), MAX_PARENTS, 'parents')
     const signer = Buffer.from(r.fixed(32))
     const seq = r.u64()
-    const op = readOp(r)
+    const op = readOp(r, version)
+    const rotation = version === LEGACY_ENVELOPE_VERSION ? undefined : r.option(() => readRotation(r))
     r.end()
-    envelope = { version, groupId, parents, signer, seq, op }
+    envelope = { version, groupId, parents, signer, seq, op, ...(rotation ? { rotation } : {}) }
   } catch (e) {
     if (e instanceof MeroError) throw new MeroError('InvalidOp', e.message.replace(/^op /, 'op: '))
     throw e
@@ -358,6 +392,10 @@ function checkShape(e: Envelope): void {
     seen.add(k)
   }
   if (e.seq < 1n) throw new MeroError('InvalidOp', 'op seq starts at 1')
+  if (e.op.kind === 'KeyRotated' && !e.rotation) throw new MeroError('InvalidOp', 'a KeyRotated op carries a rotation')
+  // an invitation's signed form depends on its version: a version 2 op carries only version 2 invitations
+  const inv = e.op.kind === 'InvitationClaimed' || e.op.kind === 'InvitationRevoked' ? e.op.invitation : undefined
+  if (inv && (inv.maxUses === undefined) !== (e.version === LEGACY_ENVELOPE_VERSION)) throw new MeroError('InvalidOp', `a version ${e.version} op carries an invitation of another version`)
 }
 
 /** The bytes an op's signature covers (for batch verification). */

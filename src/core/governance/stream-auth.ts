@@ -45,9 +45,10 @@ export function invitationAuth(key: KeyPair, invitation: SignedInvitation, serve
 }
 
 /**
- * Why a requester may not read the group (its ops, or the blobs it uses), or undefined when it
- * may: a member, or a joiner with a valid, unexpired, unrevoked invitation whose inviter may still
- * invite, that signed this node's challenge.
+ * Why a requester may not read the group (its ops, the topic's key, or the blobs it uses), or
+ * undefined when it may: a member, or a joiner with a valid invitation, unexpired by this node's
+ * clock, unrevoked, not used up by others, whose inviter may still invite, that signed this
+ * node's challenge.
  */
 export function checkGroupAuth(groups: GroupStore, groupIdHex: string, nonce: Buffer, auth: StreamAuth, self: string, now = Date.now()): string | undefined {
   const groupId = Buffer.from(groupIdHex, 'hex')
@@ -59,6 +60,8 @@ export function checkGroupAuth(groups: GroupStore, groupIdHex: string, nonce: Bu
   if (Number(inv.expiresAt) < now) return 'the invitation has expired'
   const state = groups.invitationState(groupIdHex, invitationId(inv).toString('hex'))
   if (state.revoked) return 'the invitation was revoked'
+  // its uses gone to others (whoever used it may come back with it: its claim is on its way)
+  if (inv.maxUses !== undefined && state.claimedBy.length >= inv.maxUses && !state.claimedBy.slice(0, inv.maxUses).includes(toBase58(auth.identity))) return `the invitation has been used ${state.claimedBy.length} time(s), all it allows`
   const inviter = groups.view(groupIdHex).members.find((m) => m.identity === toBase58(inv.inviter))
   if (!inviter) return 'the inviter is no longer a member'
   if (inviter.role !== 'admin' && !inviter.capabilityNames.includes('invite-members')) return 'the inviter may no longer invite'

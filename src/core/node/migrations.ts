@@ -11,8 +11,12 @@ import type { Migration } from '../store/schema.js'
  *    counters, text) and the `private` column node-local storage. Nothing older changes form, so
  *    the migration only records the version; it is there so that a merod of version 1, which
  *    cannot decode the new kinds, refuses the store instead of misreading it.
+ * 3: key epochs (issue 16): keys live in the `keys` column, one per rotation of a scope
+ *    (governance/keyring.ts); the single key per context of `contextKeys` is retired and its rows
+ *    deleted (a copy of the data folder should not carry keys nothing uses). A group whose ops
+ *    carry no rotation is rekeyed by a member's KeyRotated op once its nodes run this version.
  */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 const ALIAS_KIND_BYTES = 1
 const DOT_NAMES = new Set(['.', '..'])
@@ -36,5 +40,17 @@ export const MIGRATIONS: readonly Migration[] = [
     from: 1,
     description: 'new collection kinds in the state column and the private column (nothing to convert)',
     run: () => '',
+  },
+  {
+    from: 2,
+    description: 'key epochs: the single context keys of contextKeys are retired',
+    run(store, batch) {
+      let dropped = 0
+      for (const [key] of store.scan('contextKeys')) {
+        batch.del('contextKeys', key)
+        dropped++
+      }
+      return dropped ? `${dropped} context key${dropped > 1 ? 's' : ''} dropped` : ''
+    },
   },
 ]

@@ -12,6 +12,7 @@ import type { Startable } from '../primitives/lifecycle.js'
 import { ContextReplicator } from '../sync/context-replicator.js'
 import { GroupDiscovery } from '../sync/group-discovery.js'
 import type { GroupReplicator } from '../sync/group-replicator.js'
+import { KeyKeeper } from '../sync/key-keeper.js'
 import { SyncServer } from '../sync/sync-server.js'
 
 /**
@@ -46,6 +47,8 @@ export class Networked implements Startable {
   readonly groups: GroupReplicator
   readonly contexts: ContextReplicator
   readonly blobs: BlobProviders
+  /** Keeps this node's keys current: fetches missing ones, rotates stale ones. */
+  readonly keys: KeyKeeper
   /** Peers of this node's groups found in the DHT (when the network has one). */
   readonly discovery?: GroupDiscovery
   private readonly sync: SyncServer
@@ -65,6 +68,7 @@ export class Networked implements Startable {
       { contexts: d.contexts, remote: d.remote, groups: d.groups, identity: d.identity, network: d.network, issuer: this.groups, applications: d.applications, blobProviders: this.blobs, pool: d.pool },
       { heartbeatMs: opts.contextHeartbeatMs, syncTimeoutMs: opts.syncTimeoutMs, maxConcurrentSyncs: opts.maxConcurrentSyncs, snapshotThreshold: opts.snapshotThreshold, maxHeldDeltas: opts.maxHeldDeltas },
     )
+    this.keys = new KeyKeeper({ groups: d.groups, contexts: d.contexts, identity: d.identity, groupReplicator: this.groups, contextReplicator: this.contexts })
     if (d.network.routing) this.discovery = new GroupDiscovery({ groups: d.groups, identity: d.identity, network: d.network, routing: d.network.routing }, { intervalMs: opts.groupDiscoveryMs })
     this.sync = new SyncServer(d.network, {
       group: (channel, peerId) => this.groups.serve(channel, peerId),
@@ -74,7 +78,7 @@ export class Networked implements Startable {
 
   /** In start order (they stop in reverse). */
   get parts(): Startable[] {
-    return [this.network, this.sync, this.blobs, this.groups, this.contexts, ...(this.discovery ? [this.discovery] : []), this]
+    return [this.network, this.sync, this.blobs, this.groups, this.contexts, this.keys, ...(this.discovery ? [this.discovery] : []), this]
   }
 
   /** Wires the parts to the peers that connect and to the applications installed. */

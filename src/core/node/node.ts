@@ -4,7 +4,8 @@ import type { GroupDiscovery } from '../sync/group-discovery.js'
 import { BlobStore } from '../blobs/blob-store.js'
 import { CONTEXT_HOLDER } from '../blobs/blob-transfer.js'
 import type { KeyPair } from '../crypto/ed25519.js'
-import { GroupStore } from '../governance/group-store.js'
+import { GroupStore, type IssueOptions } from '../governance/group-store.js'
+import { KeyRing } from '../governance/keyring.js'
 import { IssuedInvitations } from '../governance/issued-invitations.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
@@ -111,7 +112,7 @@ export class MeroNode implements Startable {
     this.peerId = peerIdFromPublicKey(opts.identity.publicKey)
     this.blobs = new BlobStore(opts.store, opts.blobsDir)
     this.aliases = new AliasStore(opts.store)
-    this.groups = new GroupStore(opts.store)
+    this.groups = new GroupStore(opts.store, new KeyRing(opts.identity, opts.store))
     this.invitations = new IssuedInvitations(opts.store)
     this.runtime = new Runtime({ limits: opts.runtimeLimits, instrumented: instrumentedStore(opts.store), ...(opts.instrument ? { instrument: opts.instrument } : {}) })
     this.executionPool = new ExecutionPool({ runtime: this.runtime, maxWorkers: opts.executionWorkers, deadlineMs: opts.callDeadlineMs, ...(opts.inlineSlice ? { slice: opts.inlineSlice } : {}) })
@@ -270,8 +271,8 @@ export class MeroNode implements Startable {
   }
 
   /** Signs, applies and (with a network) publishes a governance op of this node's identity. */
-  issueGroupOp(groupId: string, op: GroupOp): Promise<SignedOp> {
-    return this.issuer.issue(groupId, op)
+  issueGroupOp(groupId: string, op: GroupOp, opts?: IssueOptions): Promise<SignedOp> {
+    return this.issuer.issue(groupId, op, opts)
   }
 
   /**

@@ -10,7 +10,8 @@ export const COLUMNS = [
   'groupMeta', //    per-group derived rows (heads, pending, status, local identities)
   'invitation', //   invitations issued by this node
   'context', //      context metadata: contextId → borsh meta
-  'contextKeys', //  context keys and local identities
+  'contextKeys', //  (schema ≤ 2: one key per context; emptied by the migration to 3, kept as a column family)
+  'keys', //         key epochs held: groupId ‖ scope ‖ rotation op id → key (governance/keyring.ts)
   'state', //        CRDT entities: contextId ‖ entityId → entity
   'stateIndex', //   CRDT live children: contextId ‖ parentId ‖ sort key → childId
   'private', //      node-local private storage of apps: contextId ‖ SHA-256(key) → value (never replicated)

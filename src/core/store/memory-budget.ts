@@ -34,6 +34,7 @@ const WEIGHTS: Record<Column, { write: number; read: number }> = {
   invitation: { write: 0.25, read: 0.25 },
   context: { write: 1, read: 1 },
   contextKeys: { write: 0.25, read: 0.5 },
+  keys: { write: 0.25, read: 0.5 },
   state: { write: 6, read: 8 },
   stateIndex: { write: 3, read: 3 },
   private: { write: 1, read: 1 },

@@ -3,6 +3,7 @@ import { DeltaRejected, verifyDeltas, type SignedDeltaWire, type VerifiedDelta }
 import type { RemoteDeltas } from '../context/remote-deltas.js'
 import type { KeyPair } from '../crypto/ed25519.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
+import type { GroupStore } from '../governance/group-store.js'
 import { memberAuth } from '../governance/stream-auth.js'
 import type { PeerNetwork } from '../network/transport.js'
 import { ContextSyncClient } from './context-sync.js'
@@ -20,10 +21,11 @@ import { contextTopic, groupTopic, MAX_HEADS, SYNC_PROTOCOL } from './wire.js'
  * while a snapshot of its context is being installed, and a sync is scheduled when its parents
  * stay missing.
  */
-export type ContextDropReason = 'malformed' | 'oversized' | 'bad_signature' | 'undecryptable' | 'unknown_context' | 'wrong_topic' | 'queue_full' | 'wrong_context' | 'held_full'
+export type ContextDropReason = 'malformed' | 'oversized' | 'bad_signature' | 'undecryptable' | 'unknown_context' | 'wrong_topic' | 'queue_full' | 'wrong_context' | 'unknown_key' | 'held_full'
 
 export interface ContextCatchUpDeps {
   contexts: ContextManager
+  groups: GroupStore
   remote: RemoteDeltas
   identity: KeyPair
   network: PeerNetwork
@@ -99,10 +101,9 @@ export class ContextCatchUp {
     return results.filter((r) => r.status === 'applied').length
   }
 
-  /** Counts a delta that failed its checks (undecryptable, forged, malformed). */
   /** Counts a delta refused as its sender's fault; returns the reason it was counted under. */
   countFault(e: unknown): ContextDropReason {
-    const f = e instanceof DeltaRejected ? (e.fault === 'unknown_key' ? 'undecryptable' : e.fault) : 'malformed'
+    const f = e instanceof DeltaRejected ? e.fault : 'malformed'
     this.d.dropped[f]++
     return f
   }
@@ -165,6 +166,11 @@ export class ContextCatchUp {
       if (n === 0) break
       fetched += n
       if (!methods.includes('by-id')) methods.push('by-id')
+    }
+    // the current epoch's key, when no envelope brought it here (added again, or concurrently with a rotation)
+    if (this.d.groups.keyAt(meta.groupId, contextId.toString('hex')).status === 'missing') {
+      const { keys } = await client.key()
+      if (this.d.groups.acceptKeys(meta.groupId, contextId.toString('hex'), keys)) methods.push('keys')
     }
     return { fetched, method: methods.join('+') || 'none' }
   }

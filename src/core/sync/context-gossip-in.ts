@@ -1,24 +1,27 @@
 import type { ContextManager } from '../context/context-manager.js'
-import { DeltaRejected, verifyDelta, type VerifiedDelta } from '../context/delta-envelope.js'
+import { verifyDelta, type VerifiedDelta } from '../context/delta-envelope.js'
 import type { RemoteDeltas } from '../context/remote-deltas.js'
+import type { GroupStore } from '../governance/group-store.js'
 import type { PeerNetwork, TopicMessageEvent } from '../network/transport.js'
-import type { Emitter } from '../primitives/emitter.js'
 import { toBase58 } from '../primitives/encoding.js'
+import type { Emitter } from '../primitives/emitter.js'
 import type { ContextCatchUp, ContextDropReason } from './context-catch-up.js'
 import type { ReplicationEvents } from './events.js'
-import { openDelta, openDeltas } from './sealed-deltas.js'
-import { decodeTopicMessage, type TopicMessage } from './wire.js'
+import { openContextMessage } from './sealed-topics.js'
+import { decodeTopicMessage, type ContextPlain, type TopicMessage } from './wire.js'
 
 /**
  * Gossip received on context topics (seed 001's "remote apply"): each message is decoded, checked
- * against its topic, opened with the context key and verified (in gossipsub's validation hook
- * where the network has one, so that peers never relay garbage or forgeries), then its deltas
- * enter the DAG through a bounded inbound queue (overflow is dropped, counted and repaired by
- * sync). A heartbeat naming heads this node lacks schedules a sync. The sender of a message
- * refused as its fault, and of deltas dropped at the full queue, is reported (`events`).
+ * against its topic, opened with the key of the epoch it names and verified (in gossipsub's
+ * validation hook where the network has one, so that peers never relay garbage or forgeries),
+ * then its deltas enter the DAG through a bounded inbound queue (overflow is dropped, counted and
+ * repaired by sync). A heartbeat naming heads this node lacks schedules a sync; so does a message
+ * under a key this node lacks (the session brings the key). The sender of a message refused as
+ * its fault, and of deltas dropped at the full queue, is reported (`events`).
  */
 export interface ContextGossipInDeps {
   contexts: ContextManager
+  groups: GroupStore
   remote: RemoteDeltas
   network: PeerNetwork
   catchUp: ContextCatchUp
@@ -30,7 +33,7 @@ export interface ContextGossipInDeps {
 
 type Inbound = { contextId: Buffer; verified: VerifiedDelta; from: string }
 type Inspected =
-  | { verdict: 'accept'; kind: 'heartbeat'; msg: Extract<TopicMessage, { type: 'ContextHeartbeat' }> }
+  | { verdict: 'accept'; kind: 'heartbeat'; contextId: Buffer; msg: Extract<ContextPlain, { type: 'ContextHeartbeat' }> }
   | { verdict: 'accept'; kind: 'deltas'; contextId: Buffer; verified: VerifiedDelta[] }
   | { verdict: 'reject' | 'ignore'; reason: ContextDropReason }
 
@@ -80,7 +83,7 @@ export class ContextGossipIn {
     if (r) this.checked.delete(m.data)
     else this.reportRejected(m, (r = this.inspect(m)))
     if (r.verdict !== 'accept') return
-    if (r.kind === 'heartbeat') return this.onHeartbeat(r.msg, m.from)
+    if (r.kind === 'heartbeat') return this.onHeartbeat(r.contextId, r.msg, m.from)
     if (this.inbound.length + r.verified.length > (this.opts.inboundQueue ?? 8192)) {
       this.d.dropped.queue_full += r.verified.length
       if (this.d.events.listens('peer.rate_limited')) this.d.events.emit('peer.rate_limited', { peerId: m.from, what: 'inbound deltas (queue full)', dropped: r.verified.length })
@@ -103,9 +106,9 @@ export class ContextGossipIn {
   }
 
   /**
-   * Decodes a context topic message, checks its topic, opens it with the context key and verifies
-   * it; counts drops. A context this node does not hold is ignored; anything else is the sender's
-   * fault.
+   * Decodes a context topic message, checks its topic, opens it with the key it names and
+   * verifies it; counts drops. A context this node does not hold, or a key it lacks, is ignored
+   * (the latter schedules a sync); anything else is the sender's fault.
    */
   private inspect(m: TopicMessageEvent): Inspected {
     this.received++
@@ -116,18 +119,24 @@ export class ContextGossipIn {
     } catch (e) {
       return this.drop(/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed')
     }
-    if (msg.type !== 'StateDelta' && msg.type !== 'StateDeltas' && msg.type !== 'ContextHeartbeat') return this.drop('wrong_topic')
+    if (msg.type !== 'ContextSealed') return this.drop('wrong_topic')
     const meta = this.d.contexts.get(msg.contextId)
     // a held context's id is in its metadata in base58: no encoding on the way of every delta
     if ((meta?.contextId ?? toBase58(msg.contextId)) !== topicContext) return this.drop('wrong_topic')
-    const key = this.d.contexts.key(msg.contextId)
-    if (!key || !meta) return this.drop('unknown_context')
-    if (msg.type === 'ContextHeartbeat') return { verdict: 'accept', kind: 'heartbeat', msg }
+    if (!meta) return this.drop('unknown_context')
+    const held = this.d.groups.keys?.byKeyId(msg.keyId)
+    if (!held || held.groupId !== meta.groupId || held.scope !== msg.contextId.toString('hex')) {
+      this.d.dropped.unknown_key++
+      if (!this.stopped) this.d.catchUp.schedule(msg.contextId, m.from, 'a key this node lacks', 100)
+      return { verdict: 'ignore', reason: 'unknown_key' }
+    }
     try {
+      const plain = openContextMessage(msg, held.key)
+      if (plain.type === 'ContextHeartbeat') return { verdict: 'accept', kind: 'heartbeat', contextId: msg.contextId, msg: plain }
       // a batch is accepted whole or not at all: an honest author signs every delta it seals
-      const wires = msg.type === 'StateDelta' ? [openDelta(msg, key)] : openDeltas(msg, key)
-      if (wires.length === 0) throw new DeltaRejected('malformed', 'a StateDeltas message without deltas')
-      return { verdict: 'accept', kind: 'deltas', contextId: msg.contextId, verified: wires.map((w) => verifyDelta(msg.contextId, w)) }
+      const verified = plain.deltas.map((w) => verifyDelta(msg.contextId, w))
+      for (const v of verified) v.sealedUnder = msg.keyId
+      return { verdict: 'accept', kind: 'deltas', contextId: msg.contextId, verified }
     } catch (e) {
       return { verdict: 'reject', reason: this.d.catchUp.countFault(e) }
     }
@@ -159,12 +168,12 @@ export class ContextGossipIn {
     else this.draining = false
   }
 
-  private onHeartbeat(msg: Extract<TopicMessage, { type: 'ContextHeartbeat' }>, from: string): void {
-    const meta = this.d.contexts.get(msg.contextId)!
-    const unknown = () => msg.heads.some((h) => !this.d.contexts.log.has(msg.contextId, h) && !this.d.remote.isPending(msg.contextId, h))
+  private onHeartbeat(contextId: Buffer, msg: Extract<ContextPlain, { type: 'ContextHeartbeat' }>, from: string): void {
+    const meta = this.d.contexts.get(contextId)!
+    const unknown = () => msg.heads.some((h) => !this.d.contexts.log.has(contextId, h) && !this.d.remote.isPending(contextId, h))
     // while peers write, a heartbeat names heads whose gossip is on its way: sync only for those
     // still unknown a moment later
-    if (unknown()) return this.d.catchUp.schedule(msg.contextId, from, 'heartbeat', HEARTBEAT_SYNC_DELAY_MS, unknown)
+    if (unknown()) return this.d.catchUp.schedule(contextId, from, 'heartbeat', HEARTBEAT_SYNC_DELAY_MS, unknown)
     const same = msg.heads.length === meta.heads.length && msg.heads.every((h) => meta.heads.includes(hex(h)))
     if (same && hex(msg.rootHash) !== meta.rootHash) this.divergences++
   }

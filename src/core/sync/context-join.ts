@@ -13,12 +13,14 @@ import type { ContextCatchUp } from './context-catch-up.js'
 import type { ContextGossipOut } from './context-gossip-out.js'
 import { ContextSyncClient } from './context-sync.js'
 import type { ReplicationEvents } from './events.js'
-import { SYNC_PROTOCOL } from './wire.js'
+import { SYNC_PROTOCOL, type KeyComponent } from './wire.js'
 
 /**
- * JoinContext (seed 000): a member of the context's group that may read it gets the context key
- * (and the application, when missing) from a peer that holds it, registers its joining in the
- * group (ContextJoined), follows the topic and syncs the state.
+ * JoinContext (seed 000): a member of the context's group that may read it gets the keys of the
+ * context's current epoch (and the application, when missing) from a peer that holds them,
+ * registers its joining in the group (ContextJoined), follows the topic and syncs the state.
+ * While the epoch is stale (someone lost reading and no rotation followed yet) there is no key
+ * to fetch: the next rotation seals one to this identity, which has joined by then.
  */
 export interface ContextJoinDeps {
   contexts: ContextManager
@@ -55,20 +57,22 @@ export async function joinContext(d: ContextJoinDeps, contextId: Buffer, opts: {
   const registered = d.groups.view(groupId).contexts.find((c) => c.contextId === b58)!
   const peers = d.catchUp.candidates({ contextId: b58, groupId })
   let source: string | undefined
-  let given: { key: Buffer; applicationId: Buffer } | undefined
+  let given: { applicationId: Buffer; keys: KeyComponent[] } | undefined
+  const scope = hex(contextId)
+  const keyed = () => ['ok', 'stale'].includes(d.groups.keyAt(groupId, scope).status)
   // a peer that has not seen our membership yet refuses; with retryForMs, ask again a while
   const deadline = Date.now() + (opts.retryForMs ?? 0)
-  for (let attempt = 0; !d.contexts.key(contextId); attempt++) {
+  for (let attempt = 0; !(keyed() && d.contexts.get(contextId)); attempt++) {
     const errors: string[] = []
     for (const p of d.catchUp.candidates({ contextId: b58, groupId })) {
       try {
         const client = await ContextSyncClient.open(await d.network.open(p, SYNC_PROTOCOL), contextId, memberAuth(d.identity, p), d.syncTimeoutMs)
-        const { key, applicationId } = await client.key()
+        const { keys, applicationId } = await client.key()
         await client.close()
         if (toBase58(applicationId) !== registered.applicationId && !d.groups.view(groupId).settings.targetApplication) {
           throw new MeroError('SyncFailed', `the peer runs application ${toBase58(applicationId)}, not the registered ${registered.applicationId}`)
         }
-        given = { key, applicationId }
+        given = { applicationId, keys }
         source = p
         break
       } catch (e) {
@@ -82,7 +86,11 @@ export async function joinContext(d: ContextJoinDeps, contextId: Buffer, opts: {
   // the application first: a join that cannot get it stores nothing, not a context it cannot run
   const appId = given?.applicationId ?? fromBase58(d.contexts.require(contextId).applicationId, 'application id', 32)
   await fetchApplication(d, appId, source ? [source, ...peers.filter((p) => p !== source)] : peers, groupId)
-  if (given) d.contexts.adopt(contextId, groupId, toBase58(given.applicationId), registered.creator ?? '', given.key)
+  if (given) {
+    d.groups.acceptKeys(groupId, scope, given.keys)
+    if (!keyed()) throw new MeroError('SyncFailed', `${source} did not give the keys of the current epoch of context ${b58}`)
+    d.contexts.adopt(contextId, groupId, toBase58(given.applicationId), registered.creator ?? '')
+  }
   const meta = d.contexts.require(contextId)
   if (d.groups.contextAccess(groupId, hex(contextId), me).joined !== true) await d.issuer.issue(groupId, { kind: 'ContextJoined', contextId })
   d.gossip.follow(meta)

@@ -1,6 +1,6 @@
 import type { BlobProviders } from '../blobs/blob-providers.js'
 import type { ApplicationStore } from '../context/applications.js'
-import type { ContextManager } from '../context/context-manager.js'
+import type { ContextManager, ContextMeta } from '../context/context-manager.js'
 import type { RemoteDeltas } from '../context/remote-deltas.js'
 import type { KeyPair } from '../crypto/ed25519.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
@@ -78,7 +78,7 @@ export interface ContextReplicatorDeps {
 const hex = (b: Buffer) => b.toString('hex')
 
 export class ContextReplicator {
-  readonly dropped: Record<ContextDropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, undecryptable: 0, unknown_context: 0, wrong_topic: 0, queue_full: 0, wrong_context: 0, held_full: 0 }
+  readonly dropped: Record<ContextDropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, undecryptable: 0, unknown_context: 0, wrong_topic: 0, queue_full: 0, wrong_context: 0, unknown_key: 0, held_full: 0 }
   private readonly catchUps: ContextCatchUp
   private readonly gossipIn: ContextGossipIn
   private readonly gossipOut: ContextGossipOut
@@ -86,6 +86,8 @@ export class ContextReplicator {
   private expiry?: NodeJS.Timeout
   private offEvents: (() => void)[] = []
   private stopped = false
+  /** Told when a context's key was not usable to seal (the KeyKeeper fetches or rotates it). */
+  noKey?: (meta: ContextMeta) => void
 
   constructor(
     private readonly d: ContextReplicatorDeps,
@@ -93,7 +95,15 @@ export class ContextReplicator {
   ) {
     this.catchUps = new ContextCatchUp({ ...d, dropped: this.dropped }, opts)
     this.gossipIn = new ContextGossipIn({ ...d, catchUp: this.catchUps, dropped: this.dropped, events: this.catchUps.sessions.events }, opts)
-    this.gossipOut = new ContextGossipOut(d, opts)
+    const me = d.identity.publicKey.toString('hex')
+    this.gossipOut = new ContextGossipOut(
+      {
+        ...d,
+        mayRead: (meta) => d.groups.has(meta.groupId) && d.groups.contextAccess(meta.groupId, fromBase58(meta.contextId, 'context id', 32).toString('hex'), me).reads,
+        onNoKey: (meta) => this.noKey?.(meta),
+      },
+      opts,
+    )
   }
 
   /** Sync sessions started and finished, refused gossip and dropped deltas. */
@@ -174,6 +184,25 @@ export class ContextReplicator {
   /** Syncs a context from one peer now, after the session of the context already running, if any. */
   catchUp(contextId: Buffer, peerId: string, reason: string): Promise<SessionReport> {
     return this.catchUps.sessions.catchUp(hex(contextId), peerId, reason)
+  }
+
+  /** Follows a context's topic (when this node may read it), or leaves it. */
+  follow(meta: ContextMeta): void {
+    this.gossipOut.follow(meta)
+  }
+
+  unfollow(contextIdB58: string): void {
+    this.gossipOut.unfollow(contextIdB58)
+  }
+
+  /** Whether this node follows a context's topic. */
+  follows(contextIdB58: string): boolean {
+    return this.gossipOut.followed().has(contextIdB58)
+  }
+
+  /** Candidate peers for a context's sessions. */
+  candidates(meta: ContextMeta): string[] {
+    return this.catchUps.candidates(meta)
   }
 
   /** A peer connected: compare every followed context with it. */

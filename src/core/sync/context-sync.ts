@@ -6,7 +6,7 @@ import { checkContextAuth, type AuthProvider } from '../governance/stream-auth.j
 import { FRAME_TIMEOUT_MS, type FrameChannel } from '../network/transport.js'
 import { fromBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
-import { decodeFrame, encodeFrame, MAX_DELTAS_PER_PAGE, type SyncFrame } from './wire.js'
+import { decodeFrame, encodeFrame, MAX_DELTAS_PER_PAGE, type KeyComponent, type SyncFrame } from './wire.js'
 
 /**
  * Context sync over the `/mero/sync/1.0.0` stream (seed 001's SyncManager; DESIGN §9):
@@ -23,7 +23,7 @@ import { decodeFrame, encodeFrame, MAX_DELTAS_PER_PAGE, type SyncFrame } from '.
  *   DeltasRequest{ids}           →
  *                                ←     Deltas{…, more: false}
  *   KeyRequest                   →
- *                                ←     ContextKey{key, applicationId}
+ *                                ←     ContextKey{keys, applicationId}   (the current epoch's keys: its frontier's)
  *   SnapshotRequest              →
  *                                ←     ContextHeads (the boundary) SnapshotPage{…, more} …
  *   Bye                          →
@@ -58,8 +58,7 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
   let served = 0
   try {
     const meta = d.contexts.get(contextId)
-    const key = d.contexts.key(contextId)
-    if (!meta || !key) {
+    if (!meta) {
       await send(ch, { type: 'Denied', reason: 'this node does not hold the context' })
       return { served, denied: 'unknown context' }
     }
@@ -91,7 +90,7 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
           break
         case 'KeyRequest': {
           const m = d.contexts.require(contextId)
-          await send(ch, { type: 'ContextKey', key, applicationId: fromBase58(m.applicationId, 'application id', 32) })
+          await send(ch, { type: 'ContextKey', keys: d.groups.keysToShare(m.groupId, contextId.toString('hex')), applicationId: fromBase58(m.applicationId, 'application id', 32) })
           break
         }
         case 'SnapshotRequest': {
@@ -196,10 +195,11 @@ export class ContextSyncClient {
     return this.expect('ContextHeads')
   }
 
-  async key(): Promise<{ key: Buffer; applicationId: Buffer }> {
+  /** The keys of the context's current epoch as the peer holds them (checked by GroupStore.acceptKeys), and the application it runs. */
+  async key(): Promise<{ keys: KeyComponent[]; applicationId: Buffer }> {
     await send(this.ch, { type: 'KeyRequest' })
     const f = await this.expect('ContextKey')
-    return { key: f.key, applicationId: f.applicationId }
+    return { keys: f.keys, applicationId: f.applicationId }
   }
 
   /** Every delta the peer holds that is not an ancestor of `have`, page by page. */

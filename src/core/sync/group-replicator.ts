@@ -1,28 +1,39 @@
 import type { KeyPair } from '../crypto/ed25519.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
-import type { GroupStore } from '../governance/group-store.js'
+import type { GroupStore, IssueOptions } from '../governance/group-store.js'
 import { decodeToken } from '../governance/invitation.js'
 import { decodeSignedOp, groupOf, type GroupOp, type SignedInvitation, type SignedOp } from '../governance/ops.js'
+import { GROUP_SCOPE } from '../governance/rotation.js'
 import { MeroError } from '../primitives/errors.js'
+import { peerIdFromPublicKey } from '../primitives/ids.js'
 import type { OpIssuer } from '../governance/issuer.js'
 import { invitationAuth, memberAuth } from '../governance/stream-auth.js'
+import { fromBase58 } from '../primitives/encoding.js'
 import type { FrameChannel, PeerNetwork, TopicMessageEvent } from '../network/transport.js'
 import type { Emitter } from '../primitives/emitter.js'
 import type { ReplicationEvents } from './events.js'
 import { announceHeads, catchUpGroup, peerLacks, serveGroupSync, type CatchUpResult } from './group-sync.js'
 import { SessionScheduler } from './session-scheduler.js'
-import { decodeTopicMessage, encodeTopicMessage, groupTopic, SYNC_PROTOCOL } from './wire.js'
+import { openGroupMessage, sealGroupMessage } from './sealed-topics.js'
+import { decodeTopicMessage, encodeTopicMessage, groupTopic, MAX_HEARTBEAT_HEADS, MAX_TOPIC_MESSAGE, SYNC_PROTOCOL, type GroupPlain } from './wire.js'
 
 /**
  * Seed 001's governance data flow across nodes: sign and apply locally, gossip on the group
  * topic, verify and ingest remotely, catch up through heartbeats and the sync stream.
  *
- * - Every locally authored op is published on `mero/group/<hex>`.
- * - A received op is size-checked, decoded, verified, matched to its topic and ingested; when its
- *   parents are missing, a catch-up from the sender is scheduled.
- * - Heartbeats carry each group's heads; an unknown head schedules a catch-up.
+ * - Every locally authored op is published on `mero/group/<hex>`, sealed under the topic key of
+ *   the op's own cut (so a removal is still readable by the member it removes, and what follows
+ *   it is not). When that key is stale (a member left and nobody rotated yet) or missing here,
+ *   the op is not gossiped: this node tells the members it is connected to over the sync stream
+ *   (Announce), and they pull it.
+ * - A received message is size-checked, opened with the key it names, decoded, verified, matched
+ *   to its topic and ingested; when its parents are missing, a catch-up from the sender is
+ *   scheduled. A message under a key this node lacks schedules a catch-up (which brings the
+ *   rotation, and the key when no envelope held it for this node).
+ * - Heartbeats carry each group's heads, sealed likewise; an unknown head schedules a catch-up.
  * - Catch-ups are debounced per group, bounded in number, retried with backoff.
- * - A node leaves a group's topic when its identity is no longer a member.
+ * - A node leaves a group's topic when its identity is no longer a member, and follows it again
+ *   when a member adds it back: the adder tells it (Announce), and a peer that connects is asked.
  */
 export interface ReplicatorOptions {
   heartbeatMs: number
@@ -31,7 +42,7 @@ export interface ReplicatorOptions {
   pool?: VerifierPool
 }
 
-export type DropReason = 'malformed' | 'oversized' | 'bad_signature' | 'wrong_topic' | 'invalid_op' | 'unknown_group'
+export type DropReason = 'malformed' | 'oversized' | 'bad_signature' | 'wrong_topic' | 'invalid_op' | 'unknown_group' | 'unknown_key' | 'undecryptable' | 'wrong_key'
 
 const GROUP_TOPIC_PREFIX = 'mero/group/'
 
@@ -56,7 +67,9 @@ export class GroupReplicator implements OpIssuer {
   /** Messages the validation hook accepted, decoded, until their delivery (keyed by their bytes). */
   private readonly checked = new WeakMap<Uint8Array, Inspected>()
   private stopped = false
-  readonly dropped: Record<DropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, wrong_topic: 0, invalid_op: 0, unknown_group: 0 }
+  readonly dropped: Record<DropReason, number> = { malformed: 0, oversized: 0, bad_signature: 0, wrong_topic: 0, invalid_op: 0, unknown_group: 0, unknown_key: 0, undecryptable: 0, wrong_key: 0 }
+  /** Ops that could not be gossiped (no usable topic key) and were announced to members instead. */
+  announced = 0
   received = 0
 
   constructor(
@@ -118,16 +131,51 @@ export class GroupReplicator implements OpIssuer {
   }
 
   /** Signs, applies and publishes an op of this node (sign_apply_and_publish). */
-  async issue(groupId: string, op: GroupOp): Promise<SignedOp> {
+  async issue(groupId: string, op: GroupOp, opts: IssueOptions = {}): Promise<SignedOp> {
     // published while it is written (GroupStore.issueWriteBehind); answered once both are done
-    const { op: signed, persisted } = this.groups.issueWriteBehind(groupId, this.identity, op)
+    const { op: signed, persisted } = this.groups.issueWriteBehind(groupId, this.identity, op, opts)
     await Promise.all([this.publish(groupId, signed), persisted])
+    // a member added again (its node stopped following when it was removed) is told directly
+    if (op.kind === 'MemberAdded' && !op.member.equals(this.identity.publicKey)) void this.announceTo(groupId, [peerIdFromPublicKey(op.member)])
     return signed
   }
 
+  /**
+   * Gossips an op sealed under the topic key of its cut; without a usable key (stale, or not
+   * held here), or too large for a message, announces it to the members this node is connected
+   * to, who pull it over the sync stream.
+   */
   async publish(groupId: string, op: SignedOp): Promise<void> {
     this.follow(groupId)
-    await this.network.publish(groupTopic(groupId), encodeTopicMessage({ type: 'GroupOp', op: op.bytes })).catch(() => undefined)
+    const key = this.groups.keyAt(groupId, GROUP_SCOPE, op.parents.map((p) => p.toString('hex')))
+    const msg = key.status === 'ok' ? encodeTopicMessage(sealGroupMessage(Buffer.from(groupId, 'hex'), key, { type: 'GroupOp', op: op.bytes })) : undefined
+    if (msg && msg.length <= MAX_TOPIC_MESSAGE) {
+      await this.network.publish(groupTopic(groupId), msg).catch(() => undefined)
+      return
+    }
+    this.announced++
+    await this.announceTo(groupId, this.memberPeers(groupId))
+  }
+
+  /** Connected peers whose identities are members of the group (the node's identity is its peer id). */
+  memberPeers(groupId: string): string[] {
+    const connected = new Set(this.network.connectedPeers())
+    return this.groups
+      .view(groupId)
+      .members.map((m) => peerIdFromPublicKey(Buffer.from(fromBase58(m.identity, 'identity', 32))))
+      .filter((p) => p !== this.network.peerId && connected.has(p))
+  }
+
+  /** Tells peers which heads this node holds (they pull what they lack); best effort. */
+  private async announceTo(groupId: string, peers: string[]): Promise<void> {
+    await Promise.all(
+      peers.map((p) =>
+        this.network
+          .open(p, SYNC_PROTOCOL)
+          .then((ch) => announceHeads(ch, this.groups, groupId, memberAuth(this.identity, p), this.opts.syncTimeoutMs))
+          .catch(() => undefined),
+      ),
+    )
   }
 
   /**
@@ -165,7 +213,12 @@ export class GroupReplicator implements OpIssuer {
     if (res!.status === 'applied') this.follow(groupId)
   }
 
-  /** Decodes and checks a group topic message (size, shape, signature, topic, group held); counts drops. */
+  /**
+   * Opens and checks a group topic message (size, shape, key, signature, topic, group held);
+   * counts drops. A message under a key this node lacks is ignored (not the sender's fault) and a
+   * catch-up from the sender is scheduled, which brings the rotation (and the key, when no
+   * envelope carried it here).
+   */
   private inspect(m: TopicMessageEvent): Inspected {
     this.received++
     const topicGroup = m.topic.slice(GROUP_TOPIC_PREFIX.length)
@@ -175,22 +228,33 @@ export class GroupReplicator implements OpIssuer {
     } catch (e) {
       return this.drop(/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed')
     }
-    if (msg.type === 'GroupHeartbeat') {
-      const groupId = msg.groupId.toString('hex')
-      if (groupId !== topicGroup) return this.drop('wrong_topic')
-      if (!this.groups.has(groupId)) return this.drop('unknown_group')
-      return { verdict: 'accept', kind: 'heartbeat', groupId, heads: msg.heads }
+    if (msg.type !== 'GroupSealed') return this.drop('wrong_topic') // a context message on a group topic
+    const groupId = msg.groupId.toString('hex')
+    if (groupId !== topicGroup) return this.drop('wrong_topic')
+    if (!this.groups.has(groupId)) return this.drop('unknown_group')
+    const held = this.groups.keys?.byKeyId(msg.keyId)
+    if (!held || held.groupId !== groupId || held.scope !== GROUP_SCOPE) {
+      this.dropped.unknown_key++
+      if (!this.stopped && this.subscribed.has(groupId)) this.schedule(groupId, m.from, 'a key this node lacks', 100)
+      return { verdict: 'ignore', reason: 'unknown_key' }
     }
-    if (msg.type !== 'GroupOp') return this.drop('wrong_topic') // a context message on a group topic
+    let plain: GroupPlain
+    try {
+      plain = openGroupMessage(msg, held.key)
+    } catch {
+      return this.drop('undecryptable')
+    }
+    if (plain.type === 'GroupHeartbeat') return { verdict: 'accept', kind: 'heartbeat', groupId, heads: plain.heads }
     let op: SignedOp
     try {
-      op = decodeSignedOp(msg.op)
+      op = decodeSignedOp(plain.op)
     } catch (e) {
       return this.drop((e as MeroError).kind === 'InvalidSignature' ? 'bad_signature' : 'invalid_op')
     }
-    const groupId = groupOf(op).toString('hex')
-    if (groupId !== topicGroup) return this.drop('wrong_topic')
-    if (!this.groups.has(groupId)) return this.drop('unknown_group')
+    if (groupOf(op).toString('hex') !== groupId) return this.drop('wrong_topic')
+    // an op is sealed under the key of its own cut: a retired key only for cuts before its retirement
+    const atCut = this.groups.keyAt(groupId, GROUP_SCOPE, op.parents.map((p) => p.toString('hex')))
+    if (atCut.status === 'ok' && !atCut.keyId.equals(msg.keyId)) return this.drop('wrong_key')
     return { verdict: 'accept', kind: 'op', groupId, op }
   }
 
@@ -200,11 +264,20 @@ export class GroupReplicator implements OpIssuer {
     return { verdict: reason === 'unknown_group' ? 'ignore' : 'reject', reason }
   }
 
+  /** Each followed group's heads, sealed under the topic key of those heads (none while it is stale or missing here). */
   private async beat(): Promise<void> {
     for (const groupId of this.subscribed) {
-      const heads = this.groups.heads(groupId).map((h) => Buffer.from(h, 'hex'))
-      const msg = encodeTopicMessage({ type: 'GroupHeartbeat', groupId: Buffer.from(groupId, 'hex'), heads, opCount: this.groups.view(groupId).opCount })
-      await this.network.publish(groupTopic(groupId), msg).catch(() => undefined)
+      const key = this.groups.keyAt(groupId, GROUP_SCOPE)
+      if (key.status !== 'ok') continue
+      const heads = this.groups.heads(groupId).slice(0, MAX_HEARTBEAT_HEADS).map((h) => Buffer.from(h, 'hex'))
+      const msg = sealGroupMessage(Buffer.from(groupId, 'hex'), key, { type: 'GroupHeartbeat', heads, opCount: this.groups.state(groupId).nodes.size })
+      await this.network.publish(groupTopic(groupId), encodeTopicMessage(msg)).catch(() => undefined)
+      // a member's node that is connected but not on the topic (its identity was removed and
+      // added back, or it missed the op that admitted it) is told the heads directly: it pulls
+      // them, sees it is a member and follows again, with no `group sync`
+      const onTopic = new Set(this.network.topicPeers(groupTopic(groupId)))
+      const strays = this.memberPeers(groupId).filter((p) => !onTopic.has(p))
+      if (strays.length) await this.announceTo(groupId, strays)
     }
   }
 
@@ -225,9 +298,16 @@ export class GroupReplicator implements OpIssuer {
     return r
   }
 
-  /** A peer connected: compare every followed group with it now, without waiting for gossip. */
+  /**
+   * A peer connected: compare every followed group with it now, without waiting for gossip; and
+   * ask it about the groups this node holds but no longer follows (its identity was removed): a
+   * member that added it back serves it again.
+   */
   peerConnected(peerId: string): void {
     for (const groupId of this.subscribed) this.schedule(groupId, peerId, 'peer connected', 100)
+    for (const groupId of this.groups.groupIds()) {
+      if (!this.subscribed.has(groupId) && !this.groups.state(groupId).now().get('deleted')) this.schedule(groupId, peerId, 'peer connected (not a member here)', 500)
+    }
   }
 
   /** Syncs a group now from every connected peer subscribed to it (SyncGroup). */
@@ -281,7 +361,8 @@ export class GroupReplicator implements OpIssuer {
         continue
       }
       try {
-        return await catchUpGroup(channel, this.groups, groupId, invitationAuth(this.identity, invitation, peerId), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
+        // the history, and the topic's key (the claim is sealed under it)
+        return await catchUpGroup(channel, this.groups, groupId, invitationAuth(this.identity, invitation, peerId), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs, keys: 'always' })
       } catch (e) {
         if (peerLacks(e)) throw new MeroError('GroupNotFound', `${where} does not hold the group (it left it, or the group was deleted there); ask a member for a new invitation`)
         if (e instanceof MeroError && !RETRIED_KINDS.has(e.kind)) throw e

@@ -4,6 +4,7 @@ import { checkSignatures, type CheckedPage, type GroupStore, type IngestResult }
 import { checkGroupAuth, type AuthProvider } from '../governance/stream-auth.js'
 import { MeroError } from '../primitives/errors.js'
 import { FRAME_TIMEOUT_MS, type FrameChannel } from '../network/transport.js'
+import { GROUP_SCOPE } from '../governance/rotation.js'
 import { decodeFrame, encodeFrame, type SyncFrame } from './wire.js'
 
 /**
@@ -18,6 +19,8 @@ import { decodeFrame, encodeFrame, type SyncFrame } from './wire.js'
  *                             ←     Heads{heads, opCount}
  *   DiffRequest{have}         →
  *                             ←     Ops{…, more} … Ops{…, more: false}
+ *   GroupKeysRequest          →
+ *                             ←     GroupKeys{keys}  (the group topic's current epoch: its frontier's keys)
  *   Bye                       →
  *
  * The server serves a group's ops only to a member that signs the challenge, or to a joiner that
@@ -25,6 +28,8 @@ import { decodeFrame, encodeFrame, type SyncFrame } from './wire.js'
  * claim with (governance/stream-auth.ts).
  */
 export const PAGE_OPS = 500
+/** Bytes of ops in one page, well under a frame (ops carrying rotations are large). */
+const PAGE_BYTES = 4 * 1024 * 1024
 /** Ops behind a peer beyond which a catch-up starts the verifier pool's workers. */
 const LONG_CATCH_UP_OPS = 2000
 
@@ -64,11 +69,19 @@ export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts:
         await send(ch, { type: 'Heads', heads: groups.heads(groupId).map((h) => Buffer.from(h, 'hex')), opCount: groups.view(groupId).opCount })
       } else if (req.type === 'DiffRequest') {
         const missing = groups.missingFor(groupId, req.have.map((h) => h.toString('hex')))
-        for (let i = 0; i < missing.length || i === 0; i += PAGE_OPS) {
-          const page = missing.slice(i, i + PAGE_OPS)
+        let i = 0
+        do {
+          const page: Buffer[] = []
+          let bytes = 0
+          while (i < missing.length && page.length < PAGE_OPS && (page.length === 0 || bytes + missing[i]!.length <= PAGE_BYTES)) {
+            bytes += missing[i]!.length
+            page.push(missing[i++]!)
+          }
           served += page.length
-          await send(ch, { type: 'Ops', ops: page, notFound: [], more: i + PAGE_OPS < missing.length })
-        }
+          await send(ch, { type: 'Ops', ops: page, notFound: [], more: i < missing.length })
+        } while (i < missing.length)
+      } else if (req.type === 'GroupKeysRequest') {
+        await send(ch, { type: 'GroupKeys', keys: groups.keysToShare(groupId, GROUP_SCOPE) })
       } else if (req.type === 'Announce') {
         opts.onAnnounce?.(groupId, req.heads.map((h) => h.toString('hex')))
       } else if (req.type === 'OpsRequest') {
@@ -149,6 +162,8 @@ export interface CatchUpResult {
   rejected: number
   invalid: number
   remoteHeads: string[]
+  /** Keys of the group topic's epoch the peer gave and this node kept. */
+  keys: number
 }
 
 /**
@@ -156,11 +171,11 @@ export interface CatchUpResult {
  * the pool when given). Throws NotAuthorized when the peer denies access, GroupNotFound (with
  * `details.peerLacks`) when it does not hold the group.
  */
-export async function catchUpGroup(ch: FrameChannel, groups: GroupStore, groupIdHex: string, auth: AuthProvider, opts: { pool?: VerifierPool; timeoutMs?: number; maxOps?: number } = {}): Promise<CatchUpResult> {
+export async function catchUpGroup(ch: FrameChannel, groups: GroupStore, groupIdHex: string, auth: AuthProvider, opts: { pool?: VerifierPool; timeoutMs?: number; maxOps?: number; keys?: 'always' | 'missing' } = {}): Promise<CatchUpResult> {
   const timeout = opts.timeoutMs ?? FRAME_TIMEOUT_MS
   const maxOps = opts.maxOps ?? 1_000_000
   const groupId = Buffer.from(groupIdHex, 'hex')
-  const result: CatchUpResult = { groupId: groupIdHex, fetched: 0, applied: 0, rejected: 0, invalid: 0, remoteHeads: [] }
+  const result: CatchUpResult = { groupId: groupIdHex, fetched: 0, applied: 0, rejected: 0, invalid: 0, remoteHeads: [], keys: 0 }
   try {
     await send(ch, { type: 'Hello', groupId })
     const challenge = await receive(ch, timeout)
@@ -195,6 +210,16 @@ export async function catchUpGroup(ch: FrameChannel, groups: GroupStore, groupId
           else if (o.status === 'invalid') result.invalid++
         }
       }
+    }
+    // the topic's key, when this node lacks it (a joiner; a member added to the group again, or
+    // concurrently with a rotation, who has no envelope in it)
+    const keys = opts.keys ?? 'missing'
+    if (groups.has(groupIdHex) && (keys === 'always' || groups.keyAt(groupIdHex, GROUP_SCOPE).status === 'missing')) {
+      await send(ch, { type: 'GroupKeysRequest' })
+      const answer = await receive(ch, timeout)
+      if (answer.type === 'Denied') throw new MeroError('NotAuthorized', `the peer refused: ${answer.reason}`)
+      if (answer.type !== 'GroupKeys') throw new MeroError('SyncFailed', `expected GroupKeys, got ${answer.type}`)
+      result.keys = groups.acceptKeys(groupIdHex, GROUP_SCOPE, answer.keys)
     }
     await send(ch, { type: 'Bye' })
     return result

@@ -2,7 +2,8 @@ import { MeroError } from '../primitives/errors.js'
 import { Reader, Writer } from '../primitives/borsh.js'
 import { MAX_FRAME } from '../primitives/limits.js'
 import { readStreamAuth, writeStreamAuth, type StreamAuth } from '../governance/stream-auth.js'
-import { MAX_GOV_POSITION, readSignedDelta, writeSignedDelta, type SignedDeltaWire } from '../context/delta-envelope.js'
+import { MAX_DELTAS_PER_MESSAGE, readSignedDelta, writeSignedDelta, type SignedDeltaWire } from '../context/delta-envelope.js'
+import { MAX_OP_BYTES } from '../governance/ops.js'
 
 /**
  * Wire formats (DESIGN §9), borsh-tagged unions:
@@ -17,40 +18,30 @@ export const MAX_HEADS = 4096
 export const groupTopic = (groupIdHex: string) => `mero/group/${groupIdHex}`
 export const contextTopic = (contextIdBase58: string) => `mero/ctx/${contextIdBase58}`
 
-export type TopicMessage =
-  | { type: 'GroupOp'; op: Buffer }
-  | { type: 'GroupHeartbeat'; groupId: Buffer; heads: Buffer[]; opCount: number }
-  /** keyId = SHA-256 of the context key; sealed = ChaCha20-Poly1305(key, payload) (crypto/aead.ts). */
-  | { type: 'StateDelta'; contextId: Buffer; author: Buffer; govPosition: Buffer[]; keyId: Buffer; sealed: Buffer; signature: Buffer }
-  | { type: 'ContextHeartbeat'; contextId: Buffer; rootHash: Buffer; heads: Buffer[]; deltaCount: number }
-  /**
-   * Several deltas of one context committed together (one event-loop turn), in commit order:
-   * sealed = ChaCha20-Poly1305(key, borsh vec of SignedDeltaWire), so authors and positions are sealed
-   * too. One message instead of one per delta: the network's per-message costs are shared.
-   */
-  | { type: 'StateDeltas'; contextId: Buffer; keyId: Buffer; sealed: Buffer }
+/**
+ * What travels on a topic: sealed under the key of the sender's epoch for the group's topic or
+ * the context (DESIGN §6), so that someone without the key learns sizes and timing only. The
+ * topic's id is in clear (the topic names it anyway) and so is the key id (SHA-256 of the key), so
+ * that a receiver holding several epochs' keys picks the right one. sealed = ChaCha20-Poly1305
+ * (crypto/aead.ts) of a GroupPlain or ContextPlain, AAD = the scope's tag and id.
+ */
+export type TopicMessage = { type: 'GroupSealed'; groupId: Buffer; keyId: Buffer; sealed: Buffer } | { type: 'ContextSealed'; contextId: Buffer; keyId: Buffer; sealed: Buffer }
 
-const TOPIC_TAGS = ['GroupOp', 'GroupHeartbeat', 'StateDelta', 'ContextHeartbeat', 'StateDeltas'] as const
+/** Inside a GroupSealed message. */
+export type GroupPlain = { type: 'GroupOp'; op: Buffer } | { type: 'GroupHeartbeat'; heads: Buffer[]; opCount: number }
+
+/** Inside a ContextSealed message: deltas committed together (one event-loop turn), or a heartbeat. */
+export type ContextPlain = { type: 'Deltas'; deltas: SignedDeltaWire[] } | { type: 'ContextHeartbeat'; rootHash: Buffer; heads: Buffer[]; deltaCount: number }
+
+const TOPIC_TAGS = ['GroupSealed', 'ContextSealed'] as const
+const GROUP_PLAIN_TAGS = ['GroupOp', 'GroupHeartbeat'] as const
+const CONTEXT_PLAIN_TAGS = ['Deltas', 'ContextHeartbeat'] as const
+/** The most heads a heartbeat names. */
+export const MAX_HEARTBEAT_HEADS = 256
 
 export function encodeTopicMessage(m: TopicMessage): Buffer {
-  const w = new Writer().u8(TOPIC_TAGS.indexOf(m.type))
-  switch (m.type) {
-    case 'GroupOp':
-      w.bytes(m.op)
-      break
-    case 'GroupHeartbeat':
-      w.fixed(m.groupId, 32).vec(m.heads, (h) => w.fixed(h, 32)).u32(m.opCount)
-      break
-    case 'StateDelta':
-      w.fixed(m.contextId, 32).fixed(m.author, 32).vec(m.govPosition, (h) => w.fixed(h, 32)).fixed(m.keyId, 32).bytes(m.sealed).fixed(m.signature, 64)
-      break
-    case 'ContextHeartbeat':
-      w.fixed(m.contextId, 32).fixed(m.rootHash, 32).vec(m.heads, (h) => w.fixed(h, 32)).u32(m.deltaCount)
-      break
-    case 'StateDeltas':
-      w.fixed(m.contextId, 32).fixed(m.keyId, 32).bytes(m.sealed)
-      break
-  }
+  const w = new Writer(m.sealed.length + 80).u8(TOPIC_TAGS.indexOf(m.type))
+  w.fixed(m.type === 'GroupSealed' ? m.groupId : m.contextId, 32).fixed(m.keyId, 32).bytes(m.sealed)
   return w.finish()
 }
 
@@ -58,37 +49,74 @@ export function decodeTopicMessage(data: Uint8Array): TopicMessage {
   if (data.length > MAX_TOPIC_MESSAGE) throw new MeroError('InvalidInput', `message of ${data.length} bytes exceeds ${MAX_TOPIC_MESSAGE}`)
   const r = new Reader(Buffer.from(data.buffer, data.byteOffset, data.byteLength), 'message')
   const tag = r.u8()
-  let m: TopicMessage
-  switch (TOPIC_TAGS[tag]) {
+  const type = TOPIC_TAGS[tag]
+  if (!type) throw new MeroError('InvalidInput', `unknown message tag ${tag}`)
+  const id = Buffer.from(r.fixed(32))
+  const keyId = Buffer.from(r.fixed(32))
+  const sealed = Buffer.from(r.bytes(MAX_TOPIC_MESSAGE))
+  r.end()
+  return type === 'GroupSealed' ? { type, groupId: id, keyId, sealed } : { type, contextId: id, keyId, sealed }
+}
+
+export function encodeGroupPlain(m: GroupPlain): Buffer {
+  const w = new Writer(m.type === 'GroupOp' ? m.op.length + 8 : 256).u8(GROUP_PLAIN_TAGS.indexOf(m.type))
+  if (m.type === 'GroupOp') w.bytes(m.op)
+  else w.vec(m.heads, (h) => w.fixed(h, 32)).u32(m.opCount)
+  return w.finish()
+}
+
+export function decodeGroupPlain(data: Buffer): GroupPlain {
+  const r = new Reader(data, 'group message')
+  const tag = r.u8()
+  let m: GroupPlain
+  switch (GROUP_PLAIN_TAGS[tag]) {
     case 'GroupOp':
-      m = { type: 'GroupOp', op: Buffer.from(r.bytes(64 * 1024)) }
+      m = { type: 'GroupOp', op: Buffer.from(r.bytes(MAX_OP_BYTES)) }
       break
     case 'GroupHeartbeat':
-      m = { type: 'GroupHeartbeat', groupId: Buffer.from(r.fixed(32)), heads: r.vec(() => Buffer.from(r.fixed(32)), 256, 'heads'), opCount: r.u32() }
-      break
-    case 'StateDelta':
-      m = {
-        type: 'StateDelta',
-        contextId: Buffer.from(r.fixed(32)),
-        author: Buffer.from(r.fixed(32)),
-        govPosition: r.vec(() => Buffer.from(r.fixed(32)), MAX_GOV_POSITION, 'governance position'),
-        keyId: Buffer.from(r.fixed(32)),
-        sealed: Buffer.from(r.bytes(MAX_TOPIC_MESSAGE)),
-        signature: Buffer.from(r.fixed(64)),
-      }
-      break
-    case 'ContextHeartbeat':
-      m = { type: 'ContextHeartbeat', contextId: Buffer.from(r.fixed(32)), rootHash: Buffer.from(r.fixed(32)), heads: r.vec(() => Buffer.from(r.fixed(32)), 256, 'heads'), deltaCount: r.u32() }
-      break
-    case 'StateDeltas':
-      m = { type: 'StateDeltas', contextId: Buffer.from(r.fixed(32)), keyId: Buffer.from(r.fixed(32)), sealed: Buffer.from(r.bytes(MAX_TOPIC_MESSAGE)) }
+      m = { type: 'GroupHeartbeat', heads: r.vec(() => Buffer.from(r.fixed(32)), MAX_HEARTBEAT_HEADS, 'heads'), opCount: r.u32() }
       break
     default:
-      throw new MeroError('InvalidInput', `unknown message tag ${tag}`)
+      throw new MeroError('InvalidInput', `unknown group message tag ${tag}`)
   }
   r.end()
   return m
 }
+
+export function encodeContextPlain(m: ContextPlain): Buffer {
+  const w = new Writer(m.type === 'Deltas' ? 256 + m.deltas.reduce((n, d) => n + d.payload.length + 140 + 32 * d.govPosition.length, 0) : 256).u8(CONTEXT_PLAIN_TAGS.indexOf(m.type))
+  if (m.type === 'Deltas') w.vec(m.deltas, (d) => writeSignedDelta(w, d))
+  else w.fixed(m.rootHash, 32).vec(m.heads, (h) => w.fixed(h, 32)).u32(m.deltaCount)
+  return w.finish()
+}
+
+export function decodeContextPlain(data: Buffer): ContextPlain {
+  const r = new Reader(data, 'context message')
+  const tag = r.u8()
+  let m: ContextPlain
+  switch (CONTEXT_PLAIN_TAGS[tag]) {
+    case 'Deltas':
+      m = { type: 'Deltas', deltas: r.vec(() => readSignedDelta(r), MAX_DELTAS_PER_MESSAGE, 'deltas') }
+      if (m.deltas.length === 0) throw new MeroError('InvalidInput', 'context message: a Deltas message without deltas')
+      break
+    case 'ContextHeartbeat':
+      m = { type: 'ContextHeartbeat', rootHash: Buffer.from(r.fixed(32)), heads: r.vec(() => Buffer.from(r.fixed(32)), MAX_HEARTBEAT_HEADS, 'heads'), deltaCount: r.u32() }
+      break
+    default:
+      throw new MeroError('InvalidInput', `unknown context message tag ${tag}`)
+  }
+  r.end()
+  return m
+}
+
+/** One key of a scope's epoch, as a peer hands it over: the rotation that started it, and the key. */
+export interface KeyComponent {
+  rotation: Buffer
+  key: Buffer
+}
+
+/** The most keys one frame carries (an epoch's frontier, whose concurrent rotations are few). */
+export const MAX_KEY_COMPONENTS = 64
 
 export type SyncFrame =
   | { type: 'Hello'; groupId: Buffer }
@@ -113,8 +141,12 @@ export type SyncFrame =
   | { type: 'DeltaDiffRequest'; have: Buffer[] }
   | { type: 'DeltasRequest'; ids: Buffer[] }
   | { type: 'Deltas'; deltas: SignedDeltaWire[]; more: boolean }
+  /** The keys of the context's current epoch (the frontier's), and the application it runs. */
   | { type: 'KeyRequest' }
-  | { type: 'ContextKey'; key: Buffer; applicationId: Buffer }
+  | { type: 'ContextKey'; keys: KeyComponent[]; applicationId: Buffer }
+  /** On a group stream: the keys of the group topic's current epoch. */
+  | { type: 'GroupKeysRequest' }
+  | { type: 'GroupKeys'; keys: KeyComponent[] }
   /** A snapshot of the entity tree, paged; the first page names its boundary (heads and root). */
   | { type: 'SnapshotRequest' }
   | { type: 'SnapshotPage'; records: Buffer[]; more: boolean }
@@ -122,6 +154,7 @@ export type SyncFrame =
 const FRAME_TAGS = [
   'Hello', 'Challenge', 'Auth', 'Denied', 'HeadsRequest', 'Heads', 'OpsRequest', 'Ops', 'Bye', 'DiffRequest', 'Announce',
   'ContextHello', 'ContextHeadsRequest', 'ContextHeads', 'DeltaDiffRequest', 'DeltasRequest', 'Deltas', 'KeyRequest', 'ContextKey', 'SnapshotRequest', 'SnapshotPage',
+  'GroupKeysRequest', 'GroupKeys',
 ] as const
 
 export const MAX_DELTAS_PER_PAGE = 2048
@@ -166,6 +199,10 @@ export function encodeFrame(f: SyncFrame): Buffer {
     case 'ContextHeadsRequest':
     case 'KeyRequest':
     case 'SnapshotRequest':
+    case 'GroupKeysRequest':
+      break
+    case 'GroupKeys':
+      writeKeys(w, f.keys)
       break
     case 'ContextHeads':
       w.vec(f.heads, (h) => w.fixed(h, 32)).vec(f.depths, (d) => w.u64(BigInt(d))).fixed(f.rootHash, 32).u32(f.deltaCount)
@@ -180,7 +217,8 @@ export function encodeFrame(f: SyncFrame): Buffer {
       w.vec(f.deltas, (d) => writeSignedDelta(w, d)).u8(f.more ? 1 : 0)
       break
     case 'ContextKey':
-      w.fixed(f.key, 32).fixed(f.applicationId, 32)
+      writeKeys(w, f.keys)
+      w.fixed(f.applicationId, 32)
       break
     case 'SnapshotPage':
       w.vec(f.records, (rec) => w.bytes(rec)).u8(f.more ? 1 : 0)
@@ -220,7 +258,7 @@ export function decodeFrame(data: Uint8Array): SyncFrame {
       f = { type: 'OpsRequest', ids: r.vec(() => Buffer.from(r.fixed(32)), MAX_IDS_PER_REQUEST, 'ids') }
       break
     case 'Ops':
-      f = { type: 'Ops', ops: r.vec(() => Buffer.from(r.bytes(64 * 1024)), MAX_IDS_PER_REQUEST, 'ops'), notFound: r.vec(() => Buffer.from(r.fixed(32)), MAX_IDS_PER_REQUEST, 'ids'), more: r.bool() }
+      f = { type: 'Ops', ops: r.vec(() => Buffer.from(r.bytes(MAX_OP_BYTES)), MAX_IDS_PER_REQUEST, 'ops'), notFound: r.vec(() => Buffer.from(r.fixed(32)), MAX_IDS_PER_REQUEST, 'ids'), more: r.bool() }
       break
     case 'DiffRequest':
       f = { type: 'DiffRequest', have: r.vec(() => Buffer.from(r.fixed(32)), 4096, 'heads') }
@@ -234,7 +272,11 @@ export function decodeFrame(data: Uint8Array): SyncFrame {
     case 'ContextHeadsRequest':
     case 'KeyRequest':
     case 'SnapshotRequest':
-      f = { type: FRAME_TAGS[tag] as 'ContextHeadsRequest' | 'KeyRequest' | 'SnapshotRequest' }
+    case 'GroupKeysRequest':
+      f = { type: FRAME_TAGS[tag] as 'ContextHeadsRequest' | 'KeyRequest' | 'SnapshotRequest' | 'GroupKeysRequest' }
+      break
+    case 'GroupKeys':
+      f = { type: 'GroupKeys', keys: readKeys(r) }
       break
     case 'ContextHeads': {
       const heads = r.vec(() => Buffer.from(r.fixed(32)), MAX_HEADS, 'heads')
@@ -254,7 +296,7 @@ export function decodeFrame(data: Uint8Array): SyncFrame {
       f = { type: 'Deltas', deltas: r.vec(() => readSignedDelta(r), MAX_DELTAS_PER_PAGE, 'deltas'), more: r.bool() }
       break
     case 'ContextKey':
-      f = { type: 'ContextKey', key: Buffer.from(r.fixed(32)), applicationId: Buffer.from(r.fixed(32)) }
+      f = { type: 'ContextKey', keys: readKeys(r), applicationId: Buffer.from(r.fixed(32)) }
       break
     case 'SnapshotPage':
       f = { type: 'SnapshotPage', records: r.vec(() => Buffer.from(r.bytes(MAX_FRAME)), MAX_SNAPSHOT_RECORDS_PER_PAGE, 'records'), more: r.bool() }
@@ -264,4 +306,12 @@ export function decodeFrame(data: Uint8Array): SyncFrame {
   }
   r.end()
   return f
+}
+
+function writeKeys(w: Writer, keys: KeyComponent[]): void {
+  w.vec(keys, (k) => w.fixed(k.rotation, 32).fixed(k.key, 32))
+}
+
+function readKeys(r: Reader): KeyComponent[] {
+  return r.vec(() => ({ rotation: Buffer.from(r.fixed(32)), key: Buffer.from(r.fixed(32)) }), MAX_KEY_COMPONENTS, 'keys')
 }

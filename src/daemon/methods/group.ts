@@ -160,18 +160,18 @@ export const groupHandlers = {
     if (r!.status === 'invalid') throw new MeroError('InvalidOp', `the op was not accepted: ${r!.reason}`)
     return r
   },
-  'group.createInvitation': async ({ group, role, expiresInSecs, context }, { node }) => {
+  'group.createInvitation': async ({ group, role, expiresInSecs, context, maxUses }, { node }) => {
     const id = resolveGroup(node, group)
     const contextId = context ? fromBase58(resolveId(node, 'context', context), 'context id', 32) : undefined
     // refused here when the claim would be rejected: the same rules, on the current state
     node.groups.checkInvitation(id, node.identity.publicKey, role, contextId)
     const expiresAt = Date.now() + expiresInSecs * 1000
-    const inv = createInvitation(node.identity, Buffer.from(id, 'hex'), role, expiresAt, contextId)
+    const inv = createInvitation(node.identity, Buffer.from(id, 'hex'), role, expiresAt, contextId, undefined, maxUses)
     const invitationIdHex = invitationId(inv).toString('hex')
     const token = encodeToken(inv, { peerId: node.peerId, addresses: node.advertisedAddresses.map((a) => `${a}/p2p/${node.peerId}`) })
     node.invitations.add({ invitationId: invitationIdHex, groupId: id, role, expiresAt, createdAt: Date.now(), token })
     node.events.emit({ type: 'invitation.created', groupId: id, invitationId: invitationIdHex, role, expiresAt, ...(contextId ? { contextId: toBase58(contextId) } : {}) })
-    return { token, invitationId: invitationIdHex, groupId: id, role, expiresAt, ...(context ? { contextId: toBase58(contextId!) } : {}) }
+    return { token, invitationId: invitationIdHex, groupId: id, role, expiresAt, maxUses, ...(context ? { contextId: toBase58(contextId!) } : {}) }
   },
   'group.inspectInvitation': async ({ token }, { node }) => {
     const d = decodeToken(token)
@@ -187,6 +187,7 @@ export const groupHandlers = {
       expiresAt: Number(d.invitation.expiresAt),
       expired: Number(d.invitation.expiresAt) < Date.now(),
       signatureValid: invitationSignatureValid(d.invitation),
+      ...(d.invitation.maxUses !== undefined ? { maxUses: d.invitation.maxUses } : {}),
       ...(state ? { revoked: state.revoked, claimedBy: state.claimedBy } : {}),
       peerId: d.hints.peerId,
       addresses: d.hints.addresses,
@@ -210,8 +211,12 @@ export const groupHandlers = {
   'group.listInvitations': async (_p, { node }) => ({
     invitations: node.invitations.list().map((i) => {
       const s = node.groups.invitationState(i.groupId, i.invitationId)
-      const state = s.revoked ? 'revoked' : i.expiresAt < Date.now() ? 'expired' : s.claimedBy.length ? `active, claimed by ${s.claimedBy.length}` : 'active'
-      return { invitationId: i.invitationId, groupId: i.groupId, role: i.role, expiresAt: i.expiresAt, createdAt: i.createdAt, state, claimedBy: s.claimedBy, token: i.token }
+      const maxUses = decodeToken(i.token).invitation.maxUses ?? null
+      // claims past its uses admitted nobody (the fold's claim rule)
+      const uses = maxUses === null ? s.claimedBy.length : Math.min(s.claimedBy.length, maxUses)
+      const remaining = maxUses === null ? null : maxUses - uses
+      const state = s.revoked ? 'revoked' : i.expiresAt < Date.now() ? 'expired' : remaining === 0 ? 'used up' : 'active'
+      return { invitationId: i.invitationId, groupId: i.groupId, role: i.role, expiresAt: i.expiresAt, createdAt: i.createdAt, state, claimedBy: s.claimedBy, maxUses, uses, remaining, token: i.token }
     }),
   }),
 } satisfies Handlers<'group'>

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { MeroNode } from '../../../src/core/node/node.js'
 import { ensureBuilt, fixture } from '../runtime/fixtures.js'
-import { authored, closeNodes, newNode, shareOps, sharedContextAmong } from './helpers.js'
+import { authored, closeNodes, handOver, newNode, sharedContextAmong } from './helpers.js'
 
 /**
  * Event handlers (issue 21, item 2), in process over real stores: an event may name a method that
@@ -88,9 +88,7 @@ describe('event handlers', () => {
     // the same identity on a node that lacks the delta: a restored copy of a catching up
     const restored = await newNode({ identity: a.identity })
     await restored.applications.install(fixture('as-app-model'))
-    shareOps(a, restored, groupId)
-    const meta = a.contexts.require(ctx)
-    restored.contexts.adopt(ctx, groupId, meta.applicationId, meta.creator, a.contexts.key(ctx)!)
+    handOver(a, restored, groupId, ctx)
     expect(restored.remoteDeltas.receive(ctx, authored(a, ctx)).map((x) => x.status)).toContain('applied')
     await restored.handlers.idle()
     expect(restored.handlers.stats).toEqual({ ran: 0, failed: 0, dropped: 0 })

@@ -27,6 +27,18 @@ export async function closeNodes(): Promise<void> {
   }
 }
 
+/**
+ * What joining a context hands a node, done by hand: the group's ops, the context's metadata, and
+ * the keys of its current epoch (as a peer gives them over the sync stream).
+ */
+export function handOver(from: MeroNode, to: MeroNode, groupId: string, contextId: Buffer): void {
+  shareOps(from, to, groupId)
+  const meta = from.contexts.require(contextId)
+  to.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator)
+  const scope = contextId.toString('hex')
+  to.groups.acceptKeys(groupId, scope, from.groups.keysToShare(groupId, scope))
+}
+
 /** Copies every group op `from` holds to `to`. */
 export function shareOps(from: MeroNode, to: MeroNode, groupId: string): void {
   to.groups.ingest(from.groups.getOps(groupId, from.groups.ops(groupId).map((o) => o.opId)))
@@ -62,8 +74,7 @@ export async function sharedContextAmong(nodes: MeroNode[], wasm: Buffer = kvSto
   const meta = await a!.contexts.create(groupId, fromBase58(appId, 'application id', 32), initArgs)
   const contextId = fromBase58(meta.contextId, 'context id', 32)
   for (const b of others) {
-    shareOps(a!, b, groupId)
-    b.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, a!.contexts.key(contextId)!)
+    handOver(a!, b, groupId, contextId)
     await b.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
     shareOps(b, a!, groupId)
   }

@@ -4,12 +4,12 @@ import { MeroNode } from '../../../src/core/node/node.js'
 import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { Hlc } from '../../../src/core/primitives/hlc.js'
 import { encodeDelta } from '../../../src/core/state/index.js'
-import { decodeSignedDeltas, encodeSignedDeltas, MAX_DELTAS_PER_MESSAGE, signDelta, verifyDelta, type VerifiedDelta } from '../../../src/core/context/delta-envelope.js'
-import { openDelta, openDeltas, sealDelta, sealDeltas } from '../../../src/core/sync/sealed-deltas.js'
-import { decodeFrame, decodeTopicMessage, encodeFrame, encodeTopicMessage, type SyncFrame } from '../../../src/core/sync/wire.js'
+import { MAX_DELTAS_PER_MESSAGE, signDelta, verifyDelta, type VerifiedDelta } from '../../../src/core/context/delta-envelope.js'
+import { openContextMessage, sealContextMessage } from '../../../src/core/sync/sealed-topics.js'
+import { decodeFrame, decodeTopicMessage, encodeContextPlain, encodeFrame, encodeTopicMessage, type SyncFrame } from '../../../src/core/sync/wire.js'
 import { seal } from '../../../src/core/crypto/aead.js'
 import { ensureBuilt, kvStoreWasm } from '../runtime/fixtures.js'
-import { authored, closeNodes, newNode, shareOps } from './helpers.js'
+import { authored, closeNodes, handOver, newNode, shareOps } from './helpers.js'
 
 /**
  * The receiving half of context replication, in process over real stores and the real runtime:
@@ -28,10 +28,8 @@ async function cluster(): Promise<{ nodes: MeroNode[]; groupId: string; contextI
   const appId = fromBase58((a.applications.list()[0] as { applicationId: string }).applicationId, 'application id', 32)
   const meta = await a.contexts.create(groupId, appId, {})
   const contextId = fromBase58(meta.contextId, 'context id', 32)
-  const key = a.contexts.key(contextId)!
   for (const n of [b, c]) {
-    shareOps(a, n, groupId)
-    n.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, key)
+    handOver(a, n, groupId, contextId)
     await n.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
   }
   for (const x of nodes) for (const y of nodes) if (x !== y) shareOps(x, y, groupId)
@@ -42,6 +40,13 @@ async function cluster(): Promise<{ nodes: MeroNode[]; groupId: string; contextI
 
 /** The deltas a node authored (from its log, parents first), verified as a receiver would. */
 const own = (n: MeroNode, contextId: Buffer): VerifiedDelta[] => authored(n, contextId)
+
+/** The key of a context's current epoch on a node (it must hold it). */
+function epochKey(n: MeroNode, groupId: string, contextId: Buffer) {
+  const k = n.groups.keyAt(groupId, contextId.toString('hex'))
+  if (k.status !== 'ok') throw new Error(`no usable key: ${k.status}`)
+  return k
+}
 
 const entries = async (n: MeroNode, contextId: Buffer) => (await n.contexts.execute(contextId, 'entries', {})).result
 const root = (n: MeroNode, contextId: Buffer) => n.contexts.require(contextId).rootHash
@@ -68,8 +73,7 @@ describe('context replication (in process)', () => {
       const meta = await a.contexts.create(groupId, appId, {})
       const contextId = fromBase58(meta.contextId, 'context id', 32)
       for (const n of [b, c]) {
-        shareOps(a, n, groupId)
-        n.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, a.contexts.key(contextId)!)
+        handOver(a, n, groupId, contextId)
         await n.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
       }
       for (const x of nodes) for (const y of nodes) if (x !== y) shareOps(x, y, groupId)
@@ -180,9 +184,7 @@ describe('context replication (in process)', () => {
     const d = await newNode()
     await d.applications.install(kvStoreWasm())
     await a.issueGroupOp(groupId, { kind: 'MemberAdded', member: d.identity.publicKey, role: 'member' })
-    shareOps(a, d, groupId)
-    const meta = a.contexts.require(contextId)
-    d.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator, a.contexts.key(contextId)!)
+    handOver(a, d, groupId, contextId)
     await d.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
     d.remoteDeltas.receive(contextId, own(a, contextId))
     await d.contexts.execute(contextId, 'set', { key: 'from-d', value: '1' })
@@ -258,51 +260,57 @@ describe('context replication (in process)', () => {
   })
 
   it('refuses forged, re-targeted, undecryptable and malformed deltas with a named fault', async () => {
-    const { nodes, contextId } = await cluster()
+    const { nodes, groupId, contextId } = await cluster()
     const [a] = nodes as [MeroNode]
     await a.contexts.execute(contextId, 'set', { key: 'k', value: 'v' })
     const [v] = own(a, contextId).slice(-1)
-    const key = a.contexts.key(contextId)!
-    const msg = decodeTopicMessage(encodeTopicMessage(sealDelta(contextId, key, v!.wire)))
-    if (msg.type !== 'StateDelta') throw new Error('expected a StateDelta')
-    expect(verifyDelta(contextId, openDelta(msg, key)).id).toEqual(v!.id)
+    const key = epochKey(a, groupId, contextId)
+    const msg = decodeTopicMessage(encodeTopicMessage(sealContextMessage(contextId, key, { type: 'Deltas', deltas: [v!.wire] })))
+    if (msg.type !== 'ContextSealed') throw new Error('expected a ContextSealed message')
+    expect(msg.keyId).toEqual(key.keyId)
+    const plain = openContextMessage(msg, key.key)
+    if (plain.type !== 'Deltas') throw new Error('expected deltas')
+    expect(verifyDelta(contextId, plain.deltas[0]!).id).toEqual(v!.id)
     const bad = { ...v!.wire, signature: Buffer.from(v!.wire.signature) }
     bad.signature[3]! ^= 1
     expect(() => verifyDelta(contextId, bad)).toThrow(expect.objectContaining({ fault: 'bad_signature' }))
     expect(() => verifyDelta(Buffer.alloc(32, 9), v!.wire)).toThrow(expect.objectContaining({ fault: 'bad_signature' }))
-    expect(() => openDelta(msg, Buffer.alloc(32, 1))).toThrow(expect.objectContaining({ fault: 'unknown_key' }))
+    expect(() => openContextMessage(msg, Buffer.alloc(32, 1))).toThrow(expect.objectContaining({ fault: 'undecryptable' }))
+    // moved to another context's topic: the associated data no longer matches
+    expect(() => openContextMessage({ ...msg, contextId: Buffer.alloc(32, 9) }, key.key)).toThrow(expect.objectContaining({ fault: 'undecryptable' }))
     const sealed = Buffer.from(msg.sealed)
     sealed[sealed.length - 1]! ^= 1
-    expect(() => openDelta({ ...msg, sealed }, key)).toThrow(expect.objectContaining({ fault: 'undecryptable' }))
+    expect(() => openContextMessage({ ...msg, sealed }, key.key)).toThrow(expect.objectContaining({ fault: 'undecryptable' }))
     const garbage = signDelta(a.identity, contextId, [], { delta: Buffer.from('not a delta'), events: '[]' })
     expect(() => verifyDelta(contextId, garbage)).toThrow(expect.objectContaining({ fault: 'malformed' }))
   })
 
-  it('seals several deltas in one StateDeltas message; a batch opens whole or is refused', async () => {
-    const { nodes, contextId } = await cluster()
+  it('seals several deltas in one message; a batch opens whole or is refused', async () => {
+    const { nodes, groupId, contextId } = await cluster()
     const [a, b] = nodes as [MeroNode, MeroNode]
     for (let i = 0; i < 4; i++) await a.contexts.execute(contextId, 'set', { key: `batch-${i}`, value: `${i}` })
     const wires = own(a, contextId).slice(-4).map((v) => v.wire)
-    const key = a.contexts.key(contextId)!
-    const msg = decodeTopicMessage(encodeTopicMessage(sealDeltas(contextId, key, wires)))
-    if (msg.type !== 'StateDeltas') throw new Error('expected StateDeltas')
+    const key = epochKey(a, groupId, contextId)
+    const msg = decodeTopicMessage(encodeTopicMessage(sealContextMessage(contextId, key, { type: 'Deltas', deltas: wires })))
+    if (msg.type !== 'ContextSealed') throw new Error('expected ContextSealed')
     // authors and governance positions travel sealed too
     expect(msg.sealed.includes(a.identity.publicKey)).toBe(false)
-    const opened = openDeltas(msg, key)
-    expect(opened).toEqual(wires)
-    b.remoteDeltas.receive(contextId, opened.map((w) => verifyDelta(contextId, w)))
+    const opened = openContextMessage(msg, key.key)
+    expect(opened).toEqual({ type: 'Deltas', deltas: wires })
+    b.remoteDeltas.receive(contextId, wires.map((w) => verifyDelta(contextId, w)))
     expect((await b.contexts.execute(contextId, 'get', { key: 'batch-3' })).result).toBe('3')
 
-    expect(() => openDeltas(msg, Buffer.alloc(32, 1))).toThrow(expect.objectContaining({ fault: 'unknown_key' }))
     const flipped = Buffer.from(msg.sealed)
     flipped[40]! ^= 1
-    expect(() => openDeltas({ ...msg, sealed: flipped }, key)).toThrow(expect.objectContaining({ fault: 'undecryptable' }))
-    // content that authenticates but is not a strict list of signed deltas
-    const trailing = { type: 'StateDeltas' as const, contextId, keyId: msg.keyId, sealed: seal(key, Buffer.concat([encodeSignedDeltas(wires), Buffer.from([0])]), contextId) }
-    expect(() => openDeltas(trailing, key)).toThrow(expect.objectContaining({ fault: 'malformed' }))
-    const tooMany = encodeSignedDeltas(Array.from({ length: MAX_DELTAS_PER_MESSAGE + 1 }, () => wires[0]!))
-    expect(() => openDeltas({ ...trailing, sealed: seal(key, tooMany, contextId) }, key)).toThrow(expect.objectContaining({ fault: 'malformed' }))
-    expect(decodeSignedDeltas(encodeSignedDeltas([]))).toEqual([])
+    expect(() => openContextMessage({ ...msg, sealed: flipped }, key.key)).toThrow(expect.objectContaining({ fault: 'undecryptable' }))
+    // content that authenticates but is not a strict message
+    const aad = Buffer.concat([Buffer.from('c'), contextId])
+    const plainOf = (deltas: typeof wires) => encodeContextPlain({ type: 'Deltas', deltas })
+    const trailing = { ...msg, sealed: seal(key.key, Buffer.concat([plainOf(wires), Buffer.from([0])]), aad) }
+    expect(() => openContextMessage(trailing, key.key)).toThrow(expect.objectContaining({ fault: 'malformed' }))
+    const tooMany = plainOf(Array.from({ length: MAX_DELTAS_PER_MESSAGE + 1 }, () => wires[0]!))
+    expect(() => openContextMessage({ ...msg, sealed: seal(key.key, tooMany, aad) }, key.key)).toThrow(expect.objectContaining({ fault: 'malformed' }))
+    expect(() => openContextMessage({ ...msg, sealed: seal(key.key, plainOf([]), aad) }, key.key)).toThrow(expect.objectContaining({ fault: 'malformed' }))
   })
 
   it('encodes and strictly decodes the context frames', () => {
@@ -314,7 +322,9 @@ describe('context replication (in process)', () => {
       { type: 'DeltasRequest', ids: [Buffer.alloc(32, 5)] },
       { type: 'Deltas', deltas: [{ author: Buffer.alloc(32, 6), govPosition: [Buffer.alloc(32, 7)], signature: Buffer.alloc(64, 8), payload: Buffer.from('p') }], more: true },
       { type: 'KeyRequest' },
-      { type: 'ContextKey', key: Buffer.alloc(32, 9), applicationId: Buffer.alloc(32, 10) },
+      { type: 'ContextKey', keys: [{ rotation: Buffer.alloc(32, 11), key: Buffer.alloc(32, 9) }], applicationId: Buffer.alloc(32, 10) },
+      { type: 'GroupKeysRequest' },
+      { type: 'GroupKeys', keys: [] },
       { type: 'SnapshotRequest' },
       { type: 'SnapshotPage', records: [Buffer.from('r')], more: false },
     ]

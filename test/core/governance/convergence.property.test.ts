@@ -4,7 +4,7 @@ import { keyPairFromSeed, type KeyPair } from '../../../src/core/crypto/ed25519.
 import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { createInvitation } from '../../../src/core/governance/invitation.js'
 import { DEFAULT_CAPABILITIES, ROLES, signOp, type GroupOp } from '../../../src/core/governance/ops.js'
-import { raw } from './helpers.js'
+import { raw, shuffle } from './helpers.js'
 
 /**
  * Convergence (DESIGN §6): several identities author random histories on their own replicas,
@@ -53,17 +53,6 @@ function stepsArb(groupId: Buffer): fc.Arbitrary<Step[]> {
   const author = fc.record({ kind: fc.constant('author' as const), who: fc.integer({ min: 0, max: 3 }), target: fc.integer({ min: 0, max: 3 }), again, make: opArb(groupId) })
   const sync = fc.record({ kind: fc.constant('sync' as const), from: fc.integer({ min: 0, max: 3 }), to: fc.integer({ min: 0, max: 3 }) })
   return fc.array(fc.oneof({ weight: 3, arbitrary: author }, { weight: 1, arbitrary: sync }), { minLength: 1, maxLength: 24 })
-}
-
-function shuffle<T>(items: T[], seed: number): T[] {
-  const out = items.slice()
-  let s = seed >>> 0 || 1
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (s * 1664525 + 1013904223) >>> 0
-    const j = s % (i + 1)
-    ;[out[i], out[j]] = [out[j]!, out[i]!]
-  }
-  return out
 }
 
 function fingerprint(store: GroupStore, groupId: string) {

@@ -28,3 +28,15 @@ export function inject(store: GroupStore, groupId: string, signer: KeyPair, op: 
   const signed = raw(groupId, signer, heads, store.state(groupId).nextSeq(signer.publicKey), op)
   return { signed, result: store.ingest([signed.bytes])[0]! }
 }
+
+/** A deterministic shuffle (a linear congruential generator seeded by `seed`): a delivery order. */
+export function shuffle<T>(items: T[], seed: number): T[] {
+  const out = items.slice()
+  let s = seed >>> 0 || 1
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1664525 + 1013904223) >>> 0
+    const j = s % (i + 1)
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out
+}

@@ -3,6 +3,8 @@ import { sign } from '../../../src/core/crypto/ed25519.js'
 import { Writer } from '../../../src/core/primitives/borsh.js'
 import { createInvitation, decodeToken, encodeToken } from '../../../src/core/governance/invitation.js'
 import { decodeSignedOp, encodeEnvelope, OP_KINDS, signOp, type GroupOp } from '../../../src/core/governance/ops.js'
+import { openEnvelope, sealRotation } from '../../../src/core/governance/rotation.js'
+import { x25519KeyPair } from '../../../src/core/crypto/sealed-box.js'
 import { fixture, keys, raw } from './helpers.js'
 
 const k32 = (n: number) => Buffer.alloc(32, n)
@@ -29,18 +31,39 @@ const samples: GroupOp[] = [
   { kind: 'GroupDeleted' },
   { kind: 'ContextJoined', contextId: k32(2) },
   { kind: 'ContextLeft', contextId: k32(2) },
+  { kind: 'KeyRotated' },
 ]
+
+/** A rotation of the group's key and one context's, for a and b. */
+const rotation = sealRotation({ groupId: k32(9), signer: keys.a.publicKey, seq: 3n }, [{ key: k32(11) }, { contextId: k32(2), key: k32(12) }], (i) => (i === 0 ? [keys.a.publicKey, keys.b.publicKey] : [keys.b.publicKey]))
 
 describe('op envelope', () => {
   it('round-trips every op kind through the wire form with a stable id', () => {
     expect(new Set(samples.map((s) => s.kind)).size).toBe(OP_KINDS.length - 1) // all but GroupCreated
     for (const op of samples) {
-      const signed = signOp({ groupId: k32(9), parents: [k32(10)], seq: 3n, op }, keys.a)
-      const back = decodeSignedOp(signed.bytes)
-      expect(back.id.equals(signed.id)).toBe(true)
-      expect(back.op).toEqual(signed.op)
-      expect(encodeEnvelope(back).equals(encodeEnvelope(signed))).toBe(true)
+      for (const withRotation of [false, true]) {
+        if (op.kind === 'KeyRotated' && !withRotation) continue
+        const signed = signOp({ groupId: k32(9), parents: [k32(10)], seq: 3n, op, ...(withRotation ? { rotation } : {}) }, keys.a)
+        const back = decodeSignedOp(signed.bytes)
+        expect(back.id.equals(signed.id)).toBe(true)
+        expect(back.op).toEqual(signed.op)
+        expect(back.rotation).toEqual(signed.rotation)
+        expect(encodeEnvelope(back).equals(encodeEnvelope(signed))).toBe(true)
+      }
     }
+    expect(() => signOp({ groupId: k32(9), parents: [k32(10)], seq: 3n, op: { kind: 'KeyRotated' } }, keys.a)).toThrow(/KeyRotated op carries a rotation/)
+  })
+
+  it('opens an envelope for its recipient only, with the keys the rotation names', () => {
+    const signed = signOp({ groupId: k32(9), parents: [k32(10)], seq: 3n, op: { kind: 'KeyRotated' }, rotation }, keys.a)
+    const bind = { groupId: signed.groupId, signer: signed.signer, seq: signed.seq }
+    const forB = openEnvelope(signed.rotation!, bind, keys.b.publicKey, x25519KeyPair(keys.b.privateKey))
+    expect(forB).toEqual({ keys: [{ scope: rotation.scopes[0], key: k32(11) }, { scope: rotation.scopes[1], key: k32(12) }] })
+    expect(openEnvelope(signed.rotation!, bind, keys.c.publicKey, x25519KeyPair(keys.c.privateKey))).toBeUndefined()
+    // sealed to a but presented as c's; bound to another op
+    const misaddressed = { ...rotation, envelopes: [{ ...rotation.envelopes.find((e) => e.recipient.equals(keys.a.publicKey))!, recipient: keys.c.publicKey }] }
+    expect(openEnvelope(misaddressed, bind, keys.c.publicKey, x25519KeyPair(keys.c.privateKey))).toEqual({ fault: 'unopenable' })
+    expect(openEnvelope(rotation, { ...bind, seq: 4n }, keys.b.publicKey, x25519KeyPair(keys.b.privateKey))).toEqual({ fault: 'wrong_binding' })
   })
 
   it('rejects bad input with a reason', () => {
@@ -83,9 +106,13 @@ describe('invitation tokens', () => {
     const d = decodeToken(token)
     expect(d.invitation).toEqual(inv)
     expect(d.hints).toEqual({ peerId: '12D3KooWx', addresses: ['/ip4/127.0.0.1/tcp/1'] })
-    expect(() => decodeToken('hello')).toThrow(/should start with 'mero-inv1-'/)
-    expect(() => decodeToken(token.slice(0, -5))).toThrow(/garbled/)
-    expect(() => decodeToken(token.replace(/.$/, '0'))).toThrow(/garbled/)
+    expect(d.invitation.maxUses).toBe(1)
+    expect(() => decodeToken('hello')).toThrow(/should start with 'mero-inv2-'/)
+    // whatever the decoder finds, the joiner reads the same sentence (not the decoder's internals)
+    for (const bad of [token.slice(0, -5), token.replace(/.$/, '0'), `${token.slice(0, 30)}0OIl${token.slice(34)}`]) {
+      expect(() => decodeToken(bad)).toThrow(/^the invitation token is damaged or incomplete; copy it again in one piece, or ask for a new one$/)
+    }
+    expect(() => decodeToken('mero-inv1-abc')).toThrow(/made by an older mero/)
   })
 })
 

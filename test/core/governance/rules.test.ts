@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { createInvitation } from '../../../src/core/governance/invitation.js'
-import { Capability } from '../../../src/core/governance/ops.js'
-import { fixture, inject, keys } from './helpers.js'
+import { generateKeyPair, type KeyPair } from '../../../src/core/crypto/ed25519.js'
+import { GroupStore } from '../../../src/core/governance/group-store.js'
+import { createInvitation, invitationId } from '../../../src/core/governance/invitation.js'
+import { Capability, type SignedInvitation } from '../../../src/core/governance/ops.js'
+import { fixture, id58, inject, keys } from './helpers.js'
 
 // Rules of GroupState's table (governance/fold.ts) that no other test reaches.
 
@@ -65,5 +67,36 @@ describe('rules per op', () => {
     store.checkInvitation(groupId, keys.owner.publicKey, 'admin', contextId)
     store.issue(groupId, keys.owner, { kind: 'GroupDeleted' })
     expect(refused(() => store.checkInvitation(groupId, keys.owner.publicKey, 'member'))).toMatchObject({ kind: 'GroupDeleted' })
+  })
+})
+
+describe('invitation uses', () => {
+  const claim = (store: GroupStore, groupId: string, who: KeyPair, invitation: SignedInvitation) => inject(store, groupId, who, { kind: 'InvitationClaimed', invitation, joinedAt: BigInt(Date.now()) }).result
+
+  it('a single-use invitation admits one identity; --max-uses 3 admits three and refuses the fourth', () => {
+    const { store, groupId } = fixture()
+    const once = createInvitation(keys.owner, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
+    expect(claim(store, groupId, keys.a, once)).toMatchObject({ status: 'applied' })
+    expect(claim(store, groupId, keys.b, once)).toMatchObject({ status: 'rejected', reason: 'the invitation has been used 1 time, all it allows' })
+    const thrice = createInvitation(keys.owner, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000, undefined, undefined, 3)
+    for (const k of [keys.b, keys.c, keys.d]) expect(claim(store, groupId, k, thrice)).toMatchObject({ status: 'applied' })
+    expect(claim(store, groupId, generateKeyPair(), thrice)).toMatchObject({ status: 'rejected', reason: 'the invitation has been used 3 times, all it allows' })
+    expect(store.invitationState(groupId, invitationId(thrice).toString('hex')).claimedBy).toHaveLength(3)
+  })
+
+  it('two concurrent claims of a single-use invitation: every replica keeps the same one member', () => {
+    const { store: r1, groupId, genesis } = fixture()
+    const r2 = new GroupStore()
+    r2.ingest([genesis.bytes])
+    const once = createInvitation(keys.owner, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
+    const a = claim(r1, groupId, keys.a, once)
+    const b = claim(r2, groupId, keys.b, once)
+    expect([a.status, b.status]).toEqual(['applied', 'applied']) // neither saw the other
+    r1.ingest(r2.getOps(groupId, r2.heads(groupId)))
+    r2.ingest(r1.getOps(groupId, r1.heads(groupId)))
+    const members = (s: GroupStore) => s.view(groupId).members.map((m) => m.identity).filter((m) => m !== id58(keys.owner))
+    expect(members(r1)).toHaveLength(1)
+    expect(members(r2)).toEqual(members(r1))
+    expect(r1.view(groupId).stateHash).toBe(r2.view(groupId).stateHash)
   })
 })

@@ -25,6 +25,16 @@ describe('the schema version in the meta column', () => {
     expect(schemaVersionOf(store)).toBe(SCHEMA_VERSION)
   })
 
+  it('a store of version 2 loses its retired single context keys at 3; the keys of epochs stay', () => {
+    const b = store.batch()
+    writeSchemaVersion(b, 2)
+    b.put('contextKeys', Buffer.alloc(32, 1), Buffer.alloc(32, 9)).put('contextKeys', Buffer.alloc(32, 2), Buffer.alloc(32, 9)).put('keys', Buffer.alloc(96, 3), Buffer.alloc(32, 7)).write()
+    const outcome = applySchema(store, SCHEMA_VERSION, MIGRATIONS, 'test')
+    expect(outcome.migrated[0]).toBe('2 → 3: key epochs: the single context keys of contextKeys are retired (2 context keys dropped)')
+    expect(store.scan('contextKeys')).toEqual([])
+    expect(store.scan('keys')).toHaveLength(1)
+  })
+
   it('an unversioned store with rows is version 0 and migrated: the "." and ".." aliases go, the rest stays', () => {
     const alias = (kind: number, name: string) => Buffer.concat([Buffer.from([kind]), Buffer.from(name)])
     store.batch().put('alias', alias(1, '.'), Buffer.from('ctx')).put('alias', alias(2, '..'), Buffer.from('app')).put('alias', alias(1, 'notes'), Buffer.from('ctx')).put('alias', alias(1, '...'), Buffer.from('ctx')).write()

@@ -6,7 +6,7 @@ import { GroupStore, MAX_PENDING_PER_GROUP } from '../../../src/core/governance/
 import type { MeroNode } from '../../../src/core/node/node.js'
 import { peerIdFromPublicKey } from '../../../src/core/primitives/ids.js'
 import { ContextReplicator } from '../../../src/core/sync/context-replicator.js'
-import { sealDelta } from '../../../src/core/sync/sealed-deltas.js'
+import { sealContextMessage } from '../../../src/core/sync/sealed-topics.js'
 import { contextTopic, encodeTopicMessage } from '../../../src/core/sync/wire.js'
 import { MemoryProviders } from '../../helpers/memory-node-network.js'
 import { MemoryHub } from '../../helpers/memory-network.js'
@@ -108,9 +108,10 @@ describe('inbound queue', () => {
       aNet.peer.online = true
       const burst = authored(a, contextId).slice(before)
       expect(burst).toHaveLength(5)
-      const key = a.contexts.key(contextId)!
+      const key = a.groups.keyAt(meta.groupId, contextId.toString('hex'))
+      if (key.status !== 'ok') throw new Error('A holds the key')
       const topic = contextTopic(meta.contextId)
-      for (const v of burst) net.deliver({ topic, from: a.peerId, data: encodeTopicMessage(sealDelta(contextId, key, v.wire)) })
+      for (const v of burst) net.deliver({ topic, from: a.peerId, data: encodeTopicMessage(sealContextMessage(contextId, key, { type: 'Deltas', deltas: [v.wire] })) })
       // the first applies at once, three wait in the queue, the fifth has no room
       expect(rep.dropped.queue_full).toBe(1)
       // the queue drains on the next turn; the overflow makes C sync with the sender

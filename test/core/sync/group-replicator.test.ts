@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { generateKeyPair, type KeyPair } from '../../../src/core/crypto/ed25519.js'
 import { GroupStore } from '../../../src/core/governance/group-store.js'
+import { KeyRing } from '../../../src/core/governance/keyring.js'
+import { GROUP_SCOPE } from '../../../src/core/governance/rotation.js'
+import { peerIdFromPublicKey } from '../../../src/core/primitives/ids.js'
+import { sealGroupMessage } from '../../../src/core/sync/sealed-topics.js'
 import { createInvitation, encodeToken } from '../../../src/core/governance/invitation.js'
 import { signOp } from '../../../src/core/governance/ops.js'
 import { EventBus } from '../../../src/core/node/event-bus.js'
@@ -8,7 +12,7 @@ import { relayEvents } from '../../../src/core/node/relay.js'
 import { toBase58 } from '../../../src/core/primitives/encoding.js'
 import { GroupReplicator } from '../../../src/core/sync/group-replicator.js'
 import { SyncServer } from '../../../src/core/sync/sync-server.js'
-import { encodeTopicMessage, groupTopic } from '../../../src/core/sync/wire.js'
+import { decodeTopicMessage, encodeTopicMessage, groupTopic } from '../../../src/core/sync/wire.js'
 import type { TopicMessageEvent } from '../../../src/core/network/transport.js'
 import { MemoryHub, MemoryPeer } from '../../helpers/memory-network.js'
 import { waitFor } from '../../helpers/harness.js'
@@ -29,11 +33,12 @@ describe('group replication between in-process replicas', () => {
     for (const r of started.splice(0)) r.stop()
   })
 
-  function replica(hub: MemoryHub, name: string, heartbeatMs = 100, maxConcurrentSyncs?: number): Replica {
+  /** A replica whose peer id is its identity's, as a node's is (`name` only tells them apart here). */
+  function replica(hub: MemoryHub, _name: string, heartbeatMs = 100, maxConcurrentSyncs?: number): Replica {
     const key = generateKeyPair()
     const events = new EventBus()
-    const groups = new GroupStore()
-    const net = hub.peer(name)
+    const groups = new GroupStore(undefined, new KeyRing(key))
+    const net = hub.peer(peerIdFromPublicKey(key.publicKey))
     const rep = new GroupReplicator(groups, key, net, { heartbeatMs, syncTimeoutMs: 2_000, maxConcurrentSyncs })
     relayEvents(events, { governance: groups.events, replication: [rep.events] })
     new SyncServer(net, { group: (channel, peerId) => rep.serve(channel, peerId) }).start()
@@ -49,7 +54,7 @@ describe('group replication between in-process replicas', () => {
     a.rep.follow(groupId)
     for (const x of [b, c]) {
       const inv = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'admin', Date.now() + 60_000)
-      await x.rep.join(encodeToken(inv, { peerId: 'A', addresses: [] }))
+      await x.rep.join(encodeToken(inv, { peerId: a.net.peerId, addresses: [] }))
     }
     const same = () => new Set([a, b, c].map((x) => (x.groups.has(groupId) ? x.groups.view(groupId).stateHash : x.net.peerId))).size === 1
     await waitFor(same, 3_000)
@@ -111,7 +116,7 @@ describe('group replication between in-process replicas', () => {
       return { ...ch, send: () => Promise.reject(new Error('Cannot write to a stream that is closed')), receive: ch.receive.bind(ch), close: () => ch.close() }
     }
     const inv = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
-    const joined = await b.rep.join(encodeToken(inv, { peerId: 'A', addresses: [] }))
+    const joined = await b.rep.join(encodeToken(inv, { peerId: a.net.peerId, addresses: [] }))
     expect(joined.groupId).toBe(groupId)
     expect(opened).toBeGreaterThanOrEqual(2)
     await waitFor(() => a.groups.view(groupId).members.some((m) => m.identity === toBase58(b.key.publicKey)), 3_000)
@@ -121,7 +126,7 @@ describe('group replication between in-process replicas', () => {
     let dials = 0
     c.net.open = (peerId, protocol) => (dials++, dial(peerId, protocol))
     const other = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
-    await expect(c.rep.join(encodeToken(other, { peerId: 'A', addresses: [] }))).rejects.toMatchObject({ kind: 'PeerUnreachable', message: expect.stringMatching(/cannot reach the inviter A/) })
+    await expect(c.rep.join(encodeToken(other, { peerId: a.net.peerId, addresses: [] }))).rejects.toMatchObject({ kind: 'PeerUnreachable', message: expect.stringMatching(new RegExp(`cannot reach the inviter ${a.net.peerId}`)) })
     expect(dials).toBe(1) // no retries with back-off for a dial that fails
   })
 
@@ -132,14 +137,20 @@ describe('group replication between in-process replicas', () => {
     // c authors on its own state anyway (skipping the local check) and publishes
     const heads = c.groups.heads(groupId).map((h) => Buffer.from(h, 'hex'))
     const late = signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads, seq: 99n, op: { kind: 'GroupAliasSet', alias: 'mine' } }, c.key)
-    for (const x of [a, b]) x.net.deliver({ topic: groupTopic(groupId), from: 'C', data: encodeTopicMessage({ type: 'GroupOp', op: late.bytes }) })
-    await waitFor(() => a.groups.ops(groupId).some((o) => o.opId === late.id.toString('hex')), 2_000)
-    for (const x of [a, b]) expect(x.groups.ops(groupId).find((o) => o.opId === late.id.toString('hex'))).toMatchObject({ status: 'rejected', reason: 'signer is not a member of the group' })
+    // on the topic, sealed under the only key C holds: not the key of the op's cut (the removal rotated it)
+    const oldKey = c.groups.keyAt(groupId, GROUP_SCOPE, [c.groups.ops(groupId)[0]!.opId])
+    if (oldKey.status !== 'ok') throw new Error('C holds the first epoch')
+    expect(c.groups.keyAt(groupId, GROUP_SCOPE).status).toBe('missing')
+    for (const x of [a, b]) x.net.deliver({ topic: groupTopic(groupId), from: 'C', data: encodeTopicMessage(sealGroupMessage(Buffer.from(groupId, 'hex'), oldKey, { type: 'GroupOp', op: late.bytes })) })
+    for (const x of [a, b]) expect(x.rep.dropped.wrong_key).toBe(1)
+    expect(a.groups.knows(groupId, late.id.toString('hex'))).toBe(false)
+    // handed over directly, it is stored and rejected by the fold
+    for (const x of [a, b]) expect(x.groups.ingest([late.bytes])[0]).toMatchObject({ status: 'rejected', reason: 'signer is not a member of the group' })
     expect(a.groups.view(groupId).alias).toBeNull()
 
     const hub = (a.net as unknown as { hub: MemoryHub }).hub
     const stranger = replica(hub, 'S')
-    await expect(stranger.rep.catchUp(groupId, 'A', 'test')).rejects.toThrow(/refused: not a member of the group/)
+    await expect(stranger.rep.catchUp(groupId, a.net.peerId, 'test')).rejects.toThrow(/refused: not a member of the group/)
     expect(stranger.groups.has(groupId)).toBe(false)
     expect(b.groups.isMember(groupId, b.key.publicKey)).toBe(true)
   })
@@ -149,12 +160,13 @@ describe('group replication between in-process replicas', () => {
     const outsider = replica((a.net as unknown as { hub: MemoryHub }).hub, 'O')
     const finished: unknown[] = []
     const started: unknown[] = []
-    a.events.on((e) => void (e.type === 'sync.finished' && e.peerId === 'O' && finished.push(e)))
-    a.events.on((e) => void (e.type === 'sync.started' && e.peerId === 'O' && started.push(e)))
+    const O = outsider.net.peerId
+    a.events.on((e) => void (e.type === 'sync.finished' && e.peerId === O && finished.push(e)))
+    a.events.on((e) => void (e.type === 'sync.started' && e.peerId === O && started.push(e)))
     // a retry would be a timer: with the clock in the test's hands, every timer can be run out
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    await expect(a.rep.catchUp(groupId, 'O', 'peer connected')).rejects.toMatchObject({ kind: 'GroupNotFound', message: 'the peer does not hold the group' })
-    expect(finished).toEqual([expect.objectContaining({ groupId, peerId: 'O', ok: true, fetched: 0, skipped: 'the peer does not hold the group' })])
+    await expect(a.rep.catchUp(groupId, O, 'peer connected')).rejects.toMatchObject({ kind: 'GroupNotFound', message: 'the peer does not hold the group' })
+    expect(finished).toEqual([expect.objectContaining({ groupId, peerId: O, ok: true, fetched: 0, skipped: 'the peer does not hold the group' })])
     vi.advanceTimersByTime(60_000) // a session starts synchronously when its timer fires
     vi.useRealTimers()
     expect(started).toHaveLength(1)
@@ -162,7 +174,7 @@ describe('group replication between in-process replicas', () => {
     expect(outsider.groups.has(groupId)).toBe(false)
     // an invitation that names a peer without the group as the inviter says so at once
     const misdirected = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
-    await expect(replica((a.net as unknown as { hub: MemoryHub }).hub, 'J').rep.join(encodeToken(misdirected, { peerId: 'O', addresses: [] }))).rejects.toMatchObject({ kind: 'GroupNotFound', message: expect.stringMatching(/^the inviter O at \(no address\) does not hold the group/) })
+    await expect(replica((a.net as unknown as { hub: MemoryHub }).hub, 'J').rep.join(encodeToken(misdirected, { peerId: O, addresses: [] }))).rejects.toMatchObject({ kind: 'GroupNotFound', message: expect.stringMatching(new RegExp(`^the inviter ${O} at \\(no address\\) does not hold the group`)) })
   })
 
   it('drops and counts garbage, oversized, forged and wrong-topic messages', async () => {
@@ -172,11 +184,19 @@ describe('group replication between in-process replicas', () => {
     const forged = Buffer.from(good)
     forged[forged.length - 1]! ^= 1
     const before = a.groups.view(groupId).stateHash
+    const key = a.groups.keyAt(groupId, GROUP_SCOPE)
+    if (key.status !== 'ok') throw new Error('A holds the topic key')
+    const sealed = (op: Buffer, g = groupId) => encodeTopicMessage(sealGroupMessage(Buffer.from(g, 'hex'), key, { type: 'GroupOp', op }))
     a.net.deliver({ topic, from: 'X', data: Buffer.from('garbage') })
     a.net.deliver({ topic, from: 'X', data: Buffer.alloc(300 * 1024) })
-    a.net.deliver({ topic, from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: forged }) })
-    a.net.deliver({ topic: groupTopic('ab'.repeat(32)), from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: good }) })
-    expect(a.rep.dropped).toMatchObject({ malformed: 1, oversized: 1, bad_signature: 1, wrong_topic: 1 })
+    a.net.deliver({ topic, from: 'X', data: sealed(forged) })
+    a.net.deliver({ topic: groupTopic('ab'.repeat(32)), from: 'X', data: sealed(good) })
+    // sealed under a key nobody gave A, and a seal that does not open under the key it names
+    a.net.deliver({ topic, from: 'X', data: encodeTopicMessage(sealGroupMessage(Buffer.from(groupId, 'hex'), { key: Buffer.alloc(32, 7), keyId: Buffer.alloc(32, 8) }, { type: 'GroupOp', op: good })) })
+    const broken = decodeTopicMessage(sealed(good))
+    if (broken.type === 'GroupSealed') broken.sealed[20]! ^= 1
+    a.net.deliver({ topic, from: 'X', data: encodeTopicMessage(broken) })
+    expect(a.rep.dropped).toMatchObject({ malformed: 1, oversized: 1, bad_signature: 1, wrong_topic: 1, unknown_key: 1, undecryptable: 1 })
     expect(a.groups.view(groupId).stateHash).toBe(before)
   })
 
@@ -202,16 +222,21 @@ describe('group replication between in-process replicas', () => {
     }
     const hub = new MemoryHub()
     const key = generateKeyPair()
-    const groups = new GroupStore()
+    const groups = new GroupStore(undefined, new KeyRing(key))
     const net = new ValidatingPeer(hub, 'V')
     hub.nodes.set('V', net)
     const rep = new GroupReplicator(groups, key, net, { heartbeatMs: 60_000, syncTimeoutMs: 2_000 })
     rep.start()
     started.push(rep)
     const other = generateKeyPair()
-    const source = new GroupStore()
+    const source = new GroupStore(undefined, new KeyRing(other))
     const { groupId, op: genesis } = source.createGroup(other)
     groups.ingestVerifiedOps([genesis])
+    // V holds the topic's key as a member would (given by a peer)
+    groups.acceptKeys(groupId, GROUP_SCOPE, source.keysToShare(groupId, GROUP_SCOPE))
+    const k = source.keyAt(groupId, GROUP_SCOPE)
+    if (k.status !== 'ok') throw new Error('the owner holds the topic key')
+    const sealed = (op: Buffer, g = groupId) => encodeTopicMessage(sealGroupMessage(Buffer.from(g, 'hex'), k, { type: 'GroupOp', op }))
     const topic = groupTopic(groupId)
     const next = source.issue(groupId, other, { kind: 'GroupAliasSet', alias: 'checked-once' })
     const forged = Buffer.from(next.bytes)
@@ -219,14 +244,14 @@ describe('group replication between in-process replicas', () => {
     const elsewhere = new GroupStore().createGroup(other)
 
     net.deliver({ topic, from: 'X', data: Buffer.from('garbage') })
-    net.deliver({ topic, from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: forged }) })
-    net.deliver({ topic, from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: elsewhere.op.bytes }) })
-    net.deliver({ topic: groupTopic(elsewhere.groupId), from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: elsewhere.op.bytes }) })
+    net.deliver({ topic, from: 'X', data: sealed(forged) })
+    net.deliver({ topic, from: 'X', data: sealed(elsewhere.op.bytes) })
+    net.deliver({ topic: groupTopic(elsewhere.groupId), from: 'X', data: sealed(elsewhere.op.bytes, elsewhere.groupId) })
     expect(net.verdicts).toEqual(['reject', 'reject', 'reject', 'ignore'])
     expect(rep.dropped).toMatchObject({ malformed: 1, bad_signature: 1, wrong_topic: 1, unknown_group: 1 })
     expect(rep.received).toBe(4)
 
-    net.deliver({ topic, from: 'X', data: encodeTopicMessage({ type: 'GroupOp', op: next.bytes }) })
+    net.deliver({ topic, from: 'X', data: sealed(next.bytes) })
     expect(net.verdicts.at(-1)).toBe('accept')
     expect(groups.view(groupId).stateHash).toBe(source.view(groupId).stateHash)
     // decoded and verified by the hook, ingested from its result: inspected once
@@ -241,7 +266,7 @@ describe('group replication between in-process replicas', () => {
     const [a, b] = [replica(hub, 'A', 60_000), replica(hub, 'B', 60_000)]
     const { groupId } = a.groups.createGroup(a.key)
     a.rep.follow(groupId)
-    await b.rep.join(encodeToken(createInvitation(a.key, Buffer.from(groupId, 'hex'), 'admin', Date.now() + 60_000), { peerId: 'A', addresses: [] }))
+    await b.rep.join(encodeToken(createInvitation(a.key, Buffer.from(groupId, 'hex'), 'admin', Date.now() + 60_000), { peerId: a.net.peerId, addresses: [] }))
     await waitFor(() => a.groups.view(groupId).stateHash === b.groups.view(groupId).stateHash, 3_000)
     return { a, b, groupId }
   }
@@ -250,17 +275,17 @@ describe('group replication between in-process replicas', () => {
     const { a, b, groupId } = await quietPair()
     a.net.online = false // its op is not gossiped, and B cannot reach it
     const opId = (await a.rep.issue(groupId, { kind: 'MemberAdded', member: generateKeyPair().publicKey, role: 'member' })).id.toString('hex')
-    await expect(b.rep.catchUp(groupId, 'A', 'test')).rejects.toThrow(/unreachable/)
+    await expect(b.rep.catchUp(groupId, a.net.peerId, 'test')).rejects.toThrow(/unreachable/)
     a.net.online = true
     await waitFor(() => b.groups.knows(groupId, opId), 3_000)
   })
 
   it('a catch-up asked for while one runs is held until it is over, then runs', async () => {
-    const { b, groupId } = await quietPair()
+    const { a, b, groupId } = await quietPair()
     const started: string[] = []
     b.events.on((e) => void (e.type === 'sync.started' && started.push(e.reason)))
-    const running = b.rep.catchUp(groupId, 'A', 'first')
-    b.rep.schedule(groupId, 'A', 'asked during the first', 0)
+    const running = b.rep.catchUp(groupId, a.net.peerId, 'first')
+    b.rep.schedule(groupId, a.net.peerId, 'asked during the first', 0)
     await running
     await waitFor(() => started.length === 2, 2_000)
     expect(started).toEqual(['first', 'asked during the first'])
@@ -272,16 +297,16 @@ describe('group replication between in-process replicas', () => {
     const groups = [a.groups.createGroup(a.key).groupId, a.groups.createGroup(a.key).groupId]
     for (const g of groups) {
       a.rep.follow(g)
-      await b.rep.join(encodeToken(createInvitation(a.key, Buffer.from(g, 'hex'), 'admin', Date.now() + 60_000), { peerId: 'A', addresses: [] }))
+      await b.rep.join(encodeToken(createInvitation(a.key, Buffer.from(g, 'hex'), 'admin', Date.now() + 60_000), { peerId: a.net.peerId, addresses: [] }))
     }
     await waitFor(() => groups.every((g) => a.groups.isMember(g, b.key.publicKey)), 3_000)
     a.net.online = false
     const later = await Promise.all(groups.map((g) => a.rep.issue(g, { kind: 'GroupAliasSet', alias: 'later' })))
     a.net.online = true
     const { held, release } = holdFirst(b.net, 'Heads')
-    const first = b.rep.catchUp(groups[0]!, 'A', 'first')
+    const first = b.rep.catchUp(groups[0]!, a.net.peerId, 'first')
     await waitFor(held, 3_000)
-    await expect(b.rep.catchUp(groups[1]!, 'A', 'second')).rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringMatching(/too many sync sessions/) })
+    await expect(b.rep.catchUp(groups[1]!, a.net.peerId, 'second')).rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringMatching(/too many sync sessions/) })
     release()
     expect(await first).toMatchObject({ applied: 1 })
     // kept, and run once there is room

@@ -166,8 +166,8 @@ describe('group catch-up protocol', () => {
   it('wire decoders refuse garbage, unknown tags and trailing bytes', () => {
     expect(() => decodeFrame(Buffer.from([99]))).toThrow(/unknown frame tag 99/)
     expect(() => decodeFrame(Buffer.from([0, 1, 2]))).toThrow(/truncated/)
-    const msg = encodeTopicMessage({ type: 'GroupHeartbeat', groupId: Buffer.alloc(32), heads: [Buffer.alloc(32, 1)], opCount: 3 })
-    expect(decodeTopicMessage(msg)).toMatchObject({ type: 'GroupHeartbeat', opCount: 3 })
+    const msg = encodeTopicMessage({ type: 'GroupSealed', groupId: Buffer.alloc(32), keyId: Buffer.alloc(32, 1), sealed: Buffer.from('x') })
+    expect(decodeTopicMessage(msg)).toMatchObject({ type: 'GroupSealed', sealed: Buffer.from('x') })
     expect(() => decodeTopicMessage(Buffer.concat([msg, Buffer.from([0])]))).toThrow(/trailing/)
     expect(() => decodeTopicMessage(Buffer.alloc(300 * 1024))).toThrow(/exceeds/)
   })

@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core'
-import { readFileSync } from 'node:fs'
 import { MeroCommand } from '../../../client/base-command.js'
-import { MeroError } from '../../../core/primitives/errors.js'
+import { readInput } from '../../../client/read-input.js'
 
 export default class GroupOpsApply extends MeroCommand<typeof GroupOpsApply> {
   static override summary = 'Ingest an externally signed governance op (hex or base64), from a file or stdin (-)'
@@ -9,8 +8,7 @@ export default class GroupOpsApply extends MeroCommand<typeof GroupOpsApply> {
   static override args = { file: Args.string({ description: "a file holding the signed op, or '-' for stdin", required: true }) }
 
   async run() {
-    const text = (this.args.file === '-' ? readFileSync(0, 'utf8') : readFile(this.args.file)).trim()
-    if (!text) throw new MeroError('InvalidInput', 'the signed op is empty')
+    const text = readInput(this.args.file, 'signed op')
     const r = await this.call('group.applySignedOp', { op: text })
     this.out(`op ${r.opId}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`)
     if (r.status === 'rejected') process.exitCode = 1
@@ -18,10 +16,3 @@ export default class GroupOpsApply extends MeroCommand<typeof GroupOpsApply> {
   }
 }
 
-function readFile(path: string): string {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (e) {
-    throw new MeroError('InvalidInput', `cannot read ${path}: ${(e as Error).message}`)
-  }
-}
