@@ -26,6 +26,13 @@ async function cluster(): Promise<{ nodes: MeroNode[]; groupId: string; contextI
   await a.issueGroupOp(groupId, { kind: 'MemberAdded', member: b.identity.publicKey, role: 'member' })
   await a.issueGroupOp(groupId, { kind: 'MemberAdded', member: c.identity.publicKey, role: 'member' })
   const appId = fromBase58((a.applications.list()[0] as { applicationId: string }).applicationId, 'application id', 32)
+  const contextId = await openContext(nodes as [MeroNode, MeroNode, MeroNode], groupId, appId)
+  return { nodes, groupId, contextId }
+}
+
+/** A context created on the first node, joined by the others, its ops and the creator's init delta shared with everyone. */
+async function openContext(nodes: [MeroNode, MeroNode, MeroNode], groupId: string, appId: Buffer): Promise<Buffer> {
+  const [a, b, c] = nodes
   const meta = await a.contexts.create(groupId, appId, {})
   const contextId = fromBase58(meta.contextId, 'context id', 32)
   for (const n of [b, c]) {
@@ -35,7 +42,7 @@ async function cluster(): Promise<{ nodes: MeroNode[]; groupId: string; contextI
   for (const x of nodes) for (const y of nodes) if (x !== y) shareOps(x, y, groupId)
   // the creator's init delta, to everyone
   for (const n of [b, c]) n.remoteDeltas.receive(contextId, own(a, contextId))
-  return { nodes, groupId, contextId }
+  return contextId
 }
 
 /** The deltas a node authored (from its log, parents first), verified as a receiver would. */
@@ -69,16 +76,7 @@ describe('context replication (in process)', () => {
         ;({ nodes, groupId } = await cluster())
         appId = fromBase58(nodes[0]!.contexts.list()[0]!.applicationId, 'application id', 32)
       }
-      const [a, b, c] = nodes as [MeroNode, MeroNode, MeroNode]
-      const meta = await a.contexts.create(groupId, appId, {})
-      const contextId = fromBase58(meta.contextId, 'context id', 32)
-      for (const n of [b, c]) {
-        handOver(a, n, groupId, contextId)
-        await n.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
-      }
-      for (const x of nodes) for (const y of nodes) if (x !== y) shareOps(x, y, groupId)
-      for (const n of [b, c]) n.remoteDeltas.receive(contextId, own(a, contextId))
-      return contextId
+      return openContext(nodes as [MeroNode, MeroNode, MeroNode], groupId, appId)
     }
     /** Everything `n` holds of the context (its own deltas and those it received), parents first. */
     const held = (n: MeroNode, contextId: Buffer) => authored(n, contextId, 'any')
