@@ -12,7 +12,8 @@
 // 64, waiting at once: a call that would pass it is counted as skipped, never queued), over
 // SOAK_KEYS (10,000) keys per writer, cycled: the state reaches its full size and stays there, the
 // delta log keeps growing (on disk). SOAK_MEMORY_MB sets store.memory_mb (default: the node's).
-// The daemons inherit this process's environment (e.g. MALLOC_ARENA_MAX: docs/memory.md).
+// The daemons run with merod's allocator settings unless this process's environment sets its own
+// (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_: docs/memory.md).
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'

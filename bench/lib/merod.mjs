@@ -1,7 +1,7 @@
 // Starting and stopping a real merod for the benchmarks, with the flags meroctl launches it with.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { MEROD_NODE_FLAGS } from '../../dist/client/daemon-manager.js'
+import { MEROD_NODE_FLAGS, merodEnv } from '../../dist/client/daemon-manager.js'
 import { RpcClient } from '../../dist/client/rpc-client.js'
 
 const MEROD = fileURLToPath(new URL('../../bin/merod.js', import.meta.url))
@@ -30,7 +30,7 @@ export async function startMerod(home, node = 'default', env = process.env, wrap
   // `wrap`: a command the daemon runs under, e.g. ['ip', 'netns', 'exec', <namespace>]
   const argv = [process.execPath, ...MEROD_NODE_FLAGS, ...profile, MEROD, '--home', home, '--node', node, 'run']
   const [command, ...args] = [...wrap, ...argv]
-  const child = spawn(command, args, { env, stdio })
+  const child = spawn(command, args, { env: merodEnv(env), stdio })
   live.add(child)
   child.once('exit', () => live.delete(child))
   const rpc = new RpcClient(`${home}/${node}/merod.sock`, { timeoutMs: 30_000 })

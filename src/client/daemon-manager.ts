@@ -20,6 +20,17 @@ export const READY_TIMEOUT_MS = 15_000
  * node near 110 MB instead of about 122 MB.
  */
 export const MEROD_NODE_FLAGS = ['--max-semi-space-size=4']
+/**
+ * glibc settings merod runs with (docs/memory.md, "The allocator"): two malloc arenas instead of
+ * one per thread, and blocks of 64 KiB and more (RocksDB's write-buffer blocks) mapped on their
+ * own, so that what is freed goes back to the system. A setting already in the environment wins.
+ */
+export const MEROD_MALLOC_ENV: Readonly<Record<string, string>> = Object.freeze({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536' })
+
+/** The environment merod starts in: `base`, with the allocator settings it does not set itself. */
+export function merodEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...MEROD_MALLOC_ENV, ...base }
+}
 export const STOP_TIMEOUT_MS = 8_000
 const MERO_BIN = fileURLToPath(new URL('../../bin/merod.js', import.meta.url))
 
@@ -140,7 +151,7 @@ export class DaemonManager {
       const child = spawn(process.execPath, [...MEROD_NODE_FLAGS, MERO_BIN, '--home', this.home.home, '--node', this.home.node, 'run'], {
         detached: true,
         stdio: ['ignore', logFd, logFd],
-        env: { ...process.env, MERO_HOME: this.home.home, MERO_NODE: this.home.node },
+        env: { ...merodEnv(process.env), MERO_HOME: this.home.home, MERO_NODE: this.home.node },
       })
       child.once('exit', (code) => (exited = { code }))
       child.unref()

@@ -148,6 +148,14 @@ export class DaemonMetrics {
     this.scraped('merod_module_cache_entries', 'Compiled application modules held in memory', () => runtime.cacheStats.entries)
     this.scraped('merod_module_cache_capacity', 'Compiled application modules held at most (the least recently used is dropped first)', () => runtime.cacheStats.capacity)
     this.scraped('merod_module_cache_evicted', 'Compiled modules dropped from the cache to make room since start (compiled again when called)', () => runtime.cacheStats.evicted)
+    const pool = node.executionPool
+    this.scraped('merod_execution_workers', 'Worker threads running application methods now (each a V8 isolate of about 8 MB)', () => pool.running)
+    this.scraped(
+      'merod_execution_calls',
+      'Method calls since start, by where they ran: inline (on the event loop), reattempted (stopped by time alone and tried inline again), worker, deadline (stopped at their wall-clock deadline)',
+      () => ({ inline: pool.stats.inline, reattempted: pool.stats.reattempted, worker: pool.stats.calls, deadline: pool.stats.deadlines }),
+      'where',
+    )
     const groups = node.groups
     const remote = node.remoteDeltas
     this.scraped('merod_pending_items', 'Items waiting for their parents, by queue (group_ops: per group at most 10,000; context_deltas: per context at most 10,000)', () => ({ group_ops: groups.pendingTotal, context_deltas: remote.pendingTotal }), 'queue')

@@ -89,14 +89,16 @@ describe('twelve daemons: one group, one context, a burst, a 6/6 partition heale
 
     // every member announced the group in the DHT (the provider records that let a node that
     // knows one member reach the rest: the right side, which joined through n1, met in the DHT)
+    const workers: number[] = []
     for (const n of NODES) {
       const metrics = await c.rpc[n]!.get('/metrics')
       expect(Number(/^merod_group_discovery\{event="announced"\} (\d+)/m.exec(metrics)?.[1] ?? 0), n).toBeGreaterThanOrEqual(1)
+      workers.push(Number(/^merod_execution_workers (\d+)/m.exec(metrics)?.[1] ?? NaN))
     }
 
     const pids = await Promise.all(NODES.map((n) => c.rpc[n]!.call<{ pid: number }>('node.status').then((s) => s.pid)))
     const rss = pids.map(rssOf)
-    console.log(`many-nodes: RSS MB ${rss.map((b) => (b / 1e6).toFixed(1)).join(' ')}`)
+    console.log(`many-nodes: RSS MB ${rss.map((b) => (b / 1e6).toFixed(1)).join(' ')}; execution workers ${workers.join(' ')}`)
     for (const b of rss) expect(b).toBeLessThanOrEqual(150 * 1024 * 1024)
   }, 180_000)
 })

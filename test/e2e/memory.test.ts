@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InspectedMerod } from '../helpers/inspector.js'
@@ -69,5 +70,17 @@ describe('memory: what stays in the daemon', () => {
     expect(await metric('merod_pending_evicted{queue="context_deltas"}')).toBe(0)
     expect(await metric('merod_nodejs_heap_size_used_bytes')).toBeGreaterThan(1048576)
     expect(await metric('merod_process_resident_memory_bytes')).toBeGreaterThan(await metric('merod_nodejs_heap_size_used_bytes'))
+  })
+
+  it('meroctl starts merod with the allocator settings; a setting the operator gave wins', async () => {
+    const environ = (pid: number) => new Map(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+    await t.init('allocated')
+    const started = await t.json(['node', 'start', '--node', 'allocated'], { env: { MALLOC_ARENA_MAX: undefined, MALLOC_MMAP_THRESHOLD_: undefined } })
+    expect(environ(started.pid).get('MALLOC_ARENA_MAX')).toBe('2')
+    expect(environ(started.pid).get('MALLOC_MMAP_THRESHOLD_')).toBe('65536')
+    await t.json(['node', 'stop', '--node', 'allocated'])
+    const own = await t.json(['node', 'start', '--node', 'allocated'], { env: { MALLOC_ARENA_MAX: '4' } })
+    expect(environ(own.pid).get('MALLOC_ARENA_MAX')).toBe('4')
+    await t.json(['node', 'stop', '--node', 'allocated'])
   })
 })

@@ -7,9 +7,9 @@ import { peerLacks } from './group-sync.js'
  * Sync sessions with peers, for the groups or the contexts of one replicator (DESIGN §9: "bounded
  * in number and time, retried with backoff, and their status is visible"):
  *
- * - `schedule` debounces: one pending session per group or context, whatever asks for it; with a
- *   `stillWanted` condition it runs only if (any of) the conditions still hold when the delay is
- *   over. A request made while a session of the same key runs waits for that session to end (the
+ * - `schedule` debounces: one pending session per group or context, whatever asks for it, at the
+ *   soonest time asked and with the peer that asked for it; with a `stillWanted` condition it runs
+ *   only if (any of) the conditions still hold when the delay is over. A request made while a session of the same key runs waits for that session to end (the
  *   session may have read the peer's heads before what the request is about).
  * - One session per key at a time; at most `maxConcurrent` at once: above that a session is
  *   refused and scheduled again 200 ms later.
@@ -49,6 +49,8 @@ const BUSY_RETRY_MS = 200
 
 interface Pending {
   timer: NodeJS.Timeout
+  /** When it fires (Date.now() ms). */
+  due: number
   /** Why the session is wanted: any condition that still holds, or always. */
   wanted: (() => boolean)[] | 'always'
 }
@@ -77,10 +79,15 @@ export class SessionScheduler<R extends SessionResult> {
   schedule(key: string, peerId: string, reason: string, delayMs = 20, stillWanted?: () => boolean): void {
     if (this.stopped) return
     const pending = this.scheduled.get(key)
+    let wanted: Pending['wanted'] = stillWanted ? [stillWanted] : 'always'
     if (pending) {
       // many conditions at once (a burst of deltas missing parents): then it just runs
       if (pending.wanted !== 'always') pending.wanted = stillWanted && pending.wanted.length < 16 ? [...pending.wanted, stillWanted] : 'always'
-      return
+      // a sooner request (a peer announced what we lack) does not wait behind a later one (a
+      // retry backing off): the session runs at the sooner time, with the peer that asked
+      if (Date.now() + delayMs >= pending.due) return
+      clearTimeout(pending.timer)
+      wanted = pending.wanted
     }
     const fire = (): void => {
       const running = this.running.get(key)
@@ -89,7 +96,7 @@ export class SessionScheduler<R extends SessionResult> {
       if (this.stopped || (entry.wanted !== 'always' && !entry.wanted.some((w) => w()))) return
       void this.catchUp(key, peerId, reason).catch(() => undefined)
     }
-    const entry: Pending = { wanted: stillWanted ? [stillWanted] : 'always', timer: setTimeout(fire, delayMs) }
+    const entry: Pending = { wanted, due: Date.now() + delayMs, timer: setTimeout(fire, delayMs) }
     entry.timer.unref()
     this.scheduled.set(key, entry)
   }

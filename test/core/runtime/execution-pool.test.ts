@@ -6,6 +6,7 @@ import { MeroError } from '../../../src/core/primitives/errors.js'
 import { Hlc } from '../../../src/core/primitives/hlc.js'
 import { ExecutionPool } from '../../../src/core/runtime/execution-pool.js'
 import { Runtime, type LoadedModule } from '../../../src/core/runtime/index.js'
+import { SliceExceeded } from '../../../src/core/runtime/session.js'
 import type { ContextState } from '../../../src/core/state/index.js'
 import { Store } from '../../../src/core/store/store.js'
 import { EXECUTOR, ensureBuilt, fixture, json, kvStoreWasm, parse, numberedState } from './fixtures.js'
@@ -106,6 +107,49 @@ describe('execution pool', () => {
       expect(fresh.stats).toMatchObject({ started: 1, calls: 1, deadlines: 0 })
     } finally {
       await fresh.stop()
+    }
+  })
+
+  it('a call stopped by time alone is tried inline once more, and finishes there without starting a worker', async () => {
+    // the real runtime, whose first inline attempt is preempted past its time (as a GC pause or
+    // a busy core does): the second attempt runs as usual
+    let attempts = 0
+    const preemptedOnce = {
+      limits: runtime.limits,
+      execute: (req: Parameters<Runtime['execute']>[0]) => {
+        if (req.slice && attempts++ === 0) {
+          req.state.write(Buffer.from('half-written'), Buffer.from('x'))
+          throw new SliceExceeded('time')
+        }
+        return runtime.execute(req)
+      },
+    } as unknown as Runtime
+    const inline = new ExecutionPool({ runtime: preemptedOnce, maxWorkers: 2 })
+    try {
+      const state = freshState()
+      const s = state.begin(EXECUTOR, clock)
+      await inline.run({ module: kv, method: 'set', args: json({ key: 'k', value: 'v' }), state: s, contextId: state.contextId, executor: EXECUTOR })
+      expect(inline.stats).toMatchObject({ inline: 1, reattempted: 1, retried: 0, calls: 0, started: 0 })
+      expect(inline.running).toBe(0)
+      // the first attempt's write was taken back; the second's is there
+      expect(s.read(Buffer.from('half-written'))).toBeUndefined()
+    } finally {
+      await inline.stop()
+    }
+  })
+
+  it('a call past its time on both inline attempts runs on a worker, and the method is not taken for a long one', async () => {
+    const timeOnly = new ExecutionPool({ runtime, maxWorkers: 2, slice: { ms: 1e-9 } })
+    try {
+      const state = freshState()
+      for (const value of ['v1', 'v2']) {
+        const s = state.begin(EXECUTOR, clock)
+        await timeOnly.run({ module: kv, method: 'set', args: json({ key: 'k', value }), state: s, contextId: state.contextId, executor: EXECUTOR })
+      }
+      // each call: two inline attempts, then a worker (time is noise: the next call tries inline again)
+      expect(timeOnly.stats).toMatchObject({ inline: 0, reattempted: 2, retried: 2, calls: 2 })
+    } finally {
+      await timeOnly.stop()
     }
   })
 })
