@@ -135,8 +135,13 @@ export class GroupReplicator implements OpIssuer {
     // published while it is written (GroupStore.issueWriteBehind); answered once both are done
     const { op: signed, persisted } = this.groups.issueWriteBehind(groupId, this.identity, op, opts)
     await Promise.all([this.publish(groupId, signed), persisted])
-    // a member added again (its node stopped following when it was removed) is told directly
-    if (op.kind === 'MemberAdded' && !op.member.equals(this.identity.publicKey)) void this.announceTo(groupId, [peerIdFromPublicKey(op.member)])
+    // a member added again (its node stopped following when it was removed) is told directly,
+    // when connected: one that is not is not dialled (a batch of new members, most of them
+    // offline, would start a dial and a peer lookup each); it asks on connecting (peerConnected)
+    if (op.kind === 'MemberAdded' && !op.member.equals(this.identity.publicKey)) {
+      const peer = peerIdFromPublicKey(op.member)
+      if (this.network.connectedPeers().includes(peer)) void this.announceTo(groupId, [peer])
+    }
     return signed
   }
 

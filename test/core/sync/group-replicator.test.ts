@@ -280,6 +280,20 @@ describe('group replication between in-process replicas', () => {
     await waitFor(() => b.groups.knows(groupId, opId), 3_000)
   })
 
+  it('a member added is told directly only when its node is connected: new members offline are not dialled', async () => {
+    const { a, b, groupId } = await quietPair()
+    const opened: string[] = []
+    const open = a.net.open.bind(a.net)
+    a.net.open = (peerId, protocol) => (opened.push(peerId), open(peerId, protocol))
+    const offline = Array.from({ length: 20 }, () => generateKeyPair().publicKey)
+    for (const member of offline) await a.rep.issue(groupId, { kind: 'MemberAdded', member, role: 'member' })
+    expect(opened.filter((p) => offline.some((m) => peerIdFromPublicKey(m) === p))).toEqual([])
+    // B, connected, removed and added back (its node stopped following), is told at once
+    await a.rep.issue(groupId, { kind: 'MemberRemoved', member: b.key.publicKey })
+    await a.rep.issue(groupId, { kind: 'MemberAdded', member: b.key.publicKey, role: 'member' })
+    expect(opened).toContain(b.net.peerId)
+  })
+
   it('a catch-up asked for while one runs is held until it is over, then runs', async () => {
     const { a, b, groupId } = await quietPair()
     const started: string[] = []
