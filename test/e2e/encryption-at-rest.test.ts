@@ -113,6 +113,9 @@ describe('encryption at rest', () => {
     await waitFor(() => c.converged(['a', 'b', 'c']), 20_000)
     expect((await c.call('a', 'get', { key: 'while-a-was-down' })).result).toBe(`${SECRET}-late`)
     expect(filesHolding(SECRET, ...folders('a'))).toEqual([])
+    // node status says so
+    expect((await t.json(['node', 'status', '--node', 'a'])).storeKeyId).toMatch(/^[0-9a-f]{32}$/)
+    expect((await t.json(['node', 'status', '--node', 'b'])).storeKeyId).toBeUndefined()
   }, 90_000)
 
   it("a backup of the encrypted node is encrypted, and restoring it needs the node's key", async () => {
