@@ -94,7 +94,7 @@ export function keyWrong(location: string, record: EncryptionRecord, cipher: Sto
 export function storeNotEncrypted(location: string, words: StoreKeyWords): MeroError {
   return new MeroError(
     'StoreKeyWrong',
-    `the store at ${location} was made without encryption, and ${words.source ?? 'a store key'} was given: an existing store is not encrypted in place. Remove the key setting to run this node as it is, or make a new node with a key (\`meroctl node init --encryption-key-file FILE\`) and join your groups from it; nothing was changed`,
+    `the store at ${location} is not encrypted, and ${words.source ?? 'a store key'} was given: a node's store is encrypted when its daemon starts with the key (\`meroctl node start\`), not here. Nothing was changed`,
   )
 }
 

@@ -174,7 +174,8 @@ export class Store {
   /**
    * After the open, the store's own record (the `meta` row) decides: an encrypted store without
    * its key is refused even when its encryption file was lost; a new store given a key records
-   * it; an unencrypted store with rows is not encrypted in place.
+   * it; an unencrypted store with rows is not encrypted here (merod encrypts a node by copying
+   * its store into a new one: daemon/encrypt-node.ts).
    */
   private checkEncryption(words: StoreKeyWords): void {
     const row = this.getStored('meta', ENCRYPTION_META_KEY)
@@ -183,14 +184,14 @@ export class Store {
     if (!this.cipher) return
     if (record && record.keyId !== this.cipher.keyId) throw keyWrong(this.location, record, this.cipher, words)
     if (!record) {
-      if (!this.emptyOfRows()) throw storeNotEncrypted(this.location, words)
+      if (!this.isEmptyOfRows()) throw storeNotEncrypted(this.location, words)
       this.batch().putStored('meta', ENCRYPTION_META_KEY, encodeRecord(recordFor(this.cipher))).write()
     }
     if (!readEncryptionFile(this.location)) writeEncryptionFile(this.location, recordFor(this.cipher))
   }
 
   /** No column but `meta` holds a row. */
-  private emptyOfRows(): boolean {
+  isEmptyOfRows(): boolean {
     return COLUMNS.every((c) => c === 'meta' || this.scanStored(c, { limit: 1 }).length === 0)
   }
 

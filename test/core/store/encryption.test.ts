@@ -151,13 +151,13 @@ describe('an encrypted Store', () => {
     expect(existsSync(join(data, ENCRYPTION_FILE))).toBe(true)
   })
 
-  it('an unencrypted store with rows is not encrypted in place: StoreKeyWrong, its rows intact', async () => {
+  it('an unencrypted store with rows is not encrypted by its open: StoreKeyWrong, its rows intact', async () => {
     const plain = join(dir, 'plain')
     const p = await Store.open(plain)
     p.put('state', Buffer.from('x'), Buffer.from('plain value'))
     await p.close()
     const e = await expectKind(Store.open(plain, { key }), 'StoreKeyWrong')
-    expect(e.message).toContain('made without encryption')
+    expect(e.message).toContain('is not encrypted, and a store key was given')
     const again = await Store.open(plain)
     expect(again.get('state', Buffer.from('x'))?.toString()).toBe('plain value')
     await again.close()
