@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Cluster } from '../helpers/cluster.js'
@@ -9,7 +9,8 @@ import { TestHome, waitFor } from '../helpers/harness.js'
  * Issue 16, item 6: encryption at rest, opt-in. A node made with `node init --encryption-key-file`
  * keeps no written value and no application byte in clear in its data or blobs folder, still
  * replicates with unencrypted peers, and refuses to start without its key or with another one,
- * changing no file; with its key it reads everything back. Its backups are encrypted too.
+ * changing no file; with its key it reads everything back. An unencrypted node given a key is
+ * encrypted at its next start. Backups of an encrypted node are encrypted too.
  */
 const SECRET = 'zebra-quartz-7731'
 
@@ -117,6 +118,24 @@ describe('encryption at rest', () => {
     expect((await t.json(['node', 'status', '--node', 'a'])).storeKeyId).toMatch(/^[0-9a-f]{32}$/)
     expect((await t.json(['node', 'status', '--node', 'b'])).storeKeyId).toBeUndefined()
   }, 90_000)
+
+  it('an unencrypted node given a key (config set) is encrypted at its next start: its values and application read back, none left in clear, and it keeps replicating', async () => {
+    const cKey = join(keys, 'c-store.key')
+    writeFileSync(cKey, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 })
+    expect(filesHolding(`${SECRET}-a`, ...folders('c')).length).toBeGreaterThan(0)
+    await c.stop('c')
+    await t.json(['config', 'set', 'store.encryption_key_file', cKey, '--node', 'c'])
+    await c.start('c')
+    expect((await t.json(['node', 'status', '--node', 'c'])).storeKeyId).toMatch(/^[0-9a-f]{32}$/)
+    expect((await c.call('c', 'get', { key: 'from-a' })).result).toBe(`${SECRET}-a`)
+    expect((await c.call('c', 'get', { key: 'while-a-was-down' })).result).toBe(`${SECRET}-late`)
+    await c.call('a', 'set', { key: 'after-c-encrypted', value: `${SECRET}-after` })
+    await waitFor(() => c.converged(['a', 'b', 'c']), 20_000)
+    expect((await c.call('c', 'get', { key: 'after-c-encrypted' })).result).toBe(`${SECRET}-after`)
+    expect(filesHolding(SECRET, ...folders('c'))).toEqual([])
+    expect(filesHolding(WASM_MAGIC, ...folders('c'))).toEqual([])
+    expect(readdirSync(t.nodeDir('c')).filter((f) => /encrypting|unencrypted/.test(f))).toEqual([])
+  }, 60_000)
 
   it("a backup of the encrypted node is encrypted, and restoring it needs the node's key", async () => {
     const backups = mkdtempSync('/tmp/mero-encbk-')
