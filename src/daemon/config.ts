@@ -207,9 +207,9 @@ memory_mb = ${c.store.memory_mb}
 # encryption at rest (docs/encryption-at-rest.md): a file holding the store key (64 hex characters,
 # mode 0600) encrypts the values of the state, delta, key, op and other sealed columns and the blob
 # files; \$MERO_STORE_KEY_FILE overrides it. A relative path is taken from this node's folder. Set
-# only for a new node (\`meroctl node init --encryption-key-file FILE\`): an existing store is not
-# encrypted in place, and an encrypted one refuses to start without its key. Keep a copy of the
-# key apart from the node's backups: without it the data cannot be read. [""]
+# by \`meroctl node init --encryption-key-file FILE\`; set on an existing node, its store and blobs
+# are encrypted at its next start. An encrypted node refuses to start without its key. Keep a copy
+# of the key apart from the node's backups: without it the data cannot be read. [""]
 encryption_key_file = ${q(c.store.encryption_key_file)}
 
 [runtime]
