@@ -12,6 +12,7 @@ import { applySchema, schemaVersionOf } from '../core/store/schema.js'
 import { Store, type StoreOpenOptions } from '../core/store/store.js'
 import { resolveNodeHome, type NodeHome } from '../home/paths.js'
 import { PidLock } from '../home/pid-file.js'
+import { readEncryptionFile } from '../core/store/encryption-record.js'
 import { StoreCipher } from '../core/store/store-cipher.js'
 import { loadConfig } from './config.js'
 import { storeKeyOptions } from './store-key.js'
@@ -115,8 +116,10 @@ export async function restoreNode(from: string, homeDir: string | undefined, nod
     mkdirSync(staging, { mode: 0o700 })
     copyTree(join(source, 'data'), join(staging, 'data'))
     copyTree(join(source, 'blobs'), join(staging, 'blobs'))
-    const migrated = await checkStore(join(staging, 'data'), manifest, keyOptions)
-    checkChunks(join(staging, 'blobs'), keyOptions.key ? new StoreCipher(keyOptions.key) : undefined)
+    // an unencrypted backup is checked as it is (given a key, the node is encrypted at its first start)
+    const encrypted = readEncryptionFile(join(staging, 'data')) !== undefined
+    const migrated = await checkStore(join(staging, 'data'), manifest, encrypted ? keyOptions : {})
+    checkChunks(join(staging, 'blobs'), encrypted && keyOptions.key ? new StoreCipher(keyOptions.key) : undefined)
 
     let replacedTo: string | undefined
     if (exists) {
