@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -9,22 +9,9 @@ import { generateStoreKey } from '../../src/core/store/store-cipher.js'
 import { Store } from '../../src/core/store/store.js'
 import { encryptNodeIfNeeded } from '../../src/daemon/encrypt-node.js'
 import { resolveNodeHome, type NodeHome } from '../../src/home/paths.js'
+import { filesHolding } from '../helpers/files.js'
 
 const SECRET = 'walrus-umber-5521'
-
-/** The files under the node folder that hold `needle`. */
-function filesHolding(dir: string, needle: string): string[] {
-  const out: string[] = []
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else if (readFileSync(p).includes(needle)) out.push(p)
-    }
-  }
-  walk(dir)
-  return out
-}
 
 /** An unencrypted node folder with rows in several columns and a two-chunk blob. */
 async function plainNode(root: string, name: string): Promise<{ home: NodeHome; blobId: string }> {
@@ -50,7 +37,7 @@ async function expectReadable(home: NodeHome, key: Buffer, blobId: string): Prom
   } finally {
     await store.close()
   }
-  expect(filesHolding(home.dir, SECRET)).toEqual([])
+  expect(filesHolding(SECRET, home.dir)).toEqual([])
   expect(readdirSync(home.dir).sort()).toEqual(['blobs', 'data'])
 }
 
@@ -64,7 +51,7 @@ describe('encrypting an existing node (its first start with a store key)', () =>
 
   it('copies the store and the blob chunks sealed, swaps them in, leaves no plain value behind; a second run does nothing', async () => {
     const { home, blobId } = await plainNode(root, 'n')
-    expect(filesHolding(home.dir, SECRET).length).toBeGreaterThan(0)
+    expect(filesHolding(SECRET, home.dir).length).toBeGreaterThan(0)
     const outcome = await encryptNodeIfNeeded(home, { key })
     expect(outcome).toMatchObject({ encrypted: true, chunks: 2 })
     expect(outcome.rows).toBeGreaterThanOrEqual(3002)
@@ -81,7 +68,7 @@ describe('encrypting an existing node (its first start with a store key)', () =>
   it('without a key, or with an empty store, changes nothing', async () => {
     const { home } = await plainNode(root, 'n')
     expect(await encryptNodeIfNeeded(home, {})).toEqual({ encrypted: false })
-    expect(filesHolding(home.dir, SECRET).length).toBeGreaterThan(0)
+    expect(filesHolding(SECRET, home.dir).length).toBeGreaterThan(0)
     const empty = resolveNodeHome(root, 'empty')
     mkdirSync(empty.dir, { recursive: true })
     await (await Store.open(empty.data)).close()

@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Cluster } from '../helpers/cluster.js'
+import { fileHashes, filesHolding } from '../helpers/files.js'
 import { TestHome, waitFor } from '../helpers/harness.js'
 
 /**
@@ -13,25 +14,6 @@ import { TestHome, waitFor } from '../helpers/harness.js'
  * encrypted at its next start. Backups of an encrypted node are encrypted too.
  */
 const SECRET = 'zebra-quartz-7731'
-
-/** Every file under the folders, by path, with the SHA-256 of its bytes. */
-function hashes(...dirs: string[]): Record<string, string> {
-  const out: Record<string, string> = {}
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else out[p] = createHash('sha256').update(readFileSync(p)).digest('hex')
-    }
-  }
-  for (const d of dirs) walk(d)
-  return out
-}
-
-/** The files under the folders that hold `needle`. */
-function filesHolding(needle: string | Buffer, ...dirs: string[]): string[] {
-  return Object.keys(hashes(...dirs)).filter((f) => readFileSync(f).includes(needle))
-}
 
 const WASM_MAGIC = Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00])
 
@@ -56,6 +38,10 @@ describe('encryption at rest', () => {
   })
 
   it('an encrypted node writes through `meroctl call` and replicates with two unencrypted nodes; no file of its data or blobs folder holds a value or the application in clear', async () => {
+    // node init made the key file (0600) and named it in the config
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600)
+    expect(readFileSync(keyFile, 'utf8')).toMatch(/^[0-9a-f]{64}\n$/)
+    expect(readFileSync(join(t.nodeDir('a'), 'config.toml'), 'utf8')).toContain(`encryption_key_file = ${JSON.stringify(keyFile)}`)
     const called = await t.json(['call', c.contextId, 'set', '--args', JSON.stringify({ key: 'from-a', value: `${SECRET}-a` }), '--node', 'a'])
     expect(called.rootHash).toBeTruthy()
     await c.call('b', 'set', { key: 'from-b', value: `${SECRET}-b` })
@@ -77,7 +63,7 @@ describe('encryption at rest', () => {
 
   it('without its key, or with another key, the node refuses to start with a clear error and changes no file; with its key it reads everything back', async () => {
     await c.stop('a').catch(() => undefined)
-    const before = hashes(...folders('a'))
+    const before = fileHashes(...folders('a'))
     const start = (env: Record<string, string | undefined> = {}) => t.cli(['node', 'start', '--node', 'a', '--json'], { env })
 
     // no key: the config names none
@@ -85,7 +71,7 @@ describe('encryption at rest', () => {
     const missing = await start()
     expect(missing.code).not.toBe(0)
     expect(missing.stdout + missing.stderr).toMatch(/is encrypted \(key id [0-9a-f]{32}\) and no store key was given: set store\.encryption_key_file/)
-    expect(hashes(...folders('a'))).toEqual(before)
+    expect(fileHashes(...folders('a'))).toEqual(before)
 
     // another key, named by the environment variable (which overrides the config)
     const other = join(keys, 'other.key')
@@ -94,7 +80,7 @@ describe('encryption at rest', () => {
     const wrong = await start({ MERO_STORE_KEY_FILE: other })
     expect(wrong.code).not.toBe(0)
     expect(wrong.stdout + wrong.stderr).toContain(`the key file ${other} ($MERO_STORE_KEY_FILE) is not this store's key`)
-    expect(hashes(...folders('a'))).toEqual(before)
+    expect(fileHashes(...folders('a'))).toEqual(before)
 
     // a key file that is not a key: the config key, the file and the problem are named
     const moved = `${keyFile}.away`
@@ -104,7 +90,7 @@ describe('encryption at rest', () => {
     expect(absent.stdout + absent.stderr).toContain(`store.encryption_key_file: the key file ${keyFile}`)
     expect(absent.stdout + absent.stderr).toContain('does not exist')
     renameSync(moved, keyFile)
-    expect(hashes(...folders('a'))).toEqual(before)
+    expect(fileHashes(...folders('a'))).toEqual(before)
 
     // its own key: it starts, reads back what it held, and catches up with a write made meanwhile
     await c.call('b', 'set', { key: 'while-a-was-down', value: `${SECRET}-late` })

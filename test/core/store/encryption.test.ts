@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -10,27 +10,9 @@ import { copyStore } from '../../../src/core/store/copy.js'
 import { ENCRYPTION_FILE } from '../../../src/core/store/encryption-record.js'
 import { generateStoreKey, SEALED_OVERHEAD, StoreCipher, storeKeyId } from '../../../src/core/store/store-cipher.js'
 import { Store } from '../../../src/core/store/store.js'
+import { fileHashes, filesHolding } from '../../helpers/files.js'
 
 const SECRET = 'zebra-quartz-7731-secret'
-
-/** Every file under `dir` (recursively) and the SHA-256 of its bytes. */
-function hashes(dir: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else out[p.slice(dir.length)] = createHash('sha256').update(readFileSync(p)).digest('hex')
-    }
-  }
-  walk(dir)
-  return out
-}
-
-/** Whether any file under `dir` holds `needle`. */
-function anyFileHolds(dir: string, needle: string): string[] {
-  return Object.keys(hashes(dir)).filter((f) => readFileSync(join(dir, f)).includes(Buffer.from(needle)))
-}
 
 async function expectKind(p: Promise<unknown> | (() => unknown), kind: string): Promise<Error> {
   try {
@@ -113,7 +95,7 @@ describe('an encrypted Store', () => {
     expect(s.getStored('state', Buffer.from('k07'))!.includes(Buffer.from(SECRET))).toBe(false)
     await s.close()
     store = undefined
-    expect(anyFileHolds(data, SECRET)).toEqual([])
+    expect(filesHolding(SECRET, data)).toEqual([])
     store = await Store.open(data, { key })
     expect(store.get('delta', Buffer.from('d1'))?.toString()).toBe(`${SECRET}-delta`)
   })
@@ -132,12 +114,12 @@ describe('an encrypted Store', () => {
     store!.put('state', Buffer.from('x'), Buffer.from(SECRET))
     await store!.close()
     store = undefined
-    const before = hashes(data)
+    const before = fileHashes(data)
     const missing = await expectKind(Store.open(data), 'StoreKeyMissing')
     expect(missing.message).toContain('no store key was given')
     const wrong = await expectKind(Store.open(data, { key: generateStoreKey(), keyWords: { source: 'the key file /k' } }), 'StoreKeyWrong')
     expect(wrong.message).toContain("the key file /k is not this store's key")
-    expect(hashes(data)).toEqual(before)
+    expect(fileHashes(data)).toEqual(before)
     store = await Store.open(data, { key })
     expect(store.get('state', Buffer.from('x'))?.toString()).toBe(SECRET)
   })
@@ -168,7 +150,7 @@ describe('an encrypted Store', () => {
     const target = await Store.open(join(dir, 'copy'))
     await copyStore(store!, target)
     await target.close()
-    expect(anyFileHolds(join(dir, 'copy'), SECRET)).toEqual([])
+    expect(filesHolding(SECRET, join(dir, 'copy'))).toEqual([])
     await expectKind(Store.open(join(dir, 'copy')), 'StoreKeyMissing')
     const reopened = await Store.open(join(dir, 'copy'), { key })
     expect(reopened.get('context', Buffer.from('c'))?.toString()).toBe(SECRET)
@@ -182,7 +164,7 @@ describe('an encrypted Store', () => {
     const meta = await blobs.add(content)
     expect(meta.chunks.length).toBe(2)
     expect(meta.blobId).toBe(toBase58(createHash('sha256').update(content).digest()))
-    expect(anyFileHolds(blobsDir, SECRET)).toEqual([])
+    expect(filesHolding(SECRET, blobsDir)).toEqual([])
     const id = fromBase58(meta.blobId)
     expect((await blobs.readAll(id)).equals(content)).toBe(true)
     const file = join(blobsDir, meta.chunks[0]!.slice(0, 2), meta.chunks[0]!)
