@@ -32,7 +32,7 @@ export interface EncryptionOutcome {
 /** Before the store opens: encrypts the node in place if it is unencrypted and a key was given. */
 export async function encryptNodeIfNeeded(home: NodeHome, options: Pick<StoreOpenOptions, 'key' | 'keyWords'>): Promise<EncryptionOutcome> {
   const journal = join(home.dir, JOURNAL)
-  const phase = existsSync(journal) ? (JSON.parse(readFileSync(journal, 'utf8')) as { phase: string }).phase : undefined
+  const phase = readPhase(journal)
   if (phase === 'swap') {
     swap(home)
     rmSync(journal, { force: true })
@@ -49,7 +49,7 @@ export async function encryptNodeIfNeeded(home: NodeHome, options: Pick<StoreOpe
     return { encrypted: false }
   }
   abandon() // a copy a kill interrupted is made again from scratch
-  writeFileSync(journal, JSON.stringify({ phase: 'copy' }), { mode: 0o600 })
+  writePhase(journal, 'copy')
   let rows: number | undefined
   let chunks: number
   try {
@@ -63,10 +63,29 @@ export async function encryptNodeIfNeeded(home: NodeHome, options: Pick<StoreOpe
     abandon()
     throw e
   }
-  writeFileSync(journal, JSON.stringify({ phase: 'swap' }), { mode: 0o600 })
+  writePhase(journal, 'swap')
   swap(home)
   rmSync(journal, { force: true })
   return { encrypted: true, rows, chunks }
+}
+
+/**
+ * The journal's phase. A journal that cannot be read as one was cut short while being written,
+ * before any folder moved: a copy phase (the old folders are intact; the copy is made again).
+ */
+function readPhase(journal: string): 'copy' | 'swap' | undefined {
+  if (!existsSync(journal)) return undefined
+  try {
+    return (JSON.parse(readFileSync(journal, 'utf8')) as { phase: string }).phase === 'swap' ? 'swap' : 'copy'
+  } catch {
+    return 'copy'
+  }
+}
+
+/** Writes the journal whole or not at all. */
+function writePhase(journal: string, phase: 'copy' | 'swap'): void {
+  writeFileSync(`${journal}.tmp`, JSON.stringify({ phase }), { mode: 0o600 })
+  renameSync(`${journal}.tmp`, journal)
 }
 
 /**
