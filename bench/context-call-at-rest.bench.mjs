@@ -21,6 +21,8 @@ const nodes = {}
 try {
   for (const node of ['plain', 'sealed']) {
     const daemon = await startMerod(home, node)
+    const { storeKeyId } = await daemon.rpc.call('node.status')
+    if (Boolean(storeKeyId) !== (node === 'sealed')) throw new Error(`node ${node}: encryption at rest is ${storeKeyId ? 'on' : 'off'}`)
     const cli = spawnSync(process.execPath, [`${root}/bin/run.js`, 'app', 'install', `${root}/apps/kv-store/build/kv-store.wasm`, '--home', home, '--node', node, '--json'], { encoding: 'utf8' })
     const { applicationId } = JSON.parse(cli.stdout)
     const { groupId } = await daemon.rpc.call('group.create', {})
