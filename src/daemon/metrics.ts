@@ -148,6 +148,15 @@ export class DaemonMetrics {
     this.scraped('merod_module_cache_entries', 'Compiled application modules held in memory', () => runtime.cacheStats.entries)
     this.scraped('merod_module_cache_capacity', 'Compiled application modules held at most (the least recently used is dropped first)', () => runtime.cacheStats.capacity)
     this.scraped('merod_module_cache_evicted', 'Compiled modules dropped from the cache to make room since start (compiled again when called)', () => runtime.cacheStats.evicted)
+    const contexts = node.contexts
+    this.scraped('merod_cache_entries', 'Entries held by in-memory caches, by cache: text_documents (materialised texts, at most 8 per context), delta_depths (at most 4,096)', () => {
+      const c = contexts.cacheStats()
+      return { text_documents: c.textDocuments.entries, delta_depths: c.deltaDepths.entries }
+    }, 'cache')
+    this.scraped('merod_cache_dropped', 'Entries dropped from in-memory caches to stay within their capacity since start, by cache (read or built again when asked)', () => {
+      const c = contexts.cacheStats()
+      return { text_documents: c.textDocuments.dropped, delta_depths: c.deltaDepths.dropped }
+    }, 'cache')
     const pool = node.executionPool
     this.scraped('merod_execution_workers', 'Worker threads running application methods now (each a V8 isolate of about 8 MB)', () => pool.running)
     this.scraped(

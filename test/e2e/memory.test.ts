@@ -53,7 +53,7 @@ describe('memory: what stays in the daemon', () => {
     await waitFor(async () => (await metric('merod_instrumentation_processes{state="running"}')) === 0, 10_000)
   })
 
-  it('/metrics shows what the node holds: heap, RocksDB budget, module cache, pending queues', async () => {
+  it('/metrics shows what the node holds: heap, RocksDB budget, module cache, caches, execution pool, pending queues', async () => {
     // the default store.memory_mb (64): half for write buffers, half for block caches
     const writeBuffers = await metric('merod_store_memory_budget_bytes{part="write_buffers"}')
     const blockCache = await metric('merod_store_memory_budget_bytes{part="block_cache"}')
@@ -68,6 +68,12 @@ describe('memory: what stays in the daemon', () => {
     expect(await metric('merod_pending_items{queue="group_ops"}')).toBe(0)
     expect(await metric('merod_pending_items{queue="context_deltas"}')).toBe(0)
     expect(await metric('merod_pending_evicted{queue="context_deltas"}')).toBe(0)
+    // the caches and the execution pool: the call above ran on the event loop, its delta's depth is remembered
+    expect(await metric('merod_cache_entries{cache="delta_depths"}')).toBeGreaterThanOrEqual(1)
+    expect(await metric('merod_cache_dropped{cache="delta_depths"}')).toBe(0)
+    expect(await metric('merod_cache_dropped{cache="text_documents"}')).toBe(0)
+    expect(await metric('merod_execution_calls{where="inline"}')).toBeGreaterThanOrEqual(1)
+    expect(await metric('merod_execution_workers')).toBeGreaterThanOrEqual(0)
     expect(await metric('merod_nodejs_heap_size_used_bytes')).toBeGreaterThan(1048576)
     expect(await metric('merod_process_resident_memory_bytes')).toBeGreaterThan(await metric('merod_nodejs_heap_size_used_bytes'))
   })

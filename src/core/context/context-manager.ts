@@ -192,6 +192,17 @@ export class ContextManager {
     this.clock.check(hlc)
   }
 
+  /** The in-memory caches of the contexts opened here: materialised texts, and delta depths. */
+  cacheStats(): { textDocuments: { entries: number; dropped: number }; deltaDepths: { entries: number; dropped: number } } {
+    const textDocuments = { entries: 0, dropped: 0 }
+    for (const st of this.states.values()) {
+      const c = st.textCache
+      textDocuments.entries += c.entries
+      textDocuments.dropped += c.dropped
+    }
+    return { textDocuments, deltaDepths: { entries: this.log.remembered, dropped: this.log.forgotten } }
+  }
+
   /** The CRDT state of a context (one instance per context, so that commits are ordered). */
   state(contextId: Buffer): ContextState {
     const k = contextId.toString('hex')

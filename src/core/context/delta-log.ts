@@ -45,7 +45,7 @@ function readHeader(r: Reader): DeltaHeader {
 }
 
 /** Depths remembered (see DeltaLog.depth); a delta's parents are nearly always among the last few put. */
-const REMEMBERED_DEPTHS = 4096
+export const REMEMBERED_DEPTHS = 4096
 
 export class DeltaLog {
   /**
@@ -54,8 +54,15 @@ export class DeltaLog {
    * it says nothing about whether the delta is held (`has` reads the store).
    */
   private readonly depths = new Map<string, number>()
+  /** Depths forgotten to stay within REMEMBERED_DEPTHS (read from the store when asked). */
+  forgotten = 0
 
   constructor(private readonly store: Store) {}
+
+  /** Depths remembered now (at most 4,096). */
+  get remembered(): number {
+    return this.depths.size
+  }
 
   /** The depth of a delta (callers know it is held); undefined when it is neither remembered nor held. */
   depth(contextId: Buffer, id: Buffer): number | undefined {
@@ -98,7 +105,10 @@ export class DeltaLog {
     batch.put('delta', k, w.finish())
     batch.put('deltaDepth', depthKey(contextId, header.depth, id), EMPTY)
     this.depths.set(k.toString('latin1'), header.depth)
-    if (this.depths.size > REMEMBERED_DEPTHS) this.depths.delete(this.depths.keys().next().value!)
+    if (this.depths.size > REMEMBERED_DEPTHS) {
+      this.depths.delete(this.depths.keys().next().value!)
+      this.forgotten++
+    }
   }
 
   /** The depth a delta with these parents gets (every parent must be held). */

@@ -50,6 +50,11 @@ export class ContextState {
   /** Materialised texts, under their collections' hashes. */
   private readonly texts = new TextCache()
 
+  /** The materialised texts held, and dropped to stay within their cache's capacity. */
+  get textCache(): { entries: number; dropped: number } {
+    return { entries: this.texts.size, dropped: this.texts.dropped }
+  }
+
   constructor(
     readonly store: Store,
     readonly contextId: Buffer,

@@ -27,6 +27,8 @@ export interface TextChange {
  */
 export class TextCache {
   private readonly docs = new Map<string, { hash: Buffer; doc: TextDoc }>()
+  /** Documents dropped to stay within the capacity (built again when read). */
+  dropped = 0
 
   constructor(private readonly capacity = 8) {}
 
@@ -45,7 +47,10 @@ export class TextCache {
     this.docs.delete(k)
     if (!hash) return
     this.docs.set(k, { hash, doc })
-    while (this.docs.size > this.capacity) this.docs.delete(this.docs.keys().next().value!)
+    while (this.docs.size > this.capacity) {
+      this.docs.delete(this.docs.keys().next().value!)
+      this.dropped++
+    }
   }
 
   /** Documents held (at most the capacity, 8 by default). */

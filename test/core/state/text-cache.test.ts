@@ -6,7 +6,7 @@ const id = (i: number) => Buffer.from(`collection-${i}`)
 const hash = (i: number) => Buffer.alloc(32, i)
 
 describe('TextCache: materialised text documents of a context, bounded (issue 23, item 3)', () => {
-  it('filled past its capacity, keeps the most recently used documents and never grows', () => {
+  it('filled past its capacity, keeps the most recently used documents, counts what it dropped and never grows', () => {
     const cache = new TextCache(8)
     for (let i = 0; i < 100; i++) {
       cache.set(id(i), hash(i), TextDoc.EMPTY)
@@ -14,6 +14,8 @@ describe('TextCache: materialised text documents of a context, bounded (issue 23
       expect(cache.size).toBeLessThanOrEqual(8)
     }
     expect(cache.size).toBe(8)
+    // counted: 100 documents set, 8 held
+    expect(cache.dropped).toBe(92)
     expect(cache.get(id(99), hash(99))).toBe(TextDoc.EMPTY)
     expect(cache.get(id(91), hash(91))).toBeUndefined()
     expect(cache.get(id(45), hash(45))).toBeUndefined() // used once, long ago: dropped since
