@@ -340,7 +340,14 @@ export function signOp(e: Omit<Envelope, 'signer' | 'version'>, key: KeyPair): S
   checkShape(envelope)
   const body = encodeEnvelope(envelope)
   const signature = edSign(key.privateKey, Buffer.concat([DOMAIN, body]))
-  return { ...envelope, signature, id: opIdOf(body), bytes: Buffer.concat([body, signature]) }
+  const bytes = Buffer.concat([body, signature])
+  // read back from its bytes, to be held as every op is (decodeSignedOp), not as views of the
+  // caller's buffers; an envelope that does not decode (a forger's) is returned as it is given
+  try {
+    return decodeSignedOp(bytes, { verify: false })
+  } catch {
+    return { ...envelope, signature, id: opIdOf(body), bytes }
+  }
 }
 
 /**
@@ -349,19 +356,25 @@ export function signOp(e: Omit<Envelope, 'signer' | 'version'>, key: KeyPair): S
  * and the signature. Throws a MeroError naming the problem.
  */
 export function decodeSignedOp(bytes: Uint8Array, opts: { verify?: boolean } = {}): SignedOp {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)
-  if (buf.length > MAX_OP_BYTES) throw new MeroError('InvalidOp', `op is ${buf.length} bytes, more than the ${MAX_OP_BYTES} allowed`)
-  if (buf.length < 64 + 1 + 32 + 4 + 32 + 8 + 1) throw new MeroError('InvalidOp', 'op is truncated')
+  if (bytes.length > MAX_OP_BYTES) throw new MeroError('InvalidOp', `op is ${bytes.length} bytes, more than the ${MAX_OP_BYTES} allowed`)
+  if (bytes.length < 64 + 1 + 32 + 4 + 32 + 8 + 1) throw new MeroError('InvalidOp', 'op is truncated')
+  // One allocation per op, of exactly its size (its wire bytes, then its id), and every field a
+  // view of it: a group's ops are held for its life, and a held field must neither keep the
+  // frame the op came in alive nor a slab of Buffer's pool (small Buffers share 8 KiB slabs,
+  // and a few held ids kept whole slabs: 8 KB an op in a group of 10,000 members).
+  const own = Buffer.allocUnsafeSlow(bytes.length + 32)
+  own.set(bytes)
+  const buf = own.subarray(0, bytes.length)
   const body = buf.subarray(0, buf.length - 64)
-  const signature = Buffer.from(buf.subarray(buf.length - 64))
+  const signature = buf.subarray(buf.length - 64)
   const r = new Reader(body, 'op')
   let envelope: Envelope
   try {
     const version = r.u8()
     if (version !== ENVELOPE_VERSION && version !== LEGACY_ENVELOPE_VERSION) throw new MeroError('InvalidOp', `unsupported op version ${version}`)
-    const groupId = Buffer.from(r.fixed(32))
-    const parents = r.vec(() => Buffer.from(r.fixed(32)), MAX_PARENTS, 'parents')
-    const signer = Buffer.from(r.fixed(32))
+    const groupId = r.fixed(32)
+    const parents = r.vec(() => r.fixed(32), MAX_PARENTS, 'parents')
+    const signer = r.fixed(32)
     const seq = r.u64()
     const op = readOp(r, version)
     const rotation = version === LEGACY_ENVELOPE_VERSION ? undefined : r.option(() => readRotation(r))
@@ -376,7 +389,9 @@ export function decodeSignedOp(bytes: Uint8Array, opts: { verify?: boolean } = {
   if (opts.verify !== false && !edVerify(envelope.signer, Buffer.concat([DOMAIN, body]), signature)) {
     throw new MeroError('InvalidSignature', 'op signature does not verify against its signer')
   }
-  return { ...envelope, signature, id: opIdOf(Buffer.from(body)), bytes: Buffer.from(buf) }
+  const id = own.subarray(bytes.length)
+  id.set(opIdOf(body))
+  return { ...envelope, signature, id, bytes: buf }
 }
 
 function checkShape(e: Envelope): void {

@@ -74,7 +74,8 @@ export function writeRotation(w: Writer, r: Rotation): void {
 
 /** Decodes a rotation strictly: bounded, canonical (scopes distinct; indices increasing; one envelope per recipient; exact sealed sizes). */
 export function readRotation(r: Reader): Rotation {
-  const scopes = r.vec(() => ({ contextId: r.option(() => Buffer.from(r.fixed(32))), keyId: Buffer.from(r.fixed(32)) }), MAX_ROTATED_SCOPES, 'rotated scopes')
+  // (fields are views of the reader's buffer: an op's own allocation, see decodeSignedOp)
+  const scopes = r.vec(() => ({ contextId: r.option(() => r.fixed(32)), keyId: r.fixed(32) }), MAX_ROTATED_SCOPES, 'rotated scopes')
   if (scopes.length === 0) throw new MeroError('InvalidInput', 'a rotation rotates at least one scope')
   const seenScopes = new Set<string>()
   for (const s of scopes) {
@@ -85,7 +86,7 @@ export function readRotation(r: Reader): Rotation {
   const seenRecipients = new Set<string>()
   const envelopes = r.vec(
     () => {
-      const recipient = Buffer.from(r.fixed(32))
+      const recipient = r.fixed(32)
       const k = recipient.toString('hex')
       if (seenRecipients.has(k)) throw new MeroError('InvalidInput', 'a rotation has two envelopes for one recipient')
       seenRecipients.add(k)
@@ -95,7 +96,7 @@ export function readRotation(r: Reader): Rotation {
         if (indices[i]! >= scopes.length) throw new MeroError('InvalidInput', 'a key envelope names a scope the rotation does not rotate')
         if (i > 0 && indices[i]! <= indices[i - 1]!) throw new MeroError('InvalidInput', "a key envelope's scopes are not in increasing order")
       }
-      const sealed = Buffer.from(r.bytes(sealedSize(MAX_ROTATED_SCOPES)))
+      const sealed = r.bytes(sealedSize(MAX_ROTATED_SCOPES))
       if (sealed.length !== sealedSize(indices.length)) throw new MeroError('InvalidInput', `a key envelope of ${indices.length} key(s) is ${sealedSize(indices.length)} bytes, not ${sealed.length}`)
       return { recipient, scopes: indices, sealed }
     },

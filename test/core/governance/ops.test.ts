@@ -54,6 +54,27 @@ describe('op envelope', () => {
     expect(() => signOp({ groupId: k32(9), parents: [k32(10)], seq: 3n, op: { kind: 'KeyRotated' } }, keys.a)).toThrow(/KeyRotated op carries a rotation/)
   })
 
+  it('an op is held in one allocation of its own: no field keeps the frame it came in, or a slab of the Buffer pool, alive', () => {
+    const buffersOf = (o: unknown, out: Buffer[] = []): Buffer[] => {
+      if (Buffer.isBuffer(o)) out.push(o)
+      else if (o && typeof o === 'object') for (const v of Object.values(o)) buffersOf(v, out)
+      return out
+    }
+    for (const withRotation of [false, true]) {
+      const signed = signOp({ groupId: k32(9), parents: [k32(10), k32(13)], seq: 3n, op: samples[0]!, ...(withRotation ? { rotation } : {}) }, keys.a)
+      // it came in the middle of a larger frame
+      const frame = Buffer.concat([Buffer.alloc(1000, 1), signed.bytes, Buffer.alloc(1000, 2)])
+      const back = decodeSignedOp(frame.subarray(1000, 1000 + signed.bytes.length))
+      for (const op of [signed, back]) {
+        const held = buffersOf(op)
+        expect(held.length).toBeGreaterThanOrEqual(withRotation ? 12 : 8) // bytes, id, signature, group, parents, signer, member, ...
+        const [own] = new Set(held.map((b) => b.buffer))
+        for (const b of held) expect(b.buffer).toBe(own)
+        expect(own!.byteLength).toBe(signed.bytes.length + 32)
+      }
+    }
+  })
+
   it('opens an envelope for its recipient only, with the keys the rotation names', () => {
     const signed = signOp({ groupId: k32(9), parents: [k32(10)], seq: 3n, op: { kind: 'KeyRotated' }, rotation }, keys.a)
     const bind = { groupId: signed.groupId, signer: signed.signer, seq: signed.seq }
