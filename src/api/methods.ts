@@ -62,7 +62,7 @@ export const RPC = {
   'app.install': {
     description: 'Install a signed bundle (.mpk) or a bare wasm module (an unsigned development application), uploaded as a blob (POST /blobs) or downloaded from a URL; verifies, validates and meters it',
     params: z
-      .object({ blobId: base58Id('blob id').optional(), url: z.string().max(2048).optional(), source: z.string().max(256).optional(), alias: aliasName.optional() })
+      .object({ blobId: base58Id('blob id').optional(), url: z.string().min(1, 'the url is empty').max(2048).optional(), source: z.string().max(256).optional(), alias: aliasName.optional() })
       .strict()
       .refine((p) => (p.blobId === undefined) !== (p.url === undefined), { message: 'give exactly one of blobId and url' }),
   },

@@ -90,6 +90,12 @@ describe('typed errors where internal errors and traces were', () => {
     }
   })
 
+  it('app.install with an empty url is invalid params naming the url, not an internal error', async () => {
+    // (found by the RPC fuzzer: an empty url passed the schema and the handler read a blob id it did not have)
+    await expect(c.rpc.a!.call('app.install', { url: '' })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/url.*empty|empty.*url/) })
+    await expect(c.rpc.a!.call('app.install', { url: '', blobId: '11111111111111111111111111111111' })).rejects.toMatchObject({ code: -32602 })
+  })
+
   it('alias names "." and ".." are refused; names that merely contain dots are not', async () => {
     for (const name of ['.', '..']) {
       const r = await t.cli(['alias', 'create', name, c.contextId, '--kind', 'context', '--node', 'a', '--json'])

@@ -17,8 +17,8 @@ function resolveApp(node: MeroNode, text: string): Buffer {
 /** app.* — installed applications (signed packages and development modules). */
 export const appHandlers = {
   'app.install': async ({ blobId, url, source, alias }, { node }) => {
-    const id = url ? await downloadToBlob(node.blobs, url, node.applications.maxFetchBytes) : parseBlobId(blobId!)
-    if (url) source ??= url
+    const id = url !== undefined ? await downloadToBlob(node.blobs, url, node.applications.maxFetchBytes) : parseBlobId(blobId!)
+    if (url !== undefined) source ??= url
     try {
       const meta = await node.applications.installFromBlob(id, source)
       if (alias) node.aliases.create('application', alias, meta.applicationId, true)
