@@ -7,6 +7,7 @@ import { Emitter } from '../primitives/emitter.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MAX_JSON_DEPTH, nestsDeeperThan, textNestsDeeperThan } from '../primitives/json-depth.js'
 import { MeroError } from '../primitives/errors.js'
+import { groupIdToString, parseGroupId } from '../primitives/ids.js'
 import { Hlc, type HlcTimestamp } from '../primitives/hlc.js'
 import type { CallOrigin, ExecutionOutcome, Executor, HostBlobs, LoadedModule, QueuedXCall, Runtime } from '../runtime/index.js'
 import { ContextState, deltaId as deltaIdOf, encodeDelta, type SessionResult, type StateSession } from '../state/index.js'
@@ -36,6 +37,19 @@ export interface ContextMeta {
    * stopped meanwhile (killed, say) runs the migration again at start (resumeUpgrades).
    */
   upgrading?: string
+}
+
+/** What the group's governance says of a context (ContextManager.governance). */
+export interface ContextGovernance {
+  registered: boolean
+  visibility?: Visibility
+  allowlist: Buffer[]
+  members: Buffer[]
+  alias: string | null
+  /** The group's target application, when the context runs another. */
+  pendingUpgrade: Buffer | null
+  upgradeError: string | null
+  groupDeleted: boolean
 }
 
 export interface ExecutionResult {
@@ -245,11 +259,12 @@ export class ContextManager {
     return meta
   }
 
-  list(groupId?: string): ContextMeta[] {
+  list(groupId?: Uint8Array): ContextMeta[] {
+    const group = groupId && groupIdToString(groupId)
     return this.d.store
       .scan('context')
       .map(([, v]) => JSON.parse(v.toString('utf8')) as ContextMeta)
-      .filter((m) => !groupId || m.groupId === groupId)
+      .filter((m) => !group || m.groupId === group)
   }
 
   // ---- lifecycle -----------------------------------------------------------------------
@@ -259,10 +274,10 @@ export class ContextManager {
    * context in the group (ContextRegistered; needs the create-context capability; it carries the
    * context's first key, sealed to this node), then commits.
    */
-  async create(groupId: string, applicationId: Buffer, params: unknown, visibility?: Visibility): Promise<ContextMeta> {
+  async create(groupId: Buffer, applicationId: Buffer, params: unknown, visibility?: Visibility): Promise<ContextMeta> {
     const app = this.d.applications.require(applicationId)
-    const view = this.d.groups.view(groupId)
-    if (view.deleted) throw new MeroError('GroupDeleted', `group ${groupId} is deleted`)
+    this.d.groups.state(groupId) // GroupNotFound
+    if (this.d.groups.deleted(groupId)) throw new MeroError('GroupDeleted', `group ${groupIdToString(groupId)} is deleted`)
     const contextId = randomBytes(32)
     const module = await this.d.runtime.loadById(this.d.applications.moduleId(applicationId), () => this.d.applications.bytes(applicationId))
     const session = this.state(contextId).begin(this.d.identity.publicKey, this.clock)
@@ -277,7 +292,7 @@ export class ContextManager {
     const result = session.finish()
     // register only once init succeeded (and its delta can be committed): a failed init leaves nothing behind
     await this.d.issuer.issue(groupId, { kind: 'ContextRegistered', contextId, application: applicationId, ...(visibility ? { visibility } : {}) })
-    let meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId: app.applicationId, creator: toBase58(this.d.identity.publicKey), createdAt: Date.now(), heads: [], rootHash: hex(result.rootHash), deltas: 0 }
+    let meta: ContextMeta = { contextId: toBase58(contextId), groupId: groupIdToString(groupId), applicationId: app.applicationId, creator: toBase58(this.d.identity.publicKey), createdAt: Date.now(), heads: [], rootHash: hex(result.rootHash), deltas: 0 }
     const batch = this.d.store.batch()
     const committed = this.commit(batch, contextId, meta, session, result, events)
     meta = committed.meta
@@ -314,7 +329,7 @@ export class ContextManager {
   async execute(contextId: Buffer, method: string, args: unknown, origin?: CallOrigin): Promise<ExecutionResult> {
     const k = contextId.toString('hex')
     let meta = this.require(contextId, k)
-    const access = this.access(meta, k)
+    const access = this.access(meta, contextId)
     meta = await this.upgradeIfTargeted(contextId, meta, access.target)
     const module = await this.moduleOf(meta)
     if (origin?.xcallFrom) this.checkCallable(Buffer.from(origin.xcallFrom), meta, module, method)
@@ -598,19 +613,20 @@ export class ContextManager {
   }
 
   /** What the group's governance says of this context (visibility, allowlist, members, alias). */
-  governance(meta: ContextMeta) {
-    const view = this.d.groups.view(meta.groupId)
-    const c = view.contexts.find((x) => x.contextId === meta.contextId)
-    const target = view.settings.targetApplication
+  governance(meta: ContextMeta): ContextGovernance {
+    const groupId = parseGroupId(meta.groupId)
+    const contextId = fromBase58(meta.contextId, 'context id', 32)
+    const c = this.d.groups.context(groupId, contextId)
+    const target = this.d.groups.targetApplication(groupId)
     return {
       registered: Boolean(c),
       visibility: c?.visibility,
       allowlist: c?.allowlist ?? [],
       members: c?.members ?? [],
       alias: c?.alias ?? null,
-      pendingUpgrade: target && target !== meta.applicationId ? target : null,
-      upgradeError: this.upgradeFailures.get(hexOf(meta.contextId))?.error ?? null,
-      groupDeleted: view.deleted,
+      pendingUpgrade: target && toBase58(target) !== meta.applicationId ? target : null,
+      upgradeError: this.upgradeFailures.get(contextId.toString('hex'))?.error ?? null,
+      groupDeleted: this.d.groups.deleted(groupId),
     }
   }
 
@@ -627,14 +643,14 @@ export class ContextManager {
    * This node's identity must be a member of the group joined to the context, and may still read
    * it (a restricted context's allowlist); read-only members only read.
    */
-  private access(meta: ContextMeta, contextIdHex: string): { mode: 'write' | 'read-only'; target?: string } {
-    const a = this.d.groups.contextAccess(meta.groupId, contextIdHex, this.identityHex)
+  private access(meta: ContextMeta, contextId: Buffer): { mode: 'write' | 'read-only'; target?: string } {
+    const a = this.d.groups.contextAccess(parseGroupId(meta.groupId), contextId, this.d.identity.publicKey)
     if (a.deleted) throw new MeroError('GroupDeleted', `the group of context ${meta.contextId} is deleted`)
     if (!a.registered) throw new MeroError('ContextNotFound', `context ${meta.contextId} is no longer registered in group ${meta.groupId}`)
     if (!a.role) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} is not a member of group ${meta.groupId}`)
     if (!a.joined) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} has not joined context ${meta.contextId}`)
     if (!a.reads) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} is no longer on the allowlist of restricted context ${meta.contextId}`)
-    return { mode: a.role === 'read-only' ? 'read-only' : 'write', target: a.target && toBase58(Buffer.from(a.target, 'hex')) }
+    return { mode: a.role === 'read-only' ? 'read-only' : 'write', target: a.target && toBase58(a.target) }
   }
 
   /**
@@ -665,7 +681,7 @@ export class ContextManager {
     const parents = meta.heads.map((h) => Buffer.from(h, 'hex'))
     const bytes = encodeDelta({ contextId, parents, hlc: result.hlc!, author: result.author, actions: result.actions })
     const id = deltaIdOf(bytes)
-    const position = this.d.groups.heads(meta.groupId).map((h) => Buffer.from(h, 'hex'))
+    const position = this.d.groups.heads(parseGroupId(meta.groupId))
     const wire = signDelta(this.d.identity, contextId, position, { delta: bytes, events: JSON.stringify(events) })
     // checked before the state rows go into the batch: a delta no peer could fetch is not committed
     if (wire.payload.length > MAX_DELTA_PAYLOAD) throw tooLarge(wire.payload.length)
@@ -701,10 +717,10 @@ export class ContextManager {
    * A context this node joins (JoinContext): its metadata, with an empty state (its key is the
    * group's: GroupStore.keyAt). Its deltas (or a snapshot) follow by sync.
    */
-  adopt(contextId: Buffer, groupId: string, applicationId: string, creator: string): ContextMeta {
+  adopt(contextId: Buffer, groupId: Buffer, applicationId: Buffer, creator: Buffer): ContextMeta {
     const existing = this.get(contextId)
     if (existing) return existing
-    const meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId, creator, createdAt: Date.now(), heads: [], rootHash: hex(this.state(contextId).rootHash()), deltas: 0 }
+    const meta: ContextMeta = { contextId: toBase58(contextId), groupId: groupIdToString(groupId), applicationId: toBase58(applicationId), creator: toBase58(creator), createdAt: Date.now(), heads: [], rootHash: hex(this.state(contextId).rootHash()), deltas: 0 }
     const batch = this.d.store.batch()
     batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
     batch.write()
@@ -756,10 +772,6 @@ function decodeJson(bytes: Uint8Array): unknown {
 /** The state layout version an application keeps (its ABI's stateVersion; 1 when it declares none). */
 function stateVersionOf(module: LoadedModule): number {
   return module.abi?.stateVersion ?? 1
-}
-
-function hexOf(base58: string): string {
-  return fromBase58(base58, 'context id', 32).toString('hex')
 }
 
 function decodeEvent(e: { kind: string; data: Uint8Array; handler?: string }): AppEvent {

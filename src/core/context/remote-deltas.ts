@@ -2,6 +2,7 @@ import { PendingQueue } from '../dag/pending-queue.js'
 import type { GroupStore } from '../governance/group-store.js'
 import type { Emitter } from '../primitives/emitter.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
+import { parseGroupId } from '../primitives/ids.js'
 import type { VerifiedDelta } from './delta-envelope.js'
 import type { ContextManager, ContextMeta, ReadyDelta } from './context-manager.js'
 import type { ContextEvents } from './events.js'
@@ -78,6 +79,7 @@ export class RemoteDeltas {
   /** Receives verified deltas of one context; applies what it can in one write batch. */
   receive(contextId: Buffer, deltas: VerifiedDelta[], from?: string): { status: ReceiveStatus; id: string; reason?: string }[] {
     const meta = this.d.contexts.require(contextId)
+    const groupId = parseGroupId(meta.groupId)
     const ctxHex = hex(contextId)
     const p = this.contextPending(ctxHex)
     const results: { status: ReceiveStatus; id: string; reason?: string }[] = []
@@ -108,13 +110,13 @@ export class RemoteDeltas {
         outcome.set(id, { status: 'pending' })
         continue
       }
-      const access = this.d.groups.writerAt(meta.groupId, ctxHex, hex(v.wire.author), v.wire.govPosition.map(hex))
+      const access = this.d.groups.writerAt(groupId, contextId, v.wire.author, v.wire.govPosition)
       if (access === 'unknown') {
         this.evicted += p.park(id, { verified: v, reason: 'governance', from: item.from }, [], item.since)
         outcome.set(id, { status: 'pending', reason: 'governance position not held yet' })
         continue
       }
-      const refused = access.ok ? this.wrongKey(meta.groupId, ctxHex, v) : access.reason
+      const refused = access.ok ? this.wrongKey(groupId, ctxHex, v) : access.reason
       if (refused) {
         this.rejected++
         p.remove(id)
@@ -146,9 +148,9 @@ export class RemoteDeltas {
   }
 
   /** Why a gossiped delta's seal does not fit its position (undefined when it does, or it came by sync). */
-  private wrongKey(groupId: string, ctxHex: string, v: VerifiedDelta): string | undefined {
+  private wrongKey(groupId: Buffer, scope: string, v: VerifiedDelta): string | undefined {
     if (!v.sealedUnder) return undefined
-    const k = this.d.groups.keyAt(groupId, ctxHex, v.wire.govPosition.map(hex))
+    const k = this.d.groups.keyAt(groupId, scope, v.wire.govPosition)
     if (k.status === 'ok' && k.keyId.equals(v.sealedUnder)) return undefined
     if (k.status === 'stale') return "the delta was gossiped at a position whose key is retired (someone lost reading there and no rotation followed)"
     return "the delta was sealed under another key than its position's epoch"

@@ -10,7 +10,7 @@ import { IssuedInvitations } from '../governance/issued-invitations.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { decodeToken } from '../governance/invitation.js'
-import { peerIdFromPublicKey } from '../primitives/ids.js'
+import { contextIdToString, parseApplicationId, parseGroupId, peerIdFromPublicKey } from '../primitives/ids.js'
 import type { Store } from '../store/store.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { ApplicationStore, type ApplicationAbi } from '../context/applications.js'
@@ -230,7 +230,8 @@ export class MeroNode implements Startable {
    */
   contextsUsing(applicationId: string): string[] {
     const running = this.contexts.list().filter((m) => m.applicationId === applicationId).map((m) => m.contextId)
-    const registered = this.groups.groupIds().flatMap((g) => this.groups.view(g).contexts.filter((c) => c.applicationId === applicationId).map((c) => c.contextId))
+    const app = parseApplicationId(applicationId)
+    const registered = this.groups.groupIds().flatMap((g) => this.groups.contexts(g).filter((c) => c.applicationId.equals(app)).map((c) => contextIdToString(c.contextId)))
     return [...new Set([...running, ...registered])]
   }
 
@@ -262,16 +263,17 @@ export class MeroNode implements Startable {
     const net = this.net
     if (!net) throw new MeroError('BlobNotFound', `no blob ${toBase58(blobId)} on this node, and it runs without a network to fetch it`)
     // connected peers first, then the context's other members (one of them shared it), then the DHT
-    const members = this.groups.view(meta.groupId).contexts.find((c) => c.contextId === meta.contextId)?.members ?? []
+    const groupId = parseGroupId(meta.groupId)
+    const members = this.groups.context(groupId, contextId)?.members ?? []
     const connected = net.network.connectedPeers()
-    const others = members.map((m) => peerIdFromPublicKey(fromBase58(m, 'identity', 32))).filter((p) => p !== this.peerId && !connected.includes(p))
-    const fetched = await net.blobs.fetch(blobId, meta.groupId, [...connected, ...others], maxBytes)
+    const others = members.map((m) => peerIdFromPublicKey(m)).filter((p) => p !== this.peerId && !connected.includes(p))
+    const fetched = await net.blobs.fetch(blobId, groupId, [...connected, ...others], maxBytes)
     await this.blobs.add(fetched.bytes, `${CONTEXT_HOLDER}${meta.contextId}`)
     this.events.emit({ type: 'blob.fetched', blobId: toBase58(blobId), contextId: meta.contextId, peerId: fetched.peerId, via: fetched.via, size: fetched.bytes.length, durationMs: fetched.durationMs })
   }
 
   /** Signs, applies and (with a network) publishes a governance op of this node's identity. */
-  issueGroupOp(groupId: string, op: GroupOp, opts?: IssueOptions): Promise<SignedOp> {
+  issueGroupOp(groupId: Buffer, op: GroupOp, opts?: IssueOptions): Promise<SignedOp> {
     return this.issuer.issue(groupId, op, opts)
   }
 
@@ -279,7 +281,7 @@ export class MeroNode implements Startable {
    * JoinGroup with a token; when the invitation names a context, joins it too (JoinGroupContext):
    * the claim admits this identity to it, and the context's key, app and state follow.
    */
-  async joinGroup(token: string): Promise<{ groupId: string; opId: string; fetched: number; contextId?: string; contextSync?: { fetched: number; method: string } }> {
+  async joinGroup(token: string): Promise<{ groupId: Buffer; opId: Buffer; fetched: number; contextId?: Buffer; contextSync?: { fetched: number; method: string } }> {
     if (!this.net) throw new MeroError('Unavailable', 'this node runs without a network')
     const r = await this.net.groups.join(token)
     const context = decodeToken(token).invitation.context
@@ -289,7 +291,7 @@ export class MeroNode implements Startable {
   }
 
   /** Creates a group owned by this node's identity and follows its topic. */
-  createGroup(settings: Parameters<GroupStore['createGroup']>[1] = {}): string {
+  createGroup(settings: Parameters<GroupStore['createGroup']>[1] = {}): Buffer {
     const { groupId } = this.groups.createGroup(this.identity, settings)
     this.net?.groups.follow(groupId)
     return groupId

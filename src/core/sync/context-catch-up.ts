@@ -10,6 +10,7 @@ import { ContextSyncClient } from './context-sync.js'
 import { HeldDeltas } from './held-deltas.js'
 import { SessionScheduler } from './session-scheduler.js'
 import { contextTopic, groupTopic, MAX_HEADS, SYNC_PROTOCOL } from './wire.js'
+import { parseGroupId } from '../primitives/ids.js'
 
 /**
  * Seed 001's SyncManager for contexts: a session with a peer takes its heads, then, when this
@@ -168,9 +169,10 @@ export class ContextCatchUp {
       if (!methods.includes('by-id')) methods.push('by-id')
     }
     // the current epoch's key, when no envelope brought it here (added again, or concurrently with a rotation)
-    if (this.d.groups.keyAt(meta.groupId, contextId.toString('hex')).status === 'missing') {
+    const groupId = parseGroupId(meta.groupId)
+    if (this.d.groups.keyAt(groupId, contextId.toString('hex')).status === 'missing') {
       const { keys } = await client.key()
-      if (this.d.groups.acceptKeys(meta.groupId, contextId.toString('hex'), keys)) methods.push('keys')
+      if (this.d.groups.acceptKeys(groupId, contextId.toString('hex'), keys)) methods.push('keys')
     }
     return { fetched, method: methods.join('+') || 'none' }
   }

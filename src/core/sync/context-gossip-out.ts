@@ -6,6 +6,7 @@ import type { PeerNetwork } from '../network/transport.js'
 import { fromBase58 } from '../primitives/encoding.js'
 import { sealContextMessage } from './sealed-topics.js'
 import { contextTopic, encodeTopicMessage, MAX_HEARTBEAT_HEADS, MAX_TOPIC_MESSAGE } from './wire.js'
+import { parseGroupId } from '../primitives/ids.js'
 
 /**
  * Gossip sent on context topics (seed 001's "gossip broadcast"): the topics this node follows
@@ -75,7 +76,7 @@ export class ContextGossipOut {
 
   /** The key a delta is sealed under: its position's epoch's. */
   private keyFor(contextId: Buffer, meta: ContextMeta, wire: SignedDeltaWire): HeldKey | undefined {
-    const k = this.d.groups.keyAt(meta.groupId, contextId.toString('hex'), wire.govPosition.map((p) => p.toString('hex')))
+    const k = this.d.groups.keyAt(parseGroupId(meta.groupId), contextId.toString('hex'), wire.govPosition)
     if (k.status === 'ok') return k
     this.unsealed++
     this.d.onNoKey?.(meta, k.status)
@@ -138,7 +139,7 @@ export class ContextGossipOut {
       const contextId = fromBase58(b58, 'context id', 32)
       const meta = this.d.contexts.get(contextId)
       if (!meta) continue
-      const key = this.d.groups.keyAt(meta.groupId, contextId.toString('hex'))
+      const key = this.d.groups.keyAt(parseGroupId(meta.groupId), contextId.toString('hex'))
       if (key.status !== 'ok') {
         this.d.onNoKey?.(meta, key.status)
         continue

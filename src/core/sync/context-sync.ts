@@ -7,6 +7,7 @@ import { FRAME_TIMEOUT_MS, type FrameChannel } from '../network/transport.js'
 import { fromBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { decodeFrame, encodeFrame, MAX_DELTAS_PER_PAGE, type KeyComponent, type SyncFrame } from './wire.js'
+import { parseGroupId } from '../primitives/ids.js'
 
 /**
  * Context sync over the `/mero/sync/1.0.0` stream (seed 001's SyncManager; DESIGN §9):
@@ -66,7 +67,7 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
     await send(ch, { type: 'Challenge', nonce })
     const auth = await receive(ch, timeout)
     if (auth.type !== 'Auth') throw new MeroError('InvalidInput', `expected Auth, got ${auth.type}`)
-    const denied = checkContextAuth(d.groups, meta.groupId, contextId, nonce, auth.auth, d.self)
+    const denied = checkContextAuth(d.groups, parseGroupId(meta.groupId), contextId, nonce, auth.auth, d.self)
     if (denied) {
       await send(ch, { type: 'Denied', reason: denied })
       return { served, denied }
@@ -90,7 +91,7 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
           break
         case 'KeyRequest': {
           const m = d.contexts.require(contextId)
-          await send(ch, { type: 'ContextKey', keys: d.groups.keysToShare(m.groupId, contextId.toString('hex')), applicationId: fromBase58(m.applicationId, 'application id', 32) })
+          await send(ch, { type: 'ContextKey', keys: d.groups.keysToShare(parseGroupId(m.groupId), contextId.toString('hex')), applicationId: fromBase58(m.applicationId, 'application id', 32) })
           break
         }
         case 'SnapshotRequest': {

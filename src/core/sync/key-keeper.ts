@@ -4,6 +4,7 @@ import { mayRead, membersOf } from '../governance/access.js'
 import type { GroupStore } from '../governance/group-store.js'
 import { GROUP_SCOPE } from '../governance/rotation.js'
 import { fromBase58 } from '../primitives/encoding.js'
+import { idKey, parseGroupId } from '../primitives/ids.js'
 import type { Startable } from '../primitives/lifecycle.js'
 import type { ContextReplicator } from './context-replicator.js'
 import type { GroupReplicator } from './group-replicator.js'
@@ -67,11 +68,11 @@ export class KeyKeeper implements Startable {
   start(): void {
     const ev = this.d.groups.events
     this.offs = [
-      ev.on('op.applied', (e) => this.queue(e.groupId.toString('hex'))),
-      ev.on('keys.stored', (e) => this.queue(e.groupId.toString('hex'))),
-      ev.on('key.rejected', (e) => this.queue(e.groupId.toString('hex'))),
+      ev.on('op.applied', (e) => this.queue(e.groupId)),
+      ev.on('keys.stored', (e) => this.queue(e.groupId)),
+      ev.on('key.rejected', (e) => this.queue(e.groupId)),
     ]
-    this.d.contextReplicator.noKey = (meta) => this.queue(meta.groupId)
+    this.d.contextReplicator.noKey = (meta) => this.queue(parseGroupId(meta.groupId))
     for (const g of this.d.groups.groupIds()) this.queue(g)
     this.timer = setInterval(() => {
       for (const g of this.d.groups.groupIds()) this.queue(g)
@@ -88,16 +89,17 @@ export class KeyKeeper implements Startable {
   }
 
   /** Checks a group at the end of this turn (once, whatever asked). */
-  queue(groupId: string): void {
-    if (this.stopped || this.queued.has(groupId)) return
-    this.queued.add(groupId)
+  queue(groupId: Buffer): void {
+    const key = idKey(groupId)
+    if (this.stopped || this.queued.has(key)) return
+    this.queued.add(key)
     setImmediate(() => {
-      this.queued.delete(groupId)
+      this.queued.delete(key)
       if (!this.stopped) this.check(groupId)
     })
   }
 
-  private check(groupId: string): void {
+  private check(groupId: Buffer): void {
     if (!this.d.groups.has(groupId)) return
     const now = this.d.groups.state(groupId).now()
     if (now.get('deleted') === true) return
@@ -131,12 +133,12 @@ export class KeyKeeper implements Startable {
    * Whether someone stopped reading a scope since the last check while it may hold the current
    * epoch's key: the epoch did not change since it last read, or its rotation gave it the key.
    */
-  private lostThroughMerge(groupId: string, scope: string, now: ReturnType<GroupStore['state']>['now'] extends () => infer V ? V : never): boolean {
+  private lostThroughMerge(groupId: Buffer, scope: string, now: ReturnType<GroupStore['state']>['now'] extends () => infer V ? V : never): boolean {
     const epoch = this.d.groups.epochAt(groupId, scope)
     if (!epoch) return false
     const readers = new Set(membersOf(now).filter((m) => mayRead(now, m, scope)))
     const frontier = epoch.frontier.map((f) => f.idHex).join(',')
-    const k = `${groupId}|${scope}`
+    const k = `${idKey(groupId)}|${scope}`
     const before = this.seen.get(k)
     this.seen.set(k, { readers, frontier })
     if (!before) return false
@@ -147,8 +149,8 @@ export class KeyKeeper implements Startable {
     return false
   }
 
-  private fetch(groupId: string, scope: string): void {
-    const k = `${groupId}|${scope}`
+  private fetch(groupId: Buffer, scope: string): void {
+    const k = `${idKey(groupId)}|${scope}`
     const last = this.asked.get(k) ?? 0
     if (Date.now() - last < FETCH_AGAIN_MS) return
     this.asked.set(k, Date.now())
@@ -167,12 +169,12 @@ export class KeyKeeper implements Startable {
     for (const p of this.d.contextReplicator.candidates(meta).slice(0, 3)) this.d.contextReplicator.schedule(contextId, p, reason, 50)
   }
 
-  private frontierOf(groupId: string, scope: string): string {
+  private frontierOf(groupId: Buffer, scope: string): string {
     return (this.d.groups.epochAt(groupId, scope)?.frontier ?? []).map((f) => f.idHex).join(',')
   }
 
-  private scheduleRotation(groupId: string, scopes: Set<string>): void {
-    const pending = this.pendingRotations.get(groupId)
+  private scheduleRotation(groupId: Buffer, scopes: Set<string>): void {
+    const pending = this.pendingRotations.get(idKey(groupId))
     if (pending) {
       for (const s of scopes) if (!pending.scopes.has(s)) pending.scopes.set(s, this.frontierOf(groupId, s))
       return
@@ -182,12 +184,12 @@ export class KeyKeeper implements Startable {
     const rank = Math.min(Math.max(0, order.indexOf(this.me)), MAX_RANK)
     const entry = { scopes: new Map([...scopes].map((s) => [s, this.frontierOf(groupId, s)])), timer: setTimeout(() => void this.rotate(groupId), 50 + rank * ROTATION_STAGGER_MS) }
     entry.timer.unref()
-    this.pendingRotations.set(groupId, entry)
+    this.pendingRotations.set(idKey(groupId), entry)
   }
 
-  private async rotate(groupId: string): Promise<void> {
-    const entry = this.pendingRotations.get(groupId)
-    this.pendingRotations.delete(groupId)
+  private async rotate(groupId: Buffer): Promise<void> {
+    const entry = this.pendingRotations.get(idKey(groupId))
+    this.pendingRotations.delete(idKey(groupId))
     if (!entry || this.stopped || !this.d.groups.has(groupId)) return
     const now = this.d.groups.state(groupId).now()
     // another member may have rotated meanwhile: what is still stale, or has had no rotation since

@@ -2,6 +2,7 @@ import type { ContextManager, ContextMeta } from '../../core/context/context-man
 import type { MeroNode } from '../../core/node/node.js'
 import { fromBase58, toBase58 } from '../../core/primitives/encoding.js'
 import { MeroError } from '../../core/primitives/errors.js'
+import { groupIdToString, parseGroupId } from '../../core/primitives/ids.js'
 import { resolveGroup, resolveId, resolveIdentity } from './resolve.js'
 import type { Handlers } from './types.js'
 
@@ -35,9 +36,9 @@ function view(node: MeroNode, meta: ContextMeta) {
     ...meta,
     alias: node.aliases.aliasesOf('context', meta.contextId)[0] ?? g.alias,
     visibility: g.visibility,
-    allowlist: g.allowlist,
-    members: g.members,
-    pendingUpgrade: g.pendingUpgrade,
+    allowlist: g.allowlist.map(toBase58),
+    members: g.members.map(toBase58),
+    pendingUpgrade: g.pendingUpgrade && toBase58(g.pendingUpgrade),
     upgradeError: g.upgradeError,
     sync: syncStatus(node, meta),
   }
@@ -55,9 +56,9 @@ function syncStatus(node: MeroNode, meta: ContextMeta) {
 export const contextHandlers = {
   'context.create': async ({ group, application, params, alias, visibility }, { node }) => {
     const groupId = resolveGroup(node, group)
-    const target = application ? resolveId(node, 'application', application) : node.groups.view(groupId).settings.targetApplication
-    if (!target) throw new MeroError('InvalidInput', `name an application (--app): group ${groupId} has no target application`)
-    const meta = await contexts(node).create(groupId, fromBase58(target, 'application id', 32), params, visibility)
+    const target = application ? fromBase58(resolveId(node, 'application', application), 'application id', 32) : node.groups.targetApplication(groupId)
+    if (!target) throw new MeroError('InvalidInput', `name an application (--app): group ${groupIdToString(groupId)} has no target application`)
+    const meta = await contexts(node).create(groupId, target, params, visibility)
     if (alias) node.aliases.create('context', alias, meta.contextId)
     return view(node, meta)
   },
@@ -77,19 +78,19 @@ export const contextHandlers = {
   'context.setVisibility': async ({ context, visibility }, { node }) => {
     const id = resolveContext(node, context)
     const meta = contexts(node).require(id)
-    await node.issueGroupOp(meta.groupId, { kind: 'ContextVisibilitySet', contextId: id, visibility })
+    await node.issueGroupOp(parseGroupId(meta.groupId), { kind: 'ContextVisibilitySet', contextId: id, visibility })
     return { contextId: meta.contextId, visibility }
   },
   'context.manageAllowlist': async ({ context, add, remove }, { node }) => {
     const id = resolveContext(node, context)
     const meta = contexts(node).require(id)
     if (!add.length && !remove.length) throw new MeroError('InvalidInput', 'name identities to add or remove')
-    await node.issueGroupOp(meta.groupId, { kind: 'ContextAllowlistSet', contextId: id, add: add.map((i) => resolveIdentity(node, i)), remove: remove.map((i) => resolveIdentity(node, i)) })
-    return { contextId: meta.contextId, allowlist: contexts(node).governance(meta).allowlist }
+    await node.issueGroupOp(parseGroupId(meta.groupId), { kind: 'ContextAllowlistSet', contextId: id, add: add.map((i) => resolveIdentity(node, i)), remove: remove.map((i) => resolveIdentity(node, i)) })
+    return { contextId: meta.contextId, allowlist: contexts(node).governance(meta).allowlist.map(toBase58) }
   },
   'context.allowlist': ({ context }, { node }) => {
     const meta = contexts(node).require(resolveContext(node, context))
     const g = contexts(node).governance(meta)
-    return { contextId: meta.contextId, visibility: g.visibility, allowlist: g.allowlist }
+    return { contextId: meta.contextId, visibility: g.visibility, allowlist: g.allowlist.map(toBase58) }
   },
 } satisfies Partial<Handlers<'context'>>

@@ -30,7 +30,7 @@ let dir: string
 let store: Store
 let blobs: BlobStore
 let groups: GroupStore
-let groupId: string
+let groupId: Buffer
 /** 2.5 MiB of "application" bytes; its id is registered as a context's application. */
 let app: Buffer
 let appId: Buffer
@@ -73,7 +73,7 @@ function maliciousServer(ch: FrameChannel, frames: () => (BlobFrame | Buffer)[])
 function fromMalicious(frames: () => (BlobFrame | Buffer)[], maxBytes = 64 * CHUNK_SIZE): Promise<Buffer> {
   const [c, s] = framePair()
   maliciousServer(s, frames)
-  return fetchBlob(c, appId, { groupId: Buffer.from(groupId, 'hex'), auth: memberAuth(member, server), maxBytes, timeoutMs: 2_000 })
+  return fetchBlob(c, appId, { groupId: groupId, auth: memberAuth(member, server), maxBytes, timeoutMs: 2_000 })
 }
 
 const chunksOf = (b: Buffer) => Array.from({ length: Math.ceil(b.length / CHUNK_SIZE) }, (_, i) => b.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE))

@@ -3,6 +3,7 @@ import type { MeroNode } from '../../../src/core/node/node.js'
 import { fromBase58 } from '../../../src/core/primitives/encoding.js'
 import { ensureBuilt, fixture, kvStoreWasm } from '../runtime/fixtures.js'
 import { authored, closeNodes, newNode } from './helpers.js'
+import { viewOf } from '../governance/helpers.js'
 
 /**
  * Calls that reach a context in the same turn of the event loop commit as one delta (context
@@ -90,11 +91,11 @@ describe('calls that commit together', () => {
     const appId = fromBase58(app.applicationId, 'application id', 32)
     const err = await n.contexts.create(groupId, appId, { fill: 8 * 1024 * 1024 }).catch((e: unknown) => e)
     expect(err).toMatchObject({ kind: 'LimitExceeded' })
-    expect(n.groups.view(groupId).contexts).toEqual([])
+    expect(viewOf(n.groups, groupId).contexts).toEqual([])
     expect(n.contexts.list(groupId)).toEqual([])
     const ok = await n.contexts.create(groupId, appId, { fill: 1024 })
     expect(ok.deltas).toBe(1)
-    expect(n.groups.view(groupId).contexts.map((c) => c.contextId)).toEqual([ok.contextId])
+    expect(viewOf(n.groups, groupId).contexts.map((c) => c.contextId)).toEqual([ok.contextId])
   }, 60_000)
 
   it('a call sees the writes of the calls before it in the same turn, a read-only one too', async () => {

@@ -31,16 +31,16 @@ export async function closeNodes(): Promise<void> {
  * What joining a context hands a node, done by hand: the group's ops, the context's metadata, and
  * the keys of its current epoch (as a peer gives them over the sync stream).
  */
-export function handOver(from: MeroNode, to: MeroNode, groupId: string, contextId: Buffer): void {
+export function handOver(from: MeroNode, to: MeroNode, groupId: Buffer, contextId: Buffer): void {
   shareOps(from, to, groupId)
   const meta = from.contexts.require(contextId)
-  to.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator)
+  to.contexts.adopt(contextId, groupId, fromBase58(meta.applicationId, 'application id', 32), fromBase58(meta.creator, 'identity', 32))
   const scope = contextId.toString('hex')
   to.groups.acceptKeys(groupId, scope, from.groups.keysToShare(groupId, scope))
 }
 
 /** Copies every group op `from` holds to `to`. */
-export function shareOps(from: MeroNode, to: MeroNode, groupId: string): void {
+export function shareOps(from: MeroNode, to: MeroNode, groupId: Buffer): void {
   to.groups.ingest(from.groups.getOps(groupId, from.groups.ops(groupId).map((o) => o.opId)))
 }
 
@@ -60,12 +60,12 @@ export function authored(n: MeroNode, contextId: Buffer, author: MeroNode | 'any
  * A kv-store context of a group `a` creates, that `b` is a member of and has joined (the key
  * handed over, the group ops shared both ways). No delta of the context is sent to `b`.
  */
-export async function sharedContext(a: MeroNode, b: MeroNode): Promise<{ groupId: string; contextId: Buffer; applicationId: string }> {
+export async function sharedContext(a: MeroNode, b: MeroNode): Promise<{ groupId: Buffer; contextId: Buffer; applicationId: string }> {
   return sharedContextAmong([a, b])
 }
 
 /** sharedContext for any number of nodes (the first creates it) and any application. */
-export async function sharedContextAmong(nodes: MeroNode[], wasm: Buffer = kvStoreWasm(), initArgs: unknown = {}): Promise<{ groupId: string; contextId: Buffer; applicationId: string }> {
+export async function sharedContextAmong(nodes: MeroNode[], wasm: Buffer = kvStoreWasm(), initArgs: unknown = {}): Promise<{ groupId: Buffer; contextId: Buffer; applicationId: string }> {
   const [a, ...others] = nodes
   let appId = ''
   for (const n of nodes) appId = (await n.applications.install(wasm)).applicationId

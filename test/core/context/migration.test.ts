@@ -77,7 +77,7 @@ describe('migrations', () => {
 
   it('group upgrade: the next call migrates the context and runs the new version', async () => {
     const { n, ctx, v2 } = await setup()
-    await n.issueGroupOp(n.contexts.require(ctx).groupId, { kind: 'TargetApplicationSet', application: v2 })
+    await n.issueGroupOp(Buffer.from(n.contexts.require(ctx).groupId, 'hex'), { kind: 'TargetApplicationSet', application: v2 })
     expect((await n.contexts.execute(ctx, 'version', {})).result).toBe(2)
     expect((await n.contexts.execute(ctx, 'layout', {})).result).toEqual({ layout: '2', records: 3, items: 0 })
     expect(n.contexts.governance(n.contexts.require(ctx))).toMatchObject({ pendingUpgrade: null, upgradeError: null })
@@ -86,7 +86,7 @@ describe('migrations', () => {
   it('group upgrade whose migration fails: the context keeps the old version and its view says why', async () => {
     const { n, ctx, v2 } = await setup()
     await n.contexts.execute(ctx, 'set_flag', { name: 'fail_migration', value: 'yes' })
-    await n.issueGroupOp(n.contexts.require(ctx).groupId, { kind: 'TargetApplicationSet', application: v2 })
+    await n.issueGroupOp(Buffer.from(n.contexts.require(ctx).groupId, 'hex'), { kind: 'TargetApplicationSet', application: v2 })
     for (let i = 0; i < 2; i++) expect((await n.contexts.execute(ctx, 'version', {})).result).toBe(1)
     expect((await n.contexts.execute(ctx, 'get', { key: 'a' })).result).toBe('1')
     const g = n.contexts.governance(n.contexts.require(ctx))

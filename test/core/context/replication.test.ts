@@ -18,7 +18,7 @@ import { authored, closeNodes, handOver, newNode, shareOps } from './helpers.js'
 afterEach(closeNodes)
 
 /** A group of three nodes with a kv-store context that all three joined. */
-async function cluster(): Promise<{ nodes: MeroNode[]; groupId: string; contextId: Buffer }> {
+async function cluster(): Promise<{ nodes: MeroNode[]; groupId: Buffer; contextId: Buffer }> {
   const nodes = [await newNode(), await newNode(), await newNode()]
   for (const n of nodes) await n.applications.install(kvStoreWasm())
   const [a, b, c] = nodes as [MeroNode, MeroNode, MeroNode]
@@ -31,7 +31,7 @@ async function cluster(): Promise<{ nodes: MeroNode[]; groupId: string; contextI
 }
 
 /** A context created on the first node, joined by the others, its ops and the creator's init delta shared with everyone. */
-async function openContext(nodes: [MeroNode, MeroNode, MeroNode], groupId: string, appId: Buffer): Promise<Buffer> {
+async function openContext(nodes: [MeroNode, MeroNode, MeroNode], groupId: Buffer, appId: Buffer): Promise<Buffer> {
   const [a, b, c] = nodes
   const meta = await a.contexts.create(groupId, appId, {})
   const contextId = fromBase58(meta.contextId, 'context id', 32)
@@ -49,7 +49,7 @@ async function openContext(nodes: [MeroNode, MeroNode, MeroNode], groupId: strin
 const own = (n: MeroNode, contextId: Buffer): VerifiedDelta[] => authored(n, contextId)
 
 /** The key of a context's current epoch on a node (it must hold it). */
-function epochKey(n: MeroNode, groupId: string, contextId: Buffer) {
+function epochKey(n: MeroNode, groupId: Buffer, contextId: Buffer) {
   const k = n.groups.keyAt(groupId, contextId.toString('hex'))
   if (k.status !== 'ok') throw new Error(`no usable key: ${k.status}`)
   return k
@@ -67,7 +67,7 @@ describe('context replication (in process)', () => {
     // a group of three nodes serves 20 runs (each run has a context of its own), then the next
     // group takes over: a group's governance grows with every context
     let nodes: MeroNode[] = []
-    let groupId = ''
+    let groupId = Buffer.alloc(0)
     let appId = Buffer.alloc(0)
     let runs = 0
     async function freshContext(): Promise<Buffer> {
@@ -167,7 +167,7 @@ describe('context replication (in process)', () => {
     // C's node refuses to execute for a removed identity …
     await expect(c.contexts.execute(contextId, 'set', { key: 'x', value: 'y' })).rejects.toThrow(/not a member/)
     // … and a delta C signs anyway, at a position that includes its removal, is rejected by all
-    const forged = signDelta(c.identity, contextId, c.groups.heads(groupId).map((h) => Buffer.from(h, 'hex')), { delta: craftDelta(c, contextId), events: '[]' })
+    const forged = signDelta(c.identity, contextId, c.groups.heads(groupId), { delta: craftDelta(c, contextId), events: '[]' })
     for (const n of [a, b]) {
       const before = root(n, contextId)
       const [r] = n.remoteDeltas.receive(contextId, [verifyDelta(contextId, forged)])

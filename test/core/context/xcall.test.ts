@@ -11,7 +11,7 @@ import { closeNodes, newNode } from './helpers.js'
  */
 afterEach(closeNodes)
 
-async function contextIn(n: MeroNode, groupId: string, appId: string): Promise<{ id: Buffer; name: string }> {
+async function contextIn(n: MeroNode, groupId: Buffer, appId: string): Promise<{ id: Buffer; name: string }> {
   const meta = await n.contexts.create(groupId, fromBase58(appId, 'application id', 32), {})
   return { id: fromBase58(meta.contextId, 'context id', 32), name: meta.contextId }
 }

@@ -40,7 +40,7 @@ afterEach(async () => {
 beforeAll(() => ensureBuilt(), 120_000)
 
 /** A kv-store context with `removed` keys set then removed (tombstones) and one live key. */
-async function contextWithTombstones(node: MeroNode, groupId: string, removed: number): Promise<Buffer> {
+async function contextWithTombstones(node: MeroNode, groupId: Buffer, removed: number): Promise<Buffer> {
   const app = await node.applications.install(kvStoreWasm())
   const contextId = fromBase58((await node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId)
   await node.contexts.execute(contextId, 'set', { key: 'live', value: 'kept' })
