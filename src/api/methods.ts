@@ -3,7 +3,8 @@ import { z } from 'zod'
 import type { AliasEntry } from '../core/aliases/alias-store.js'
 import type { BlobMeta } from '../core/blobs/blob-store.js'
 import type { ApplicationMeta } from '../core/context/applications.js'
-import type { ContextMeta, ExecutionResult } from '../core/context/context-manager.js'
+import type { ExecutionResult } from '../core/context/context-manager.js'
+import type { ContextMetaJson } from '../core/context/context-meta.js'
 import type { ContextInfo, GroupView, IngestResultView, MemberInfo, OpRecord } from './governance-json.js'
 import { MAX_INVITATION_USES, ROLES, VISIBILITIES, type Role, type Visibility } from '../core/governance/ops.js'
 import type { SyncOutcome } from '../core/sync/session-scheduler.js'
@@ -184,7 +185,7 @@ export interface ContextSyncView {
   failures: number
 }
 
-export type ContextView = ContextMeta & {
+export type ContextView = ContextMetaJson & {
   alias: string | null
   visibility: Visibility | undefined
   allowlist: string[]

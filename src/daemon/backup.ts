@@ -41,7 +41,7 @@ export async function backupNode(node: MeroNode, home: NodeHome, dir: string): P
     // one instant: the write-behind governance ops are written, then the facts and every
     // column's iterator are taken without an await between them
     node.groups.flush()
-    const contexts = node.contexts.list().map((m) => ({ contextId: m.contextId, groupId: m.groupId, rootHash: m.rootHash, deltas: m.deltas }))
+    const contexts = node.contexts.list().map((m) => ({ contextId: toBase58(m.contextId), groupId: groupIdToString(m.groupId), rootHash: m.rootHash.toString('hex'), deltas: m.deltas }))
     const groups = node.groups.groupIds().map((g) => ({ groupId: groupIdToString(g), stateHash: node.groups.state(g).stateHash().toString('hex') }))
     const blobMetas = node.blobs.list()
     const schemaVersion = schemaVersionOf(node.store) ?? 0

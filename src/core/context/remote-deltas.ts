@@ -2,7 +2,6 @@ import { PendingQueue } from '../dag/pending-queue.js'
 import type { GroupStore } from '../governance/group-store.js'
 import type { Emitter } from '../primitives/emitter.js'
 import type { HlcTimestamp } from '../primitives/hlc.js'
-import { parseGroupId } from '../primitives/ids.js'
 import type { VerifiedDelta } from './delta-envelope.js'
 import type { ContextManager, ContextMeta, ReadyDelta } from './context-manager.js'
 import type { ContextEvents } from './events.js'
@@ -79,7 +78,7 @@ export class RemoteDeltas {
   /** Receives verified deltas of one context; applies what it can in one write batch. */
   receive(contextId: Buffer, deltas: VerifiedDelta[], from?: string): { status: ReceiveStatus; id: string; reason?: string }[] {
     const meta = this.d.contexts.require(contextId)
-    const groupId = parseGroupId(meta.groupId)
+    const { groupId } = meta
     const ctxHex = hex(contextId)
     const p = this.contextPending(ctxHex)
     const results: { status: ReceiveStatus; id: string; reason?: string }[] = []
@@ -104,7 +103,7 @@ export class RemoteDeltas {
       const id = hex(v.id)
       if (readyDepth.has(id)) continue
       // a parent among the heads (the common case) is held: no store read
-      const missing = v.delta.parents.filter((q) => !readyDepth.has(hex(q)) && !meta.heads.includes(hex(q)) && !this.d.contexts.log.has(contextId, q)).map(hex)
+      const missing = v.delta.parents.filter((q) => !readyDepth.has(hex(q)) && !meta.heads.some((h) => h.equals(q)) && !this.d.contexts.log.has(contextId, q)).map(hex)
       if (missing.length) {
         this.evicted += p.park(id, { verified: v, reason: 'parents', from: item.from }, missing, item.since)
         outcome.set(id, { status: 'pending' })
@@ -162,8 +161,8 @@ export class RemoteDeltas {
    * brings) is known to be new without reading the store.
    */
   private held(contextId: Buffer, meta: ContextMeta, v: VerifiedDelta): boolean {
-    if (meta.heads.includes(hex(v.id))) return true
-    if (v.delta.parents.some((q) => meta.heads.includes(hex(q)))) return false
+    if (meta.heads.some((h) => h.equals(v.id))) return true
+    if (v.delta.parents.some((q) => meta.heads.some((h) => h.equals(q)))) return false
     return this.d.contexts.log.has(contextId, v.id)
   }
 

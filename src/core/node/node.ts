@@ -10,7 +10,7 @@ import { IssuedInvitations } from '../governance/issued-invitations.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { decodeToken } from '../governance/invitation.js'
-import { contextIdToString, parseApplicationId, parseGroupId, peerIdFromPublicKey } from '../primitives/ids.js'
+import { idKey, peerIdFromPublicKey } from '../primitives/ids.js'
 import type { Store } from '../store/store.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { ApplicationStore, type ApplicationAbi } from '../context/applications.js'
@@ -224,15 +224,14 @@ export class MeroNode implements Startable {
   }
 
   /**
-   * Contexts that use an application (base58 ids): those this node holds that run it (after an
+   * Contexts that use an application: those this node holds that run it (after an
    * upgrade, the target, not the application they were registered with), and those registered
    * with it in any group this node holds (it serves the application to their joiners).
    */
-  contextsUsing(applicationId: string): string[] {
-    const running = this.contexts.list().filter((m) => m.applicationId === applicationId).map((m) => m.contextId)
-    const app = parseApplicationId(applicationId)
-    const registered = this.groups.groupIds().flatMap((g) => this.groups.contexts(g).filter((c) => c.applicationId.equals(app)).map((c) => contextIdToString(c.contextId)))
-    return [...new Set([...running, ...registered])]
+  contextsUsing(applicationId: Buffer): Buffer[] {
+    const running = this.contexts.list().filter((m) => m.applicationId.equals(applicationId)).map((m) => m.contextId)
+    const registered = this.groups.groupIds().flatMap((g) => this.groups.contexts(g).filter((c) => c.applicationId.equals(applicationId)).map((c) => c.contextId))
+    return [...new Map([...running, ...registered].map((id) => [idKey(id), id])).values()]
   }
 
   /**
@@ -263,17 +262,17 @@ export class MeroNode implements Startable {
     const net = this.net
     if (!net) throw new MeroError('BlobNotFound', `no blob ${toBase58(blobId)} on this node, and it runs without a network to fetch it`)
     // connected peers first, then the context's other members (one of them shared it), then the DHT
-    const groupId = parseGroupId(meta.groupId)
+    const { groupId } = meta
     const members = this.groups.context(groupId, contextId)?.members ?? []
     const connected = net.network.connectedPeers()
     const others = members.map((m) => peerIdFromPublicKey(m)).filter((p) => p !== this.peerId && !connected.includes(p))
     const fetched = await net.blobs.fetch(blobId, groupId, [...connected, ...others], maxBytes)
-    await this.blobs.add(fetched.bytes, `${CONTEXT_HOLDER}${meta.contextId}`)
-    this.events.emit({ type: 'blob.fetched', blobId: toBase58(blobId), contextId: meta.contextId, peerId: fetched.peerId, via: fetched.via, size: fetched.bytes.length, durationMs: fetched.durationMs })
+    await this.blobs.add(fetched.bytes, `${CONTEXT_HOLDER}${toBase58(contextId)}`)
+    this.events.emit({ type: 'blob.fetched', blobId: toBase58(blobId), contextId: toBase58(contextId), peerId: fetched.peerId, via: fetched.via, size: fetched.bytes.length, durationMs: fetched.durationMs })
   }
 
   /** Signs, applies and (with a network) publishes a governance op of this node's identity. */
-  issueGroupOp(groupId: Buffer, op: GroupOp, opts?: IssueOptions): Promise<SignedOp> {
+  issueGroupOp(groupId: Uint8Array, op: GroupOp, opts?: IssueOptions): Promise<SignedOp> {
     return this.issuer.issue(groupId, op, opts)
   }
 

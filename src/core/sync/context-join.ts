@@ -55,7 +55,7 @@ export async function joinContext(d: ContextJoinDeps, contextId: Buffer, opts: {
   const why = d.groups.whyNotReader(groupId, contextId, me)
   if (why) throw new MeroError('NotAuthorized', `cannot join context ${b58}: ${why}`)
   const registered = d.groups.context(groupId, contextId)!
-  const topics = { contextId: b58, groupId: hex(groupId) }
+  const topics = { contextId, groupId }
   const peers = d.catchUp.candidates(topics)
   let source: string | undefined
   let given: { applicationId: Buffer; keys: KeyComponent[] } | undefined
@@ -85,7 +85,7 @@ export async function joinContext(d: ContextJoinDeps, contextId: Buffer, opts: {
     await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)))
   }
   // the application first: a join that cannot get it stores nothing, not a context it cannot run
-  const appId = given?.applicationId ?? fromBase58(d.contexts.require(contextId).applicationId, 'application id', 32)
+  const appId = given?.applicationId ?? d.contexts.require(contextId).applicationId
   await fetchApplication(d, appId, source ? [source, ...peers.filter((p) => p !== source)] : peers, groupId)
   if (given) {
     d.groups.acceptKeys(groupId, scope, given.keys)

@@ -99,10 +99,7 @@ export class ContextReplicator {
     this.gossipOut = new ContextGossipOut(
       {
         ...d,
-        mayRead: (meta) => {
-          const groupId = parseGroupId(meta.groupId)
-          return d.groups.has(groupId) && d.groups.contextAccess(groupId, fromBase58(meta.contextId, 'context id', 32), d.identity.publicKey).reads
-        },
+        mayRead: (meta) => d.groups.has(meta.groupId) && d.groups.contextAccess(meta.groupId, meta.contextId, d.identity.publicKey).reads,
         onNoKey: (meta) => this.noKey?.(meta),
       },
       opts,
@@ -138,7 +135,7 @@ export class ContextReplicator {
       contexts.on('committed', (e) => this.gossipOut.publish(e.contextId, e.meta, e.wire)),
       contexts.on('created', (e) => this.gossipOut.follow(e.meta)),
       contexts.on('deleted', (e) => {
-        this.gossipOut.unfollow(toBase58(e.contextId))
+        this.gossipOut.unfollow(e.contextId)
         this.d.remote.forget(e.contextId)
       }),
       groups.on('op.applied', (e) => this.retryGovernance(e.groupId)),
@@ -169,7 +166,7 @@ export class ContextReplicator {
       this.retryGroups.delete(key)
       if (this.stopped) return // the store may be closed by now
       for (const meta of this.d.contexts.list(groupId)) {
-        const id = fromBase58(meta.contextId, 'context id', 32)
+        const id = meta.contextId
         if (this.d.remote.pendingCount(id)) this.d.remote.retry(id)
       }
     })
@@ -195,13 +192,13 @@ export class ContextReplicator {
     this.gossipOut.follow(meta)
   }
 
-  unfollow(contextIdB58: string): void {
-    this.gossipOut.unfollow(contextIdB58)
+  unfollow(contextId: Buffer): void {
+    this.gossipOut.unfollow(contextId)
   }
 
   /** Whether this node follows a context's topic. */
-  follows(contextIdB58: string): boolean {
-    return this.gossipOut.followed().has(contextIdB58)
+  follows(contextId: Buffer): boolean {
+    return this.gossipOut.followed().has(toBase58(contextId))
   }
 
   /** Candidate peers for a context's sessions. */
@@ -230,7 +227,7 @@ export class ContextReplicator {
     const sessions = this.catchUps.sessions
     return {
       syncing: sessions.isRunning(k),
-      peers: meta ? this.d.network.topicPeers(contextTopic(meta.contextId)).length : 0,
+      peers: meta ? this.d.network.topicPeers(contextTopic(toBase58(contextId))).length : 0,
       pendingDeltas: this.d.remote.pendingCount(contextId),
       failures: sessions.failuresOf(k),
       ...sessions.outcomes(k),

@@ -67,7 +67,7 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
     await send(ch, { type: 'Challenge', nonce })
     const auth = await receive(ch, timeout)
     if (auth.type !== 'Auth') throw new MeroError('InvalidInput', `expected Auth, got ${auth.type}`)
-    const denied = checkContextAuth(d.groups, parseGroupId(meta.groupId), contextId, nonce, auth.auth, d.self)
+    const denied = checkContextAuth(d.groups, meta.groupId, contextId, nonce, auth.auth, d.self)
     if (denied) {
       await send(ch, { type: 'Denied', reason: denied })
       return { served, denied }
@@ -82,7 +82,7 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
           break
         case 'DeltaDiffRequest': {
           const now = d.contexts.require(contextId)
-          const ids = d.contexts.log.missingFor(contextId, now.heads.map((h) => Buffer.from(h, 'hex')), req.have)
+          const ids = d.contexts.log.missingFor(contextId, now.heads, req.have)
           served += await sendDeltas(ch, d.contexts, contextId, ids)
           break
         }
@@ -91,7 +91,7 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
           break
         case 'KeyRequest': {
           const m = d.contexts.require(contextId)
-          await send(ch, { type: 'ContextKey', keys: d.groups.keysToShare(parseGroupId(m.groupId), contextId.toString('hex')), applicationId: fromBase58(m.applicationId, 'application id', 32) })
+          await send(ch, { type: 'ContextKey', keys: d.groups.keysToShare(m.groupId, contextId.toString('hex')), applicationId: m.applicationId })
           break
         }
         case 'SnapshotRequest': {
@@ -126,8 +126,8 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
 
 function headsFrame(contexts: ContextManager, contextId: Buffer): Extract<SyncFrame, { type: 'ContextHeads' }> {
   const meta = contexts.require(contextId)
-  const heads = meta.heads.map((h) => Buffer.from(h, 'hex'))
-  return { type: 'ContextHeads', heads, depths: heads.map((h) => contexts.log.header(contextId, h)?.depth ?? 0), rootHash: Buffer.from(meta.rootHash, 'hex'), deltaCount: meta.deltas }
+  const heads = [...meta.heads]
+  return { type: 'ContextHeads', heads, depths: heads.map((h) => contexts.log.header(contextId, h)?.depth ?? 0), rootHash: meta.rootHash, deltaCount: meta.deltas }
 }
 
 /**

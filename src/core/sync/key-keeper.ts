@@ -2,9 +2,9 @@ import type { ContextManager, ContextMeta } from '../context/context-manager.js'
 import type { KeyPair } from '../crypto/ed25519.js'
 import { mayRead, membersOf } from '../governance/access.js'
 import type { GroupStore } from '../governance/group-store.js'
-import { GROUP_SCOPE } from '../governance/rotation.js'
+import { GROUP_SCOPE, scopeKey } from '../governance/rotation.js'
 import { fromBase58 } from '../primitives/encoding.js'
-import { idKey, parseGroupId } from '../primitives/ids.js'
+import { idKey } from '../primitives/ids.js'
 import type { Startable } from '../primitives/lifecycle.js'
 import type { ContextReplicator } from './context-replicator.js'
 import type { GroupReplicator } from './group-replicator.js'
@@ -72,7 +72,7 @@ export class KeyKeeper implements Startable {
       ev.on('keys.stored', (e) => this.queue(e.groupId)),
       ev.on('key.rejected', (e) => this.queue(e.groupId)),
     ]
-    this.d.contextReplicator.noKey = (meta) => this.queue(parseGroupId(meta.groupId))
+    this.d.contextReplicator.noKey = (meta) => this.queue(meta.groupId)
     for (const g of this.d.groups.groupIds()) this.queue(g)
     this.timer = setInterval(() => {
       for (const g of this.d.groups.groupIds()) this.queue(g)
@@ -107,7 +107,7 @@ export class KeyKeeper implements Startable {
     const scopes: string[] = []
     if (now.role(this.me)) scopes.push(GROUP_SCOPE)
     for (const meta of this.d.contexts.list(groupId)) {
-      const scope = fromBase58(meta.contextId, 'context id', 32).toString('hex')
+      const scope = scopeKey({ contextId: meta.contextId })
       const reads = mayRead(now, this.me, scope)
       const before = this.reads.get(scope)
       this.reads.set(scope, reads)
@@ -165,8 +165,7 @@ export class KeyKeeper implements Startable {
   }
 
   private syncContext(meta: ContextMeta, reason: string): void {
-    const contextId = fromBase58(meta.contextId, 'context id', 32)
-    for (const p of this.d.contextReplicator.candidates(meta).slice(0, 3)) this.d.contextReplicator.schedule(contextId, p, reason, 50)
+    for (const p of this.d.contextReplicator.candidates(meta).slice(0, 3)) this.d.contextReplicator.schedule(meta.contextId, p, reason, 50)
   }
 
   private frontierOf(groupId: Buffer, scope: string): string {

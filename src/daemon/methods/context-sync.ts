@@ -23,6 +23,6 @@ export const contextSyncHandlers = {
     const meta = node.contexts.require(id)
     const r = await replicator(node).syncNow(id)
     const after = node.contexts.require(id)
-    return { contextId: meta.contextId, ...r, rootHash: after.rootHash, heads: after.heads }
+    return { contextId: toBase58(meta.contextId), ...r, rootHash: after.rootHash.toString('hex'), heads: after.heads.map((h) => h.toString('hex')) }
   },
 } satisfies Partial<Handlers<'context'>>

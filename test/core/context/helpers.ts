@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
 import { MeroNode, type NodeOptions } from '../../../src/core/node/node.js'
-import { fromBase58 } from '../../../src/core/primitives/encoding.js'
+import { fromBase58, toBase58 } from '../../../src/core/primitives/encoding.js'
 import { Store } from '../../../src/core/store/store.js'
 import { verifyDelta, type VerifiedDelta } from '../../../src/core/context/delta-envelope.js'
 import { kvStoreWasm } from '../runtime/fixtures.js'
@@ -34,7 +34,7 @@ export async function closeNodes(): Promise<void> {
 export function handOver(from: MeroNode, to: MeroNode, groupId: Buffer, contextId: Buffer): void {
   shareOps(from, to, groupId)
   const meta = from.contexts.require(contextId)
-  to.contexts.adopt(contextId, groupId, fromBase58(meta.applicationId, 'application id', 32), fromBase58(meta.creator, 'identity', 32))
+  to.contexts.adopt(contextId, groupId, meta.applicationId, meta.creator)
   const scope = contextId.toString('hex')
   to.groups.acceptKeys(groupId, scope, from.groups.keysToShare(groupId, scope))
 }
@@ -72,12 +72,12 @@ export async function sharedContextAmong(nodes: MeroNode[], wasm: Buffer = kvSto
   const groupId = a!.createGroup()
   for (const b of others) await a!.issueGroupOp(groupId, { kind: 'MemberAdded', member: b.identity.publicKey, role: 'member' })
   const meta = await a!.contexts.create(groupId, fromBase58(appId, 'application id', 32), initArgs)
-  const contextId = fromBase58(meta.contextId, 'context id', 32)
+  const contextId = meta.contextId
   for (const b of others) {
     handOver(a!, b, groupId, contextId)
     await b.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
     shareOps(b, a!, groupId)
   }
   for (const b of others) shareOps(a!, b, groupId)
-  return { groupId, contextId, applicationId: meta.applicationId }
+  return { groupId, contextId, applicationId: toBase58(meta.applicationId) }
 }

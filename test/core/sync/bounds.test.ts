@@ -5,6 +5,7 @@ import { generateKeyPair } from '../../../src/core/crypto/ed25519.js'
 import { GroupStore, MAX_PENDING_PER_GROUP } from '../../../src/core/governance/group-store.js'
 import type { MeroNode } from '../../../src/core/node/node.js'
 import { peerIdFromPublicKey } from '../../../src/core/primitives/ids.js'
+import { toBase58 } from '../../../src/core/primitives/encoding.js'
 import { ContextReplicator } from '../../../src/core/sync/context-replicator.js'
 import { sealContextMessage } from '../../../src/core/sync/sealed-topics.js'
 import { contextTopic, encodeTopicMessage } from '../../../src/core/sync/wire.js'
@@ -72,7 +73,7 @@ describe('pending caps', () => {
     // sync brings the evicted ones again: everything applies
     remote.receive(contextId, deltas.slice(2, 5))
     expect(remote.pendingCount(contextId)).toBe(0)
-    expect(b.contexts.require(contextId).rootHash).toBe(a.contexts.require(contextId).rootHash)
+    expect(b.contexts.require(contextId).rootHash.toString('hex')).toBe(a.contexts.require(contextId).rootHash.toString('hex'))
   })
 })
 
@@ -109,14 +110,14 @@ describe('inbound queue', () => {
       aNet.peer.online = true
       const burst = authored(a, contextId).slice(before)
       expect(burst).toHaveLength(5)
-      const key = a.groups.keyAt(Buffer.from(meta.groupId, 'hex'), contextId.toString('hex'))
+      const key = a.groups.keyAt(meta.groupId, contextId.toString('hex'))
       if (key.status !== 'ok') throw new Error('A holds the key')
-      const topic = contextTopic(meta.contextId)
+      const topic = contextTopic(toBase58(meta.contextId))
       for (const v of burst) net.deliver({ topic, from: a.peerId, data: encodeTopicMessage(sealContextMessage(contextId, key, { type: 'Deltas', deltas: [v.wire] })) })
       // the first applies at once, three wait in the queue, the fifth has no room
       expect(rep.dropped.queue_full).toBe(1)
       // the queue drains on the next turn; the overflow makes C sync with the sender
-      await vi.waitFor(() => expect(c.contexts.require(contextId).rootHash).toBe(a.contexts.require(contextId).rootHash), { timeout: 10_000, interval: 20 })
+      await vi.waitFor(() => expect(c.contexts.require(contextId).rootHash.toString('hex')).toBe(a.contexts.require(contextId).rootHash.toString('hex')), { timeout: 10_000, interval: 20 })
       expect(rep.status(contextId).lastSync).toMatchObject({ ok: true, peerId: a.peerId, fetched: 1 })
     } finally {
       rep.stop()
