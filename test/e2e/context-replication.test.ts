@@ -272,8 +272,8 @@ async function deltaOfRemoved(nodeDir: string, contextIdB58: string): Promise<Bu
     const session = node.contexts.state(contextId).begin(identity.publicKey, new Hlc(identity.publicKey))
     session.mapInsert('items', Buffer.from('after-removal'), Buffer.from('c'))
     const res = session.finish()
-    const delta = encodeDelta({ contextId, parents: meta.heads.map((h) => Buffer.from(h, 'hex')), hlc: res.hlc!, author: identity.publicKey, actions: res.actions })
-    const groupId = Buffer.from(meta.groupId, 'hex')
+    const delta = encodeDelta({ contextId, parents: meta.heads, hlc: res.hlc!, author: identity.publicKey, actions: res.actions })
+    const { groupId } = meta
     const position = node.groups.heads(groupId)
     const wire = signDelta(identity, contextId, position, { delta, events: '[]' })
     const ops = node.groups.ops(groupId).reverse()

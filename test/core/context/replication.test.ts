@@ -67,8 +67,8 @@ describe('context replication (in process)', () => {
     // a group of three nodes serves 20 runs (each run has a context of its own), then the next
     // group takes over: a group's governance grows with every context
     let nodes: MeroNode[] = []
-    let groupId = Buffer.alloc(0)
-    let appId = Buffer.alloc(0)
+    let groupId: Buffer = Buffer.alloc(0)
+    let appId: Buffer = Buffer.alloc(0)
     let runs = 0
     async function freshContext(): Promise<Buffer> {
       if (runs++ % 20 === 0) {

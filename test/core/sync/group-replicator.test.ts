@@ -187,7 +187,7 @@ describe('group replication between in-process replicas', () => {
     const before = viewOf(a.groups, groupId).stateHash
     const key = a.groups.keyAt(groupId, GROUP_SCOPE)
     if (key.status !== 'ok') throw new Error('A holds the topic key')
-    const sealed = (op: Buffer, g = groupId) => encodeTopicMessage(sealGroupMessage(Buffer.from(g, 'hex'), key, { type: 'GroupOp', op }))
+    const sealed = (op: Buffer, g = groupId) => encodeTopicMessage(sealGroupMessage(g, key, { type: 'GroupOp', op }))
     a.net.deliver({ topic, from: 'X', data: Buffer.from('garbage') })
     a.net.deliver({ topic, from: 'X', data: Buffer.alloc(300 * 1024) })
     a.net.deliver({ topic, from: 'X', data: sealed(forged) })
@@ -237,7 +237,7 @@ describe('group replication between in-process replicas', () => {
     groups.acceptKeys(groupId, GROUP_SCOPE, source.keysToShare(groupId, GROUP_SCOPE))
     const k = source.keyAt(groupId, GROUP_SCOPE)
     if (k.status !== 'ok') throw new Error('the owner holds the topic key')
-    const sealed = (op: Buffer, g = groupId) => encodeTopicMessage(sealGroupMessage(Buffer.from(g, 'hex'), k, { type: 'GroupOp', op }))
+    const sealed = (op: Buffer, g = groupId) => encodeTopicMessage(sealGroupMessage(g, k, { type: 'GroupOp', op }))
     const topic = groupTopic(groupId.toString('hex'))
     const next = source.issue(groupId, other, { kind: 'GroupAliasSet', alias: 'checked-once' })
     const forged = Buffer.from(next.bytes)
@@ -312,7 +312,7 @@ describe('group replication between in-process replicas', () => {
     const groups = [a.groups.createGroup(a.key).groupId, a.groups.createGroup(a.key).groupId]
     for (const g of groups) {
       a.rep.follow(g)
-      await b.rep.join(encodeToken(createInvitation(a.key, Buffer.from(g, 'hex'), 'admin', Date.now() + 60_000), { peerId: a.net.peerId, addresses: [] }))
+      await b.rep.join(encodeToken(createInvitation(a.key, g, 'admin', Date.now() + 60_000), { peerId: a.net.peerId, addresses: [] }))
     }
     await waitFor(() => groups.every((g) => a.groups.isMember(g, b.key.publicKey)), 3_000)
     a.net.online = false
