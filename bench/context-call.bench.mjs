@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { processCpuMs as daemonCpuMs } from './lib/cpu.mjs'
+import { callRound } from './lib/cpu.mjs'
 import { startMerod, stopMerod } from './lib/merod.mjs'
 import { median as medianOf, report, summarize } from './lib/stats.mjs'
 
@@ -39,19 +39,10 @@ try {
   const total = 3000
   const rounds = []
   for (let r = 0; r < 5; r++) {
-    let next = 0
     const deltas0 = (await rpc.call('context.get', { context: contextId })).deltas
-    const cpu0 = daemonCpuMs(daemon.child.pid)
-    const t0 = performance.now()
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (next < total) await set(next++)
-      }),
-    )
-    const rate = total / ((performance.now() - t0) / 1000)
-    const cpu1 = daemonCpuMs(daemon.child.pid)
+    const round = await callRound(daemon.child.pid, set, total)
     const deltas = (await rpc.call('context.get', { context: contextId })).deltas - deltas0
-    rounds.push({ rate, deltas, cpuUs: cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1000) / total })
+    rounds.push({ ...round, deltas })
   }
   rounds.sort((a, b) => a.rate - b.rate)
   const median = rounds[2]

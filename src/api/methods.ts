@@ -150,6 +150,8 @@ export interface NodeStatus {
   home: string
   uptimeMs: number
   pid: number
+  /** The store key's id when the store is encrypted at rest (store.encryption_key_file); absent otherwise. */
+  storeKeyId?: string
 }
 
 /** Whether others can dial this node, and how (node.status). */

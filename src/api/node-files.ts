@@ -21,6 +21,8 @@ export const BackupManifestSchema = z.object({
   contexts: z.array(z.object({ contextId: z.string(), groupId: z.string(), rootHash: z.string(), deltas: z.number() })),
   groups: z.array(z.object({ groupId: z.string(), stateHash: z.string() })),
   durationMs: z.number(),
+  /** The store key's id when the node is encrypted at rest: the backup is encrypted under it too. */
+  storeKeyId: z.string().optional(),
 })
 
 export type BackupManifest = z.infer<typeof BackupManifestSchema>

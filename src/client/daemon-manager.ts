@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ERROR_KINDS, MeroError, type ErrorKind } from '../core/primitives/errors.js'
 import { didYouMean, suggest } from '../core/primitives/suggest.js'
@@ -32,6 +33,15 @@ export function merodEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...MEROD_MALLOC_ENV, ...base }
 }
 export const STOP_TIMEOUT_MS = 8_000
+
+/** What `merod init` takes from meroctl. */
+export interface InitArgs {
+  listen?: string[]
+  bootstrap?: string[]
+  force?: boolean
+  /** Encrypt the store at rest under the key in this file (made when absent). */
+  encryptionKeyFile?: string
+}
 const MERO_BIN = fileURLToPath(new URL('../../bin/merod.js', import.meta.url))
 
 /**
@@ -80,16 +90,17 @@ export class DaemonManager {
   }
 
   /** Runs `merod init --dry-run`: checks the arguments and the node, changes nothing. */
-  async checkInit(opts: { listen?: string[]; bootstrap?: string[]; force?: boolean }): Promise<{ node: string; dir: string; exists: boolean }> {
+  async checkInit(opts: InitArgs): Promise<{ node: string; dir: string; exists: boolean }> {
     return this.init({ ...opts, dryRun: true }) as unknown as Promise<{ node: string; dir: string; exists: boolean }>
   }
 
   /** Runs `merod init` for this node (same flags); returns what it printed under --json. */
-  async init(opts: { listen?: string[]; bootstrap?: string[]; force?: boolean; dryRun?: boolean }): Promise<{ node: string; dir: string; identity: string; peerId: string; listen: string[] }> {
+  async init(opts: InitArgs & { dryRun?: boolean }): Promise<{ node: string; dir: string; identity: string; peerId: string; listen: string[]; encryption?: { keyFile: string; keyId: string; created: boolean } }> {
     const args = ['init', ...(opts.dryRun ? ['--dry-run'] : [])]
     for (const a of opts.listen ?? []) args.push('--listen', a)
     for (const a of opts.bootstrap ?? []) args.push('--bootstrap', a)
     if (opts.force) args.push('--force')
+    if (opts.encryptionKeyFile !== undefined) args.push('--encryption-key-file', resolve(opts.encryptionKeyFile))
     return this.merod(args)
   }
 

@@ -18,6 +18,10 @@ export const initFlags = {
   listen: Flags.string({ description: 'libp2p listen multiaddr (repeatable) [default: /ip4/0.0.0.0/tcp/2428, or the next free port]', multiple: true }),
   bootstrap: Flags.string({ description: 'bootstrap peer multiaddr ending in /p2p/<peer id> (repeatable)', multiple: true }),
   force: Flags.boolean({ description: "replace an existing node's identity, config and data" }),
+  'encryption-key-file': Flags.string({
+    description: 'encrypt the store at rest under the key in this file (64 hex characters, made with mode 0600 when absent; sets store.encryption_key_file). Without it the node does not start and its data and backups cannot be read: keep a copy apart from them',
+    helpValue: 'FILE',
+  }),
 }
 
 /** What an alias names (alias commands). */

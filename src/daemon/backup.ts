@@ -10,10 +10,13 @@ import { MeroError } from '../core/primitives/errors.js'
 import { groupIdToString } from '../core/primitives/ids.js'
 import { copyStore } from '../core/store/copy.js'
 import { applySchema, schemaVersionOf } from '../core/store/schema.js'
-import { Store } from '../core/store/store.js'
+import { Store, type StoreOpenOptions } from '../core/store/store.js'
 import { resolveNodeHome, type NodeHome } from '../home/paths.js'
 import { PidLock } from '../home/pid-file.js'
+import { readEncryptionFile } from '../core/store/encryption-record.js'
+import { StoreCipher } from '../core/store/store-cipher.js'
 import { loadConfig } from './config.js'
+import { storeKeyOptions } from './store-key.js'
 import { packageVersion } from './version.js'
 
 /**
@@ -24,6 +27,10 @@ import { packageVersion } from './version.js'
  *   blobs/        the chunk files the store's blobs reference
  *   identity.key  the node's key pair (mode 0600; the folder is 0700)
  *   config.toml   the node's configuration
+ *
+ * A backup of a node encrypted at rest is encrypted under the same store key (values and chunk
+ * files are copied as stored); the key file itself is not in it. Restoring needs that key: the
+ * file named by the backup's config (store.encryption_key_file) or $MERO_STORE_KEY_FILE.
  *
  * It is taken while the node runs. Restoring puts it into a node folder whose daemon is
  * stopped; the node then has the same identity, state and root hashes, and rejoins its peers.
@@ -65,6 +72,7 @@ export async function backupNode(node: MeroNode, home: NodeHome, dir: string): P
       contexts,
       groups,
       durationMs: 0,
+      ...(node.store.encryption ? { storeKeyId: node.store.encryption.keyId } : {}),
     }
     await target.close()
     manifest.durationMs = Date.now() - started
@@ -104,12 +112,15 @@ export async function restoreNode(from: string, homeDir: string | undefined, nod
   try {
     const pair = readKeyFile(join(source, 'identity.key'))
     if (toBase58(pair.publicKey) !== manifest.identity) throw new MeroError('InvalidInput', `the backup's identity.key is ${toBase58(pair.publicKey)}, its manifest names ${manifest.identity}`)
-    loadConfig(join(source, 'config.toml'))
+    // the config moves into the node folder: a relative key path is taken from there
+    const keyOptions = storeKeyOptions(loadConfig(join(source, 'config.toml')), home.config)
     mkdirSync(staging, { mode: 0o700 })
     copyTree(join(source, 'data'), join(staging, 'data'))
     copyTree(join(source, 'blobs'), join(staging, 'blobs'))
-    checkChunks(join(staging, 'blobs'))
-    const migrated = await checkStore(join(staging, 'data'), manifest)
+    // an unencrypted backup is checked as it is (given a key, the node is encrypted at its first start)
+    const encrypted = readEncryptionFile(join(staging, 'data')) !== undefined
+    const migrated = await checkStore(join(staging, 'data'), manifest, encrypted ? keyOptions : {})
+    checkChunks(join(staging, 'blobs'), encrypted && keyOptions.key ? new StoreCipher(keyOptions.key) : undefined)
 
     let replacedTo: string | undefined
     if (exists) {
@@ -160,8 +171,8 @@ function readManifest(dir: string): BackupManifest {
 }
 
 /** Opens the staged store (its logs are verified), migrates it, and compares it with the manifest. */
-async function checkStore(data: string, manifest: BackupManifest): Promise<string[]> {
-  const store = await Store.open(data)
+async function checkStore(data: string, manifest: BackupManifest, keyOptions: StoreOpenOptions): Promise<string[]> {
+  const store = await Store.open(data, keyOptions)
   try {
     const { migrated } = applySchema(store, SCHEMA_VERSION, MIGRATIONS, packageVersion())
     for (const c of manifest.contexts) {
@@ -175,11 +186,15 @@ async function checkStore(data: string, manifest: BackupManifest): Promise<strin
   }
 }
 
-function checkChunks(dir: string): void {
+/** Each chunk file's content (opened with the store key, when encrypted) against its hash. */
+function checkChunks(dir: string, cipher: StoreCipher | undefined): void {
   for (const folder of readdirSync(dir)) {
     for (const name of readdirSync(join(dir, folder))) {
       if (!/^[0-9a-f]{64}$/.test(name)) continue
-      if (createHash('sha256').update(readFileSync(join(dir, folder, name))).digest('hex') !== name) {
+      const path = join(dir, folder, name)
+      const stored = readFileSync(path)
+      const chunk = cipher ? cipher.openChunk(Buffer.from(name, 'hex'), stored, path) : stored
+      if (createHash('sha256').update(chunk).digest('hex') !== name) {
         throw new MeroError('StoreCorrupted', `the backup's chunk ${folder}/${name} does not match its hash`)
       }
     }

@@ -57,6 +57,7 @@ export const ConfigSchema = z
     store: z
       .object({
         memory_mb: z.number().int().min(MIN_STORE_MEMORY_MB).max(MAX_STORE_MEMORY_MB).default(DEFAULT_STORE_MEMORY_MB),
+        encryption_key_file: z.string().default(''),
       })
       .strict()
       .prefault({}),
@@ -203,6 +204,13 @@ snapshot_threshold = ${c.sync.snapshot_threshold}
 # RocksDB's memory budget, MiB: half for write buffers (memtables), half for the block cache, both
 # shared out between the column families; the node's other memory comes on top (see docs/memory.md) [${DEFAULT_STORE_MEMORY_MB}]
 memory_mb = ${c.store.memory_mb}
+# encryption at rest (docs/encryption-at-rest.md): a file holding the store key (64 hex characters,
+# mode 0600) encrypts the values of the state, delta, key, op and other sealed columns and the blob
+# files; \$MERO_STORE_KEY_FILE overrides it. A relative path is taken from this node's folder. Set
+# by \`meroctl node init --encryption-key-file FILE\`; set on an existing node, its store and blobs
+# are encrypted at its next start. An encrypted node refuses to start without its key. Keep a copy
+# of the key apart from the node's backups: without it the data cannot be read. [""]
+encryption_key_file = ${q(c.store.encryption_key_file)}
 
 [runtime]
 # wasm memory limit in 64 KiB pages [1024 = 64 MiB]

@@ -24,6 +24,8 @@ import { PidLock } from '../home/pid-file.js'
 import { RpcServer } from './server.js'
 import { packageVersion } from './version.js'
 import { OperatorLog } from './operator-log.js'
+import { encryptNodeIfNeeded } from './encrypt-node.js'
+import { storeKeyOptions } from './store-key.js'
 
 /** How long a graceful stop may take before the process exits anyway. */
 export const STOP_DEADLINE_MS = 4_500
@@ -65,7 +67,11 @@ export class Daemon {
     this.lock.acquire()
     try {
       const identity = readKeyFile(this.home.identityKey)
-      this.store = await Store.open(this.home.data, { memoryMb: this.config.store.memory_mb })
+      const keyOptions = storeKeyOptions(this.config, this.home.config)
+      const encrypted = await encryptNodeIfNeeded(this.home, keyOptions)
+      if (encrypted.encrypted) this.log.info({ rows: encrypted.rows, chunks: encrypted.chunks }, 'the node is now encrypted at rest: its store and blob files were copied sealed under the store key, the unencrypted ones deleted')
+      this.store = await Store.open(this.home.data, { memoryMb: this.config.store.memory_mb, ...keyOptions })
+      if (this.store.encryption) this.log.info({ keyId: this.store.encryption.keyId }, 'store encrypted at rest')
       const schema = applySchema(this.store, SCHEMA_VERSION, MIGRATIONS, packageVersion())
       for (const line of schema.migrated) this.log.info({ schema: line }, 'store migrated')
       this.pool = new VerifierPool(2)

@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { join } from 'node:path'
+import { dirname, join, resolve, sep } from 'node:path'
 import { generateKeyPair } from '../core/crypto/ed25519.js'
 import { writeKeyFile } from '../core/crypto/keyfile.js'
 import { MeroError } from '../core/primitives/errors.js'
@@ -9,6 +9,7 @@ import { toBase58 } from '../core/primitives/encoding.js'
 import { defaultConfig, loadConfig, writeConfig } from './config.js'
 import { checkSocketPathLength, resolveNodeHome, type NodeHome } from '../home/paths.js'
 import { pidFileHolder } from '../home/pid-file.js'
+import { createStoreKeyFile, readStoreKeyFile } from './store-key.js'
 
 export interface InitOptions {
   home?: string
@@ -16,6 +17,11 @@ export interface InitOptions {
   listen?: string[]
   bootstrap?: string[]
   force?: boolean
+  /**
+   * Encrypt the store at rest under the key in this file (made, mode 0600, when absent; an
+   * existing one is checked and used); its absolute path goes into store.encryption_key_file.
+   */
+  encryptionKeyFile?: string
   /** Validate only (arguments, the node's state): change nothing. */
   dryRun?: boolean
 }
@@ -25,6 +31,7 @@ export interface InitResult {
   identity: string
   peerId: string
   listen: string[]
+  encryption?: { keyFile: string; keyId: string; created: boolean }
 }
 
 export const DEFAULT_PORT = 2428
@@ -40,6 +47,7 @@ export async function initNode(opts: InitOptions): Promise<InitResult | { home: 
   const home = resolveNodeHome(opts.home, opts.node)
   checkSocketPathLength(home)
   for (const a of [...(opts.listen ?? []), ...(opts.bootstrap ?? [])]) validateMultiaddrText(a)
+  const keyFile = opts.encryptionKeyFile === undefined ? undefined : checkKeyFilePath(opts.encryptionKeyFile)
 
   const exists = existsSync(home.config) || existsSync(home.identityKey)
   if (exists) {
@@ -53,7 +61,11 @@ export async function initNode(opts: InitOptions): Promise<InitResult | { home: 
   }
   if (opts.dryRun) return { home, exists }
   if (exists) {
-    for (const entry of readdirSync(home.dir)) rmSync(join(home.dir, entry), { recursive: true, force: true })
+    for (const entry of readdirSync(home.dir)) {
+      const path = join(home.dir, entry)
+      if (keyFile !== undefined && (keyFile === path || keyFile.startsWith(path + sep))) continue // the key file given, kept for the new node
+      rmSync(path, { recursive: true, force: true })
+    }
   }
 
   mkdirSync(home.home, { recursive: true, mode: 0o700 })
@@ -64,11 +76,28 @@ export async function initNode(opts: InitOptions): Promise<InitResult | { home: 
   const config = defaultConfig()
   config.network.listen = opts.listen?.length ? opts.listen : [`/ip4/0.0.0.0/tcp/${await pickPort(home)}`]
   config.network.bootstrap = opts.bootstrap ?? []
+  const encryption = keyFile === undefined ? undefined : createStoreKeyFile(keyFile)
+  if (encryption) config.store.encryption_key_file = encryption.path
   writeConfig(home.config, config)
 
   const pair = generateKeyPair()
   writeKeyFile(home.identityKey, pair)
-  return { home, identity: toBase58(pair.publicKey), peerId: peerIdFromPublicKey(pair.publicKey), listen: config.network.listen }
+  return {
+    home,
+    identity: toBase58(pair.publicKey),
+    peerId: peerIdFromPublicKey(pair.publicKey),
+    listen: config.network.listen,
+    ...(encryption ? { encryption: { keyFile: encryption.path, keyId: encryption.keyId, created: encryption.created } } : {}),
+  }
+}
+
+/** The key file's absolute path; an existing file must be a valid key, a new one needs its folder. */
+function checkKeyFilePath(text: string): string {
+  if (text === '') throw new MeroError('InvalidInput', '--encryption-key-file needs a path')
+  const path = resolve(text)
+  if (existsSync(path)) readStoreKeyFile({ path, setBy: '--encryption-key-file' })
+  else if (!existsSync(dirname(path))) throw new MeroError('InvalidInput', `--encryption-key-file ${path}: its folder ${dirname(path)} does not exist`)
+  return path
 }
 
 function validateMultiaddrText(a: string): void {

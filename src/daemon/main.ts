@@ -9,7 +9,7 @@ import { packageVersion } from './version.js'
 const USAGE = `merod: the mero node daemon
 
 Usage:
-  merod [--home DIR] [--node NAME] init [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--force] [--dry-run] [--json]
+  merod [--home DIR] [--node NAME] init [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--encryption-key-file FILE] [--force] [--dry-run] [--json]
   merod [--home DIR] [--node NAME] run
   merod [--home DIR] [--node NAME] config get [KEY] [--json]
   merod [--home DIR] [--node NAME] config set KEY VALUE [--json]
@@ -20,6 +20,11 @@ Usage:
   --home DIR     the mero home (env MERO_HOME, default ~/.mero)
   --node NAME    the node inside the home (env MERO_NODE, default "default")
   --dry-run      init: check the arguments and the node, change nothing; prints {node, dir, exists}
+  --encryption-key-file FILE
+                 init: encrypt the node's store at rest under the key in FILE (made, mode 0600,
+                 when absent) and set store.encryption_key_file; $MERO_STORE_KEY_FILE names the
+                 key file at run time instead. Without the key the node does not start and its
+                 data and backups cannot be read: keep a copy of FILE apart from them
 
 Most people use meroctl, which starts and stops merod: \`meroctl node start\`.
 `
@@ -39,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
         bootstrap: { type: 'string', multiple: true },
         force: { type: 'boolean' },
         'dry-run': { type: 'boolean' },
+        'encryption-key-file': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -63,30 +69,31 @@ export async function main(argv: string[]): Promise<number> {
 
   try {
     if (command === 'init' && values['dry-run']) {
-      const r = await initNode({ home: values.home, node: values.node, listen: values.listen, bootstrap: values.bootstrap, force: values.force, dryRun: true })
+      const r = await initNode({ home: values.home, node: values.node, listen: values.listen, bootstrap: values.bootstrap, force: values.force, encryptionKeyFile: values['encryption-key-file'], dryRun: true })
       process.stdout.write(`${JSON.stringify({ node: r.home.node, dir: r.home.dir, exists: r.exists })}\n`)
       return 0
     }
     if (command === 'init') {
-      const r = await initNode({ home: values.home, node: values.node, listen: values.listen, bootstrap: values.bootstrap, force: values.force })
-      const out = { node: r.home.node, dir: r.home.dir, identity: r.identity, peerId: r.peerId, listen: r.listen }
-      process.stdout.write(values.json ? JSON.stringify(out) + '\n' : `initialised node '${out.node}' in ${out.dir}\nidentity  ${out.identity}\npeer id   ${out.peerId}\nlisten    ${out.listen.join(', ')}\n`)
+      const r = await initNode({ home: values.home, node: values.node, listen: values.listen, bootstrap: values.bootstrap, force: values.force, encryptionKeyFile: values['encryption-key-file'] })
+      const out = { node: r.home.node, dir: r.home.dir, identity: r.identity, peerId: r.peerId, listen: r.listen, ...(r.encryption ? { encryption: r.encryption } : {}) }
+      const encryption = r.encryption ? `encrypted at rest under ${r.encryption.keyFile} (key id ${r.encryption.keyId}${r.encryption.created ? ', made now' : ''})\n` : ''
+      process.stdout.write(values.json ? JSON.stringify(out) + '\n' : `initialised node '${out.node}' in ${out.dir}\nidentity  ${out.identity}\npeer id   ${out.peerId}\nlisten    ${out.listen.join(', ')}\n${encryption}`)
       return 0
     }
     if (command === 'repair') {
-      if (values.listen || values.bootstrap || values.force) throw new UsageError('--listen, --bootstrap and --force belong to `merod init`')
+      if (values.listen || values.bootstrap || values.force || values['encryption-key-file']) throw new UsageError('--listen, --bootstrap, --encryption-key-file and --force belong to `merod init`')
       const report = await repairNode(resolveNodeHome(values.home, values.node))
       process.stdout.write(JSON.stringify(report, null, values.json ? undefined : 2) + '\n')
       return 0
     }
     if (command === 'restore') {
-      if (values.listen || values.bootstrap) throw new UsageError('--listen and --bootstrap belong to `merod init`')
+      if (values.listen || values.bootstrap || values['encryption-key-file']) throw new UsageError('--listen, --bootstrap and --encryption-key-file belong to `merod init`')
       const r = await restoreNode(rest[0]!, values.home, values.node, values.force ?? false)
       process.stdout.write(JSON.stringify(r, null, values.json ? undefined : 2) + '\n')
       return 0
     }
     if (command === 'run') {
-      if (values.listen || values.bootstrap || values.force) throw new UsageError('--listen, --bootstrap and --force belong to `merod init`')
+      if (values.listen || values.bootstrap || values.force || values['encryption-key-file']) throw new UsageError('--listen, --bootstrap, --encryption-key-file and --force belong to `merod init`')
       return await run(values.home, values.node)
     }
     return usage(`unknown command '${command}'`)

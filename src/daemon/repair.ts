@@ -5,7 +5,9 @@ import { applySchema } from '../core/store/schema.js'
 import { Store } from '../core/store/store.js'
 import type { NodeHome } from '../home/paths.js'
 import { PidLock } from '../home/pid-file.js'
+import { loadConfig } from './config.js'
 import { checkFolderPermissions } from './daemon.js'
+import { storeKeyOptions } from './store-key.js'
 import { packageVersion } from './version.js'
 
 /**
@@ -18,7 +20,7 @@ export async function repairNode(home: NodeHome): Promise<RepairReport> {
   const lock = new PidLock(home.pidFile)
   lock.acquire()
   try {
-    const store = await Store.open(home.data, { wal: 'recover' })
+    const store = await Store.open(home.data, { wal: 'recover', ...storeKeyOptions(loadConfig(home.config), home.config) })
     try {
       const schema = applySchema(store, SCHEMA_VERSION, MIGRATIONS, packageVersion())
       const check = store.recovery?.check

@@ -20,4 +20,10 @@ declare module 'sodium-native' {
   export function crypto_box_seal(ciphertext: Uint8Array, message: Uint8Array, publicKey: Uint8Array): void
   export function crypto_box_seal_open(message: Uint8Array, ciphertext: Uint8Array, publicKey: Uint8Array, secretKey: Uint8Array): boolean
   export function crypto_aead_chacha20poly1305_ietf_decrypt(message: Uint8Array, nsec: null, ciphertext: Uint8Array, ad: Uint8Array | null, nonce: Uint8Array, key: Uint8Array): number
+  export const crypto_aead_xchacha20poly1305_ietf_NPUBBYTES: number
+  export const crypto_aead_xchacha20poly1305_ietf_ABYTES: number
+  export function crypto_aead_xchacha20poly1305_ietf_encrypt(ciphertext: Uint8Array, message: Uint8Array, ad: Uint8Array | null, nsec: null, nonce: Uint8Array, key: Uint8Array): number
+  export function crypto_aead_xchacha20poly1305_ietf_decrypt(message: Uint8Array, nsec: null, ciphertext: Uint8Array, ad: Uint8Array | null, nonce: Uint8Array, key: Uint8Array): number
+  export function crypto_generichash(output: Uint8Array, input: Uint8Array, key?: Uint8Array): void
+  export function randombytes_buf(buffer: Uint8Array): void
 }

@@ -34,11 +34,14 @@ export class Cluster {
     private readonly placement?: Placement,
   ) {}
 
-  /** Initialises (once) and starts a node; `config` edits its config.toml before the start. */
-  async start(n: string, config: (toml: string) => string = (c) => c): Promise<void> {
+  /**
+   * Initialises (once) and starts a node; `config` edits its config.toml before the start;
+   * `initArgs` go to its `node init` (e.g. --encryption-key-file).
+   */
+  async start(n: string, config: (toml: string) => string = (c) => c, initArgs: string[] = []): Promise<void> {
     this.rpc[n]?.close()
     try {
-      await this.t.init(n, ['--listen', this.placement?.listen(n) ?? LOOPBACK])
+      await this.t.init(n, ['--listen', this.placement?.listen(n) ?? LOOPBACK, ...initArgs])
       this.t.editConfig(n, (c) => config(c.replace(/group_heartbeat_secs = \d+/, 'group_heartbeat_secs = 1').replace(/context_heartbeat_secs = \d+/, 'context_heartbeat_secs = 1')))
     } catch (e) {
       if (!/already exists/.test((e as Error).message)) throw e

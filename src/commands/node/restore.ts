@@ -11,7 +11,7 @@ import { MeroError } from '../../core/primitives/errors.js'
 export default class NodeRestore extends MeroCommand<typeof NodeRestore> {
   static override summary = 'Restore a node from a backup folder, then start it and catch up from peers'
   static override description =
-    "Checks the backup (its manifest, key, config, the store with its write-ahead log and root hashes, every chunk's hash), then puts it into the node folder: a node that exists keeps its previous files in replaced-<time>/ (asks first; --yes otherwise). The node must be stopped. Then (unless --no-start) it starts with the backup's identity and state, and syncs its groups and contexts from its peers."
+    "Checks the backup (its manifest, key, config, the store with its write-ahead log and root hashes, every chunk's hash), then puts it into the node folder: a node that exists keeps its previous files in replaced-<time>/ (asks first; --yes otherwise). The node must be stopped. Then (unless --no-start) it starts with the backup's identity and state, and syncs its groups and contexts from its peers. The backup of a node encrypted at rest needs its key: the file the backup's config names (store.encryption_key_file) or $MERO_STORE_KEY_FILE."
   static override examples = ['<%= config.bin %> node restore /var/backups/mero-2026-01-01', '<%= config.bin %> node restore ./bk --node alice --yes']
   static override args = { dir: Args.string({ description: 'the backup folder (written by `meroctl node backup`)', required: true }) }
   static override flags = {

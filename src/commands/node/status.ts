@@ -23,6 +23,7 @@ The addresses end in /p2p/<peer id>: what \`meroctl peers connect\` takes (-q pr
           ['uptime', formatDuration(s.uptimeMs)],
           ['socket', s.socket],
           ['home', s.home],
+          ['at rest', s.storeKeyId ? `encrypted (key id ${s.storeKeyId})` : 'not encrypted'],
           ...(s.peers !== undefined ? ([['peers', s.peers]] as [string, number][]) : []),
           ...(s.listenAddresses ? ([['addresses', addresses]] as [string, string[]][]) : []),
           ...(s.network

@@ -13,6 +13,10 @@ import type { Store } from '../store/store.js'
  * is cut into 1 MiB chunks stored once each under blobs/<2 hex>/<chunk sha-256 hex>; metadata,
  * chunk reference counts and the blob's holders live in RocksDB (column 'blob').
  *
+ * On an encrypted store (Store.cipher), each chunk file holds the chunk sealed on its own under
+ * the store key, bound to its hash (store-cipher.ts); ids and file names stay the hashes of the
+ * plain content, and what is served to peers is the plain content, over their encrypted streams.
+ *
  * A blob is kept while it has a holder: "user" (added by hand), "app:<id>" (an installed
  * application), ... Removing the last holder makes it collectable.
  */
@@ -71,7 +75,7 @@ export class BlobStore {
         if (!existsSync(path)) {
           mkdirSync(join(this.dir, hex.slice(0, 2)), { recursive: true, mode: 0o700 })
           const tmp = `${path}.${process.pid}.tmp`
-          writeFileSync(tmp, chunk, { mode: 0o600 })
+          writeFileSync(tmp, this.store.cipher ? this.store.cipher.sealChunk(id, chunk) : chunk, { mode: 0o600 })
           renameSync(tmp, path)
           written.push(path)
         }
@@ -136,12 +140,14 @@ export class BlobStore {
     const meta = this.require(id)
     for (const hex of meta.chunks) {
       let chunk: Buffer
+      const path = this.chunkPath(hex)
       try {
-        chunk = await readChunk(this.chunkPath(hex))
+        chunk = await readChunk(path)
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
         throw new MeroError('BlobContentMissing', `the content of blob ${meta.blobId} is missing from ${this.dir}: chunk ${hex} is not there`, { blobId: meta.blobId, chunk: hex })
       }
+      if (this.store.cipher) chunk = this.store.cipher.openChunk(Buffer.from(hex, 'hex'), chunk, path)
       if (createHash('sha256').update(chunk).digest('hex') !== hex) {
         throw new MeroError('Internal', `blob ${meta.blobId} is corrupt: chunk ${hex} does not match its hash`)
       }

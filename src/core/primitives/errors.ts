@@ -32,6 +32,8 @@ export const ERROR_KINDS = {
   StoreIoError: 1108,
   StoreFileMissing: 1109,
   StoreVersionUnsupported: 1110,
+  StoreKeyMissing: 1111,
+  StoreKeyWrong: 1112,
   // governance
   GroupNotFound: 1200,
   NotAuthorized: 1201,

@@ -2,8 +2,10 @@ import { RocksLevel } from '@nxtedition/rocksdb'
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { MeroError } from '../primitives/errors.js'
-import type { Column } from './columns.js'
+import { COLUMNS, type Column } from './columns.js'
 import { storeMemoryPlan, type StoreMemoryPlan } from './memory-budget.js'
+import { checkEncryptionBeforeOpen, decodeRecord, ENCRYPTION_META_KEY, encodeRecord, keyMissing, keyWrong, readEncryptionFile, recordFor, storeNotEncrypted, writeEncryptionFile, type EncryptionRecord, type StoreKeyWords } from './encryption-record.js'
+import { StoreCipher } from './store-cipher.js'
 import { classifyStoreError } from './store-errors.js'
 import { checkWriteAheadLogs, type WalCheck } from './wal-check.js'
 import { WalLedger } from './wal-ledger.js'
@@ -41,6 +43,14 @@ export interface StoreOpenOptions {
   wal?: 'verify' | 'recover'
   /** RocksDB's memory budget in MiB: write buffers and block cache (memory-budget.ts) [64]. */
   memoryMb?: number
+  /**
+   * The store key (32 bytes): the values of the sealed columns are encrypted under it
+   * (store-cipher.ts). An encrypted store refuses to open without it or with another key,
+   * changing nothing; a new store given a key is encrypted from its first write.
+   */
+  key?: Uint8Array
+  /** Where the key came from and how to give one, for the errors (the caller knows its config). */
+  keyWords?: StoreKeyWords
 }
 
 export interface StoreRecovery {
@@ -56,7 +66,15 @@ export class WriteBatch {
   constructor(private readonly store: Store) {}
 
   put(column: Column, key: Uint8Array, value: Uint8Array): this {
-    this.ops.push({ type: 'put', key: asBuffer(key), value: asBuffer(value), column: this.store.handle(column) })
+    const cipher = this.store.cipher
+    const stored = cipher?.seals(column) ? cipher.seal(column, key, value) : asBuffer(value)
+    this.ops.push({ type: 'put', key: asBuffer(key), value: stored, column: this.store.handle(column) })
+    return this
+  }
+
+  /** @internal Puts bytes as they are, sealed or not (a copy or a migration of stored rows). */
+  putStored(column: Column, key: Uint8Array, stored: Uint8Array): this {
+    this.ops.push({ type: 'put', key: asBuffer(key), value: asBuffer(stored), column: this.store.handle(column) })
     return this
   }
 
@@ -107,9 +125,19 @@ export class Store {
     private readonly ledger: WalLedger,
     /** What RocksDB may use: the budget and how it is shared out. */
     readonly memory: StoreMemoryPlan,
+    /** Seals and opens the values of the sealed columns, when the store is encrypted. */
+    readonly cipher?: StoreCipher,
   ) {}
 
+  /** The store's encryption record (its key id), when it is encrypted. */
+  get encryption(): EncryptionRecord | undefined {
+    return this.cipher ? recordFor(this.cipher) : undefined
+  }
+
   static async open(location: string, options: StoreOpenOptions = {}): Promise<Store> {
+    const cipher = options.key ? new StoreCipher(options.key) : undefined
+    const words = options.keyWords ?? {}
+    checkEncryptionBeforeOpen(location, cipher, words)
     const check = checkWriteAheadLogs(location)
     let savedTo: string | undefined
     if (check?.problems.length) {
@@ -131,10 +159,40 @@ export class Store {
     } catch (e) {
       throw classifyStoreError(e, location, 'opening it')
     }
-    const store = new Store(db, location, WalLedger.at(location), memory)
+    const store = new Store(db, location, WalLedger.at(location), memory, cipher)
+    try {
+      store.checkEncryption(words)
+    } catch (e) {
+      await store.close()
+      throw e
+    }
     if (check && options.wal === 'recover') store.recovery = { check, ...(savedTo ? { savedTo } : {}) }
     store.writeLedger() // what the replay recovered is the new starting point
     return store
+  }
+
+  /**
+   * After the open, the store's own record (the `meta` row) decides: an encrypted store without
+   * its key is refused even when its encryption file was lost; a new store given a key records
+   * it; an unencrypted store with rows is not encrypted here (merod encrypts a node by copying
+   * its store into a new one: daemon/encrypt-node.ts).
+   */
+  private checkEncryption(words: StoreKeyWords): void {
+    const row = this.getStored('meta', ENCRYPTION_META_KEY)
+    const record = row ? decodeRecord(row, `in the meta column of ${this.location}`) : undefined
+    if (record && !this.cipher) throw keyMissing(this.location, record, words)
+    if (!this.cipher) return
+    if (record && record.keyId !== this.cipher.keyId) throw keyWrong(this.location, record, this.cipher, words)
+    if (!record) {
+      if (!this.isEmptyOfRows()) throw storeNotEncrypted(this.location, words)
+      this.batch().putStored('meta', ENCRYPTION_META_KEY, encodeRecord(recordFor(this.cipher))).write()
+    }
+    if (!readEncryptionFile(this.location)) writeEncryptionFile(this.location, recordFor(this.cipher))
+  }
+
+  /** No column but `meta` holds a row. */
+  isEmptyOfRows(): boolean {
+    return COLUMNS.every((c) => c === 'meta' || this.scanStored(c, { limit: 1 }).length === 0)
   }
 
   /** The sequence number of the last write (RocksDB's). */
@@ -169,6 +227,12 @@ export class Store {
   }
 
   get(column: Column, key: Uint8Array): Buffer | undefined {
+    const stored = this.getStored(column, key)
+    return stored && this.cipher?.seals(column) ? this.cipher.open(column, key, stored, this.location) : stored
+  }
+
+  /** @internal The bytes stored at `key`, sealed as they are. */
+  getStored(column: Column, key: Uint8Array): Buffer | undefined {
     try {
       return this.raw._getManySync([asBuffer(key)], { column: this.handle(column) })[0] ?? undefined
     } catch (e) {
@@ -178,15 +242,22 @@ export class Store {
 
   getMany(column: Column, keys: Uint8Array[]): (Buffer | undefined)[] {
     if (keys.length === 0) return []
+    let values: (Buffer | undefined)[]
     try {
-      return this.raw._getManySync(keys.map(asBuffer), { column: this.handle(column) }).map((v) => v ?? undefined)
+      values = this.raw._getManySync(keys.map(asBuffer), { column: this.handle(column) })
     } catch (e) {
       throw classifyStoreError(e, this.location, `reading column ${column}`)
     }
+    const cipher = this.cipher?.seals(column) ? this.cipher : undefined
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]
+      values[i] = v && cipher ? cipher.open(column, keys[i]!, v, this.location) : (v ?? undefined)
+    }
+    return values
   }
 
   has(column: Column, key: Uint8Array): boolean {
-    return this.get(column, key) !== undefined
+    return this.getStored(column, key) !== undefined
   }
 
   batch(): WriteBatch {
@@ -213,6 +284,14 @@ export class Store {
 
   /** Ordered key/value pairs in a range, read synchronously. Use `limit` for large ranges. */
   scan(column: Column, range: Range = {}): [Buffer, Buffer][] {
+    const rows = this.scanStored(column, range)
+    const cipher = this.cipher?.seals(column) ? this.cipher : undefined
+    if (cipher) for (const row of rows) row[1] = cipher.open(column, row[0], row[1], this.location)
+    return rows
+  }
+
+  /** @internal `scan`, the values as stored (sealed). */
+  scanStored(column: Column, range: Range = {}): [Buffer, Buffer][] {
     const opts: Record<string, unknown> = { column: this.handle(column), keys: true, values: true, keyEncoding: 'buffer', valueEncoding: 'buffer' }
     for (const k of ['gte', 'gt', 'lt', 'lte'] as const) if (range[k]) opts[k] = asBuffer(range[k]!)
     if (range.limit !== undefined) opts.limit = range.limit
@@ -239,13 +318,14 @@ export class Store {
     for (const k of ['gte', 'gt', 'lt', 'lte'] as const) if (range[k]) opts[k] = asBuffer(range[k]!)
     if (range.limit !== undefined) opts.limit = range.limit
     if (range.reverse) opts.reverse = true
-    for await (const [k, v] of this.raw.iterator(opts)) yield [k, v]
+    const cipher = this.cipher?.seals(column) ? this.cipher : undefined
+    for await (const [k, v] of this.raw.iterator(opts)) yield [k, cipher ? cipher.open(column, k, v, this.location) : v]
   }
 
   /** Deletes every key with the prefix, in one batch. */
   deletePrefix(column: Column, prefix: Uint8Array): number {
     const batch = this.batch()
-    for (const [k] of this.scanPrefix(column, prefix)) batch.del(column, k)
+    for (const [k] of this.scanStored(column, { gte: prefix, ...prefixUpperBound(prefix) })) batch.del(column, k)
     const n = batch.size
     batch.write()
     return n

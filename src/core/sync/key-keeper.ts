@@ -41,6 +41,8 @@ const MAX_RANK = 8
 /** A key still missing is asked for again after this. */
 const FETCH_AGAIN_MS = 2000
 const RECHECK_MS = 5000
+/** A group is checked at most this often (the first op after a quiet spell at once). */
+const CHECK_EVERY_MS = 50
 
 interface ScopeSeen {
   readers: Set<string>
@@ -49,6 +51,8 @@ interface ScopeSeen {
 
 export class KeyKeeper implements Startable {
   private readonly queued = new Set<string>()
+  /** Per group: when it was last checked (performance.now()). */
+  private readonly lastCheck = new Map<string, number>()
   /** Per group: the scopes to rotate, each with its frontier when it was found wanting (a rotation since settles it). */
   private readonly pendingRotations = new Map<string, { timer: NodeJS.Timeout; scopes: Map<string, string> }>()
   private readonly seen = new Map<string, ScopeSeen>()
@@ -58,8 +62,8 @@ export class KeyKeeper implements Startable {
   private timer?: NodeJS.Timeout
   private stopped = false
   private readonly me: string
-  /** KeyRotated ops this node issued, and those that failed. */
-  readonly stats = { rotations: 0, rotationFailures: 0, keyRequests: 0 }
+  /** KeyRotated ops this node issued, and those that failed; keys asked for; groups checked. */
+  readonly stats = { rotations: 0, rotationFailures: 0, keyRequests: 0, checks: 0 }
 
   constructor(private readonly d: KeyKeeperDeps) {
     this.me = d.identity.publicKey.toString('hex')
@@ -88,18 +92,28 @@ export class KeyKeeper implements Startable {
     this.pendingRotations.clear()
   }
 
-  /** Checks a group at the end of this turn (once, whatever asked). */
+  /**
+   * Checks a group at the end of this turn (once, whatever asked), and at most once every
+   * CHECK_EVERY_MS: a check reads every member's access, so a burst of ops (a batch of
+   * add-members, a catch-up) is checked a few times, not once per op.
+   */
   queue(groupId: Buffer): void {
     const key = idKey(groupId)
     if (this.stopped || this.queued.has(key)) return
     this.queued.add(key)
-    setImmediate(() => {
+    const run = (): void => {
       this.queued.delete(key)
-      if (!this.stopped) this.check(groupId)
-    })
+      if (this.stopped) return
+      this.lastCheck.set(key, performance.now())
+      this.check(groupId)
+    }
+    const wait = (this.lastCheck.get(key) ?? -Infinity) + CHECK_EVERY_MS - performance.now()
+    if (wait <= 0) setImmediate(run)
+    else setTimeout(run, wait).unref()
   }
 
   private check(groupId: Buffer): void {
+    this.stats.checks++
     if (!this.d.groups.has(groupId)) return
     const now = this.d.groups.state(groupId).now()
     if (now.get('deleted') === true) return

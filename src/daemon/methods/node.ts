@@ -10,6 +10,7 @@ export const nodeHandlers = {
     home: daemon.home,
     uptimeMs: Date.now() - daemon.startedAt,
     pid: process.pid,
+    ...(node.store.encryption ? { storeKeyId: node.store.encryption.keyId } : {}),
   }),
   'node.backup': ({ dir }, { daemon }) => daemon.backup(dir),
   'node.stop': (_p, { daemon }) => {
