@@ -113,7 +113,7 @@ try {
       const tp = process.hrtime.bigint()
       for await (const outcomes of ingestPages(pooled, pages(), pool)) if (outcomes.some((o) => o.status === 'invalid')) throw new Error('an op did not verify')
       rates.push(ops.length / (Number(process.hrtime.bigint() - tp) / 1e9))
-      if (pooled.view(groupId).stateHash !== view.stateHash) throw new Error('the pooled ingest diverged')
+      if (!pooled.view(groupId).stateHash.equals(view.stateHash)) throw new Error('the pooled ingest diverged')
       // every page went to the workers (each is 500 ops, over the pool's inline bound)
       if (pool.stats.onWorkers - before !== ops.length) throw new Error(`only ${pool.stats.onWorkers - before} of ${ops.length} signatures were checked on the workers`)
       await roundStore.close()

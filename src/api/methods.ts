@@ -3,10 +3,10 @@ import { z } from 'zod'
 import type { AliasEntry } from '../core/aliases/alias-store.js'
 import type { BlobMeta } from '../core/blobs/blob-store.js'
 import type { ApplicationMeta } from '../core/context/applications.js'
-import type { ContextMeta, ExecutionResult } from '../core/context/context-manager.js'
-import type { ContextInfo, GroupView, IngestResult, MemberInfo, OpRecord } from '../core/governance/group-store.js'
+import type { ExecutionResult } from '../core/context/context-manager.js'
+import type { ContextMetaJson } from '../core/context/context-meta.js'
+import type { ContextInfo, GroupView, IngestResultView, MemberInfo, OpRecord } from './governance-json.js'
 import { MAX_INVITATION_USES, ROLES, VISIBILITIES, type Role, type Visibility } from '../core/governance/ops.js'
-import type { JoinedContext } from '../core/sync/context-join.js'
 import type { SyncOutcome } from '../core/sync/session-scheduler.js'
 import type { BackupManifest } from './node-files.js'
 import { aliasKind, aliasName, base58Id, idOrAlias } from './schemas.js'
@@ -187,7 +187,7 @@ export interface ContextSyncView {
   failures: number
 }
 
-export type ContextView = ContextMeta & {
+export type ContextView = ContextMetaJson & {
   alias: string | null
   visibility: Visibility | undefined
   allowlist: string[]
@@ -282,7 +282,7 @@ export interface RpcResults {
   'context.setVisibility': { contextId: string; visibility: Visibility }
   'context.manageAllowlist': { contextId: string; allowlist: string[] }
   'context.allowlist': { contextId: string; visibility: Visibility | undefined; allowlist: string[] }
-  'context.join': JoinedContext
+  'context.join': { contextId: string; groupId: string; fetched: number; method: string }
   'context.sync': SyncNow & { contextId: string; rootHash: string; heads: string[] }
   'group.create': { groupId: string; owner: string }
   'group.list': { groups: GroupSummary[] }
@@ -305,7 +305,7 @@ export interface RpcResults {
   'group.join': { groupId: string; opId: string; fetched: number; identity: string; contextId?: string; contextSync?: { fetched: number; method: string } }
   'group.sync': SyncNow & { groupId: string; stateHash: string }
   'group.ops': { groupId: string; total: number; pending: number; ops: OpRecord[] }
-  'group.applySignedOp': IngestResult
+  'group.applySignedOp': IngestResultView
   'group.createInvitation': { token: string; invitationId: string; groupId: string; role: Role; expiresAt: number; maxUses: number; contextId?: string }
   'group.inspectInvitation': InvitationInfo
   'group.revokeInvitation': { invitationId: string; groupId: string; opId: string }

@@ -7,6 +7,7 @@ import type { MeroNode } from '../core/node/node.js'
 import { MIGRATIONS, SCHEMA_VERSION } from '../core/node/migrations.js'
 import { fromBase58, toBase58 } from '../core/primitives/encoding.js'
 import { MeroError } from '../core/primitives/errors.js'
+import { groupIdToString } from '../core/primitives/ids.js'
 import { copyStore } from '../core/store/copy.js'
 import { applySchema, schemaVersionOf } from '../core/store/schema.js'
 import { Store, type StoreOpenOptions } from '../core/store/store.js'
@@ -47,8 +48,8 @@ export async function backupNode(node: MeroNode, home: NodeHome, dir: string): P
     // one instant: the write-behind governance ops are written, then the facts and every
     // column's iterator are taken without an await between them
     node.groups.flush()
-    const contexts = node.contexts.list().map((m) => ({ contextId: m.contextId, groupId: m.groupId, rootHash: m.rootHash, deltas: m.deltas }))
-    const groups = node.groups.groupIds().map((g) => ({ groupId: g, stateHash: node.groups.view(g).stateHash }))
+    const contexts = node.contexts.list().map((m) => ({ contextId: toBase58(m.contextId), groupId: groupIdToString(m.groupId), rootHash: m.rootHash.toString('hex'), deltas: m.deltas }))
+    const groups = node.groups.groupIds().map((g) => ({ groupId: groupIdToString(g), stateHash: node.groups.state(g).stateHash().toString('hex') }))
     const blobMetas = node.blobs.list()
     const schemaVersion = schemaVersionOf(node.store) ?? 0
     const copy = await copyStore(node.store, target)

@@ -6,6 +6,7 @@ import { PeerBook } from '../core/network/peer-book.js'
 import { EventBus } from '../core/node/event-bus.js'
 import { MeroNode } from '../core/node/node.js'
 import { MeroError } from '../core/primitives/errors.js'
+import { parseGroupId } from '../core/primitives/ids.js'
 import { Store } from '../core/store/store.js'
 import { applySchema } from '../core/store/schema.js'
 import { MIGRATIONS, SCHEMA_VERSION } from '../core/node/migrations.js'
@@ -100,7 +101,10 @@ export class Daemon {
       network.on('peer:banned', (e) => this.log.warn({ peerId: e.peerId, reason: e.reason, strikes: e.strikes, until: new Date(e.untilMs).toISOString() }, 'peer banned: disconnected and refused for a while'))
       const node = this.node
       // the group's replicated alias, else this node's own alias for it
-      const groupAlias = (g: string) => (node.groups.has(g) ? ((node.groups.state(g).current('alias') as string | undefined) ?? node.aliases.aliasesOf('group', g)[0]) : undefined)
+      const groupAlias = (g: string) => {
+        const id = parseGroupId(g)
+        return node.groups.has(id) ? ((node.groups.state(id).current('alias') as string | undefined) ?? node.aliases.aliasesOf('group', g)[0]) : undefined
+      }
       this.operatorLog = new OperatorLog(this.log, { names: { group: groupAlias } }).attach(this.events)
       await this.node.start()
       for (const u of this.node.resumedUpgrades) {

@@ -272,11 +272,12 @@ async function deltaOfRemoved(nodeDir: string, contextIdB58: string): Promise<Bu
     const session = node.contexts.state(contextId).begin(identity.publicKey, new Hlc(identity.publicKey))
     session.mapInsert('items', Buffer.from('after-removal'), Buffer.from('c'))
     const res = session.finish()
-    const delta = encodeDelta({ contextId, parents: meta.heads.map((h) => Buffer.from(h, 'hex')), hlc: res.hlc!, author: identity.publicKey, actions: res.actions })
-    const position = node.groups.heads(meta.groupId).map((h) => Buffer.from(h, 'hex'))
+    const delta = encodeDelta({ contextId, parents: meta.heads, hlc: res.hlc!, author: identity.publicKey, actions: res.actions })
+    const { groupId } = meta
+    const position = node.groups.heads(groupId)
     const wire = signDelta(identity, contextId, position, { delta, events: '[]' })
-    const ops = node.groups.ops(meta.groupId).reverse()
-    const held = ops.map((o) => node.groups.keyAt(meta.groupId, contextId.toString('hex'), [o.opId])).find((k) => k.status === 'ok')
+    const ops = node.groups.ops(groupId).reverse()
+    const held = ops.map((o) => node.groups.keyAt(groupId, contextId.toString('hex'), [o.opId])).find((k) => k.status === 'ok')
     if (held?.status !== 'ok') throw new Error('the removed node holds no key of the context')
     return encodeTopicMessage(sealContextMessage(contextId, held, { type: 'Deltas', deltas: [wire] }))
   } finally {

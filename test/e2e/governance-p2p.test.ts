@@ -172,15 +172,15 @@ describe('governance across three daemons', () => {
     try {
       const status = await rpc.a!.call<{ peerId: string; listenAddresses: string[] }>('node.status')
       const channel = await stranger.open(status.peerId, SYNC_PROTOCOL, status.listenAddresses.map((a) => `${a}/p2p/${status.peerId}`))
-      await expect(catchUpGroup(channel, new GroupStore(), groupId, memberAuth(generateKeyPair(), status.peerId))).rejects.toThrow(/refused: not a member/)
+      await expect(catchUpGroup(channel, new GroupStore(), Buffer.from(groupId, 'hex'), memberAuth(generateKeyPair(), status.peerId))).rejects.toThrow(/refused: not a member/)
       // a member's proof made for another peer (what B would sign for the stranger, had B
       // synced with it) is refused when the stranger relays it to A; the same proof naming A is
       // served (the control: the refusal is the binding to the server, not the connection)
       const bKey = keyPairFromSeed(fromBase58(JSON.parse(readFileSync(join(t.nodeDir('b'), 'identity.key'), 'utf8')).privateKey))
       const relayed = await stranger.open(status.peerId, SYNC_PROTOCOL, status.listenAddresses.map((a) => `${a}/p2p/${status.peerId}`))
-      await expect(catchUpGroup(relayed, new GroupStore(), groupId, memberAuth(bKey, stranger.peerId))).rejects.toThrow(/challenge signature does not verify \(for this node\)/)
+      await expect(catchUpGroup(relayed, new GroupStore(), Buffer.from(groupId, 'hex'), memberAuth(bKey, stranger.peerId))).rejects.toThrow(/challenge signature does not verify \(for this node\)/)
       const named = await stranger.open(status.peerId, SYNC_PROTOCOL, status.listenAddresses.map((a) => `${a}/p2p/${status.peerId}`))
-      expect((await catchUpGroup(named, new GroupStore(), groupId, memberAuth(bKey, status.peerId))).fetched).toBeGreaterThan(0)
+      expect((await catchUpGroup(named, new GroupStore(), Buffer.from(groupId, 'hex'), memberAuth(bKey, status.peerId))).fetched).toBeGreaterThan(0)
     } finally {
       await stranger.stop()
     }

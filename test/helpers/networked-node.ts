@@ -50,7 +50,7 @@ export async function memberBesideContext(opts: { a?: NetworkedNodeOptions; c?: 
   const app = await a.node.applications.install(kvStoreWasm(), 'kv-store.wasm')
   const groupId = a.node.createGroup()
   await a.node.issueGroupOp(groupId, { kind: 'MemberAdded', member: c.node.identity.publicKey, role: 'member' })
-  const contextId = fromBase58((await a.node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId)
+  const contextId = (await a.node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId
   c.node.groups.ingest(a.node.groups.getOps(groupId, a.node.groups.ops(groupId).map((o) => o.opId)))
   return { hub, providers, a, c, app, groupId, contextId }
 }

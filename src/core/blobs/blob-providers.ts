@@ -119,12 +119,12 @@ export class BlobProviders {
   }
 
   /**
-   * Fetches a blob that group `groupIdHex` uses from `peers` in order, then from DHT providers not
+   * Fetches a blob that group `groupId` uses from `peers` in order, then from DHT providers not
    * asked yet. Throws BlobNotFound (with every peer's answer) when none served it. With
    * `application`, the id is an application's, which may come as a package's bundle (the caller
    * checks its signature).
    */
-  async fetch(blobId: Buffer, groupIdHex: string, peers: string[], maxBytes: number, options: { application?: boolean } = {}): Promise<FetchedBlob> {
+  async fetch(blobId: Buffer, groupId: Buffer, peers: string[], maxBytes: number, options: { application?: boolean } = {}): Promise<FetchedBlob> {
     const started = Date.now()
     const asked = new Set<string>([this.d.network.peerId])
     const errors: string[] = []
@@ -133,7 +133,7 @@ export class BlobProviders {
       try {
         const channel = await this.d.network.open(peerId, BLOB_PROTOCOL, addresses)
         return await fetchBlob(channel, blobId, {
-          groupId: Buffer.from(groupIdHex, 'hex'),
+          groupId,
           auth: memberAuth(this.d.identity, peerId),
           maxBytes,
           timeoutMs: this.opts.timeoutMs,

@@ -55,12 +55,14 @@ async function receive(ch: FrameChannel, timeoutMs: number): Promise<BlobFrame> 
   return decodeBlobFrame(await ch.receive(timeoutMs))
 }
 
-/** Why `identity` may not have blob `blobId` through group `groupIdHex`, or undefined. */
-export function whyNotServed(d: BlobServerDeps, blobId: Buffer, groupIdHex: string, maxBytes: number, identity?: Buffer): { kind: RefusalKind; reason: string } | undefined {
-  const view = d.groups.view(groupIdHex)
-  if (view.deleted) return { kind: 'NotAuthorized', reason: 'the group is deleted' }
+/** Why `identity` may not have blob `blobId` through group `groupId`, or undefined. */
+export function whyNotServed(d: BlobServerDeps, blobId: Buffer, groupId: Buffer, maxBytes: number, identity?: Buffer): { kind: RefusalKind; reason: string } | undefined {
+  if (d.groups.deleted(groupId)) return { kind: 'NotAuthorized', reason: 'the group is deleted' }
   const id = toBase58(blobId)
-  const usedByGroup = view.settings.targetApplication === id || view.contexts.some((c) => c.applicationId === id) || (identity !== undefined && sharedWith(d, blobId, groupIdHex, identity))
+  const usedByGroup =
+    d.groups.targetApplication(groupId)?.equals(blobId) === true ||
+    d.groups.contexts(groupId).some((c) => c.applicationId.equals(blobId)) ||
+    (identity !== undefined && sharedWith(d, blobId, groupId, identity))
   if (!usedByGroup) return { kind: 'NotAuthorized', reason: 'the blob is not an application of the group, nor shared in a context of it the requester joined' }
   const meta = d.blobs.get(servedBlob(d, blobId))
   if (!meta) return { kind: 'BlobNotFound', reason: `this node does not hold blob ${id}` }
@@ -69,7 +71,7 @@ export function whyNotServed(d: BlobServerDeps, blobId: Buffer, groupIdHex: stri
 }
 
 /** Whether an app shared the blob with a context of the group that `identity` joined. */
-function sharedWith(d: BlobServerDeps, blobId: Buffer, groupIdHex: string, identity: Buffer): boolean {
+function sharedWith(d: BlobServerDeps, blobId: Buffer, groupId: Buffer, identity: Buffer): boolean {
   const holders = d.blobs.get(blobId)?.holders ?? []
   return holders.some((h) => {
     if (!h.startsWith(CONTEXT_HOLDER)) return false
@@ -79,7 +81,7 @@ function sharedWith(d: BlobServerDeps, blobId: Buffer, groupIdHex: string, ident
     } catch {
       return false
     }
-    const access = d.groups.contextAccess(groupIdHex, ctx.toString('hex'), identity.toString('hex'))
+    const access = d.groups.contextAccess(groupId, ctx, identity)
     return access.registered && access.joined && access.role !== undefined
   })
 }
@@ -108,16 +110,15 @@ export async function serveBlob(ch: FrameChannel, d: BlobServerDeps, opts: { tim
     }
     if (req.type !== 'BlobRequest') return await refuse('InvalidInput', `expected BlobRequest, got ${req.type}`)
     const blobId = toBase58(req.blobId)
-    const groupIdHex = req.groupId.toString('hex')
     // challenge first, whatever is asked: a stranger learns nothing about what this node holds
     const nonce = randomBytes(32)
     await send(ch, { type: 'Challenge', nonce })
     const auth = await receive(ch, timeout)
     if (auth.type !== 'Auth') return await refuse('InvalidInput', `expected Auth, got ${auth.type}`, blobId)
-    if (!d.groups.has(groupIdHex)) return await refuse('NotAuthorized', 'this node does not hold the group', blobId)
-    const denied = checkGroupAuth(d.groups, groupIdHex, nonce, { kind: 'member', identity: auth.identity, signature: auth.signature }, d.self)
+    if (!d.groups.has(req.groupId)) return await refuse('NotAuthorized', 'this node does not hold the group', blobId)
+    const denied = checkGroupAuth(d.groups, req.groupId, nonce, { kind: 'member', identity: auth.identity, signature: auth.signature }, d.self)
     if (denied) return await refuse('NotAuthorized', denied, blobId)
-    const why = whyNotServed(d, req.blobId, groupIdHex, req.maxBytes, auth.identity)
+    const why = whyNotServed(d, req.blobId, req.groupId, req.maxBytes, auth.identity)
     if (why) return await refuse(why.kind, why.reason, blobId)
     const served = servedBlob(d, req.blobId)
     const meta = d.blobs.get(served)!

@@ -250,9 +250,10 @@ export class ApplicationStore {
   }
 
   /** Removes an application; `inUseBy` lists what still uses it (then it is refused). */
-  uninstall(id: Buffer, inUseBy: string[] = []): ApplicationMeta {
+  uninstall(id: Buffer, contexts: Buffer[] = []): ApplicationMeta {
     const meta = this.require(id)
-    if (inUseBy.length) {
+    if (contexts.length) {
+      const inUseBy = contexts.map(toBase58)
       throw new MeroError('ApplicationInUse', `application ${toBase58(id)} is used by ${inUseBy.length} context(s) (${inUseBy.slice(0, 3).join(', ')}${inUseBy.length > 3 ? ', …' : ''}); delete them or move them to another application first`, { contexts: inUseBy })
     }
     this.store.del('application', id)

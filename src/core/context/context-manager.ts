@@ -7,6 +7,7 @@ import { Emitter } from '../primitives/emitter.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MAX_JSON_DEPTH, nestsDeeperThan, textNestsDeeperThan } from '../primitives/json-depth.js'
 import { MeroError } from '../primitives/errors.js'
+import { groupIdToString } from '../primitives/ids.js'
 import { Hlc, type HlcTimestamp } from '../primitives/hlc.js'
 import type { CallOrigin, ExecutionOutcome, Executor, HostBlobs, LoadedModule, QueuedXCall, Runtime } from '../runtime/index.js'
 import { ContextState, deltaId as deltaIdOf, encodeDelta, type SessionResult, type StateSession } from '../state/index.js'
@@ -14,6 +15,7 @@ import type { Store, WriteBatch } from '../store/store.js'
 import { MAX_DELTA_PAYLOAD, signDelta, type SignedDeltaWire, type VerifiedDelta } from './delta-envelope.js'
 import type { ApplicationStore } from './applications.js'
 import { DeltaLog } from './delta-log.js'
+import { decodeContextMeta, encodeContextMeta, type ContextMeta } from './context-meta.js'
 import type { AppEvent, ContextEvents } from './events.js'
 
 /**
@@ -22,20 +24,19 @@ import type { AppEvent, ContextEvents } from './events.js'
  * the context's CRDT state, and commits state, delta and heads in one write batch. A failed call
  * commits nothing.
  */
-export interface ContextMeta {
-  contextId: string
-  groupId: string
-  applicationId: string
-  creator: string
-  createdAt: number
-  heads: string[]
-  rootHash: string
-  deltas: number
-  /**
-   * An application this context is moving to whose migration has not committed yet: a node
-   * stopped meanwhile (killed, say) runs the migration again at start (resumeUpgrades).
-   */
-  upgrading?: string
+export type { ContextMeta } from './context-meta.js'
+
+/** What the group's governance says of a context (ContextManager.governance). */
+export interface ContextGovernance {
+  registered: boolean
+  visibility?: Visibility
+  allowlist: Buffer[]
+  members: Buffer[]
+  alias: string | null
+  /** The group's target application, when the context runs another. */
+  pendingUpgrade: Buffer | null
+  upgradeError: string | null
+  groupDeleted: boolean
 }
 
 export interface ExecutionResult {
@@ -102,7 +103,7 @@ interface OpenCommit {
 interface QueuedCall {
   kind: 'call'
   /** The application the module is of: when a migration moved the context on meanwhile, the call runs the new one. */
-  applicationId: string
+  applicationId: Buffer
   module: LoadedModule
   method: string
   args: Buffer
@@ -167,13 +168,9 @@ export class ContextManager {
    */
   private readonly metas = new Map<string, Readonly<ContextMeta>>()
   /** Per context (hex id): the group's target application whose migration failed here, and why. */
-  private readonly upgradeFailures = new Map<string, { target: string; error: string }>()
+  private readonly upgradeFailures = new Map<string, { target: Buffer; error: string }>()
   /** Per context (hex id): the calls queued or running, and the delta they build. */
   private readonly lanes = new Map<string, Lane>()
-  /** Each held metadata's application id, decoded once (a new metadata object is a new entry). */
-  private readonly applicationIds = new WeakMap<Readonly<ContextMeta>, Buffer>()
-  /** This node's identity in hex, as governance's slots name members. */
-  private readonly identityHex: string
   private readonly clock: Hlc
   readonly log: DeltaLog
   /** Since start: mutating calls whose writes were committed, and the local deltas that carried them. */
@@ -183,7 +180,6 @@ export class ContextManager {
 
   constructor(private readonly d: ContextDeps) {
     this.clock = new Hlc(d.identity.publicKey)
-    this.identityHex = Buffer.from(d.identity.publicKey).toString('hex')
     this.log = new DeltaLog(d.store)
   }
 
@@ -223,7 +219,7 @@ export class ContextManager {
     if (cached) return cached
     const v = this.d.store.get('context', contextId)
     if (!v) return undefined
-    const meta = JSON.parse(v.toString('utf8')) as ContextMeta
+    const meta = decodeContextMeta(v)
     this.remember(contextId, meta)
     return meta
   }
@@ -245,11 +241,11 @@ export class ContextManager {
     return meta
   }
 
-  list(groupId?: string): ContextMeta[] {
+  list(groupId?: Uint8Array): ContextMeta[] {
     return this.d.store
       .scan('context')
-      .map(([, v]) => JSON.parse(v.toString('utf8')) as ContextMeta)
-      .filter((m) => !groupId || m.groupId === groupId)
+      .map(([, v]) => decodeContextMeta(v))
+      .filter((m) => !groupId || m.groupId.equals(groupId))
   }
 
   // ---- lifecycle -----------------------------------------------------------------------
@@ -259,10 +255,10 @@ export class ContextManager {
    * context in the group (ContextRegistered; needs the create-context capability; it carries the
    * context's first key, sealed to this node), then commits.
    */
-  async create(groupId: string, applicationId: Buffer, params: unknown, visibility?: Visibility): Promise<ContextMeta> {
-    const app = this.d.applications.require(applicationId)
-    const view = this.d.groups.view(groupId)
-    if (view.deleted) throw new MeroError('GroupDeleted', `group ${groupId} is deleted`)
+  async create(groupId: Buffer, applicationId: Buffer, params: unknown, visibility?: Visibility): Promise<ContextMeta> {
+    this.d.applications.require(applicationId)
+    this.d.groups.state(groupId) // GroupNotFound
+    if (this.d.groups.deleted(groupId)) throw new MeroError('GroupDeleted', `group ${groupIdToString(groupId)} is deleted`)
     const contextId = randomBytes(32)
     const module = await this.d.runtime.loadById(this.d.applications.moduleId(applicationId), () => this.d.applications.bytes(applicationId))
     const session = this.state(contextId).begin(this.d.identity.publicKey, this.clock)
@@ -277,12 +273,12 @@ export class ContextManager {
     const result = session.finish()
     // register only once init succeeded (and its delta can be committed): a failed init leaves nothing behind
     await this.d.issuer.issue(groupId, { kind: 'ContextRegistered', contextId, application: applicationId, ...(visibility ? { visibility } : {}) })
-    let meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId: app.applicationId, creator: toBase58(this.d.identity.publicKey), createdAt: Date.now(), heads: [], rootHash: hex(result.rootHash), deltas: 0 }
+    let meta: ContextMeta = { contextId, groupId: Buffer.from(groupId), applicationId: Buffer.from(applicationId), creator: this.d.identity.publicKey, createdAt: Date.now(), heads: [], rootHash: result.rootHash, deltas: 0 }
     const batch = this.d.store.batch()
     const committed = this.commit(batch, contextId, meta, session, result, events)
     meta = committed.meta
     const deltaId = committed.deltaId
-    batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
+    batch.put('context', contextId, encodeContextMeta(meta))
     batch.write()
     if (deltaId) {
       this.stats.calls++ // init
@@ -314,7 +310,7 @@ export class ContextManager {
   async execute(contextId: Buffer, method: string, args: unknown, origin?: CallOrigin): Promise<ExecutionResult> {
     const k = contextId.toString('hex')
     let meta = this.require(contextId, k)
-    const access = this.access(meta, k)
+    const access = this.access(meta, contextId)
     meta = await this.upgradeIfTargeted(contextId, meta, access.target)
     const module = await this.moduleOf(meta)
     if (origin?.xcallFrom) this.checkCallable(Buffer.from(origin.xcallFrom), meta, module, method)
@@ -334,11 +330,11 @@ export class ContextManager {
   /** A cross-context call reaches only a method its application declares callable (`"xcall": true`), of a context of the caller's group. */
   private checkCallable(from: Buffer, meta: ContextMeta, module: LoadedModule, method: string): void {
     const caller = this.metas.get(from.toString('hex'))
-    if (!caller || caller.groupId !== meta.groupId) {
-      throw new MeroError('NotAuthorized', `context ${meta.contextId} is not in the calling context's group: a cross-context call stays within one group`)
+    if (!caller || !caller.groupId.equals(meta.groupId)) {
+      throw new MeroError('NotAuthorized', `context ${toBase58(meta.contextId)} is not in the calling context's group: a cross-context call stays within one group`)
     }
     if (!module.callableMethods.has(method)) {
-      throw new MeroError('NotAuthorized', `method '${method}' of context ${meta.contextId} may not be called by other contexts (its application does not declare it "xcall": true)`)
+      throw new MeroError('NotAuthorized', `method '${method}' of context ${toBase58(meta.contextId)} may not be called by other contexts (its application does not declare it "xcall": true)`)
     }
   }
 
@@ -378,12 +374,12 @@ export class ContextManager {
     const session = this.state(contextId).begin(executor, this.clock)
     const outcome = await this.d.executor.run({ module, method, args, state: session, contextId, executor, readOnly: true, blobs: this.d.blobs, ...(origin ? { origin } : {}) })
     const meta = this.require(contextId)
-    return { result: decodeJson(outcome.result), events: outcome.events.map(decodeEvent), logs: outcome.logs, rootHash: meta.rootHash, deltaId: null, readOnly: true }
+    return { result: decodeJson(outcome.result), events: outcome.events.map(decodeEvent), logs: outcome.logs, rootHash: hex(meta.rootHash), deltaId: null, readOnly: true }
   }
 
   /** The compiled module of the application a context runs. */
   private moduleOf(meta: Readonly<ContextMeta>): Promise<LoadedModule> {
-    const appId = this.applicationIdOf(meta)
+    const appId = meta.applicationId
     return this.d.runtime.loadById(this.d.applications.moduleId(appId), () => this.d.applications.bytes(appId))
   }
 
@@ -420,7 +416,7 @@ export class ContextManager {
   /** One call of a lane, in the lane's open session. */
   private async runQueued(contextId: Buffer, lane: Lane, call: QueuedCall): Promise<void> {
     const meta = this.get(contextId)
-    if (meta && meta.applicationId !== call.applicationId) {
+    if (meta && !meta.applicationId.equals(call.applicationId)) {
       try {
         call.module = await this.moduleOf(meta) // a migration ran before this call's turn
         call.applicationId = meta.applicationId
@@ -466,7 +462,7 @@ export class ContextManager {
       return
     }
     for (const c of commit.calls) {
-      c.resolve({ result: c.result, events: c.events, logs: c.logs, rootHash: committed.meta.rootHash, deltaId: c.wrote ? committed.deltaId : null, readOnly: c.readOnly, queued: c.xcalls })
+      c.resolve({ result: c.result, events: c.events, logs: c.logs, rootHash: hex(committed.meta.rootHash), deltaId: c.wrote ? committed.deltaId : null, readOnly: c.readOnly, queued: c.xcalls })
     }
   }
 
@@ -479,7 +475,7 @@ export class ContextManager {
     }
     const batch = this.d.store.batch()
     const committed = this.commit(batch, contextId, meta, session, result, events)
-    batch.put('context', contextId, Buffer.from(JSON.stringify(committed.meta)))
+    batch.put('context', contextId, encodeContextMeta(committed.meta))
     batch.write()
     this.stats.calls += calls
     this.stats.deltas++
@@ -499,18 +495,18 @@ export class ContextManager {
   async updateApplication(contextId: Buffer, applicationId: Buffer): Promise<ContextMeta> {
     const meta = this.require(contextId)
     this.d.applications.require(applicationId)
-    const to = toBase58(applicationId)
-    if (meta.applicationId === to && !meta.upgrading) return meta
+    if (meta.applicationId.equals(applicationId) && !meta.upgrading) return meta
     return new Promise<ContextMeta>((resolve, reject) => {
-      this.enqueue(contextId.toString('hex'), contextId, { kind: 'task', run: () => this.switchApplication(contextId, to).then(resolve, reject) })
+      this.enqueue(contextId.toString('hex'), contextId, { kind: 'task', run: () => this.switchApplication(contextId, applicationId).then(resolve, reject) })
     })
   }
 
   /** The switch itself, with the context to itself (see updateApplication). */
-  private async switchApplication(contextId: Buffer, to: string): Promise<ContextMeta> {
+  private async switchApplication(contextId: Buffer, toId: Buffer): Promise<ContextMeta> {
     const meta = this.require(contextId)
-    const toId = fromBase58(to, 'application id', 32)
-    const from = meta.applicationId
+    const to = toBase58(toId)
+    const from = toBase58(meta.applicationId)
+    const context = toBase58(meta.contextId)
     const [current, next] = await Promise.all([this.moduleOf(meta), this.d.runtime.loadById(this.d.applications.moduleId(toId), () => this.d.applications.bytes(toId))])
     const have = stateVersionOf(current)
     const want = stateVersionOf(next)
@@ -520,21 +516,21 @@ export class ContextManager {
       return out
     }
     if (from === to || want === have) {
-      const switched = settle({ ...meta, applicationId: to })
-      this.d.store.put('context', contextId, Buffer.from(JSON.stringify(switched)))
+      const switched = settle({ ...meta, applicationId: toId })
+      this.d.store.put('context', contextId, encodeContextMeta(switched))
       this.remember(contextId, switched)
       return switched
     }
     if (want < have) {
-      throw new MeroError('InvalidInput', `application ${to} keeps state version ${want}, older than version ${have} of context ${meta.contextId}: a context's state does not go back`)
+      throw new MeroError('InvalidInput', `application ${to} keeps state version ${want}, older than version ${have} of context ${context}: a context's state does not go back`)
     }
     const migration = next.abi?.migrations?.find((m) => m.from === have)
     if (!migration) {
-      throw new MeroError('InvalidInput', `application ${to} keeps state version ${want} and declares no migration from version ${have}, which context ${meta.contextId} holds (application ${from})`)
+      throw new MeroError('InvalidInput', `application ${to} keeps state version ${want} and declares no migration from version ${have}, which context ${context} holds (application ${from})`)
     }
     // the intent first: a node stopped while the migration runs runs it again at start
-    const intent = { ...meta, upgrading: to }
-    this.d.store.put('context', contextId, Buffer.from(JSON.stringify(intent)))
+    const intent = { ...meta, upgrading: toId }
+    this.d.store.put('context', contextId, encodeContextMeta(intent))
     this.remember(contextId, intent)
     const session = this.state(contextId).begin(this.d.identity.publicKey, this.clock)
     let events: AppEvent[]
@@ -546,16 +542,16 @@ export class ContextManager {
       events = outcome.events.map(decodeEvent)
     } catch (e) {
       const back = settle(this.require(contextId))
-      this.d.store.put('context', contextId, Buffer.from(JSON.stringify(back)))
+      this.d.store.put('context', contextId, encodeContextMeta(back))
       this.remember(contextId, back)
       const err = e instanceof MeroError ? e : new MeroError('Internal', (e as Error)?.message ?? String(e))
-      throw new MeroError(err.kind, `the migration '${migration.method}' of application ${to} (state version ${have} to ${want}) failed, and context ${meta.contextId} keeps running application ${from}: ${err.message}`, err.details)
+      throw new MeroError(err.kind, `the migration '${migration.method}' of application ${to} (state version ${have} to ${want}) failed, and context ${context} keeps running application ${from}: ${err.message}`, err.details)
     }
     // the migrated state and the switch in one write batch
     const result = session.finish()
     const batch = this.d.store.batch()
-    const committed = this.commit(batch, contextId, settle({ ...this.require(contextId), applicationId: to }), session, result, events)
-    batch.put('context', contextId, Buffer.from(JSON.stringify(committed.meta)))
+    const committed = this.commit(batch, contextId, settle({ ...this.require(contextId), applicationId: toId }), session, result, events)
+    batch.put('context', contextId, encodeContextMeta(committed.meta))
     batch.write()
     if (committed.id) this.stats.deltas++
     this.remember(contextId, committed.meta)
@@ -573,12 +569,12 @@ export class ContextManager {
     const out: { contextId: string; applicationId: string; error?: string }[] = []
     for (const meta of this.list()) {
       if (!meta.upgrading) continue
-      const contextId = fromBase58(meta.contextId, 'context id', 32)
+      const ids = { contextId: toBase58(meta.contextId), applicationId: toBase58(meta.upgrading) }
       try {
-        await this.updateApplication(contextId, fromBase58(meta.upgrading, 'application id', 32))
-        out.push({ contextId: meta.contextId, applicationId: meta.upgrading })
+        await this.updateApplication(meta.contextId, meta.upgrading)
+        out.push(ids)
       } catch (e) {
-        out.push({ contextId: meta.contextId, applicationId: meta.upgrading, error: (e as Error).message })
+        out.push({ ...ids, error: (e as Error).message })
       }
     }
     return out
@@ -598,43 +594,36 @@ export class ContextManager {
   }
 
   /** What the group's governance says of this context (visibility, allowlist, members, alias). */
-  governance(meta: ContextMeta) {
-    const view = this.d.groups.view(meta.groupId)
-    const c = view.contexts.find((x) => x.contextId === meta.contextId)
-    const target = view.settings.targetApplication
+  governance(meta: ContextMeta): ContextGovernance {
+    const { groupId, contextId } = meta
+    const c = this.d.groups.context(groupId, contextId)
+    const target = this.d.groups.targetApplication(groupId)
     return {
       registered: Boolean(c),
       visibility: c?.visibility,
       allowlist: c?.allowlist ?? [],
       members: c?.members ?? [],
       alias: c?.alias ?? null,
-      pendingUpgrade: target && target !== meta.applicationId ? target : null,
-      upgradeError: this.upgradeFailures.get(hexOf(meta.contextId))?.error ?? null,
-      groupDeleted: view.deleted,
+      pendingUpgrade: target && !target.equals(meta.applicationId) ? target : null,
+      upgradeError: this.upgradeFailures.get(contextId.toString('hex'))?.error ?? null,
+      groupDeleted: this.d.groups.deleted(groupId),
     }
   }
 
   // ---- internals -----------------------------------------------------------------------
 
-  /** The application a context runs, as bytes (decoded once per metadata). */
-  private applicationIdOf(meta: Readonly<ContextMeta>): Buffer {
-    let id = this.applicationIds.get(meta)
-    if (!id) this.applicationIds.set(meta, (id = fromBase58(meta.applicationId, 'application id', 32)))
-    return id
-  }
-
   /**
    * This node's identity must be a member of the group joined to the context, and may still read
    * it (a restricted context's allowlist); read-only members only read.
    */
-  private access(meta: ContextMeta, contextIdHex: string): { mode: 'write' | 'read-only'; target?: string } {
-    const a = this.d.groups.contextAccess(meta.groupId, contextIdHex, this.identityHex)
-    if (a.deleted) throw new MeroError('GroupDeleted', `the group of context ${meta.contextId} is deleted`)
-    if (!a.registered) throw new MeroError('ContextNotFound', `context ${meta.contextId} is no longer registered in group ${meta.groupId}`)
-    if (!a.role) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} is not a member of group ${meta.groupId}`)
-    if (!a.joined) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} has not joined context ${meta.contextId}`)
-    if (!a.reads) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} is no longer on the allowlist of restricted context ${meta.contextId}`)
-    return { mode: a.role === 'read-only' ? 'read-only' : 'write', target: a.target && toBase58(Buffer.from(a.target, 'hex')) }
+  private access(meta: ContextMeta, contextId: Buffer): { mode: 'write' | 'read-only'; target?: Buffer } {
+    const a = this.d.groups.contextAccess(meta.groupId, contextId, this.d.identity.publicKey)
+    if (a.deleted) throw new MeroError('GroupDeleted', `the group of context ${toBase58(contextId)} is deleted`)
+    if (!a.registered) throw new MeroError('ContextNotFound', `context ${toBase58(contextId)} is no longer registered in group ${groupIdToString(meta.groupId)}`)
+    if (!a.role) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} is not a member of group ${groupIdToString(meta.groupId)}`)
+    if (!a.joined) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} has not joined context ${toBase58(contextId)}`)
+    if (!a.reads) throw new MeroError('NotAuthorized', `${toBase58(this.d.identity.publicKey)} is no longer on the allowlist of restricted context ${toBase58(contextId)}`)
+    return { mode: a.role === 'read-only' ? 'read-only' : 'write', target: a.target }
   }
 
   /**
@@ -643,12 +632,12 @@ export class ContextManager {
    * its application (the failure is kept for `context get`) and it is not tried again until the
    * node restarts or the target changes.
    */
-  private async upgradeIfTargeted(contextId: Buffer, meta: ContextMeta, target: string | undefined): Promise<ContextMeta> {
-    if (!target || target === meta.applicationId || !this.d.applications.get(fromBase58(target, 'application id', 32))) return meta
+  private async upgradeIfTargeted(contextId: Buffer, meta: ContextMeta, target: Buffer | undefined): Promise<ContextMeta> {
+    if (!target || target.equals(meta.applicationId) || !this.d.applications.get(target)) return meta
     const k = contextId.toString('hex')
-    if (this.upgradeFailures.get(k)?.target === target) return meta
+    if (this.upgradeFailures.get(k)?.target.equals(target)) return meta
     try {
-      return await this.updateApplication(contextId, fromBase58(target, 'application id', 32))
+      return await this.updateApplication(contextId, target)
     } catch (e) {
       this.upgradeFailures.set(k, { target, error: (e as Error).message })
       return this.require(contextId)
@@ -662,10 +651,10 @@ export class ContextManager {
   private commit(batch: WriteBatch, contextId: Buffer, meta: ContextMeta, session: StateSession, result: SessionResult, events: { kind: string; data: unknown }[]): { meta: ContextMeta; deltaId: string | null; id?: Buffer; wire?: SignedDeltaWire } {
     session.privateInto(batch)
     if (result.actions.length === 0) return { meta, deltaId: null }
-    const parents = meta.heads.map((h) => Buffer.from(h, 'hex'))
+    const parents = meta.heads
     const bytes = encodeDelta({ contextId, parents, hlc: result.hlc!, author: result.author, actions: result.actions })
     const id = deltaIdOf(bytes)
-    const position = this.d.groups.heads(meta.groupId).map((h) => Buffer.from(h, 'hex'))
+    const position = this.d.groups.heads(meta.groupId)
     const wire = signDelta(this.d.identity, contextId, position, { delta: bytes, events: JSON.stringify(events) })
     // checked before the state rows go into the batch: a delta no peer could fetch is not committed
     if (wire.payload.length > MAX_DELTA_PAYLOAD) throw tooLarge(wire.payload.length)
@@ -673,7 +662,7 @@ export class ContextManager {
     const depth = this.log.depthOf(contextId, parents) // the heads' depths are remembered: no read
     const idHex = hex(id)
     this.log.put(batch, contextId, id, { depth, parents, checkpoint: false }, wire)
-    return { meta: { ...meta, rootHash: hex(rootHash), heads: [idHex], deltas: meta.deltas + 1 }, deltaId: idHex, id, wire }
+    return { meta: { ...meta, rootHash, heads: [id], deltas: meta.deltas + 1 }, deltaId: idHex, id, wire }
   }
 
   /**
@@ -684,14 +673,15 @@ export class ContextManager {
     let meta = this.require(contextId)
     const batch = this.d.store.batch()
     const rootHash = this.state(contextId).applyDeltas(ready.map((r) => r.verified.delta), batch, this.clock)
-    const heads = new Set(meta.heads)
+    // by idKey, in the order of their bytes (the stored order)
+    const heads = new Map(meta.heads.map((h) => [hex(h), h]))
     for (const { verified, depth } of ready) {
       for (const p of verified.delta.parents) heads.delete(hex(p))
-      heads.add(hex(verified.id))
+      heads.set(hex(verified.id), verified.id)
       this.log.put(batch, contextId, verified.id, { depth, parents: verified.delta.parents, checkpoint: false }, verified.wire)
     }
-    meta = { ...meta, rootHash: hex(rootHash), heads: [...heads].sort(), deltas: meta.deltas + ready.length }
-    batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
+    meta = { ...meta, rootHash, heads: [...heads.keys()].sort().map((k) => heads.get(k)!), deltas: meta.deltas + ready.length }
+    batch.put('context', contextId, encodeContextMeta(meta))
     batch.write()
     this.remember(contextId, meta)
     return meta
@@ -701,12 +691,12 @@ export class ContextManager {
    * A context this node joins (JoinContext): its metadata, with an empty state (its key is the
    * group's: GroupStore.keyAt). Its deltas (or a snapshot) follow by sync.
    */
-  adopt(contextId: Buffer, groupId: string, applicationId: string, creator: string): ContextMeta {
+  adopt(contextId: Buffer, groupId: Buffer, applicationId: Buffer, creator: Buffer): ContextMeta {
     const existing = this.get(contextId)
     if (existing) return existing
-    const meta: ContextMeta = { contextId: toBase58(contextId), groupId, applicationId, creator, createdAt: Date.now(), heads: [], rootHash: hex(this.state(contextId).rootHash()), deltas: 0 }
+    const meta: ContextMeta = { contextId, groupId, applicationId, creator, createdAt: Date.now(), heads: [], rootHash: this.state(contextId).rootHash(), deltas: 0 }
     const batch = this.d.store.batch()
-    batch.put('context', contextId, Buffer.from(JSON.stringify(meta)))
+    batch.put('context', contextId, encodeContextMeta(meta))
     batch.write()
     this.remember(contextId, meta)
     return meta
@@ -718,7 +708,7 @@ export class ContextManager {
    */
   installSnapshot(contextId: Buffer, records: Buffer[], boundary: { heads: Buffer[]; depths: number[]; rootHash: Buffer; deltaCount: number }): ContextMeta {
     const meta = this.require(contextId)
-    if (meta.heads.length || meta.deltas) throw new MeroError('Conflict', `context ${meta.contextId} already has state; a snapshot only goes onto a fresh context`)
+    if (meta.heads.length || meta.deltas) throw new MeroError('Conflict', `context ${toBase58(contextId)} already has state; a snapshot only goes onto a fresh context`)
     const batch = this.d.store.batch()
     const rootHash = this.state(contextId).importRecords(records, batch)
     if (!rootHash.equals(boundary.rootHash)) {
@@ -726,8 +716,8 @@ export class ContextManager {
       throw new MeroError('SyncFailed', `the snapshot's root hash ${hex(rootHash)} is not the peer's ${hex(boundary.rootHash)}`)
     }
     boundary.heads.forEach((h, i) => this.log.put(batch, contextId, h, { depth: boundary.depths[i]!, parents: [], checkpoint: true }))
-    const next = { ...meta, rootHash: hex(rootHash), heads: boundary.heads.map(hex).sort(), deltas: boundary.deltaCount }
-    batch.put('context', contextId, Buffer.from(JSON.stringify(next)))
+    const next = { ...meta, rootHash, heads: [...boundary.heads].sort(Buffer.compare), deltas: boundary.deltaCount }
+    batch.put('context', contextId, encodeContextMeta(next))
     batch.write()
     this.remember(contextId, next)
     return next
@@ -756,10 +746,6 @@ function decodeJson(bytes: Uint8Array): unknown {
 /** The state layout version an application keeps (its ABI's stateVersion; 1 when it declares none). */
 function stateVersionOf(module: LoadedModule): number {
   return module.abi?.stateVersion ?? 1
-}
-
-function hexOf(base58: string): string {
-  return fromBase58(base58, 'context id', 32).toString('hex')
 }
 
 function decodeEvent(e: { kind: string; data: Uint8Array; handler?: string }): AppEvent {

@@ -78,6 +78,7 @@ export class RemoteDeltas {
   /** Receives verified deltas of one context; applies what it can in one write batch. */
   receive(contextId: Buffer, deltas: VerifiedDelta[], from?: string): { status: ReceiveStatus; id: string; reason?: string }[] {
     const meta = this.d.contexts.require(contextId)
+    const { groupId } = meta
     const ctxHex = hex(contextId)
     const p = this.contextPending(ctxHex)
     const results: { status: ReceiveStatus; id: string; reason?: string }[] = []
@@ -102,19 +103,19 @@ export class RemoteDeltas {
       const id = hex(v.id)
       if (readyDepth.has(id)) continue
       // a parent among the heads (the common case) is held: no store read
-      const missing = v.delta.parents.filter((q) => !readyDepth.has(hex(q)) && !meta.heads.includes(hex(q)) && !this.d.contexts.log.has(contextId, q)).map(hex)
+      const missing = v.delta.parents.filter((q) => !readyDepth.has(hex(q)) && !meta.heads.some((h) => h.equals(q)) && !this.d.contexts.log.has(contextId, q)).map(hex)
       if (missing.length) {
         this.evicted += p.park(id, { verified: v, reason: 'parents', from: item.from }, missing, item.since)
         outcome.set(id, { status: 'pending' })
         continue
       }
-      const access = this.d.groups.writerAt(meta.groupId, ctxHex, hex(v.wire.author), v.wire.govPosition.map(hex))
+      const access = this.d.groups.writerAt(groupId, contextId, v.wire.author, v.wire.govPosition)
       if (access === 'unknown') {
         this.evicted += p.park(id, { verified: v, reason: 'governance', from: item.from }, [], item.since)
         outcome.set(id, { status: 'pending', reason: 'governance position not held yet' })
         continue
       }
-      const refused = access.ok ? this.wrongKey(meta.groupId, ctxHex, v) : access.reason
+      const refused = access.ok ? this.wrongKey(groupId, ctxHex, v) : access.reason
       if (refused) {
         this.rejected++
         p.remove(id)
@@ -146,9 +147,9 @@ export class RemoteDeltas {
   }
 
   /** Why a gossiped delta's seal does not fit its position (undefined when it does, or it came by sync). */
-  private wrongKey(groupId: string, ctxHex: string, v: VerifiedDelta): string | undefined {
+  private wrongKey(groupId: Buffer, scope: string, v: VerifiedDelta): string | undefined {
     if (!v.sealedUnder) return undefined
-    const k = this.d.groups.keyAt(groupId, ctxHex, v.wire.govPosition.map(hex))
+    const k = this.d.groups.keyAt(groupId, scope, v.wire.govPosition)
     if (k.status === 'ok' && k.keyId.equals(v.sealedUnder)) return undefined
     if (k.status === 'stale') return "the delta was gossiped at a position whose key is retired (someone lost reading there and no rotation followed)"
     return "the delta was sealed under another key than its position's epoch"
@@ -160,8 +161,8 @@ export class RemoteDeltas {
    * brings) is known to be new without reading the store.
    */
   private held(contextId: Buffer, meta: ContextMeta, v: VerifiedDelta): boolean {
-    if (meta.heads.includes(hex(v.id))) return true
-    if (v.delta.parents.some((q) => meta.heads.includes(hex(q)))) return false
+    if (meta.heads.some((h) => h.equals(v.id))) return true
+    if (v.delta.parents.some((q) => meta.heads.some((h) => h.equals(q)))) return false
     return this.d.contexts.log.has(contextId, v.id)
   }
 

@@ -5,6 +5,7 @@ import { PendingQueue } from '../dag/pending-queue.js'
 import { Emitter } from '../primitives/emitter.js'
 import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
+import { byIdBytes, idKey as hex, idOfKey as unhex } from '../primitives/ids.js'
 import type { Store, WriteBatch } from '../store/store.js'
 import { keyHolders, mayRead, mayReadContext } from './access.js'
 import type { GovernanceEvents } from './events.js'
@@ -21,62 +22,69 @@ import { GROUP_SCOPE, sealRotation, scopeKey, type Rotation } from './rotation.j
  */
 export const MAX_PENDING_PER_GROUP = 10_000
 
+/*
+ * Ids in and out of GroupStore are bytes (group ids, op ids, heads, identities, context and
+ * application ids). Inside, the fold keys its maps and slots by hex (`idKey`); the strings people
+ * read are made at the edges (src/api/governance-json.ts).
+ */
+
 export interface IngestResult {
-  opId: string
-  groupId?: string
+  /** Empty when the op did not decode. */
+  opId: Buffer
+  groupId?: Buffer
   status: 'applied' | 'rejected' | 'duplicate' | 'pending' | 'invalid'
   reason?: string
-  missing?: string[]
+  missing?: Buffer[]
 }
 
-export interface MemberInfo {
-  identity: string
+export interface MemberRecord {
+  identity: Buffer
   role: Role
   capabilities: number
-  capabilityNames: string[]
   alias: string | null
 }
 
-export interface ContextInfo {
-  contextId: string
-  applicationId: string
-  creator: string
+export interface ContextRecord {
+  contextId: Buffer
+  applicationId: Buffer
+  creator: Buffer
   visibility: Visibility
-  allowlist: string[]
-  members: string[]
+  allowlist: Buffer[]
+  /** The members joined to it that may read it. */
+  members: Buffer[]
   alias: string | null
 }
 
-export interface GroupView {
-  groupId: string
-  owner: string
+export interface GroupRecord {
+  groupId: Buffer
+  owner: Buffer
   alias: string | null
-  stateHash: string
-  heads: string[]
-  members: MemberInfo[]
-  settings: { defaultCapabilities: number; defaultCapabilityNames: string[]; defaultVisibility: Visibility; targetApplication: string | null }
-  contexts: ContextInfo[]
-  equivocations: { signer: string; seq: number; opIds: string[] }[]
+  stateHash: Buffer
+  heads: Buffer[]
+  members: MemberRecord[]
+  settings: { defaultCapabilities: number; defaultVisibility: Visibility; targetApplication: Buffer | null }
+  contexts: ContextRecord[]
+  equivocations: { signer: Buffer; seq: number; opIds: Buffer[] }[]
   opCount: number
   pendingOps: number
   deleted: boolean
   /** Each keyed scope's epoch at the current heads, and the id of its key (null while stale, or not held here). */
-  keys: EpochView[]
+  keys: EpochRecord[]
 }
 
-export interface EpochView {
-  /** 'group' (the group's topic), or a context id. */
-  scope: string
+export interface EpochRecord {
+  /** The group's topic (GROUP_SCOPE), or a context by id. */
+  scope: typeof GROUP_SCOPE | Buffer
   epoch: number
-  keyId: string | null
+  keyId: Buffer | null
   status: 'ok' | 'stale' | 'missing'
 }
 
-export interface OpRecord {
-  opId: string
-  signer: string
+export interface OpEntry {
+  opId: Buffer
+  signer: Buffer
   seq: number
-  parents: string[]
+  parents: Buffer[]
   kind: string
   status: 'applied' | 'rejected'
   reason: string | null
@@ -85,16 +93,16 @@ export interface OpRecord {
   appliedAt: number
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 /** Scopes in order: the group's topic first, then contexts by id. */
 const byScope = (a: string, b: string) => (a === GROUP_SCOPE ? -1 : b === GROUP_SCOPE ? 1 : a < b ? -1 : 1)
 const UNKNOWN: KeyAt = { status: 'unknown' }
+/** The op id of an IngestResult whose op did not decode. */
+const NO_ID = Buffer.alloc(0)
 
 export interface IssueOptions {
   /** Scopes to rotate besides those the op takes away (KeyRotated). */
   rotate?: string[]
 }
-const b58 = (h: string) => toBase58(Buffer.from(h, 'hex'))
 const META_GROUP = 0x01
 
 interface WriteBehind {
@@ -109,7 +117,7 @@ export type KeyAt =
   /** The epoch's key needs a rotation first (see EpochAt.stale). */
   | { status: 'stale'; epoch: number }
   /** This node lacks the keys of these rotations (it fetches them from a peer). */
-  | { status: 'missing'; epoch: number; rotations: string[] }
+  | { status: 'missing'; epoch: number; rotations: Buffer[] }
   /** The position names ops this node does not hold, or a group it does not hold. */
   | { status: 'unknown' }
 
@@ -151,31 +159,37 @@ export class GroupStore {
 
   // ---- queries -------------------------------------------------------------------------
 
-  groupIds(): string[] {
-    return [...this.groups.keys()]
+  groupIds(): Buffer[] {
+    return [...this.groups.values()].map((g) => g.groupId)
   }
 
-  has(groupId: string): boolean {
-    return this.groups.has(groupId)
+  has(groupId: Uint8Array): boolean {
+    return this.groups.has(hex(groupId))
   }
 
-  state(groupId: string): GroupState {
-    const g = this.groups.get(groupId)
-    if (!g) throw new MeroError('GroupNotFound', `no group ${groupId} on this node; \`meroctl group list\` shows the groups`)
+  state(groupId: Uint8Array): GroupState {
+    return this.stateAt(hex(groupId))
+  }
+
+  private stateAt(key: string): GroupState {
+    const g = this.groups.get(key)
+    if (!g) throw new MeroError('GroupNotFound', `no group ${key} on this node; \`meroctl group list\` shows the groups`)
     return g
   }
 
-  heads(groupId: string): string[] {
-    return [...this.state(groupId).heads].sort()
+  /** The group's heads, in the order of their bytes. */
+  heads(groupId: Uint8Array): Buffer[] {
+    const g = this.state(groupId)
+    return [...g.heads].sort().map((h) => g.nodes.get(h)!.op.id)
   }
 
   /** Parent ids that pending ops of this group wait for. */
-  missing(groupId: string): string[] {
-    return [...(this.pending.get(groupId)?.waitedFor() ?? [])]
+  missing(groupId: Uint8Array): Buffer[] {
+    return [...(this.pending.get(hex(groupId))?.waitedFor() ?? [])].map(unhex)
   }
 
-  pendingCount(groupId: string): number {
-    return this.pending.get(groupId)?.size ?? 0
+  pendingCount(groupId: Uint8Array): number {
+    return this.pending.get(hex(groupId))?.size ?? 0
   }
 
   /** Ops waiting for their parents, all groups together. */
@@ -185,28 +199,38 @@ export class GroupStore {
     return n
   }
 
+  /** How many ops of the group this node holds (applied or rejected); 0 for a group it lacks. */
+  opCount(groupId: Uint8Array): number {
+    return this.groups.get(hex(groupId))?.nodes.size ?? 0
+  }
+
+  /** Is the group deleted (false for a group this node lacks)? */
+  deleted(groupId: Uint8Array): boolean {
+    return this.groups.get(hex(groupId))?.current('deleted') === true
+  }
+
   /** Signed op bytes by id (for sync), those this node holds. */
-  getOps(groupId: string, opIds: string[]): Buffer[] {
-    const g = this.groups.get(groupId)
+  getOps(groupId: Uint8Array, opIds: Uint8Array[]): Buffer[] {
+    const g = this.groups.get(hex(groupId))
     if (!g) return []
     return opIds.flatMap((id) => {
-      const n = g.nodes.get(id)
+      const n = g.nodes.get(hex(id))
       return n ? [n.op.bytes] : []
     })
   }
 
   /** Does this node hold op `opId` of the group (applied or rejected)? */
-  knows(groupId: string, opId: string): boolean {
-    return this.groups.get(groupId)?.has(opId) ?? false
+  knows(groupId: Uint8Array, opId: Uint8Array): boolean {
+    return this.groups.get(hex(groupId))?.has(hex(opId)) ?? false
   }
 
   /**
    * Every op of the group that is not an ancestor of `have` (a peer's heads), in causal order:
    * what that peer lacks. Heads this node does not know are ignored.
    */
-  missingFor(groupId: string, have: string[]): Buffer[] {
+  missingFor(groupId: Uint8Array, have: Uint8Array[]): Buffer[] {
     const g = this.state(groupId)
-    const known = have.filter((h) => g.has(h))
+    const known = have.map(hex).filter((h) => g.has(h))
     const cut = known.length ? g.cut(known) : undefined
     return [...g.nodes.values()]
       .filter((n) => !cut || !cut.includes(n.idHex))
@@ -214,48 +238,63 @@ export class GroupStore {
       .map((n) => n.op.bytes)
   }
 
-  role(groupId: string, identity: Buffer): Role | undefined {
-    return this.groups.get(groupId)?.now().role(hex(identity))
+  role(groupId: Uint8Array, identity: Uint8Array): Role | undefined {
+    return this.groups.get(hex(groupId))?.now().role(hex(identity))
   }
 
-  isMember(groupId: string, identity: Buffer): boolean {
+  isMember(groupId: Uint8Array, identity: Uint8Array): boolean {
     return this.role(groupId, identity) !== undefined
+  }
+
+  /** A member of the group now (its role, capabilities and alias), or undefined. */
+  member(groupId: Uint8Array, identity: Uint8Array): MemberRecord | undefined {
+    const g = this.groups.get(hex(groupId))
+    const id = hex(identity)
+    const role = g?.now().role(id)
+    if (!g || !role) return undefined
+    return { identity: Buffer.from(identity), role, capabilities: g.now().caps(id), alias: (g.current(`malias/${id}`) as string | undefined) ?? null }
   }
 
   /**
    * What execution in a context needs from governance, read straight from the current slots
    * (no view is built): the group deleted? the context registered? the identity's role, whether
-   * it joined the context, and the group's target application (hex).
+   * it joined the context, and the group's target application.
    */
-  contextAccess(groupId: string, contextIdHex: string, identityHex: string): { deleted: boolean; registered: boolean; role?: Role; joined: boolean; reads: boolean; target?: string } {
+  contextAccess(groupId: Uint8Array, contextId: Uint8Array, identity: Uint8Array): { deleted: boolean; registered: boolean; role?: Role; joined: boolean; reads: boolean; target?: Buffer } {
     const now = this.state(groupId).now()
+    const c = hex(contextId)
+    const who = hex(identity)
+    const target = now.get('target') as string | undefined
     return {
       deleted: now.get('deleted') === true,
-      registered: now.context(contextIdHex)?.registered === true,
-      role: now.role(identityHex),
-      joined: now.get(`joined/${contextIdHex}/${identityHex}`) === true,
-      reads: mayReadContext(now, identityHex, contextIdHex),
-      target: now.get('target') as string | undefined,
+      registered: now.context(c)?.registered === true,
+      role: now.role(who),
+      joined: now.get(`joined/${c}/${who}`) === true,
+      reads: mayReadContext(now, who, c),
+      target: target === undefined ? undefined : unhex(target),
     }
   }
 
   /**
-   * May `identityHex` write context `contextIdHex` at a governance position (a set of op ids of
-   * the group)? Decided on the fold of the position's ancestors only, so every node decides the
+   * May `identity` write context `contextId` at a governance position (a set of op ids of the
+   * group)? Decided on the fold of the position's ancestors only, so every node decides the
    * same. 'unknown' while this node lacks an op of the position.
    */
-  writerAt(groupId: string, contextIdHex: string, identityHex: string, position: string[]): { ok: true } | { ok: false; reason: string } | 'unknown' {
-    const g = this.groups.get(groupId)
-    if (!g || position.some((p) => !g.has(p))) return 'unknown'
-    if (position.length === 0) return { ok: false, reason: 'the delta names no governance position' }
-    const cut = g.cut(position)
+  writerAt(groupId: Uint8Array, contextId: Uint8Array, identity: Uint8Array, position: Uint8Array[]): { ok: true } | { ok: false; reason: string } | 'unknown' {
+    const g = this.groups.get(hex(groupId))
+    const pos = position.map(hex)
+    if (!g || pos.some((p) => !g.has(p))) return 'unknown'
+    if (pos.length === 0) return { ok: false, reason: 'the delta names no governance position' }
+    const cut = g.cut(pos)
+    const c = hex(contextId)
+    const who = hex(identity)
     if (cut.get('deleted') === true) return { ok: false, reason: 'the group is deleted at the delta\'s position' }
-    if (!cut.context(contextIdHex)?.registered) return { ok: false, reason: 'the context is not registered at the delta\'s position' }
-    const role = cut.role(identityHex)
+    if (!cut.context(c)?.registered) return { ok: false, reason: 'the context is not registered at the delta\'s position' }
+    const role = cut.role(who)
     if (!role) return { ok: false, reason: 'the author is not a member of the group at the delta\'s position' }
     if (role === 'read-only') return { ok: false, reason: 'the author is a read-only member at the delta\'s position' }
-    if (cut.get(`joined/${contextIdHex}/${identityHex}`) !== true) return { ok: false, reason: 'the author has not joined the context at the delta\'s position' }
-    if (!mayReadContext(cut, identityHex, contextIdHex)) return { ok: false, reason: "the context is restricted and the author is not on its allowlist at the delta's position" }
+    if (cut.get(`joined/${c}/${who}`) !== true) return { ok: false, reason: 'the author has not joined the context at the delta\'s position' }
+    if (!mayReadContext(cut, who, c)) return { ok: false, reason: "the context is restricted and the author is not on its allowlist at the delta's position" }
     return { ok: true }
   }
 
@@ -264,15 +303,17 @@ export class GroupStore {
    * it, or one that may join it: open contexts need admin or join-open-contexts, restricted ones
    * the allowlist (or admin). Undefined when it may; otherwise why not.
    */
-  whyNotReader(groupId: string, contextIdHex: string, identityHex: string): string | undefined {
-    const g = this.groups.get(groupId)
+  whyNotReader(groupId: Uint8Array, contextId: Uint8Array, identity: Uint8Array): string | undefined {
+    const g = this.groups.get(hex(groupId))
     if (!g) return 'this node does not hold the group'
     const now = g.now()
+    const c = hex(contextId)
+    const who = hex(identity)
     if (now.get('deleted') === true) return 'the group is deleted'
-    if (!now.context(contextIdHex)?.registered) return 'the context is not registered in its group'
-    if (!now.role(identityHex)) return 'not a member of the group'
-    if (mayReadContext(now, identityHex, contextIdHex)) return undefined
-    if (now.get(`ctxvis/${contextIdHex}`) === 'restricted') return 'the context is restricted and the identity is not on its allowlist'
+    if (!now.context(c)?.registered) return 'the context is not registered in its group'
+    if (!now.role(who)) return 'not a member of the group'
+    if (mayReadContext(now, who, c)) return undefined
+    if (now.get(`ctxvis/${c}`) === 'restricted') return 'the context is restricted and the identity is not on its allowlist'
     return 'joining an open context requires the join-open-contexts capability'
   }
 
@@ -282,18 +323,19 @@ export class GroupStore {
    * (NotAuthorized), the context it names not registered (ContextNotFound) or not one the inviter
    * may let someone into (NotAuthorized). The same rules as the claim's, on the current state.
    */
-  checkInvitation(groupId: string, inviter: Buffer, role: Role, contextId?: Buffer): void {
+  checkInvitation(groupId: Uint8Array, inviter: Uint8Array, role: Role, contextId?: Uint8Array): void {
     const g = this.state(groupId)
-    if (g.current('deleted') === true) throw new MeroError('GroupDeleted', `group ${groupId} is deleted`)
+    const gid = hex(groupId)
+    if (g.current('deleted') === true) throw new MeroError('GroupDeleted', `group ${gid} is deleted`)
     const now = g.cut([...g.heads])
     const who = hex(inviter)
     const inviterRole = now.role(who)
-    if (!inviterRole) throw new MeroError('NotAuthorized', `${toBase58(inviter)} is not a member of group ${groupId}`)
+    if (!inviterRole) throw new MeroError('NotAuthorized', `${toBase58(inviter)} is not a member of group ${gid}`)
     const why = whyMayNotInvite(now, who, inviterRole, role)
     if (why) throw new MeroError('NotAuthorized', `cannot invite: ${why}`)
     if (!contextId) return
     const c = hex(contextId)
-    if (!now.context(c)?.registered) throw new MeroError('ContextNotFound', `context ${toBase58(contextId)} is not registered in group ${groupId}`)
+    if (!now.context(c)?.registered) throw new MeroError('ContextNotFound', `context ${toBase58(contextId)} is not registered in group ${gid}`)
     const whyNot = whyMayNotInviteInto(now, c, who, inviterRole)
     if (whyNot) throw new MeroError('NotAuthorized', `cannot invite into context ${toBase58(contextId)}: ${whyNot}`)
   }
@@ -302,55 +344,76 @@ export class GroupStore {
    * Whether an invitation was revoked, and who claimed it, in the current state, first claim first
    * (of an invitation with `maxUses`, the first that many are its uses; see the fold's claim rule).
    */
-  invitationState(groupId: string, invitationId: string): { revoked: boolean; claimedBy: string[] } {
-    const g = this.groups.get(groupId)
+  invitationState(groupId: Uint8Array, invitationId: Uint8Array): { revoked: boolean; claimedBy: Buffer[] } {
+    const g = this.groups.get(hex(groupId))
     if (!g) return { revoked: false, claimedBy: [] }
     const now = g.now()
-    return { revoked: now.get(`revoked/${invitationId}`) === true, claimedBy: now.claimants(invitationId).map(b58) }
+    const id = hex(invitationId)
+    return { revoked: now.get(`revoked/${id}`) === true, claimedBy: now.claimants(id).map(unhex) }
   }
 
-  view(groupId: string): GroupView {
+  /** The contexts registered in the group, with the members joined to each that may read it. */
+  contexts(groupId: Uint8Array): ContextRecord[] {
     const g = this.state(groupId)
     const now = g.now()
-    const members: MemberInfo[] = []
-    for (const [slot] of g.entries('member/')) {
-      const id = slot.slice('member/'.length)
-      const role = now.role(id)
-      if (!role) continue
-      const caps = now.caps(id)
-      members.push({ identity: b58(id), role, capabilities: caps, capabilityNames: capabilityList(caps), alias: (g.current(`malias/${id}`) as string | undefined) ?? null })
-    }
-    const memberSet = new Set(members.map((m) => m.identity))
-    const contexts: ContextInfo[] = []
+    const contexts: ContextRecord[] = []
     for (const [slot, value] of g.entries('ctx/')) {
       const c = value as { app: string; creator: string; registered: boolean }
       if (!c.registered) continue
       const id = slot.slice('ctx/'.length)
-      const allowlist = g.entries(`allow/${id}/`).filter(([, v]) => v === true).map(([k]) => b58(k.slice(`allow/${id}/`.length)))
+      const allowlist = g.entries(`allow/${id}/`).filter(([, v]) => v === true).map(([k]) => unhex(k.slice(`allow/${id}/`.length)))
       // a context identity is live only while its holder may read it (the removal cascade, the allowlist)
-      const joined = g.entries(`joined/${id}/`).filter(([k, v]) => v === true && mayReadContext(now, k.slice(`joined/${id}/`.length), id)).map(([k]) => b58(k.slice(`joined/${id}/`.length)))
+      const members = g
+        .entries(`joined/${id}/`)
+        .map(([k, v]) => [k.slice(`joined/${id}/`.length), v] as const)
+        .filter(([who, v]) => v === true && now.role(who) !== undefined && mayReadContext(now, who, id))
+        .map(([who]) => unhex(who))
       contexts.push({
-        contextId: b58(id),
-        applicationId: b58(c.app),
-        creator: b58(c.creator),
+        contextId: unhex(id),
+        applicationId: unhex(c.app),
+        creator: unhex(c.creator),
         visibility: g.current(`ctxvis/${id}`) as Visibility,
         allowlist,
-        members: joined.filter((j) => memberSet.has(j)),
+        members,
         alias: (g.current(`calias/${id}`) as string | undefined) ?? null,
       })
     }
+    return contexts
+  }
+
+  /** The group's registered context `contextId`, or undefined. */
+  context(groupId: Uint8Array, contextId: Uint8Array): ContextRecord | undefined {
+    const key = hex(contextId)
+    return this.contexts(groupId).find((c) => hex(c.contextId) === key)
+  }
+
+  /** The application the group's contexts are to move to (group upgrade), or undefined. */
+  targetApplication(groupId: Uint8Array): Buffer | undefined {
+    const target = this.state(groupId).current('target') as string | undefined
+    return target === undefined ? undefined : unhex(target)
+  }
+
+  view(groupId: Uint8Array): GroupRecord {
+    const g = this.state(groupId)
+    const now = g.now()
+    const members: MemberRecord[] = []
+    for (const [slot] of g.entries('member/')) {
+      const id = slot.slice('member/'.length)
+      const role = now.role(id)
+      if (!role) continue
+      members.push({ identity: unhex(id), role, capabilities: now.caps(id), alias: (g.current(`malias/${id}`) as string | undefined) ?? null })
+    }
     const defcaps = (g.current('defcaps') as number | undefined) ?? DEFAULT_CAPABILITIES
-    const target = g.current('target') as string | undefined
     return {
-      groupId,
-      owner: b58(g.current('owner') as string),
+      groupId: g.groupId,
+      owner: unhex(g.current('owner') as string),
       alias: (g.current('alias') as string | undefined) ?? null,
-      stateHash: hex(g.stateHash()),
-      heads: [...g.heads].sort(),
+      stateHash: g.stateHash(),
+      heads: this.heads(groupId),
       members,
-      settings: { defaultCapabilities: defcaps, defaultCapabilityNames: capabilityList(defcaps), defaultVisibility: (g.current('defvis') as Visibility | undefined) ?? 'open', targetApplication: target ? b58(target) : null },
-      contexts,
-      equivocations: g.equivocations.map((e) => ({ signer: b58(e.signer), seq: Number(e.seq), opIds: e.opIds })),
+      settings: { defaultCapabilities: defcaps, defaultVisibility: (g.current('defvis') as Visibility | undefined) ?? 'open', targetApplication: this.targetApplication(groupId) ?? null },
+      contexts: this.contexts(groupId),
+      equivocations: g.equivocations.map((e) => ({ signer: unhex(e.signer), seq: Number(e.seq), opIds: e.opIds.map(unhex) })),
       opCount: g.nodes.size,
       pendingOps: this.pendingCount(groupId),
       deleted: g.current('deleted') === true,
@@ -359,17 +422,17 @@ export class GroupStore {
   }
 
   /** The op log in causal order (generation, then id). */
-  ops(groupId: string): OpRecord[] {
+  ops(groupId: Uint8Array): OpEntry[] {
     const g = this.state(groupId)
     return [...g.nodes.values()]
       .sort((a, b) => a.gen - b.gen || (a.idHex < b.idHex ? -1 : 1))
-      .map((n) => ({ opId: n.idHex, signer: toBase58(n.op.signer), seq: Number(n.op.seq), parents: n.parents, kind: n.op.op.kind, status: n.status, reason: n.reason ?? null, generation: n.gen, appliedAt: n.appliedAt }))
+      .map((n) => ({ opId: n.op.id, signer: n.op.signer, seq: Number(n.op.seq), parents: n.op.parents, kind: n.op.op.kind, status: n.status, reason: n.reason ?? null, generation: n.gen, appliedAt: n.appliedAt }))
   }
 
   // ---- authoring -----------------------------------------------------------------------
 
   /** Creates a group owned by `owner`; its id is the id of the signed genesis op. */
-  createGroup(owner: KeyPair, settings: { application?: Buffer; defaultCapabilities?: number; defaultVisibility?: Visibility } = {}): { groupId: string; op: SignedOp } {
+  createGroup(owner: KeyPair, settings: { application?: Buffer; defaultCapabilities?: number; defaultVisibility?: Visibility } = {}): { groupId: Buffer; op: SignedOp } {
     // epoch 0 of the group's topic key, for the owner (members joining later fetch the current key)
     const rotation = this.keys ? sealRotation({ groupId: ZERO_ID, signer: owner.publicKey, seq: 1n }, [{ key: randomBytes(32) }], () => [owner.publicKey]) : undefined
     const op = signOp(
@@ -383,7 +446,7 @@ export class GroupStore {
       owner,
     )
     this.ingestDecoded([op], { persist: true, emit: true })
-    return { groupId: hex(op.id), op }
+    return { groupId: op.id, op }
   }
 
   /**
@@ -391,7 +454,7 @@ export class GroupStore {
    * applies and persists it. An op that would be rejected is refused (NotAuthorized) and not
    * stored. Returns the signed op (to publish).
    */
-  issue(groupId: string, signer: KeyPair, op: GroupOp, opts: IssueOptions = {}): SignedOp {
+  issue(groupId: Uint8Array, signer: KeyPair, op: GroupOp, opts: IssueOptions = {}): SignedOp {
     const signed = this.signChecked(groupId, signer, op, opts)
     this.ingestDecoded([signed], { persist: true, emit: true })
     return signed
@@ -405,7 +468,7 @@ export class GroupStore {
    * catch-up; should this node author again with the same seq before that, both ops are kept
    * and the group flags the equivocation (DESIGN §6), so replicas never split.
    */
-  issueWriteBehind(groupId: string, signer: KeyPair, op: GroupOp, opts: IssueOptions = {}): { op: SignedOp; persisted: Promise<void> } {
+  issueWriteBehind(groupId: Uint8Array, signer: KeyPair, op: GroupOp, opts: IssueOptions = {}): { op: SignedOp; persisted: Promise<void> } {
     const signed = this.signChecked(groupId, signer, op, opts)
     const behind = this.writeBehind()
     this.ingestOne(signed, behind?.batch, true)
@@ -441,7 +504,7 @@ export class GroupStore {
     return this.behind
   }
 
-  private signChecked(groupId: string, signer: KeyPair, op: GroupOp, opts: IssueOptions): SignedOp {
+  private signChecked(groupId: Uint8Array, signer: KeyPair, op: GroupOp, opts: IssueOptions): SignedOp {
     const g = this.state(groupId)
     const parents = [...g.heads]
       .map((h) => g.nodes.get(h)!)
@@ -450,7 +513,7 @@ export class GroupStore {
       .map((n) => n.op.id)
     const seq = g.nextSeq(signer.publicKey)
     const rotation = this.rotationFor(g, signer, op, parents.map(hex), seq, opts)
-    const signed = signOp({ groupId: Buffer.from(groupId, 'hex'), parents, seq, op, rotation }, signer)
+    const signed = signOp({ groupId: g.groupId, parents, seq, op, rotation }, signer)
     // what peers will decode: an op they would drop as malformed is refused here, not applied alone
     decodeSignedOp(signed.bytes, { verify: false })
     const reason = g.evaluate(signed)
@@ -485,25 +548,26 @@ export class GroupStore {
   // ---- keys ------------------------------------------------------------------------------
 
   /** The key epoch of a scope at a position (the current heads by default): see GroupState.epochAt. */
-  epochAt(groupId: string, scope: string, position?: string[]): EpochAt | undefined {
-    const g = this.groups.get(groupId)
+  epochAt(groupId: Uint8Array, scope: string, position?: Uint8Array[]): EpochAt | undefined {
+    const g = this.groups.get(hex(groupId))
     if (!g) return undefined
-    const pos = position ?? [...g.heads]
+    const pos = position?.map(hex) ?? [...g.heads]
     if (pos.length === 0 || pos.some((p) => !g.has(p))) return undefined
     return g.epochAt(scope, pos)
   }
 
   /**
-   * The key of a scope ('group', or a context id in hex) at a governance position (op ids in hex;
+   * The key of a scope (GROUP_SCOPE, or a context: `scopeKey`) at a governance position (op ids;
    * the current heads by default): what a message of that position is sealed under. Remembered
    * per position once known (it never changes then).
    */
-  keyAt(groupId: string, scope: string, position?: string[]): KeyAt {
-    const g = this.groups.get(groupId)
+  keyAt(groupId: Uint8Array, scope: string, position?: Uint8Array[]): KeyAt {
+    const gid = hex(groupId)
+    const g = this.groups.get(gid)
     if (!g) return UNKNOWN
-    const pos = position ?? [...g.heads]
+    const pos = position?.map(hex) ?? [...g.heads]
     const memoKey = `${scope}|${pos.length === 1 ? pos[0] : [...pos].sort().join(',')}`
-    let memo = this.keyMemo.get(groupId)
+    let memo = this.keyMemo.get(gid)
     const hit = memo?.get(memoKey)
     if (hit) return hit
     if (pos.length === 0 || pos.some((p) => !g.has(p))) return UNKNOWN
@@ -511,23 +575,23 @@ export class GroupStore {
     let out: KeyAt
     if (e.stale) out = { status: 'stale', epoch: e.epoch }
     else {
-      const d = this.keys?.derive(groupId, scope, e.frontier) ?? { missing: e.frontier.map((f) => f.idHex) }
-      if ('missing' in d) return { status: 'missing', epoch: e.epoch, rotations: d.missing }
+      const d = this.keys?.derive(gid, scope, e.frontier) ?? { missing: e.frontier.map((f) => f.idHex) }
+      if ('missing' in d) return { status: 'missing', epoch: e.epoch, rotations: d.missing.map(unhex) }
       out = { status: 'ok', epoch: e.epoch, ...d }
     }
-    if (!memo) this.keyMemo.set(groupId, (memo = new Map()))
+    if (!memo) this.keyMemo.set(gid, (memo = new Map()))
     if (memo.size >= KEYS_REMEMBERED) memo.delete(memo.keys().next().value!)
     memo.set(memoKey, out)
     return out
   }
 
   /** Each keyed scope's epoch at the current heads: the group's topic first, then contexts by id. */
-  epochs(groupId: string): EpochView[] {
+  epochs(groupId: Uint8Array): EpochRecord[] {
     const scopes = this.state(groupId).keyedScopes().sort(byScope)
     return scopes.flatMap((scope) => {
       const k = this.keyAt(groupId, scope)
       if (k.status === 'unknown') return []
-      return [{ scope: scope === GROUP_SCOPE ? GROUP_SCOPE : b58(scope), epoch: k.epoch, keyId: k.status === 'ok' ? hex(k.keyId) : null, status: k.status }]
+      return [{ scope: scope === GROUP_SCOPE ? GROUP_SCOPE : unhex(scope), epoch: k.epoch, keyId: k.status === 'ok' ? k.keyId : null, status: k.status }]
     })
   }
 
@@ -535,11 +599,12 @@ export class GroupStore {
    * The keys of a scope's current epoch this node holds (its frontier's rotations), for a peer
    * that may read the scope (the sync server decides that).
    */
-  keysToShare(groupId: string, scope: string): { rotation: Buffer; key: Buffer }[] {
+  keysToShare(groupId: Uint8Array, scope: string): { rotation: Buffer; key: Buffer }[] {
     const e = this.epochAt(groupId, scope)
     if (!e || !this.keys) return []
+    const gid = hex(groupId)
     return e.frontier.flatMap((r) => {
-      const key = this.keys!.component(groupId, scope, r.idHex)
+      const key = this.keys!.component(gid, scope, r.idHex)
       return key ? [{ rotation: Buffer.from(r.idHex, 'hex'), key }] : []
     })
   }
@@ -548,8 +613,9 @@ export class GroupStore {
    * Keys of a scope given by a peer: each kept if this node holds the rotation op and the key is
    * the one it names; refused and counted otherwise. Returns how many were kept.
    */
-  acceptKeys(groupId: string, scope: string, keys: { rotation: Buffer; key: Buffer }[]): number {
-    const g = this.groups.get(groupId)
+  acceptKeys(groupId: Uint8Array, scope: string, keys: { rotation: Buffer; key: Buffer }[]): number {
+    const gid = hex(groupId)
+    const g = this.groups.get(gid)
     if (!g || !this.keys) return 0
     const batch = this.store?.batch()
     let kept = 0
@@ -560,7 +626,7 @@ export class GroupStore {
         this.keys.faults.bad_component++
         continue
       }
-      if (this.keys.accept(groupId, scope, hex(rotation), named.keyId, key, batch)) kept++
+      if (this.keys.accept(gid, scope, hex(rotation), named.keyId, key, batch)) kept++
     }
     batch?.write()
     if (kept && this.events.listens('keys.stored')) this.events.emit('keys.stored', { groupId: g.groupId, scope })
@@ -579,7 +645,7 @@ export class GroupStore {
         decoded.push(decodeSignedOp(bytes))
         index.push(i)
       } catch (e) {
-        results[i] = { opId: '', status: 'invalid', reason: (e as Error).message }
+        results[i] = { opId: NO_ID, status: 'invalid', reason: (e as Error).message }
       }
     })
     const out = this.ingestDecoded(decoded, { persist: true, emit: true })
@@ -620,14 +686,15 @@ export class GroupStore {
     const groupId = hex(groupOf(op))
     const opId = hex(op.id)
     const g = this.groups.get(groupId)
-    if (g?.has(opId) || this.pending.get(groupId)?.has(opId)) return { opId, groupId, status: 'duplicate' }
-    if (op.op.kind !== 'GroupCreated' && !g && op.groupId.equals(Buffer.alloc(32))) return { opId, status: 'invalid', reason: 'op has a zero group id' }
+    if (g?.has(opId) || this.pending.get(groupId)?.has(opId)) return { opId: op.id, groupId: groupOf(op), status: 'duplicate' }
+    if (op.op.kind !== 'GroupCreated' && !g && op.groupId.equals(ZERO_ID)) return { opId: op.id, status: 'invalid', reason: 'op has a zero group id' }
 
-    const missing = op.parents.map(hex).filter((p) => !g?.has(p))
+    const missing = op.parents.filter((p) => !g?.has(hex(p)))
     if (op.op.kind !== 'GroupCreated' && (!g || missing.length)) {
-      this.pendingEvicted += this.queue(groupId).park(opId, op, g ? missing : missing.length ? missing : [groupId])
+      const waitFor = missing.map(hex)
+      this.pendingEvicted += this.queue(groupId).park(opId, op, g ? waitFor : waitFor.length ? waitFor : [groupId])
       if (emit && this.events.listens('op.pending')) this.events.emit('op.pending', { groupId: groupOf(op), opId: op.id, missing: missing.length })
-      return { opId, groupId, status: 'pending', missing }
+      return { opId: op.id, groupId: groupOf(op), status: 'pending', missing }
     }
     const first = this.applyAndRecord(groupId, op, batch, emit)
     // cascade: ops that waited for this one (iteratively)
@@ -645,7 +712,7 @@ export class GroupStore {
   private applyAndRecord(groupId: string, op: SignedOp, batch: WriteBatch | undefined, emit: boolean): IngestResult {
     let g = this.groups.get(groupId)
     if (!g) {
-      g = new GroupState(Buffer.from(groupId, 'hex'))
+      g = new GroupState(groupOf(op))
       this.groups.set(groupId, g)
       batch?.put('groupMeta', Buffer.concat([Buffer.from([META_GROUP]), g.groupId]), Buffer.from('{}'))
     }
@@ -658,7 +725,7 @@ export class GroupStore {
       if (stored && this.events.listens('keys.stored')) this.events.emit('keys.stored', { groupId: g.groupId })
     }
     if (emit) this.emit(g, groupId, op, outcome)
-    return { opId: outcome.node.idHex, groupId, status: outcome.node.status, reason: outcome.node.reason }
+    return { opId: op.id, groupId: g.groupId, status: outcome.node.status, reason: outcome.node.reason }
   }
 
   private queue(groupId: string): PendingQueue<SignedOp> {
@@ -690,7 +757,7 @@ export class GroupStore {
         }
       } else if (c.slot.startsWith('caps/')) {
         const id = c.slot.slice('caps/'.length)
-        const role = this.role(groupIdHex, Buffer.from(id, 'hex'))
+        const role = this.groups.get(groupIdHex)?.now().role(id)
         if (role && op.op.kind === 'CapabilitiesSet' && ev.listens('member.updated')) ev.emit('member.updated', { groupId, identity: Buffer.from(id, 'hex'), role, capabilities: c.after as number })
       } else if (c.slot === 'deleted' && c.after === true) {
         if (ev.listens('group.deleted')) ev.emit('group.deleted', { groupId })
@@ -766,7 +833,7 @@ export async function checkSignatures(payloads: Uint8Array[], pool?: VerifierPoo
       decoded.push(decodeSignedOp(bytes, { verify: false }))
       index.push(i)
     } catch (e) {
-      results[i] = { opId: '', status: 'invalid', reason: (e as Error).message }
+      results[i] = { opId: NO_ID, status: 'invalid', reason: (e as Error).message }
     }
   })
   const jobs: VerifyJob[] = decoded.map((op) => ({ publicKey: op.signer, message: signedMessage(op), signature: op.signature }))
@@ -779,7 +846,7 @@ export async function checkSignatures(payloads: Uint8Array[], pool?: VerifierPoo
       good.push(op)
       goodIndex.push(index[j]!)
     } else {
-      results[index[j]!] = { opId: hex(op.id), status: 'invalid', reason: 'op signature does not verify against its signer' }
+      results[index[j]!] = { opId: op.id, status: 'invalid', reason: 'op signature does not verify against its signer' }
     }
   })
   return { results, good, goodIndex }

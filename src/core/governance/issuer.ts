@@ -8,7 +8,7 @@ import type { GroupOp, SignedOp } from './ops.js'
  * publishes them to the group.
  */
 export interface OpIssuer {
-  issue(groupId: string, op: GroupOp, opts?: IssueOptions): Promise<SignedOp>
+  issue(groupId: Uint8Array, op: GroupOp, opts?: IssueOptions): Promise<SignedOp>
 }
 
 /** The issuer of a node without a network: sign, apply, store. */
@@ -18,7 +18,7 @@ export class LocalIssuer implements OpIssuer {
     private readonly identity: KeyPair,
   ) {}
 
-  async issue(groupId: string, op: GroupOp, opts?: IssueOptions): Promise<SignedOp> {
+  async issue(groupId: Uint8Array, op: GroupOp, opts?: IssueOptions): Promise<SignedOp> {
     return this.groups.issue(groupId, this.identity, op, opts)
   }
 }

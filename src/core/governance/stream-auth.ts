@@ -1,10 +1,9 @@
 import { sign as edSign, verify as edVerify, type KeyPair } from '../crypto/ed25519.js'
 import type { Reader, Writer } from '../primitives/borsh.js'
-import { toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import type { GroupStore } from './group-store.js'
 import { invitationId, invitationSignatureValid } from './invitation.js'
-import { readInvitation, writeInvitationBody, type SignedInvitation } from './ops.js'
+import { capabilityList, readInvitation, writeInvitationBody, type SignedInvitation } from './ops.js'
 
 /**
  * How a peer proves, on a stream, who it is and that governance lets it read (the sync and blob
@@ -50,29 +49,28 @@ export function invitationAuth(key: KeyPair, invitation: SignedInvitation, serve
  * clock, unrevoked, not used up by others, whose inviter may still invite, that signed this
  * node's challenge.
  */
-export function checkGroupAuth(groups: GroupStore, groupIdHex: string, nonce: Buffer, auth: StreamAuth, self: string, now = Date.now()): string | undefined {
-  const groupId = Buffer.from(groupIdHex, 'hex')
+export function checkGroupAuth(groups: GroupStore, groupId: Buffer, nonce: Buffer, auth: StreamAuth, self: string, now = Date.now()): string | undefined {
   if (!edVerify(auth.identity, authMessage(nonce, groupId, auth.identity, self), auth.signature)) return 'the challenge signature does not verify (for this node)'
-  if (auth.kind === 'member') return groups.isMember(groupIdHex, auth.identity) ? undefined : 'not a member of the group'
+  if (auth.kind === 'member') return groups.isMember(groupId, auth.identity) ? undefined : 'not a member of the group'
   const inv = auth.invitation
   if (!inv.groupId.equals(groupId)) return 'the invitation is for another group'
   if (!invitationSignatureValid(inv)) return "the invitation's signature does not verify"
   if (Number(inv.expiresAt) < now) return 'the invitation has expired'
-  const state = groups.invitationState(groupIdHex, invitationId(inv).toString('hex'))
+  const state = groups.invitationState(groupId, invitationId(inv))
   if (state.revoked) return 'the invitation was revoked'
   // its uses gone to others (whoever used it may come back with it: its claim is on its way)
-  if (inv.maxUses !== undefined && state.claimedBy.length >= inv.maxUses && !state.claimedBy.slice(0, inv.maxUses).includes(toBase58(auth.identity))) return `the invitation has been used ${state.claimedBy.length} time(s), all it allows`
-  const inviter = groups.view(groupIdHex).members.find((m) => m.identity === toBase58(inv.inviter))
+  if (inv.maxUses !== undefined && state.claimedBy.length >= inv.maxUses && !state.claimedBy.slice(0, inv.maxUses).some((c) => c.equals(auth.identity))) return `the invitation has been used ${state.claimedBy.length} time(s), all it allows`
+  const inviter = groups.member(groupId, inv.inviter)
   if (!inviter) return 'the inviter is no longer a member'
-  if (inviter.role !== 'admin' && !inviter.capabilityNames.includes('invite-members')) return 'the inviter may no longer invite'
+  if (inviter.role !== 'admin' && !capabilityList(inviter.capabilities).includes('invite-members')) return 'the inviter may no longer invite'
   return undefined
 }
 
-/** Why a requester may not read a context of group `groupIdHex` now, or undefined when it may (members only). */
-export function checkContextAuth(groups: GroupStore, groupIdHex: string, contextId: Buffer, nonce: Buffer, auth: StreamAuth, self: string): string | undefined {
+/** Why a requester may not read a context of group `groupId` now, or undefined when it may (members only). */
+export function checkContextAuth(groups: GroupStore, groupId: Buffer, contextId: Buffer, nonce: Buffer, auth: StreamAuth, self: string): string | undefined {
   if (auth.kind !== 'member') return 'context sync needs a member of the group'
   if (!edVerify(auth.identity, authMessage(nonce, contextId, auth.identity, self), auth.signature)) return 'the challenge signature does not verify (for this node)'
-  return groups.whyNotReader(groupIdHex, contextId.toString('hex'), auth.identity.toString('hex'))
+  return groups.whyNotReader(groupId, contextId, auth.identity)
 }
 
 export function writeStreamAuth(w: Writer, auth: StreamAuth): void {

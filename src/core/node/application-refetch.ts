@@ -3,6 +3,7 @@ import type { ApplicationStore } from '../context/applications.js'
 import type { GroupStore } from '../governance/group-store.js'
 import type { NodeNetwork } from '../network/transport.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
+import { groupIdToString } from '../primitives/ids.js'
 import type { Startable } from '../primitives/lifecycle.js'
 import type { EventBus } from './event-bus.js'
 
@@ -75,14 +76,14 @@ export class ApplicationRefetch implements Startable {
     this.running = true
     try {
       for (const [k, id] of this.pending) {
-        const groupId = this.groupUsing(toBase58(id))
+        const groupId = this.groupUsing(id)
         if (!groupId) continue // no group to ask through: only `app install` can bring it back
         try {
           // a package comes as its bundle, checked by its signature (ApplicationStore.restore)
           const fetched = await providers.fetch(id, groupId, this.d.network?.connectedPeers() ?? [], this.d.applications.maxFetchBytes, { application: true })
           const meta = await this.d.applications.restore(fetched.bytes, id)
           this.pending.delete(k)
-          this.d.events.emit({ type: 'application.fetched', applicationId: meta.applicationId, groupId, peerId: fetched.peerId, via: fetched.via, size: meta.size, durationMs: fetched.durationMs, restored: true })
+          this.d.events.emit({ type: 'application.fetched', applicationId: meta.applicationId, groupId: groupIdToString(groupId), peerId: fetched.peerId, via: fetched.via, size: meta.size, durationMs: fetched.durationMs, restored: true })
         } catch {
           // no peer served it yet: tried again when one connects
         }
@@ -92,10 +93,8 @@ export class ApplicationRefetch implements Startable {
     }
   }
 
-  private groupUsing(applicationId: string): string | undefined {
-    return this.d.groups.groupIds().find((g) => {
-      const view = this.d.groups.view(g)
-      return view.settings.targetApplication === applicationId || view.contexts.some((c) => c.applicationId === applicationId)
-    })
+  private groupUsing(applicationId: Buffer): Buffer | undefined {
+    const groups = this.d.groups
+    return groups.groupIds().find((g) => groups.targetApplication(g)?.equals(applicationId) === true || groups.contexts(g).some((c) => c.applicationId.equals(applicationId)))
   }
 }

@@ -45,7 +45,7 @@ export interface GcRun {
 export class GarbageCollector {
   private timer?: NodeJS.Timeout
   /** The last context (base58) the previous run visited. */
-  private cursor?: string
+  private cursor?: Buffer
   readonly totals = { runs: 0, tombstones: 0, blobs: 0, orphanChunks: 0, failures: 0 }
   lastRun?: GcRun & { at: number }
 
@@ -85,9 +85,9 @@ export class GarbageCollector {
     const now = this.now()
     const { ids, more: moreContexts } = this.nextContexts()
     let tombstones = 0
-    for (const b58 of ids) {
+    for (const contextId of ids) {
       const batch = this.d.store.batch()
-      const n = this.d.contexts.state(fromBase58(b58, 'context id', 32)).collectTombstones(now - this.opts.tombstoneRetentionMs, batch)
+      const n = this.d.contexts.state(contextId).collectTombstones(now - this.opts.tombstoneRetentionMs, batch)
       if (n > 0) batch.write()
       tombstones += n
     }
@@ -105,14 +105,14 @@ export class GarbageCollector {
   }
 
   /** The contexts of this run: those after the cursor, wrapping around, at most the bound. */
-  private nextContexts(): { ids: string[]; more: boolean } {
-    const all = this.d.contexts.list().map((m) => m.contextId).sort()
+  private nextContexts(): { ids: Buffer[]; more: boolean } {
+    const all = this.d.contexts.list().map((m) => m.contextId).sort(Buffer.compare)
     const max = this.opts.maxContextsPerRun ?? 64
     if (all.length <= max) {
       this.cursor = undefined
       return { ids: all, more: false }
     }
-    const start = this.cursor === undefined ? 0 : all.findIndex((id) => id > this.cursor!)
+    const start = this.cursor === undefined ? 0 : all.findIndex((id) => Buffer.compare(id, this.cursor!) > 0)
     const from = start < 0 ? 0 : start
     const ids = all.slice(from, from + max)
     this.cursor = ids[ids.length - 1]

@@ -10,7 +10,7 @@ import { IssuedInvitations } from '../governance/issued-invitations.js'
 import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { decodeToken } from '../governance/invitation.js'
-import { peerIdFromPublicKey } from '../primitives/ids.js'
+import { idKey, peerIdFromPublicKey } from '../primitives/ids.js'
 import type { Store } from '../store/store.js'
 import type { VerifierPool } from '../crypto/verifier-pool.js'
 import { ApplicationStore, type ApplicationAbi } from '../context/applications.js'
@@ -224,14 +224,14 @@ export class MeroNode implements Startable {
   }
 
   /**
-   * Contexts that use an application (base58 ids): those this node holds that run it (after an
+   * Contexts that use an application: those this node holds that run it (after an
    * upgrade, the target, not the application they were registered with), and those registered
    * with it in any group this node holds (it serves the application to their joiners).
    */
-  contextsUsing(applicationId: string): string[] {
-    const running = this.contexts.list().filter((m) => m.applicationId === applicationId).map((m) => m.contextId)
-    const registered = this.groups.groupIds().flatMap((g) => this.groups.view(g).contexts.filter((c) => c.applicationId === applicationId).map((c) => c.contextId))
-    return [...new Set([...running, ...registered])]
+  contextsUsing(applicationId: Buffer): Buffer[] {
+    const running = this.contexts.list().filter((m) => m.applicationId.equals(applicationId)).map((m) => m.contextId)
+    const registered = this.groups.groupIds().flatMap((g) => this.groups.contexts(g).filter((c) => c.applicationId.equals(applicationId)).map((c) => c.contextId))
+    return [...new Map([...running, ...registered].map((id) => [idKey(id), id])).values()]
   }
 
   /**
@@ -262,16 +262,17 @@ export class MeroNode implements Startable {
     const net = this.net
     if (!net) throw new MeroError('BlobNotFound', `no blob ${toBase58(blobId)} on this node, and it runs without a network to fetch it`)
     // connected peers first, then the context's other members (one of them shared it), then the DHT
-    const members = this.groups.view(meta.groupId).contexts.find((c) => c.contextId === meta.contextId)?.members ?? []
+    const { groupId } = meta
+    const members = this.groups.context(groupId, contextId)?.members ?? []
     const connected = net.network.connectedPeers()
-    const others = members.map((m) => peerIdFromPublicKey(fromBase58(m, 'identity', 32))).filter((p) => p !== this.peerId && !connected.includes(p))
-    const fetched = await net.blobs.fetch(blobId, meta.groupId, [...connected, ...others], maxBytes)
-    await this.blobs.add(fetched.bytes, `${CONTEXT_HOLDER}${meta.contextId}`)
-    this.events.emit({ type: 'blob.fetched', blobId: toBase58(blobId), contextId: meta.contextId, peerId: fetched.peerId, via: fetched.via, size: fetched.bytes.length, durationMs: fetched.durationMs })
+    const others = members.map((m) => peerIdFromPublicKey(m)).filter((p) => p !== this.peerId && !connected.includes(p))
+    const fetched = await net.blobs.fetch(blobId, groupId, [...connected, ...others], maxBytes)
+    await this.blobs.add(fetched.bytes, `${CONTEXT_HOLDER}${toBase58(contextId)}`)
+    this.events.emit({ type: 'blob.fetched', blobId: toBase58(blobId), contextId: toBase58(contextId), peerId: fetched.peerId, via: fetched.via, size: fetched.bytes.length, durationMs: fetched.durationMs })
   }
 
   /** Signs, applies and (with a network) publishes a governance op of this node's identity. */
-  issueGroupOp(groupId: string, op: GroupOp, opts?: IssueOptions): Promise<SignedOp> {
+  issueGroupOp(groupId: Uint8Array, op: GroupOp, opts?: IssueOptions): Promise<SignedOp> {
     return this.issuer.issue(groupId, op, opts)
   }
 
@@ -279,7 +280,7 @@ export class MeroNode implements Startable {
    * JoinGroup with a token; when the invitation names a context, joins it too (JoinGroupContext):
    * the claim admits this identity to it, and the context's key, app and state follow.
    */
-  async joinGroup(token: string): Promise<{ groupId: string; opId: string; fetched: number; contextId?: string; contextSync?: { fetched: number; method: string } }> {
+  async joinGroup(token: string): Promise<{ groupId: Buffer; opId: Buffer; fetched: number; contextId?: Buffer; contextSync?: { fetched: number; method: string } }> {
     if (!this.net) throw new MeroError('Unavailable', 'this node runs without a network')
     const r = await this.net.groups.join(token)
     const context = decodeToken(token).invitation.context
@@ -289,7 +290,7 @@ export class MeroNode implements Startable {
   }
 
   /** Creates a group owned by this node's identity and follows its topic. */
-  createGroup(settings: Parameters<GroupStore['createGroup']>[1] = {}): string {
+  createGroup(settings: Parameters<GroupStore['createGroup']>[1] = {}): Buffer {
     const { groupId } = this.groups.createGroup(this.identity, settings)
     this.net?.groups.follow(groupId)
     return groupId

@@ -47,14 +47,16 @@ export function relayEvents(bus: EventBus, s: EventSources): () => void {
   const c = s.contexts
   if (c) {
     offs.push(
-      c.on('created', ({ meta }) => bus.listenerCount && bus.emit({ type: 'context.created', contextId: meta.contextId, groupId: meta.groupId, applicationId: meta.applicationId })),
+      c.on('created', ({ meta }) => bus.listenerCount && bus.emit({ type: 'context.created', contextId: toBase58(meta.contextId), groupId: hex(meta.groupId), applicationId: toBase58(meta.applicationId) })),
       c.on('deleted', (e) => bus.listenerCount && bus.emit({ type: 'context.deleted', contextId: toBase58(e.contextId) })),
-      c.on('committed', ({ meta, deltaId, events }) => bus.listenerCount && bus.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId: meta.groupId, rootHash: meta.rootHash, deltaId: hex(deltaId), events })),
+      c.on('committed', ({ meta, deltaId, events }) => bus.listenerCount && bus.emit({ type: 'context.state.mutated', contextId: toBase58(meta.contextId), groupId: hex(meta.groupId), rootHash: hex(meta.rootHash), deltaId: hex(deltaId), events })),
       c.on('applied', ({ meta, deltas }) => {
         if (!bus.listenerCount) return
-        for (const d of deltas) bus.emit({ type: 'context.delta.applied', contextId: meta.contextId, deltaId: hex(d.verified.id), rootHash: meta.rootHash })
+        const contextId = toBase58(meta.contextId)
+        const rootHash = hex(meta.rootHash)
+        for (const d of deltas) bus.emit({ type: 'context.delta.applied', contextId, deltaId: hex(d.verified.id), rootHash })
         const events = deltas.flatMap((d) => d.verified.events)
-        bus.emit({ type: 'context.state.mutated', contextId: meta.contextId, groupId: meta.groupId, rootHash: meta.rootHash, deltaId: hex(deltas[deltas.length - 1]!.verified.id), events })
+        bus.emit({ type: 'context.state.mutated', contextId, groupId: hex(meta.groupId), rootHash, deltaId: hex(deltas[deltas.length - 1]!.verified.id), events })
       }),
       c.on('rejected', (e) => bus.listenerCount && bus.emit({ type: 'context.delta.rejected', contextId: toBase58(e.contextId), deltaId: hex(e.deltaId), reason: e.reason })),
     )

@@ -23,6 +23,17 @@ export const parseBlobId = (s: string, what = 'blob id') => fromBase58(s, what, 
 export { isHex32, isBase58Id32 }
 
 /**
+ * Inside src/core every id travels as its bytes; the strings above are for the edges (RPC, CLI,
+ * events, logs, JSON records in the store). A JavaScript Map compares Buffers by identity, so a
+ * part that keys a Map by id keys it by `idKey` (the id's hex), and gets the bytes back with
+ * `idOfKey`. Such keys stay inside the part that holds the Map.
+ */
+export const idKey = (id: Uint8Array): string => toHex(id)
+export const idOfKey = (key: string): Buffer => Buffer.from(key, 'hex')
+/** Ids sorted by their bytes (the order of their hex). */
+export const byIdBytes = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b)
+
+/**
  * Aliases name contexts, applications, identities and groups: `[A-Za-z0-9._-]{1,50}`, but not
  * "." or ".." (they read as paths). Governance ops decode aliases with the older rule (ops.ts):
  * ops already signed with such a name must still replay.

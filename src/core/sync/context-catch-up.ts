@@ -10,6 +10,8 @@ import { ContextSyncClient } from './context-sync.js'
 import { HeldDeltas } from './held-deltas.js'
 import { SessionScheduler } from './session-scheduler.js'
 import { contextTopic, groupTopic, MAX_HEADS, SYNC_PROTOCOL } from './wire.js'
+import { toBase58 } from '../primitives/encoding.js'
+import { idKey } from '../primitives/ids.js'
 
 /**
  * Seed 001's SyncManager for contexts: a session with a peer takes its heads, then, when this
@@ -82,8 +84,8 @@ export class ContextCatchUp {
   }
 
   /** Candidate peers for a context: its topic's, then its group's, then every connected peer. */
-  candidates(meta: { contextId: string; groupId: string }): string[] {
-    const out = new Set([...this.d.network.topicPeers(contextTopic(meta.contextId)), ...this.d.network.topicPeers(groupTopic(meta.groupId)), ...this.d.network.connectedPeers()])
+  candidates(meta: { contextId: Buffer; groupId: Buffer }): string[] {
+    const out = new Set([...this.d.network.topicPeers(contextTopic(toBase58(meta.contextId))), ...this.d.network.topicPeers(groupTopic(idKey(meta.groupId))), ...this.d.network.connectedPeers()])
     return [...out]
   }
 
@@ -153,7 +155,7 @@ export class ContextCatchUp {
     // a long catch-up is worth the verifier pool's start-up (see COLD_INLINE_BELOW)
     if (lacking && heads.deltaCount - meta.deltas > LONG_CATCH_UP) this.d.pool?.warm()
     if (lacking) {
-      const heads = this.d.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+      const heads = this.d.contexts.require(contextId).heads
       const have = this.d.contexts.log.negotiation(contextId, heads.slice(0, MAX_HEADS - 32))
       fetched += await client.diff(have, (page) => this.ingestWire(contextId, page, peerId), 10_000_000)
       methods.push('deltas')
@@ -168,9 +170,10 @@ export class ContextCatchUp {
       if (!methods.includes('by-id')) methods.push('by-id')
     }
     // the current epoch's key, when no envelope brought it here (added again, or concurrently with a rotation)
-    if (this.d.groups.keyAt(meta.groupId, contextId.toString('hex')).status === 'missing') {
+    const { groupId } = meta
+    if (this.d.groups.keyAt(groupId, contextId.toString('hex')).status === 'missing') {
       const { keys } = await client.key()
-      if (this.d.groups.acceptKeys(meta.groupId, contextId.toString('hex'), keys)) methods.push('keys')
+      if (this.d.groups.acceptKeys(groupId, contextId.toString('hex'), keys)) methods.push('keys')
     }
     return { fetched, method: methods.join('+') || 'none' }
   }

@@ -4,6 +4,7 @@ import type { RemoteDeltas } from '../context/remote-deltas.js'
 import type { GroupStore } from '../governance/group-store.js'
 import type { PeerNetwork, TopicMessageEvent } from '../network/transport.js'
 import { toBase58 } from '../primitives/encoding.js'
+import { idKey } from '../primitives/ids.js'
 import type { Emitter } from '../primitives/emitter.js'
 import type { ContextCatchUp, ContextDropReason } from './context-catch-up.js'
 import type { ReplicationEvents } from './events.js'
@@ -120,12 +121,12 @@ export class ContextGossipIn {
       return this.drop(/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed')
     }
     if (msg.type !== 'ContextSealed') return this.drop('wrong_topic')
+    // toBase58 remembers the ids it encoded: a held context's costs a lookup
+    if (toBase58(msg.contextId) !== topicContext) return this.drop('wrong_topic')
     const meta = this.d.contexts.get(msg.contextId)
-    // a held context's id is in its metadata in base58: no encoding on the way of every delta
-    if ((meta?.contextId ?? toBase58(msg.contextId)) !== topicContext) return this.drop('wrong_topic')
     if (!meta) return this.drop('unknown_context')
     const held = this.d.groups.keys?.byKeyId(msg.keyId)
-    if (!held || held.groupId !== meta.groupId || held.scope !== msg.contextId.toString('hex')) {
+    if (!held || held.groupId !== idKey(meta.groupId) || held.scope !== msg.contextId.toString('hex')) {
       this.d.dropped.unknown_key++
       if (!this.stopped) this.d.catchUp.schedule(msg.contextId, m.from, 'a key this node lacks', 100)
       return { verdict: 'ignore', reason: 'unknown_key' }
@@ -174,7 +175,7 @@ export class ContextGossipIn {
     // while peers write, a heartbeat names heads whose gossip is on its way: sync only for those
     // still unknown a moment later
     if (unknown()) return this.d.catchUp.schedule(contextId, from, 'heartbeat', HEARTBEAT_SYNC_DELAY_MS, unknown)
-    const same = msg.heads.length === meta.heads.length && msg.heads.every((h) => meta.heads.includes(hex(h)))
-    if (same && hex(msg.rootHash) !== meta.rootHash) this.divergences++
+    const same = msg.heads.length === meta.heads.length && msg.heads.every((h) => meta.heads.some((m) => m.equals(h)))
+    if (same && !msg.rootHash.equals(meta.rootHash)) this.divergences++
   }
 }

@@ -3,7 +3,7 @@ import { MAX_DELTAS_PER_MESSAGE, type SignedDeltaWire } from '../context/delta-e
 import type { GroupStore, KeyAt } from '../governance/group-store.js'
 import type { HeldKey } from '../governance/keyring.js'
 import type { PeerNetwork } from '../network/transport.js'
-import { fromBase58 } from '../primitives/encoding.js'
+import { fromBase58, toBase58 } from '../primitives/encoding.js'
 import { sealContextMessage } from './sealed-topics.js'
 import { contextTopic, encodeTopicMessage, MAX_HEARTBEAT_HEADS, MAX_TOPIC_MESSAGE } from './wire.js'
 
@@ -63,19 +63,21 @@ export class ContextGossipOut {
 
   /** Subscribes to a context's topic (a context this node holds and may read). */
   follow(meta: ContextMeta): void {
-    if (this.subscribed.has(meta.contextId) || !this.d.mayRead(meta)) return
-    this.subscribed.add(meta.contextId)
-    this.d.network.subscribe(contextTopic(meta.contextId))
+    const b58 = toBase58(meta.contextId)
+    if (this.subscribed.has(b58) || !this.d.mayRead(meta)) return
+    this.subscribed.add(b58)
+    this.d.network.subscribe(contextTopic(b58))
   }
 
-  unfollow(contextIdB58: string): void {
-    if (!this.subscribed.delete(contextIdB58)) return
-    this.d.network.unsubscribe(contextTopic(contextIdB58))
+  unfollow(contextId: Buffer): void {
+    const b58 = toBase58(contextId)
+    if (!this.subscribed.delete(b58)) return
+    this.d.network.unsubscribe(contextTopic(b58))
   }
 
   /** The key a delta is sealed under: its position's epoch's. */
   private keyFor(contextId: Buffer, meta: ContextMeta, wire: SignedDeltaWire): HeldKey | undefined {
-    const k = this.d.groups.keyAt(meta.groupId, contextId.toString('hex'), wire.govPosition.map((p) => p.toString('hex')))
+    const k = this.d.groups.keyAt(meta.groupId, contextId.toString('hex'), wire.govPosition)
     if (k.status === 'ok') return k
     this.unsealed++
     this.d.onNoKey?.(meta, k.status)
@@ -91,7 +93,8 @@ export class ContextGossipOut {
     this.follow(meta)
     const key = this.keyFor(contextId, meta, wire)
     if (!key) return
-    const queued = this.outbox.get(meta.contextId)
+    const b58 = toBase58(contextId)
+    const queued = this.outbox.get(b58)
     if (queued) {
       const k = key.keyId.toString('hex')
       const group = queued.byKey.get(k)
@@ -99,9 +102,9 @@ export class ContextGossipOut {
       else queued.byKey.set(k, { key, wires: [wire] })
       return
     }
-    this.outbox.set(meta.contextId, { contextId, byKey: new Map() })
-    setImmediate(() => this.flushOutbox(meta.contextId))
-    this.publishDeltas(meta.contextId, contextId, key, [wire])
+    this.outbox.set(b58, { contextId, byKey: new Map() })
+    setImmediate(() => this.flushOutbox(b58))
+    this.publishDeltas(b58, contextId, key, [wire])
   }
 
   private flushOutbox(contextIdB58: string): void {
@@ -143,7 +146,7 @@ export class ContextGossipOut {
         this.d.onNoKey?.(meta, key.status)
         continue
       }
-      const msg = sealContextMessage(contextId, key, { type: 'ContextHeartbeat', rootHash: Buffer.from(meta.rootHash, 'hex'), heads: meta.heads.slice(0, MAX_HEARTBEAT_HEADS).map((h) => Buffer.from(h, 'hex')), deltaCount: meta.deltas })
+      const msg = sealContextMessage(contextId, key, { type: 'ContextHeartbeat', rootHash: meta.rootHash, heads: meta.heads.slice(0, MAX_HEARTBEAT_HEADS), deltaCount: meta.deltas })
       await this.d.network.publish(contextTopic(b58), encodeTopicMessage(msg)).catch(() => undefined)
     }
   }

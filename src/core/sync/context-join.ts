@@ -39,8 +39,8 @@ export interface ContextJoinDeps {
 }
 
 export interface JoinedContext {
-  contextId: string
-  groupId: string
+  contextId: Buffer
+  groupId: Buffer
   fetched: number
   method: string
 }
@@ -49,13 +49,14 @@ const hex = (b: Buffer) => b.toString('hex')
 
 export async function joinContext(d: ContextJoinDeps, contextId: Buffer, opts: { retryForMs?: number } = {}): Promise<JoinedContext> {
   const b58 = toBase58(contextId)
-  const groupId = d.groups.groupIds().find((g) => d.groups.view(g).contexts.some((c) => c.contextId === b58))
+  const groupId = d.groups.groupIds().find((g) => d.groups.context(g, contextId) !== undefined)
   if (!groupId) throw new MeroError('ContextNotFound', `no group held by this node registers context ${b58}; join its group first (\`meroctl group join\`)`)
-  const me = hex(Buffer.from(d.identity.publicKey))
-  const why = d.groups.whyNotReader(groupId, hex(contextId), me)
+  const me = d.identity.publicKey
+  const why = d.groups.whyNotReader(groupId, contextId, me)
   if (why) throw new MeroError('NotAuthorized', `cannot join context ${b58}: ${why}`)
-  const registered = d.groups.view(groupId).contexts.find((c) => c.contextId === b58)!
-  const peers = d.catchUp.candidates({ contextId: b58, groupId })
+  const registered = d.groups.context(groupId, contextId)!
+  const topics = { contextId, groupId }
+  const peers = d.catchUp.candidates(topics)
   let source: string | undefined
   let given: { applicationId: Buffer; keys: KeyComponent[] } | undefined
   const scope = hex(contextId)
@@ -64,13 +65,13 @@ export async function joinContext(d: ContextJoinDeps, contextId: Buffer, opts: {
   const deadline = Date.now() + (opts.retryForMs ?? 0)
   for (let attempt = 0; !(keyed() && d.contexts.get(contextId)); attempt++) {
     const errors: string[] = []
-    for (const p of d.catchUp.candidates({ contextId: b58, groupId })) {
+    for (const p of d.catchUp.candidates(topics)) {
       try {
         const client = await ContextSyncClient.open(await d.network.open(p, SYNC_PROTOCOL), contextId, memberAuth(d.identity, p), d.syncTimeoutMs)
         const { keys, applicationId } = await client.key()
         await client.close()
-        if (toBase58(applicationId) !== registered.applicationId && !d.groups.view(groupId).settings.targetApplication) {
-          throw new MeroError('SyncFailed', `the peer runs application ${toBase58(applicationId)}, not the registered ${registered.applicationId}`)
+        if (!applicationId.equals(registered.applicationId) && !d.groups.targetApplication(groupId)) {
+          throw new MeroError('SyncFailed', `the peer runs application ${toBase58(applicationId)}, not the registered ${toBase58(registered.applicationId)}`)
         }
         given = { applicationId, keys }
         source = p
@@ -84,15 +85,15 @@ export async function joinContext(d: ContextJoinDeps, contextId: Buffer, opts: {
     await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)))
   }
   // the application first: a join that cannot get it stores nothing, not a context it cannot run
-  const appId = given?.applicationId ?? fromBase58(d.contexts.require(contextId).applicationId, 'application id', 32)
+  const appId = given?.applicationId ?? d.contexts.require(contextId).applicationId
   await fetchApplication(d, appId, source ? [source, ...peers.filter((p) => p !== source)] : peers, groupId)
   if (given) {
     d.groups.acceptKeys(groupId, scope, given.keys)
     if (!keyed()) throw new MeroError('SyncFailed', `${source} did not give the keys of the current epoch of context ${b58}`)
-    d.contexts.adopt(contextId, groupId, toBase58(given.applicationId), registered.creator ?? '')
+    d.contexts.adopt(contextId, groupId, given.applicationId, registered.creator)
   }
   const meta = d.contexts.require(contextId)
-  if (d.groups.contextAccess(groupId, hex(contextId), me).joined !== true) await d.issuer.issue(groupId, { kind: 'ContextJoined', contextId })
+  if (d.groups.contextAccess(groupId, contextId, me).joined !== true) await d.issuer.issue(groupId, { kind: 'ContextJoined', contextId })
   d.gossip.follow(meta)
   let fetched = 0
   let method = 'none'
@@ -106,17 +107,17 @@ export async function joinContext(d: ContextJoinDeps, contextId: Buffer, opts: {
       // try the next peer; background sync repairs the rest
     }
   }
-  return { contextId: b58, groupId, fetched, method }
+  return { contextId, groupId, fetched, method }
 }
 
 /**
  * Installs an application this node lacks, fetched from `peers` (in order) or other providers,
  * proving membership of the group that uses it.
  */
-async function fetchApplication(d: ContextJoinDeps, applicationId: Buffer, peers: string[], groupId: string): Promise<void> {
+async function fetchApplication(d: ContextJoinDeps, applicationId: Buffer, peers: string[], groupId: Buffer): Promise<void> {
   if (d.applications.get(applicationId)) return
   // a package comes as its signed bundle (checked by its signature, not its hash): see ApplicationStore
   const fetched = await d.blobProviders.fetch(applicationId, groupId, peers, d.applications.maxFetchBytes, { application: true })
   const meta = await d.applications.installFetched(applicationId, fetched.bytes, `peer:${fetched.peerId}`)
-  d.events.emit('application.fetched', { applicationId, groupId: Buffer.from(groupId, 'hex'), peerId: fetched.peerId, via: fetched.via, size: meta.size, durationMs: fetched.durationMs })
+  d.events.emit('application.fetched', { applicationId, groupId, peerId: fetched.peerId, via: fetched.via, size: meta.size, durationMs: fetched.durationMs })
 }

@@ -17,6 +17,7 @@ import { serveContextSync } from './context-sync.js'
 import type { ReplicationEvents } from './events.js'
 import type { SyncOutcome } from './session-scheduler.js'
 import { contextTopic, type SyncFrame } from './wire.js'
+import { parseGroupId } from '../primitives/ids.js'
 
 export type { ContextDropReason, SyncOutcome }
 
@@ -95,11 +96,10 @@ export class ContextReplicator {
   ) {
     this.catchUps = new ContextCatchUp({ ...d, dropped: this.dropped }, opts)
     this.gossipIn = new ContextGossipIn({ ...d, catchUp: this.catchUps, dropped: this.dropped, events: this.catchUps.sessions.events }, opts)
-    const me = d.identity.publicKey.toString('hex')
     this.gossipOut = new ContextGossipOut(
       {
         ...d,
-        mayRead: (meta) => d.groups.has(meta.groupId) && d.groups.contextAccess(meta.groupId, fromBase58(meta.contextId, 'context id', 32).toString('hex'), me).reads,
+        mayRead: (meta) => d.groups.has(meta.groupId) && d.groups.contextAccess(meta.groupId, meta.contextId, d.identity.publicKey).reads,
         onNoKey: (meta) => this.noKey?.(meta),
       },
       opts,
@@ -135,13 +135,13 @@ export class ContextReplicator {
       contexts.on('committed', (e) => this.gossipOut.publish(e.contextId, e.meta, e.wire)),
       contexts.on('created', (e) => this.gossipOut.follow(e.meta)),
       contexts.on('deleted', (e) => {
-        this.gossipOut.unfollow(toBase58(e.contextId))
+        this.gossipOut.unfollow(e.contextId)
         this.d.remote.forget(e.contextId)
       }),
-      groups.on('op.applied', (e) => this.retryGovernance(hex(e.groupId))),
+      groups.on('op.applied', (e) => this.retryGovernance(e.groupId)),
       groups.on('member.removed', (e) => {
         if (!e.identity.equals(this.d.identity.publicKey)) return
-        for (const meta of this.d.contexts.list(hex(e.groupId))) this.gossipOut.unfollow(meta.contextId)
+        for (const meta of this.d.contexts.list(e.groupId)) this.gossipOut.unfollow(meta.contextId)
       }),
     ]
     this.expiry = setInterval(() => this.d.remote.expire(), 60_000)
@@ -158,14 +158,15 @@ export class ContextReplicator {
   }
 
   /** Governance ops arrived: deltas of the group's contexts parked for their position are tried again. */
-  private retryGovernance(groupId: string): void {
-    if (this.retryGroups.has(groupId)) return
-    this.retryGroups.add(groupId)
+  private retryGovernance(groupId: Buffer): void {
+    const key = hex(groupId)
+    if (this.retryGroups.has(key)) return
+    this.retryGroups.add(key)
     setImmediate(() => {
-      this.retryGroups.delete(groupId)
+      this.retryGroups.delete(key)
       if (this.stopped) return // the store may be closed by now
       for (const meta of this.d.contexts.list(groupId)) {
-        const id = fromBase58(meta.contextId, 'context id', 32)
+        const id = meta.contextId
         if (this.d.remote.pendingCount(id)) this.d.remote.retry(id)
       }
     })
@@ -191,13 +192,13 @@ export class ContextReplicator {
     this.gossipOut.follow(meta)
   }
 
-  unfollow(contextIdB58: string): void {
-    this.gossipOut.unfollow(contextIdB58)
+  unfollow(contextId: Buffer): void {
+    this.gossipOut.unfollow(contextId)
   }
 
   /** Whether this node follows a context's topic. */
-  follows(contextIdB58: string): boolean {
-    return this.gossipOut.followed().has(contextIdB58)
+  follows(contextId: Buffer): boolean {
+    return this.gossipOut.followed().has(toBase58(contextId))
   }
 
   /** Candidate peers for a context's sessions. */
@@ -226,7 +227,7 @@ export class ContextReplicator {
     const sessions = this.catchUps.sessions
     return {
       syncing: sessions.isRunning(k),
-      peers: meta ? this.d.network.topicPeers(contextTopic(meta.contextId)).length : 0,
+      peers: meta ? this.d.network.topicPeers(contextTopic(toBase58(contextId))).length : 0,
       pendingDeltas: this.d.remote.pendingCount(contextId),
       failures: sessions.failuresOf(k),
       ...sessions.outcomes(k),

@@ -7,6 +7,7 @@ import { FRAME_TIMEOUT_MS, type FrameChannel } from '../network/transport.js'
 import { fromBase58 } from '../primitives/encoding.js'
 import { MeroError } from '../primitives/errors.js'
 import { decodeFrame, encodeFrame, MAX_DELTAS_PER_PAGE, type KeyComponent, type SyncFrame } from './wire.js'
+import { parseGroupId } from '../primitives/ids.js'
 
 /**
  * Context sync over the `/mero/sync/1.0.0` stream (seed 001's SyncManager; DESIGN §9):
@@ -81,7 +82,7 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
           break
         case 'DeltaDiffRequest': {
           const now = d.contexts.require(contextId)
-          const ids = d.contexts.log.missingFor(contextId, now.heads.map((h) => Buffer.from(h, 'hex')), req.have)
+          const ids = d.contexts.log.missingFor(contextId, now.heads, req.have)
           served += await sendDeltas(ch, d.contexts, contextId, ids)
           break
         }
@@ -90,7 +91,7 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
           break
         case 'KeyRequest': {
           const m = d.contexts.require(contextId)
-          await send(ch, { type: 'ContextKey', keys: d.groups.keysToShare(m.groupId, contextId.toString('hex')), applicationId: fromBase58(m.applicationId, 'application id', 32) })
+          await send(ch, { type: 'ContextKey', keys: d.groups.keysToShare(m.groupId, contextId.toString('hex')), applicationId: m.applicationId })
           break
         }
         case 'SnapshotRequest': {
@@ -125,8 +126,8 @@ export async function serveContextSync(ch: FrameChannel, hello: Extract<SyncFram
 
 function headsFrame(contexts: ContextManager, contextId: Buffer): Extract<SyncFrame, { type: 'ContextHeads' }> {
   const meta = contexts.require(contextId)
-  const heads = meta.heads.map((h) => Buffer.from(h, 'hex'))
-  return { type: 'ContextHeads', heads, depths: heads.map((h) => contexts.log.header(contextId, h)?.depth ?? 0), rootHash: Buffer.from(meta.rootHash, 'hex'), deltaCount: meta.deltas }
+  const heads = [...meta.heads]
+  return { type: 'ContextHeads', heads, depths: heads.map((h) => contexts.log.header(contextId, h)?.depth ?? 0), rootHash: meta.rootHash, deltaCount: meta.deltas }
 }
 
 /**

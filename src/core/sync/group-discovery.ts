@@ -2,6 +2,7 @@ import type { GroupStore } from '../governance/group-store.js'
 import type { KeyPair } from '../crypto/ed25519.js'
 import type { ContentRouting, NodeNetwork } from '../network/transport.js'
 import { sha256 } from '../primitives/hash.js'
+import { idKey } from '../primitives/ids.js'
 import type { Startable } from '../primitives/lifecycle.js'
 import { groupTopic } from './wire.js'
 
@@ -75,8 +76,8 @@ export class GroupDiscovery implements Startable {
   }
 
   /** The DHT key of a group: the SHA-256 of its topic name. */
-  static keyOf(groupIdHex: string): Buffer {
-    return sha256(groupTopic(groupIdHex))
+  static keyOf(groupId: Uint8Array): Buffer {
+    return sha256(groupTopic(idKey(groupId)))
   }
 
   /** A round a moment from now (peers connecting in a burst make one round). */
@@ -94,12 +95,12 @@ export class GroupDiscovery implements Startable {
     if (this.running || this.stopped) return
     this.running = true
     try {
-      const groups = this.d.groups.groupIds().filter((g) => this.d.groups.isMember(g, this.d.identity.publicKey) && !this.d.groups.view(g).deleted)
+      const groups = this.d.groups.groupIds().filter((g) => this.d.groups.isMember(g, this.d.identity.publicKey) && !this.d.groups.deleted(g))
       for (const g of groups) {
-        if (this.announced.has(g) || this.stopped) continue
+        if (this.announced.has(idKey(g)) || this.stopped) continue
         try {
           await this.d.routing.provide(GroupDiscovery.keyOf(g))
-          this.announced.add(g)
+          this.announced.add(idKey(g))
           this.stats.announced++
         } catch {
           // no DHT peer to hold the record yet: the next round (a peer connecting) tries again
@@ -117,13 +118,13 @@ export class GroupDiscovery implements Startable {
   }
 
   /** Dials providers of the group while fewer than `targetPeers` of its peers are connected. */
-  private async fill(groupIdHex: string): Promise<void> {
-    const present = new Set(this.d.network.topicPeers(groupTopic(groupIdHex)))
+  private async fill(groupId: Buffer): Promise<void> {
+    const present = new Set(this.d.network.topicPeers(groupTopic(idKey(groupId))))
     const wanted = this.targetPeers - present.size
     if (wanted <= 0) return
     this.stats.lookups++
     const providers = await this.d.routing
-      .findProviders(GroupDiscovery.keyOf(groupIdHex), { timeoutMs: this.opts.lookupTimeoutMs ?? 5_000, limit: this.targetPeers * 2 })
+      .findProviders(GroupDiscovery.keyOf(groupId), { timeoutMs: this.opts.lookupTimeoutMs ?? 5_000, limit: this.targetPeers * 2 })
       .catch(() => [])
     const connected = new Set(this.d.network.connectedPeers())
     const fresh = providers.filter((p) => p.peerId !== this.d.network.peerId && !present.has(p.peerId) && !connected.has(p.peerId) && p.addresses.length > 0)

@@ -5,10 +5,9 @@ import { decodeToken } from '../governance/invitation.js'
 import { decodeSignedOp, groupOf, type GroupOp, type SignedInvitation, type SignedOp } from '../governance/ops.js'
 import { GROUP_SCOPE } from '../governance/rotation.js'
 import { MeroError } from '../primitives/errors.js'
-import { peerIdFromPublicKey } from '../primitives/ids.js'
+import { idKey, idOfKey, peerIdFromPublicKey } from '../primitives/ids.js'
 import type { OpIssuer } from '../governance/issuer.js'
 import { invitationAuth, memberAuth } from '../governance/stream-auth.js'
-import { fromBase58 } from '../primitives/encoding.js'
 import type { FrameChannel, PeerNetwork, TopicMessageEvent } from '../network/transport.js'
 import type { Emitter } from '../primitives/emitter.js'
 import type { ReplicationEvents } from './events.js'
@@ -48,8 +47,8 @@ const GROUP_TOPIC_PREFIX = 'mero/group/'
 
 /** A group topic message, checked: decoded and verified, or why it is not delivered. */
 type Inspected =
-  | { verdict: 'accept'; kind: 'op'; groupId: string; op: SignedOp }
-  | { verdict: 'accept'; kind: 'heartbeat'; groupId: string; heads: Buffer[] }
+  | { verdict: 'accept'; kind: 'op'; groupId: Buffer; op: SignedOp }
+  | { verdict: 'accept'; kind: 'heartbeat'; groupId: Buffer; heads: Buffer[] }
   | { verdict: 'reject' | 'ignore'; reason: DropReason }
 
 const JOIN_ATTEMPTS = 3
@@ -58,8 +57,9 @@ const RETRIED_KINDS: ReadonlySet<string> = new Set(['PeerUnreachable', 'Timeout'
 
 export class GroupReplicator implements OpIssuer {
   private heartbeat?: NodeJS.Timeout
+  /** The groups followed, by idKey. */
   private readonly subscribed = new Set<string>()
-  /** Catch-up sessions, per group (hex). */
+  /** Catch-up sessions, per group (by idKey). */
   private readonly sessions: SessionScheduler<CatchUpResult>
   private offMessages?: () => void
   private offEvents: (() => void)[] = []
@@ -78,7 +78,7 @@ export class GroupReplicator implements OpIssuer {
     private readonly network: PeerNetwork,
     private readonly opts: ReplicatorOptions,
   ) {
-    this.sessions = new SessionScheduler({ scope: 'group', maxConcurrent: opts.maxConcurrentSyncs ?? 8, run: (groupId, peerId) => this.session(groupId, peerId) })
+    this.sessions = new SessionScheduler({ scope: 'group', maxConcurrent: opts.maxConcurrentSyncs ?? 8, run: (key, peerId) => this.session(idOfKey(key), peerId) })
   }
 
   /** Sync sessions started and finished, and refused gossip. */
@@ -93,9 +93,9 @@ export class GroupReplicator implements OpIssuer {
     for (const g of this.groups.groupIds()) this.follow(g)
     this.offEvents = [
       this.groups.events.on('member.removed', (e) => {
-        if (e.identity.equals(this.identity.publicKey)) this.unfollow(e.groupId.toString('hex'))
+        if (e.identity.equals(this.identity.publicKey)) this.unfollow(e.groupId)
       }),
-      this.groups.events.on('group.deleted', (e) => this.unfollow(e.groupId.toString('hex'))),
+      this.groups.events.on('group.deleted', (e) => this.unfollow(e.groupId)),
     ]
     this.heartbeat = setInterval(() => void this.beat(), this.opts.heartbeatMs)
     this.heartbeat.unref()
@@ -103,7 +103,7 @@ export class GroupReplicator implements OpIssuer {
 
   /** Serves one inbound group sync stream (the SyncServer routes Hello here). */
   serve(channel: FrameChannel, peerId: string): void {
-    const onAnnounce = (groupId: string, heads: string[]) => {
+    const onAnnounce = (groupId: Buffer, heads: Buffer[]) => {
       if (heads.some((h) => !this.groups.knows(groupId, h))) this.schedule(groupId, peerId, 'announced', 0)
     }
     void serveGroupSync(channel, this.groups, { self: this.network.peerId, timeoutMs: this.opts.syncTimeoutMs, onAnnounce }).catch(() => undefined)
@@ -119,19 +119,21 @@ export class GroupReplicator implements OpIssuer {
   }
 
   /** Subscribes to a group's topic while this node's identity is a member of it. */
-  follow(groupId: string): void {
-    if (this.subscribed.has(groupId) || !this.groups.isMember(groupId, this.identity.publicKey) || this.groups.view(groupId).deleted) return
-    this.subscribed.add(groupId)
-    this.network.subscribe(groupTopic(groupId))
+  follow(groupId: Buffer): void {
+    const key = idKey(groupId)
+    if (this.subscribed.has(key) || !this.groups.isMember(groupId, this.identity.publicKey) || this.groups.deleted(groupId)) return
+    this.subscribed.add(key)
+    this.network.subscribe(groupTopic(key))
   }
 
-  private unfollow(groupId: string): void {
-    if (!this.subscribed.delete(groupId)) return
-    this.network.unsubscribe(groupTopic(groupId))
+  private unfollow(groupId: Buffer): void {
+    const key = idKey(groupId)
+    if (!this.subscribed.delete(key)) return
+    this.network.unsubscribe(groupTopic(key))
   }
 
   /** Signs, applies and publishes an op of this node (sign_apply_and_publish). */
-  async issue(groupId: string, op: GroupOp, opts: IssueOptions = {}): Promise<SignedOp> {
+  async issue(groupId: Buffer, op: GroupOp, opts: IssueOptions = {}): Promise<SignedOp> {
     // published while it is written (GroupStore.issueWriteBehind); answered once both are done
     const { op: signed, persisted } = this.groups.issueWriteBehind(groupId, this.identity, op, opts)
     await Promise.all([this.publish(groupId, signed), persisted])
@@ -150,12 +152,12 @@ export class GroupReplicator implements OpIssuer {
    * held here), or too large for a message, announces it to the members this node is connected
    * to, who pull it over the sync stream.
    */
-  async publish(groupId: string, op: SignedOp): Promise<void> {
+  async publish(groupId: Buffer, op: SignedOp): Promise<void> {
     this.follow(groupId)
-    const key = this.groups.keyAt(groupId, GROUP_SCOPE, op.parents.map((p) => p.toString('hex')))
-    const msg = key.status === 'ok' ? encodeTopicMessage(sealGroupMessage(Buffer.from(groupId, 'hex'), key, { type: 'GroupOp', op: op.bytes })) : undefined
+    const key = this.groups.keyAt(groupId, GROUP_SCOPE, op.parents)
+    const msg = key.status === 'ok' ? encodeTopicMessage(sealGroupMessage(groupId, key, { type: 'GroupOp', op: op.bytes })) : undefined
     if (msg && msg.length <= MAX_TOPIC_MESSAGE) {
-      await this.network.publish(groupTopic(groupId), msg).catch(() => undefined)
+      await this.network.publish(groupTopic(idKey(groupId)), msg).catch(() => undefined)
       return
     }
     this.announced++
@@ -163,16 +165,16 @@ export class GroupReplicator implements OpIssuer {
   }
 
   /** Connected peers whose identities are members of the group (the node's identity is its peer id). */
-  memberPeers(groupId: string): string[] {
+  memberPeers(groupId: Buffer): string[] {
     const connected = new Set(this.network.connectedPeers())
     return this.groups
       .view(groupId)
-      .members.map((m) => peerIdFromPublicKey(Buffer.from(fromBase58(m.identity, 'identity', 32))))
+      .members.map((m) => peerIdFromPublicKey(m.identity))
       .filter((p) => p !== this.network.peerId && connected.has(p))
   }
 
   /** Tells peers which heads this node holds (they pull what they lack); best effort. */
-  private async announceTo(groupId: string, peers: string[]): Promise<void> {
+  private async announceTo(groupId: Buffer, peers: string[]): Promise<void> {
     await Promise.all(
       peers.map((p) =>
         this.network
@@ -209,7 +211,7 @@ export class GroupReplicator implements OpIssuer {
     if (r.verdict !== 'accept') return
     const { groupId } = r
     if (r.kind === 'heartbeat') {
-      if (r.heads.some((h) => !this.groups.knows(groupId, h.toString('hex')))) this.schedule(groupId, m.from, 'heartbeat')
+      if (r.heads.some((h) => !this.groups.knows(groupId, h))) this.schedule(groupId, m.from, 'heartbeat')
       return
     }
     const [res] = this.groups.ingestVerifiedOps([r.op])
@@ -234,13 +236,14 @@ export class GroupReplicator implements OpIssuer {
       return this.drop(/exceeds/.test((e as Error).message) ? 'oversized' : 'malformed')
     }
     if (msg.type !== 'GroupSealed') return this.drop('wrong_topic') // a context message on a group topic
-    const groupId = msg.groupId.toString('hex')
-    if (groupId !== topicGroup) return this.drop('wrong_topic')
+    const groupId = msg.groupId
+    const key = idKey(groupId)
+    if (key !== topicGroup) return this.drop('wrong_topic')
     if (!this.groups.has(groupId)) return this.drop('unknown_group')
     const held = this.groups.keys?.byKeyId(msg.keyId)
-    if (!held || held.groupId !== groupId || held.scope !== GROUP_SCOPE) {
+    if (!held || held.groupId !== key || held.scope !== GROUP_SCOPE) {
       this.dropped.unknown_key++
-      if (!this.stopped && this.subscribed.has(groupId)) this.schedule(groupId, m.from, 'a key this node lacks', 100)
+      if (!this.stopped && this.subscribed.has(key)) this.schedule(groupId, m.from, 'a key this node lacks', 100)
       return { verdict: 'ignore', reason: 'unknown_key' }
     }
     let plain: GroupPlain
@@ -256,9 +259,9 @@ export class GroupReplicator implements OpIssuer {
     } catch (e) {
       return this.drop((e as MeroError).kind === 'InvalidSignature' ? 'bad_signature' : 'invalid_op')
     }
-    if (groupOf(op).toString('hex') !== groupId) return this.drop('wrong_topic')
+    if (!groupOf(op).equals(groupId)) return this.drop('wrong_topic')
     // an op is sealed under the key of its own cut: a retired key only for cuts before its retirement
-    const atCut = this.groups.keyAt(groupId, GROUP_SCOPE, op.parents.map((p) => p.toString('hex')))
+    const atCut = this.groups.keyAt(groupId, GROUP_SCOPE, op.parents)
     if (atCut.status === 'ok' && !atCut.keyId.equals(msg.keyId)) return this.drop('wrong_key')
     return { verdict: 'accept', kind: 'op', groupId, op }
   }
@@ -271,32 +274,33 @@ export class GroupReplicator implements OpIssuer {
 
   /** Each followed group's heads, sealed under the topic key of those heads (none while it is stale or missing here). */
   private async beat(): Promise<void> {
-    for (const groupId of this.subscribed) {
+    for (const followed of this.subscribed) {
+      const groupId = idOfKey(followed)
       const key = this.groups.keyAt(groupId, GROUP_SCOPE)
       if (key.status !== 'ok') continue
-      const heads = this.groups.heads(groupId).slice(0, MAX_HEARTBEAT_HEADS).map((h) => Buffer.from(h, 'hex'))
-      const msg = sealGroupMessage(Buffer.from(groupId, 'hex'), key, { type: 'GroupHeartbeat', heads, opCount: this.groups.state(groupId).nodes.size })
-      await this.network.publish(groupTopic(groupId), encodeTopicMessage(msg)).catch(() => undefined)
+      const heads = this.groups.heads(groupId).slice(0, MAX_HEARTBEAT_HEADS)
+      const msg = sealGroupMessage(groupId, key, { type: 'GroupHeartbeat', heads, opCount: this.groups.opCount(groupId) })
+      await this.network.publish(groupTopic(followed), encodeTopicMessage(msg)).catch(() => undefined)
       // a member's node that is connected but not on the topic (its identity was removed and
       // added back, or it missed the op that admitted it) is told the heads directly: it pulls
       // them, sees it is a member and follows again, with no `group sync`
-      const onTopic = new Set(this.network.topicPeers(groupTopic(groupId)))
+      const onTopic = new Set(this.network.topicPeers(groupTopic(followed)))
       const strays = this.memberPeers(groupId).filter((p) => !onTopic.has(p))
       if (strays.length) await this.announceTo(groupId, strays)
     }
   }
 
   /** Debounced, bounded catch-up of a group from a peer (see SessionScheduler). */
-  schedule(groupId: string, peerId: string, reason: string, delayMs = 20): void {
-    this.sessions.schedule(groupId, peerId, reason, delayMs)
+  schedule(groupId: Buffer, peerId: string, reason: string, delayMs = 20): void {
+    this.sessions.schedule(idKey(groupId), peerId, reason, delayMs)
   }
 
   /** Catches a group up from one peer now, after the session of the group already running, if any. */
-  catchUp(groupId: string, peerId: string, reason: string): Promise<CatchUpResult> {
-    return this.sessions.catchUp(groupId, peerId, reason)
+  catchUp(groupId: Buffer, peerId: string, reason: string): Promise<CatchUpResult> {
+    return this.sessions.catchUp(idKey(groupId), peerId, reason)
   }
 
-  private async session(groupId: string, peerId: string): Promise<CatchUpResult> {
+  private async session(groupId: Buffer, peerId: string): Promise<CatchUpResult> {
     const channel = await this.network.open(peerId, SYNC_PROTOCOL)
     const r = await catchUpGroup(channel, this.groups, groupId, memberAuth(this.identity, peerId), { pool: this.opts.pool, timeoutMs: this.opts.syncTimeoutMs })
     this.follow(groupId)
@@ -309,27 +313,28 @@ export class GroupReplicator implements OpIssuer {
    * member that added it back serves it again.
    */
   peerConnected(peerId: string): void {
-    for (const groupId of this.subscribed) this.schedule(groupId, peerId, 'peer connected', 100)
+    for (const followed of this.subscribed) this.sessions.schedule(followed, peerId, 'peer connected', 100)
     for (const groupId of this.groups.groupIds()) {
-      if (!this.subscribed.has(groupId) && !this.groups.state(groupId).now().get('deleted')) this.schedule(groupId, peerId, 'peer connected (not a member here)', 500)
+      if (!this.subscribed.has(idKey(groupId)) && !this.groups.deleted(groupId)) this.schedule(groupId, peerId, 'peer connected (not a member here)', 500)
     }
   }
 
   /** Syncs a group now from every connected peer subscribed to it (SyncGroup). */
-  syncNow(groupId: string): Promise<{ peers: number; fetched: number; errors: string[] }> {
-    const peers = this.network.topicPeers(groupTopic(groupId))
-    return this.sessions.syncNow(groupId, peers.length ? peers : this.network.connectedPeers())
+  syncNow(groupId: Buffer): Promise<{ peers: number; fetched: number; errors: string[] }> {
+    const key = idKey(groupId)
+    const peers = this.network.topicPeers(groupTopic(key))
+    return this.sessions.syncNow(key, peers.length ? peers : this.network.connectedPeers())
   }
 
   /**
    * JoinGroup: dial the inviter from the token, fetch and verify the group's history presenting
    * the invitation, then author and publish the claim.
    */
-  async join(token: string): Promise<{ groupId: string; opId: string; fetched: number }> {
+  async join(token: string): Promise<{ groupId: Buffer; opId: Buffer; fetched: number }> {
     const { invitation, hints } = decodeToken(token)
     if (Number(invitation.expiresAt) < Date.now()) throw new MeroError('InvitationExpired', `the invitation expired at ${new Date(Number(invitation.expiresAt)).toISOString()}`)
-    const groupId = invitation.groupId.toString('hex')
-    if (this.groups.isMember(groupId, this.identity.publicKey)) throw new MeroError('Conflict', `this node's identity is already a member of ${groupId}`)
+    const groupId = invitation.groupId
+    if (this.groups.isMember(groupId, this.identity.publicKey)) throw new MeroError('Conflict', `this node's identity is already a member of ${idKey(groupId)}`)
     if (!hints.peerId) throw new MeroError('InvitationInvalid', "the token does not name the inviter's peer; ask for a new one")
     const r = await this.historyFromInviter(hints.peerId, hints.addresses, groupId, invitation)
     if (!this.groups.has(groupId)) throw new MeroError('SyncFailed', 'the inviter sent no history of the group')
@@ -342,7 +347,7 @@ export class GroupReplicator implements OpIssuer {
       .open(hints.peerId, SYNC_PROTOCOL, hints.addresses)
       .then((back) => announceHeads(back, this.groups, groupId, invitationAuth(this.identity, invitation, hints.peerId!), this.opts.syncTimeoutMs))
       .catch(() => undefined)
-    return { groupId, opId: claim.id.toString('hex'), fetched: r.fetched }
+    return { groupId, opId: claim.id, fetched: r.fetched }
   }
 
   /**
@@ -351,7 +356,7 @@ export class GroupReplicator implements OpIssuer {
    * refusals, and an inviter that cannot be dialled, are final. Ingesting the same ops again is a no-op, so a retry after a partial
    * transfer is safe.
    */
-  private async historyFromInviter(peerId: string, addresses: string[], groupId: string, invitation: SignedInvitation): Promise<CatchUpResult> {
+  private async historyFromInviter(peerId: string, addresses: string[], groupId: Buffer, invitation: SignedInvitation): Promise<CatchUpResult> {
     const where = `the inviter ${peerId} at ${addresses.join(', ') || '(no address)'}`
     let last: Error | undefined
     for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {

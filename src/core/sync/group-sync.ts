@@ -42,13 +42,13 @@ async function receive(ch: FrameChannel, timeoutMs = FRAME_TIMEOUT_MS): Promise<
 }
 
 /** Serves one sync stream; returns when the requester says Bye, is denied, or goes silent. */
-export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts: { self: string; timeoutMs?: number; onAnnounce?: (groupId: string, heads: string[]) => void }): Promise<{ groupId?: string; served: number; denied?: string }> {
+export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts: { self: string; timeoutMs?: number; onAnnounce?: (groupId: Buffer, heads: Buffer[]) => void }): Promise<{ groupId?: Buffer; served: number; denied?: string }> {
   const timeout = opts.timeoutMs ?? FRAME_TIMEOUT_MS
   let served = 0
   try {
     const hello = await receive(ch, timeout)
     if (hello.type !== 'Hello') throw new MeroError('InvalidInput', `expected Hello, got ${hello.type}`)
-    const groupId = hello.groupId.toString('hex')
+    const groupId = hello.groupId
     if (!groups.has(groupId)) {
       await send(ch, { type: 'Denied', reason: 'this node does not hold the group' })
       return { groupId, served, denied: 'unknown group' }
@@ -66,9 +66,9 @@ export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts:
       const req = await receive(ch, timeout)
       if (req.type === 'Bye') return { groupId, served }
       if (req.type === 'HeadsRequest') {
-        await send(ch, { type: 'Heads', heads: groups.heads(groupId).map((h) => Buffer.from(h, 'hex')), opCount: groups.view(groupId).opCount })
+        await send(ch, { type: 'Heads', heads: groups.heads(groupId), opCount: groups.opCount(groupId) })
       } else if (req.type === 'DiffRequest') {
-        const missing = groups.missingFor(groupId, req.have.map((h) => h.toString('hex')))
+        const missing = groups.missingFor(groupId, req.have)
         let i = 0
         do {
           const page: Buffer[] = []
@@ -83,12 +83,11 @@ export async function serveGroupSync(ch: FrameChannel, groups: GroupStore, opts:
       } else if (req.type === 'GroupKeysRequest') {
         await send(ch, { type: 'GroupKeys', keys: groups.keysToShare(groupId, GROUP_SCOPE) })
       } else if (req.type === 'Announce') {
-        opts.onAnnounce?.(groupId, req.heads.map((h) => h.toString('hex')))
+        opts.onAnnounce?.(groupId, req.heads)
       } else if (req.type === 'OpsRequest') {
-        const found = groups.getOps(groupId, req.ids.map((h) => h.toString('hex')))
-        const have = new Set(found.map((b) => b.toString('hex')))
+        const found = groups.getOps(groupId, req.ids)
         served += found.length
-        await send(ch, { type: 'Ops', ops: found, notFound: req.ids.filter((id) => !groups.knows(groupId, id.toString('hex')) && !have.has(id.toString('hex'))), more: false })
+        await send(ch, { type: 'Ops', ops: found, notFound: req.ids.filter((id) => !groups.knows(groupId, id)), more: false })
       } else {
         throw new MeroError('InvalidInput', `unexpected ${req.type}`)
       }
@@ -140,15 +139,14 @@ export async function* ingestPages(groups: GroupStore, pages: AsyncIterable<Uint
 }
 
 /** Tells a peer which heads this node holds, so that it pulls what it lacks (see Announce). */
-export async function announceHeads(ch: FrameChannel, groups: GroupStore, groupIdHex: string, auth: AuthProvider, timeoutMs = FRAME_TIMEOUT_MS): Promise<void> {
-  const groupId = Buffer.from(groupIdHex, 'hex')
+export async function announceHeads(ch: FrameChannel, groups: GroupStore, groupId: Buffer, auth: AuthProvider, timeoutMs = FRAME_TIMEOUT_MS): Promise<void> {
   try {
     await send(ch, { type: 'Hello', groupId })
     const challenge = await receive(ch, timeoutMs)
     if (challenge.type === 'Denied') throw peerLacksGroup()
     if (challenge.type !== 'Challenge') throw new MeroError('SyncFailed', `expected Challenge, got ${challenge.type}`)
     await send(ch, { type: 'Auth', auth: auth(challenge.nonce, groupId) })
-    await send(ch, { type: 'Announce', heads: groups.heads(groupIdHex).map((h) => Buffer.from(h, 'hex')) })
+    await send(ch, { type: 'Announce', heads: groups.heads(groupId) })
     await send(ch, { type: 'Bye' })
   } finally {
     ch.close()
@@ -156,12 +154,12 @@ export async function announceHeads(ch: FrameChannel, groups: GroupStore, groupI
 }
 
 export interface CatchUpResult {
-  groupId: string
+  groupId: Buffer
   fetched: number
   applied: number
   rejected: number
   invalid: number
-  remoteHeads: string[]
+  remoteHeads: Buffer[]
   /** Keys of the group topic's epoch the peer gave and this node kept. */
   keys: number
 }
@@ -171,11 +169,10 @@ export interface CatchUpResult {
  * the pool when given). Throws NotAuthorized when the peer denies access, GroupNotFound (with
  * `details.peerLacks`) when it does not hold the group.
  */
-export async function catchUpGroup(ch: FrameChannel, groups: GroupStore, groupIdHex: string, auth: AuthProvider, opts: { pool?: VerifierPool; timeoutMs?: number; maxOps?: number; keys?: 'always' | 'missing' } = {}): Promise<CatchUpResult> {
+export async function catchUpGroup(ch: FrameChannel, groups: GroupStore, groupId: Buffer, auth: AuthProvider, opts: { pool?: VerifierPool; timeoutMs?: number; maxOps?: number; keys?: 'always' | 'missing' } = {}): Promise<CatchUpResult> {
   const timeout = opts.timeoutMs ?? FRAME_TIMEOUT_MS
   const maxOps = opts.maxOps ?? 1_000_000
-  const groupId = Buffer.from(groupIdHex, 'hex')
-  const result: CatchUpResult = { groupId: groupIdHex, fetched: 0, applied: 0, rejected: 0, invalid: 0, remoteHeads: [], keys: 0 }
+  const result: CatchUpResult = { groupId, fetched: 0, applied: 0, rejected: 0, invalid: 0, remoteHeads: [], keys: 0 }
   try {
     await send(ch, { type: 'Hello', groupId })
     const challenge = await receive(ch, timeout)
@@ -186,13 +183,13 @@ export async function catchUpGroup(ch: FrameChannel, groups: GroupStore, groupId
     const heads = await receive(ch, timeout)
     if (heads.type === 'Denied') throw new MeroError('NotAuthorized', `the peer refused: ${heads.reason}`)
     if (heads.type !== 'Heads') throw new MeroError('SyncFailed', `expected Heads, got ${heads.type}`)
-    result.remoteHeads = heads.heads.map((h) => h.toString('hex'))
-    const lacking = result.remoteHeads.some((h) => !groups.knows(groupIdHex, h))
+    result.remoteHeads = heads.heads
+    const lacking = result.remoteHeads.some((h) => !groups.knows(groupId, h))
     // a long catch-up is worth the verifier pool's start-up (see COLD_INLINE_BELOW)
-    if (lacking && heads.opCount - (groups.has(groupIdHex) ? groups.view(groupIdHex).opCount : 0) > LONG_CATCH_UP_OPS) opts.pool?.warm()
+    if (lacking && heads.opCount - groups.opCount(groupId) > LONG_CATCH_UP_OPS) opts.pool?.warm()
     if (lacking) {
-      const have = groups.has(groupIdHex) ? groups.heads(groupIdHex) : []
-      await send(ch, { type: 'DiffRequest', have: have.map((h) => Buffer.from(h, 'hex')) })
+      const have = groups.has(groupId) ? groups.heads(groupId) : []
+      await send(ch, { type: 'DiffRequest', have })
       const pages = async function* () {
         for (;;) {
           const page = await receive(ch, timeout)
@@ -214,12 +211,12 @@ export async function catchUpGroup(ch: FrameChannel, groups: GroupStore, groupId
     // the topic's key, when this node lacks it (a joiner; a member added to the group again, or
     // concurrently with a rotation, who has no envelope in it)
     const keys = opts.keys ?? 'missing'
-    if (groups.has(groupIdHex) && (keys === 'always' || groups.keyAt(groupIdHex, GROUP_SCOPE).status === 'missing')) {
+    if (groups.has(groupId) && (keys === 'always' || groups.keyAt(groupId, GROUP_SCOPE).status === 'missing')) {
       await send(ch, { type: 'GroupKeysRequest' })
       const answer = await receive(ch, timeout)
       if (answer.type === 'Denied') throw new MeroError('NotAuthorized', `the peer refused: ${answer.reason}`)
       if (answer.type !== 'GroupKeys') throw new MeroError('SyncFailed', `expected GroupKeys, got ${answer.type}`)
-      result.keys = groups.acceptKeys(groupIdHex, GROUP_SCOPE, answer.keys)
+      result.keys = groups.acceptKeys(groupId, GROUP_SCOPE, answer.keys)
     }
     await send(ch, { type: 'Bye' })
     return result

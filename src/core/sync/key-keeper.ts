@@ -2,8 +2,9 @@ import type { ContextManager, ContextMeta } from '../context/context-manager.js'
 import type { KeyPair } from '../crypto/ed25519.js'
 import { mayRead, membersOf } from '../governance/access.js'
 import type { GroupStore } from '../governance/group-store.js'
-import { GROUP_SCOPE } from '../governance/rotation.js'
+import { GROUP_SCOPE, scopeKey } from '../governance/rotation.js'
 import { fromBase58 } from '../primitives/encoding.js'
+import { idKey } from '../primitives/ids.js'
 import type { Startable } from '../primitives/lifecycle.js'
 import type { ContextReplicator } from './context-replicator.js'
 import type { GroupReplicator } from './group-replicator.js'
@@ -71,9 +72,9 @@ export class KeyKeeper implements Startable {
   start(): void {
     const ev = this.d.groups.events
     this.offs = [
-      ev.on('op.applied', (e) => this.queue(e.groupId.toString('hex'))),
-      ev.on('keys.stored', (e) => this.queue(e.groupId.toString('hex'))),
-      ev.on('key.rejected', (e) => this.queue(e.groupId.toString('hex'))),
+      ev.on('op.applied', (e) => this.queue(e.groupId)),
+      ev.on('keys.stored', (e) => this.queue(e.groupId)),
+      ev.on('key.rejected', (e) => this.queue(e.groupId)),
     ]
     this.d.contextReplicator.noKey = (meta) => this.queue(meta.groupId)
     for (const g of this.d.groups.groupIds()) this.queue(g)
@@ -96,21 +97,22 @@ export class KeyKeeper implements Startable {
    * CHECK_EVERY_MS: a check reads every member's access, so a burst of ops (a batch of
    * add-members, a catch-up) is checked a few times, not once per op.
    */
-  queue(groupId: string): void {
-    if (this.stopped || this.queued.has(groupId)) return
-    this.queued.add(groupId)
+  queue(groupId: Buffer): void {
+    const key = idKey(groupId)
+    if (this.stopped || this.queued.has(key)) return
+    this.queued.add(key)
     const run = (): void => {
-      this.queued.delete(groupId)
+      this.queued.delete(key)
       if (this.stopped) return
-      this.lastCheck.set(groupId, performance.now())
+      this.lastCheck.set(key, performance.now())
       this.check(groupId)
     }
-    const wait = (this.lastCheck.get(groupId) ?? -Infinity) + CHECK_EVERY_MS - performance.now()
+    const wait = (this.lastCheck.get(key) ?? -Infinity) + CHECK_EVERY_MS - performance.now()
     if (wait <= 0) setImmediate(run)
     else setTimeout(run, wait).unref()
   }
 
-  private check(groupId: string): void {
+  private check(groupId: Buffer): void {
     this.stats.checks++
     if (!this.d.groups.has(groupId)) return
     const now = this.d.groups.state(groupId).now()
@@ -119,7 +121,7 @@ export class KeyKeeper implements Startable {
     const scopes: string[] = []
     if (now.role(this.me)) scopes.push(GROUP_SCOPE)
     for (const meta of this.d.contexts.list(groupId)) {
-      const scope = fromBase58(meta.contextId, 'context id', 32).toString('hex')
+      const scope = scopeKey({ contextId: meta.contextId })
       const reads = mayRead(now, this.me, scope)
       const before = this.reads.get(scope)
       this.reads.set(scope, reads)
@@ -145,12 +147,12 @@ export class KeyKeeper implements Startable {
    * Whether someone stopped reading a scope since the last check while it may hold the current
    * epoch's key: the epoch did not change since it last read, or its rotation gave it the key.
    */
-  private lostThroughMerge(groupId: string, scope: string, now: ReturnType<GroupStore['state']>['now'] extends () => infer V ? V : never): boolean {
+  private lostThroughMerge(groupId: Buffer, scope: string, now: ReturnType<GroupStore['state']>['now'] extends () => infer V ? V : never): boolean {
     const epoch = this.d.groups.epochAt(groupId, scope)
     if (!epoch) return false
     const readers = new Set(membersOf(now).filter((m) => mayRead(now, m, scope)))
     const frontier = epoch.frontier.map((f) => f.idHex).join(',')
-    const k = `${groupId}|${scope}`
+    const k = `${idKey(groupId)}|${scope}`
     const before = this.seen.get(k)
     this.seen.set(k, { readers, frontier })
     if (!before) return false
@@ -161,8 +163,8 @@ export class KeyKeeper implements Startable {
     return false
   }
 
-  private fetch(groupId: string, scope: string): void {
-    const k = `${groupId}|${scope}`
+  private fetch(groupId: Buffer, scope: string): void {
+    const k = `${idKey(groupId)}|${scope}`
     const last = this.asked.get(k) ?? 0
     if (Date.now() - last < FETCH_AGAIN_MS) return
     this.asked.set(k, Date.now())
@@ -177,16 +179,15 @@ export class KeyKeeper implements Startable {
   }
 
   private syncContext(meta: ContextMeta, reason: string): void {
-    const contextId = fromBase58(meta.contextId, 'context id', 32)
-    for (const p of this.d.contextReplicator.candidates(meta).slice(0, 3)) this.d.contextReplicator.schedule(contextId, p, reason, 50)
+    for (const p of this.d.contextReplicator.candidates(meta).slice(0, 3)) this.d.contextReplicator.schedule(meta.contextId, p, reason, 50)
   }
 
-  private frontierOf(groupId: string, scope: string): string {
+  private frontierOf(groupId: Buffer, scope: string): string {
     return (this.d.groups.epochAt(groupId, scope)?.frontier ?? []).map((f) => f.idHex).join(',')
   }
 
-  private scheduleRotation(groupId: string, scopes: Set<string>): void {
-    const pending = this.pendingRotations.get(groupId)
+  private scheduleRotation(groupId: Buffer, scopes: Set<string>): void {
+    const pending = this.pendingRotations.get(idKey(groupId))
     if (pending) {
       for (const s of scopes) if (!pending.scopes.has(s)) pending.scopes.set(s, this.frontierOf(groupId, s))
       return
@@ -196,12 +197,12 @@ export class KeyKeeper implements Startable {
     const rank = Math.min(Math.max(0, order.indexOf(this.me)), MAX_RANK)
     const entry = { scopes: new Map([...scopes].map((s) => [s, this.frontierOf(groupId, s)])), timer: setTimeout(() => void this.rotate(groupId), 50 + rank * ROTATION_STAGGER_MS) }
     entry.timer.unref()
-    this.pendingRotations.set(groupId, entry)
+    this.pendingRotations.set(idKey(groupId), entry)
   }
 
-  private async rotate(groupId: string): Promise<void> {
-    const entry = this.pendingRotations.get(groupId)
-    this.pendingRotations.delete(groupId)
+  private async rotate(groupId: Buffer): Promise<void> {
+    const entry = this.pendingRotations.get(idKey(groupId))
+    this.pendingRotations.delete(idKey(groupId))
     if (!entry || this.stopped || !this.d.groups.has(groupId)) return
     const now = this.d.groups.state(groupId).now()
     // another member may have rotated meanwhile: what is still stale, or has had no rotation since

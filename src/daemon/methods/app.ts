@@ -33,7 +33,7 @@ export const appHandlers = {
   'app.uninstall': ({ application }, { node }) => {
     const id = resolveApp(node, application)
     const meta = node.applications.require(id)
-    node.applications.uninstall(id, node.contextsUsing(meta.applicationId))
+    node.applications.uninstall(id, node.contextsUsing(id))
     node.runtime.evict(id)
     node.aliases.forget('application', meta.applicationId)
     return { applicationId: meta.applicationId, uninstalled: true }

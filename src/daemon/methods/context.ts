@@ -1,7 +1,9 @@
 import type { ContextManager, ContextMeta } from '../../core/context/context-manager.js'
+import { contextMetaJson } from '../../core/context/context-meta.js'
 import type { MeroNode } from '../../core/node/node.js'
 import { fromBase58, toBase58 } from '../../core/primitives/encoding.js'
 import { MeroError } from '../../core/primitives/errors.js'
+import { groupIdToString } from '../../core/primitives/ids.js'
 import { resolveGroup, resolveId, resolveIdentity } from './resolve.js'
 import type { Handlers } from './types.js'
 
@@ -31,13 +33,14 @@ function resolveContext(node: MeroNode, text: string): Buffer {
 
 function view(node: MeroNode, meta: ContextMeta) {
   const g = contexts(node).governance(meta)
+  const json = contextMetaJson(meta)
   return {
-    ...meta,
-    alias: node.aliases.aliasesOf('context', meta.contextId)[0] ?? g.alias,
+    ...json,
+    alias: node.aliases.aliasesOf('context', json.contextId)[0] ?? g.alias,
     visibility: g.visibility,
-    allowlist: g.allowlist,
-    members: g.members,
-    pendingUpgrade: g.pendingUpgrade,
+    allowlist: g.allowlist.map(toBase58),
+    members: g.members.map(toBase58),
+    pendingUpgrade: g.pendingUpgrade && toBase58(g.pendingUpgrade),
     upgradeError: g.upgradeError,
     sync: syncStatus(node, meta),
   }
@@ -46,7 +49,7 @@ function view(node: MeroNode, meta: ContextMeta) {
 function syncStatus(node: MeroNode, meta: ContextMeta) {
   const r = node.contextReplicator
   if (!r) return { state: 'offline', peers: 0, lastSync: null, lastFetch: null, pendingDeltas: 0, failures: 0 }
-  const s = r.status(fromBase58(meta.contextId, 'context id', 32))
+  const s = r.status(meta.contextId)
   const state = s.syncing ? 'syncing' : s.pendingDeltas > 0 ? 'behind' : s.lastSync && !s.lastSync.ok ? 'failing' : s.peers > 0 ? 'replicating' : 'alone'
   return { state, peers: s.peers, lastSync: s.lastSync ?? null, lastFetch: s.lastFetch ?? null, pendingDeltas: s.pendingDeltas, failures: s.failures }
 }
@@ -55,10 +58,10 @@ function syncStatus(node: MeroNode, meta: ContextMeta) {
 export const contextHandlers = {
   'context.create': async ({ group, application, params, alias, visibility }, { node }) => {
     const groupId = resolveGroup(node, group)
-    const target = application ? resolveId(node, 'application', application) : node.groups.view(groupId).settings.targetApplication
-    if (!target) throw new MeroError('InvalidInput', `name an application (--app): group ${groupId} has no target application`)
-    const meta = await contexts(node).create(groupId, fromBase58(target, 'application id', 32), params, visibility)
-    if (alias) node.aliases.create('context', alias, meta.contextId)
+    const target = application ? fromBase58(resolveId(node, 'application', application), 'application id', 32) : node.groups.targetApplication(groupId)
+    if (!target) throw new MeroError('InvalidInput', `name an application (--app): group ${groupIdToString(groupId)} has no target application`)
+    const meta = await contexts(node).create(groupId, target, params, visibility)
+    if (alias) node.aliases.create('context', alias, toBase58(meta.contextId))
     return view(node, meta)
   },
   'context.list': ({ group }, { node }) => ({ contexts: contexts(node).list(group ? resolveGroup(node, group) : undefined).map((m) => view(node, m)) }),
@@ -78,18 +81,18 @@ export const contextHandlers = {
     const id = resolveContext(node, context)
     const meta = contexts(node).require(id)
     await node.issueGroupOp(meta.groupId, { kind: 'ContextVisibilitySet', contextId: id, visibility })
-    return { contextId: meta.contextId, visibility }
+    return { contextId: toBase58(id), visibility }
   },
   'context.manageAllowlist': async ({ context, add, remove }, { node }) => {
     const id = resolveContext(node, context)
     const meta = contexts(node).require(id)
     if (!add.length && !remove.length) throw new MeroError('InvalidInput', 'name identities to add or remove')
     await node.issueGroupOp(meta.groupId, { kind: 'ContextAllowlistSet', contextId: id, add: add.map((i) => resolveIdentity(node, i)), remove: remove.map((i) => resolveIdentity(node, i)) })
-    return { contextId: meta.contextId, allowlist: contexts(node).governance(meta).allowlist }
+    return { contextId: toBase58(id), allowlist: contexts(node).governance(meta).allowlist.map(toBase58) }
   },
   'context.allowlist': ({ context }, { node }) => {
     const meta = contexts(node).require(resolveContext(node, context))
     const g = contexts(node).governance(meta)
-    return { contextId: meta.contextId, visibility: g.visibility, allowlist: g.allowlist }
+    return { contextId: toBase58(meta.contextId), visibility: g.visibility, allowlist: g.allowlist.map(toBase58) }
   },
 } satisfies Partial<Handlers<'context'>>

@@ -2,7 +2,7 @@ import type { AliasKind } from '../../core/aliases/alias-store.js'
 import type { MeroNode } from '../../core/node/node.js'
 import { fromBase58 } from '../../core/primitives/encoding.js'
 import { MeroError } from '../../core/primitives/errors.js'
-import { isBase58Id32, isHex32 } from '../../core/primitives/ids.js'
+import { isBase58Id32, isHex32, parseGroupId } from '../../core/primitives/ids.js'
 import { didYouMean, suggest } from '../../core/primitives/suggest.js'
 
 const LOOKS_LIKE_ID: Record<AliasKind, (s: string) => boolean> = {
@@ -29,16 +29,16 @@ export function aliasNotFound(node: MeroNode, kind: AliasKind, text: string, wha
 
 /**
  * A group this node holds, named by id (hex), node-local alias, or the group's replicated alias
- * (when exactly one group carries it).
+ * (when exactly one group carries it). Its id, as bytes.
  */
-export function resolveGroup(node: MeroNode, text: string): string {
+export function resolveGroup(node: MeroNode, text: string): Buffer {
   if (isHex32(text)) {
-    const id = text.toLowerCase()
-    if (!node.groups.has(id)) throw new MeroError('GroupNotFound', `no group ${id} on this node; \`meroctl group list\` shows the groups`)
+    const id = parseGroupId(text)
+    if (!node.groups.has(id)) throw new MeroError('GroupNotFound', `no group ${text.toLowerCase()} on this node; \`meroctl group list\` shows the groups`)
     return id
   }
   const local = node.aliases.get('group', text)
-  if (local && node.groups.has(local)) return local
+  if (local && isHex32(local) && node.groups.has(parseGroupId(local))) return parseGroupId(local)
   const matches = node.groups.groupIds().filter((g) => node.groups.state(g).current('alias') === text)
   if (matches.length === 1) return matches[0]!
   if (matches.length > 1) throw new MeroError('Conflict', `${matches.length} groups are called '${text}'; use the group id`)

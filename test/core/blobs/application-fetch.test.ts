@@ -33,7 +33,7 @@ describe('JoinContext fetches the application from a peer', () => {
     await c.node.contextReplicator!.join(contextId)
     const installed = c.node.applications.require(fromBase58(app.applicationId))
     expect(installed).toMatchObject({ applicationId: app.applicationId, size: app.size, source: `peer:${a.network.peerId}`, abi: app.abi })
-    expect(events.find((e) => e.type === 'application.fetched')).toMatchObject({ applicationId: app.applicationId, groupId, peerId: a.network.peerId, via: 'peer', size: app.size })
+    expect(events.find((e) => e.type === 'application.fetched')).toMatchObject({ applicationId: app.applicationId, groupId: groupId.toString('hex'), peerId: a.network.peerId, via: 'peer', size: app.size })
     expect(c.node.blobs.get(fromBase58(app.applicationId))?.holders).toEqual([`app:${app.applicationId}`])
     expect(c.node.blobProviders!.stats.fetched).toBe(1)
     expect((await c.node.contexts.execute(contextId, 'get', { key: 'k' })).result).toBe('from a')

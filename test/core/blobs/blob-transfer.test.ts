@@ -30,7 +30,7 @@ let dir: string
 let store: Store
 let blobs: BlobStore
 let groups: GroupStore
-let groupId: string
+let groupId: Buffer
 /** 2.5 MiB of "application" bytes; its id is registered as a context's application. */
 let app: Buffer
 let appId: Buffer
@@ -53,10 +53,10 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-function transfer(blobId: Buffer, opts: { key?: KeyPair; group?: string; maxBytes?: number; auth?: ReturnType<typeof memberAuth> } = {}): Promise<[Buffer | MeroError, ServeResult]> {
+function transfer(blobId: Buffer, opts: { key?: KeyPair; group?: Buffer; maxBytes?: number; auth?: ReturnType<typeof memberAuth> } = {}): Promise<[Buffer | MeroError, ServeResult]> {
   const [c, s] = framePair()
   const served = serveBlob(s, { blobs, groups, self: server }, { timeoutMs: 2_000 })
-  const fetched = fetchBlob(c, blobId, { groupId: Buffer.from(opts.group ?? groupId, 'hex'), auth: opts.auth ?? memberAuth(opts.key ?? member, server), maxBytes: opts.maxBytes ?? 64 * CHUNK_SIZE, timeoutMs: 2_000 }).catch((e: MeroError) => e)
+  const fetched = fetchBlob(c, blobId, { groupId: opts.group ?? groupId, auth: opts.auth ?? memberAuth(opts.key ?? member, server), maxBytes: opts.maxBytes ?? 64 * CHUNK_SIZE, timeoutMs: 2_000 }).catch((e: MeroError) => e)
   return Promise.all([fetched, served])
 }
 
@@ -73,7 +73,7 @@ function maliciousServer(ch: FrameChannel, frames: () => (BlobFrame | Buffer)[])
 function fromMalicious(frames: () => (BlobFrame | Buffer)[], maxBytes = 64 * CHUNK_SIZE): Promise<Buffer> {
   const [c, s] = framePair()
   maliciousServer(s, frames)
-  return fetchBlob(c, appId, { groupId: Buffer.from(groupId, 'hex'), auth: memberAuth(member, server), maxBytes, timeoutMs: 2_000 })
+  return fetchBlob(c, appId, { groupId: groupId, auth: memberAuth(member, server), maxBytes, timeoutMs: 2_000 })
 }
 
 const chunksOf = (b: Buffer) => Array.from({ length: Math.ceil(b.length / CHUNK_SIZE) }, (_, i) => b.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE))
@@ -143,7 +143,7 @@ describe('blob transfer protocol', () => {
     }
     await refusedAs(transfer(appId, { key: stranger }), 'NotAuthorized', /not a member/)
     await refusedAs(transfer(appId, { auth: (nonce, g) => ({ ...memberAuth(member, server)(nonce, g), signature: Buffer.alloc(64, 7) }) }), 'NotAuthorized', /signature does not verify/)
-    await refusedAs(transfer(appId, { group: 'ab'.repeat(32) }), 'NotAuthorized', /does not hold the group/)
+    await refusedAs(transfer(appId, { group: Buffer.from('ab'.repeat(32), 'hex') }), 'NotAuthorized', /does not hold the group/)
     // a blob this node holds (e.g. uploaded by its user) that no context of the group runs
     const mine = (await blobs.add(randomBytes(5000), 'user')).blobId
     await refusedAs(transfer(fromBase58(mine)), 'NotAuthorized', /not an application of the group/)

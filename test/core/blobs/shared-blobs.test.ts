@@ -29,7 +29,7 @@ async function threeNodes(appBytes: { bundle?: Buffer; wasm?: Buffer }) {
   const app = appBytes.bundle ? await a.node.applications.installBundle(appBytes.bundle) : await a.node.applications.install(appBytes.wasm!)
   const groupId = a.node.createGroup()
   for (const x of [b, c]) await a.node.issueGroupOp(groupId, { kind: 'MemberAdded', member: x.node.identity.publicKey, role: 'member' })
-  const contextId = fromBase58((await a.node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId)
+  const contextId = (await a.node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId
   for (const x of [b, c]) x.node.groups.ingest(a.node.groups.getOps(groupId, a.node.groups.ops(groupId).map((o) => o.opId)))
   return { a, b, c, app, groupId, contextId }
 }

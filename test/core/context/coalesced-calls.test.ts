@@ -1,8 +1,10 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { MeroNode } from '../../../src/core/node/node.js'
-import { fromBase58 } from '../../../src/core/primitives/encoding.js'
+import { fromBase58, toBase58 } from '../../../src/core/primitives/encoding.js'
+import { contextMetaJson } from '../../../src/core/context/context-meta.js'
 import { ensureBuilt, fixture, kvStoreWasm } from '../runtime/fixtures.js'
 import { authored, closeNodes, newNode } from './helpers.js'
+import { viewOf } from '../governance/helpers.js'
 
 /**
  * Calls that reach a context in the same turn of the event loop commit as one delta (context
@@ -15,7 +17,7 @@ async function contextWith(n: MeroNode, wasm: Buffer): Promise<Buffer> {
   const app = await n.applications.install(wasm)
   const groupId = n.createGroup()
   const meta = await n.contexts.create(groupId, fromBase58(app.applicationId, 'application id', 32), {})
-  return fromBase58(meta.contextId, 'context id', 32)
+  return meta.contextId
 }
 
 /** Runs the calls in one turn (none awaited before the next starts); their settled outcomes. */
@@ -33,7 +35,7 @@ describe('calls that commit together', () => {
     const ctx = await contextWith(n, kvStoreWasm())
     const before = n.contexts.require(ctx).deltas
     const out = await Promise.all(Array.from({ length: 16 }, (_, i) => n.contexts.execute(ctx, 'set', { key: `k${i}`, value: `v${i}` })))
-    const meta = n.contexts.require(ctx)
+    const meta = contextMetaJson(n.contexts.require(ctx))
     expect(meta.deltas).toBe(before + 1)
     expect(new Set(out.map((r) => r.deltaId))).toEqual(new Set([meta.heads[0]]))
     expect(new Set(out.map((r) => r.rootHash))).toEqual(new Set([meta.rootHash]))
@@ -90,11 +92,11 @@ describe('calls that commit together', () => {
     const appId = fromBase58(app.applicationId, 'application id', 32)
     const err = await n.contexts.create(groupId, appId, { fill: 8 * 1024 * 1024 }).catch((e: unknown) => e)
     expect(err).toMatchObject({ kind: 'LimitExceeded' })
-    expect(n.groups.view(groupId).contexts).toEqual([])
+    expect(viewOf(n.groups, groupId).contexts).toEqual([])
     expect(n.contexts.list(groupId)).toEqual([])
     const ok = await n.contexts.create(groupId, appId, { fill: 1024 })
     expect(ok.deltas).toBe(1)
-    expect(n.groups.view(groupId).contexts.map((c) => c.contextId)).toEqual([ok.contextId])
+    expect(viewOf(n.groups, groupId).contexts.map((c) => c.contextId)).toEqual([toBase58(ok.contextId)])
   }, 60_000)
 
   it('a call sees the writes of the calls before it in the same turn, a read-only one too', async () => {
@@ -156,6 +158,6 @@ describe('calls that commit together', () => {
     // a chain: each call's delta has the one before as its parent (the heads are read after the module loads)
     const chain = authored(n, ctx).slice(-5)
     chain.slice(1).forEach((d, i) => expect(d.delta.parents.map((p) => p.toString('hex'))).toEqual([chain[i]!.id.toString('hex')]))
-    expect(n.contexts.require(ctx).heads).toEqual([chain[4]!.id.toString('hex')])
+    expect(n.contexts.require(ctx).heads.map((h) => h.toString('hex'))).toEqual([chain[4]!.id.toString('hex')])
   })
 })

@@ -18,7 +18,7 @@ async function edgeCasesContext() {
   const n = await newNode()
   const app = await n.applications.install(fixture('edge-cases'))
   const meta = await n.contexts.create(n.createGroup(), fromBase58(app.applicationId, 'application id', 32), {})
-  return { n, contextId: fromBase58(meta.contextId, 'context id', 32) }
+  return { n, contextId: meta.contextId }
 }
 
 describe('JSON depth', () => {

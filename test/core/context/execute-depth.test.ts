@@ -40,7 +40,7 @@ describe('execute: delta depths', () => {
 
     // b's chain extends a's: a's only head becomes b's last delta, deeper than a's own last one
     a.remoteDeltas.receive(contextId, authored(b, contextId, b))
-    expect(a.contexts.require(contextId).heads).toEqual(b.contexts.require(contextId).heads)
+    expect(a.contexts.require(contextId).heads.map((h) => h.toString('hex'))).toEqual(b.contexts.require(contextId).heads.map((h) => h.toString('hex')))
     await a.contexts.execute(contextId, 'set', { key: 'a-again', value: 'z' })
     expect(checkDepths(a, contextId)).toBe(afterA + 6)
 
@@ -60,10 +60,10 @@ describe('execute: delta depths', () => {
     for (let round = 0; round < 24 && seen < 2; round++) {
       b.remoteDeltas.receive(contextId, authored(a, contextId, a))
       await a.contexts.execute(contextId, 'set', { key: `a-r${round}`, value: 'l' })
-      const local = a.contexts.require(contextId).heads[0]
+      const local = a.contexts.require(contextId).heads[0]!.toString('hex')
       for (let i = 0; i < 3; i++) await b.contexts.execute(contextId, 'set', { key: `b-r${round}-${i}`, value: 'd' })
       a.remoteDeltas.receive(contextId, authored(b, contextId, b))
-      const heads = a.contexts.require(contextId).heads
+      const heads = a.contexts.require(contextId).heads.map((h) => h.toString('hex'))
       expect(heads).toHaveLength(2)
       if (heads[0] === local) seen++
       await a.contexts.execute(contextId, 'set', { key: `a-m${round}`, value: 'm' })

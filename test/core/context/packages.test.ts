@@ -27,7 +27,7 @@ describe('packages on a node', () => {
     expect(meta.abi?.methods.map((m) => m.name)).toContain('entries')
     expect(n.blobs.list().map((b) => [b.blobId, b.holders])).toEqual(expect.arrayContaining([[meta.moduleId, [`app:${meta.applicationId}`]], [meta.bundleId, [`app:${meta.applicationId}`]]]))
     const groupId = n.createGroup()
-    const ctx = fromBase58((await n.contexts.create(groupId, appId, {})).contextId, 'context id', 32)
+    const ctx = (await n.contexts.create(groupId, appId, {})).contextId
     await n.contexts.execute(ctx, 'set', { key: 'k', value: 'v' })
     expect((await n.contexts.execute(ctx, 'get', { key: 'k' })).result).toBe('v')
     // the blob server sends the bundle for the application id (the peer checks its signature)
@@ -38,7 +38,7 @@ describe('packages on a node', () => {
     const n = await newNode()
     const v1 = await n.applications.installBundle(bundle('1.0.0', kvStoreWasm()))
     const appId = fromBase58(v1.applicationId, 'application id', 32)
-    const ctx = fromBase58((await n.contexts.create(n.createGroup(), appId, {})).contextId, 'context id', 32)
+    const ctx = (await n.contexts.create(n.createGroup(), appId, {})).contextId
     await n.contexts.execute(ctx, 'set', { key: 'k', value: 'v' })
     const v2 = await n.applications.installBundle(bundle('1.1.0', fixture('as-collections')))
     expect(v2).toMatchObject({ applicationId: v1.applicationId, version: '1.1.0', previousVersions: ['1.0.0'], moduleId: toBase58(sha256(fixture('as-collections'))) })
@@ -102,7 +102,7 @@ describe('private storage through the context manager', () => {
   it('a call that writes only private storage commits it without a delta; deleting the context removes it', async () => {
     const n = await newNode()
     const app = await n.applications.install(fixture('as-collections'))
-    const ctx = fromBase58((await n.contexts.create(n.createGroup(), fromBase58(app.applicationId, 'application id', 32), {})).contextId, 'context id', 32)
+    const ctx = (await n.contexts.create(n.createGroup(), fromBase58(app.applicationId, 'application id', 32), {})).contextId
     const before = n.contexts.require(ctx)
     const r = await n.contexts.execute(ctx, 'secret_set', { key: 'k', value: 'mine' })
     expect(r.deltaId).toBeNull()

@@ -18,7 +18,7 @@ import { authored, closeNodes, handOver, newNode, shareOps } from './helpers.js'
 afterEach(closeNodes)
 
 /** A group of three nodes with a kv-store context that all three joined. */
-async function cluster(): Promise<{ nodes: MeroNode[]; groupId: string; contextId: Buffer }> {
+async function cluster(): Promise<{ nodes: MeroNode[]; groupId: Buffer; contextId: Buffer }> {
   const nodes = [await newNode(), await newNode(), await newNode()]
   for (const n of nodes) await n.applications.install(kvStoreWasm())
   const [a, b, c] = nodes as [MeroNode, MeroNode, MeroNode]
@@ -31,10 +31,10 @@ async function cluster(): Promise<{ nodes: MeroNode[]; groupId: string; contextI
 }
 
 /** A context created on the first node, joined by the others, its ops and the creator's init delta shared with everyone. */
-async function openContext(nodes: [MeroNode, MeroNode, MeroNode], groupId: string, appId: Buffer): Promise<Buffer> {
+async function openContext(nodes: [MeroNode, MeroNode, MeroNode], groupId: Buffer, appId: Buffer): Promise<Buffer> {
   const [a, b, c] = nodes
   const meta = await a.contexts.create(groupId, appId, {})
-  const contextId = fromBase58(meta.contextId, 'context id', 32)
+  const contextId = meta.contextId
   for (const n of [b, c]) {
     handOver(a, n, groupId, contextId)
     await n.issueGroupOp(groupId, { kind: 'ContextJoined', contextId })
@@ -49,14 +49,14 @@ async function openContext(nodes: [MeroNode, MeroNode, MeroNode], groupId: strin
 const own = (n: MeroNode, contextId: Buffer): VerifiedDelta[] => authored(n, contextId)
 
 /** The key of a context's current epoch on a node (it must hold it). */
-function epochKey(n: MeroNode, groupId: string, contextId: Buffer) {
+function epochKey(n: MeroNode, groupId: Buffer, contextId: Buffer) {
   const k = n.groups.keyAt(groupId, contextId.toString('hex'))
   if (k.status !== 'ok') throw new Error(`no usable key: ${k.status}`)
   return k
 }
 
 const entries = async (n: MeroNode, contextId: Buffer) => (await n.contexts.execute(contextId, 'entries', {})).result
-const root = (n: MeroNode, contextId: Buffer) => n.contexts.require(contextId).rootHash
+const root = (n: MeroNode, contextId: Buffer) => n.contexts.require(contextId).rootHash.toString('hex')
 
 describe('context replication (in process)', () => {
   beforeAll(async () => {
@@ -67,14 +67,14 @@ describe('context replication (in process)', () => {
     // a group of three nodes serves 20 runs (each run has a context of its own), then the next
     // group takes over: a group's governance grows with every context
     let nodes: MeroNode[] = []
-    let groupId = ''
-    let appId = Buffer.alloc(0)
+    let groupId: Buffer = Buffer.alloc(0)
+    let appId: Buffer = Buffer.alloc(0)
     let runs = 0
     async function freshContext(): Promise<Buffer> {
       if (runs++ % 20 === 0) {
         await closeNodes()
         ;({ nodes, groupId } = await cluster())
-        appId = fromBase58(nodes[0]!.contexts.list()[0]!.applicationId, 'application id', 32)
+        appId = nodes[0]!.contexts.list()[0]!.applicationId
       }
       return openContext(nodes as [MeroNode, MeroNode, MeroNode], groupId, appId)
     }
@@ -110,7 +110,7 @@ describe('context replication (in process)', () => {
             if (st.ofRemote && remote.length) key = remote[st.value.length % remote.length]!
             if (remote.includes(key)) seen.removesOfRemote++
           }
-          const before = n.contexts.require(contextId).heads
+          const before = n.contexts.require(contextId).heads.map((h) => h.toString('hex'))
           const r = await n.contexts.execute(contextId, st.remove ? 'remove' : 'set', st.remove ? { key } : { key, value: `${st.node}:${st.value}` })
           if (r.deltaId) wrote[st.node]!.add(r.deltaId)
           if (before.some((h) => wrote.some((w, j) => j !== st.node && w.has(h)))) seen.parentsFromOthers++
@@ -167,7 +167,7 @@ describe('context replication (in process)', () => {
     // C's node refuses to execute for a removed identity …
     await expect(c.contexts.execute(contextId, 'set', { key: 'x', value: 'y' })).rejects.toThrow(/not a member/)
     // … and a delta C signs anyway, at a position that includes its removal, is rejected by all
-    const forged = signDelta(c.identity, contextId, c.groups.heads(groupId).map((h) => Buffer.from(h, 'hex')), { delta: craftDelta(c, contextId), events: '[]' })
+    const forged = signDelta(c.identity, contextId, c.groups.heads(groupId), { delta: craftDelta(c, contextId), events: '[]' })
     for (const n of [a, b]) {
       const before = root(n, contextId)
       const [r] = n.remoteDeltas.receive(contextId, [verifyDelta(contextId, forged)])
@@ -201,8 +201,8 @@ describe('context replication (in process)', () => {
     const [a, b] = nodes as [MeroNode, MeroNode]
     for (let i = 0; i < 5; i++) await a.contexts.execute(contextId, 'set', { key: `k${i}`, value: 'a' })
     b.remoteDeltas.receive(contextId, own(a, contextId).slice(0, 3))
-    const bHeads = b.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
-    const aHeads = a.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+    const bHeads = b.contexts.require(contextId).heads
+    const aHeads = a.contexts.require(contextId).heads
     const missing = a.contexts.log.missingFor(contextId, aHeads, bHeads)
     expect(missing.length).toBe(3) // the two later sets, and none B has
     b.remoteDeltas.receive(contextId, a.contexts.log.signed(contextId, missing).map(({ wire }) => verifyDelta(contextId, wire)))
@@ -218,7 +218,7 @@ describe('context replication (in process)', () => {
     // concurrent writes: B's three are still on their way to A when B asks A for a diff
     for (let i = 0; i < 3; i++) await b.contexts.execute(contextId, 'set', { key: `b-${i}`, value: 'b' })
     for (let i = 0; i < 5; i++) await a.contexts.execute(contextId, 'set', { key: `new-${i}`, value: 'a' })
-    const heads = (n: MeroNode) => n.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+    const heads = (n: MeroNode) => n.contexts.require(contextId).heads
     // B's heads alone are unknown to A: A's walk would send everything it holds
     expect(a.contexts.log.missingFor(contextId, heads(a), heads(b)).length).toBe(46)
     const have = b.contexts.log.negotiation(contextId, heads(b))
@@ -246,7 +246,7 @@ describe('context replication (in process)', () => {
     const { nodes, contextId } = await cluster()
     const [a] = nodes as [MeroNode]
     for (let i = 0; i < 20; i++) await a.contexts.execute(contextId, 'set', { key: `k-${i}`, value: 'a' })
-    const heads = a.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+    const heads = a.contexts.require(contextId).heads
     const indexed = a.contexts.log.negotiation(contextId, heads)
     // as an earlier build left it: the deltas without their index rows
     a.store.deletePrefix('deltaDepth', contextId)
@@ -341,6 +341,6 @@ function craftDelta(n: MeroNode, contextId: Buffer): Buffer {
   const session = n.contexts.state(contextId).begin(n.identity.publicKey, new Hlc(n.identity.publicKey))
   session.mapInsert('items', Buffer.from('x'), Buffer.from('y'))
   const res = session.finish()
-  const parents = n.contexts.require(contextId).heads.map((h) => Buffer.from(h, 'hex'))
+  const parents = n.contexts.require(contextId).heads
   return encodeDelta({ contextId, parents, hlc: res.hlc!, author: n.identity.publicKey, actions: res.actions })
 }

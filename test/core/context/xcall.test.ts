@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { MeroNode } from '../../../src/core/node/node.js'
-import { fromBase58 } from '../../../src/core/primitives/encoding.js'
+import { fromBase58, toBase58 } from '../../../src/core/primitives/encoding.js'
 import { ensureBuilt, fixture } from '../runtime/fixtures.js'
 import { closeNodes, newNode } from './helpers.js'
 
@@ -11,9 +11,9 @@ import { closeNodes, newNode } from './helpers.js'
  */
 afterEach(closeNodes)
 
-async function contextIn(n: MeroNode, groupId: string, appId: string): Promise<{ id: Buffer; name: string }> {
+async function contextIn(n: MeroNode, groupId: Buffer, appId: string): Promise<{ id: Buffer; name: string }> {
   const meta = await n.contexts.create(groupId, fromBase58(appId, 'application id', 32), {})
-  return { id: fromBase58(meta.contextId, 'context id', 32), name: meta.contextId }
+  return { id: meta.contextId, name: toBase58(meta.contextId) }
 }
 
 async function state(n: MeroNode, ctx: { id: Buffer }) {

@@ -8,7 +8,7 @@ import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { createInvitation, invitationId } from '../../../src/core/governance/invitation.js'
 import { Capability, type GroupOp } from '../../../src/core/governance/ops.js'
 import { Store } from '../../../src/core/store/store.js'
-import { fixture, id58, inject, keys, memberRoles, raw } from './helpers.js'
+import { fixture, id58, inject, keys, memberRoles, raw, viewOf } from './helpers.js'
 
 const ctx = Buffer.alloc(32, 0xc1)
 const app = Buffer.alloc(32, 0xa1)
@@ -72,11 +72,11 @@ describe('authorisation at the cut, per op', () => {
       expect(inject(f.store, f.groupId, keys.b, op).result.status).toBe('applied')
     }
     expect(inject(f.store, f.groupId, keys.b, { kind: 'ContextDetached', contextId: ctx }).result.reason).toMatch(/requires an admin/)
-    const view = f.store.view(f.groupId).contexts[0]!
+    const view = viewOf(f.store, f.groupId).contexts[0]!
     expect(view).toMatchObject({ visibility: 'restricted', alias: 'notes', creator: id58(keys.b) })
     expect(view.allowlist.sort()).toEqual([id58(keys.b), id58(keys.c)].sort())
     expect(inject(f.store, f.groupId, keys.a, { kind: 'ContextDetached', contextId: ctx }).result.status).toBe('applied')
-    expect(f.store.view(f.groupId).contexts).toEqual([])
+    expect(viewOf(f.store, f.groupId).contexts).toEqual([])
   })
 
   it('joining contexts follows visibility and the allowlist', () => {
@@ -118,11 +118,11 @@ describe('owner and cascades', () => {
     expect(inject(f.store, f.groupId, keys.owner, { kind: 'MemberLeft' }).result.reason).toMatch(/owner cannot leave/)
     expect(inject(f.store, f.groupId, keys.owner, { kind: 'OwnershipTransferred', newOwner: keys.b.publicKey }).result.reason).toMatch(/must be an admin/)
     f.store.issue(f.groupId, keys.owner, { kind: 'OwnershipTransferred', newOwner: keys.a.publicKey })
-    const v = f.store.view(f.groupId)
+    const v = viewOf(f.store, f.groupId)
     expect(v.owner).toBe(id58(keys.a))
     // the former owner is an ordinary admin now, and may leave
     expect(inject(f.store, f.groupId, keys.owner, { kind: 'MemberLeft' }).result.status).toBe('applied')
-    expect(f.store.view(f.groupId).members.map((m) => m.identity)).not.toContain(id58(keys.owner))
+    expect(viewOf(f.store, f.groupId).members.map((m) => m.identity)).not.toContain(id58(keys.owner))
   })
 
   it('removing a member removes its identities from every context of the group', () => {
@@ -132,9 +132,9 @@ describe('owner and cascades', () => {
     f.store.issue(f.groupId, keys.a, { kind: 'ContextRegistered', contextId: ctx2, application: app })
     f.store.issue(f.groupId, keys.b, { kind: 'ContextJoined', contextId: ctx })
     f.store.issue(f.groupId, keys.b, { kind: 'ContextJoined', contextId: ctx2 })
-    expect(f.store.view(f.groupId).contexts.every((c) => c.members.includes(id58(keys.b)))).toBe(true)
+    expect(viewOf(f.store, f.groupId).contexts.every((c) => c.members.includes(id58(keys.b)))).toBe(true)
     f.store.issue(f.groupId, keys.a, { kind: 'MemberRemoved', member: keys.b.publicKey })
-    const v = f.store.view(f.groupId)
+    const v = viewOf(f.store, f.groupId)
     expect(v.contexts.every((c) => !c.members.includes(id58(keys.b)))).toBe(true)
     expect(memberRoles(f.store, f.groupId)[id58(keys.b)]).toBeUndefined()
     // and the removed member can no longer act
@@ -145,7 +145,7 @@ describe('owner and cascades', () => {
     const f = setup()
     f.store.issue(f.groupId, keys.a, { kind: 'ContextRegistered', contextId: ctx, application: app })
     f.store.issue(f.groupId, keys.owner, { kind: 'GroupDeleted' })
-    expect(f.store.view(f.groupId).deleted).toBe(true)
+    expect(viewOf(f.store, f.groupId).deleted).toBe(true)
     expect(inject(f.store, f.groupId, keys.a, { kind: 'GroupAliasSet', alias: 'x' }).result.reason).toMatch(/deleted/)
     expect(() => f.store.issue(f.groupId, keys.owner, { kind: 'GroupAliasSet', alias: 'x' })).toThrow(expect.objectContaining({ kind: 'GroupDeleted' }))
   })
@@ -155,12 +155,12 @@ describe('owner and cascades', () => {
     f.store.issue(f.groupId, keys.a, { kind: 'CapabilitiesSet', member: keys.b.publicKey, capabilities: 31 })
     f.store.issue(f.groupId, keys.a, { kind: 'MemberRemoved', member: keys.b.publicKey })
     f.store.issue(f.groupId, keys.a, { kind: 'MemberAdded', member: keys.b.publicKey, role: 'member' })
-    expect(f.store.view(f.groupId).members.find((m) => m.identity === id58(keys.b))!.capabilities).toBe(Capability.JoinOpenContexts)
+    expect(viewOf(f.store, f.groupId).members.find((m) => m.identity === id58(keys.b))!.capabilities).toBe(Capability.JoinOpenContexts)
   })
 })
 
 describe('invitations', () => {
-  const claim = (f: ReturnType<typeof setup>, joiner = keys.c, inv = createInvitation(keys.a, Buffer.from(f.groupId, 'hex'), 'member', Date.now() + 60_000), joinedAt = BigInt(Date.now())) =>
+  const claim = (f: ReturnType<typeof setup>, joiner = keys.c, inv = createInvitation(keys.a, f.groupId, 'member', Date.now() + 60_000), joinedAt = BigInt(Date.now())) =>
     inject(f.store, f.groupId, joiner, { kind: 'InvitationClaimed', invitation: inv, joinedAt })
 
   it('a valid claim admits the joiner with the invited role', () => {
@@ -171,7 +171,7 @@ describe('invitations', () => {
 
   it('rejects an expired claim, a revoked invitation, a reused one, and an inviter without permission', () => {
     const f = setup()
-    const gid = Buffer.from(f.groupId, 'hex')
+    const gid = f.groupId
     const expired = createInvitation(keys.a, gid, 'member', 1_000)
     expect(claim(f, keys.c, expired, 2_000n).result.reason).toMatch(/expired/)
 
@@ -202,8 +202,8 @@ describe('invitations', () => {
 
   it('the inviter must have been authorised at the claim\'s cut, not later', () => {
     const f = setup()
-    const inv = createInvitation(keys.b, Buffer.from(f.groupId, 'hex'), 'member', Date.now() + 60_000)
-    const heads = f.store.heads(f.groupId).map((h) => Buffer.from(h, 'hex'))
+    const inv = createInvitation(keys.b, f.groupId, 'member', Date.now() + 60_000)
+    const heads = f.store.heads(f.groupId)
     // the claim is authored on the current heads, where b may not invite...
     const early = raw(f.groupId, keys.c, heads, 1n, { kind: 'InvitationClaimed', invitation: inv, joinedAt: BigInt(Date.now()) })
     // ...and b is granted the capability concurrently: the claim stays rejected everywhere
@@ -217,7 +217,7 @@ describe('the DAG', () => {
     const f = fixture()
     f.store.issue(f.groupId, keys.owner, { kind: 'MemberAdded', member: keys.a.publicKey, role: 'admin' })
     f.store.issue(f.groupId, keys.owner, { kind: 'MemberAdded', member: keys.c.publicKey, role: 'admin' })
-    const base = f.store.heads(f.groupId).map((h) => Buffer.from(h, 'hex'))
+    const base = f.store.heads(f.groupId)
     const history = f.store.getOps(f.groupId, f.store.ops(f.groupId).map((o) => o.opId))
     const addD = raw(f.groupId, keys.a, base, 1n, { kind: 'MemberAdded', member: keys.d.publicKey, role: 'member' })
     const removeA = raw(f.groupId, keys.c, base, 1n, { kind: 'MemberRemoved', member: keys.a.publicKey })
@@ -225,7 +225,7 @@ describe('the DAG', () => {
     replicas[0]!.ingest([...history, addD.bytes, removeA.bytes])
     replicas[1]!.ingest([...history, removeA.bytes, addD.bytes])
     replicas[2]!.ingest([removeA.bytes, addD.bytes, ...history.reverse()])
-    const views = replicas.map((r) => r.view(f.groupId))
+    const views = replicas.map((r) => viewOf(r, f.groupId))
     expect(new Set(views.map((v) => v.stateHash)).size).toBe(1)
     for (const v of views) {
       const roles = Object.fromEntries(v.members.map((m) => [m.identity, m.role]))
@@ -242,7 +242,7 @@ describe('the DAG', () => {
     const results = r.ingest(ops.slice().reverse().map((o) => o.bytes))
     expect(results.slice(0, 5).every((x) => x.status === 'pending')).toBe(true)
     expect(results[5]!.status).toBe('applied')
-    expect(r.view(f.groupId)).toMatchObject({ alias: 'a4', opCount: 6, pendingOps: 0, heads: [ops.at(-1)!.id.toString('hex')] })
+    expect(viewOf(r, f.groupId)).toMatchObject({ alias: 'a4', opCount: 6, pendingOps: 0, heads: [ops.at(-1)!.id.toString('hex')] })
     expect(r.ingest([ops[3]!.bytes])[0]!.status).toBe('duplicate')
   })
 
@@ -256,7 +256,7 @@ describe('the DAG', () => {
     const r = new GroupStore()
     relayEvents(bus, { governance: r.events })
     r.ingest([f.genesis.bytes, one.bytes, two.bytes])
-    const v = r.view(f.groupId)
+    const v = viewOf(r, f.groupId)
     expect(v.equivocations).toEqual([{ signer: id58(keys.owner), seq: 2, opIds: [one.id.toString('hex'), two.id.toString('hex')].sort() }])
     expect(v.alias).toBe(Buffer.compare(one.id, two.id) > 0 ? 'one' : 'two')
     expect(seen).toContain('group.equivocation')
@@ -267,11 +267,11 @@ describe('the DAG', () => {
       const store = await Store.open(data)
       const gs = new GroupStore(store)
       const { groupId } = gs.createGroup(keys.owner)
-      const stored = () => store.scanPrefix('groupOps', Buffer.from(groupId, 'hex')).length
+      const stored = () => store.scanPrefix('groupOps', groupId).length
       const first = gs.issueWriteBehind(groupId, keys.owner, { kind: 'GroupAliasSet', alias: 'one' })
       const second = gs.issueWriteBehind(groupId, keys.owner, { kind: 'MemberAdded', member: keys.a.publicKey, role: 'admin' })
       // applied and visible now, written at the end of the turn
-      expect(gs.view(groupId).alias).toBe('one')
+      expect(viewOf(gs, groupId).alias).toBe('one')
       expect(gs.ops(groupId)).toHaveLength(3)
       expect(stored()).toBe(1)
       expect(first.persisted).toBe(second.persisted)
@@ -289,7 +289,7 @@ describe('the DAG', () => {
       expect(() => gs.issueWriteBehind(groupId, keys.b, { kind: 'GroupAliasSet', alias: 'x' })).toThrow(/refused/)
       const reloaded = new GroupStore(store)
       reloaded.start()
-      expect(JSON.stringify(reloaded.view(groupId))).toBe(JSON.stringify(gs.view(groupId)))
+      expect(JSON.stringify(viewOf(reloaded, groupId))).toBe(JSON.stringify(viewOf(gs, groupId)))
       await store.close()
 
       // a failed write rejects `persisted`
@@ -306,12 +306,12 @@ describe('the DAG', () => {
       gs.issue(groupId, keys.owner, { kind: 'MemberAdded', member: keys.a.publicKey, role: 'admin' })
       gs.issue(groupId, keys.a, { kind: 'ContextRegistered', contextId: ctx, application: app })
       gs.issue(groupId, keys.owner, { kind: 'GroupAliasSet', alias: 'team' })
-      const before = JSON.stringify(gs.view(groupId))
+      const before = JSON.stringify(viewOf(gs, groupId))
       await store.close()
       store = await Store.open(data)
       gs = new GroupStore(store)
       gs.start()
-      expect(JSON.stringify(gs.view(groupId))).toBe(before)
+      expect(JSON.stringify(viewOf(gs, groupId))).toBe(before)
       expect(gs.ops(groupId)).toHaveLength(4)
       await store.close()
     })

@@ -4,7 +4,7 @@ import { keyPairFromSeed, type KeyPair } from '../../../src/core/crypto/ed25519.
 import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { createInvitation } from '../../../src/core/governance/invitation.js'
 import { DEFAULT_CAPABILITIES, ROLES, signOp, type GroupOp } from '../../../src/core/governance/ops.js'
-import { raw, shuffle } from './helpers.js'
+import { opsOf, raw, shuffle, viewOf } from './helpers.js'
 
 /**
  * Convergence (DESIGN §6): several identities author random histories on their own replicas,
@@ -55,8 +55,8 @@ function stepsArb(groupId: Buffer): fc.Arbitrary<Step[]> {
   return fc.array(fc.oneof({ weight: 3, arbitrary: author }, { weight: 1, arbitrary: sync }), { minLength: 1, maxLength: 24 })
 }
 
-function fingerprint(store: GroupStore, groupId: string) {
-  const v = store.view(groupId)
+function fingerprint(store: GroupStore, groupId: Buffer) {
+  const v = viewOf(store, groupId)
   // equivocations are listed in the order a replica found them: compared as a set
   const equivocations = v.equivocations.map((e) => `${e.signer}/${e.seq}/${[...e.opIds].sort().join(',')}`).sort()
   return { stateHash: v.stateHash, owner: v.owner, members: v.members.map((m) => [m.identity, m.role, m.capabilities, m.alias]), contexts: v.contexts, alias: v.alias, heads: v.heads, ops: v.opCount, equivocations }
@@ -69,8 +69,8 @@ describe('governance convergence (property)', () => {
     // the genesis with a fixed salt (createGroup draws a random one): the same group id every run
     const genesis = signOp({ groupId: Buffer.alloc(32), parents: [], seq: 1n, op: { kind: 'GroupCreated', defaultCapabilities: DEFAULT_CAPABILITIES, defaultVisibility: 'open', salt: Buffer.alloc(32, 0x5a) } }, owner)
     origin.ingest([genesis.bytes])
-    const groupId = genesis.id.toString('hex')
-    const gid = Buffer.from(groupId, 'hex')
+    const groupId = genesis.id
+    const gid = groupId
     // owner adds people 1 as admin and 2 as member, so that there is something to fight over
     const seeds = [genesis, origin.issue(groupId, owner, { kind: 'MemberAdded', member: people[1]!.publicKey, role: 'admin' }), origin.issue(groupId, owner, { kind: 'MemberAdded', member: people[2]!.publicKey, role: 'member' })]
 
@@ -92,7 +92,7 @@ describe('governance convergence (property)', () => {
           const me = people[step.who]!
           const replica = authors[step.who]!
           const twin = step.again ? lastParents[step.who] : undefined
-          const heads = twin ?? replica.heads(groupId).map((h) => Buffer.from(h, 'hex'))
+          const heads = twin ?? replica.heads(groupId)
           const seq = twin ? seqs[step.who]! : ++seqs[step.who]!
           lastParents[step.who] = heads
           const signed = raw(groupId, me, heads, seq, step.make(people[step.target]!))
@@ -108,7 +108,7 @@ describe('governance convergence (property)', () => {
         })
         const prints = replicas.map((r) => fingerprint(r, groupId))
         for (const p of prints.slice(1)) expect(p).toEqual(prints[0])
-        const ops = replicas[0]!.ops(groupId)
+        const ops = opsOf(replicas[0]!, groupId)
         expect(new Set(ops.map((o) => o.opId)).size).toBe(new Set(all.map((b) => b.toString('hex'))).size)
         if (ops.some((o) => o.status === 'rejected')) seen.rejected++
         if (replicas[0]!.heads(groupId).length > 1) seen.concurrent++

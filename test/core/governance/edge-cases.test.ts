@@ -6,6 +6,7 @@ import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { createInvitation } from '../../../src/core/governance/invitation.js'
 import { Capability, type SignedOp } from '../../../src/core/governance/ops.js'
 import { fixture, id58, inject, keys, memberRoles, raw } from '../governance/helpers.js'
+import { viewOf } from './helpers.js'
 
 // Review of src/core/governance/fold.ts against reference/original-governance.md §8 (HEAD: ownership,
 // re-entry). Each case is a concurrent history that must converge to a state the rules allow,
@@ -17,9 +18,9 @@ const bytes = (ops: SignedOp[]) => ops.map((o) => o.bytes)
 function replica(ops: SignedOp[]): GroupStore {
   const r = new GroupStore()
   r.ingest(bytes(ops))
-  const groupId = ops[0]!.id.toString('hex')
+  const groupId = ops[0]!.id
   expect(r.pendingCount(groupId)).toBe(0)
-  expect(r.view(groupId).opCount).toBe(ops.length)
+  expect(viewOf(r, groupId).opCount).toBe(ops.length)
   return r
 }
 
@@ -30,7 +31,7 @@ function base() {
   ops.push(f.store.issue(f.groupId, keys.owner, { kind: 'MemberAdded', member: keys.a.publicKey, role: 'admin' }))
   ops.push(f.store.issue(f.groupId, keys.owner, { kind: 'MemberAdded', member: keys.b.publicKey, role: 'admin' }))
   ops.push(f.store.issue(f.groupId, keys.owner, { kind: 'MemberAdded', member: keys.c.publicKey, role: 'member' }))
-  return { ...f, ops, heads: () => f.store.heads(f.groupId).map((h) => Buffer.from(h, 'hex')) }
+  return { ...f, ops, heads: () => f.store.heads(f.groupId) }
 }
 
 describe('governance edge cases (reference §8)', () => {
@@ -42,7 +43,7 @@ describe('governance edge cases (reference §8)', () => {
       const other = raw(f.groupId, keys.a, cut, 1n, concurrent === 'RoleSet' ? { kind: 'RoleSet', member: keys.b.publicKey, role: 'member' } : { kind: 'MemberRemoved', member: keys.b.publicKey })
       const hashes = [replica([...f.ops, transfer, other]), replica([...f.ops, other, transfer])].map((r) => {
         expect(r.ops(f.groupId).every((o) => o.status === 'applied')).toBe(true)
-        const view = r.view(f.groupId)
+        const view = viewOf(r, f.groupId)
         expect(view.owner).toBe(id58(keys.b))
         // a group's owner is always one of its admins (the owner cannot be demoted or removed)
         expect(memberRoles(r, f.groupId)[id58(keys.b)]).toBe('admin')
@@ -89,7 +90,7 @@ describe('governance edge cases (reference §8)', () => {
     for (const order of [all, [...f.ops, leave, alias, removal]]) {
       const r = replica(order)
       expect(r.isMember(f.groupId, keys.c.publicKey)).toBe(false)
-      const inv = createInvitation(keys.owner, Buffer.from(f.groupId, 'hex'), 'member', Date.now() + 60_000)
+      const inv = createInvitation(keys.owner, f.groupId, 'member', Date.now() + 60_000)
       const claim = inject(r, f.groupId, keys.c, { kind: 'InvitationClaimed', invitation: inv, joinedAt: BigInt(Date.now()) })
       expect(claim.result).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/removed member/) })
       expect(r.isMember(f.groupId, keys.c.publicKey)).toBe(false)
@@ -109,7 +110,7 @@ describe('governance edge cases (reference §8)', () => {
     // the admin's re-add lifts the block: after leaving again, a fresh invitation readmits c
     expect(inject(f.store, f.groupId, keys.a, { kind: 'MemberAdded', member: keys.c.publicKey, role: 'member' }).result.status).toBe('applied')
     expect(inject(f.store, f.groupId, keys.c, { kind: 'MemberLeft' }).result.status).toBe('applied')
-    const inv = createInvitation(keys.owner, Buffer.from(f.groupId, 'hex'), 'member', Date.now() + 60_000)
+    const inv = createInvitation(keys.owner, f.groupId, 'member', Date.now() + 60_000)
     expect(inject(f.store, f.groupId, keys.c, { kind: 'InvitationClaimed', invitation: inv, joinedAt: BigInt(Date.now()) }).result.status).toBe('applied')
     expect(f.store.isMember(f.groupId, keys.c.publicKey)).toBe(true)
   })
@@ -118,7 +119,7 @@ describe('governance edge cases (reference §8)', () => {
     const f = base()
     f.store.issue(f.groupId, keys.owner, { kind: 'RoleSet', member: keys.c.publicKey, role: 'read-only' })
     f.store.issue(f.groupId, keys.owner, { kind: 'CapabilitiesSet', member: keys.c.publicKey, capabilities: Capability.InviteMembers })
-    const inv = createInvitation(keys.c, Buffer.from(f.groupId, 'hex'), 'member', Date.now() + 60_000)
+    const inv = createInvitation(keys.c, f.groupId, 'member', Date.now() + 60_000)
     const claim = inject(f.store, f.groupId, keys.d, { kind: 'InvitationClaimed', invitation: inv, joinedAt: BigInt(Date.now()) })
     expect(claim.result).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/read-only members may not invite/) })
     // the same capability on a full member admits the joiner
@@ -134,10 +135,10 @@ describe('governance edge cases (reference §8)', () => {
     const leaveAfter = raw(f.groupId, keys.c, [readd.id], 1n, { kind: 'MemberLeft' })
     const again = raw(f.groupId, keys.a, cut, 2n, { kind: 'MemberAliasSet', member: keys.a.publicKey, alias: 'x' })
     const replicas = [[...f.ops, readd, leaveAfter, again], [...f.ops, again, leaveAfter, readd], [...f.ops, leaveAfter, again, readd]].map(replica)
-    expect(new Set(replicas.map((r) => r.view(f.groupId).stateHash)).size).toBe(1)
+    expect(new Set(replicas.map((r) => viewOf(r, f.groupId).stateHash)).size).toBe(1)
     for (const r of replicas) {
       // c left after the admin re-add, so a fresh invitation readmits c
-      const inv = createInvitation(keys.owner, Buffer.from(f.groupId, 'hex'), 'member', Date.now() + 60_000)
+      const inv = createInvitation(keys.owner, f.groupId, 'member', Date.now() + 60_000)
       expect(inject(r, f.groupId, keys.c, { kind: 'InvitationClaimed', invitation: inv, joinedAt: BigInt(Date.now()) }).result.status).toBe('applied')
     }
   })

@@ -93,7 +93,7 @@ describe('key epochs (property)', () => {
           for (const e of epochs.slice(1)) expect(e).toEqual(epochs[0])
           if (epochs[0]!.frontier.length > 1) seen.concurrent++
           seen.rotations += epochs[0]!.frontier.length
-          const reads = people.map((p) => (scope === GROUP_SCOPE ? replicas[0]!.isMember(groupId, p.publicKey) : replicas[0]!.whyNotReader(groupId, CTX, hex(p.publicKey)) === undefined))
+          const reads = people.map((p) => (scope === GROUP_SCOPE ? replicas[0]!.isMember(groupId, p.publicKey) : replicas[0]!.whyNotReader(groupId, ctx, p.publicKey) === undefined))
           // a reader no envelope reached (it regained reading without a rotation) fetches the
           // epoch's keys from a peer that holds them, as KeyKeeper does over the sync stream
           const holder = replicas.find((r) => r.keyAt(groupId, scope).status === 'ok')

@@ -5,7 +5,7 @@ import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { KeyRing } from '../../../src/core/governance/keyring.js'
 import { signOp, type SignedOp } from '../../../src/core/governance/ops.js'
 import { envelopeBinding, GROUP_SCOPE, sealRotation, type Rotation } from '../../../src/core/governance/rotation.js'
-import { keys } from './helpers.js'
+import { keys, viewOf } from './helpers.js'
 
 /**
  * Bad key envelopes (issue 16): an op whose envelope for a member is forged, sealed to someone
@@ -26,13 +26,13 @@ describe('bad key envelopes', () => {
   }
 
   /** The owner's KeyRotated of the group's key, its rotation for a rewritten by `mangle`. */
-  function rotatedBy(owner: GroupStore, groupId: string, mangle: (r: Rotation, bind: Buffer) => Rotation): SignedOp {
+  function rotatedBy(owner: GroupStore, groupId: Buffer, mangle: (r: Rotation, bind: Buffer) => Rotation): SignedOp {
     const g = owner.state(groupId)
     const seq = g.nextSeq(keys.owner.publicKey)
-    const binding = { groupId: Buffer.from(groupId, 'hex'), signer: keys.owner.publicKey, seq }
+    const binding = { groupId: groupId, signer: keys.owner.publicKey, seq }
     const honest = sealRotation(binding, [{ key: randomBytes(32) }], () => [keys.owner.publicKey, keys.a.publicKey])
     const rotation = mangle(honest, envelopeBinding(binding.groupId, binding.signer, seq, honest.scopes))
-    return signOp({ groupId: binding.groupId, parents: owner.heads(groupId).map((h) => Buffer.from(h, 'hex')), seq, op: { kind: 'KeyRotated' }, rotation }, keys.owner)
+    return signOp({ groupId: binding.groupId, parents: owner.heads(groupId), seq, op: { kind: 'KeyRotated' }, rotation }, keys.owner)
   }
 
   const forA = (r: Rotation, sealed: Buffer): Rotation => ({ ...r, envelopes: r.envelopes.map((e) => (e.recipient.equals(keys.a.publicKey) ? { ...e, sealed } : e)) })
@@ -45,7 +45,7 @@ describe('bad key envelopes', () => {
       // a box sealed to the owner, presented as a's
       ['unopenable', (r, bind) => forA(r, sealTo(keys.owner.publicKey, Buffer.concat([bind, randomBytes(32)])))],
       // the right recipient and key id, bound to another op (another seq)
-      ['wrong_binding', (r) => forA(r, sealTo(keys.a.publicKey, Buffer.concat([envelopeBinding(Buffer.from(groupId, 'hex'), keys.owner.publicKey, 999n, r.scopes), randomBytes(32)])))],
+      ['wrong_binding', (r) => forA(r, sealTo(keys.a.publicKey, Buffer.concat([envelopeBinding(groupId, keys.owner.publicKey, 999n, r.scopes), randomBytes(32)])))],
       // bound to this op, but a key that is not the one the rotation names
       ['wrong_key', (r, bind) => forA(r, sealTo(keys.a.publicKey, Buffer.concat([bind, randomBytes(32)])))],
     ]
@@ -60,7 +60,7 @@ describe('bad key envelopes', () => {
       expect(ring.held()).toHaveLength(held)
       // the owner derives the epoch's key; a does not, and asks a peer for it
       expect(owner.keyAt(groupId, GROUP_SCOPE).status).toBe('ok')
-      expect(member.keyAt(groupId, GROUP_SCOPE)).toMatchObject({ status: 'missing', rotations: [op.id.toString('hex')] })
+      expect(member.keyAt(groupId, GROUP_SCOPE)).toMatchObject({ status: 'missing', rotations: [op.id] })
     }
     // the peer's answer: a key other than the rotation's is refused and counted; the right one is kept
     const [{ rotation }] = owner.keysToShare(groupId, GROUP_SCOPE)
@@ -72,9 +72,9 @@ describe('bad key envelopes', () => {
 
   it('a truncated envelope does not decode: the op is refused with the reason, and nothing is stored', () => {
     const { owner, member, groupId } = setup()
-    const ops = member.view(groupId).opCount
+    const ops = viewOf(member, groupId).opCount
     const op = rotatedBy(owner, groupId, (r) => forA(r, r.envelopes.find((e) => e.recipient.equals(keys.a.publicKey))!.sealed.subarray(0, 40)))
     expect(member.ingest([op.bytes])[0]).toMatchObject({ status: 'invalid', reason: expect.stringMatching(/key envelope of 1 key\(s\) is \d+ bytes, not 40/) })
-    expect(member.view(groupId).opCount).toBe(ops)
+    expect(viewOf(member, groupId).opCount).toBe(ops)
   })
 })

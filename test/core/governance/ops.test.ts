@@ -5,7 +5,7 @@ import { createInvitation, decodeToken, encodeToken } from '../../../src/core/go
 import { decodeSignedOp, encodeEnvelope, OP_KINDS, signOp, type GroupOp } from '../../../src/core/governance/ops.js'
 import { openEnvelope, sealRotation } from '../../../src/core/governance/rotation.js'
 import { x25519KeyPair } from '../../../src/core/crypto/sealed-box.js'
-import { fixture, keys, raw } from './helpers.js'
+import { fixture, keys, raw, viewOf } from './helpers.js'
 
 const k32 = (n: number) => Buffer.alloc(32, n)
 
@@ -107,16 +107,16 @@ describe('op envelope', () => {
 
   it('stores nothing for bad ops and says why', () => {
     const { store, groupId, genesis } = fixture()
-    const before = store.view(groupId)
+    const before = viewOf(store, groupId)
     const forged = Buffer.from(raw(groupId, keys.owner, [genesis], 2n, { kind: 'MemberAdded', member: keys.a.publicKey, role: 'member' }).bytes)
     forged[10]! ^= 1
-    const wrongGroup = raw('ab'.repeat(32), keys.owner, [genesis], 2n, { kind: 'MemberAdded', member: keys.a.publicKey, role: 'member' })
+    const wrongGroup = raw(Buffer.from('ab'.repeat(32), 'hex'), keys.owner, [genesis], 2n, { kind: 'MemberAdded', member: keys.a.publicKey, role: 'member' })
     const results = store.ingest([forged, Buffer.from('garbage'), wrongGroup.bytes])
     expect(results[0]).toMatchObject({ status: 'invalid', reason: expect.stringMatching(/signature/) })
     expect(results[1]).toMatchObject({ status: 'invalid', reason: expect.stringMatching(/truncated/) })
     // an op for a group this node lacks waits for its ancestors; it changes nothing here
     expect(results[2]).toMatchObject({ status: 'pending' })
-    expect(store.view(groupId)).toEqual({ ...before, pendingOps: 0 })
+    expect(viewOf(store, groupId)).toEqual({ ...before, pendingOps: 0 })
   })
 })
 

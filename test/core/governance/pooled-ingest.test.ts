@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { VerifierPool } from '../../../src/core/crypto/verifier-pool.js'
 import { GroupStore } from '../../../src/core/governance/group-store.js'
-import { fixture, keys, raw } from './helpers.js'
+import { fixture, keys, raw, viewOf } from './helpers.js'
 
 describe('ingest with signatures verified on the worker pool', () => {
   const pool = new VerifierPool(2)
@@ -27,6 +27,6 @@ describe('ingest with signatures verified on the worker pool', () => {
 
     const inline = new GroupStore()
     inline.ingest(payloads)
-    expect(pooled.view(f.groupId)).toEqual(inline.view(f.groupId))
+    expect(viewOf(pooled, f.groupId)).toEqual(viewOf(inline, f.groupId))
   })
 })

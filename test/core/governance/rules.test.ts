@@ -4,7 +4,7 @@ import { generateKeyPair, type KeyPair } from '../../../src/core/crypto/ed25519.
 import { GroupStore } from '../../../src/core/governance/group-store.js'
 import { createInvitation, invitationId } from '../../../src/core/governance/invitation.js'
 import { Capability, type SignedInvitation } from '../../../src/core/governance/ops.js'
-import { fixture, id58, inject, keys } from './helpers.js'
+import { fixture, id58, inject, keys, viewOf } from './helpers.js'
 
 // Rules of GroupState's table (governance/fold.ts) that no other test reaches.
 
@@ -34,7 +34,7 @@ describe('rules per op', () => {
     store.issue(groupId, keys.owner, { kind: 'CapabilitiesSet', member: keys.a.publicKey, capabilities: Capability.InviteMembers | Capability.JoinOpenContexts })
     const contextId = randomBytes(32)
     store.issue(groupId, keys.owner, { kind: 'ContextRegistered', contextId, application: randomBytes(32) })
-    const invitation = createInvitation(keys.a, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000, contextId)
+    const invitation = createInvitation(keys.a, groupId, 'member', Date.now() + 60_000, contextId)
     const early = inject(store, groupId, keys.b, { kind: 'InvitationClaimed', invitation, joinedAt: BigInt(Date.now()) })
     expect(early.result).toMatchObject({ status: 'rejected', reason: 'the inviter has not joined the context' })
     inject(store, groupId, keys.a, { kind: 'ContextJoined', contextId })
@@ -71,32 +71,32 @@ describe('rules per op', () => {
 })
 
 describe('invitation uses', () => {
-  const claim = (store: GroupStore, groupId: string, who: KeyPair, invitation: SignedInvitation) => inject(store, groupId, who, { kind: 'InvitationClaimed', invitation, joinedAt: BigInt(Date.now()) }).result
+  const claim = (store: GroupStore, groupId: Buffer, who: KeyPair, invitation: SignedInvitation) => inject(store, groupId, who, { kind: 'InvitationClaimed', invitation, joinedAt: BigInt(Date.now()) }).result
 
   it('a single-use invitation admits one identity; --max-uses 3 admits three and refuses the fourth', () => {
     const { store, groupId } = fixture()
-    const once = createInvitation(keys.owner, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
+    const once = createInvitation(keys.owner, groupId, 'member', Date.now() + 60_000)
     expect(claim(store, groupId, keys.a, once)).toMatchObject({ status: 'applied' })
     expect(claim(store, groupId, keys.b, once)).toMatchObject({ status: 'rejected', reason: 'the invitation has been used 1 time, all it allows' })
-    const thrice = createInvitation(keys.owner, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000, undefined, undefined, 3)
+    const thrice = createInvitation(keys.owner, groupId, 'member', Date.now() + 60_000, undefined, undefined, 3)
     for (const k of [keys.b, keys.c, keys.d]) expect(claim(store, groupId, k, thrice)).toMatchObject({ status: 'applied' })
     expect(claim(store, groupId, generateKeyPair(), thrice)).toMatchObject({ status: 'rejected', reason: 'the invitation has been used 3 times, all it allows' })
-    expect(store.invitationState(groupId, invitationId(thrice).toString('hex')).claimedBy).toHaveLength(3)
+    expect(store.invitationState(groupId, invitationId(thrice)).claimedBy).toHaveLength(3)
   })
 
   it('two concurrent claims of a single-use invitation: every replica keeps the same one member', () => {
     const { store: r1, groupId, genesis } = fixture()
     const r2 = new GroupStore()
     r2.ingest([genesis.bytes])
-    const once = createInvitation(keys.owner, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
+    const once = createInvitation(keys.owner, groupId, 'member', Date.now() + 60_000)
     const a = claim(r1, groupId, keys.a, once)
     const b = claim(r2, groupId, keys.b, once)
     expect([a.status, b.status]).toEqual(['applied', 'applied']) // neither saw the other
     r1.ingest(r2.getOps(groupId, r2.heads(groupId)))
     r2.ingest(r1.getOps(groupId, r1.heads(groupId)))
-    const members = (s: GroupStore) => s.view(groupId).members.map((m) => m.identity).filter((m) => m !== id58(keys.owner))
+    const members = (s: GroupStore) => viewOf(s, groupId).members.map((m) => m.identity).filter((m) => m !== id58(keys.owner))
     expect(members(r1)).toHaveLength(1)
     expect(members(r2)).toEqual(members(r1))
-    expect(r1.view(groupId).stateHash).toBe(r2.view(groupId).stateHash)
+    expect(viewOf(r1, groupId).stateHash).toBe(viewOf(r2, groupId).stateHash)
   })
 })

@@ -40,9 +40,9 @@ afterEach(async () => {
 beforeAll(() => ensureBuilt(), 120_000)
 
 /** A kv-store context with `removed` keys set then removed (tombstones) and one live key. */
-async function contextWithTombstones(node: MeroNode, groupId: string, removed: number): Promise<Buffer> {
+async function contextWithTombstones(node: MeroNode, groupId: Buffer, removed: number): Promise<Buffer> {
   const app = await node.applications.install(kvStoreWasm())
-  const contextId = fromBase58((await node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId)
+  const contextId = (await node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId
   await node.contexts.execute(contextId, 'set', { key: 'live', value: 'kept' })
   for (let i = 0; i < removed; i++) {
     await node.contexts.execute(contextId, 'set', { key: `gone-${i}`, value: 'x' })
@@ -56,14 +56,14 @@ describe('garbage collection', () => {
     const { node, events } = await newNode()
     const groupId = node.createGroup()
     const contextId = await contextWithTombstones(node, groupId, 5)
-    const root = node.contexts.require(contextId).rootHash
+    const root = node.contexts.require(contextId).rootHash.toString('hex')
     expect(node.gc.run()).toMatchObject({ tombstones: 0, contexts: 1, more: false })
     clock += 23 * HOUR
     expect(node.gc.run().tombstones).toBe(0)
     clock += 2 * HOUR
     expect(node.gc.run().tombstones).toBe(5)
     expect(node.gc.run().tombstones).toBe(0)
-    expect(node.contexts.require(contextId).rootHash).toBe(root)
+    expect(node.contexts.require(contextId).rootHash.toString('hex')).toBe(root)
     expect((await node.contexts.execute(contextId, 'get', { key: 'live' })).result).toBe('kept')
     expect((await node.contexts.execute(contextId, 'get', { key: 'gone-1' })).result).toBeNull()
     expect(events.filter((e) => e.type === 'gc.finished').map((e) => (e as { tombstones: number }).tombstones)).toEqual([0, 0, 5, 0])
@@ -155,7 +155,7 @@ describe('garbage collection', () => {
       await n.node.contexts.execute(contextId, i % 3 === 2 ? 'remove' : 'set', i % 3 === 2 ? { key: `k${i % 7}` } : { key: `k${i % 7}`, value: `${i}` })
       if (i % 10 === 0) await new Promise((r) => setTimeout(r, 20)) // pace the writes: the collector's timer runs between them
     }
-    const root = (x: typeof a) => x.node.contexts.require(contextId).rootHash
+    const root = (x: typeof a) => x.node.contexts.require(contextId).rootHash.toString('hex')
     await vi.waitFor(() => expect(root(c)).toBe(root(a)), { timeout: 10_000, interval: 20 })
     expect((await a.node.contexts.execute(contextId, 'entries', {})).result).toEqual((await c.node.contexts.execute(contextId, 'entries', {})).result)
     expect(runs.a + runs.c).toBeGreaterThan(2)

@@ -131,7 +131,7 @@ describe('context sync sessions', () => {
       expect(held).toBeGreaterThan(2000)
       expect(pool.running).toBe(0)
       expect(await c.node.contextReplicator!.join(contextId)).toMatchObject({ fetched: held, method: 'deltas' })
-      expect(c.node.contexts.require(contextId).rootHash).toBe(a.node.contexts.require(contextId).rootHash)
+      expect(c.node.contexts.require(contextId).rootHash.toString('hex')).toBe(a.node.contexts.require(contextId).rootHash.toString('hex'))
       expect(pool.running).toBe(2)
       // every chunk of 32 deltas or more went to the workers: at most one short chunk per page stayed here
       expect(pool.stats.onWorkers + pool.stats.inline).toBe(held)
@@ -158,7 +158,7 @@ describe('context sync sessions', () => {
     expect(c.node.contexts.require(contextId).deltas).toBe(64)
     expect(r.status(contextId)).toMatchObject({ failures: 1, lastSync: { ok: false, error: expect.stringMatching(/unknown frame tag 255/) } })
     undo()
-    await vi.waitFor(() => expect(c.node.contexts.require(contextId).rootHash).toBe(a.node.contexts.require(contextId).rootHash), { timeout: 10_000, interval: 50 })
+    await vi.waitFor(() => expect(c.node.contexts.require(contextId).rootHash.toString('hex')).toBe(a.node.contexts.require(contextId).rootHash.toString('hex')), { timeout: 10_000, interval: 50 })
     expect(r.status(contextId)).toMatchObject({ failures: 0, lastSync: { ok: true, method: 'deltas', fetched: 300 + 1 - 64 } })
   })
 
@@ -173,12 +173,12 @@ describe('context sync sessions', () => {
     expect(c.node.contexts.require(contextId).deltas).toBe(64)
     expect(r.status(contextId)).toMatchObject({ failures: 1, lastSync: { ok: false, error: expect.stringMatching(/timeout|timed out/i) } })
     silent = false
-    await vi.waitFor(() => expect(c.node.contexts.require(contextId).rootHash).toBe(a.node.contexts.require(contextId).rootHash), { timeout: 10_000, interval: 50 })
+    await vi.waitFor(() => expect(c.node.contexts.require(contextId).rootHash.toString('hex')).toBe(a.node.contexts.require(contextId).rootHash.toString('hex')), { timeout: 10_000, interval: 50 })
   })
 
   it('sync.max_concurrent: a session beyond the bound is refused as busy and runs once the running one is over', async () => {
     const { a, c, groupId, contextId, app } = await memberBesideContext({ c: { maxConcurrentSyncs: 1 } })
-    const other = fromBase58((await a.node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId)
+    const other = (await a.node.contexts.create(groupId, fromBase58(app.applicationId), {})).contextId
     c.node.groups.ingest(a.node.groups.getOps(groupId, a.node.groups.ops(groupId).map((o) => o.opId)))
     const r = c.node.contextReplicator!
     await r.join(contextId)

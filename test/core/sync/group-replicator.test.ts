@@ -17,6 +17,7 @@ import type { TopicMessageEvent } from '../../../src/core/network/transport.js'
 import { MemoryHub, MemoryPeer } from '../../helpers/memory-network.js'
 import { waitFor } from '../../helpers/harness.js'
 import { holdFirst } from '../../helpers/intercept.js'
+import { viewOf } from '../governance/helpers.js'
 
 interface Replica {
   key: KeyPair
@@ -53,25 +54,25 @@ describe('group replication between in-process replicas', () => {
     const { groupId } = a.groups.createGroup(a.key)
     a.rep.follow(groupId)
     for (const x of [b, c]) {
-      const inv = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'admin', Date.now() + 60_000)
+      const inv = createInvitation(a.key, groupId, 'admin', Date.now() + 60_000)
       await x.rep.join(encodeToken(inv, { peerId: a.net.peerId, addresses: [] }))
     }
-    const same = () => new Set([a, b, c].map((x) => (x.groups.has(groupId) ? x.groups.view(groupId).stateHash : x.net.peerId))).size === 1
+    const same = () => new Set([a, b, c].map((x) => (x.groups.has(groupId) ? viewOf(x.groups, groupId).stateHash : x.net.peerId))).size === 1
     await waitFor(same, 3_000)
     return { hub, a, b, c, groupId, same }
   }
 
   it('two nodes join by invitation; all three converge on the same members', async () => {
     const { a, b, c, groupId } = await trio()
-    const members = a.groups.view(groupId).members.map((m) => m.identity).sort()
+    const members = viewOf(a.groups, groupId).members.map((m) => m.identity).sort()
     expect(members).toEqual([a, b, c].map((x) => toBase58(x.key.publicKey)).sort())
-    expect(b.groups.view(groupId).members.map((m) => m.identity).sort()).toEqual(members)
+    expect(viewOf(b.groups, groupId).members.map((m) => m.identity).sort()).toEqual(members)
   })
 
   it('concurrent conflicting admin ops converge on every node', async () => {
     const { a, b, c, groupId, same } = await trio()
     const d = generateKeyPair().publicKey
-    const before = a.groups.heads(groupId)
+    const before = a.groups.heads(groupId).map((h) => h.toString('hex'))
     const ops = await Promise.all([
       a.rep.issue(groupId, { kind: 'MemberAdded', member: d, role: 'member' }),
       b.rep.issue(groupId, { kind: 'MemberRemoved', member: c.key.publicKey }),
@@ -81,10 +82,10 @@ describe('group replication between in-process replicas', () => {
     for (const op of ops) expect(op.parents.map((p) => p.toString('hex')).sort()).toEqual([...before].sort())
     await waitFor(same, 3_000)
     for (const x of [a, b, c]) {
-      expect([...x.groups.heads(groupId)].sort()).toEqual(ops.map((o) => o.id.toString('hex')).sort())
+      expect(x.groups.heads(groupId).map((h) => h.toString('hex')).sort()).toEqual(ops.map((o) => o.id.toString('hex')).sort())
       // each op was valid at its own cut, where its signer was an admin: all three apply
-      expect(x.groups.ops(groupId).filter((o) => ops.some((op) => op.id.toString('hex') === o.opId)).map((o) => o.status)).toEqual(['applied', 'applied', 'applied'])
-      expect(Object.fromEntries(x.groups.view(groupId).members.map((m) => [m.identity, m.role]))).toEqual({ [toBase58(a.key.publicKey)]: 'admin', [toBase58(b.key.publicKey)]: 'member', [toBase58(d)]: 'member' })
+      expect(x.groups.ops(groupId).filter((o) => ops.some((op) => op.id.equals(o.opId))).map((o) => o.status)).toEqual(['applied', 'applied', 'applied'])
+      expect(Object.fromEntries(viewOf(x.groups, groupId).members.map((m) => [m.identity, m.role]))).toEqual({ [toBase58(a.key.publicKey)]: 'admin', [toBase58(b.key.publicKey)]: 'member', [toBase58(d)]: 'member' })
     }
   })
 
@@ -95,10 +96,10 @@ describe('group replication between in-process replicas', () => {
       await a.rep.issue(groupId, { kind: 'GroupAliasSet', alias: `a${i}` })
       await b.rep.issue(groupId, { kind: 'MemberAliasSet', member: b.key.publicKey, alias: `b${i}` })
     }
-    await waitFor(() => a.groups.view(groupId).stateHash === b.groups.view(groupId).stateHash, 3_000)
+    await waitFor(() => viewOf(a.groups, groupId).stateHash === viewOf(b.groups, groupId).stateHash, 3_000)
     c.net.online = true
     await waitFor(same, 3_000) // heartbeats reveal the gap
-    expect(c.groups.view(groupId).opCount).toBe(a.groups.view(groupId).opCount)
+    expect(viewOf(c.groups, groupId).opCount).toBe(viewOf(a.groups, groupId).opCount)
   })
 
   it('join retries when the stream to the inviter breaks mid-exchange; an inviter it cannot dial is reported at once', async () => {
@@ -115,17 +116,17 @@ describe('group replication between in-process replicas', () => {
       ch.close()
       return { ...ch, send: () => Promise.reject(new Error('Cannot write to a stream that is closed')), receive: ch.receive.bind(ch), close: () => ch.close() }
     }
-    const inv = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
+    const inv = createInvitation(a.key, groupId, 'member', Date.now() + 60_000)
     const joined = await b.rep.join(encodeToken(inv, { peerId: a.net.peerId, addresses: [] }))
-    expect(joined.groupId).toBe(groupId)
+    expect(joined.groupId).toEqual(groupId)
     expect(opened).toBeGreaterThanOrEqual(2)
-    await waitFor(() => a.groups.view(groupId).members.some((m) => m.identity === toBase58(b.key.publicKey)), 3_000)
+    await waitFor(() => viewOf(a.groups, groupId).members.some((m) => m.identity === toBase58(b.key.publicKey)), 3_000)
 
     a.net.online = false
     const dial = c.net.open.bind(c.net)
     let dials = 0
     c.net.open = (peerId, protocol) => (dials++, dial(peerId, protocol))
-    const other = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
+    const other = createInvitation(a.key, groupId, 'member', Date.now() + 60_000)
     await expect(c.rep.join(encodeToken(other, { peerId: a.net.peerId, addresses: [] }))).rejects.toMatchObject({ kind: 'PeerUnreachable', message: expect.stringMatching(new RegExp(`cannot reach the inviter ${a.net.peerId}`)) })
     expect(dials).toBe(1) // no retries with back-off for a dial that fails
   })
@@ -135,18 +136,18 @@ describe('group replication between in-process replicas', () => {
     await a.rep.issue(groupId, { kind: 'MemberRemoved', member: c.key.publicKey })
     await waitFor(() => !c.groups.isMember(groupId, c.key.publicKey), 3_000)
     // c authors on its own state anyway (skipping the local check) and publishes
-    const heads = c.groups.heads(groupId).map((h) => Buffer.from(h, 'hex'))
-    const late = signOp({ groupId: Buffer.from(groupId, 'hex'), parents: heads, seq: 99n, op: { kind: 'GroupAliasSet', alias: 'mine' } }, c.key)
+    const heads = c.groups.heads(groupId)
+    const late = signOp({ groupId: groupId, parents: heads, seq: 99n, op: { kind: 'GroupAliasSet', alias: 'mine' } }, c.key)
     // on the topic, sealed under the only key C holds: not the key of the op's cut (the removal rotated it)
     const oldKey = c.groups.keyAt(groupId, GROUP_SCOPE, [c.groups.ops(groupId)[0]!.opId])
     if (oldKey.status !== 'ok') throw new Error('C holds the first epoch')
     expect(c.groups.keyAt(groupId, GROUP_SCOPE).status).toBe('missing')
-    for (const x of [a, b]) x.net.deliver({ topic: groupTopic(groupId), from: 'C', data: encodeTopicMessage(sealGroupMessage(Buffer.from(groupId, 'hex'), oldKey, { type: 'GroupOp', op: late.bytes })) })
+    for (const x of [a, b]) x.net.deliver({ topic: groupTopic(groupId.toString('hex')), from: 'C', data: encodeTopicMessage(sealGroupMessage(groupId, oldKey, { type: 'GroupOp', op: late.bytes })) })
     for (const x of [a, b]) expect(x.rep.dropped.wrong_key).toBe(1)
-    expect(a.groups.knows(groupId, late.id.toString('hex'))).toBe(false)
+    expect(a.groups.knows(groupId, late.id)).toBe(false)
     // handed over directly, it is stored and rejected by the fold
     for (const x of [a, b]) expect(x.groups.ingest([late.bytes])[0]).toMatchObject({ status: 'rejected', reason: 'signer is not a member of the group' })
-    expect(a.groups.view(groupId).alias).toBeNull()
+    expect(viewOf(a.groups, groupId).alias).toBeNull()
 
     const hub = (a.net as unknown as { hub: MemoryHub }).hub
     const stranger = replica(hub, 'S')
@@ -166,38 +167,38 @@ describe('group replication between in-process replicas', () => {
     // a retry would be a timer: with the clock in the test's hands, every timer can be run out
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     await expect(a.rep.catchUp(groupId, O, 'peer connected')).rejects.toMatchObject({ kind: 'GroupNotFound', message: 'the peer does not hold the group' })
-    expect(finished).toEqual([expect.objectContaining({ groupId, peerId: O, ok: true, fetched: 0, skipped: 'the peer does not hold the group' })])
+    expect(finished).toEqual([expect.objectContaining({ groupId: groupId.toString('hex'), peerId: O, ok: true, fetched: 0, skipped: 'the peer does not hold the group' })])
     vi.advanceTimersByTime(60_000) // a session starts synchronously when its timer fires
     vi.useRealTimers()
     expect(started).toHaveLength(1)
     expect(finished).toHaveLength(1)
     expect(outsider.groups.has(groupId)).toBe(false)
     // an invitation that names a peer without the group as the inviter says so at once
-    const misdirected = createInvitation(a.key, Buffer.from(groupId, 'hex'), 'member', Date.now() + 60_000)
+    const misdirected = createInvitation(a.key, groupId, 'member', Date.now() + 60_000)
     await expect(replica((a.net as unknown as { hub: MemoryHub }).hub, 'J').rep.join(encodeToken(misdirected, { peerId: O, addresses: [] }))).rejects.toMatchObject({ kind: 'GroupNotFound', message: expect.stringMatching(new RegExp(`^the inviter ${O} at \\(no address\\) does not hold the group`)) })
   })
 
   it('drops and counts garbage, oversized, forged and wrong-topic messages', async () => {
     const { a, groupId } = await trio()
-    const topic = groupTopic(groupId)
+    const topic = groupTopic(groupId.toString('hex'))
     const good = a.groups.getOps(groupId, [a.groups.heads(groupId)[0]!])[0]!
     const forged = Buffer.from(good)
     forged[forged.length - 1]! ^= 1
-    const before = a.groups.view(groupId).stateHash
+    const before = viewOf(a.groups, groupId).stateHash
     const key = a.groups.keyAt(groupId, GROUP_SCOPE)
     if (key.status !== 'ok') throw new Error('A holds the topic key')
-    const sealed = (op: Buffer, g = groupId) => encodeTopicMessage(sealGroupMessage(Buffer.from(g, 'hex'), key, { type: 'GroupOp', op }))
+    const sealed = (op: Buffer, g = groupId) => encodeTopicMessage(sealGroupMessage(g, key, { type: 'GroupOp', op }))
     a.net.deliver({ topic, from: 'X', data: Buffer.from('garbage') })
     a.net.deliver({ topic, from: 'X', data: Buffer.alloc(300 * 1024) })
     a.net.deliver({ topic, from: 'X', data: sealed(forged) })
     a.net.deliver({ topic: groupTopic('ab'.repeat(32)), from: 'X', data: sealed(good) })
     // sealed under a key nobody gave A, and a seal that does not open under the key it names
-    a.net.deliver({ topic, from: 'X', data: encodeTopicMessage(sealGroupMessage(Buffer.from(groupId, 'hex'), { key: Buffer.alloc(32, 7), keyId: Buffer.alloc(32, 8) }, { type: 'GroupOp', op: good })) })
+    a.net.deliver({ topic, from: 'X', data: encodeTopicMessage(sealGroupMessage(groupId, { key: Buffer.alloc(32, 7), keyId: Buffer.alloc(32, 8) }, { type: 'GroupOp', op: good })) })
     const broken = decodeTopicMessage(sealed(good))
     if (broken.type === 'GroupSealed') broken.sealed[20]! ^= 1
     a.net.deliver({ topic, from: 'X', data: encodeTopicMessage(broken) })
     expect(a.rep.dropped).toMatchObject({ malformed: 1, oversized: 1, bad_signature: 1, wrong_topic: 1, unknown_key: 1, undecryptable: 1 })
-    expect(a.groups.view(groupId).stateHash).toBe(before)
+    expect(viewOf(a.groups, groupId).stateHash).toBe(before)
   })
 
   it('with a validation hook, checks messages before delivery: rejects faults, ignores unknown groups, verifies once', async () => {
@@ -236,8 +237,8 @@ describe('group replication between in-process replicas', () => {
     groups.acceptKeys(groupId, GROUP_SCOPE, source.keysToShare(groupId, GROUP_SCOPE))
     const k = source.keyAt(groupId, GROUP_SCOPE)
     if (k.status !== 'ok') throw new Error('the owner holds the topic key')
-    const sealed = (op: Buffer, g = groupId) => encodeTopicMessage(sealGroupMessage(Buffer.from(g, 'hex'), k, { type: 'GroupOp', op }))
-    const topic = groupTopic(groupId)
+    const sealed = (op: Buffer, g = groupId) => encodeTopicMessage(sealGroupMessage(g, k, { type: 'GroupOp', op }))
+    const topic = groupTopic(groupId.toString('hex'))
     const next = source.issue(groupId, other, { kind: 'GroupAliasSet', alias: 'checked-once' })
     const forged = Buffer.from(next.bytes)
     forged[forged.length - 1]! ^= 1
@@ -246,14 +247,14 @@ describe('group replication between in-process replicas', () => {
     net.deliver({ topic, from: 'X', data: Buffer.from('garbage') })
     net.deliver({ topic, from: 'X', data: sealed(forged) })
     net.deliver({ topic, from: 'X', data: sealed(elsewhere.op.bytes) })
-    net.deliver({ topic: groupTopic(elsewhere.groupId), from: 'X', data: sealed(elsewhere.op.bytes, elsewhere.groupId) })
+    net.deliver({ topic: groupTopic(elsewhere.groupId.toString('hex')), from: 'X', data: sealed(elsewhere.op.bytes, elsewhere.groupId) })
     expect(net.verdicts).toEqual(['reject', 'reject', 'reject', 'ignore'])
     expect(rep.dropped).toMatchObject({ malformed: 1, bad_signature: 1, wrong_topic: 1, unknown_group: 1 })
     expect(rep.received).toBe(4)
 
     net.deliver({ topic, from: 'X', data: sealed(next.bytes) })
     expect(net.verdicts.at(-1)).toBe('accept')
-    expect(groups.view(groupId).stateHash).toBe(source.view(groupId).stateHash)
+    expect(viewOf(groups, groupId).stateHash).toBe(viewOf(source, groupId).stateHash)
     // decoded and verified by the hook, ingested from its result: inspected once
     expect(rep.received).toBe(5)
     rep.stop()
@@ -266,15 +267,15 @@ describe('group replication between in-process replicas', () => {
     const [a, b] = [replica(hub, 'A', 60_000), replica(hub, 'B', 60_000)]
     const { groupId } = a.groups.createGroup(a.key)
     a.rep.follow(groupId)
-    await b.rep.join(encodeToken(createInvitation(a.key, Buffer.from(groupId, 'hex'), 'admin', Date.now() + 60_000), { peerId: a.net.peerId, addresses: [] }))
-    await waitFor(() => a.groups.view(groupId).stateHash === b.groups.view(groupId).stateHash, 3_000)
+    await b.rep.join(encodeToken(createInvitation(a.key, groupId, 'admin', Date.now() + 60_000), { peerId: a.net.peerId, addresses: [] }))
+    await waitFor(() => viewOf(a.groups, groupId).stateHash === viewOf(b.groups, groupId).stateHash, 3_000)
     return { a, b, groupId }
   }
 
   it('a catch-up that fails (peer unreachable) is retried with backoff, with no other trigger', async () => {
     const { a, b, groupId } = await quietPair()
     a.net.online = false // its op is not gossiped, and B cannot reach it
-    const opId = (await a.rep.issue(groupId, { kind: 'MemberAdded', member: generateKeyPair().publicKey, role: 'member' })).id.toString('hex')
+    const opId = (await a.rep.issue(groupId, { kind: 'MemberAdded', member: generateKeyPair().publicKey, role: 'member' })).id
     await expect(b.rep.catchUp(groupId, a.net.peerId, 'test')).rejects.toThrow(/unreachable/)
     a.net.online = true
     await waitFor(() => b.groups.knows(groupId, opId), 3_000)
@@ -311,7 +312,7 @@ describe('group replication between in-process replicas', () => {
     const groups = [a.groups.createGroup(a.key).groupId, a.groups.createGroup(a.key).groupId]
     for (const g of groups) {
       a.rep.follow(g)
-      await b.rep.join(encodeToken(createInvitation(a.key, Buffer.from(g, 'hex'), 'admin', Date.now() + 60_000), { peerId: a.net.peerId, addresses: [] }))
+      await b.rep.join(encodeToken(createInvitation(a.key, g, 'admin', Date.now() + 60_000), { peerId: a.net.peerId, addresses: [] }))
     }
     await waitFor(() => groups.every((g) => a.groups.isMember(g, b.key.publicKey)), 3_000)
     a.net.online = false
@@ -324,6 +325,6 @@ describe('group replication between in-process replicas', () => {
     release()
     expect(await first).toMatchObject({ applied: 1 })
     // kept, and run once there is room
-    await waitFor(() => b.groups.knows(groups[1]!, later[1]!.id.toString('hex')), 3_000)
+    await waitFor(() => b.groups.knows(groups[1]!, later[1]!.id), 3_000)
   })
 })

@@ -23,10 +23,10 @@ async function behindSnapshot(writes = 30, c: { maxHeldDeltas?: number } = {}) {
   for (let i = 0; i < writes; i++) await a.node.contexts.execute(contextId, i % 5 === 4 ? 'remove' : 'set', i % 5 === 4 ? { key: `k${i - 1}` } : { key: `k${i}`, value: `${i}` })
   const sessions: { reason: string }[] = []
   setup.c.node.events.on((e) => void (e.type === 'sync.started' && e.contextId && sessions.push({ reason: e.reason })))
-  const root = (n: typeof a) => n.node.contexts.require(contextId).rootHash
+  const root = (n: typeof a) => n.node.contexts.require(contextId).rootHash.toString('hex')
   const fresh = () => {
     const m = setup.c.node.contexts.get(contextId)
-    return m === undefined || (m.heads.length === 0 && m.deltas === 0 && m.rootHash === EMPTY_ROOT_HASH.toString('hex'))
+    return m === undefined || (m.heads.length === 0 && m.deltas === 0 && m.rootHash.equals(EMPTY_ROOT_HASH))
   }
   return { ...setup, sessions, root, fresh }
 }
