@@ -56,17 +56,20 @@ export function record_match(): void {
   if (hs > as) { record(home, "wins"); record(away, "losses") }
   else if (hs < as) { record(home, "losses"); record(away, "wins") }
   else { record(home, "draws"); record(away, "draws") }
+  // one reading of the clock for the match's time and its key: read twice, a match could be
+  // listed before another whose `at` is later (its key read past a millisecond its `at` did not)
+  const now = timeNow()
   const w = new JsonWriter()
   w.beginObject()
   w.key("home"); w.string(home)
   w.key("away"); w.string(away)
   w.key("homeScore"); w.int(hs)
   w.key("awayScore"); w.int(as)
-  w.key("at"); w.uint(timeNow() / 1000000)
+  w.key("at"); w.uint(now / 1000000)
   w.endObject()
   const match = w.toString()
   // newest first when read in reverse; the random suffix keeps two matches at one time apart
-  matches.set(orderedKey(timeNow()) + ":" + toBase58(randomBytes(8)), match)
+  matches.set(orderedKey(now) + ":" + toBase58(randomBytes(8)), match)
   emit("MatchRecorded", match)
   const out = new JsonWriter()
   out.raw(match)
