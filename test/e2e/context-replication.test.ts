@@ -92,11 +92,18 @@ describe('context replication across daemons', () => {
     const counted = async (name: string) => Number(new RegExp(`${name} (\\d+)`).exec(await rpc.b!.get('/metrics'))?.[1])
     // one call at a time: a delta each
     expect([await counted('merod_context_calls_committed'), await counted('merod_context_deltas_committed')]).toEqual([40, 40])
-    // and bursts of calls in flight on B and C, which commit together: fewer deltas than writes.
-    // Whether two calls share a delta depends on their arriving while another runs; a quiet
-    // machine once committed all of a burst of 16 apart, so the burst is 48.
+    // and bursts of calls in flight together on B and C, which commit together: fewer deltas
+    // than writes. Each burst is one JSON-RPC batch, so that its calls are in flight at once:
+    // separate requests are in flight together only if they arrive while another call runs,
+    // and a quiet machine answered each of 48 concurrent requests before the next one came
     const BURST = 48
-    await Promise.all(['b', 'c'].map((n) => Promise.all(Array.from({ length: BURST }, (_, i) => call(n, 'set', { key: `burst-${n}-${i}`, value: `${i}` })))))
+    await Promise.all(
+      ['b', 'c'].map(async (n) => {
+        const batch = Array.from({ length: BURST }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'context.execute', params: { context: contextId, method: 'set', args: { key: `burst-${n}-${i}`, value: `${i}` } } }))
+        const answers = (await rpc[n]!.post(batch)) as { id: number; result?: unknown; error?: unknown }[]
+        expect(answers.filter((a) => a.result !== undefined && a.error === undefined)).toHaveLength(BURST)
+      }),
+    )
     expect(await counted('merod_context_calls_committed')).toBe(40 + BURST)
     const burstDeltas = (await counted('merod_context_deltas_committed')) - 40
     expect(burstDeltas).toBeGreaterThanOrEqual(1)
